@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+// tsbpf command line: `tsbpf VERB [ARGS]`, `tsbpf --help`, `tsbpf VERB --help`.
+import { readFileSync } from 'node:fs';
+import { TsbpfError, UsageError } from '../internal/errors.js';
+import { EXIT_FAIL, EXIT_USAGE, type Io } from './command.js';
+import { VERBS } from './verbs.js';
+
+const io: Io = {
+  out: (t) => process.stdout.write(t.endsWith('\n') ? t : t + '\n'),
+  err: (t) => process.stderr.write(t.endsWith('\n') ? t : t + '\n'),
+  readStdin: async () => new Uint8Array(readFileSync(0)),
+};
+
+function usage(): string {
+  const w = Math.max(...VERBS.map((v) => v.name.length), 4);
+  return [
+    'usage: tsbpf VERB [ARGS...]',
+    '',
+    'verbs:',
+    ...VERBS.map((v) => `  ${v.name.padEnd(w)}  ${v.summary}`),
+    '',
+    "run 'tsbpf VERB --help' for a verb's options",
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [verb, ...rest] = argv;
+  if (verb === undefined || verb === '--help' || verb === '-h' || verb === 'help') {
+    io.out(usage());
+    return verb === undefined ? EXIT_USAGE : 0;
+  }
+  const cmd = VERBS.find((v) => v.name === verb);
+  if (!cmd) {
+    io.err(`tsbpf: unknown verb '${verb}'\n${usage()}`);
+    return EXIT_USAGE;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.out(cmd.help);
+    return 0;
+  }
+  try {
+    return await cmd.run(rest, io);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`tsbpf ${verb}: ${e.message}`);
+      return EXIT_USAGE;
+    }
+    if (e instanceof TsbpfError) {
+      io.err(`tsbpf ${verb}: ${e.message}`);
+      return EXIT_FAIL;
+    }
+    // node:util parseArgs errors are usage errors
+    if (e instanceof TypeError && 'code' in e && String((e as { code: unknown }).code).startsWith('ERR_PARSE_ARGS')) {
+      io.err(`tsbpf ${verb}: ${e.message}`);
+      return EXIT_USAGE;
+    }
+    throw e;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.stderr.write(`tsbpf: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exitCode = 70;
+  },
+);

@@ -1,0 +1,4 @@
+// The list of CLI verbs. Add one import and one entry per verb file.
+import type { Command } from './command.js';
+
+export const VERBS: Command[] = [];
