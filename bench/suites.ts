@@ -1,0 +1,6 @@
+// The list of benchmark suites `npm run bench` runs, in order.
+import type { Suite } from './harness.js';
+import { nativeSuite } from './native.js';
+import { kernelSuite } from './kernel.js';
+
+export const SUITES: Suite[] = [nativeSuite, kernelSuite];
