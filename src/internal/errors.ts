@@ -114,3 +114,19 @@ export class UsageError extends TsbpfError {
     super('EUSAGE', reason);
   }
 }
+
+/**
+ * A program the verifier (or the register-init check) rejects. The message is
+ * one line: the instruction index and the cause; the full log, when there is
+ * one, stays in `log`, and `sourceLine` holds the BTF line info if known.
+ */
+export class VerifierError extends TsbpfError {
+  constructor(
+    readonly insn: number,
+    readonly reason: string,
+    readonly log?: string,
+    readonly sourceLine?: string,
+  ) {
+    super('EVERIFY', `instruction ${insn}: ${reason}`);
+  }
+}
