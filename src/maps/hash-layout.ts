@@ -1,0 +1,94 @@
+// The flat layout of hash, percpu_hash, lru_hash, lru_percpu_hash and
+// hash_of_maps in the runtime memory, precise enough for a Wasm emitter to
+// implement the same lookup inline. Everything is little-endian; addresses
+// are u32 offsets into the runtime memory; 0 means "none".
+//
+// Descriptor fields used (see descriptor.ts):
+//   DATA     address of the bucket array: (MASK + 1) u32 entry addresses
+//   MASK     bucket count - 1; the bucket count is roundup_pow_of_two(max_entries)
+//   SEED     seed of hash32 (0 when the map has BPF_F_ZERO_SEED)
+//   ENTRIES  address of entry 0; entries are preallocated, ELEM_STRIDE apart
+//   ELEM_STRIDE  bytes per entry = ENTRY_HEADER + KEY_STRIDE + VALUE_STRIDE * CPUS
+//   COUNT    entries in use; FREE head of the free list (chained through `next`)
+//   LRU_HEAD / LRU_TAIL  LRU maps: the recency list (most recent at the head)
+//
+// Entry (8-byte aligned):
+//   +0  u32 next      next entry in the same bucket (or in the free list)
+//   +4  u32 hash      hash32 of the key
+//   +8  u32 lru_prev  LRU list neighbours (unused by non-LRU maps)
+//   +12 u32 lru_next
+//   +16 u32 flags     bit 0: in use; bit 1: referenced since last considered for eviction
+//   +20 u32 reserved
+//   +24 key           key_size bytes, padded to KEY_STRIDE
+//   +24+KEY_STRIDE    value; per-CPU maps: CPUS copies, VALUE_STRIDE apart
+//
+// Lookup (what the JIT must reproduce):
+//   h = hash32(key, key_size, SEED)
+//   e = u32[DATA + (h & MASK) * 4]
+//   while e != 0:
+//     if u32[e + 4] == h && bytes(e + 24, key_size) == bytes(key, key_size):
+//       (LRU maps: u32[e + 16] |= 2)
+//       return e + 24 + KEY_STRIDE + cpu * VALUE_STRIDE   (cpu = 0 unless per-CPU)
+//     e = u32[e]
+//   return 0
+//
+// hash32 is MurmurHash3's 32-bit mixing (x86_32 variant) over the key bytes:
+//   h = seed
+//   for each complete 4-byte little-endian word k:
+//     k = k * 0xcc9e2d51; k = rotl(k, 15); k = k * 0x1b873593
+//     h ^= k; h = rotl(h, 13); h = h * 5 + 0xe6546b64
+//   tail (1..3 bytes): k = the bytes little-endian; k *= 0xcc9e2d51;
+//     k = rotl(k, 15); k *= 0x1b873593; h ^= k
+//   h ^= key_size
+//   h ^= h >>> 16; h *= 0x85ebca6b; h ^= h >>> 13; h *= 0xc2b2ae35; h ^= h >>> 16
+// (all arithmetic mod 2^32). It reads the key in place: no copy, no allocation.
+
+export const ENTRY_NEXT = 0;
+export const ENTRY_HASH = 4;
+export const ENTRY_LRU_PREV = 8;
+export const ENTRY_LRU_NEXT = 12;
+export const ENTRY_FLAGS = 16;
+export const ENTRY_HEADER = 24;
+
+export const FLAG_USED = 1;
+export const FLAG_REF = 2;
+
+/** hash32 of `len` bytes at `addr` in `u8` (see the header). */
+export function hash32(u8: Uint8Array, addr: number, len: number, seed: number): number {
+  let h = seed | 0;
+  const end4 = addr + (len & ~3);
+  let p = addr;
+  for (; p < end4; p += 4) {
+    let k = u8[p]! | (u8[p + 1]! << 8) | (u8[p + 2]! << 16) | (u8[p + 3]! << 24);
+    k = Math.imul(k, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, 0x1b873593);
+    h ^= k;
+    h = (h << 13) | (h >>> 19);
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  }
+  const rest = len & 3;
+  if (rest !== 0) {
+    let k = u8[p]!;
+    if (rest > 1) k |= u8[p + 1]! << 8;
+    if (rest > 2) k |= u8[p + 2]! << 16;
+    k = Math.imul(k, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, 0x1b873593);
+    h ^= k;
+  }
+  h ^= len;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** Smallest power of two >= n (n >= 1). */
+export function roundUpPow2(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
