@@ -82,23 +82,27 @@ export const SKF_AD = {
 } as const;
 export const SKF_AD_MAX = 64;
 
-/** bpf_asm's names for the ancillary loads (`ld #proto`), with their SKF_AD selector. */
-export const ANCILLARY_NAMES: ReadonlyArray<readonly [string, number]> = [
-  ['proto', SKF_AD.PROTOCOL],
-  ['type', SKF_AD.PKTTYPE],
-  ['ifidx', SKF_AD.IFINDEX],
-  ['nla', SKF_AD.NLATTR],
-  ['nlan', SKF_AD.NLATTR_NEST],
-  ['mark', SKF_AD.MARK],
-  ['queue', SKF_AD.QUEUE],
-  ['hatype', SKF_AD.HATYPE],
-  ['rxhash', SKF_AD.RXHASH],
-  ['cpu', SKF_AD.CPU],
-  ['vlan_tci', SKF_AD.VLAN_TAG],
-  ['vlan_avail', SKF_AD.VLAN_TAG_PRESENT],
-  ['poff', SKF_AD.PAY_OFFSET],
-  ['rand', SKF_AD.RANDOM],
-  ['vlan_tpid', SKF_AD.VLAN_TPID],
+/**
+ * The ancillary loads: [SKF_AD selector, the name libpcap's bpf_image prints
+ * (`ldb [vlanp]`), the names bpf_asm accepts after `#` (`ld #vlan_avail`)].
+ */
+export const ANCILLARY: ReadonlyArray<readonly [number, string, readonly string[]]> = [
+  [SKF_AD.PROTOCOL, 'proto', ['proto']],
+  [SKF_AD.PKTTYPE, 'type', ['type']],
+  [SKF_AD.IFINDEX, 'ifidx', ['ifidx']],
+  [SKF_AD.NLATTR, 'nla', ['nla']],
+  [SKF_AD.NLATTR_NEST, 'nlan', ['nlan']],
+  [SKF_AD.MARK, 'mark', ['mark']],
+  [SKF_AD.QUEUE, 'queue', ['queue']],
+  [SKF_AD.HATYPE, 'hatype', ['hatype']],
+  [SKF_AD.RXHASH, 'rxhash', ['rxhash']],
+  [SKF_AD.CPU, 'cpu', ['cpu']],
+  [SKF_AD.ALU_XOR_X, 'xor_x', ['xor_x']],
+  [SKF_AD.VLAN_TAG, 'vlan_tci', ['vlan_tci']],
+  [SKF_AD.VLAN_TAG_PRESENT, 'vlanp', ['vlan_avail', 'vlan_pr', 'vlanp']],
+  [SKF_AD.PAY_OFFSET, 'poff', ['poff']],
+  [SKF_AD.RANDOM, 'random', ['rand', 'random']],
+  [SKF_AD.VLAN_TPID, 'vlan_tpid', ['vlan_tpid']],
 ];
 
 /** Semantic tag of a classic instruction: one per row of CLASSIC_INSNS. */

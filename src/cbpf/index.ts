@@ -1,0 +1,13 @@
+// Subpath export `tsbpf/cbpf`: classic BPF programs, their checker, their
+// translation to eBPF, and running them as packet or seccomp filters.
+export * from './insn.js';
+export { ClassicError } from './errors.js';
+export { assembleClassic, parseClassicNumber } from './asm.js';
+export type { ClassicAsmOptions } from './asm.js';
+export { readClassic, readClassicBinary, writeClassicBinary, parseDd, parseDdd, detectClassicFormat, CLASSIC_FORMATS } from './read.js';
+export type { ClassicFormat, ReadClassicOptions } from './read.js';
+export { disassembleClassic, formatClassicInsn, formatDd, formatDdd } from './disasm.js';
+export { checkClassic, ancillaryOf, SECCOMP_DATA_SIZE } from './check.js';
+export type { CheckClassicOptions, ClassicMode } from './check.js';
+export { translateClassic, SKB, SKB_SIZE, MAX_PACKET_OFF, SCRATCH_OFF } from './translate.js';
+export type { TranslateOptions, Translation } from './translate.js';

@@ -1,0 +1,432 @@
+// Classic BPF -> eBPF, the way Linux runs classic filters (bpf_convert_filter
+// in net/core/filter.c), but with direct packet access instead of the
+// legacy LD_ABS/LD_IND instructions: every packet load is an explicit bounds
+// check against data_end followed by an ordinary load and a byte swap, as a
+// modern eBPF program (tc, XDP) is written. That form needs no helper and no
+// special interpreter support, and it is what the JIT compiles best.
+//
+// Registers:
+//   r0 = A (always kept zero-extended, so `ret a` is just `exit`)
+//   r7 = X
+//   r6 = ctx (r1 on entry)
+//   r8 = packet data, r9 = packet data_end (socket filters)
+//   r2, r3 = scratch
+//   M[i] = *(u32 *)(r10 - 64 + 4*i)
+// All classic arithmetic is 32-bit (ALU32) and compares use JMP32, so a
+// constant k with the top bit set compares as the unsigned 32-bit value.
+//
+// Context of socket filters: `struct __sk_buff` (the tc layout), of which
+// the translation reads
+//    0 len          wire length (`ld #pktlen`)
+//    4 pkt_type     SKF_AD_PKTTYPE
+//    8 mark         SKF_AD_MARK
+//   12 queue_mapping SKF_AD_QUEUE
+//   16 protocol     SKF_AD_PROTOCOL (network byte order, as in the kernel)
+//   20 vlan_present SKF_AD_VLAN_TAG_PRESENT
+//   24 vlan_tci     SKF_AD_VLAN_TAG
+//   28 vlan_proto   SKF_AD_VLAN_TPID (network byte order)
+//   40 ifindex      SKF_AD_IFINDEX
+//   68 hash         SKF_AD_RXHASH
+//   76 data         32-bit address of the first captured byte
+//   80 data_end     32-bit address just past the last captured byte
+// SKF_AD_HATYPE is a constant of the translation (`hatype`, the capture's
+// ARPHRD type) and SKF_AD_CPU is 0. Ancillary loads that need kernel
+// helpers (NLATTR, NLATTR_NEST, PAY_OFFSET, RANDOM) are refused.
+//
+// Out-of-packet loads end the filter with 0, as in the kernel and libpcap.
+// Packet offsets are limited to MAX_PACKET_OFF (64 KiB - 1, the eBPF
+// verifier's limit for packet pointers): a load reaching past it returns 0
+// even in a bigger packet. Indexed loads compute X + k without wrapping, so
+// a sum past 2^32 is out of the packet (libpcap's rule).
+//
+// Seccomp filters get `struct seccomp_data` as ctx; `ld [k]` is a plain
+// 32-bit ctx load (the checker has made sure it is aligned and inside).
+
+import { ClassicError } from './errors.js';
+import { checkClassic, SECCOMP_DATA_SIZE, type ClassicMode } from './check.js';
+import {
+  BPF_ALU_OP,
+  BPF_JMP_OP,
+  COp,
+  SKF_AD,
+  SKF_AD_OFF,
+  SKF_LL_OFF,
+  SKF_NET_OFF,
+  classicDef,
+  opOf,
+  type ClassicInsn,
+  type ClassicProgram,
+} from './insn.js';
+import { UnsupportedError } from '../internal/errors.js';
+import { BY_NAME, Shape, encodeSlots, type RawInsn } from '../isa/index.js';
+
+/** Byte offsets in struct __sk_buff of the fields the translation reads. */
+export const SKB = {
+  len: 0,
+  pkt_type: 4,
+  mark: 8,
+  queue_mapping: 12,
+  protocol: 16,
+  vlan_present: 20,
+  vlan_tci: 24,
+  vlan_proto: 28,
+  ifindex: 40,
+  hash: 68,
+  data: 76,
+  data_end: 80,
+} as const;
+/** sizeof(struct __sk_buff) (Linux 6.x). */
+export const SKB_SIZE = 192;
+/** Packet bytes beyond this offset are never read (the verifier's MAX_PACKET_OFF). */
+export const MAX_PACKET_OFF = 0xffff;
+/** Where M[0] lives, relative to the frame pointer. */
+export const SCRATCH_OFF = -64;
+
+export interface TranslateOptions {
+  /** Socket filter (default) or seccomp filter. */
+  mode?: ClassicMode;
+  /** ARPHRD_* value returned by SKF_AD_HATYPE (default 1, ARPHRD_ETHER). */
+  hatype?: number;
+  /** Offset of the network header, for loads relative to SKF_NET_OFF. Without it such loads are refused. */
+  netOffset?: number;
+  /** Run the classic checker first (default true). */
+  check?: boolean;
+}
+
+export interface Translation {
+  /** The eBPF program, little-endian, 8 bytes per slot. */
+  readonly ebpf: Uint8Array;
+  /** Number of eBPF slots. */
+  readonly slots: number;
+  /** Classic pc -> index of its first eBPF slot. */
+  readonly pcMap: Int32Array;
+  /** Index of the shared `return 0` tail (out-of-packet loads, division by X = 0). */
+  readonly failSlot: number;
+  readonly mode: ClassicMode;
+}
+
+// ---- eBPF opcodes, looked up in the one ISA table ------------------------------
+function opc(name: string, shape: Shape): number {
+  const row = BY_NAME.get(name)?.find((d) => d.shape === shape);
+  if (row === undefined) throw new Error(`cbpf translate: no ISA row ${name}/${shape}`);
+  return row.opcode;
+}
+const O = {
+  mov64r: opc('mov', Shape.AluReg),
+  add64i: opc('add', Shape.AluImm),
+  add64r: opc('add', Shape.AluReg),
+  mov32i: opc('mov32', Shape.AluImm),
+  mov32r: opc('mov32', Shape.AluReg),
+  xor32r: opc('xor32', Shape.AluReg),
+  and32i: opc('and32', Shape.AluImm),
+  lsh32i: opc('lsh32', Shape.AluImm),
+  neg32: opc('neg32', Shape.Neg),
+  be: opc('be16', Shape.Endian),
+  ldxb: opc('ldxb', Shape.Load),
+  ldxh: opc('ldxh', Shape.Load),
+  ldxw: opc('ldxw', Shape.Load),
+  stxw: opc('stxw', Shape.StoreReg),
+  ja: opc('ja', Shape.Ja),
+  jgt64i: opc('jgt', Shape.JmpImm),
+  jgt64r: opc('jgt', Shape.JmpReg),
+  jeq32i: opc('jeq32', Shape.JmpImm),
+  exit: opc('exit', Shape.Exit),
+};
+/** ALU32 opcode for a classic ALU operation; the K and X forms share the name. */
+const ALU_NAME: Readonly<Record<number, string>> = {
+  [BPF_ALU_OP.ADD]: 'add32', [BPF_ALU_OP.SUB]: 'sub32', [BPF_ALU_OP.MUL]: 'mul32', [BPF_ALU_OP.DIV]: 'div32',
+  [BPF_ALU_OP.OR]: 'or32', [BPF_ALU_OP.AND]: 'and32', [BPF_ALU_OP.LSH]: 'lsh32', [BPF_ALU_OP.RSH]: 'rsh32',
+  [BPF_ALU_OP.MOD]: 'mod32', [BPF_ALU_OP.XOR]: 'xor32',
+};
+/** Classic jump -> eBPF JMP32 name when taken, and the negation used when the true branch falls through. */
+const JMP_NAME: Readonly<Record<number, readonly [string, string | undefined]>> = {
+  [BPF_JMP_OP.JEQ]: ['jeq32', 'jne32'],
+  [BPF_JMP_OP.JGT]: ['jgt32', 'jle32'],
+  [BPF_JMP_OP.JGE]: ['jge32', 'jlt32'],
+  [BPF_JMP_OP.JSET]: ['jset32', undefined],
+};
+
+const R_A = 0;
+const R_CTX = 6;
+const R_X = 7;
+const R_DATA = 8;
+const R_END = 9;
+const R_T1 = 2;
+const R_T2 = 3;
+const R_FP = 10;
+
+/** A jump target: a classic pc, or the shared fail tail. */
+const FAIL = -1;
+
+interface Fixup {
+  readonly slot: number;
+  readonly target: number;
+}
+
+/** Collects eBPF slots and resolves classic-pc jump targets at the end. */
+class Emitter {
+  readonly slots: RawInsn[] = [];
+  readonly fixups: Fixup[] = [];
+  emit(opcode: number, dst: number, src: number, off: number, imm: number): void {
+    this.slots.push({ opcode, dst, src, off, imm: imm | 0 });
+  }
+  /** A jump to a classic pc or FAIL; the offset is filled in by resolve(). */
+  jump(opcode: number, dst: number, src: number, imm: number, target: number): void {
+    this.fixups.push({ slot: this.slots.length, target });
+    this.emit(opcode, dst, src, 0, imm);
+  }
+  get length(): number {
+    return this.slots.length;
+  }
+}
+
+/** Translate a classic program to eBPF. Throws ClassicError (checker, unsupported forms) or UnsupportedError. */
+export function translateClassic(prog: ClassicProgram, options: TranslateOptions = {}): Translation {
+  const mode = options.mode ?? 'socket';
+  if (options.check ?? true) checkClassic(prog, { mode });
+  const e = new Emitter();
+  const pcMap = new Int32Array(prog.length);
+
+  // Prologue: save ctx, fetch the packet bounds, A = X = 0.
+  e.emit(O.mov64r, R_CTX, 1, 0, 0);
+  if (mode === 'socket') {
+    e.emit(O.ldxw, R_DATA, R_CTX, SKB.data, 0);
+    e.emit(O.ldxw, R_END, R_CTX, SKB.data_end, 0);
+  }
+  e.emit(O.mov32i, R_A, 0, 0, 0);
+  e.emit(O.mov32i, R_X, 0, 0, 0);
+
+  for (let pc = 0; pc < prog.length; pc++) {
+    pcMap[pc] = e.length;
+    translateOne(e, prog[pc]!, pc, mode, options);
+  }
+  const failSlot = e.length;
+  e.emit(O.mov32i, R_A, 0, 0, 0);
+  e.emit(O.exit, 0, 0, 0, 0);
+
+  for (const f of e.fixups) {
+    const to = f.target === FAIL ? failSlot : pcMap[f.target]!;
+    const rel = to - f.slot - 1;
+    if (rel > 0x7fff) throw new ClassicError(-1, `translated program too large: a jump spans ${rel} eBPF instructions (limit 32767)`);
+    e.slots[f.slot]!.off = rel;
+  }
+  return { ebpf: encodeSlots(e.slots), slots: e.length, pcMap, failSlot, mode };
+}
+
+/** Bytes of a packet load of the given classic size. */
+const LOAD_OPC: Readonly<Record<number, number>> = { 1: O.ldxb, 2: O.ldxh, 4: O.ldxw };
+
+/** dst = big-endian load of `bytes` at packet offset `off` (a constant), or fail. */
+function emitAbsLoad(e: Emitter, dst: number, off: number, bytes: number): void {
+  if (off + bytes > MAX_PACKET_OFF) {
+    e.jump(O.ja, 0, 0, 0, FAIL);
+    return;
+  }
+  // r2 = data + off + bytes; if r2 > data_end: fail. The verifier learns that
+  // [data, data + off + bytes) is readable, so the load below is checked.
+  e.emit(O.mov64r, R_T1, R_DATA, 0, 0);
+  e.emit(O.add64i, R_T1, 0, 0, off + bytes);
+  e.jump(O.jgt64r, R_T1, R_END, 0, FAIL);
+  // eBPF's offset field is 16-bit signed: far offsets load through r2 instead.
+  if (off <= 0x7fff) e.emit(LOAD_OPC[bytes]!, dst, R_DATA, off, 0);
+  else e.emit(LOAD_OPC[bytes]!, dst, R_T1, -bytes, 0);
+  if (bytes > 1) e.emit(O.be, dst, 0, 0, bytes * 8);
+}
+
+function translateOne(e: Emitter, ins: ClassicInsn, pc: number, mode: ClassicMode, options: TranslateOptions): void {
+  const d = classicDef(ins.code);
+  if (d === undefined) throw new ClassicError(pc, `unknown opcode 0x${ins.code.toString(16)}`);
+  const k = ins.k >>> 0;
+  switch (d.op) {
+    case COp.LD_W_ABS:
+    case COp.LD_H_ABS:
+    case COp.LD_B_ABS:
+      if (mode === 'seccomp') {
+        e.emit(O.ldxw, R_A, R_CTX, k, 0);
+        return;
+      }
+      emitAbs(e, k, d.bytes, pc, options);
+      return;
+    case COp.LD_W_IND:
+    case COp.LD_H_IND:
+    case COp.LD_B_IND: {
+      const bytes = d.bytes;
+      if (k > MAX_PACKET_OFF) {
+        // X + k >= k reaches past every readable offset.
+        e.jump(O.ja, 0, 0, 0, FAIL);
+        return;
+      }
+      // r2 = X + k (64-bit, no wrap); bound it so the verifier accepts data + r2.
+      e.emit(O.mov64r, R_T1, R_X, 0, 0);
+      if (k !== 0) e.emit(O.add64i, R_T1, 0, 0, k);
+      e.jump(O.jgt64i, R_T1, 0, MAX_PACKET_OFF - bytes, FAIL);
+      e.emit(O.add64r, R_T1, R_DATA, 0, 0);
+      e.emit(O.mov64r, R_T2, R_T1, 0, 0);
+      e.emit(O.add64i, R_T2, 0, 0, bytes);
+      e.jump(O.jgt64r, R_T2, R_END, 0, FAIL);
+      e.emit(LOAD_OPC[bytes]!, R_A, R_T1, 0, 0);
+      if (bytes > 1) e.emit(O.be, R_A, 0, 0, bytes * 8);
+      return;
+    }
+    case COp.LD_W_LEN:
+    case COp.LDX_W_LEN: {
+      const dst = d.op === COp.LD_W_LEN ? R_A : R_X;
+      if (mode === 'seccomp') e.emit(O.mov32i, dst, 0, 0, SECCOMP_DATA_SIZE);
+      else e.emit(O.ldxw, dst, R_CTX, SKB.len, 0);
+      return;
+    }
+    case COp.LD_IMM:
+      e.emit(O.mov32i, R_A, 0, 0, k);
+      return;
+    case COp.LDX_IMM:
+      e.emit(O.mov32i, R_X, 0, 0, k);
+      return;
+    case COp.LD_MEM:
+      e.emit(O.ldxw, R_A, R_FP, SCRATCH_OFF + 4 * k, 0);
+      return;
+    case COp.LDX_MEM:
+      e.emit(O.ldxw, R_X, R_FP, SCRATCH_OFF + 4 * k, 0);
+      return;
+    case COp.ST:
+      e.emit(O.stxw, R_FP, R_A, SCRATCH_OFF + 4 * k, 0);
+      return;
+    case COp.STX:
+      e.emit(O.stxw, R_FP, R_X, SCRATCH_OFF + 4 * k, 0);
+      return;
+    case COp.LDX_B_MSH:
+      // X = 4 * (P[k] & 0xf)
+      emitAbsLoad(e, R_X, k, 1);
+      e.emit(O.and32i, R_X, 0, 0, 0xf);
+      e.emit(O.lsh32i, R_X, 0, 0, 2);
+      return;
+    case COp.ALU_K: {
+      const aop = opOf(ins.code);
+      if ((aop === BPF_ALU_OP.DIV || aop === BPF_ALU_OP.MOD) && k === 0) throw new ClassicError(pc, `${d.name} by constant zero`);
+      e.emit(opc(ALU_NAME[aop]!, Shape.AluImm), R_A, 0, 0, k);
+      return;
+    }
+    case COp.ALU_X: {
+      const aop = opOf(ins.code);
+      // Classic division by X = 0 ends the filter with 0; eBPF's would go on with 0.
+      if (aop === BPF_ALU_OP.DIV || aop === BPF_ALU_OP.MOD) e.jump(O.jeq32i, R_X, 0, 0, FAIL);
+      e.emit(opc(ALU_NAME[aop]!, Shape.AluReg), R_A, R_X, 0, 0);
+      return;
+    }
+    case COp.NEG:
+      e.emit(O.neg32, R_A, 0, 0, 0);
+      return;
+    case COp.JA:
+      if (k !== 0) e.jump(O.ja, 0, 0, 0, pc + 1 + k);
+      return;
+    case COp.JMP_K:
+    case COp.JMP_X:
+      emitCond(e, ins, pc, d.op === COp.JMP_X);
+      return;
+    case COp.RET_K:
+      e.emit(O.mov32i, R_A, 0, 0, k);
+      e.emit(O.exit, 0, 0, 0, 0);
+      return;
+    case COp.RET_A:
+      e.emit(O.exit, 0, 0, 0, 0);
+      return;
+    case COp.RET_X:
+      e.emit(O.mov32r, R_A, R_X, 0, 0);
+      e.emit(O.exit, 0, 0, 0, 0);
+      return;
+    case COp.TAX:
+      e.emit(O.mov32r, R_X, R_A, 0, 0);
+      return;
+    case COp.TXA:
+      e.emit(O.mov32r, R_A, R_X, 0, 0);
+      return;
+  }
+}
+
+/** LD ABS in a socket filter: packet offsets, the negative special areas, ancillary data. */
+function emitAbs(e: Emitter, k: number, bytes: number, pc: number, options: TranslateOptions): void {
+  const sk = k | 0;
+  if (sk >= 0) {
+    emitAbsLoad(e, R_A, k, bytes);
+    return;
+  }
+  if (sk >= SKF_AD_OFF) {
+    emitAncillary(e, sk - SKF_AD_OFF, pc, options);
+    return;
+  }
+  if (sk >= SKF_NET_OFF) {
+    if (options.netOffset === undefined) throw new UnsupportedError(`classic instruction ${pc}: load relative to the network header (SKF_NET_OFF) needs the netOffset option`);
+    emitAbsLoad(e, R_A, options.netOffset + (sk - SKF_NET_OFF), bytes);
+    return;
+  }
+  if (sk >= SKF_LL_OFF) {
+    // The link-layer header is where the captured packet starts.
+    emitAbsLoad(e, R_A, sk - SKF_LL_OFF, bytes);
+    return;
+  }
+  // Below SKF_LL_OFF: never inside a packet.
+  e.jump(O.ja, 0, 0, 0, FAIL);
+}
+
+function emitAncillary(e: Emitter, ad: number, pc: number, options: TranslateOptions): void {
+  const ctxLoad = (off: number): void => e.emit(O.ldxw, R_A, R_CTX, off, 0);
+  switch (ad) {
+    case SKF_AD.PROTOCOL:
+      ctxLoad(SKB.protocol);
+      e.emit(O.be, R_A, 0, 0, 16);
+      return;
+    case SKF_AD.PKTTYPE:
+      return ctxLoad(SKB.pkt_type);
+    case SKF_AD.IFINDEX:
+      return ctxLoad(SKB.ifindex);
+    case SKF_AD.MARK:
+      return ctxLoad(SKB.mark);
+    case SKF_AD.QUEUE:
+      return ctxLoad(SKB.queue_mapping);
+    case SKF_AD.RXHASH:
+      return ctxLoad(SKB.hash);
+    case SKF_AD.VLAN_TAG:
+      return ctxLoad(SKB.vlan_tci);
+    case SKF_AD.VLAN_TAG_PRESENT:
+      return ctxLoad(SKB.vlan_present);
+    case SKF_AD.VLAN_TPID:
+      ctxLoad(SKB.vlan_proto);
+      e.emit(O.be, R_A, 0, 0, 16);
+      return;
+    case SKF_AD.HATYPE:
+      e.emit(O.mov32i, R_A, 0, 0, options.hatype ?? 1);
+      return;
+    case SKF_AD.CPU:
+      e.emit(O.mov32i, R_A, 0, 0, 0);
+      return;
+    case SKF_AD.ALU_XOR_X:
+      e.emit(O.xor32r, R_A, R_X, 0, 0);
+      return;
+    case SKF_AD.NLATTR:
+    case SKF_AD.NLATTR_NEST:
+    case SKF_AD.PAY_OFFSET:
+    case SKF_AD.RANDOM:
+      throw new UnsupportedError(`classic instruction ${pc}: ancillary load SKF_AD_OFF+${ad} needs a kernel helper and is not supported`);
+    default:
+      throw new ClassicError(pc, `unknown ancillary load at SKF_AD_OFF+${ad}`);
+  }
+}
+
+/** if (A op k|X) goto pc+1+jt else goto pc+1+jf, with the fall-through side left out. */
+function emitCond(e: Emitter, ins: ClassicInsn, pc: number, useX: boolean): void {
+  const tTarget = pc + 1 + ins.jt;
+  const fTarget = pc + 1 + ins.jf;
+  if (ins.jt === ins.jf) {
+    if (ins.jt !== 0) e.jump(O.ja, 0, 0, 0, tTarget);
+    return;
+  }
+  const [taken, negated] = JMP_NAME[opOf(ins.code)]!;
+  const shape = useX ? Shape.JmpReg : Shape.JmpImm;
+  const src = useX ? R_X : 0;
+  const imm = useX ? 0 : ins.k;
+  if (ins.jt === 0 && negated !== undefined) {
+    e.jump(opc(negated, shape), R_A, src, imm, fTarget);
+    return;
+  }
+  e.jump(opc(taken!, shape), R_A, src, imm, tTarget);
+  if (ins.jf !== 0) e.jump(O.ja, 0, 0, 0, fTarget);
+}
