@@ -1,0 +1,9 @@
+// Subpath export `tsbpf/btf`: BTF types, BTF.ext records, line info and value printing.
+export { Btf, MAX_RESOLVE_DEPTH } from './btf.js';
+export { parseBtf, BTF_MAGIC } from './parse-btf.js';
+export { parseBtfExt, CORE_RELO_KINDS } from './parse-ext.js';
+export type { BtfExt, FuncInfo, LineInfo, CoreRelo } from './parse-ext.js';
+export { LineTable } from './line-info.js';
+export { btfValue, formatBtfValue, toJsonText } from './print.js';
+export type { BtfValue } from './print.js';
+export * from './types.js';

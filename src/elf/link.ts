@@ -1,0 +1,272 @@
+// Turn functions in executable sections into self-contained programs, as
+// libbpf does before handing them to the kernel: the entry function first,
+// then every sub-function it reaches (bpf-to-bpf calls and callback
+// addresses), appended once each, with call offsets re-computed and lddw
+// map/global-data references rewritten to src=1/src=2 with imm = map index.
+
+import { ElfError } from '../internal/errors.js';
+import { Class, JmpOp, Mode, PseudoCall, PseudoLd, Size, INSN_SIZE } from '../isa/fields.js';
+import { R_BPF, SHN_UNDEF, STT, symbolName, type ElfFile, type ElfReloc, type ElfSection, type ElfSymbol } from './elf-file.js';
+import type { SectionMaps } from './maps.js';
+import type { MapRef, MapSpec } from './spec.js';
+
+const OPC_LDDW = Class.LD | Mode.IMM | Size.DW;
+const OPC_CALL = Class.JMP | JmpOp.CALL;
+
+/** A function in an executable section: [start, start+length) in instruction slots. */
+export interface ElfFunction {
+  readonly name: string;
+  readonly section: ElfSection;
+  readonly start: number;
+  readonly length: number;
+  readonly global: boolean;
+}
+
+/** One placed copy of a function in a linked program. */
+export interface Placement {
+  readonly fn: ElfFunction;
+  /** First linked instruction index of the copy. */
+  readonly at: number;
+}
+
+export interface ExternRef {
+  readonly symbol: ElfSymbol;
+  readonly insn: number;
+  readonly call: boolean;
+}
+
+export interface LinkedProgram {
+  readonly insns: Uint8Array;
+  readonly placements: readonly Placement[];
+  readonly mapRefs: MapRef[];
+  readonly externRefs: ExternRef[];
+}
+
+/** Per executable section: little-endian instruction bytes and relocations by byte offset. */
+export interface CodeSection {
+  readonly section: ElfSection;
+  readonly bytes: Uint8Array;
+  readonly relocs: ReadonlyMap<number, ElfReloc>;
+  /** Functions sorted by start. */
+  readonly functions: ElfFunction[];
+}
+
+/**
+ * Little-endian instruction bytes for a section. Big-endian objects store the
+ * register nibbles swapped and off/imm big-endian; we normalise to the
+ * little-endian layout the rest of tsbpf uses.
+ */
+export function codeBytes(section: ElfSection, littleEndian: boolean): Uint8Array {
+  const out = new Uint8Array(section.data);
+  if (littleEndian) return out;
+  for (let p = 0; p + INSN_SIZE <= out.length; p += INSN_SIZE) {
+    const regs = out[p + 1]!;
+    out[p + 1] = ((regs & 0x0f) << 4) | (regs >> 4);
+    let t = out[p + 2]!;
+    out[p + 2] = out[p + 3]!;
+    out[p + 3] = t;
+    t = out[p + 4]!;
+    out[p + 4] = out[p + 7]!;
+    out[p + 7] = t;
+    t = out[p + 5]!;
+    out[p + 5] = out[p + 6]!;
+    out[p + 6] = t;
+  }
+  return out;
+}
+
+export function codeSection(elf: ElfFile, section: ElfSection): CodeSection {
+  if (section.size % INSN_SIZE !== 0) throw new ElfError(`size ${section.size} is not a multiple of ${INSN_SIZE}`, elf.file, section.name);
+  const relocs = new Map<number, ElfReloc>();
+  for (const r of elf.relocations.get(section.index) ?? []) {
+    if (r.offset % INSN_SIZE !== 0) throw new ElfError(`relocation at byte ${r.offset} is not on an instruction boundary`, elf.file, section.name, section.offset + r.offset);
+    if (relocs.has(r.offset)) throw new ElfError(`two relocations for instruction ${r.offset / INSN_SIZE}`, elf.file, section.name, section.offset + r.offset);
+    relocs.set(r.offset, r);
+  }
+  const slots = section.size / INSN_SIZE;
+  const syms = elf.symbols
+    .filter((s) => s.shndx === section.index && s.type === STT.FUNC)
+    .sort((a, b) => a.value - b.value);
+  const functions: ElfFunction[] = [];
+  for (let k = 0; k < syms.length; k++) {
+    const s = syms[k]!;
+    if (s.value % INSN_SIZE !== 0 || s.value >= section.size) throw new ElfError(`function ${s.name} at byte ${s.value} is not an instruction in the section`, elf.file, section.name);
+    const start = s.value / INSN_SIZE;
+    if (k > 0 && syms[k - 1]!.value === s.value) throw new ElfError(`functions ${syms[k - 1]!.name} and ${s.name} start at the same instruction`, elf.file, section.name);
+    const next = k + 1 < syms.length ? syms[k + 1]!.value / INSN_SIZE : slots;
+    // st_size is 0 for hand-written assembly; then the function runs to the next symbol.
+    const length = s.size > 0 ? s.size / INSN_SIZE : next - start;
+    if (!Number.isInteger(length) || length <= 0 || start + length > next) {
+      throw new ElfError(`function ${s.name}: size ${s.size} overlaps the next function or the section end`, elf.file, section.name);
+    }
+    functions.push({ name: s.name, section, start, length, global: s.bind !== 0 });
+  }
+  return { section, bytes: codeBytes(section, elf.littleEndian), relocs, functions };
+}
+
+function findFunction(code: CodeSection, start: number): ElfFunction | undefined {
+  const f = code.functions;
+  let lo = 0;
+  let hi = f.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const s = f[mid]!.start;
+    if (s === start) return f[mid];
+    if (s < start) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return undefined;
+}
+
+export interface LinkContext {
+  readonly elf: ElfFile;
+  readonly code: ReadonlyMap<number, CodeSection>;
+  readonly maps: readonly MapSpec[];
+  readonly mapSections: ReadonlyMap<number, SectionMaps>;
+}
+
+/** Link the program whose entry is `entry`. */
+export function linkProgram(ctx: LinkContext, entry: ElfFunction): LinkedProgram {
+  const { elf } = ctx;
+  const placements: Placement[] = [{ fn: entry, at: 0 }];
+  const placed = new Map<ElfFunction, number>([[entry, 0]]);
+  let total = entry.length;
+  const place = (fn: ElfFunction): number => {
+    let at = placed.get(fn);
+    if (at === undefined) {
+      at = total;
+      total += fn.length;
+      placed.set(fn, at);
+      placements.push({ fn, at });
+    }
+    return at;
+  };
+  const mapRefs: MapRef[] = [];
+  const externRefs: ExternRef[] = [];
+  let out = new Uint8Array(Math.max(64, entry.length * INSN_SIZE * 2));
+  const view = (): DataView => new DataView(out.buffer);
+  let dv = view();
+
+  for (let k = 0; k < placements.length; k++) {
+    const { fn, at } = placements[k]!;
+    const code = ctx.code.get(fn.section.index)!;
+    const need = total * INSN_SIZE;
+    if (out.length < need) {
+      const grown = new Uint8Array(Math.max(need, out.length * 2));
+      grown.set(out);
+      out = grown;
+      dv = view();
+    }
+    out.set(code.bytes.subarray(fn.start * INSN_SIZE, (fn.start + fn.length) * INSN_SIZE), at * INSN_SIZE);
+    const where = (i: number, reason: string): ElfError =>
+      new ElfError(`${fn.name}: instruction ${i - fn.start}: ${reason}`, elf.file, fn.section.name, fn.section.offset + i * INSN_SIZE);
+
+    for (let i = fn.start; i < fn.start + fn.length; i++) {
+      const li = at + (i - fn.start);
+      const p = li * INSN_SIZE;
+      const opcode = out[p]!;
+      const src = out[p + 1]! >> 4;
+      const imm = dv.getInt32(p + 4, true);
+      const reloc = code.relocs.get(i * INSN_SIZE);
+
+      if (opcode === OPC_CALL && src === PseudoCall.LOCAL) {
+        let targetSec = code;
+        let target = i + imm + 1;
+        if (reloc) {
+          if (reloc.type !== R_BPF.R64_32) throw where(i, `call has relocation type ${reloc.type}, expected R_BPF_64_32`);
+          const sym = elf.symbols[reloc.symbol]!;
+          const sec = ctx.code.get(sym.shndx);
+          if (!sec) throw where(i, `call to ${symbolName(elf, sym)}, which is not in an executable section`);
+          targetSec = sec;
+          target = sym.value / INSN_SIZE + imm + 1;
+        }
+        const callee = findFunction(targetSec, target);
+        if (!callee) throw where(i, `call target ${target} in ${targetSec.section.name} is not the start of a function`);
+        const calleeAt = place(callee);
+        dv.setInt32(p + 4, calleeAt - (li + 1), true);
+        continue;
+      }
+      if (opcode === OPC_CALL && reloc) {
+        const sym = elf.symbols[reloc.symbol]!;
+        if (sym.shndx !== SHN_UNDEF) throw where(i, `helper call has a relocation against ${symbolName(elf, sym)}`);
+        // A call to an undefined function is a kfunc: the loader fills in its BTF id.
+        out[p + 1] = (out[p + 1]! & 0x0f) | (PseudoCall.KFUNC << 4);
+        dv.setInt32(p + 4, 0, true);
+        externRefs.push({ symbol: sym, insn: li, call: true });
+        continue;
+      }
+      if (opcode === OPC_LDDW) {
+        if (i + 1 >= fn.start + fn.length) throw where(i, 'lddw is cut off by the end of the function');
+        if (reloc) resolveLddw(ctx, out, dv, p, li, imm, reloc, mapRefs, externRefs, place, (reason) => where(i, reason));
+        i++; // the second slot is data
+        continue;
+      }
+      if (reloc && reloc.type !== R_BPF.NONE) {
+        throw where(i, `relocation type ${reloc.type} against ${symbolName(elf, elf.symbols[reloc.symbol]!)} on an instruction that is neither lddw nor call`);
+      }
+    }
+  }
+  return { insns: out.slice(0, total * INSN_SIZE), placements, mapRefs, externRefs };
+}
+
+function resolveLddw(
+  ctx: LinkContext,
+  out: Uint8Array,
+  dv: DataView,
+  p: number,
+  li: number,
+  imm: number,
+  reloc: ElfReloc,
+  mapRefs: MapRef[],
+  externRefs: ExternRef[],
+  place: (fn: ElfFunction) => number,
+  fail: (reason: string) => ElfError,
+): void {
+  const { elf } = ctx;
+  if (reloc.type !== R_BPF.R64_64) throw fail(`lddw has relocation type ${reloc.type}, expected R_BPF_64_64`);
+  const sym = elf.symbols[reloc.symbol]!;
+  const setSrc = (src: number): void => {
+    out[p + 1] = (out[p + 1]! & 0x0f) | (src << 4);
+  };
+  if (sym.shndx === SHN_UNDEF) {
+    externRefs.push({ symbol: sym, insn: li, call: false });
+    return;
+  }
+  const maps = ctx.mapSections.get(sym.shndx);
+  if (maps?.kind === 'defs') {
+    const key = sym.type === STT.SECTION ? imm : sym.value;
+    const map = maps.byOffset.get(key);
+    if (map === undefined) throw fail(`no map is defined at offset ${key} of ${elf.sections[sym.shndx]!.name} (symbol ${symbolName(elf, sym)})`);
+    setSrc(PseudoLd.MAP_FD);
+    dv.setInt32(p + 4, map, true);
+    dv.setInt32(p + 12, 0, true);
+    mapRefs.push({ insn: li, map, kind: 'fd', offset: 0 });
+    return;
+  }
+  if (maps?.kind === 'data') {
+    // libbpf: the offset into the value is the instruction's addend plus the symbol's value.
+    const offset = imm + sym.value;
+    const size = ctx.maps[maps.map]!.valueSize;
+    if (offset < 0 || offset > size) throw fail(`offset ${offset} into ${elf.sections[sym.shndx]!.name} is outside its ${size} bytes`);
+    setSrc(PseudoLd.MAP_VALUE);
+    dv.setInt32(p + 4, maps.map, true);
+    dv.setInt32(p + 12, offset, true);
+    mapRefs.push({ insn: li, map: maps.map, kind: 'value', offset });
+    return;
+  }
+  const code = ctx.code.get(sym.shndx);
+  if (code) {
+    // Address of a function (callback for bpf_loop, bpf_for_each_map_elem...).
+    const byte = sym.value + imm;
+    if (byte % INSN_SIZE !== 0) throw fail(`function address ${byte} in ${code.section.name} is not on an instruction`);
+    const fn = findFunction(code, byte / INSN_SIZE);
+    if (!fn) throw fail(`function address ${byte} in ${code.section.name} is not the start of a function`);
+    const at = place(fn);
+    setSrc(PseudoLd.FUNC);
+    dv.setInt32(p + 4, at - (li + 1), true);
+    dv.setInt32(p + 12, 0, true);
+    return;
+  }
+  const sec = sym.shndx < elf.sections.length ? elf.sections[sym.shndx]!.name : `section ${sym.shndx}`;
+  throw fail(`lddw refers to ${symbolName(elf, sym)} in ${sec}, which is not a map, global data or code section`);
+}

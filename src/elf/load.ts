@@ -1,0 +1,189 @@
+// Object file bytes -> ObjectSpec: parse the ELF, the BTF and BTF.ext,
+// collect maps, find programs (one per global function in each executable
+// section other than .text) and link each one into a self-contained stream.
+
+import type { Btf } from '../btf/btf.js';
+import { LineTable } from '../btf/line-info.js';
+import { parseBtf } from '../btf/parse-btf.js';
+import { parseBtfExt, type BtfExt, type FuncInfo, type LineInfo } from '../btf/parse-ext.js';
+import { BtfKind } from '../btf/types.js';
+import { ElfError } from '../internal/errors.js';
+import { SHF, SHT, STB, type ElfFile, type ElfSection, parseElf } from './elf-file.js';
+import { codeSection, linkProgram, type CodeSection, type ElfFunction, type LinkedProgram } from './link.js';
+import { collectMaps } from './maps.js';
+import { programTypeForSection } from './section-names.js';
+import type { CoreReloSpec, ExternSpec, ObjectSpec, ProgramSpec } from './spec.js';
+
+export interface LoadOptions {
+  /** Name used in error messages and ObjectSpec.file. */
+  file?: string;
+}
+
+/** Load an object file. Throws ElfError/BtfError (both TsbpfError) with a precise reason. */
+export function loadObject(bytes: Uint8Array, options: LoadOptions = {}): ObjectSpec {
+  const file = options.file ?? '<object>';
+  const elf = parseElf(bytes, file);
+  const btf = readBtf(elf);
+  const btfExt = readBtfExt(elf, btf);
+  const license = readLicense(elf);
+  const version = readVersion(elf);
+  const { maps, bySection } = collectMaps(elf, btf);
+
+  const code = new Map<number, CodeSection>();
+  for (const s of elf.sections) {
+    if (s.type === SHT.PROGBITS && (s.flags & SHF.EXECINSTR) !== 0 && s.size > 0) code.set(s.index, codeSection(elf, s));
+  }
+  const ctx = { elf, code, maps, mapSections: bySection };
+
+  const programs: ProgramSpec[] = [];
+  const coreRelos: CoreReloSpec[] = [];
+  const externs = new Map<string, { kind: ExternSpec['kind']; refs: { program: string; insn: number }[] }>();
+  const subprograms: string[] = [];
+  for (const c of code.values()) {
+    if (c.section.name === '.text') {
+      for (const f of c.functions) subprograms.push(f.name);
+      continue;
+    }
+    let entries = c.functions.filter((f) => f.global);
+    for (const f of c.functions) if (!f.global) subprograms.push(f.name);
+    // Objects without function symbols (old compilers, hand-written asm): the section is the program.
+    if (c.functions.length === 0) {
+      const whole: ElfFunction = { name: c.section.name, section: c.section, start: 0, length: c.section.size / 8, global: true };
+      c.functions.push(whole);
+      entries = [whole];
+    }
+    for (const entry of entries) {
+      const linked = linkProgram(ctx, entry);
+      const spec = programSpec(entry, linked, btf, btfExt, license, elf, externs);
+      programs.push(spec);
+      coreRelos.push(...spec.coreRelos);
+    }
+  }
+  return {
+    file,
+    endianness: elf.littleEndian ? 'little' : 'big',
+    license,
+    ...(version !== undefined ? { version } : {}),
+    programs,
+    maps,
+    ...(btf ? { btf } : {}),
+    ...(btfExt ? { btfExt } : {}),
+    coreRelos,
+    externs: [...externs].map(([name, e]) => ({ name, kind: e.kind, refs: e.refs })),
+    subprograms,
+  };
+}
+
+function section(elf: ElfFile, name: string): ElfSection | undefined {
+  return elf.sections.find((s) => s.name === name && s.type !== SHT.NOBITS);
+}
+
+function readBtf(elf: ElfFile): Btf | undefined {
+  const s = section(elf, '.BTF');
+  if (!s) return undefined;
+  return parseBtf(s.data, { base: s.offset });
+}
+
+function readBtfExt(elf: ElfFile, btf: Btf | undefined): BtfExt | undefined {
+  const s = section(elf, '.BTF.ext');
+  if (!s) return undefined;
+  if (!btf) throw new ElfError('.BTF.ext without .BTF', elf.file, '.BTF.ext');
+  return parseBtfExt(s.data, btf, s.offset);
+}
+
+function readLicense(elf: ElfFile): string {
+  const s = section(elf, 'license');
+  if (!s) return '';
+  const nul = s.data.indexOf(0);
+  return new TextDecoder().decode(s.data.subarray(0, nul < 0 ? s.data.length : nul));
+}
+
+function readVersion(elf: ElfFile): number | undefined {
+  const s = section(elf, 'version');
+  if (!s) return undefined;
+  if (s.size !== 4) throw new ElfError(`version section is ${s.size} bytes, expected 4`, elf.file, 'version');
+  return new DataView(s.data.buffer, s.data.byteOffset, 4).getUint32(0, elf.littleEndian);
+}
+
+/** Records of one ELF section that fall inside [start, start+length), moved to `at`. */
+function rebase<T extends { insn: number }>(records: readonly T[] | undefined, start: number, length: number, at: number): T[] {
+  const out: T[] = [];
+  if (!records) return out;
+  for (const r of records) if (r.insn >= start && r.insn < start + length) out.push({ ...r, insn: r.insn - start + at });
+  return out;
+}
+
+function externKind(btf: Btf | undefined, name: string, call: boolean): ExternSpec['kind'] {
+  if (call) return 'kfunc';
+  if (btf) {
+    for (const id of btf.idsByName(name)) {
+      if (btf.type(id).kind !== BtfKind.VAR) continue;
+      for (const t of btf.types) {
+        if (t.kind === BtfKind.DATASEC && t.vars.some((v) => v.type === id)) {
+          if (t.name === '.kconfig') return 'kconfig';
+          if (t.name === '.ksyms') return 'ksym';
+        }
+      }
+    }
+  }
+  return 'unknown';
+}
+
+function programSpec(
+  entry: ElfFunction,
+  linked: LinkedProgram,
+  btf: Btf | undefined,
+  btfExt: BtfExt | undefined,
+  license: string,
+  elf: ElfFile,
+  externs: Map<string, { kind: ExternSpec['kind']; refs: { program: string; insn: number }[] }>,
+): ProgramSpec {
+  const sec = entry.section.name;
+  const pt = programTypeForSection(sec);
+  const funcInfo: FuncInfo[] = [];
+  const lineInfo: LineInfo[] = [];
+  const relos: CoreReloSpec[] = [];
+  for (const { fn, at } of linked.placements) {
+    const s = fn.section.name;
+    funcInfo.push(...rebase(btfExt?.funcInfo.get(s), fn.start, fn.length, at));
+    lineInfo.push(...rebase(btfExt?.lineInfo.get(s), fn.start, fn.length, at));
+    for (const r of rebase(btfExt?.coreRelos.get(s), fn.start, fn.length, at)) {
+      relos.push({ ...r, section: s, typeName: btf ? btf.describe(r.typeId) : String(r.typeId) });
+    }
+  }
+  const names = new Set<string>();
+  for (const ref of linked.externRefs) {
+    const name = ref.symbol.name;
+    names.add(name);
+    let e = externs.get(name);
+    if (!e) externs.set(name, (e = { kind: externKind(btf, name, ref.call), refs: [] }));
+    e.refs.push({ program: entry.name, insn: ref.insn });
+    if (ref.symbol.bind !== STB.GLOBAL && ref.symbol.bind !== STB.WEAK) {
+      throw new ElfError(`${entry.name}: undefined symbol ${name} is not global`, elf.file, sec);
+    }
+  }
+  return {
+    name: entry.name,
+    section: sec,
+    type: pt.type,
+    typeId: pt.typeId,
+    ...(pt.expectedAttachType !== undefined ? { expectedAttachType: pt.expectedAttachType } : {}),
+    ...(pt.expectedAttachTypeId !== undefined ? { expectedAttachTypeId: pt.expectedAttachTypeId } : {}),
+    ...(pt.attachTo !== undefined ? { attachTo: pt.attachTo } : {}),
+    sleepable: pt.sleepable,
+    legacySectionName: pt.legacy,
+    insns: linked.insns,
+    mapRefs: linked.mapRefs,
+    functions: linked.placements.map(({ fn, at }) => ({ name: fn.name, insn: at, length: fn.length })),
+    funcInfo,
+    lineInfo,
+    coreRelos: relos,
+    externs: [...names],
+    license,
+  };
+}
+
+/** A line table for a loaded program (instruction index -> file, line, column, text). */
+export function lineTable(program: ProgramSpec): LineTable {
+  return new LineTable(program.lineInfo);
+}
