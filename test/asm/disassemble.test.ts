@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { disassembleProgram, formatInsn } from '../../src/asm/disassemble.js';
 import { decodeProgram } from '../../src/isa/decode.js';
+import { assemble } from '../../src/asm/assemble.js';
 import { conformanceCases, hasConformance, hexToBytes, readFixture, uniqueEncodings } from './corpus.js';
 import { objdump, objdumpAvailable } from './llvm-objdump.js';
 import { llvmTexts } from './gen-llvm-fixtures.js';
@@ -44,4 +45,79 @@ test('disassembly of two samples per table row matches llvm-objdump --mcpu=v3 (f
 
 test('disassembly of two samples per table row matches plain llvm-objdump (fixture, alu32: false)', () => {
   checkFixture('table-rows.v1.txt', false);
+});
+
+const noObjdump = objdumpAvailable() ? false : 'llvm-objdump-19 is not installed';
+const noCorpus = hasConformance() ? false : 'conformance corpus not found (set TSBPF_SHARED)';
+
+test('live: llvm-objdump-19 prints every conformance encoding as we do, and as the fixture says', { skip: noObjdump || noCorpus }, () => {
+  const encodings = uniqueEncodings(conformanceCases().map((c) => c.bytes));
+  const fixture = readFixture('conformance-insns.v3.txt');
+  const live = llvmTexts(encodings, 'v3');
+  const bad: string[] = [];
+  for (const [hex, want] of live) {
+    const got = ours(hex, true);
+    if (got !== want) bad.push(`${hex}: llvm '${want}', ours '${got}'`);
+    if (fixture.get(hex) !== want) bad.push(`${hex}: fixture '${fixture.get(hex)}' is stale, llvm now says '${want}'`);
+  }
+  assert.deepEqual(bad, []);
+});
+
+test('live: whole corpus disassembles line for line like objdump (index, raw bytes, target annotations)', { skip: noObjdump || noCorpus }, () => {
+  const progs = conformanceCases().map((c) => c.bytes);
+  const blob = new Uint8Array(progs.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of progs) {
+    blob.set(p, at);
+    at += p.length;
+  }
+  for (const [mcpu, alu32] of [['v3', true], [undefined, false]] as const) {
+    const want = objdump(blob, mcpu).map((l) => l.line);
+    const got = disassembleProgram(decodeProgram(blob), {
+      alu32,
+      index: true,
+      rawBytes: true,
+      symbols: { target: (slot) => `.text+0x${(slot * 8).toString(16)}` },
+    });
+    assert.equal(got.length, want.length);
+    const bad = got.flatMap((g, k) => (g === want[k] ? [] : [`ours:  ${g}\nllvm:  ${want[k]}`]));
+    assert.deepEqual(bad.slice(0, 10), [], `mcpu ${mcpu ?? 'default'}: ${bad.length} lines differ`);
+  }
+});
+
+function prog(...lines: string[]) {
+  return decodeProgram(assemble(lines.join('\n'), { dialect: 'llvm' }), { validate: false });
+}
+
+test('symbol hooks name helpers, pseudo lddw immediates and jump targets', () => {
+  const p = prog('r1 = 0x0 ll', 'ld_pseudo r1, 0x1, 0x7', 'call 0x1', 'if r0 == 0x0 goto +0x1', 'r0 = 0x0', 'exit');
+  const text = disassembleProgram(p, {
+    symbols: {
+      helper: (id) => (id === 1 ? 'bpf_map_lookup_elem' : undefined),
+      pseudo: (src, imm) => (src === 1 ? `map[fd:${imm}]` : undefined),
+      target: (slot) => `L${slot}`,
+    },
+  });
+  assert.deepEqual(text, ['r1 = 0x0 ll', 'r1 = map[fd:7] ll', 'call bpf_map_lookup_elem', 'if r0 == 0x0 goto +0x1 <L7>', 'r0 = 0x0', 'exit']);
+  // Without hooks the numbers stay, as llvm prints them.
+  assert.equal(formatInsn(p, 2), 'ld_pseudo\tr1, 0x1, 0x7');
+  assert.equal(formatInsn(p, 4), 'call 0x1');
+});
+
+test('labels mode names targets so local calls survive a round trip', () => {
+  const p = prog('call f', 'goto +0x1', 'r0 = 0x1', 'exit', 'f:', 'r0 = 0x2', 'exit');
+  assert.deepEqual(disassembleProgram(p, { labels: true }), ['call L4', 'goto L3', 'r0 = 0x1', 'L3:', 'exit', 'L4:', 'r0 = 0x2', 'exit']);
+  // Plain mode prints the call as llvm does: a bare offset, which would re-assemble as a helper call.
+  assert.equal(formatInsn(p, 0), 'call 0x3');
+});
+
+test('indirect packet loads keep a non-zero immediate (llvm drops it)', () => {
+  const p = prog('r0 = *(u16 *)skb[r3 + 0x10]', 'r0 = *(u8 *)skb[r3 - 0x2]', 'r0 = *(u32 *)skb[r3]', 'r0 = *(u8 *)skb[-0x4]');
+  assert.deepEqual(disassembleProgram(p), ['r0 = *(u16 *)skb[r3 + 0x10]', 'r0 = *(u8 *)skb[r3 - 0x2]', 'r0 = *(u32 *)skb[r3]', 'r0 = *(u8 *)skb[-0x4]']);
+});
+
+test('encodings that are not instructions print as <unknown>, one slot each', () => {
+  const bytes = hexToBytes('ff00000000000000' + '9500000000000000' + '1801000001000000');
+  const p = decodeProgram(bytes, { validate: false });
+  assert.deepEqual(disassembleProgram(p, { index: true }), ['       0:\t<unknown>', '       1:\texit', '       2:\t<unknown>']);
 });
