@@ -11,3 +11,5 @@ export { checkClassic, ancillaryOf, SECCOMP_DATA_SIZE } from './check.js';
 export type { CheckClassicOptions, ClassicMode } from './check.js';
 export { translateClassic, SKB, SKB_SIZE, MAX_PACKET_OFF, SCRATCH_OFF } from './translate.js';
 export type { TranslateOptions, Translation } from './translate.js';
+export { ClassicFilter, SeccompFilter, compileClassic } from './classic-filter.js';
+export type { ClassicFilterOptions, PacketMeta, SeccompData } from './classic-filter.js';

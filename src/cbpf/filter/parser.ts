@@ -1,0 +1,415 @@
+// Recursive-descent parser for pcap-filter expressions, following libpcap's
+// grammar: `and`/`or` have equal precedence and group left to right, `not`
+// binds tightest, and a bare id after `and`/`or` reuses the qualifiers of the
+// primitive before it (`tcp port 80 or 443`). Where libpcap's LALR parser
+// decides by look-ahead (is `(` a group or arithmetic?), this parser tries
+// the arithmetic reading first and backtracks on a syntax error.
+
+import type { Arith, ArithOp, DirQual, Expr, Id, ProtoQual, Quals, RelOp, TypeQual } from './ast.js';
+import { FilterError, syntaxError } from './errors.js';
+import { tokenize, type Token } from './lexer.js';
+
+/** Keywords that are protocol qualifiers. */
+const PROTO_KWS: ReadonlySet<string> = new Set([
+  'link', 'ether', 'fddi', 'tr', 'wlan', 'ppp', 'slip', 'ip', 'ip6', 'arp', 'rarp', 'tcp', 'udp', 'sctp', 'icmp',
+  'icmp6', 'igmp', 'igrp', 'pim', 'vrrp', 'carp', 'ah', 'esp', 'radio', 'atalk', 'aarp', 'decnet', 'lat', 'sca',
+  'moprc', 'mopdl', 'iso', 'esis', 'es-is', 'isis', 'is-is', 'clnp', 'stp', 'ipx', 'netbeui', 'l1', 'l2', 'iih',
+  'lsp', 'snp', 'csnp', 'psnp',
+]);
+
+/** Link-layer spellings that all mean "the link layer". */
+const LINK_ALIASES: ReadonlySet<string> = new Set(['link', 'ether', 'fddi', 'tr', 'wlan', 'ppp', 'slip']);
+
+/** Protocols that may be indexed with `proto[expr:size]`. */
+const INDEXABLE: ReadonlySet<string> = new Set([
+  'link', 'ether', 'fddi', 'tr', 'wlan', 'ppp', 'slip', 'ip', 'ip6', 'arp', 'rarp', 'tcp', 'udp', 'sctp', 'icmp',
+  'icmp6', 'igmp', 'igrp', 'pim', 'vrrp', 'carp', 'radio', 'atalk', 'decnet', 'lat', 'sca', 'moprc', 'mopdl',
+]);
+
+const TYPE_KWS: ReadonlySet<string> = new Set(['host', 'net', 'port', 'portrange', 'gateway']);
+const RELOPS: ReadonlySet<string> = new Set(['>', '<', '>=', '<=', '=', '==', '!=']);
+
+/**
+ * Binary operator precedence as in libpcap's grammar. `%` and `^` have no
+ * declared precedence there, so yacc resolves every conflict that involves
+ * them by shifting: they group to the right against any neighbour.
+ */
+const PREC: ReadonlyMap<string, number> = new Map([
+  ['|', 1], ['&', 2], ['<<', 3], ['>>', 3], ['+', 4], ['-', 4], ['*', 5], ['/', 5], ['%', 0], ['^', 0],
+]);
+
+/** Nesting limit for parentheses, so hostile input cannot exhaust the stack. */
+const MAX_DEPTH = 200;
+
+function protoOf(kw: string): ProtoQual {
+  if (LINK_ALIASES.has(kw)) return 'link';
+  if (kw === 'es-is') return 'esis';
+  if (kw === 'is-is') return 'isis';
+  return kw as ProtoQual;
+}
+
+/** Thrown internally to backtrack; always a syntax error. */
+class Backtrack extends Error {}
+
+class Parser {
+  private i = 0;
+  private depth = 0;
+  constructor(
+    private readonly toks: Token[],
+    private readonly src: string,
+  ) {}
+
+  private get tok(): Token {
+    return this.toks[this.i]!;
+  }
+  private peek(n = 1): Token {
+    return this.toks[Math.min(this.i + n, this.toks.length - 1)]!;
+  }
+  private isKw(t: Token, ...words: string[]): boolean {
+    return t.kind === 'kw' && words.includes(t.text);
+  }
+  private isOp(t: Token, ...ops: string[]): boolean {
+    return t.kind === 'op' && ops.includes(t.text);
+  }
+  private fail(at: Token = this.tok): never {
+    throw syntaxError(at.pos, this.src);
+  }
+  private expectOp(op: string): Token {
+    if (!this.isOp(this.tok, op)) this.fail();
+    return this.toks[this.i++]!;
+  }
+  private enter(): void {
+    if (++this.depth > MAX_DEPTH) throw new FilterError(`expression nested more than ${MAX_DEPTH} levels deep`, this.tok.pos, this.src);
+  }
+
+  /** Run `f`; on a syntax error, rewind and return undefined. Other errors propagate. */
+  private attempt<T>(f: () => T): T | undefined {
+    const save = this.i;
+    const depth = this.depth;
+    try {
+      return f();
+    } catch (e) {
+      if (e instanceof Backtrack || (e instanceof FilterError && e.reason.startsWith("can't parse"))) {
+        this.i = save;
+        this.depth = depth;
+        return undefined;
+      }
+      throw e;
+    }
+  }
+
+  parseAll(): Expr {
+    const { node } = this.parseExpr(null);
+    if (this.tok.kind !== 'eof') this.fail();
+    return node;
+  }
+
+  /** expr: term { (and|or) (term | id) } */
+  private parseExpr(q0: Quals | null): { node: Expr; q: Quals | null } {
+    let { node, q } = this.parseTerm(q0);
+    while (this.isKw(this.tok, 'and', 'or') || this.isOp(this.tok, '&&', '||')) {
+      const op = this.tok.text === 'and' || this.tok.text === '&&' ? 'and' : 'or';
+      this.i++;
+      const bare = this.attempt(() => this.parseBareId(q));
+      const rhs = bare ?? this.parseTerm(q);
+      node = { t: op, l: node, r: rhs.node };
+      q = rhs.q;
+    }
+    return { node, q };
+  }
+
+  /** A bare id after and/or, using the qualifiers in force; `not id` and `(id or id)` too. */
+  private parseBareId(q: Quals | null): { node: Expr; q: Quals | null } {
+    const t = this.tok;
+    if (this.isKw(t, 'not') || this.isOp(t, '!')) {
+      this.i++;
+      const inner = this.parseBareId(q);
+      return { node: { t: 'not', e: inner.node }, q: inner.q };
+    }
+    if (this.isOp(t, '(')) {
+      // A parenthesised arithmetic relation is a term, not an id.
+      if (this.attempt(() => this.parseRelation()) !== undefined) throw new Backtrack();
+      return { node: this.parseIdGroup(q), q };
+    }
+    if (t.kind === 'num' && (RELOPS.has(this.peek().text) || PREC.has(this.peek().text)) && this.peek().kind === 'op') throw new Backtrack();
+    if (!['num', 'hid', 'hid6', 'eid', 'id'].includes(t.kind)) throw new Backtrack();
+    if (q === null) throw new FilterError('syntax error in filter expression', t.pos, this.src);
+    return { node: this.parseId(q), q };
+  }
+
+  /** ( id { (and|or) id } ) with inherited qualifiers (libpcap's `paren pid ')'`). */
+  private parseIdGroup(q: Quals | null): Expr {
+    this.enter();
+    this.expectOp('(');
+    let node = this.parseBareId(q).node;
+    while (this.isKw(this.tok, 'and', 'or') || this.isOp(this.tok, '&&', '||')) {
+      const op = this.tok.text === 'and' || this.tok.text === '&&' ? 'and' : 'or';
+      this.i++;
+      node = { t: op, l: node, r: this.parseBareId(q).node };
+    }
+    this.expectOp(')');
+    this.depth--;
+    return node;
+  }
+
+  private parseTerm(q: Quals | null): { node: Expr; q: Quals | null } {
+    const t = this.tok;
+    if (this.isKw(t, 'not') || this.isOp(t, '!')) {
+      this.i++;
+      const inner = this.parseTerm(q);
+      return { node: { t: 'not', e: inner.node }, q: inner.q };
+    }
+    if (this.isOp(t, '(')) {
+      const rel = this.attempt(() => this.parseRelation());
+      if (rel !== undefined) return { node: rel, q: null };
+      this.enter();
+      this.i++;
+      const inner = this.parseExpr(q);
+      this.expectOp(')');
+      this.depth--;
+      // libpcap restores the qualifiers that were in force before the group.
+      return { node: inner.node, q };
+    }
+    if (t.kind === 'num' || this.isOp(t, '-') || this.isKw(t, 'len') || (t.kind === 'kw' && INDEXABLE.has(t.text) && this.isOp(this.peek(), '['))) {
+      return { node: this.parseRelation(), q: null };
+    }
+    if (t.kind !== 'kw') this.fail();
+    switch (t.text) {
+      case 'less':
+      case 'greater': {
+        this.i++;
+        const n = this.tok;
+        if (n.kind !== 'num') this.fail();
+        this.i++;
+        return { node: { t: 'length', kind: t.text, value: n.value, pos: t.pos }, q: null };
+      }
+      case 'vlan':
+      case 'mpls':
+      case 'pppoes': {
+        this.i++;
+        const value = this.tok.kind === 'num' || this.isOp(this.tok, '(') ? this.attempt(() => this.parsePnum()) : undefined;
+        return { node: { t: 'encap', kind: t.text, value, pos: t.pos }, q: null };
+      }
+      case 'pppoed':
+        this.i++;
+        return { node: { t: 'encap', kind: 'pppoed', pos: t.pos }, q: null };
+      case 'broadcast':
+      case 'multicast':
+        this.i++;
+        return { node: { t: 'cast', kind: t.text, proto: 'default', pos: t.pos }, q: null };
+      case 'inbound':
+      case 'outbound':
+      case 'geneve':
+      case 'llc':
+      case 'lane':
+        this.i++;
+        return { node: { t: 'unsupported', what: t.text, pos: t.pos }, q: null };
+    }
+    return this.parseQualified();
+  }
+
+  /** A number, possibly in parentheses (libpcap's `pnum`). */
+  private parsePnum(): number {
+    if (this.isOp(this.tok, '(')) {
+      this.i++;
+      const v = this.parsePnum();
+      this.expectOp(')');
+      return v;
+    }
+    if (this.tok.kind !== 'num') this.fail();
+    return this.toks[this.i++]!.value;
+  }
+
+  /** [proto] [dir] [type] id, `proto broadcast`, `proto proto N`, or a bare protocol name. */
+  private parseQualified(): { node: Expr; q: Quals | null } {
+    const start = this.tok;
+    let proto: ProtoQual = 'default';
+    let dir: DirQual = 'default';
+    let type: TypeQual = 'default';
+    let any = false;
+    if (this.tok.kind === 'kw' && PROTO_KWS.has(this.tok.text)) {
+      proto = protoOf(this.tok.text);
+      this.i++;
+      any = true;
+      if (this.isKw(this.tok, 'broadcast', 'multicast')) {
+        const kind = this.tok.text as 'broadcast' | 'multicast';
+        this.i++;
+        return { node: { t: 'cast', kind, proto, pos: start.pos }, q: null };
+      }
+      if (this.isKw(this.tok, 'proto', 'protochain')) {
+        type = this.tok.text as TypeQual;
+        this.i++;
+        const q: Quals = { proto, dir, type };
+        return { node: this.parseId(q), q };
+      }
+    }
+    if (this.isKw(this.tok, 'src', 'dst')) {
+      const first = this.tok.text;
+      this.i++;
+      dir = first as DirQual;
+      const other = first === 'src' ? 'dst' : 'src';
+      if (this.isKw(this.tok, 'or', 'and') && this.isKw(this.peek(), other)) {
+        dir = this.tok.text === 'or' ? 'src-or-dst' : 'src-and-dst';
+        this.i += 2;
+      }
+      any = true;
+    }
+    if (this.tok.kind === 'kw' && TYPE_KWS.has(this.tok.text)) {
+      type = this.tok.text as TypeQual;
+      this.i++;
+      any = true;
+    } else if (this.isKw(this.tok, 'proto', 'protochain') && proto === 'default' && dir === 'default') {
+      type = this.tok.text as TypeQual;
+      this.i++;
+      any = true;
+    }
+    if (!any) this.fail(start);
+    if (type === 'default' && dir === 'default' && proto !== 'default') {
+      // A protocol name on its own (`tcp`) unless an id follows (`ether 1:2:3:4:5:6` is not valid either).
+      return { node: { t: 'abbrev', proto, pos: start.pos }, q: null };
+    }
+    const q: Quals = { proto, dir, type };
+    return { node: this.parseId(q), q };
+  }
+
+  /** The id after qualifiers, in any of its spellings. */
+  private parseId(q: Quals): Expr {
+    const t = this.tok;
+    const prim = (id: Id): Expr => ({ t: 'prim', q, id, pos: t.pos });
+    if (this.isKw(t, 'not') || this.isOp(t, '!')) {
+      this.i++;
+      return { t: 'not', e: this.parseId(q) };
+    }
+    if (this.isOp(t, '(')) {
+      // `(5)` is a number; `(a or b)` a group of ids.
+      const n = this.attempt(() => this.parsePnum());
+      if (n !== undefined) return prim({ k: 'num', value: n, text: String(n) });
+      return this.parseIdGroup(q);
+    }
+    this.i++;
+    switch (t.kind) {
+      case 'num':
+        return prim({ k: 'num', value: t.value, text: t.text });
+      case 'id':
+        return prim({ k: 'name', text: t.text });
+      case 'eid':
+        return prim({ k: 'eid', text: t.text });
+      case 'hid':
+        if (this.isOp(this.tok, '/')) {
+          this.i++;
+          if (this.tok.kind !== 'num') this.fail();
+          return prim({ k: 'hid-len', text: t.text, len: this.toks[this.i++]!.value });
+        }
+        if (this.isKw(this.tok, 'mask')) {
+          this.i++;
+          if (this.tok.kind !== 'hid') this.fail();
+          return prim({ k: 'hid-mask', text: t.text, mask: this.toks[this.i++]!.text });
+        }
+        return prim({ k: 'hid', text: t.text });
+      case 'hid6':
+        if (this.isOp(this.tok, '/')) {
+          this.i++;
+          if (this.tok.kind !== 'num') this.fail();
+          return prim({ k: 'hid6-len', text: t.text, len: this.toks[this.i++]!.value });
+        }
+        return prim({ k: 'hid6', text: t.text });
+      default:
+        this.i--;
+        this.fail();
+    }
+  }
+
+  /** arith relop arith */
+  private parseRelation(): Expr {
+    const start = this.tok;
+    const l = this.parseArith();
+    const opTok = this.tok;
+    if (opTok.kind !== 'op' || !RELOPS.has(opTok.text)) this.fail();
+    this.i++;
+    const r = this.parseArith();
+    const op = (opTok.text === '=' ? '==' : opTok.text) as RelOp;
+    return { t: 'rel', op, l, r, pos: start.pos };
+  }
+
+  /**
+   * Operator-precedence parse that reproduces yacc's choices for libpcap's
+   * grammar, including the right grouping around `%` and `^`.
+   */
+  private parseArith(): Arith {
+    type Pending = { op: string; pos: number };
+    const vals: Arith[] = [];
+    const ops: Pending[] = [];
+    const reduce = (): void => {
+      const p = ops.pop()!;
+      if (p.op === 'neg') {
+        vals.push({ t: 'neg', e: vals.pop()! });
+        return;
+      }
+      const r = vals.pop()!;
+      const l = vals.pop()!;
+      vals.push({ t: 'bin', op: p.op as ArithOp, l, r, pos: p.pos });
+    };
+    const shouldReduce = (top: string, next: string): boolean => {
+      const pn = PREC.get(next)!;
+      if (top === 'neg') return pn !== 0;
+      const pt = PREC.get(top)!;
+      if (pt === 0 || pn === 0) return false;
+      return pt >= pn;
+    };
+    for (;;) {
+      while (this.isOp(this.tok, '-')) {
+        ops.push({ op: 'neg', pos: this.tok.pos });
+        this.i++;
+      }
+      vals.push(this.parseArithPrimary());
+      const t = this.tok;
+      if (t.kind !== 'op' || !PREC.has(t.text)) break;
+      while (ops.length > 0 && shouldReduce(ops[ops.length - 1]!.op, t.text)) reduce();
+      ops.push({ op: t.text, pos: t.pos });
+      this.i++;
+    }
+    while (ops.length > 0) reduce();
+    return vals[0]!;
+  }
+
+  private parseArithPrimary(): Arith {
+    const t = this.tok;
+    if (t.kind === 'num') {
+      this.i++;
+      return { t: 'num', value: t.value };
+    }
+    if (this.isKw(t, 'len')) {
+      this.i++;
+      return { t: 'len' };
+    }
+    if (this.isOp(t, '(')) {
+      this.enter();
+      this.i++;
+      const e = this.parseArith();
+      this.expectOp(')');
+      this.depth--;
+      return e;
+    }
+    if (t.kind === 'kw' && INDEXABLE.has(t.text) && this.isOp(this.peek(), '[')) {
+      this.i += 2;
+      const index = this.parseArith();
+      let size = 1;
+      if (this.isOp(this.tok, ':')) {
+        this.i++;
+        if (this.tok.kind !== 'num') this.fail();
+        size = this.toks[this.i++]!.value;
+      }
+      this.expectOp(']');
+      if (size !== 1 && size !== 2 && size !== 4) throw new FilterError('data size must be 1, 2, or 4', t.pos, this.src);
+      return { t: 'load', proto: protoOf(t.text), index, size, pos: t.pos };
+    }
+    this.fail();
+  }
+}
+
+/** Parse a filter expression into its syntax tree. An empty expression is `undefined` (accept all). */
+export function parseFilter(src: string): Expr | undefined {
+  const toks = tokenize(src);
+  if (toks.length === 1) return undefined;
+  return new Parser(toks, src).parseAll();
+}
