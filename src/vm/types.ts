@@ -20,8 +20,14 @@ export interface ExecOptions {
   budget?: number;
   /** Per-instruction hook (interpreter only; the JIT ignores it). */
   hook?: StepHook;
-  /** Per-run state handed to helpers as env.run (program-type context, maps, trace pipe...). */
+  /**
+   * Per-run state handed to helpers as env.run (program-type context, maps, trace pipe...).
+   * The interpreter also reads `run.packet` ({ start, len }: the bytes the legacy
+   * LD_ABS/LD_IND loads see); without it they read from the region r6 points into.
+   */
   run?: unknown;
+  /** If given, receives the whole register file (r0..r10 halves) when the run ends normally. */
+  regsOut?: RegFile;
 }
 
 /** Entry arguments r1..r5. Numbers are taken as unsigned 32-bit addresses/values; bigint for full 64-bit. */
