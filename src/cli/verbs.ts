@@ -1,4 +1,5 @@
 // The list of CLI verbs. Add one import and one entry per verb file.
 import type { Command } from './command.js';
+import { inspect } from './inspect.js';
 
-export const VERBS: Command[] = [];
+export const VERBS: Command[] = [inspect];

@@ -129,16 +129,21 @@ function findDatasec(btf: Btf, name: string): BtfDatasec | undefined {
 function btfMaps(elf: ElfFile, btf: Btf, s: ElfSection): { offset: number; spec: MapSpec }[] {
   const sec = findDatasec(btf, '.maps');
   if (!sec) throw new ElfError("no BTF DATASEC '.maps' describes the section", elf.file, '.maps');
+  // In an object file the DATASEC offsets are still zero (libbpf fixes them up
+  // from the symbol table), so the ELF symbol of the same name gives the offset.
+  const symbols = new Map(objectSymbols(elf, s).map((y) => [y.name, y.value]));
   const out: { offset: number; spec: MapSpec }[] = [];
   for (const v of sec.vars) {
     const variable = btf.type(v.type);
     if (variable.kind !== BtfKind.VAR) throw new ElfError(`DATASEC entry type ${v.type} is not a VAR`, elf.file, '.maps');
     const def = btf.skipModifiers(variable.type);
     if (def.kind !== BtfKind.STRUCT) throw new ElfError(`map ${variable.name}: definition is not a struct`, elf.file, '.maps');
-    if (v.offset + v.size > s.size) throw new ElfError(`map ${variable.name}: definition at ${v.offset} runs past the section`, elf.file, '.maps');
-    out.push({ offset: v.offset, spec: parseBtfMapDef(btf, variable.name, def, elf.file, 0) });
+    const offset = symbols.get(variable.name);
+    if (offset === undefined) throw new ElfError(`map ${variable.name} has no symbol in the section`, elf.file, '.maps');
+    if (offset + def.size > s.size) throw new ElfError(`map ${variable.name}: definition at ${offset} runs past the section`, elf.file, '.maps');
+    out.push({ offset, spec: parseBtfMapDef(btf, variable.name, def, elf.file, 0) });
   }
-  return out;
+  return out.sort((a, b) => a.offset - b.offset);
 }
 
 /** Decode one BTF map definition struct; `depth` 1 is an inner map of a map-in-map. */

@@ -1,0 +1,153 @@
+// tsbpf inspect FILE.o [--json]: what an object holds, as the loader sees it.
+
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { loadObject } from '../elf/load.js';
+import type { MapSpec, ObjectSpec } from '../elf/spec.js';
+import { ElfError, UsageError } from '../internal/errors.js';
+import { EXIT_OK, type Command } from './command.js';
+
+const HELP = `usage: tsbpf inspect FILE.o [--json]
+
+Load a BPF object file the way libbpf does and list its programs (name,
+section, type, instruction count, license), maps (type, key/value size, max
+entries, flags), global data, externs, CO-RE relocations and a BTF summary.
+
+  --json   machine-readable output; type names as the kernel spells them
+
+Exit status: 0 when the object loads, 1 with a one-line reason when it does not.`;
+
+/** The --json document. Keys use the kernel's snake_case, like bpftool. */
+export function inspectJson(spec: ObjectSpec): Record<string, unknown> {
+  const map = (m: MapSpec): Record<string, unknown> => ({
+    name: m.name,
+    type: m.type,
+    key_size: m.keySize,
+    value_size: m.valueSize,
+    max_entries: m.maxEntries,
+    flags: m.flags,
+    ...(m.pinning ? { pinning: m.pinning } : {}),
+    ...(m.innerMap ? { inner_map: map(m.innerMap) } : {}),
+    section: m.section,
+  });
+  return {
+    file: spec.file,
+    endianness: spec.endianness,
+    license: spec.license,
+    ...(spec.version !== undefined ? { version: spec.version } : {}),
+    programs: spec.programs.map((p) => ({
+      name: p.name,
+      section: p.section,
+      type: p.type,
+      ...(p.expectedAttachType ? { expected_attach_type: p.expectedAttachType } : {}),
+      ...(p.attachTo ? { attach_to: p.attachTo } : {}),
+      insns: p.insns.length / 8,
+      license: p.license,
+      functions: p.functions.map((f) => f.name),
+      ...(p.coreRelos.length ? { core_relos: p.coreRelos.length } : {}),
+      ...(p.externs.length ? { externs: p.externs } : {}),
+    })),
+    maps: spec.maps.map(map),
+    global_data: spec.maps.filter((m) => m.origin === 'data').map((m) => ({ name: m.name, size: m.valueSize, readonly: m.frozen === true })),
+    externs: spec.externs.map((e) => ({ name: e.name, kind: e.kind })),
+    core_relos: spec.coreRelos.map((r) => ({ section: r.section, insn: r.insn, kind: r.kindName, type: r.typeName, access: r.access })),
+    btf: spec.btf
+      ? {
+          types: spec.btf.types.length - 1,
+          kinds: spec.btf.summary(),
+          func_info: countRecords(spec.btfExt?.funcInfo),
+          line_info: countRecords(spec.btfExt?.lineInfo),
+          core_relo: countRecords(spec.btfExt?.coreRelos),
+        }
+      : null,
+  };
+}
+
+function countRecords(m: ReadonlyMap<string, readonly unknown[]> | undefined): number {
+  let n = 0;
+  for (const v of m?.values() ?? []) n += v.length;
+  return n;
+}
+
+function table(rows: string[][]): string[] {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  return rows.map((r) => '  ' + r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  ').trimEnd());
+}
+
+export function inspectText(spec: ObjectSpec): string {
+  const out: string[] = [];
+  out.push(`${spec.file}: ${spec.endianness}-endian BPF object, license ${spec.license ? JSON.stringify(spec.license) : '(none)'}${spec.version !== undefined ? `, version 0x${spec.version.toString(16)}` : ''}`);
+  out.push('', `programs (${spec.programs.length}):`);
+  if (spec.programs.length) {
+    out.push(...table([
+      ['NAME', 'SECTION', 'TYPE', 'INSNS', 'ATTACH', 'NOTES'],
+      ...spec.programs.map((p) => [
+        p.name,
+        p.section,
+        p.type,
+        String(p.insns.length / 8),
+        [p.expectedAttachType, p.attachTo].filter(Boolean).join(' ') || '-',
+        [
+          p.functions.length > 1 ? `calls ${p.functions.slice(1).map((f) => f.name).join(',')}` : '',
+          p.coreRelos.length ? `needs CO-RE (${p.coreRelos.length} relocations)` : '',
+          p.externs.length ? `externs ${p.externs.join(',')}` : '',
+          p.legacySectionName ? 'legacy section name' : '',
+        ].filter(Boolean).join('; '),
+      ]),
+    ]));
+  }
+  out.push('', `maps (${spec.maps.length}):`);
+  if (spec.maps.length) {
+    out.push(...table([
+      ['NAME', 'TYPE', 'KEY', 'VALUE', 'MAX_ENTRIES', 'FLAGS', 'FROM'],
+      ...spec.maps.map((m) => [
+        m.name,
+        m.type + (m.innerMap ? `(${m.innerMap.type})` : ''),
+        String(m.keySize),
+        String(m.valueSize),
+        String(m.maxEntries),
+        '0x' + m.flags.toString(16),
+        m.origin === 'data' ? `global data${m.frozen ? ', read-only' : ''}` : m.section + (m.pinning ? ', pinned by name' : ''),
+      ]),
+    ]));
+  }
+  if (spec.externs.length) {
+    out.push('', `externs (${spec.externs.length}, not supported by the runtime yet):`);
+    for (const e of spec.externs) out.push(`  ${e.name} (${e.kind}) used by ${[...new Set(e.refs.map((r) => r.program))].join(', ')}`);
+  }
+  if (spec.coreRelos.length) {
+    out.push('', `CO-RE relocations (${spec.coreRelos.length}; need a target BTF before running):`);
+    for (const r of spec.coreRelos.slice(0, 20)) out.push(`  ${r.section} insn ${r.insn}: ${r.kindName} ${r.typeName} access ${r.access}`);
+    if (spec.coreRelos.length > 20) out.push(`  ... ${spec.coreRelos.length - 20} more`);
+  }
+  if (spec.btf) {
+    const kinds = Object.entries(spec.btf.summary()).map(([k, n]) => `${k} ${n}`).join(', ');
+    out.push('', `BTF: ${spec.btf.types.length - 1} types (${kinds})`);
+    if (spec.btfExt) {
+      out.push(`BTF.ext: func_info ${countRecords(spec.btfExt.funcInfo)}, line_info ${countRecords(spec.btfExt.lineInfo)}, core_relo ${countRecords(spec.btfExt.coreRelos)}`);
+    }
+  } else {
+    out.push('', 'BTF: none');
+  }
+  return out.join('\n');
+}
+
+export const inspect: Command = {
+  name: 'inspect',
+  summary: 'list the programs, maps, global data and BTF of a BPF object file',
+  help: HELP,
+  async run(args, io) {
+    const { values, positionals } = parseArgs({ args, options: { json: { type: 'boolean' } }, allowPositionals: true });
+    if (positionals.length !== 1) throw new UsageError('expected exactly one object file');
+    const file = positionals[0]!;
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(await readFile(file));
+    } catch (e) {
+      throw new ElfError(`cannot read the file (${(e as NodeJS.ErrnoException).code ?? String(e)})`, file);
+    }
+    const spec = loadObject(bytes, { file });
+    io.out(values.json ? JSON.stringify(inspectJson(spec), null, 2) : inspectText(spec));
+    return EXIT_OK;
+  },
+};
