@@ -1,0 +1,282 @@
+// Program -> Wasm module bytes: the three stages (blocks, structure, emit)
+// and the module around them (imports, the memory-check functions, the run
+// and batch entry points). Pure: no WebAssembly API calls here, so the bytes
+// can be inspected, cached, or compiled elsewhere.
+
+import type { Program } from '../../isa/decode.js';
+import { INSNS, Shape } from '../../isa/table.js';
+import { buildCfg, type ProgramCfg } from './blocks.js';
+import {
+  CHECKS,
+  CTL_BUDGET,
+  CTL_DUMP_FLAG,
+  CTL_INDEX,
+  CTL_REGS,
+  FUNC_LOCALS,
+  FuncEmitter,
+  Glob,
+  Imp,
+  emitCheck,
+  type EmitEnv,
+  type Intrinsic,
+} from './emit.js';
+import { structure, type Structured } from './structure.js';
+import {
+  beginBody,
+  beginSection,
+  endBody,
+  endSection,
+  writeExports,
+  writeFunctions,
+  writeGlobals,
+  writeHeader,
+  writeImports,
+  writeTypes,
+  Section,
+  type FuncType,
+} from './wasm/module.js';
+import { T, W } from './wasm/opcodes.js';
+import { Writer } from './wasm/writer.js';
+
+export interface ModuleLayout {
+  /** Address of the control block (register block, budget). */
+  readonly ctlBase: number;
+  /** r10 of the outermost frame: the end of the stack region. */
+  readonly stackEnd: number;
+  /** Memory limits, to declare the imported memory exactly as it was created. */
+  readonly maxBytes: number;
+  readonly shared: boolean;
+}
+
+export interface BuildOptions {
+  /** Leave out memory checks, the budget and the call-depth check (the verifier proved them unnecessary). */
+  readonly verified?: boolean;
+  /** Helper id -> Wasm emitted in place of the call (hot helpers, tail calls). */
+  readonly intrinsics?: ReadonlyMap<number, Intrinsic>;
+}
+
+export interface BuiltModule {
+  readonly bytes: Uint8Array;
+  readonly cfg: ProgramCfg;
+  readonly structures: readonly Structured[];
+}
+
+const I64x11: readonly T[] = [T.i64, T.i64, T.i64, T.i64, T.i64, T.i64, T.i64, T.i64, T.i64, T.i64, T.i64];
+// Type indices, in the order of TYPES below.
+const enum Ty {
+  ii_v = 0,
+  ii_i = 1,
+  iiii_v = 2,
+  i_i = 3,
+  iii_v = 4,
+  iiii_i = 5,
+  prog = 6,
+  check = 7,
+  run = 8,
+  batch = 9,
+}
+const TYPES: readonly FuncType[] = [
+  { params: [T.i32, T.i32], results: [] },
+  { params: [T.i32, T.i32], results: [T.i32] },
+  { params: [T.i32, T.i32, T.i32, T.i32], results: [] },
+  { params: [T.i32], results: [T.i32] },
+  { params: [T.i32, T.i32, T.i32], results: [] },
+  { params: [T.i32, T.i32, T.i32, T.i32], results: [T.i32] },
+  { params: I64x11, results: [T.i64] },
+  { params: [T.i64, T.i32], results: [T.i32] },
+  { params: [], results: [T.i32] },
+  { params: [T.i32, T.i32, T.i32], results: [T.i32] },
+];
+/** Import names, in Imp order, with their types. */
+const IMPORTS: ReadonlyArray<readonly [string, Ty]> = [
+  ['helper', Ty.ii_v],
+  ['slow', Ty.ii_i],
+  ['fault', Ty.iiii_v],
+  ['budget', Ty.ii_i],
+  ['err', Ty.ii_v],
+  ['callx', Ty.iii_v],
+  ['pkt', Ty.iiii_i],
+];
+
+/** Compile a decoded program into the bytes of a Wasm module. */
+export function buildModule(prog: Program, layout: ModuleLayout, options: BuildOptions = {}): BuiltModule {
+  const verified = options.verified ?? false;
+  const cfg = buildCfg(prog);
+  const structures = cfg.funcs.map(structure);
+  const nf = cfg.funcs.length;
+  const funcBase = Imp.count;
+  const checkBase = funcBase + nf;
+  const nChecks = verified ? 0 : CHECKS.length;
+  const runIndex = checkBase + nChecks;
+  const batchIndex = runIndex + 1;
+  let hasPacketLoads = false;
+  for (let i = 0; i < prog.length; i++) {
+    const op = prog.op[i]!;
+    if (op >= 0 && (INSNS[op]!.shape === Shape.LdAbs || INSNS[op]!.shape === Shape.LdInd)) hasPacketLoads = true;
+  }
+
+  // Wasm bytes are roughly 6-10x the eBPF instruction count; start near that.
+  const w = new Writer(Math.max(4096, prog.length * 48));
+  writeHeader(w);
+  writeTypes(w, TYPES);
+  writeImports(w, [
+    ...IMPORTS.map(([name, type]) => ({ kind: 'func' as const, module: 'env', name, type })),
+    { kind: 'memory', module: 'env', name: 'mem', min: 1, max: layout.maxBytes / 65536, shared: layout.shared },
+  ]);
+  writeFunctions(w, [...cfg.funcs.map(() => Ty.prog), ...Array<number>(nChecks).fill(Ty.check), Ty.run, Ty.batch]);
+  writeGlobals(w, [
+    { type: T.i32, mutable: true, init: 0 },
+    { type: T.i32, mutable: true, init: 0 },
+    { type: T.i32, mutable: true, init: 0 },
+    { type: T.i32, mutable: true, init: 0 },
+  ]);
+  writeExports(w, [
+    { name: 'run', kind: 'func', index: runIndex },
+    { name: 'batch', kind: 'func', index: batchIndex },
+  ]);
+
+  const code = beginSection(w, Section.Code);
+  w.u32(nf + nChecks + 2);
+  const env: EmitEnv = {
+    w,
+    prog,
+    verified,
+    ctlBase: layout.ctlBase,
+    maxBytes: layout.maxBytes,
+    funcBase,
+    checkBase,
+    funcAt: cfg.funcAt,
+    funcCount: nf,
+    hasPacketLoads,
+    intrinsics: options.intrinsics ?? new Map(),
+  };
+  const fe = new FuncEmitter(env);
+  for (let k = 0; k < nf; k++) {
+    const at = beginBody(w, FUNC_LOCALS);
+    fe.emitFunction(cfg.funcs[k]!, structures[k]!);
+    endBody(w, at);
+  }
+  for (let c = 0; c < nChecks; c++) {
+    const [size, info] = CHECKS[c]!;
+    const at = beginBody(w, [[3, T.i32]]);
+    emitCheck(w, size, info, layout.maxBytes);
+    endBody(w, at);
+  }
+  emitRun(w, layout, funcBase);
+  emitBatch(w, layout, funcBase);
+  endSection(w, code);
+  return { bytes: w.finish(), cfg, structures };
+}
+
+/** Reset the per-run globals: budget from the control block, depth and abort to 0. */
+function resetGlobals(w: Writer, ctl: number): void {
+  w.u8(W.i32_const);
+  w.s32(ctl);
+  w.u8(W.i32_load);
+  w.u32(2);
+  w.u32(CTL_BUDGET);
+  w.u8x2(W.global_set, Glob.budget);
+  w.u8x2(W.i32_const, 0);
+  w.u8x2(W.global_set, Glob.depth);
+  w.u8x2(W.i32_const, 0);
+  w.u8x2(W.global_set, Glob.abort);
+  w.u8(W.i32_const);
+  w.s32(ctl);
+  w.u8(W.i32_load);
+  w.u32(2);
+  w.u32(CTL_DUMP_FLAG);
+  w.u8x2(W.global_set, Glob.dump);
+}
+
+/** Push the entry registers: r0 = 0, r1..r5 from `loadArg`, r6..r9 = 0, r10 = stack end. */
+function entryRegs(w: Writer, stackEnd: number, loadArg: (r: number) => void): void {
+  w.u8x2(W.i64_const, 0);
+  for (let r = 1; r <= 5; r++) loadArg(r);
+  for (let r = 6; r <= 9; r++) w.u8x2(W.i64_const, 0);
+  w.u8(W.i64_const);
+  w.s64(stackEnd, 0);
+}
+
+/** run() -> budget left: r1..r5 from the register block, r0 back into it. */
+function emitRun(w: Writer, layout: ModuleLayout, funcBase: number): void {
+  const ctl = layout.ctlBase;
+  const at = beginBody(w, []);
+  resetGlobals(w, ctl);
+  w.u8(W.i32_const);
+  w.s32(ctl);
+  entryRegs(w, layout.stackEnd, (r) => {
+    w.u8(W.i32_const);
+    w.s32(ctl);
+    w.u8(W.i64_load);
+    w.u32(3);
+    w.u32(CTL_REGS + 8 * r);
+  });
+  w.u8(W.call);
+  w.u32(funcBase);
+  w.u8(W.i64_store);
+  w.u32(3);
+  w.u32(CTL_REGS);
+  // budget left, for the instruction count
+  w.u8(W.i32_const);
+  w.s32(ctl);
+  w.u8x2(W.global_get, Glob.budget);
+  w.u8(W.i32_store);
+  w.u32(2);
+  w.u32(CTL_BUDGET);
+  w.u8x2(W.global_get, Glob.budget);
+  endBody(w, at);
+}
+
+/**
+ * batch(n, args, out) -> 0: for each of n records of r1..r5 (5 x i64 at
+ * args), run the program with a fresh budget and store r0 (i64) at out.
+ */
+function emitBatch(w: Writer, layout: ModuleLayout, funcBase: number): void {
+  const ctl = layout.ctlBase;
+  const N = 0;
+  const ARGS = 1;
+  const OUT = 2;
+  const I = 3;
+  const at = beginBody(w, [[1, T.i32]]);
+  w.u8x2(W.block, T.void);
+  w.u8x2(W.loop, T.void);
+  w.u8x2(W.local_get, I);
+  w.u8x2(W.local_get, N);
+  w.u8(W.i32_ge_u);
+  w.u8x2(W.br_if, 1);
+  w.u8(W.i32_const);
+  w.s32(ctl);
+  w.u8x2(W.local_get, I);
+  w.u8(W.i32_store);
+  w.u32(2);
+  w.u32(CTL_INDEX);
+  resetGlobals(w, ctl);
+  w.u8x2(W.local_get, OUT);
+  entryRegs(w, layout.stackEnd, (r) => {
+    w.u8x2(W.local_get, ARGS);
+    w.u8(W.i64_load);
+    w.u32(3);
+    w.u32(8 * (r - 1));
+  });
+  w.u8(W.call);
+  w.u32(funcBase);
+  w.u8(W.i64_store);
+  w.u32(3);
+  w.u32(0);
+  for (const [local, step] of [
+    [ARGS, 40],
+    [OUT, 8],
+    [I, 1],
+  ] as const) {
+    w.u8x2(W.local_get, local);
+    w.u8(W.i32_const);
+    w.s32(step);
+    w.u8(W.i32_add);
+    w.u8x2(W.local_set, local);
+  }
+  w.u8x2(W.br, 0);
+  w.u8(W.end);
+  w.u8(W.end);
+  w.u8x2(W.i32_const, 0);
+  endBody(w, at);
+}

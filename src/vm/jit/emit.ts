@@ -1,0 +1,1098 @@
+// Stage 3 of the JIT: structure trees -> Wasm function bodies. One function
+// per eBPF function, signature (r1..r5: i64, depth: i32) -> r0: i64. Guest
+// registers live in locals; r6..r9 are the callee's own locals, so they are
+// preserved across bpf-to-bpf calls for free. Everything is written into the
+// module's single Writer; emitting an instruction allocates nothing.
+
+import { AtomicOp, Class, MAX_CALL_FRAMES, STACK_SIZE } from '../../isa/fields.js';
+import type { Program } from '../../isa/decode.js';
+import { INSNS, OP_COUNT, Shape } from '../../isa/table.js';
+import { SHADOW_BASE } from '../memory.js';
+import { Term, type FuncCfg } from './blocks.js';
+import type { SNode, Structured, Target } from './structure.js';
+import { T, W, WA } from './wasm/opcodes.js';
+import type { Writer } from './wasm/writer.js';
+
+// ---- Locals of an eBPF function --------------------------------------------------
+// Params 0..10 are r0..r10: a bpf-to-bpf callee starts with the caller's
+// registers (as in the interpreter, which keeps one register file) and r10
+// one frame lower. Then 2 i64 and 2 i32 scratch locals.
+const L_R0 = 0;
+const L_R10 = 10;
+const L_T0 = 11;
+const L_T1 = 12;
+const L_LABEL = 13;
+const L_A0 = 14;
+/** eBPF register -> Wasm local index. */
+export const REG_LOCAL: readonly number[] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+export const FUNC_LOCALS: ReadonlyArray<readonly [number, T]> = [
+  [2, T.i64],
+  [2, T.i32],
+];
+
+/** Globals: the budget left, the call depth (unverified mode), and the abort flag of legacy packet loads. */
+export const enum Glob {
+  budget = 0,
+  depth = 1,
+  abort = 2,
+  /** Store the register file at the exit (ExecOptions.regsOut was given). */
+  dump = 3,
+}
+
+// ---- The control block: a small region shared by Wasm and JavaScript ----------------
+/** r0..r5 as 6 x i64 (the helper calling convention of src/helpers/registry.ts). */
+export const CTL_REGS = 0;
+/** Budget for the next run (i32), and what is left of it after the run. */
+export const CTL_BUDGET = 48;
+/** Index of the packet being run by the batch entry (i32), for error messages. */
+export const CTL_INDEX = 52;
+/** Dump the registers at exit (i32 flag), and where: r0..r10 as 11 x i64. */
+export const CTL_DUMP_FLAG = 56;
+export const CTL_DUMP = 64;
+export const CTL_SIZE = 64 + 88;
+
+/** Run-time error codes passed to the `err` import. */
+export const enum ErrCode {
+  FallOff = 1,
+  CallDepth = 2,
+  LddwPseudo = 3,
+  Kfunc = 4,
+}
+
+/** Function indices of the imports, in import order. */
+export const enum Imp {
+  helper = 0,
+  slow = 1,
+  fault = 2,
+  budget = 3,
+  err = 4,
+  callx = 5,
+  pkt = 6,
+  count = 7,
+}
+
+/** info word of memory checks: size | write << 8 | atomic << 9. */
+export const INFO_WRITE = 0x100;
+export const INFO_ATOMIC = 0x200;
+
+/**
+ * What an intrinsic sees: it emits Wasm in place of a helper call. It reads
+ * arguments from the r1..r5 locals and must leave r0's local set and the
+ * operand stack as it found it.
+ */
+export interface IntrinsicContext {
+  readonly w: Writer;
+  /** Local index of eBPF register r (0..10). */
+  reg(r: number): number;
+  /** Scratch locals the intrinsic may clobber. */
+  readonly tmpI64: readonly [number, number];
+  readonly tmpI32: number;
+  /** Slot of the call instruction. */
+  readonly pc: number;
+  readonly verified: boolean;
+  /** Emit a return of r0 from the current function (the tail-call path uses this after running the callee). */
+  emitReturnR0(): void;
+}
+export type Intrinsic = (ctx: IntrinsicContext) => void;
+
+/** Everything the function emitter needs that is fixed for the whole module. */
+export interface EmitEnv {
+  readonly w: Writer;
+  readonly prog: Program;
+  readonly verified: boolean;
+  readonly ctlBase: number;
+  /** Number of eBPF functions. */
+  readonly funcCount: number;
+  /** The program has legacy packet loads, which can end the whole program from any depth. */
+  readonly hasPacketLoads: boolean;
+  readonly maxBytes: number;
+  /** Wasm function index of eBPF function 0. */
+  readonly funcBase: number;
+  /** Wasm function index of the first memory-check function (unverified mode). */
+  readonly checkBase: number;
+  /** Slot of a function's first instruction -> its index. */
+  readonly funcAt: ReadonlyMap<number, number>;
+  readonly intrinsics: ReadonlyMap<number, Intrinsic>;
+}
+
+// ---- Tables derived from the ISA table when the module loads ------------------------------
+
+const enum Alu {
+  None, Add, Sub, Mul, Div, SDiv, Or, And, Lsh, Rsh, Mod, SMod, Xor, Mov, Arsh,
+}
+const ALU_BY_TOKEN: Record<string, Alu> = {
+  '+=': Alu.Add, '-=': Alu.Sub, '*=': Alu.Mul, '/=': Alu.Div, 's/=': Alu.SDiv, '|=': Alu.Or, '&=': Alu.And,
+  '<<=': Alu.Lsh, '>>=': Alu.Rsh, '%=': Alu.Mod, 's%=': Alu.SMod, '^=': Alu.Xor, '=': Alu.Mov, 's>>=': Alu.Arsh,
+};
+/** i32 opcodes of the plain binary ALU operations; the i64 form is looked up separately. */
+const ALU_I32: Partial<Record<Alu, W>> = {
+  [Alu.Add]: W.i32_add, [Alu.Sub]: W.i32_sub, [Alu.Mul]: W.i32_mul, [Alu.Or]: W.i32_or, [Alu.And]: W.i32_and,
+  [Alu.Lsh]: W.i32_shl, [Alu.Rsh]: W.i32_shr_u, [Alu.Xor]: W.i32_xor, [Alu.Arsh]: W.i32_shr_s,
+};
+const ALU_I64: Partial<Record<Alu, W>> = {
+  [Alu.Add]: W.i64_add, [Alu.Sub]: W.i64_sub, [Alu.Mul]: W.i64_mul, [Alu.Or]: W.i64_or, [Alu.And]: W.i64_and,
+  [Alu.Lsh]: W.i64_shl, [Alu.Rsh]: W.i64_shr_u, [Alu.Xor]: W.i64_xor, [Alu.Arsh]: W.i64_shr_s,
+};
+/** Jump conditions as i32 compare opcodes (the i64 opcode is 11 higher); 0 = jset. */
+const CMP_BY_TOKEN: Record<string, number> = {
+  '==': W.i32_eq, '!=': W.i32_ne, '>': W.i32_gt_u, '>=': W.i32_ge_u, '<': W.i32_lt_u, '<=': W.i32_le_u,
+  's>': W.i32_gt_s, 's>=': W.i32_ge_s, 's<': W.i32_lt_s, 's<=': W.i32_le_s, '&': 0,
+};
+const CMP_INVERSE: Record<number, number> = {
+  [W.i32_eq]: W.i32_ne, [W.i32_ne]: W.i32_eq, [W.i32_gt_u]: W.i32_le_u, [W.i32_le_u]: W.i32_gt_u,
+  [W.i32_ge_u]: W.i32_lt_u, [W.i32_lt_u]: W.i32_ge_u, [W.i32_gt_s]: W.i32_le_s, [W.i32_le_s]: W.i32_gt_s,
+  [W.i32_ge_s]: W.i32_lt_s, [W.i32_lt_s]: W.i32_ge_s,
+};
+const I64_CMP_DELTA = W.i64_eq - W.i32_eq;
+
+const ALU_OF = new Uint8Array(OP_COUNT);
+const CMP_OF = new Int16Array(OP_COUNT).fill(-1);
+for (const d of INSNS) {
+  if (d.shape === Shape.AluImm || d.shape === Shape.AluReg) {
+    const a = ALU_BY_TOKEN[d.llvm];
+    if (a === undefined) throw new Error(`jit: no ALU mapping for '${d.llvm}' (${d.name})`);
+    ALU_OF[d.op] = a;
+  } else if (d.shape === Shape.JmpImm || d.shape === Shape.JmpReg) {
+    const c = CMP_BY_TOKEN[d.llvm];
+    if (c === undefined) throw new Error(`jit: no compare mapping for '${d.llvm}' (${d.name})`);
+    CMP_OF[d.op] = c;
+  }
+}
+
+const LOAD_U: Record<number, W> = { 8: W.i64_load8_u, 16: W.i64_load16_u, 32: W.i64_load32_u, 64: W.i64_load };
+const LOAD_S: Record<number, W> = { 8: W.i64_load8_s, 16: W.i64_load16_s, 32: W.i64_load32_s };
+const STORE: Record<number, W> = { 8: W.i64_store8, 16: W.i64_store16, 32: W.i64_store32, 64: W.i64_store };
+const LOG2: Record<number, number> = { 8: 0, 16: 1, 32: 2, 64: 3 };
+const RMW_BASE: Record<number, WA> = {
+  [AtomicOp.ADD]: WA.rmw_add, [AtomicOp.OR]: WA.rmw_or, [AtomicOp.AND]: WA.rmw_and, [AtomicOp.XOR]: WA.rmw_xor,
+};
+
+// ---- Label stack ------------------------------------------------------------------------------
+
+const enum Lbl {
+  Follow = 1,
+  Loop = 2,
+  If = 3,
+  Dispatch = 4,
+  Plain = 5,
+}
+
+/** Emits the functions of one module. Reused for every function; holds no per-instruction state. */
+export class FuncEmitter implements IntrinsicContext {
+  readonly w: Writer;
+  readonly verified: boolean;
+  readonly tmpI64: readonly [number, number] = [L_T0, L_T1];
+  readonly tmpI32 = L_A0;
+  pc = 0;
+  private readonly env: EmitEnv;
+  private f!: FuncCfg;
+  private dispatchOrder: Int32Array = new Int32Array(0);
+  private readonly lblKind: number[] = [];
+  private readonly lblBb: number[] = [];
+
+  constructor(env: EmitEnv) {
+    this.env = env;
+    this.w = env.w;
+    this.verified = env.verified;
+  }
+
+  reg(r: number): number {
+    return REG_LOCAL[r]!;
+  }
+
+  emitReturnR0(): void {
+    this.w.u8x2(W.local_get, L_R0);
+    this.w.u8(W.return);
+  }
+
+  /** Emit the body (without locals header and final end) of one function. */
+  emitFunction(f: FuncCfg, s: Structured): void {
+    const w = this.w;
+    this.f = f;
+    this.lblKind.length = 0;
+    this.lblBb.length = 0;
+    this.nodes(s.tree);
+    // Every path ends in return or a branch; tell the validator the end is unreachable.
+    w.u8(W.unreachable);
+  }
+
+  // ---- structure -------------------------------------------------------------------------
+
+  private push(kind: Lbl, bb: number): void {
+    this.lblKind.push(kind);
+    this.lblBb.push(bb);
+  }
+
+  private pop(): void {
+    this.lblKind.pop();
+    this.lblBb.pop();
+  }
+
+  private depthOf(kind: Lbl, bb: number): number {
+    for (let i = this.lblKind.length - 1; i >= 0; i--) {
+      if (this.lblKind[i] === kind && (kind === Lbl.Dispatch || this.lblBb[i] === bb)) return this.lblKind.length - 1 - i;
+    }
+    throw new Error(`jit: internal error: no enclosing label for ${kind}:${bb} in function ${this.f.index}`);
+  }
+
+  private targetDepth(t: Target): number {
+    return this.depthOf(t.to === 'loop' ? Lbl.Loop : Lbl.Follow, t.bb);
+  }
+
+  private nodes(list: readonly SNode[]): void {
+    for (const n of list) this.node(n);
+  }
+
+  private node(n: SNode): void {
+    const w = this.w;
+    switch (n.kind) {
+      case 'block':
+        w.u8x2(W.block, T.void);
+        this.push(Lbl.Follow, n.follow);
+        this.nodes(n.body);
+        this.pop();
+        w.u8(W.end);
+        return;
+      case 'loop':
+        w.u8x2(W.loop, T.void);
+        this.push(Lbl.Loop, n.header);
+        this.nodes(n.body);
+        this.pop();
+        w.u8(W.end);
+        return;
+      case 'code':
+        this.code(n.bb);
+        return;
+      case 'if':
+        this.cond(this.f.blocks[n.bb]!.last, false);
+        w.u8x2(W.if, T.void);
+        this.push(Lbl.If, -1);
+        this.nodes(n.then);
+        if (n.else.length > 0) {
+          w.u8(W.else);
+          this.nodes(n.else);
+        }
+        this.pop();
+        w.u8(W.end);
+        return;
+      case 'brif':
+        this.cond(this.f.blocks[n.bb]!.last, n.negate);
+        w.u8(W.br_if);
+        w.u32(this.targetDepth(n.target));
+        return;
+      case 'br':
+        w.u8(W.br);
+        w.u32(this.targetDepth(n.target));
+        return;
+      case 'exit':
+        if (this.f.index === 0) this.dumpRegs();
+        this.emitReturnR0();
+        return;
+      case 'falloff':
+        this.fallOff();
+        return;
+      case 'goto': {
+        const idx = this.dispatchOrder[n.bb]!;
+        w.u8(W.i32_const);
+        w.s32(idx);
+        w.u8x2(W.local_set, L_LABEL);
+        w.u8(W.br);
+        w.u32(this.depthOf(Lbl.Dispatch, -1));
+        return;
+      }
+      case 'dispatch':
+        this.dispatch(n.order, n.bodies);
+        return;
+    }
+  }
+
+  /**
+   * loop { block*n { local.get label; br_table 0..n-1 } body0 } body1 ... }:
+   * after the k-th `end` comes the code of order[k]; each body ends by
+   * setting the label and branching back to the loop.
+   */
+  private dispatch(order: readonly number[], bodies: readonly (readonly SNode[])[]): void {
+    const w = this.w;
+    const n = order.length;
+    this.dispatchOrder = new Int32Array(this.f.blocks.length).fill(-1);
+    order.forEach((b, i) => (this.dispatchOrder[b] = i));
+    // The label local starts at 0 = order[0], the entry.
+    w.u8x2(W.loop, T.void);
+    this.push(Lbl.Dispatch, -1);
+    for (let i = 0; i < n; i++) {
+      w.u8x2(W.block, T.void);
+      this.push(Lbl.Plain, -1);
+    }
+    w.u8x2(W.local_get, L_LABEL);
+    w.u8(W.br_table);
+    w.u32(n);
+    for (let i = 0; i < n; i++) w.u32(i);
+    w.u32(n - 1);
+    for (let i = 0; i < n; i++) {
+      w.u8(W.end);
+      this.pop();
+      this.nodes(bodies[i]!);
+    }
+    this.pop();
+    w.u8(W.end);
+  }
+
+  /** At the program's exit, if the run asked for the register file (ExecOptions.regsOut), store r0..r10 to the control block. */
+  private dumpRegs(): void {
+    const w = this.w;
+    w.u8x2(W.global_get, Glob.dump);
+    w.u8x2(W.if, T.void);
+    for (let r = 0; r <= 10; r++) {
+      w.u8(W.i32_const);
+      w.s32(this.env.ctlBase);
+      w.u8x2(W.local_get, REG_LOCAL[r]!);
+      w.u8(W.i64_store);
+      w.u32(3);
+      w.u32(CTL_DUMP + 8 * r);
+    }
+    w.u8(W.end);
+  }
+
+  /**
+   * Running off the end of a function continues in the next one, as in the
+   * interpreter (whose exit then returns to our caller): a call with all
+   * registers, then return. Off the end of the program is an error.
+   */
+  private fallOff(): void {
+    const w = this.w;
+    if (this.f.index + 1 < this.env.funcCount) {
+      for (let r = 0; r <= 10; r++) w.u8x2(W.local_get, r);
+      w.u8(W.call);
+      w.u32(this.env.funcBase + this.f.index + 1);
+      w.u8(W.return);
+      return;
+    }
+    this.error(ErrCode.FallOff, this.env.prog.length);
+  }
+
+  private error(code: ErrCode, pc: number): void {
+    const w = this.w;
+    w.u8(W.i32_const);
+    w.s32(code);
+    w.u8(W.i32_const);
+    w.s32(pc);
+    w.u8(W.call);
+    w.u32(Imp.err);
+    w.u8(W.unreachable);
+  }
+
+  // ---- straight-line code ------------------------------------------------------------------
+
+  /** The instructions of a block, less a jump or exit terminator; charges the budget first. */
+  private code(bb: number): void {
+    const b = this.f.blocks[bb]!;
+    const prog = this.env.prog;
+    if (!this.verified) this.charge(b.insns, b.start);
+    const stop = b.term === Term.Fall || b.term === Term.FallOff ? b.last + 1 : b.last;
+    for (let i = b.start; i < stop; i++) {
+      if (prog.op[i]! < 0) continue;
+      this.pc = i;
+      this.insn(i);
+    }
+  }
+
+  /** budget -= n; if it went negative, ask the `budget` import (it throws, or adds the next chunk of a large budget). */
+  private charge(n: number, pc: number): void {
+    const w = this.w;
+    w.u8x2(W.global_get, 0);
+    w.u8(W.i32_const);
+    w.s32(n);
+    w.u8(W.i32_sub);
+    w.u8x2(W.global_set, 0);
+    w.u8x2(W.global_get, 0);
+    w.u8(W.i32_const);
+    w.u8(0);
+    w.u8(W.i32_lt_s);
+    w.u8x2(W.if, T.void);
+    w.u8(W.i32_const);
+    w.s32(pc);
+    w.u8x2(W.global_get, 0);
+    w.u8(W.call);
+    w.u32(Imp.budget);
+    w.u8x2(W.global_set, 0);
+    w.u8(W.end);
+  }
+
+  /** Push the i32 truth value of the conditional jump at slot i (or its negation). */
+  private cond(i: number, negate: boolean): void {
+    const w = this.w;
+    const prog = this.env.prog;
+    const d = INSNS[prog.op[i]!]!;
+    const is64 = d.width === 64;
+    const dst = REG_LOCAL[prog.dst[i]!]!;
+    w.u8x2(W.local_get, dst);
+    if (!is64) w.u8(W.i32_wrap_i64);
+    if (d.shape === Shape.JmpImm) {
+      w.u8(is64 ? W.i64_const : W.i32_const);
+      w.s32(prog.imm[i]!);
+    } else {
+      w.u8x2(W.local_get, REG_LOCAL[prog.src[i]!]!);
+      if (!is64) w.u8(W.i32_wrap_i64);
+    }
+    const c = CMP_OF[d.op]!;
+    if (c === 0) {
+      // jset: (dst & x) != 0
+      if (is64) {
+        w.u8(W.i64_and);
+        w.u8(W.i64_eqz);
+        if (!negate) w.u8(W.i32_eqz);
+      } else {
+        w.u8(W.i32_and);
+        if (negate) w.u8(W.i32_eqz);
+      }
+      return;
+    }
+    const op = negate ? CMP_INVERSE[c]! : c;
+    w.u8(is64 ? op + I64_CMP_DELTA : op);
+  }
+
+  /** One non-terminator instruction. */
+  private insn(i: number): void {
+    const prog = this.env.prog;
+    const d = INSNS[prog.op[i]!]!;
+    const w = this.w;
+    const dst = REG_LOCAL[prog.dst[i]!]!;
+    switch (d.shape) {
+      case Shape.AluImm:
+      case Shape.AluReg:
+        if (d.width === 64) this.alu64(i, ALU_OF[d.op] as Alu, d.shape === Shape.AluImm, dst);
+        else this.alu32(i, ALU_OF[d.op] as Alu, d.shape === Shape.AluImm, dst);
+        return;
+      case Shape.Neg:
+        if (d.width === 64) {
+          w.u8x2(W.i64_const, 0);
+          w.u8x2(W.local_get, dst);
+          w.u8(W.i64_sub);
+        } else {
+          w.u8x2(W.i32_const, 0);
+          w.u8x2(W.local_get, dst);
+          w.u8(W.i32_wrap_i64);
+          w.u8(W.i32_sub);
+          w.u8(W.i64_extend_i32_u);
+        }
+        w.u8x2(W.local_set, dst);
+        return;
+      case Shape.MovSx: {
+        w.u8x2(W.local_get, REG_LOCAL[prog.src[i]!]!);
+        if ((d.opcode & 7) === Class.ALU64) {
+          w.u8(d.width === 8 ? W.i64_extend8_s : d.width === 16 ? W.i64_extend16_s : W.i64_extend32_s);
+        } else {
+          w.u8(W.i32_wrap_i64);
+          w.u8(d.width === 8 ? W.i32_extend8_s : W.i32_extend16_s);
+          w.u8(W.i64_extend_i32_u);
+        }
+        w.u8x2(W.local_set, dst);
+        return;
+      }
+      case Shape.Endian:
+        this.endian(d.name.startsWith('le'), d.width, dst);
+        return;
+      case Shape.Load:
+      case Shape.LoadSx: {
+        const size = d.width / 8;
+        const offset = this.address(REG_LOCAL[prog.src[i]!]!, prog.off[i]!, size, 0, i);
+        w.u8((d.shape === Shape.Load ? LOAD_U : LOAD_S)[d.width]!);
+        w.u32(LOG2[d.width]!);
+        w.u32(offset);
+        w.u8x2(W.local_set, dst);
+        return;
+      }
+      case Shape.Store:
+      case Shape.StoreReg: {
+        const size = d.width / 8;
+        const offset = this.address(dst, prog.off[i]!, size, INFO_WRITE, i);
+        if (d.shape === Shape.Store) {
+          w.u8(W.i64_const);
+          w.s32(prog.imm[i]!);
+        } else w.u8x2(W.local_get, REG_LOCAL[prog.src[i]!]!);
+        w.u8(STORE[d.width]!);
+        w.u32(LOG2[d.width]!);
+        w.u32(offset);
+        return;
+      }
+      case Shape.Atomic:
+        this.atomic(i, d.width, d.discr!.value, dst);
+        return;
+      case Shape.Lddw:
+        if (d.discr!.value !== 0) {
+          // map fds, map values, BTF ids and functions must be resolved by the loader into plain lddw.
+          this.error(ErrCode.LddwPseudo, i);
+          return;
+        }
+        w.u8(W.i64_const);
+        w.s64(prog.imm[i]!, prog.imm64hi[i]!);
+        w.u8x2(W.local_set, dst);
+        return;
+      case Shape.Call:
+        this.helperCall(i, prog.imm[i]!);
+        return;
+      case Shape.CallLocal:
+        this.localCall(i);
+        return;
+      case Shape.LdAbs:
+      case Shape.LdInd:
+        this.packetLoad(i, d.shape === Shape.LdInd);
+        return;
+      case Shape.Callx:
+        this.callx(i);
+        return;
+      case Shape.CallKfunc:
+        this.error(ErrCode.Kfunc, i);
+        return;
+      case Shape.Ja:
+      case Shape.Ja32:
+      case Shape.JmpImm:
+      case Shape.JmpReg:
+      case Shape.Exit:
+        throw new Error(`jit: internal error: terminator ${d.name} at ${i} inside a block`);
+      default: {
+        const never: never = d.shape;
+        throw new Error(`jit: unhandled shape ${String(never)}`);
+      }
+    }
+  }
+
+  private alu64(i: number, a: Alu, imm: boolean, dst: number): void {
+    const w = this.w;
+    const prog = this.env.prog;
+    const k = prog.imm[i]!;
+    const src = REG_LOCAL[prog.src[i]!]!;
+    const operand = (): void => {
+      if (imm) {
+        w.u8(W.i64_const);
+        w.s32(k);
+      } else w.u8x2(W.local_get, src);
+    };
+    switch (a) {
+      case Alu.Mov:
+        operand();
+        break;
+      case Alu.Div:
+      case Alu.Mod:
+      case Alu.SDiv:
+      case Alu.SMod:
+        if (imm) {
+          if (k === 0) {
+            // x / 0 = 0, x % 0 = x (eBPF semantics; Wasm would trap)
+            if (a === Alu.Mod || a === Alu.SMod) return;
+            w.u8x2(W.i64_const, 0);
+          } else if (k === -1 && a === Alu.SDiv) {
+            w.u8x2(W.i64_const, 0);
+            w.u8x2(W.local_get, dst);
+            w.u8(W.i64_sub);
+          } else {
+            w.u8x2(W.local_get, dst);
+            operand();
+            w.u8(a === Alu.Div ? W.i64_div_u : a === Alu.Mod ? W.i64_rem_u : a === Alu.SDiv ? W.i64_div_s : W.i64_rem_s);
+          }
+          break;
+        }
+        // if (src == 0) { div: 0, mod: dst } else ...
+        w.u8x2(W.local_get, src);
+        w.u8(W.i64_eqz);
+        w.u8x2(W.if, T.i64);
+        if (a === Alu.Div || a === Alu.SDiv) w.u8x2(W.i64_const, 0);
+        else w.u8x2(W.local_get, dst);
+        w.u8(W.else);
+        if (a === Alu.SDiv) {
+          // INT64_MIN / -1 traps in Wasm; eBPF gives INT64_MIN, which is -dst.
+          w.u8x2(W.local_get, src);
+          w.u8x2(W.i64_const, 0x7f); // -1
+          w.u8(W.i64_eq);
+          w.u8x2(W.if, T.i64);
+          w.u8x2(W.i64_const, 0);
+          w.u8x2(W.local_get, dst);
+          w.u8(W.i64_sub);
+          w.u8(W.else);
+          w.u8x2(W.local_get, dst);
+          w.u8x2(W.local_get, src);
+          w.u8(W.i64_div_s);
+          w.u8(W.end);
+        } else {
+          // rem_s does not trap on INT64_MIN % -1 (it gives 0, as eBPF does).
+          w.u8x2(W.local_get, dst);
+          w.u8x2(W.local_get, src);
+          w.u8(a === Alu.Div ? W.i64_div_u : a === Alu.Mod ? W.i64_rem_u : W.i64_rem_s);
+        }
+        w.u8(W.end);
+        break;
+      default:
+        w.u8x2(W.local_get, dst);
+        operand();
+        w.u8(ALU_I64[a]!);
+    }
+    w.u8x2(W.local_set, dst);
+  }
+
+  private alu32(i: number, a: Alu, imm: boolean, dst: number): void {
+    const w = this.w;
+    const prog = this.env.prog;
+    const k = prog.imm[i]!;
+    const src = REG_LOCAL[prog.src[i]!]!;
+    const operand = (): void => {
+      if (imm) {
+        w.u8(W.i32_const);
+        w.s32(k);
+      } else {
+        w.u8x2(W.local_get, src);
+        w.u8(W.i32_wrap_i64);
+      }
+    };
+    const dst32 = (): void => {
+      w.u8x2(W.local_get, dst);
+      w.u8(W.i32_wrap_i64);
+    };
+    switch (a) {
+      case Alu.Mov:
+        operand();
+        break;
+      case Alu.Div:
+      case Alu.Mod:
+      case Alu.SDiv:
+      case Alu.SMod:
+        if (imm) {
+          if (k === 0) {
+            if (a === Alu.Mod || a === Alu.SMod) dst32();
+            else w.u8x2(W.i32_const, 0);
+          } else if (k === -1 && a === Alu.SDiv) {
+            w.u8x2(W.i32_const, 0);
+            dst32();
+            w.u8(W.i32_sub);
+          } else {
+            dst32();
+            operand();
+            w.u8(a === Alu.Div ? W.i32_div_u : a === Alu.Mod ? W.i32_rem_u : a === Alu.SDiv ? W.i32_div_s : W.i32_rem_s);
+          }
+          break;
+        }
+        operand();
+        w.u8(W.i32_eqz);
+        w.u8x2(W.if, T.i32);
+        if (a === Alu.Div || a === Alu.SDiv) w.u8x2(W.i32_const, 0);
+        else dst32();
+        w.u8(W.else);
+        if (a === Alu.SDiv) {
+          operand();
+          w.u8x2(W.i32_const, 0x7f); // -1
+          w.u8(W.i32_eq);
+          w.u8x2(W.if, T.i32);
+          w.u8x2(W.i32_const, 0);
+          dst32();
+          w.u8(W.i32_sub);
+          w.u8(W.else);
+          dst32();
+          operand();
+          w.u8(W.i32_div_s);
+          w.u8(W.end);
+        } else {
+          dst32();
+          operand();
+          w.u8(a === Alu.Div ? W.i32_div_u : a === Alu.Mod ? W.i32_rem_u : W.i32_rem_s);
+        }
+        w.u8(W.end);
+        break;
+      default:
+        dst32();
+        operand();
+        w.u8(ALU_I32[a]!);
+    }
+    w.u8(W.i64_extend_i32_u);
+    w.u8x2(W.local_set, dst);
+  }
+
+  /** Byte order: on this little-endian target `le` truncates, `be`/`bswap` swap bytes. */
+  private endian(le: boolean, width: number, dst: number): void {
+    const w = this.w;
+    if (le) {
+      if (width === 64) return;
+      w.u8x2(W.local_get, dst);
+      if (width === 32) {
+        w.u8(W.i32_wrap_i64);
+        w.u8(W.i64_extend_i32_u);
+      } else {
+        w.u8(W.i64_const);
+        w.s32(0xffff);
+        w.u8(W.i64_and);
+      }
+      w.u8x2(W.local_set, dst);
+      return;
+    }
+    if (width === 16) {
+      // ((x << 8) & 0xff00) | ((x >> 8) & 0xff)
+      w.u8x2(W.local_get, dst);
+      w.u8(W.i32_wrap_i64);
+      w.u8x2(W.local_tee, L_A0);
+      w.u8x2(W.i32_const, 8);
+      w.u8(W.i32_shl);
+      w.u8(W.i32_const);
+      w.s32(0xff00);
+      w.u8(W.i32_and);
+      w.u8x2(W.local_get, L_A0);
+      w.u8x2(W.i32_const, 8);
+      w.u8(W.i32_shr_u);
+      w.u8(W.i32_const);
+      w.s32(0xff);
+      w.u8(W.i32_and);
+      w.u8(W.i32_or);
+      w.u8(W.i64_extend_i32_u);
+    } else if (width === 32) {
+      w.u8x2(W.local_get, dst);
+      w.u8(W.i32_wrap_i64);
+      w.u8x2(W.local_set, L_A0);
+      this.bswap32();
+      w.u8(W.i64_extend_i32_u);
+    } else {
+      // swap each half, then exchange the halves
+      w.u8x2(W.local_get, dst);
+      w.u8(W.i32_wrap_i64);
+      w.u8x2(W.local_set, L_A0);
+      this.bswap32();
+      w.u8(W.i64_extend_i32_u);
+      w.u8x2(W.i64_const, 32);
+      w.u8(W.i64_shl);
+      w.u8x2(W.local_get, dst);
+      w.u8x2(W.i64_const, 32);
+      w.u8(W.i64_shr_u);
+      w.u8(W.i32_wrap_i64);
+      w.u8x2(W.local_set, L_A0);
+      this.bswap32();
+      w.u8(W.i64_extend_i32_u);
+      w.u8(W.i64_or);
+    }
+    w.u8x2(W.local_set, dst);
+  }
+
+  /** Push bswap32(a0): (rotl(a, 8) & 0x00ff00ff) | (rotr(a, 8) & 0xff00ff00). */
+  private bswap32(): void {
+    const w = this.w;
+    w.u8x2(W.local_get, L_A0);
+    w.u8x2(W.i32_const, 8);
+    w.u8(W.i32_rotl);
+    w.u8(W.i32_const);
+    w.s32(0x00ff00ff);
+    w.u8(W.i32_and);
+    w.u8x2(W.local_get, L_A0);
+    w.u8x2(W.i32_const, 8);
+    w.u8(W.i32_rotr);
+    w.u8(W.i32_const);
+    w.s32(0xff00ff00 | 0);
+    w.u8(W.i32_and);
+    w.u8(W.i32_or);
+  }
+
+  /**
+   * Push the i32 address of `size` bytes at base+off and return the memarg
+   * offset to use. Unverified: a call to the check function for this size
+   * and direction, which returns the address or throws a MemoryFault.
+   * Verified: the low 32 bits of base, with a non-negative offset folded
+   * into the memarg.
+   */
+  private address(base: number, off: number, size: number, info: number, pc: number): number {
+    const w = this.w;
+    w.u8x2(W.local_get, base);
+    if (!this.verified) {
+      if (off !== 0) {
+        w.u8(W.i64_const);
+        w.s32(off);
+        w.u8(W.i64_add);
+      }
+      w.u8(W.i32_const);
+      w.s32(pc);
+      w.u8(W.call);
+      w.u32(this.env.checkBase + checkIndex(size, info));
+      return 0;
+    }
+    w.u8(W.i32_wrap_i64);
+    if (off >= 0) return off;
+    w.u8(W.i32_const);
+    w.s32(off);
+    w.u8(W.i32_add);
+    return 0;
+  }
+
+  private atomic(i: number, width: number, op: number, dst: number): void {
+    const w = this.w;
+    const prog = this.env.prog;
+    const size = width / 8;
+    const src = REG_LOCAL[prog.src[i]!]!;
+    const offset = this.address(dst, prog.off[i]!, size, INFO_WRITE | INFO_ATOMIC, i);
+    const variant = width === 64 ? WA.i64_full : WA.i64_32u;
+    let sub: number;
+    let result: number; // local that receives the old value, or -1
+    if (op === AtomicOp.CMPXCHG) {
+      w.u8x2(W.local_get, L_R0);
+      w.u8x2(W.local_get, src);
+      sub = WA.rmw_cmpxchg + variant;
+      result = L_R0;
+    } else if (op === AtomicOp.XCHG) {
+      w.u8x2(W.local_get, src);
+      sub = WA.rmw_xchg + variant;
+      result = src;
+    } else {
+      w.u8x2(W.local_get, src);
+      sub = RMW_BASE[op & ~AtomicOp.FETCH]! + variant;
+      result = (op & AtomicOp.FETCH) !== 0 ? src : -1;
+    }
+    w.u8(W.atomic_prefix);
+    w.u32(sub);
+    w.u32(LOG2[width]!);
+    w.u32(offset);
+    if (result < 0) w.u8(W.drop);
+    else w.u8x2(W.local_set, result);
+  }
+
+  private helperCall(i: number, id: number): void {
+    const intrinsic = this.env.intrinsics.get(id);
+    if (intrinsic !== undefined) {
+      intrinsic(this);
+      return;
+    }
+    const w = this.w;
+    this.spillArgs();
+    w.u8(W.i32_const);
+    w.s32(id);
+    w.u8(W.i32_const);
+    w.s32(i);
+    w.u8(W.call);
+    w.u32(Imp.helper);
+    this.loadR0();
+  }
+
+  /** r1..r5 -> the register block, where the JS side reads them as int32 halves. */
+  private spillArgs(): void {
+    const w = this.w;
+    for (let r = 1; r <= 5; r++) {
+      w.u8(W.i32_const);
+      w.s32(this.env.ctlBase);
+      w.u8x2(W.local_get, REG_LOCAL[r]!);
+      w.u8(W.i64_store);
+      w.u32(3);
+      w.u32(CTL_REGS + 8 * r);
+    }
+  }
+
+  /** r0 <- the register block. */
+  private loadR0(): void {
+    const w = this.w;
+    w.u8(W.i32_const);
+    w.s32(this.env.ctlBase);
+    w.u8(W.i64_load);
+    w.u32(3);
+    w.u32(CTL_REGS);
+    w.u8x2(W.local_set, L_R0);
+  }
+
+  /** callx: the helper id is in dst; the JS side checks it (both halves) and dispatches. */
+  private callx(i: number): void {
+    const w = this.w;
+    const dst = REG_LOCAL[this.env.prog.dst[i]!]!;
+    this.spillArgs();
+    w.u8x2(W.local_get, dst);
+    w.u8(W.i32_wrap_i64);
+    w.u8x2(W.local_get, dst);
+    w.u8x2(W.i64_const, 32);
+    w.u8(W.i64_shr_u);
+    w.u8(W.i32_wrap_i64);
+    w.u8(W.i32_const);
+    w.s32(i);
+    w.u8(W.call);
+    w.u32(Imp.callx);
+    this.loadR0();
+  }
+
+  /**
+   * LD_ABS / LD_IND: the `pkt` import reads the big-endian bytes (it knows
+   * the packet) into r0's slot and returns 0, or returns 1 when the access is
+   * outside the packet, which ends the whole program with r0 = 0.
+   */
+  private packetLoad(i: number, indirect: boolean): void {
+    const w = this.w;
+    const prog = this.env.prog;
+    w.u8(W.i32_const);
+    w.s32(i);
+    if (indirect) {
+      w.u8x2(W.local_get, REG_LOCAL[prog.src[i]!]!);
+      w.u8(W.i32_wrap_i64);
+      w.u8(W.i32_const);
+      w.s32(prog.imm[i]!);
+      w.u8(W.i32_add);
+    } else {
+      w.u8(W.i32_const);
+      w.s32(prog.imm[i]!);
+    }
+    w.u8x2(W.local_get, REG_LOCAL[6]!);
+    w.u8(W.i32_wrap_i64);
+    w.u8x2(W.local_get, REG_LOCAL[6]!);
+    w.u8x2(W.i64_const, 32);
+    w.u8(W.i64_shr_u);
+    w.u8(W.i32_wrap_i64);
+    w.u8(W.call);
+    w.u32(Imp.pkt);
+    w.u8x2(W.if, T.void);
+    w.u8x2(W.i32_const, 1);
+    w.u8x2(W.global_set, Glob.abort);
+    w.u8x2(W.i64_const, 0);
+    w.u8(W.return);
+    w.u8(W.end);
+    this.loadR0();
+  }
+
+  private localCall(i: number): void {
+    const w = this.w;
+    const prog = this.env.prog;
+    const target = i + 1 + prog.imm[i]!;
+    const fn = this.env.funcAt.get(target)!;
+    if (!this.verified) {
+      // the callee's frame must exist: depth + 1 < MAX_CALL_FRAMES
+      w.u8x2(W.global_get, Glob.depth);
+      w.u8(W.i32_const);
+      w.s32(MAX_CALL_FRAMES - 1);
+      w.u8(W.i32_ge_u);
+      w.u8x2(W.if, T.void);
+      this.error(ErrCode.CallDepth, i);
+      w.u8(W.end);
+      this.bumpDepth(W.i32_add);
+    }
+    for (let r = 0; r < 10; r++) w.u8x2(W.local_get, REG_LOCAL[r]!);
+    w.u8x2(W.local_get, L_R10);
+    w.u8(W.i64_const);
+    w.s32(STACK_SIZE);
+    w.u8(W.i64_sub);
+    w.u8(W.call);
+    w.u32(this.env.funcBase + fn);
+    w.u8x2(W.local_set, L_R0);
+    if (!this.verified) this.bumpDepth(W.i32_sub);
+    if (this.env.hasPacketLoads) {
+      // a packet load out of bounds in the callee ends the whole program
+      w.u8x2(W.global_get, Glob.abort);
+      w.u8x2(W.if, T.void);
+      w.u8x2(W.i64_const, 0);
+      w.u8(W.return);
+      w.u8(W.end);
+    }
+  }
+
+  private bumpDepth(op: W): void {
+    const w = this.w;
+    w.u8x2(W.global_get, Glob.depth);
+    w.u8x2(W.i32_const, 1);
+    w.u8(op);
+    w.u8x2(W.global_set, Glob.depth);
+  }
+}
+
+/** Index of the check function for an access, relative to EmitEnv.checkBase. */
+export function checkIndex(size: number, info: number): number {
+  const log = size === 1 ? 0 : size === 2 ? 1 : size === 4 ? 2 : 3;
+  if ((info & INFO_ATOMIC) !== 0) return 8 + (log - 2);
+  return log * 2 + ((info & INFO_WRITE) !== 0 ? 1 : 0);
+}
+/** The (size, info) of each check function, in index order. */
+export const CHECKS: ReadonlyArray<readonly [number, number]> = [
+  [1, 0], [1, INFO_WRITE], [2, 0], [2, INFO_WRITE], [4, 0], [4, INFO_WRITE], [8, 0], [8, INFO_WRITE],
+  [4, INFO_WRITE | INFO_ATOMIC], [8, INFO_WRITE | INFO_ATOMIC],
+];
+
+/**
+ * Body of a check function (ea: i64, pc: i32) -> i32, locals a, sa, sb (i32).
+ * Mirrors RuntimeMemory.check: the range must lie below maxBytes, both
+ * shadow bytes must grant the access, and a partial granule asks the `slow`
+ * import. Atomics must also be naturally aligned. Failures call `fault`,
+ * which throws.
+ */
+export function emitCheck(w: Writer, size: number, info: number, maxBytes: number): void {
+  const EA = 0;
+  const PC = 1;
+  const A = 2;
+  const SA = 3;
+  const SB = 4;
+  // Atomics read and write, so they need both permissions (as in the interpreter).
+  const need = (info & INFO_ATOMIC) !== 0 ? 3 : (info & INFO_WRITE) !== 0 ? 2 : 1;
+  const shadowOf = (extra: number): void => {
+    w.u8x2(W.local_get, A);
+    if (extra !== 0) {
+      w.u8(W.i32_const);
+      w.s32(extra);
+      w.u8(W.i32_add);
+    }
+    w.u8x2(W.i32_const, 3);
+    w.u8(W.i32_shr_u);
+    w.u8(W.i32_load8_u);
+    w.u32(0);
+    w.u32(SHADOW_BASE);
+  };
+  w.u8x2(W.block, T.void); // $misaligned
+  w.u8x2(W.block, T.void); // $fail
+  w.u8x2(W.local_get, EA);
+  w.u8(W.i64_const);
+  w.s64(maxBytes - 8, 0); // the same limit as the interpreter, for every size
+  w.u8(W.i64_gt_u);
+  w.u8x2(W.br_if, 0);
+  w.u8x2(W.local_get, EA);
+  w.u8(W.i32_wrap_i64);
+  w.u8x2(W.local_set, A);
+  shadowOf(0);
+  w.u8x2(W.local_set, SA);
+  shadowOf(size - 1);
+  w.u8x2(W.local_set, SB);
+  w.u8x2(W.local_get, SA);
+  w.u8x2(W.local_get, SB);
+  w.u8(W.i32_and);
+  w.u8x2(W.i32_const, need);
+  w.u8(W.i32_and);
+  w.u8x2(W.i32_const, need);
+  w.u8(W.i32_ne);
+  w.u8x2(W.br_if, 0);
+  if ((info & INFO_ATOMIC) !== 0) {
+    w.u8x2(W.local_get, A);
+    w.u8x2(W.i32_const, size - 1);
+    w.u8(W.i32_and);
+    w.u8x2(W.br_if, 1);
+  }
+  w.u8x2(W.local_get, SA);
+  w.u8x2(W.local_get, SB);
+  w.u8(W.i32_or);
+  w.u8(W.i32_const);
+  w.s32(0x80);
+  w.u8(W.i32_and);
+  w.u8(W.i32_eqz);
+  w.u8x2(W.if, T.void);
+  w.u8x2(W.local_get, A);
+  w.u8(W.return);
+  w.u8(W.end);
+  w.u8x2(W.local_get, A);
+  w.u8(W.i32_const);
+  w.s32(size | info);
+  w.u8(W.call);
+  w.u32(Imp.slow);
+  w.u8(W.i32_eqz);
+  w.u8x2(W.br_if, 0);
+  w.u8x2(W.local_get, A);
+  w.u8(W.return);
+  w.u8(W.end); // $fail
+  faultCall(w, size | info);
+  w.u8(W.end); // $misaligned
+  faultCall(w, size | info | 0x400);
+
+  function faultCall(w: Writer, infoWord: number): void {
+    w.u8x2(W.local_get, PC);
+    w.u8x2(W.local_get, EA);
+    w.u8(W.i32_wrap_i64);
+    w.u8x2(W.local_get, EA);
+    w.u8x2(W.i64_const, 32);
+    w.u8(W.i64_shr_u);
+    w.u8(W.i32_wrap_i64);
+    w.u8(W.i32_const);
+    w.s32(infoWord);
+    w.u8(W.call);
+    w.u32(Imp.fault);
+    w.u8(W.unreachable);
+  }
+}
+/** info flag set by the check functions for a misaligned atomic access. */
+export const INFO_MISALIGNED = 0x400;

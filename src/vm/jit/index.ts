@@ -1,0 +1,19 @@
+// Subpath `tsbpf/vm/jit`: the eBPF -> WebAssembly JIT. Loading this module
+// registers the engine as 'jit' (unverified: every access checked, budget
+// enforced) and 'jit-verified' (no checks; only for programs the verifier
+// accepted).
+
+import { hasEngine, registerEngine } from '../engines.js';
+import { compile } from './engine.js';
+
+export { compile, compileAsync, JitEngine } from './engine.js';
+export type { JitOptions } from './engine.js';
+export { buildModule } from './compile.js';
+export type { BuildOptions, BuiltModule, ModuleLayout } from './compile.js';
+export type { Intrinsic, IntrinsicContext } from './emit.js';
+export { structure, printStructure, checkStructure } from './structure.js';
+export type { SNode, Structured } from './structure.js';
+export { buildCfg } from './blocks.js';
+
+if (!hasEngine('jit')) registerEngine('jit', (prog, config) => compile(prog, config));
+if (!hasEngine('jit-verified')) registerEngine('jit-verified', (prog, config) => compile(prog, config, { verified: true }));

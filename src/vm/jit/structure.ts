@@ -1,0 +1,333 @@
+// Stage 2 of the JIT: turn a function's control-flow graph into structured
+// control flow (Wasm has block/loop/if and labelled breaks, not goto).
+//
+// Reducible graphs (what clang emits) follow Ramsey, "Beyond Relooper"
+// (ICFP 2022): walk the dominator tree; a node with an incoming back edge is
+// wrapped in a `loop`; the dominator-tree children of a node that have two
+// or more forward predecessors ("merge nodes") are placed after nested
+// `block`s, innermost first, so a branch to one is a `br` out of its block;
+// any other forward target has the branching node as its only forward
+// predecessor and is inlined in place.
+//
+// Irreducible graphs (a cycle with two entries) fall back to a dispatcher: a
+// label local and a `br_table` inside one loop that holds every block. Slow,
+// but always correct; clang practically never produces such graphs.
+
+import { Term, type BasicBlock, type FuncCfg } from './blocks.js';
+
+/** Where a branch goes: the head of an enclosing loop, or the end of the block that the target follows. */
+export interface Target {
+  readonly to: 'loop' | 'follow';
+  readonly bb: number;
+}
+
+export type SNode =
+  | { readonly kind: 'block'; readonly follow: number; readonly body: readonly SNode[] }
+  | { readonly kind: 'loop'; readonly header: number; readonly body: readonly SNode[] }
+  /** The straight-line instructions of a basic block (all but a jump terminator). */
+  | { readonly kind: 'code'; readonly bb: number }
+  /** if (condition of bb's terminator) then ... else ... */
+  | { readonly kind: 'if'; readonly bb: number; readonly then: readonly SNode[]; readonly else: readonly SNode[] }
+  /** br_if on bb's condition (negated: branch when it is false). */
+  | { readonly kind: 'brif'; readonly bb: number; readonly negate: boolean; readonly target: Target }
+  | { readonly kind: 'br'; readonly target: Target }
+  /** return r0 */
+  | { readonly kind: 'exit'; readonly bb: number }
+  /** Execution ran off the end of the function after the instruction at slot pc. */
+  | { readonly kind: 'falloff'; readonly pc: number }
+  /** The irreducible fallback: one loop dispatching on a label local to bodies[i] (block order[i]). */
+  | { readonly kind: 'dispatch'; readonly order: readonly number[]; readonly bodies: readonly (readonly SNode[])[] }
+  /** Inside a dispatch: set the label to the index of block bb and re-dispatch. */
+  | { readonly kind: 'goto'; readonly bb: number };
+
+export interface Structured {
+  readonly tree: readonly SNode[];
+  /** True if the graph was irreducible and the dispatcher fallback was used. */
+  readonly dispatcher: boolean;
+  /** Blocks reachable from the entry, in reverse postorder. */
+  readonly rpo: readonly number[];
+}
+
+/** Successor block ids of a block (-1, the fall-off edge, excluded). */
+export function successors(b: BasicBlock): number[] {
+  switch (b.term) {
+    case Term.Fall:
+      return [b.next];
+    case Term.Jump:
+      return [b.taken];
+    case Term.Cond:
+      return b.next >= 0 && b.next !== b.taken ? [b.taken, b.next] : [b.taken];
+    default:
+      return [];
+  }
+}
+
+/** Reverse postorder of the blocks reachable from block 0 (iterative DFS). */
+export function reversePostorder(blocks: readonly BasicBlock[]): number[] {
+  const n = blocks.length;
+  const state = new Uint8Array(n); // 0 new, 1 on stack, 2 done
+  const post: number[] = [];
+  const stack: number[] = [0];
+  const iter: number[] = [0];
+  state[0] = 1;
+  const succ = blocks.map(successors);
+  while (stack.length > 0) {
+    const top = stack.length - 1;
+    const b = stack[top]!;
+    const s = succ[b]!;
+    if (iter[top]! < s.length) {
+      const c = s[iter[top]!++]!;
+      if (state[c] === 0) {
+        state[c] = 1;
+        stack.push(c);
+        iter.push(0);
+      }
+    } else {
+      state[b] = 2;
+      post.push(b);
+      stack.pop();
+      iter.pop();
+    }
+  }
+  return post.reverse();
+}
+
+/**
+ * Immediate dominators (Cooper, Harvey, Kennedy, "A Simple, Fast Dominance
+ * Algorithm"). idom[entry] = entry; unreachable blocks get -1.
+ */
+export function dominators(blocks: readonly BasicBlock[], rpo: readonly number[]): Int32Array {
+  const n = blocks.length;
+  const order = new Int32Array(n).fill(-1);
+  rpo.forEach((b, i) => (order[b] = i));
+  const preds: number[][] = blocks.map(() => []);
+  for (const b of rpo) for (const s of successors(blocks[b]!)) preds[s]!.push(b);
+  const idom = new Int32Array(n).fill(-1);
+  idom[rpo[0]!] = rpo[0]!;
+  const intersect = (a: number, b: number): number => {
+    while (a !== b) {
+      while (order[a]! > order[b]!) a = idom[a]!;
+      while (order[b]! > order[a]!) b = idom[b]!;
+    }
+    return a;
+  };
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (let i = 1; i < rpo.length; i++) {
+      const b = rpo[i]!;
+      let d = -1;
+      for (const p of preds[b]!) {
+        if (idom[p] === -1) continue;
+        d = d === -1 ? p : intersect(p, d);
+      }
+      if (d !== idom[b]) {
+        idom[b] = d;
+        changed = true;
+      }
+    }
+  }
+  return idom;
+}
+
+/** Does a dominate b? */
+function dominates(idom: Int32Array, a: number, b: number): boolean {
+  for (;;) {
+    if (b === a) return true;
+    const up = idom[b]!;
+    if (up === b || up < 0) return false;
+    b = up;
+  }
+}
+
+/** Build the structure tree of one function. */
+export function structure(f: FuncCfg): Structured {
+  const blocks = f.blocks;
+  const rpo = reversePostorder(blocks);
+  const idom = dominators(blocks, rpo);
+  const order = new Int32Array(blocks.length).fill(-1);
+  rpo.forEach((b, i) => (order[b] = i));
+
+  const loopHeader = new Uint8Array(blocks.length);
+  const forwardPreds = new Uint16Array(blocks.length);
+  let reducible = true;
+  for (const b of rpo) {
+    for (const s of successors(blocks[b]!)) {
+      if (order[s]! <= order[b]!) {
+        loopHeader[s] = 1;
+        if (!dominates(idom, s, b)) reducible = false; // a retreating edge that is not a back edge
+      } else forwardPreds[s]!++;
+    }
+  }
+  if (!reducible) return { tree: [dispatch(blocks, rpo)], dispatcher: true, rpo };
+
+  const children: number[][] = blocks.map(() => []);
+  for (const b of rpo) if (b !== rpo[0]) children[idom[b]!]!.push(b);
+  const isMerge = (b: number): boolean => forwardPreds[b]! >= 2;
+
+  const doTree = (x: number): SNode[] => {
+    // Merge children, highest reverse-postorder number first: the first one
+    // gets the outermost block, so its code comes last.
+    const merges = children[x]!.filter(isMerge).sort((a, b) => order[b]! - order[a]!);
+    const inner = nodeWithin(x, merges, 0);
+    return loopHeader[x] ? [{ kind: 'loop', header: x, body: inner }] : inner;
+  };
+  const nodeWithin = (x: number, ys: readonly number[], i: number): SNode[] => {
+    if (i === ys.length) return [{ kind: 'code', bb: x }, ...branches(x)];
+    const y = ys[i]!;
+    return [{ kind: 'block', follow: y, body: dropTrailingBr(nodeWithin(x, ys, i + 1), y) }, ...doTree(y)];
+  };
+  const doBranch = (x: number, y: number): SNode[] => {
+    if (y < 0) return [{ kind: 'falloff', pc: blocks[x]!.last }];
+    if (order[y]! <= order[x]!) return [{ kind: 'br', target: { to: 'loop', bb: y } }];
+    if (isMerge(y)) return [{ kind: 'br', target: { to: 'follow', bb: y } }];
+    return doTree(y);
+  };
+  const branches = (x: number): SNode[] => {
+    const b = blocks[x]!;
+    switch (b.term) {
+      case Term.Exit:
+        return [{ kind: 'exit', bb: x }];
+      case Term.FallOff:
+        return [{ kind: 'falloff', pc: b.last }];
+      case Term.Fall:
+        return doBranch(x, b.next);
+      case Term.Jump:
+        return doBranch(x, b.taken);
+      case Term.Cond: {
+        // A conditional jump to the next instruction goes there either way.
+        if (b.taken === b.next) return doBranch(x, b.next);
+        const t = doBranch(x, b.taken);
+        const e = doBranch(x, b.next);
+        if (t.length === 1 && t[0]!.kind === 'br') return [{ kind: 'brif', bb: x, negate: false, target: t[0]!.target }, ...e];
+        if (e.length === 1 && e[0]!.kind === 'br') return [{ kind: 'brif', bb: x, negate: true, target: e[0]!.target }, ...t];
+        return [{ kind: 'if', bb: x, then: t, else: e }];
+      }
+    }
+  };
+  return { tree: doTree(rpo[0]!), dispatcher: false, rpo };
+}
+
+/** A `br` to the end of the very block it ends is a no-op. */
+function dropTrailingBr(body: SNode[], follow: number): SNode[] {
+  const last = body[body.length - 1];
+  if (last !== undefined && last.kind === 'br' && last.target.to === 'follow' && last.target.bb === follow) body.pop();
+  return body;
+}
+
+function dispatch(blocks: readonly BasicBlock[], rpo: readonly number[]): SNode {
+  const bodies = rpo.map((x): SNode[] => {
+    const b = blocks[x]!;
+    const go = (y: number): SNode => (y < 0 ? { kind: 'falloff', pc: b.last } : { kind: 'goto', bb: y });
+    switch (b.term) {
+      case Term.Exit:
+        return [{ kind: 'code', bb: x }, { kind: 'exit', bb: x }];
+      case Term.FallOff:
+        return [{ kind: 'code', bb: x }, { kind: 'falloff', pc: b.last }];
+      case Term.Fall:
+        return [{ kind: 'code', bb: x }, go(b.next)];
+      case Term.Jump:
+        return [{ kind: 'code', bb: x }, go(b.taken)];
+      case Term.Cond:
+        return [{ kind: 'code', bb: x }, { kind: 'if', bb: x, then: [go(b.taken)], else: [go(b.next)] }];
+    }
+  });
+  return { kind: 'dispatch', order: rpo, bodies };
+}
+
+/**
+ * Check the invariants the emitter relies on: every reachable block's code
+ * appears exactly once, and every branch has an enclosing label to go to.
+ * Returns a list of problems (empty when the tree is well formed).
+ */
+export function checkStructure(s: Structured): string[] {
+  const problems: string[] = [];
+  const seen = new Map<number, number>();
+  const labels: string[] = [];
+  const walk = (nodes: readonly SNode[]): void => {
+    for (const n of nodes) {
+      switch (n.kind) {
+        case 'block':
+          labels.push(`follow:${n.follow}`);
+          walk(n.body);
+          labels.pop();
+          break;
+        case 'loop':
+          labels.push(`loop:${n.header}`);
+          walk(n.body);
+          labels.pop();
+          break;
+        case 'if':
+          labels.push('if');
+          walk(n.then);
+          walk(n.else);
+          labels.pop();
+          break;
+        case 'code':
+          seen.set(n.bb, (seen.get(n.bb) ?? 0) + 1);
+          break;
+        case 'br':
+        case 'brif':
+          if (!labels.includes(`${n.target.to}:${n.target.bb}`)) problems.push(`branch to ${n.target.to} ${n.target.bb} has no enclosing label`);
+          break;
+        case 'goto':
+          if (!labels.includes('dispatch')) problems.push(`goto ${n.bb} outside a dispatcher`);
+          break;
+        case 'dispatch':
+          labels.push('dispatch');
+          n.bodies.forEach((b) => walk(b));
+          labels.pop();
+          break;
+        default:
+          break;
+      }
+    }
+  };
+  walk(s.tree);
+  for (const b of s.rpo) {
+    const c = seen.get(b) ?? 0;
+    if (c !== 1) problems.push(`block ${b} emitted ${c} times`);
+  }
+  return problems;
+}
+
+/** Human-readable tree, one node per line (for tests and debugging). */
+export function printStructure(nodes: readonly SNode[], indent = ''): string {
+  let out = '';
+  const tgt = (t: Target): string => `${t.to === 'loop' ? 'L' : 'B'}${t.bb}`;
+  for (const n of nodes) {
+    switch (n.kind) {
+      case 'block':
+        out += `${indent}block B${n.follow}\n${printStructure(n.body, indent + '  ')}${indent}end B${n.follow}\n`;
+        break;
+      case 'loop':
+        out += `${indent}loop L${n.header}\n${printStructure(n.body, indent + '  ')}${indent}end L${n.header}\n`;
+        break;
+      case 'code':
+        out += `${indent}code ${n.bb}\n`;
+        break;
+      case 'if':
+        out += `${indent}if cond${n.bb}\n${printStructure(n.then, indent + '  ')}${indent}else\n${printStructure(n.else, indent + '  ')}${indent}end\n`;
+        break;
+      case 'brif':
+        out += `${indent}br_if ${n.negate ? '!' : ''}cond${n.bb} ${tgt(n.target)}\n`;
+        break;
+      case 'br':
+        out += `${indent}br ${tgt(n.target)}\n`;
+        break;
+      case 'exit':
+        out += `${indent}exit\n`;
+        break;
+      case 'falloff':
+        out += `${indent}falloff ${n.pc}\n`;
+        break;
+      case 'goto':
+        out += `${indent}goto ${n.bb}\n`;
+        break;
+      case 'dispatch':
+        out += `${indent}dispatch [${n.order.join(' ')}]\n`;
+        n.bodies.forEach((b, i) => (out += `${indent}  case ${n.order[i]}:\n${printStructure(b, indent + '    ')}`));
+        break;
+    }
+  }
+  return out;
+}
