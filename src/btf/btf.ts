@@ -25,6 +25,17 @@ export class Btf {
     this.littleEndian = littleEndian;
   }
 
+  /**
+   * Replace one type by a corrected copy of the same id. Used only while
+   * loading, for libbpf's DATASEC fix-up (object files leave sizes and
+   * variable offsets at zero for the loader to fill in from the symbol table).
+   */
+  replaceType(t: BtfType): void {
+    if (t.id <= 0 || t.id >= this.types.length || this.types[t.id]!.kind !== t.kind) throw new BtfError(`cannot replace type ${t.id}`);
+    (this.types as BtfType[])[t.id] = t;
+    this.byName = undefined;
+  }
+
   /** The string at `off` in the string section (line info, access strings...). */
   string(off: number): string {
     return this.stringAt(off);

@@ -8,7 +8,7 @@ import { parseBtf } from '../btf/parse-btf.js';
 import { parseBtfExt, type BtfExt, type FuncInfo, type LineInfo } from '../btf/parse-ext.js';
 import { BtfKind } from '../btf/types.js';
 import { ElfError } from '../internal/errors.js';
-import { SHF, SHT, STB, type ElfFile, type ElfSection, parseElf } from './elf-file.js';
+import { SHF, SHT, STB, STT, type ElfFile, type ElfSection, parseElf } from './elf-file.js';
 import { codeSection, linkProgram, type CodeSection, type ElfFunction, type LinkedProgram } from './link.js';
 import { collectMaps } from './maps.js';
 import { programTypeForSection } from './section-names.js';
@@ -24,6 +24,7 @@ export function loadObject(bytes: Uint8Array, options: LoadOptions = {}): Object
   const file = options.file ?? '<object>';
   const elf = parseElf(bytes, file);
   const btf = readBtf(elf);
+  if (btf) fixDatasecs(elf, btf);
   const btfExt = readBtfExt(elf, btf);
   const license = readLicense(elf);
   const version = readVersion(elf);
@@ -82,6 +83,28 @@ function readBtf(elf: ElfFile): Btf | undefined {
   const s = section(elf, '.BTF');
   if (!s) return undefined;
   return parseBtf(s.data, { base: s.offset });
+}
+
+/**
+ * libbpf's btf_fixup_datasec: clang leaves DATASEC sizes and variable offsets
+ * zero in object files; the section size and the symbols' values fill them in.
+ */
+function fixDatasecs(elf: ElfFile, btf: Btf): void {
+  for (const t of btf.types) {
+    if (t.kind !== BtfKind.DATASEC) continue;
+    const sec = elf.sections.find((s) => s.name === t.name);
+    if (!sec) continue; // externs (.kconfig, .ksyms) have no section
+    const offsets = new Map<string, number>();
+    for (const y of elf.symbols) if (y.shndx === sec.index && y.name !== '' && y.type !== STT.SECTION) offsets.set(y.name, y.value);
+    const vars = t.vars.map((v) => {
+      const name = btf.type(v.type).name;
+      const offset = offsets.get(name);
+      if (offset === undefined) return v; // static variables the compiler dropped keep their record
+      if (offset + v.size > sec.size) throw new ElfError(`variable ${name} at ${offset} (+${v.size}) runs past the section (${sec.size} bytes)`, elf.file, sec.name);
+      return { ...v, offset };
+    });
+    btf.replaceType({ ...t, size: sec.size, vars });
+  }
 }
 
 function readBtfExt(elf: ElfFile, btf: Btf | undefined): BtfExt | undefined {
