@@ -346,7 +346,8 @@ export abstract class BpfMap {
     if (r < 0) throw this.error(-r, op, REASONS[-r] ?? 'failed');
   }
 
-  protected error(errno: number, op: string, reason: string): MapError {
+  /** A MapError naming this map and the operation. */
+  error(errno: number, op: string, reason: string): MapError {
     return new MapError(errno, this.name, op, reason);
   }
 }

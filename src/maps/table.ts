@@ -9,32 +9,46 @@ import type { BpfMap, MapHost } from './base.js';
 import { DESC_MAGIC, DESC_SIZE, Desc } from './descriptor.js';
 import { ENOMEM, MapError } from './errno.js';
 import { HashMap } from './hash.js';
+import { LpmTrieMap } from './lpm-trie.js';
+import { ArrayOfMaps, HashOfMaps } from './map-in-map.js';
+import { PerfEventArrayMap } from './perf-event-array.js';
+import { ProgArrayMap, type ProgramResolver } from './prog-array.js';
+import { QueueStackMap } from './queue-stack.js';
+import { RingBufMap } from './ringbuf.js';
+import { BloomFilterMap } from './bloom-filter.js';
 import { normalizeSpec, type MapSpec, type ResolvedSpec } from './spec.js';
 
 export interface MapTableOptions {
   /** Number of execution contexts ("possible CPUs") per-CPU maps keep copies for (default 1). */
   cpus?: number;
+  /** Turns a program id into the runtime's program, for prog_array updates from user space. */
+  resolveProgram?: ProgramResolver;
 }
 
 type MapCtor = new (host: MapHost, spec: ResolvedSpec, id: number) => BpfMap;
 
-const CTORS: Record<string, MapCtor> = {
+const CTORS: Readonly<Record<string, MapCtor>> = {
   array: ArrayMap,
   percpu_array: ArrayMap,
   hash: HashMap,
   percpu_hash: HashMap,
   lru_hash: HashMap,
   lru_percpu_hash: HashMap,
+  lpm_trie: LpmTrieMap,
+  queue: QueueStackMap,
+  stack: QueueStackMap,
+  bloom_filter: BloomFilterMap,
+  ringbuf: RingBufMap,
+  perf_event_array: PerfEventArrayMap,
+  prog_array: ProgArrayMap,
+  array_of_maps: ArrayOfMaps,
+  hash_of_maps: HashOfMaps,
 };
-
-/** Register the class for a map type (used by the modules of the other map types). */
-export function registerMapType(typeName: string, ctor: MapCtor): void {
-  CTORS[typeName] = ctor;
-}
 
 export class MapTable implements MapHost {
   readonly mem: RuntimeMemory;
   readonly cpus: number;
+  resolveProgram: ProgramResolver | undefined;
   private readonly maps: (BpfMap | undefined)[] = [undefined]; // id 0 is never used
 
   constructor(mem: RuntimeMemory, options: MapTableOptions = {}) {
@@ -42,6 +56,7 @@ export class MapTable implements MapHost {
     if (!Number.isInteger(cpus) || cpus < 1 || cpus > 1024) throw new UsageError(`cpus must be 1..1024, got ${cpus}`);
     this.mem = mem;
     this.cpus = cpus;
+    this.resolveProgram = options.resolveProgram;
   }
 
   /** Create a map; throws MapError with the kernel's errno for a bad spec. */
@@ -57,6 +72,7 @@ export class MapTable implements MapHost {
       if (e instanceof UsageError) throw new MapError(ENOMEM, spec.name, 'create', e.message);
       throw e;
     }
+    if (map instanceof ProgArrayMap) map.resolver = (pid) => this.resolveProgram?.(pid);
     this.maps.push(map);
     return map;
   }
