@@ -6,3 +6,4 @@ export { formatInsn, disassembleProgram, UNKNOWN } from './disassemble.js';
 export type { FormatOptions, DisassembleOptions, SymbolHooks } from './disassemble.js';
 export { parseDataFile } from './data-file.js';
 export type { DataFile } from './data-file.js';
+export { parseHexText, formatHexSlots } from './hex-text.js';

@@ -1,5 +1,7 @@
 // The list of CLI verbs. Add one import and one entry per verb file.
 import type { Command } from './command.js';
+import { asm } from './asm.js';
+import { dis } from './dis.js';
 import { inspect } from './inspect.js';
 
-export const VERBS: Command[] = [inspect];
+export const VERBS: Command[] = [asm, dis, inspect];

@@ -1,0 +1,94 @@
+// `tsbpf dis FILE`: instruction bytes (raw, hex text, or an ELF object) ->
+// LLVM assembly, one instruction per line as llvm-objdump prints it.
+
+import { parseArgs } from 'node:util';
+import { disassembleProgram } from '../asm/disassemble.js';
+import { parseHexText } from '../asm/hex-text.js';
+import { decodeProgram } from '../isa/decode.js';
+import { UsageError } from '../internal/errors.js';
+import { BPF_FUNC, nameOf } from '../internal/uapi.gen.js';
+import { readInput } from './asm.js';
+import { EXIT_OK, type Command } from './command.js';
+import { disassembleObjectFile, isElfObject } from './dis-object.js';
+
+const HELP = `usage: tsbpf dis FILE [--hex-input] [--raw-bytes] [--labels] [--cpu v1|v3]
+       tsbpf dis FILE.o [--section S] [--source] [--no-raw-bytes]
+
+Disassemble eBPF instructions into LLVM syntax, the way llvm-objdump-19 -d
+prints them, one instruction per line with its slot index. FILE may be - for
+standard input. An ELF object (BPF .o) is detected by its magic and its
+programs are listed with map and helper names.
+
+Options for raw programs:
+  --hex-input     FILE is hex text (b7 00 00 00 01 00 00 00 ..., # comments)
+                  rather than binary
+  --raw-bytes     add objdump's raw byte column
+  --labels        name jump and call targets L<slot> so the output can be
+                  assembled again (tsbpf asm) to the same bytes
+  --helper-names  print call 0x1 as call bpf_map_lookup_elem
+  --cpu v1|v3     v3 (default) prints narrow loads/stores with wN registers,
+                  as llvm-objdump --mcpu=v3; v1 prints them as plain objdump does
+Options for objects:
+  --section S     only the program in section (or named) S
+  --source        interleave C source lines from BTF line info
+  --no-raw-bytes  leave out the raw byte column
+
+Exit status: 0 on success, 1 when the input is not a program (length not a
+multiple of 8, bad hex text, malformed object), 2 on bad usage.`;
+
+export const dis: Command = {
+  name: 'dis',
+  summary: 'disassemble eBPF bytes, hex text or an object file into LLVM syntax',
+  help: HELP,
+  async run(args, io) {
+    const { values, positionals } = parseArgs({
+      args,
+      options: {
+        'hex-input': { type: 'boolean' },
+        'raw-bytes': { type: 'boolean' },
+        'no-raw-bytes': { type: 'boolean' },
+        labels: { type: 'boolean' },
+        'helper-names': { type: 'boolean' },
+        cpu: { type: 'string' },
+        section: { type: 'string' },
+        source: { type: 'boolean' },
+      },
+      allowPositionals: true,
+    });
+    if (positionals.length !== 1) throw new UsageError(`expected one input FILE, got ${positionals.length}`);
+    const file = positionals[0]!;
+    const cpu = values.cpu ?? 'v3';
+    if (!['v1', 'v2', 'v3', 'v4'].includes(cpu)) throw new UsageError(`unknown cpu '${cpu}' (expected v1, v2, v3 or v4)`);
+    const input = await readInput(file, io);
+    if (values['hex-input'] !== true && isElfObject(input)) {
+      if (file === '-') throw new UsageError('object files must be named, not read from stdin');
+      const opts: { section?: string; source?: boolean; rawBytes?: boolean } = { rawBytes: values['no-raw-bytes'] !== true };
+      if (values.section !== undefined) opts.section = values.section;
+      if (values.source === true) opts.source = true;
+      io.out(await disassembleObjectFile(file, opts));
+      return EXIT_OK;
+    }
+    if (values.section !== undefined || values.source === true) throw new UsageError('--section and --source apply to object files only');
+    const name = file === '-' ? '<stdin>' : file;
+    const bytes = values['hex-input'] === true ? parseHexText(new TextDecoder().decode(input), name) : input;
+    // No validation: show what is there, with <unknown> for non-instructions.
+    const prog = decodeProgram(bytes, { validate: false });
+    const lines = disassembleProgram(prog, {
+      index: true,
+      rawBytes: values['raw-bytes'] === true,
+      labels: values.labels === true,
+      alu32: cpu === 'v3' || cpu === 'v4',
+      symbols:
+        values['helper-names'] === true
+          ? {
+              helper: (id) => {
+                const n = nameOf(BPF_FUNC, id);
+                return n === undefined ? undefined : `bpf_${n}`;
+              },
+            }
+          : {},
+    });
+    if (lines.length > 0) io.out(lines.join('\n'));
+    return EXIT_OK;
+  },
+};
