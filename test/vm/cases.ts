@@ -365,6 +365,7 @@ c('ldindh', p(MOV(3, 1), ins(Op.LD_IND_H, { src: 3, imm: 0 }), EXIT()), 0x3456n,
 c('ldindw', p(MOV(3, -1), ins(Op.LD_IND_W, { src: 3, imm: 2 }), EXIT()), 0x3456789an, { packet: PKT });
 c('ldabsw out of the packet ends with r0 = 0', p(MOV(0, 7), ins(Op.LD_ABS_W, { imm: 2 }), MOV(0, 9), EXIT()), 0n, { packet: PKT });
 c('ldindb negative offset ends with r0 = 0', p(MOV(3, -1), ins(Op.LD_IND_B, { src: 3, imm: 0 }), MOV(0, 9), EXIT()), 0n, { packet: PKT });
+fails('legacy packet load with no packet and r6 = 0', p(MOV(6, 0), ins(Op.LD_ABS_B, { imm: 0 }), EXIT()), 'ProgramError', 1);
 c('ldabsh from the region r6 points into', p(X(Op.MOV64_REG, 6, 1), ins(Op.LD_ABS_H, { imm: 6 }), EXIT()), 0x1192n, { mem: MEM });
 
 export const CASES: readonly EngineCase[] = cases;
