@@ -132,7 +132,7 @@ function btfMaps(elf: ElfFile, btf: Btf, s: ElfSection): { offset: number; spec:
   // In an object file the DATASEC offsets are still zero (libbpf fixes them up
   // from the symbol table), so the ELF symbol of the same name gives the offset.
   const symbols = new Map(objectSymbols(elf, s).map((y) => [y.name, y.value]));
-  const out: { offset: number; spec: MapSpec }[] = [];
+  const out: { offset: number; size: number; spec: MapSpec }[] = [];
   for (const v of sec.vars) {
     const variable = btf.type(v.type);
     if (variable.kind !== BtfKind.VAR) throw new ElfError(`DATASEC entry type ${v.type} is not a VAR`, elf.file, '.maps');
@@ -141,9 +141,17 @@ function btfMaps(elf: ElfFile, btf: Btf, s: ElfSection): { offset: number; spec:
     const offset = symbols.get(variable.name);
     if (offset === undefined) throw new ElfError(`map ${variable.name} has no symbol in the section`, elf.file, '.maps');
     if (offset + def.size > s.size) throw new ElfError(`map ${variable.name}: definition at ${offset} runs past the section`, elf.file, '.maps');
-    out.push({ offset, spec: parseBtfMapDef(btf, variable.name, def, elf.file, 0) });
+    out.push({ offset, size: def.size, spec: parseBtfMapDef(btf, variable.name, def, elf.file, 0) });
   }
-  return out.sort((a, b) => a.offset - b.offset);
+  out.sort((a, b) => a.offset - b.offset);
+  for (let k = 1; k < out.length; k++) {
+    const a = out[k - 1]!;
+    const b = out[k]!;
+    if (a.offset + a.size > b.offset) {
+      throw new ElfError(`map ${a.spec.name} [${a.offset}, ${a.offset + a.size}) overlaps map ${b.spec.name} at ${b.offset}`, elf.file, '.maps');
+    }
+  }
+  return out;
 }
 
 /** Decode one BTF map definition struct; `depth` 1 is an inner map of a map-in-map. */

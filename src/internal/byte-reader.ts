@@ -114,8 +114,7 @@ export class ByteReader {
 
   /** A NUL-terminated string starting at `at`; at most `max` bytes are scanned. */
   cstringAt(at: number, what = 'string', max = 65536): string {
-    this.need(at, 0, what);
-    if (at >= this.bytes.length) throw this.fail(`${what}: offset ${at} is outside the string table (${this.bytes.length} bytes)`, this.base + at);
+    if (!Number.isInteger(at) || at < 0 || at >= this.bytes.length) throw this.fail(`${what}: offset ${at} is outside the string table (${this.bytes.length} bytes)`, this.base + at);
     const end = Math.min(this.bytes.length, at + max);
     let i = at;
     while (i < end && this.bytes[i] !== 0) i++;
