@@ -3,7 +3,7 @@
 // .text, .shstrtab) because llvm-objdump only reads object files.
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -87,4 +87,29 @@ export function objdump(code: Uint8Array, mcpu?: string): ObjdumpLine[] {
 /** Drop objdump's ` <.text+0x28>` target annotation (it depends on where the insn sits). */
 export function stripTarget(text: string): string {
   return text.replace(/ <[^<>]*>$/, '');
+}
+
+export const LLVM_MC = 'llvm-mc-19';
+export const OBJCOPY = 'llvm-objcopy-19';
+
+export function llvmMcAvailable(): boolean {
+  return [LLVM_MC, OBJCOPY].every((t) => spawnSync(t, ['--version'], { encoding: 'utf8' }).status === 0);
+}
+
+/** Assemble LLVM-syntax text with llvm-mc-19 (-mcpu=v4) and return the bytes of .text. */
+export function llvmMc(text: string): Uint8Array {
+  const dir = mkdtempSync(join(tmpdir(), 'tsbpf-llvm-mc-'));
+  try {
+    const src = join(dir, 'prog.s');
+    const obj = join(dir, 'prog.o');
+    const bin = join(dir, 'prog.bin');
+    writeFileSync(src, text);
+    const mc = spawnSync(LLVM_MC, ['-triple', 'bpfel', '-mcpu=v4', '-filetype=obj', src, '-o', obj], { encoding: 'utf8' });
+    if (mc.status !== 0) throw new Error(`${LLVM_MC} failed: ${mc.stderr}`);
+    const cp = spawnSync(OBJCOPY, ['-O', 'binary', '--only-section=.text', obj, bin], { encoding: 'utf8' });
+    if (cp.status !== 0) throw new Error(`${OBJCOPY} failed: ${cp.stderr}`);
+    return new Uint8Array(readFileSync(bin));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
