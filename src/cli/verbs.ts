@@ -1,7 +1,9 @@
 // The list of CLI verbs. Add one import and one entry per verb file.
 import type { Command } from './command.js';
+import { run } from './run.js';
+import { conformancePlugin } from './conformance-plugin.js';
 import { asm } from './asm.js';
 import { dis } from './dis.js';
 import { inspect } from './inspect.js';
 
-export const VERBS: Command[] = [asm, dis, inspect];
+export const VERBS: Command[] = [asm, dis, inspect, run, conformancePlugin];
