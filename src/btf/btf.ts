@@ -134,6 +134,9 @@ export class Btf {
         return `volatile ${this.describe(t.type, depth + 1)}`;
       case BtfKind.ARRAY:
         return `${this.describe(t.type, depth + 1)}[${t.nelems}]`;
+      case BtfKind.RESTRICT:
+      case BtfKind.TYPE_TAG:
+        return this.describe(t.type, depth + 1);
       case BtfKind.FUNC_PROTO:
         return `${this.describe(t.returnType, depth + 1)} (*)(...)`;
       default:

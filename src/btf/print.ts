@@ -12,7 +12,13 @@ export type BtfValue = number | bigint | string | boolean | null | BtfValue[] | 
 /** Decode `bytes[offset...]` as a value of type `typeId`. */
 export function btfValue(btf: Btf, typeId: number, bytes: Uint8Array, offset = 0): BtfValue {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return valueAt(btf, btf.type(typeId), view, offset, 0);
+  try {
+    return valueAt(btf, btf.type(typeId), view, offset, 0);
+  } catch (e) {
+    // Every read is range-checked first; this only guards against a missed case.
+    if (e instanceof RangeError) throw new BtfError(`value of ${btf.describe(typeId)} does not fit in ${bytes.length} bytes`);
+    throw e;
+  }
 }
 
 /** The value as indented text, bigint-safe (bpftool-like JSON). */
