@@ -1,0 +1,329 @@
+// A push parser for capture files: pcap (both byte orders, micro- and
+// nanosecond magic) and pcapng (section header, interface description,
+// enhanced, simple and obsolete packet blocks; other blocks are skipped).
+// Bytes go in with push() in chunks of any size; next() returns the next
+// complete packet or undefined when it needs more input. Memory stays
+// bounded by the largest block, whatever the size of the file.
+//
+// A record's `data` is a view into the parser's buffer: it stays valid until
+// the next push(). Copy it (data.slice()) to keep it longer.
+
+import { CaptureError } from './errors.js';
+
+export type CaptureFormat = 'pcap' | 'pcapng';
+
+export interface PacketRecord {
+  /** Captured bytes (a view; see the note above). */
+  data: Uint8Array;
+  /** Length of the packet on the wire (>= data.length when the capture was truncated). */
+  wireLen: number;
+  /** Timestamp: whole seconds since the epoch and nanoseconds within the second. */
+  tsSec: number;
+  tsNsec: number;
+  linkType: number;
+  /** pcapng interface index within its section (0 for pcap). */
+  interfaceId: number;
+}
+
+export interface InterfaceInfo {
+  readonly linkType: number;
+  readonly snaplen: number;
+  /** Timestamp units per second as a power: 10^-6 is { base: 10, exp: 6 }. */
+  readonly tsResolution: { readonly base: 2 | 10; readonly exp: number };
+  /** pcapng if_tsoffset, seconds added to every timestamp. */
+  readonly tsOffset: number;
+  readonly name?: string;
+}
+
+export interface CaptureParserOptions {
+  /** File name for error messages. */
+  file?: string;
+  /** Largest packet or block accepted, in bytes (default 64 MiB): protects against corrupt lengths. */
+  maxBlock?: number;
+}
+
+const PCAP_MAGIC_US = 0xa1b2c3d4;
+const PCAP_MAGIC_NS = 0xa1b23c4d;
+const PCAP_MAGIC_MODIFIED = 0xa1b2cd34;
+const PCAPNG_SHB = 0x0a0d0d0a;
+const PCAPNG_BOM = 0x1a2b3c4d;
+const BT_IDB = 1;
+const BT_PB = 2;
+const BT_SPB = 3;
+const BT_EPB = 6;
+const OPT_END = 0;
+const OPT_IF_NAME = 2;
+const OPT_IF_TSRESOL = 9;
+const OPT_IF_TSOFFSET = 14;
+const TWO32 = 4294967296;
+
+export class CaptureParser {
+  private buf = new Uint8Array(1 << 16);
+  private dv = new DataView(this.buf.buffer);
+  private start = 0;
+  private end = 0;
+  /** Stream offset of buf[0], for error messages. */
+  private base = 0;
+  private le = true;
+  private fmt: CaptureFormat | undefined;
+  private pcapNano = false;
+  private pcapLinkType = 0;
+  private ifaces: InterfaceInfo[] = [];
+  private readonly file: string | undefined;
+  private readonly maxBlock: number;
+
+  constructor(options: CaptureParserOptions = {}) {
+    this.file = options.file;
+    this.maxBlock = options.maxBlock ?? 64 * 1024 * 1024;
+  }
+
+  /** The format, once the first bytes have been seen. */
+  get format(): CaptureFormat | undefined {
+    return this.fmt;
+  }
+  /** Byte order of the file (of the current section for pcapng). */
+  get bigEndian(): boolean {
+    return !this.le;
+  }
+  /** pcap only: nanosecond timestamps (magic 0xa1b23c4d). */
+  get nanosecond(): boolean {
+    return this.pcapNano;
+  }
+  /** Interfaces of the current section (pcap: the one link type of the file). */
+  get interfaces(): readonly InterfaceInfo[] {
+    return this.ifaces;
+  }
+
+  /** Bytes of buffer the parser holds (for checking that memory stays bounded). */
+  get capacity(): number {
+    return this.buf.length;
+  }
+
+  /** Add input bytes. Invalidates the data views of records returned so far. */
+  push(chunk: Uint8Array): void {
+    const have = this.end - this.start;
+    if (this.end + chunk.length > this.buf.length) {
+      if (have + chunk.length <= this.buf.length) {
+        this.buf.copyWithin(0, this.start, this.end);
+      } else {
+        let cap = this.buf.length;
+        while (cap < have + chunk.length) cap *= 2;
+        const nb = new Uint8Array(cap);
+        nb.set(this.buf.subarray(this.start, this.end));
+        this.buf = nb;
+        this.dv = new DataView(nb.buffer);
+      }
+      this.base += this.start;
+      this.start = 0;
+      this.end = have;
+    }
+    this.buf.set(chunk, this.end);
+    this.end += chunk.length;
+  }
+
+  /** The next packet, or undefined when more input is needed. Throws CaptureError on malformed input. */
+  next(): PacketRecord | undefined {
+    for (;;) {
+      if (this.fmt === undefined && !this.readFileHeader()) return undefined;
+      if (this.fmt === 'pcap') return this.nextPcap();
+      const r = this.nextBlock();
+      if (r !== null) return r; // a packet, or undefined (need more)
+    }
+  }
+
+  /** Call at the end of input: throws if a partial header or record is left over. */
+  finish(): void {
+    const left = this.end - this.start;
+    if (this.fmt === undefined) throw this.error(left === 0 ? 'empty file' : `file too short for a capture header (${left} bytes)`);
+    if (left !== 0) throw this.error(`truncated ${this.fmt === 'pcap' ? 'packet record' : 'block'}: ${left} bytes left at the end of the file`);
+  }
+
+  private error(reason: string, at = this.start): CaptureError {
+    return new CaptureError(reason, this.base + at, this.file);
+  }
+
+  private u16(p: number): number {
+    return this.dv.getUint16(p, this.le);
+  }
+  private u32(p: number): number {
+    return this.dv.getUint32(p, this.le);
+  }
+
+  // ---- file header ------------------------------------------------------------------
+  private readFileHeader(): boolean {
+    if (this.end - this.start < 4) return false;
+    const p = this.start;
+    const magicBE = this.dv.getUint32(p, false);
+    const magicLE = this.dv.getUint32(p, true);
+    if (magicBE === PCAPNG_SHB) {
+      this.fmt = 'pcapng';
+      return true;
+    }
+    let nano: boolean;
+    if (magicLE === PCAP_MAGIC_US || magicLE === PCAP_MAGIC_NS) {
+      this.le = true;
+      nano = magicLE === PCAP_MAGIC_NS;
+    } else if (magicBE === PCAP_MAGIC_US || magicBE === PCAP_MAGIC_NS) {
+      this.le = false;
+      nano = magicBE === PCAP_MAGIC_NS;
+    } else if (magicLE === PCAP_MAGIC_MODIFIED || magicBE === PCAP_MAGIC_MODIFIED) {
+      throw this.error('modified (Kuznetzov) pcap format is not supported');
+    } else {
+      throw this.error(`not a pcap or pcapng file (magic 0x${magicBE.toString(16).padStart(8, '0')})`);
+    }
+    if (this.end - p < 24) return false;
+    const major = this.u16(p + 4);
+    if (major !== 2) throw this.error(`unsupported pcap version ${major}.${this.u16(p + 6)}`);
+    this.pcapNano = nano;
+    const snaplen = this.u32(p + 16);
+    this.pcapLinkType = this.u32(p + 20) & 0xffff;
+    this.ifaces = [{ linkType: this.pcapLinkType, snaplen, tsResolution: { base: 10, exp: nano ? 9 : 6 }, tsOffset: 0 }];
+    this.fmt = 'pcap';
+    this.start += 24;
+    return true;
+  }
+
+  // ---- pcap --------------------------------------------------------------------------
+  private nextPcap(): PacketRecord | undefined {
+    const p = this.start;
+    if (this.end - p < 16) return undefined;
+    const incl = this.u32(p + 8);
+    if (incl > this.maxBlock) throw this.error(`packet record claims ${incl} captured bytes (limit ${this.maxBlock}); the file is corrupt`);
+    if (this.end - p < 16 + incl) return undefined;
+    const frac = this.u32(p + 4);
+    if (frac >= (this.pcapNano ? 1e9 : 1e6)) throw this.error(`timestamp fraction ${frac} out of range for ${this.pcapNano ? 'nano' : 'micro'}second pcap`);
+    const rec: PacketRecord = {
+      data: this.buf.subarray(p + 16, p + 16 + incl),
+      wireLen: this.u32(p + 12),
+      tsSec: this.u32(p),
+      tsNsec: this.pcapNano ? frac : frac * 1000,
+      linkType: this.pcapLinkType,
+      interfaceId: 0,
+    };
+    this.start = p + 16 + incl;
+    return rec;
+  }
+
+  // ---- pcapng -------------------------------------------------------------------------
+  /** A packet, undefined (need more input) or null (a non-packet block was consumed). */
+  private nextBlock(): PacketRecord | undefined | null {
+    const p = this.start;
+    const avail = this.end - p;
+    if (avail < 8) return undefined;
+    const typeBE = this.dv.getUint32(p, false);
+    if (typeBE === PCAPNG_SHB) {
+      if (avail < 12) return undefined;
+      const bom = this.dv.getUint32(p + 8, true);
+      if (bom === PCAPNG_BOM) this.le = true;
+      else if (this.dv.getUint32(p + 8, false) === PCAPNG_BOM) this.le = false;
+      else throw this.error(`section header block with bad byte-order magic 0x${bom.toString(16)}`);
+    }
+    const type = this.u32(p);
+    const len = this.u32(p + 4);
+    if (len < 12 || len % 4 !== 0) throw this.error(`block of type 0x${type.toString(16)} has invalid length ${len}`);
+    if (len > this.maxBlock) throw this.error(`block of type 0x${type.toString(16)} claims ${len} bytes (limit ${this.maxBlock}); the file is corrupt`);
+    if (avail < len) return undefined;
+    if (this.u32(p + len - 4) !== len) throw this.error(`block of type 0x${type.toString(16)}: trailing length ${this.u32(p + len - 4)} differs from leading length ${len}`);
+    this.start = p + len;
+    const body = len - 12;
+    switch (type) {
+      case PCAPNG_SHB: {
+        if (body < 16) throw this.error('section header block too short', p);
+        const major = this.u16(p + 12);
+        if (major !== 1) throw this.error(`unsupported pcapng version ${major}.${this.u16(p + 14)}`, p);
+        this.ifaces = [];
+        return null;
+      }
+      case BT_IDB:
+        if (body < 8) throw this.error('interface description block too short', p);
+        this.ifaces.push(this.readIdb(p, len));
+        return null;
+      case BT_EPB:
+      case BT_PB: {
+        if (body < 20) throw this.error('packet block too short', p);
+        const ifid = type === BT_EPB ? this.u32(p + 8) : this.u16(p + 8);
+        const cap = this.u32(p + 20);
+        if (28 + cap > len - 4) throw this.error(`packet block: captured length ${cap} exceeds the block (${len} bytes)`, p);
+        const iface = this.iface(ifid, p);
+        const rec: PacketRecord = {
+          data: this.buf.subarray(p + 28, p + 28 + cap),
+          wireLen: this.u32(p + 24),
+          tsSec: 0,
+          tsNsec: 0,
+          linkType: iface.linkType,
+          interfaceId: ifid,
+        };
+        setTimestamp(rec, this.u32(p + 12), this.u32(p + 16), iface);
+        return rec;
+      }
+      case BT_SPB: {
+        if (body < 4) throw this.error('simple packet block too short', p);
+        const iface = this.iface(0, p);
+        const wire = this.u32(p + 8);
+        let cap = Math.min(wire, len - 16);
+        if (iface.snaplen > 0) cap = Math.min(cap, iface.snaplen);
+        return { data: this.buf.subarray(p + 12, p + 12 + cap), wireLen: wire, tsSec: 0, tsNsec: 0, linkType: iface.linkType, interfaceId: 0 };
+      }
+      default:
+        return null; // name resolution, statistics, decryption secrets, custom: not needed to read packets
+    }
+  }
+
+  private iface(id: number, at: number): InterfaceInfo {
+    const i = this.ifaces[id];
+    if (i === undefined) throw this.error(`packet refers to interface ${id}, but the section describes ${this.ifaces.length}`, at);
+    return i;
+  }
+
+  private readIdb(p: number, len: number): InterfaceInfo {
+    const linkType = this.u16(p + 8);
+    const snaplen = this.u32(p + 12);
+    let tsResolution: InterfaceInfo['tsResolution'] = { base: 10, exp: 6 };
+    let tsOffset = 0;
+    let name: string | undefined;
+    let q = p + 16;
+    const optEnd = p + len - 4;
+    while (q + 4 <= optEnd) {
+      const code = this.u16(q);
+      const olen = this.u16(q + 2);
+      const v = q + 4;
+      if (v + olen > optEnd) throw this.error(`interface option ${code} overruns its block`, q);
+      if (code === OPT_END) break;
+      if (code === OPT_IF_TSRESOL && olen >= 1) {
+        const r = this.buf[v]!;
+        tsResolution = r & 0x80 ? { base: 2, exp: r & 0x7f } : { base: 10, exp: r };
+      } else if (code === OPT_IF_TSOFFSET && olen >= 8) {
+        const lo = this.u32(v + (this.le ? 0 : 4));
+        const hi = this.dv.getInt32(v + (this.le ? 4 : 0), this.le);
+        tsOffset = hi * TWO32 + lo;
+      } else if (code === OPT_IF_NAME) {
+        name = new TextDecoder().decode(this.buf.subarray(v, v + olen)).replace(/\0+$/, '');
+      }
+      q = v + ((olen + 3) & ~3);
+    }
+    return name === undefined ? { linkType, snaplen, tsResolution, tsOffset } : { linkType, snaplen, tsResolution, tsOffset, name };
+  }
+}
+
+/**
+ * Split a 64-bit pcapng timestamp (hi, lo) in units of the interface's
+ * resolution into seconds and nanoseconds. The common decimal resolutions
+ * (up to 10^-9) use exact double arithmetic on 16-bit limbs; others take
+ * BigInt, which is exact and rare.
+ */
+export function setTimestamp(rec: { tsSec: number; tsNsec: number }, hi: number, lo: number, iface: InterfaceInfo): void {
+  const { base, exp } = iface.tsResolution;
+  if (base === 10 && exp <= 9) {
+    const d = 10 ** exp;
+    const hq = Math.floor(hi / d);
+    const x = (hi % d) * 65536 + (lo >>> 16);
+    const y = (x % d) * 65536 + (lo & 0xffff);
+    rec.tsSec = hq * TWO32 + Math.floor(x / d) * 65536 + Math.floor(y / d) + iface.tsOffset;
+    rec.tsNsec = (y % d) * 10 ** (9 - exp);
+    return;
+  }
+  const t = (BigInt(hi) << 32n) | BigInt(lo);
+  const units = base === 10 ? 10n ** BigInt(exp) : 1n << BigInt(exp);
+  rec.tsSec = Number(t / units) + iface.tsOffset;
+  rec.tsNsec = Number(((t % units) * 1_000_000_000n) / units);
+}
