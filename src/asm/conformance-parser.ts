@@ -230,7 +230,7 @@ function parseCall(m: Tok, rest: Tok[], ctx: LineCtx): ParsedInsn {
   }
   const op = ops[0]!;
   if (kind === 'local') {
-    const t = target(op, ctx, S32_MIN, S32_MAX, true);
+    const t = target(op, ctx, S32_MIN, S32_MAX);
     return makeInsn(rowOf('call local'), { imm: t.value }, m.col, t.label);
   }
   if (kind === 'helper' && op.text.startsWith('%')) return makeInsn(rowOf('callx'), { dst: reg(op, ctx) }, m.col);
@@ -272,7 +272,7 @@ function mem(t: Tok, ctx: LineCtx): { reg: number; off: number } {
 }
 
 /** A jump target: label name, or a slot offset with an explicit sign. */
-function target(t: Tok, ctx: LineCtx, min: bigint, max: bigint, _local = false): { value: number; label?: LabelRef } {
+function target(t: Tok, ctx: LineCtx, min: bigint, max: bigint): { value: number; label?: LabelRef } {
   if (t.text.startsWith('+') || t.text.startsWith('-')) {
     const v = parseInteger(t.text);
     if (v === undefined) fail(ctx, t.col, `invalid jump offset '${t.text}'`, 'a label or a signed slot offset like +1 or -3');

@@ -441,6 +441,9 @@ function assign(c: Cursor, col: number): ParsedInsn {
       const { lo, hi } = splitImm64(v);
       return makeInsn(need(c, 'lddw 0', col, 'lddw'), { dst: dst.n, imm: lo, hi }, col);
     }
+    if ((n.v < S32_MIN || n.v > U32_MAX) && n.v >= S64_MIN && n.v <= U64_MAX && !dst.w) {
+      fail(c.ctx, n.col, `immediate ${n.text} does not fit in 32 bits`, `${n.text} ll (a 64-bit lddw)`);
+    }
     const imm = toInt32(inRange(c, n, S32_MIN, U32_MAX, 'immediate'));
     return makeInsn(need(c, `alu = ${w} imm`, col, 'mov'), { dst: dst.n, imm }, col);
   }

@@ -301,6 +301,7 @@ const ERRORS: readonly ErrCase[] = [
   { name: 'llvm bad register', dialect: 'llvm', text: '  r11 = 0x1', line: 1, column: 3, reason: /invalid register 'r11'/, expected: /r0\.\.r10/ },
   { name: 'llvm width mismatch', dialect: 'llvm', text: 'w1 += r2', line: 1, column: 7, reason: /register width mismatch/, expected: /w2/ },
   { name: 'llvm imm out of range', dialect: 'llvm', text: 'r1 += 0x100000000', line: 1, column: 7, reason: /immediate 0x100000000 out of range/, expected: /-0x80000000 to 0xffffffff/ },
+  { name: 'llvm 64-bit mov without ll', dialect: 'llvm', text: 'r1 = 0x100000000', line: 1, column: 6, reason: /does not fit in 32 bits/, expected: /0x100000000 ll/ },
   { name: 'llvm offset out of range', dialect: 'llvm', text: 'r1 = *(u8 *)(r2 + 0x8000)', line: 1, column: 19, reason: /offset \+0x8000 out of range/, expected: /-0x8000 to 0x7fff/ },
   { name: 'llvm jump out of range', dialect: 'llvm', text: 'goto +0x8000', line: 1, column: 6, reason: /jump offset \+0x8000 out of range/, expected: /0x7fff/ },
   { name: 'llvm undefined label', dialect: 'llvm', text: 'if r1 == 0x0 goto nowhere\nexit', line: 1, column: 19, reason: /undefined label 'nowhere'/, expected: /label defined/ },
