@@ -2,5 +2,7 @@
 import type { Suite } from './harness.js';
 import { nativeSuite } from './native.js';
 import { kernelSuite } from './kernel.js';
+import { programsSuite } from './vm/programs.bench.js';
+import { interpSuite } from './vm/interp.bench.js';
 
-export const SUITES: Suite[] = [nativeSuite, kernelSuite];
+export const SUITES: Suite[] = [nativeSuite, kernelSuite, programsSuite, interpSuite];
