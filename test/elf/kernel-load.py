@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""Loads tsbpf's linked instruction streams into the running kernel with bpf(2).
+
+Test harness only (not part of the product): reads a JSON description of maps
+and programs on stdin, creates the maps, substitutes map fds into the lddw
+instructions the way a loader does (src=1: imm = fd; src=2: imm = fd, second
+imm = offset into the value), calls BPF_PROG_LOAD and prints one JSON result
+per program. Exit status 77 means "cannot use bpf(2) here" (skip).
+"""
+import ctypes, ctypes.util, errno, json, os, platform, struct, sys
+
+NR_BPF = {"x86_64": 321, "aarch64": 280}.get(platform.machine())
+libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+libc.syscall.restype = ctypes.c_long
+
+MAP_CREATE, MAP_UPDATE_ELEM, PROG_LOAD, BTF_LOAD, MAP_FREEZE = 0, 2, 5, 18, 22
+BPF_F_SLEEPABLE = 1 << 4
+
+
+def bpf(cmd, attr):
+    buf = ctypes.create_string_buffer(bytes(attr), len(attr))
+    r = libc.syscall(NR_BPF, cmd, buf, len(attr))
+    if r < 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e))
+    return r
+
+
+def map_create(m, inner_fd=0):
+    attr = bytearray(128)
+    struct.pack_into("<7I", attr, 0, m["typeId"], m["keySize"], m["valueSize"], m["maxEntries"], m["flags"], inner_fd, 0)
+    name = "".join(c for c in m["name"] if c.isalnum() or c in "._")[:15].encode()
+    attr[28:28 + len(name)] = name
+    return bpf(MAP_CREATE, attr)
+
+
+def map_init(fd, m):
+    if m.get("initial") is None:
+        return
+    key = ctypes.create_string_buffer(4)
+    value = ctypes.create_string_buffer(bytes.fromhex(m["initial"]), m["valueSize"])
+    attr = bytearray(128)
+    struct.pack_into("<IIQQQ", attr, 0, fd, 0, ctypes.addressof(key), ctypes.addressof(value), 0)
+    bpf(MAP_UPDATE_ELEM, attr)
+    if m.get("frozen"):
+        attr = bytearray(128)
+        struct.pack_into("<I", attr, 0, fd)
+        bpf(MAP_FREEZE, attr)
+
+
+def btf_load(hexbytes):
+    data = ctypes.create_string_buffer(bytes.fromhex(hexbytes), len(hexbytes) // 2)
+    log = ctypes.create_string_buffer(1 << 16)
+    attr = bytearray(128)
+    struct.pack_into("<QQIII", attr, 0, ctypes.addressof(data), ctypes.addressof(log), len(hexbytes) // 2, len(log), 1)
+    try:
+        return bpf(BTF_LOAD, attr)
+    except OSError as e:
+        raise OSError(e.errno, f"BTF load: {e.strerror}: {log.value.decode(errors='replace').strip()[-300:]}")
+
+
+def prog_load(p, fds, btf_fd):
+    insns = bytearray(bytes.fromhex(p["insns"]))
+    for ref in p["mapRefs"]:
+        struct.pack_into("<i", insns, ref["insn"] * 8 + 4, fds[ref["map"]])
+    ins = ctypes.create_string_buffer(bytes(insns), len(insns))
+    lic = ctypes.create_string_buffer(p["license"].encode() + b"\0")
+    log = ctypes.create_string_buffer(1 << 20)
+    attr = bytearray(128)
+    struct.pack_into("<IIQQIIQII", attr, 0, p["typeId"], len(insns) // 8, ctypes.addressof(ins), ctypes.addressof(lic),
+                     1, len(log), ctypes.addressof(log), 0, BPF_F_SLEEPABLE if p.get("sleepable") else 0)
+    name = "".join(c for c in p["name"] if c.isalnum() or c == "_")[:15].encode()
+    attr[48:48 + len(name)] = name
+    if p.get("expectedAttachTypeId") is not None:
+        struct.pack_into("<I", attr, 68, p["expectedAttachTypeId"])
+    keep = []
+    if btf_fd and p.get("funcInfo"):
+        fi = b"".join(struct.pack("<II", f["insn"], f["typeId"]) for f in p["funcInfo"])
+        li = b"".join(struct.pack("<IIII", *l) for l in p.get("lineInfo", []))
+        fib = ctypes.create_string_buffer(fi, len(fi))
+        lib = ctypes.create_string_buffer(li, max(len(li), 1))
+        keep += [fib, lib]
+        struct.pack_into("<IIQI", attr, 72, btf_fd, 8, ctypes.addressof(fib), len(p["funcInfo"]))
+        if li:
+            struct.pack_into("<IQI", attr, 92, 16, ctypes.addressof(lib), len(p["lineInfo"]))
+    try:
+        fd = bpf(PROG_LOAD, attr)
+        os.close(fd)
+        return {"name": p["name"], "ok": True}
+    except OSError as e:
+        text = log.value.decode(errors="replace").strip().splitlines()
+        return {"name": p["name"], "ok": False, "error": e.strerror, "log": text[-6:]}
+
+
+def main():
+    if NR_BPF is None or os.geteuid() != 0:
+        print("needs root on x86_64 or aarch64", file=sys.stderr)
+        return 77
+    spec = json.load(sys.stdin)
+    fds = []
+    try:
+        for m in spec["maps"]:
+            inner = map_create(m["innerMap"]) if m.get("innerMap") else 0
+            fd = map_create(m, inner)
+            map_init(fd, m)
+            fds.append(fd)
+    except OSError as e:
+        if e.errno in (errno.EPERM, errno.ENOSYS):
+            print(f"bpf(2) not permitted: {e.strerror}", file=sys.stderr)
+            return 77
+        print(json.dumps([{"name": "(maps)", "ok": False, "error": f"map create: {e.strerror}", "log": []}]))
+        return 0
+    try:
+        btf_fd = btf_load(spec["btf"]) if spec.get("btf") else 0
+    except OSError as e:
+        print(json.dumps([{"name": "(btf)", "ok": False, "error": str(e), "log": []}]))
+        return 0
+    print(json.dumps([prog_load(p, fds, btf_fd) for p in spec["programs"]]))
+    return 0
+
+
+sys.exit(main())
