@@ -207,10 +207,17 @@ export function structure(f: FuncCfg): Structured {
   return { tree: doTree(rpo[0]!), dispatcher: false, rpo };
 }
 
-/** A `br` to the end of the very block it ends is a no-op. */
+/**
+ * A `br` to the end of the very block it ends is a no-op; so is one at the
+ * end of either arm of an `if` that ends the block.
+ */
 function dropTrailingBr(body: SNode[], follow: number): SNode[] {
   const last = body[body.length - 1];
-  if (last !== undefined && last.kind === 'br' && last.target.to === 'follow' && last.target.bb === follow) body.pop();
+  if (last === undefined) return body;
+  if (last.kind === 'br' && last.target.to === 'follow' && last.target.bb === follow) body.pop();
+  else if (last.kind === 'if') {
+    body[body.length - 1] = { kind: 'if', bb: last.bb, then: dropTrailingBr([...last.then], follow), else: dropTrailingBr([...last.else], follow) };
+  }
   return body;
 }
 
