@@ -5,5 +5,6 @@ import { conformancePlugin } from './conformance-plugin.js';
 import { asm } from './asm.js';
 import { dis } from './dis.js';
 import { inspect } from './inspect.js';
+import { cbpf } from './cbpf.js';
 
-export const VERBS: Command[] = [asm, dis, inspect, run, conformancePlugin];
+export const VERBS: Command[] = [asm, dis, inspect, run, conformancePlugin, cbpf];

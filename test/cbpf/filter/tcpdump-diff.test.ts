@@ -1,0 +1,155 @@
+// Differential test against the real tcpdump: every expression of
+// test/fixtures/filter/expressions.txt is compiled by tsbpf and by tcpdump
+// for every committed capture, and both must select exactly the same packets
+// (or both reject the expression, with the same message). tsbpf's program
+// runs on the test-only reference evaluator and, as a second opinion, on
+// ClassicFilter (the eBPF translation on the interpreter).
+// Skipped with a message when tcpdump is not installed.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { compileFilter, FilterError } from '../../../src/cbpf/filter/index.js';
+import type { ClassicInsn } from '../../../src/cbpf/insn.js';
+import { ClassicFilter } from '../../../src/cbpf/classic-filter.js';
+import { parseCapture, type PacketRecord } from '../../../src/pcap/index.js';
+import { FIXTURES } from '../../paths.js';
+import { evalClassic } from './classic-eval.js';
+
+const DIR = join(FIXTURES, 'filter');
+const CAPTURES = ['eth-mixed.pcap', 'eth-short.pcap', 'sll-mixed.pcap', 'sll2-mixed.pcap', 'raw-mixed.pcap'];
+const CONCURRENCY = 4;
+
+const hasTcpdump = spawnSync('tcpdump', ['--version'], { stdio: 'ignore' }).status === 0;
+
+interface Capture {
+  name: string;
+  path: string;
+  linkType: number;
+  snaplen: number;
+  packets: PacketRecord[];
+}
+
+function loadCapture(name: string): Capture {
+  const path = join(DIR, name);
+  const bytes = new Uint8Array(readFileSync(path));
+  const packets = [...parseCapture(bytes, { copy: true })];
+  const dv = new DataView(bytes.buffer, bytes.byteOffset);
+  return { name, path, linkType: dv.getUint32(20, true), snaplen: dv.getUint32(16, true), packets };
+}
+
+function expressions(): string[] {
+  return readFileSync(join(DIR, 'expressions.txt'), 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
+}
+
+type Outcome = { ok: true; indices: number[] } | { ok: false; message: string };
+
+function runTcpdump(cap: Capture, expr: string): Promise<Outcome> {
+  return new Promise((resolve, reject) => {
+    const p = spawn('tcpdump', ['-r', cap.path, '-w', '-', '--', expr], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    let err = '';
+    p.stdout.on('data', (d: Buffer) => out.push(d));
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    p.on('error', reject);
+    p.on('close', (code) => {
+      if (code !== 0) {
+        const line = err.split('\n').find((l) => l.startsWith('tcpdump: ')) ?? err.trim();
+        resolve({ ok: false, message: line.replace(/^tcpdump: /, '') });
+        return;
+      }
+      // Map tcpdump's output records back to input indices (order is preserved).
+      const selected = [...parseCapture(new Uint8Array(Buffer.concat(out)), { copy: true })];
+      const indices: number[] = [];
+      let i = 0;
+      for (const r of selected) {
+        while (i < cap.packets.length && !samePacket(cap.packets[i]!, r)) i++;
+        if (i === cap.packets.length) {
+          reject(new Error(`tcpdump output record not found in ${cap.name}`));
+          return;
+        }
+        indices.push(i++);
+      }
+      resolve({ ok: true, indices });
+    });
+  });
+}
+
+function samePacket(a: PacketRecord, b: PacketRecord): boolean {
+  return a.tsSec === b.tsSec && a.tsNsec === b.tsNsec && a.data.length === b.data.length && Buffer.compare(a.data, b.data) === 0;
+}
+
+function ours(cap: Capture, expr: string): { outcome: Outcome; prog?: ClassicInsn[] } {
+  let prog: ClassicInsn[];
+  try {
+    prog = compileFilter(expr, { linkType: cap.linkType, snaplen: cap.snaplen });
+  } catch (e) {
+    if (e instanceof FilterError) return { outcome: { ok: false, message: e.reason } };
+    throw e;
+  }
+  const indices: number[] = [];
+  cap.packets.forEach((p, i) => {
+    if (evalClassic(prog, p.data, p.wireLen) !== 0) indices.push(i);
+  });
+  return { outcome: { ok: true, indices }, prog };
+}
+
+async function pool<T>(items: T[], n: number, f: (x: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      while (next < items.length) await f(items[next++]!);
+    }),
+  );
+}
+
+test('filter: tsbpf selects exactly the packets tcpdump selects', { skip: hasTcpdump ? false : 'tcpdump not installed (apt-get install tcpdump)' }, async () => {
+  const caps = CAPTURES.map(loadCapture);
+  const exprs = expressions();
+  assert.ok(exprs.length >= 200, `corpus has ${exprs.length} expressions, want >= 200`);
+  const jobs = exprs.flatMap((expr) => caps.map((cap) => ({ expr, cap })));
+  const failures: string[] = [];
+  let compared = 0;
+  let accepted = 0;
+  await pool(jobs, CONCURRENCY, async ({ expr, cap }) => {
+    const theirs = await runTcpdump(cap, expr);
+    const mine = ours(cap, expr).outcome;
+    compared++;
+    if (theirs.ok && mine.ok) {
+      if (theirs.indices.join(',') !== mine.indices.join(',')) {
+        const only = (a: number[], b: number[]): number[] => a.filter((x) => !b.includes(x)).slice(0, 8);
+        failures.push(`${cap.name}: '${expr}': tcpdump-only ${only(theirs.indices, mine.indices)} tsbpf-only ${only(mine.indices, theirs.indices)}`);
+      } else if (theirs.indices.length > 0) accepted++;
+    } else if (!theirs.ok && !mine.ok) {
+      if (theirs.message !== mine.message) failures.push(`${cap.name}: '${expr}': tcpdump says "${theirs.message}", tsbpf says "${mine.message}"`);
+    } else {
+      failures.push(`${cap.name}: '${expr}': tcpdump ${theirs.ok ? `selects ${theirs.indices.length}` : `rejects: ${theirs.message}`}, tsbpf ${mine.ok ? `selects ${mine.indices.length}` : `rejects: ${mine.message}`}`);
+    }
+  });
+  assert.equal(compared, jobs.length);
+  assert.deepEqual(failures, []);
+  // The corpus must exercise the captures: most expressions select something somewhere.
+  assert.ok(accepted > exprs.length, `only ${accepted} (expression, capture) pairs selected any packet`);
+});
+
+test('filter: the eBPF translation selects what the classic program selects', () => {
+  const cap = loadCapture('eth-mixed.pcap');
+  const mismatches: string[] = [];
+  for (const expr of expressions()) {
+    const { outcome, prog } = ours(cap, expr);
+    if (!outcome.ok || prog === undefined) continue;
+    const f = new ClassicFilter(prog, { snaplen: cap.snaplen });
+    try {
+      const viaEbpf = cap.packets.flatMap((p, i) => (f.run(p.data, p.wireLen) !== 0 ? [i] : []));
+      if (viaEbpf.join(',') !== outcome.indices.join(',')) mismatches.push(expr);
+    } finally {
+      f.dispose();
+    }
+  }
+  assert.deepEqual(mismatches, []);
+});
