@@ -66,11 +66,15 @@ function checkDivisor(op: ArithOp, r: number, pos: number): void {
   if (op === '%') throw new FilterError('modulus by zero', pos);
 }
 
+/** Statements that leave a value in A, and the protocol checks that guard them. */
+interface Value {
+  readonly stmts: ClassicInsn[];
+  readonly checks: Cond[];
+}
+
 /** Code generation for one relation; scratch slots are handed out as a stack. */
 class ValueGen {
   private nextMem = 0;
-  readonly checks: Cond[] = [];
-  private readonly seen = new Set<string>();
 
   constructor(private readonly layers: Layers) {}
 
@@ -82,61 +86,71 @@ class ValueGen {
     this.nextMem--;
   }
 
-  private addCheck(c: Cond): void {
-    const key = JSON.stringify(c);
-    if (this.seen.has(key)) return;
-    this.seen.add(key);
-    this.checks.push(c);
-  }
-
-  /** Statements that leave the value of e in A. */
-  value(e: Arith): ClassicInsn[] {
+  value(e: Arith): Value {
     const k = constValue(e);
-    if (k !== undefined) return [stmt(LD_IMM, k)];
+    if (k !== undefined) return { stmts: [stmt(LD_IMM, k)], checks: [] };
     switch (e.t) {
-      case 'num': return [stmt(LD_IMM, e.value)];
-      case 'len': return [stmt(LD_LEN)];
-      case 'neg': return [...this.value(e.e), stmt(NEG)];
+      case 'num': return { stmts: [stmt(LD_IMM, e.value)], checks: [] };
+      case 'len': return { stmts: [stmt(LD_LEN)], checks: [] };
+      case 'neg': {
+        const v = this.value(e.e);
+        return { stmts: [...v.stmts, stmt(NEG)], checks: v.checks };
+      }
       case 'load': return this.load(e);
       case 'bin': {
+        // libpcap's gen_arth keeps only the left operand's protocol checks:
+        // `ip[2:2] - tcp[12]` does not require TCP. Reproduced so that
+        // tsbpf selects what tcpdump selects.
         const r = constValue(e.r);
         if (r !== undefined) {
           checkDivisor(e.op, r, e.pos);
-          return [...this.value(e.l), stmt(BPF_CLASS.ALU | ALU[e.op] | BPF_SRC.K, r)];
+          const l = this.value(e.l);
+          return { stmts: [...l.stmts, stmt(BPF_CLASS.ALU | ALU[e.op] | BPF_SRC.K, r)], checks: l.checks };
         }
-        return [...this.pair(e.l, e.r), stmt(BPF_CLASS.ALU | ALU[e.op] | BPF_SRC.X)];
+        const p = this.pair(e.l, e.r);
+        return { stmts: [...p.stmts, stmt(BPF_CLASS.ALU | ALU[e.op] | BPF_SRC.X)], checks: p.leftChecks };
       }
     }
   }
 
   /** Statements that leave l in A and r in X. */
-  pair(l: Arith, r: Arith): ClassicInsn[] {
+  pair(l: Arith, r: Arith): { stmts: ClassicInsn[]; leftChecks: Cond[]; rightChecks: Cond[] } {
     const m = this.alloc();
-    const out = [...this.value(l), stmt(ST, m), ...this.value(r), stmt(TAX), stmt(LD_MEM, m)];
+    const lv = this.value(l);
+    const rv = this.value(r);
     this.release();
-    return out;
+    return { stmts: [...lv.stmts, stmt(ST, m), ...rv.stmts, stmt(TAX), stmt(LD_MEM, m)], leftChecks: lv.checks, rightChecks: rv.checks };
   }
 
-  private load(e: Extract<Arith, { t: 'load' }>): ClassicInsn[] {
+  private load(e: Extract<Arith, { t: 'load' }>): Value {
     const h = this.layers.header(e.proto);
     const idx = constValue(e.index);
-    const out: ClassicInsn[] = [];
     if (idx !== undefined) {
-      if (h.viaIpHeaderLen) out.push(loadIpHeaderLen(h.base), loadInd(e.size, h.base + idx));
-      else out.push(loadAbs(e.size, h.base + idx));
-    } else {
-      out.push(...this.value(e.index));
-      if (h.viaIpHeaderLen) {
-        const m = this.alloc();
-        out.push(stmt(ST, m), loadIpHeaderLen(h.base), stmt(LD_MEM, m), stmt(BPF_CLASS.ALU | BPF_ALU_OP.ADD | BPF_SRC.X));
-        this.release();
-      }
-      out.push(stmt(TAX), loadInd(e.size, h.base));
+      const stmts = h.viaIpHeaderLen ? [loadIpHeaderLen(h.base), loadInd(e.size, h.base + idx)] : [loadAbs(e.size, h.base + idx)];
+      return { stmts, checks: [h.check] };
     }
-    // The check goes in after the index's own checks, as libpcap orders them.
-    this.addCheck(h.check);
-    return out;
+    const iv = this.value(e.index);
+    const stmts = [...iv.stmts];
+    if (h.viaIpHeaderLen) {
+      const m = this.alloc();
+      stmts.push(stmt(ST, m), loadIpHeaderLen(h.base), stmt(LD_MEM, m), stmt(BPF_CLASS.ALU | BPF_ALU_OP.ADD | BPF_SRC.X));
+      this.release();
+    }
+    stmts.push(stmt(TAX), loadInd(e.size, h.base));
+    // The index's own checks come first, as libpcap orders them.
+    return { stmts, checks: [...iv.checks, h.check] };
   }
+}
+
+/** Drop repeated checks (`tcp[0] = tcp[1]` needs the TCP test once). */
+function unique(cs: Cond[]): Cond[] {
+  const seen = new Set<string>();
+  return cs.filter((c) => {
+    const key = JSON.stringify(c);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 const JUMP_X = (code: number): number => (code & ~BPF_SRC.X) | BPF_SRC.X;
@@ -175,22 +189,29 @@ export function relation(layers: Layers, op: RelOp, l: Arith, r: Arith): Cond {
   if (lc !== undefined) return relation(layers, MIRROR[op], r, l);
   const g = new ValueGen(layers);
   let cmp: Cond;
+  let checks: Cond[];
   if (rc !== undefined) {
     const [code, negate] = jumpFor(op);
     // `x & mask != 0` is a single jset, as libpcap's optimizer makes it.
     const mask = l.t === 'bin' && l.op === '&' ? constValue(l.r) : undefined;
     if (rc === 0 && (op === '==' || op === '!=') && l.t === 'bin' && mask !== undefined) {
-      const t = test(g.value(l.l), JSET, mask);
+      const v = g.value(l.l);
+      const t = test(v.stmts, JSET, mask);
       cmp = op === '!=' ? t : not(t);
+      checks = v.checks;
     } else {
-      const t = test(g.value(l), code, rc);
+      const v = g.value(l);
+      const t = test(v.stmts, code, rc);
       cmp = negate ? not(t) : t;
+      checks = v.checks;
     }
   } else {
     const [code, negate] = jumpFor(op);
-    const t = test(g.pair(l, r), JUMP_X(code), 0);
+    const p = g.pair(l, r);
+    const t = test(p.stmts, JUMP_X(code), 0);
     cmp = negate ? not(t) : t;
+    checks = [...p.leftChecks, ...p.rightChecks];
   }
-  return and(...g.checks, cmp);
+  return and(...unique(checks), cmp);
 }
 

@@ -20,7 +20,7 @@ import { evalClassic } from './classic-eval.js';
 
 const DIR = join(FIXTURES, 'filter');
 const CAPTURES = ['eth-mixed.pcap', 'eth-short.pcap', 'sll-mixed.pcap', 'sll2-mixed.pcap', 'raw-mixed.pcap'];
-const CONCURRENCY = 4;
+const CONCURRENCY = 8;
 
 const hasTcpdump = spawnSync('tcpdump', ['--version'], { stdio: 'ignore' }).status === 0;
 
