@@ -1,0 +1,143 @@
+// The per-run state the standard helpers need, handed to an engine as
+// `ExecOptions.run` (helpers see it as `env.run`): the map table, the
+// execution context's CPU index, the trace pipe, the clock, the process
+// identity, the random generator, tail-call bookkeeping, and the engine's
+// callback invoker for bpf_loop / bpf_for_each_map_elem. Program-type
+// contexts (packets, skb...) extend this class, so one object serves both.
+//
+// Engines' side of the contract:
+// - tail calls: after helper 12 (tail_call) returns, if `pendingTailCall` is
+//   set the engine takes it (clears it) and starts that program with the same
+//   r1 and a fresh frame; otherwise execution continues after the call.
+//   Call `beginRun()` at the start of every top-level run.
+// - callbacks: set `invoke` to a function that runs the BPF subprogram `fn`
+//   (the value a `lddw rX, func` (BPF_PSEUDO_FUNC) loaded) with r1..r5 from
+//   `args` (10 int32 halves, as in HelperEnv.regs) and returns r0's low 32 bits.
+
+import { readFileSync } from 'node:fs';
+import { ProgramError } from '../internal/errors.js';
+import type { MapTable } from '../maps/table.js';
+import type { HelperEnv } from './registry.js';
+import { TracePipe } from './trace-pipe.js';
+
+/** Runs a BPF callback: r1..r5 from `args` (lo/hi halves); returns r0's low 32 bits. */
+export type CallbackInvoker = (fn: number, args: Int32Array) => number;
+
+/** Monotonic time in nanoseconds. */
+export type Clock = () => bigint;
+
+export interface ProcessIdentity {
+  pid: number;
+  tgid: number;
+  uid: number;
+  gid: number;
+  /** Task name, at most 15 bytes (the kernel's TASK_COMM_LEN - 1). */
+  comm: string;
+}
+
+export interface HelperContextOptions {
+  maps: MapTable;
+  cpu?: number;
+  tracePipe?: TracePipe;
+  clock?: Clock;
+  /** Seed of get_prandom_u32 (default: random). */
+  seed?: number;
+  identity?: Partial<ProcessIdentity>;
+  invoke?: CallbackInvoker;
+  /** CONFIG_HZ for jiffies64 (default 250, Debian's). */
+  hz?: number;
+}
+
+function hostComm(): string {
+  try {
+    return readFileSync('/proc/self/comm', 'latin1').trim().slice(0, 15);
+  } catch {
+    return 'node';
+  }
+}
+
+function hostIdentity(): ProcessIdentity {
+  const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
+  const gid = typeof process.getgid === 'function' ? process.getgid() : 0;
+  return { pid: process.pid, tgid: process.pid, uid, gid, comm: hostComm() };
+}
+
+let cachedIdentity: ProcessIdentity | undefined;
+
+export class HelperContext {
+  readonly maps: MapTable;
+  /** Execution context index: per-CPU maps' copy, get_smp_processor_id. */
+  cpu: number;
+  readonly tracePipe: TracePipe;
+  clock: Clock;
+  readonly identity: ProcessIdentity;
+  /** bpf_get_current_comm's bytes: the name, NUL-padded to 16. */
+  readonly commBytes: Uint8Array;
+  readonly hz: number;
+  invoke: CallbackInvoker | undefined;
+  /** Set by bpf_tail_call on success; the engine jumps to it and clears it. */
+  pendingTailCall: object | undefined;
+  /** Tail calls taken in this run (the kernel stops at 33). */
+  tailCallCount = 0;
+  /** Scratch for callback arguments, so a callback costs no allocation. */
+  readonly callbackArgs = new Int32Array(10);
+  /** Scratch for bpf_snprintf's u64 arguments (12, as lo/hi halves). */
+  readonly snprintfArgs = new Int32Array(24);
+  private s0: number;
+  private s1: number;
+  private s2: number;
+  private s3: number;
+
+  constructor(options: HelperContextOptions) {
+    this.maps = options.maps;
+    this.cpu = options.cpu ?? 0;
+    this.tracePipe = options.tracePipe ?? new TracePipe();
+    this.clock = options.clock ?? process.hrtime.bigint;
+    this.identity = { ...(cachedIdentity ??= hostIdentity()), ...options.identity };
+    this.commBytes = new Uint8Array(16);
+    this.commBytes.set(new TextEncoder().encode(this.identity.comm).subarray(0, 15));
+    this.hz = options.hz ?? 250;
+    this.invoke = options.invoke;
+    // xoshiro128** state from a splitmix32 expansion of the seed
+    let x = (options.seed ?? (Math.random() * 0x100000000) >>> 0) | 0;
+    const next = (): number => {
+      x = (x + 0x9e3779b9) | 0;
+      let z = x;
+      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+      return (z ^ (z >>> 16)) | 0;
+    };
+    this.s0 = next();
+    this.s1 = next();
+    this.s2 = next();
+    this.s3 = next() | 1;
+  }
+
+  /** Reset per-run state (tail-call count). Engines call it before each top-level run. */
+  beginRun(): void {
+    this.tailCallCount = 0;
+    this.pendingTailCall = undefined;
+  }
+
+  /** The next 32-bit pseudo-random number (xoshiro128**). */
+  nextRandom(): number {
+    const r = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9);
+    const t = this.s1 << 9;
+    this.s2 ^= this.s0;
+    this.s3 ^= this.s1;
+    this.s1 ^= this.s2;
+    this.s0 ^= this.s3;
+    this.s2 ^= t;
+    this.s3 = rotl(this.s3, 11);
+    return r >>> 0;
+  }
+}
+
+const rotl = (x: number, k: number): number => (x << k) | (x >>> (32 - k));
+
+/** The HelperContext of a helper call, or a ProgramError naming the helper that needed it. */
+export function contextOf(env: HelperEnv, helper: string): HelperContext {
+  const run = env.run;
+  if (run instanceof HelperContext) return run;
+  throw new ProgramError(env.pc, `helper ${helper} needs the runtime's HelperContext as run state (ExecOptions.run)`);
+}
