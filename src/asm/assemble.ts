@@ -35,7 +35,8 @@ export interface Assembled {
 
 /** Pick the dialect of a text: conformance if any line uses a `%r` register. */
 export function detectDialect(text: string): 'conformance' | 'llvm' {
-  return /%r[0-9]/.test(text) ? 'conformance' : 'llvm';
+  // Comments do not count: clang -S writes `# %bb.0:`, and a note may mention %r1.
+  return text.split('\n').some((l) => /%r[0-9]/.test(cleanLlvmLine(l))) ? 'conformance' : 'llvm';
 }
 
 /** Assemble text into little-endian instruction bytes. Throws AsmError with line and column. */

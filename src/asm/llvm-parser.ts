@@ -291,6 +291,14 @@ export function parseLlvmLine(text: string, ctx: LineCtx): ParsedLine {
     labels.push({ name: m[2]!, column: offset + m[1]!.length + 1 });
     offset += m[0].length;
   }
+  // Directives are checked before tokenizing: their operands (`@function`, "ax") are not instructions.
+  const dir = /^(\s*)(\.[A-Za-z_][A-Za-z0-9_]*)(?=\s|$)/.exec(text.slice(offset));
+  if (dir !== null) {
+    if (!IGNORED_DIRECTIVES.has(dir[2]!)) {
+      fail(ctx, offset + dir[1]!.length + 1, `unsupported directive '${dir[2]}'`, `an instruction (only ${[...IGNORED_DIRECTIVES].join(' ')} are ignored; build multi-section objects with clang)`);
+    }
+    return { labels };
+  }
   const toks = tokenize(' '.repeat(offset) + text.slice(offset), ctx);
   if (toks.length === 0) return { labels };
   const c = new Cursor(toks, ctx, text.length + 1);
@@ -299,9 +307,16 @@ export function parseLlvmLine(text: string, ctx: LineCtx): ParsedLine {
   return { labels, insn };
 }
 
+/**
+ * Assembler directives of `clang -S` output that mean nothing for one flat
+ * instruction sequence. Anything else (.section, data) needs an object file.
+ */
+const IGNORED_DIRECTIVES: ReadonlySet<string> = new Set(['.text', '.file', '.globl', '.p2align', '.type', '.size', '.addrsig', '.addrsig_sym']);
+
 function statement(c: Cursor): ParsedInsn {
   const t = c.peek()!;
   const col = t.col;
+
   if (t.kind === 'ident') {
     switch (t.text) {
       case 'exit':
@@ -448,6 +463,9 @@ function assign(c: Cursor, col: number): ParsedInsn {
     return makeInsn(need(c, `alu = ${w} imm`, col, 'mov'), { dst: dst.n, imm }, col);
   }
   if (isRegTok(t)) return alu(c, col, dst, '=');
+  if (t.kind === 'ident' && c.isText('ll', 1)) {
+    fail(c.ctx, t.col, `symbolic lddw '${t.text} ll' needs a relocation`, 'a number (objects with maps load through the ELF loader)');
+  }
   if (t.text === '(') {
     // r1 = (s8)r2
     c.next();

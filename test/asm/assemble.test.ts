@@ -236,9 +236,32 @@ test('LLVM dialect: labels, comments, pasted objdump lines and packet loads', ()
   assert.deepEqual(a.lines, [5, 6, 7, 8, 9, 10, 11, 12, 14]);
 });
 
+test('LLVM dialect: a function from clang -S output (directives, decimal immediates, .L labels)', () => {
+  const text = [
+    '\t.text',
+    '\t.file\t"p.c"',
+    '\t.globl\tf                               # -- Begin function f',
+    '\t.p2align\t3',
+    '\t.type\tf,@function',
+    'f:                                      # @f',
+    '# %bb.0:',
+    '\tw0 = w1',
+    '\tif w0 s> -4 goto .LBB1_2',
+    '\tw0 *= 3',
+    '.LBB1_2:',
+    '\texit',
+    '.Lfunc_end1:',
+    '\t.size\tf, .Lfunc_end1-f',
+    '\t.addrsig',
+  ].join('\n');
+  assert.equal(hex(assemble(text)), hex(assemble('w0 = w1\nif w0 s> -0x4 goto +0x1\nw0 *= 0x3\nexit')));
+});
+
 test('dialect detection and local calls in both dialects', () => {
   assert.equal(detectDialect('mov %r0, 1\nexit'), 'conformance');
   assert.equal(detectDialect('r0 = 0x1\nexit'), 'llvm');
+  assert.equal(detectDialect('# %bb.0: keeps %r1\nr0 = 0x1 ; not %r2\nexit'), 'llvm');
+  assert.equal(detectDialect('  mov %r0, 1 # comment'), 'conformance');
   const conf = assemble('call local f\nexit\nf:\nmov %r0, 2\nexit');
   const llvm = assemble('call f\nexit\nf:\nr0 = 0x2\nexit');
   assert.equal(hex(conf), hex(llvm));
@@ -302,6 +325,8 @@ const ERRORS: readonly ErrCase[] = [
   { name: 'llvm width mismatch', dialect: 'llvm', text: 'w1 += r2', line: 1, column: 7, reason: /register width mismatch/, expected: /w2/ },
   { name: 'llvm imm out of range', dialect: 'llvm', text: 'r1 += 0x100000000', line: 1, column: 7, reason: /immediate 0x100000000 out of range/, expected: /-0x80000000 to 0xffffffff/ },
   { name: 'llvm 64-bit mov without ll', dialect: 'llvm', text: 'r1 = 0x100000000', line: 1, column: 6, reason: /does not fit in 32 bits/, expected: /0x100000000 ll/ },
+  { name: 'llvm unsupported directive', dialect: 'llvm', text: '\t.text\n\t.section\txdp,"ax",@progbits', line: 2, column: 2, reason: /unsupported directive '\.section'/, expected: /build multi-section objects with clang/ },
+  { name: 'llvm symbolic lddw', dialect: 'llvm', text: 'r1 = m ll', line: 1, column: 6, reason: /symbolic lddw 'm ll' needs a relocation/, expected: /ELF loader/ },
   { name: 'llvm offset out of range', dialect: 'llvm', text: 'r1 = *(u8 *)(r2 + 0x8000)', line: 1, column: 19, reason: /offset \+0x8000 out of range/, expected: /-0x8000 to 0x7fff/ },
   { name: 'llvm jump out of range', dialect: 'llvm', text: 'goto +0x8000', line: 1, column: 6, reason: /jump offset \+0x8000 out of range/, expected: /0x7fff/ },
   { name: 'llvm undefined label', dialect: 'llvm', text: 'if r1 == 0x0 goto nowhere\nexit', line: 1, column: 19, reason: /undefined label 'nowhere'/, expected: /label defined/ },
