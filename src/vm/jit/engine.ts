@@ -58,7 +58,7 @@ function packetLoad(mem: RuntimeMemory, start: number, len: number, off: number,
 }
 
 class Env implements HelperEnv {
-  regs: Int32Array;
+  readonly regs: Int32Array;
   pc = 0;
   run: unknown = undefined;
   constructor(
@@ -79,6 +79,8 @@ export class JitEngine implements Engine {
   private readonly helpers: HelperRegistry;
   private readonly ctl: Region;
   private readonly env: Env;
+  /** r0..r5 halves in the control block (a view of the memory, rebuilt when the buffer changes). */
+  private block: Int32Array;
   private exports!: JitExports;
   private running = false;
   // per-run budget state, read by the budget import
@@ -100,7 +102,8 @@ export class JitEngine implements Engine {
     this.mem = config.mem;
     this.helpers = config.helpers;
     this.ctl = ctl;
-    this.env = new Env(this.mem, new Int32Array(this.mem.wasm.buffer, ctl.start, 12));
+    this.env = new Env(this.mem, new Int32Array(12));
+    this.block = new Int32Array(this.mem.wasm.buffer, ctl.start, 12);
   }
 
   /** Instantiate (synchronously) from a compiled module. */
@@ -238,8 +241,8 @@ export class JitEngine implements Engine {
 
   /** The register block as int32 halves; rebuilt if the memory grew (a non-shared buffer is then detached). */
   private regsView(): Int32Array {
-    if (this.env.regs.buffer !== this.mem.wasm.buffer) this.env.regs = new Int32Array(this.mem.wasm.buffer, this.ctl.start, 12);
-    return this.env.regs;
+    if (this.block.buffer !== this.mem.wasm.buffer) this.block = new Int32Array(this.mem.wasm.buffer, this.ctl.start, 12);
+    return this.block;
   }
 
   private ctlI32(): Int32Array {
@@ -254,10 +257,20 @@ export class JitEngine implements Engine {
     const callHelper = (id: number, pc: number): void => {
       const h = helpers.get(id);
       if (h === undefined) throw new ProgramError(pc, `call to unknown helper id ${id}`);
-      this.regsView();
+      // The helper gets a plain array, not a view of the memory: a helper that
+      // grows a non-shared memory detaches its buffer, and a write of r0 into
+      // a detached view would be lost.
+      const block = this.regsView();
+      const regs = env.regs;
+      for (let k = 2; k < 12; k++) regs[k] = block[k]!;
+      regs[0] = 0;
+      regs[1] = 0;
       env.pc = pc;
       h.fn(env);
       mem.refresh();
+      const after = this.regsView();
+      after[0] = regs[0]!;
+      after[1] = regs[1]!;
     };
     return {
       mem: mem.wasm,
