@@ -150,6 +150,18 @@ function isPacketSource(run: unknown): run is PacketSource {
   return typeof run === 'object' && run !== null && 'packet' in run;
 }
 
+/** ExecResult with r0 as a BigInt made only when asked for (runs per packet need no BigInt). */
+class RunResult implements ExecResult {
+  constructor(
+    readonly r0lo: number,
+    readonly r0hi: number,
+    readonly insns: number,
+  ) {}
+  get r0(): bigint {
+    return (BigInt(this.r0hi >>> 0) << 32n) | BigInt(this.r0lo >>> 0);
+  }
+}
+
 export class Interpreter implements Engine {
   readonly prog: Program;
   private readonly mem: RuntimeMemory;
@@ -184,10 +196,28 @@ export class Interpreter implements Engine {
     }
     code[2 * n] = OP_END;
     this.code = code;
+    this.env = { mem: this.mem, regs: this.regs, pc: 0, run: undefined };
   }
 
+  // Register file, call frames and helper env are reused across runs (a run
+  // allocates nothing unless a helper re-enters this engine).
+  private readonly regs: RegFile = new Int32Array(REG_FILE_LENGTH);
+  private readonly frames = new Int32Array(MAX_CALL_FRAMES * 10);
+  private readonly env: MutableEnv;
+  private busy = false;
+
   run(args: EntryArgs, options: ExecOptions = {}): ExecResult {
-    const regs: RegFile = new Int32Array(REG_FILE_LENGTH);
+    if (this.busy) return this.runWith(new Int32Array(REG_FILE_LENGTH), new Int32Array(MAX_CALL_FRAMES * 10), { mem: this.mem, regs: new Int32Array(0), pc: 0, run: undefined }, args, options);
+    this.busy = true;
+    try {
+      return this.runWith(this.regs, this.frames, this.env, args, options);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private runWith(regs: RegFile, frames: Int32Array, env: MutableEnv, args: EntryArgs, options: ExecOptions): ExecResult {
+    regs.fill(0);
     for (let i = 0; i < args.length && i < 5; i++) {
       const v = args[i]!;
       if (typeof v === 'bigint') {
@@ -208,8 +238,8 @@ export class Interpreter implements Engine {
       pktStart = run.packet.start;
       pktLen = run.packet.len;
     }
-    const env: MutableEnv = { mem: this.mem, regs, pc: 0, run };
-    const frames = new Int32Array(MAX_CALL_FRAMES * 10);
+    env.regs = regs;
+    env.run = run;
     const st = execute(this.code, this.prog, regs, frames, this.mem, this.helpers, env, budget > 0 ? budget : Infinity, options.hook, pktStart, pktLen);
     const pc = lastPc;
     switch (st) {
@@ -238,9 +268,7 @@ export class Interpreter implements Engine {
         throw new ProgramError(pc, `interpreter: unknown exit state ${st}`);
     }
     if (options.regsOut) options.regsOut.set(regs.subarray(0, options.regsOut.length));
-    const lo = regs[0]!;
-    const hi = regs[1]!;
-    return { r0: (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0), r0lo: lo, r0hi: hi, insns: lastCount };
+    return new RunResult(regs[0]!, regs[1]!, lastCount);
   }
 
   /** Rebuild the failed access of the instruction at pc (registers are as they were before it). */

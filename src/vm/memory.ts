@@ -119,10 +119,14 @@ export class RuntimeMemory {
       const s = alignUp(hole.start, align);
       if (s + need <= hole.end) {
         start = s;
-        const rest: Hole[] = [];
-        if (s > hole.start) rest.push({ start: hole.start, end: s });
-        if (s + need < hole.end) rest.push({ start: s + need, end: hole.end });
-        this.holes.splice(h, 1, ...rest);
+        // Shrink the hole in place (runs allocate and free an input region per
+        // call, so this path must not allocate).
+        const before = s > hole.start;
+        const after = s + need < hole.end;
+        if (before && after) this.holes.splice(h + 1, 0, { start: s + need, end: hole.end });
+        if (before) hole.end = s;
+        else if (after) hole.start = s + need;
+        else this.holes.splice(h, 1);
         break;
       }
     }
@@ -141,7 +145,8 @@ export class RuntimeMemory {
       writable: options.writable ?? true,
     };
     this.u8.fill(0, start, start + need);
-    if (options.init) this.u8.set(options.init.subarray(0, size), start);
+    const init = options.init;
+    if (init) this.u8.set(init.length <= size ? init : init.subarray(0, size), start);
     this.insertRegion(region);
     this.setShadow(region, true);
     return region;
@@ -154,16 +159,28 @@ export class RuntimeMemory {
     this.regions.splice(i, 1);
     this.setShadow(region, false);
     const need = alignUp(Math.max(region.size, 1), GRANULE) + GRANULE;
-    this.holes.push({ start: region.start, end: region.start + need });
-    this.holes.sort((a, b) => a.start - b.start);
-    // merge neighbours
-    const merged: Hole[] = [];
-    for (const h of this.holes) {
-      const last = merged[merged.length - 1];
-      if (last && last.end >= h.start) last.end = Math.max(last.end, h.end);
-      else merged.push({ ...h });
+    this.addHole(region.start, region.start + need);
+  }
+
+  /** Insert a free range, keeping the list sorted and merging it with touching neighbours. */
+  private addHole(start: number, end: number): void {
+    const holes = this.holes;
+    let i = 0;
+    while (i < holes.length && holes[i]!.start < start) i++;
+    const prev = i > 0 ? holes[i - 1]! : undefined;
+    const next = i < holes.length ? holes[i]! : undefined;
+    if (prev !== undefined && prev.end >= start) {
+      prev.end = Math.max(prev.end, end);
+      if (next !== undefined && prev.end >= next.start) {
+        prev.end = Math.max(prev.end, next.end);
+        holes.splice(i, 1);
+      }
+    } else if (next !== undefined && end >= next.start) {
+      next.start = start;
+      next.end = Math.max(next.end, end);
+    } else {
+      holes.splice(i, 0, { start, end });
     }
-    this.holes = merged;
   }
 
   /** Change a region's write permission (e.g. freezing .rodata). */
