@@ -102,7 +102,7 @@ function parseInsn(toks: Tok[], ctx: LineCtx): ParsedInsn {
   }
 
   const rows = BY_NAME.get(name);
-  if (rows === undefined || (name.includes(' ') && !name.startsWith('lock '))) {
+  if (rows === undefined) {
     fail(ctx, m.col, `unknown mnemonic '${m.text}'`, 'an instruction such as mov, add32, ldxw, jeq, lddw, call, exit');
   }
   const ops = rest.map(stripComma);

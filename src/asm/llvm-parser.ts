@@ -114,6 +114,9 @@ function tokenize(text: string, ctx: LineCtx): Tok[] {
     } else if ((m = /^(0[xX][0-9a-fA-F]+|[0-9]+)(?![A-Za-z0-9_])/.exec(text.slice(i))) !== null) {
       out.push({ kind: 'num', text: m[0], col });
       i += m[0].length;
+    } else if (/[0-9]/.test(ch)) {
+      const bad = /^[0-9A-Za-z_]+/.exec(text.slice(i))![0];
+      fail(ctx, col, `invalid number '${bad}'`, 'a decimal or 0x hex number');
     } else if ('()[],'.includes(ch)) {
       out.push({ kind: 'punct', text: ch, col });
       i++;
