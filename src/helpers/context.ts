@@ -93,7 +93,9 @@ export class HelperContext {
     this.cpu = options.cpu ?? 0;
     this.tracePipe = options.tracePipe ?? new TracePipe();
     this.clock = options.clock ?? process.hrtime.bigint;
-    this.identity = { ...(cachedIdentity ??= hostIdentity()), ...options.identity };
+    const id = { ...(cachedIdentity ??= hostIdentity()), ...options.identity };
+    id.comm = id.comm.slice(0, 15); // TASK_COMM_LEN - 1
+    this.identity = id;
     this.commBytes = new Uint8Array(16);
     this.commBytes.set(new TextEncoder().encode(this.identity.comm).subarray(0, 15));
     this.hz = options.hz ?? 250;

@@ -60,15 +60,16 @@ export class TracePipe {
 }
 
 /**
- * The kernel's trace_pipe line for a bpf_trace_printk event:
- *   "            node-1234    [000] .....  5.123456: bpf_trace_printk: hello"
+ * The kernel's trace_pipe line for a bpf_trace_printk event, laid out as
+ * trace_print_context does ("%16s-%-7d [%03d] flags %5lu.%06lu: "):
+ *   "            node-1234    [000] .....     5.123456: bpf_trace_printk: hello"
  * One trailing newline of the message is folded into the line's own.
  */
 export function formatTraceLine(e: TraceEntry): string {
-  const task = `${e.comm}-${e.pid}`.padStart(22);
+  const task = `${e.comm.padStart(16)}-${String(e.pid).padEnd(7)}`;
   const cpu = String(e.cpu).padStart(3, '0');
   const us = e.ns / 1000n;
-  const ts = `${us / 1000000n}.${String(us % 1000000n).padStart(6, '0')}`.padStart(12);
+  const ts = `${String(us / 1000000n).padStart(5)}.${String(us % 1000000n).padStart(6, '0')}`;
   const msg = e.message.endsWith('\n') ? e.message.slice(0, -1) : e.message;
   return `${task} [${cpu}] ..... ${ts}: bpf_trace_printk: ${msg}\n`;
 }
