@@ -6,7 +6,7 @@
 
 import { ElfError } from '../internal/errors.js';
 import { Class, JmpOp, Mode, PseudoCall, PseudoLd, Size, INSN_SIZE } from '../isa/fields.js';
-import { R_BPF, SHN_UNDEF, STT, symbolName, type ElfFile, type ElfReloc, type ElfSection, type ElfSymbol } from './elf-file.js';
+import { R_BPF, SHN_UNDEF, STB, STT, symbolName, type ElfFile, type ElfReloc, type ElfSection, type ElfSymbol } from './elf-file.js';
 import type { SectionMaps } from './maps.js';
 import type { MapRef, MapSpec } from './spec.js';
 
@@ -84,8 +84,15 @@ export function codeSection(elf: ElfFile, section: ElfSection): CodeSection {
     relocs.set(r.offset, r);
   }
   const slots = section.size / INSN_SIZE;
+  // Functions are STT_FUNC symbols. Compilers before clang 9 or so emitted
+  // STT_NOTYPE instead; accept those when global, or when they sit at the
+  // start of the section (local jump labels like LBB0_2 never do).
   const syms = elf.symbols
-    .filter((s) => s.shndx === section.index && s.type === STT.FUNC)
+    .filter(
+      (s) =>
+        s.shndx === section.index &&
+        (s.type === STT.FUNC || (s.type === STT.NOTYPE && s.name !== '' && (s.bind !== STB.LOCAL || s.value === 0))),
+    )
     .sort((a, b) => a.value - b.value);
   const functions: ElfFunction[] = [];
   for (let k = 0; k < syms.length; k++) {
@@ -176,6 +183,9 @@ export function linkProgram(ctx: LinkContext, entry: ElfFunction): LinkedProgram
           if (reloc.type !== R_BPF.R64_32) throw where(i, `call has relocation type ${reloc.type}, expected R_BPF_64_32`);
           const sym = elf.symbols[reloc.symbol]!;
           const sec = ctx.code.get(sym.shndx);
+          if (sym.shndx === SHN_UNDEF) {
+            throw where(i, `call to ${symbolName(elf, sym)}, a function this object declares but does not define (link the objects first, e.g. with bpftool gen object)`);
+          }
           if (!sec) throw where(i, `call to ${symbolName(elf, sym)}, which is not in an executable section`);
           targetSec = sec;
           target = sym.value / INSN_SIZE + imm + 1;

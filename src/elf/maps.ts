@@ -98,8 +98,13 @@ function legacyMaps(elf: ElfFile, s: ElfSection): { offset: number; spec: MapSpe
   return syms.map((y) => {
     if (y.value % defSize !== 0) throw r.error(`map ${y.name} at offset ${y.value} is not on a ${defSize}-byte definition boundary`, y.value);
     const typeId = r.u32At(y.value, `map ${y.name} type`);
-    // iproute2's struct bpf_elf_map adds id and pinning after the five common fields.
-    const pinning = defSize >= 28 ? r.u32At(y.value + 24) : 0;
+    // iproute2's struct bpf_elf_map (36 bytes) adds id, pinning, inner_id and
+    // inner_idx; any other bytes past the fields we know must be zero, as libbpf required.
+    const known = defSize >= 36 ? 36 : 20;
+    for (let k = y.value + known; k < y.value + defSize; k++) {
+      if (r.u8At(k) !== 0) throw r.error(`map ${y.name}: unrecognised non-zero byte ${k - y.value} in its ${defSize}-byte definition`, k);
+    }
+    const pinning = defSize >= 36 ? r.u32At(y.value + 24) : 0;
     return {
       offset: y.value,
       spec: {
@@ -138,9 +143,16 @@ function btfMaps(elf: ElfFile, btf: Btf, s: ElfSection): { offset: number; spec:
     if (variable.kind !== BtfKind.VAR) throw new ElfError(`DATASEC entry type ${v.type} is not a VAR`, elf.file, '.maps');
     const def = btf.skipModifiers(variable.type);
     if (def.kind !== BtfKind.STRUCT) throw new ElfError(`map ${variable.name}: definition is not a struct`, elf.file, '.maps');
+    if (variable.linkage !== BtfVarLinkage.GLOBAL_ALLOCATED) {
+      throw new ElfError(`map ${variable.name}: static map definitions are not supported (libbpf: unsupported map linkage)`, elf.file, '.maps');
+    }
     const offset = symbols.get(variable.name);
     if (offset === undefined) throw new ElfError(`map ${variable.name} has no symbol in the section`, elf.file, '.maps');
     if (offset + def.size > s.size) throw new ElfError(`map ${variable.name}: definition at ${offset} runs past the section`, elf.file, '.maps');
+    // The definition only carries types; values in it would be silently lost.
+    for (let k = offset; k < offset + def.size; k++) {
+      if (s.data[k] !== 0) throw new ElfError(`map ${variable.name}: definition has non-zero data (initial values in .maps are only allowed as relocations)`, elf.file, '.maps', s.offset + k);
+    }
     out.push({ offset, size: def.size, spec: parseBtfMapDef(btf, variable.name, def, elf.file, 0) });
   }
   out.sort((a, b) => a.offset - b.offset);

@@ -1,8 +1,7 @@
 // ELF section name -> program type, expected attach type and attach target,
 // following libbpf's conventions (the SEC_DEF table in libbpf.c, 1.x):
-//   'xdp'        the name must match exactly
-//   'kprobe+'    exactly 'kprobe', or 'kprobe/' followed by the attach target
-//   'tc/'        never handled that way here; every '/' entry is an exact name
+//   'xdp'         the name must match exactly ('tc/ingress' too)
+//   'kprobe+'     exactly 'kprobe', or 'kprobe/' followed by the attach target
 // libbpf 1.0 dropped the old sloppy prefix matching ('xdp_foo', 'socket1');
 // objects built for older loaders still use it, so when no rule matches
 // strictly we fall back to the longest rule that is a plain prefix and say so.
@@ -174,7 +173,8 @@ export function programTypeForSection(section: string): SectionProgramType {
   if (best) {
     const base = best[0].replace(/\+$/, '');
     const rest = section.slice(base.length);
-    return result(best, rest.startsWith('/') ? rest.slice(1) : undefined, true);
+    // Only 'type+' rules take an attach target; 'socket/2' is just a name.
+    return result(best, best[0].endsWith('+') && rest.startsWith('/') ? rest.slice(1) : undefined, true);
   }
   return { type: 'unspec', typeId: 0, sleepable: false, legacy: false };
 }

@@ -1,0 +1,74 @@
+// Hands linked programs and their maps to the running kernel through
+// test/elf/kernel-load.py (bpf(2) via python ctypes), for tests that check
+// the kernel accepts what the linker produced.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { BtfEncoder } from '../../src/btf/encode.js';
+import type { MapSpec, ObjectSpec, ProgramSpec } from '../../src/elf/spec.js';
+import { decodeProgram } from '../../src/isa/decode.js';
+import { Op } from '../../src/isa/table.js';
+
+const HARNESS = fileURLToPath(new URL('../../../test/elf/kernel-load.py', import.meta.url));
+
+/** Program types that load without an attach target or BTF (tracing, lsm, ext, struct_ops need one). */
+const LOADABLE = new Set(['socket_filter', 'kprobe', 'sched_cls', 'sched_act', 'tracepoint', 'xdp', 'perf_event', 'cgroup_skb', 'raw_tracepoint', 'syscall']);
+
+/** clang -O0 calls helpers through a pointer (callx), which no kernel accepts; such objects are not a linker test. */
+function usesCallx(p: ProgramSpec): boolean {
+  const d = decodeProgram(p.insns, { validate: false });
+  return d.op.some((op) => op === Op.CALLX);
+}
+
+/** Programs of a spec that a kernel could load as they are. */
+export function kernelLoadable(spec: ObjectSpec): ProgramSpec[] {
+  if (spec.endianness !== 'little') return [];
+  return spec.programs.filter((p) => LOADABLE.has(p.type) && p.coreRelos.length === 0 && p.externs.length === 0 && !usesCallx(p));
+}
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+const mapJson = (m: MapSpec): Record<string, unknown> => ({
+  name: m.name,
+  typeId: m.typeId,
+  keySize: m.keySize,
+  valueSize: m.valueSize,
+  maxEntries: m.maxEntries,
+  flags: m.flags,
+  initial: m.initial ? hex(m.initial) : null,
+  frozen: m.frozen === true,
+  innerMap: m.innerMap ? mapJson(m.innerMap) : null,
+});
+
+export interface KernelResult {
+  name: string;
+  ok: boolean;
+  error?: string;
+  log?: string[];
+}
+
+/** Load the programs; undefined (with a reason) when bpf(2) is not usable here. */
+export function kernelLoad(spec: ObjectSpec, programs: readonly ProgramSpec[]): KernelResult[] | string {
+  if (process.getuid?.() !== 0) return 'needs root for bpf(2)';
+  // The object's BTF (after the DATASEC fix-up) goes to the kernel with each
+  // program's func_info and line_info, re-based by the linker: the kernel
+  // checks that func_info marks exactly the start of every sub-function.
+  const enc = spec.btf ? new BtfEncoder(spec.btf) : undefined;
+  const lineInfo = (p: ProgramSpec): number[][] =>
+    enc ? p.lineInfo.map((l) => [l.insn, enc.stringOffset(l.file), enc.stringOffset(l.text), (l.line << 10) | l.col]) : [];
+  const progs = programs.map((p) => ({
+    name: p.name,
+    typeId: p.typeId,
+    expectedAttachTypeId: p.type === 'cgroup_skb' ? (p.expectedAttachTypeId ?? null) : null,
+    sleepable: p.sleepable,
+    license: p.license,
+    insns: hex(p.insns),
+    mapRefs: p.mapRefs,
+    funcInfo: p.funcInfo,
+    lineInfo: lineInfo(p),
+  }));
+  const input = JSON.stringify({ btf: enc ? hex(enc.finish()) : null, maps: spec.maps.map(mapJson), programs: progs });
+  const r = spawnSync('python3', [HARNESS], { input, encoding: 'utf8', timeout: 20000 });
+  if (r.error) return `kernel check unavailable: ${r.error.message}`;
+  if (r.status === 77) return `kernel check unavailable: ${r.stderr.trim()}`;
+  if (r.status !== 0) throw new Error(`harness failed (${r.status}): ${r.stderr}`);
+  return JSON.parse(r.stdout) as KernelResult[];
+}
