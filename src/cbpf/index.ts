@@ -13,3 +13,5 @@ export { translateClassic, SKB, SKB_SIZE, MAX_PACKET_OFF, SCRATCH_OFF } from './
 export type { TranslateOptions, Translation } from './translate.js';
 export { ClassicFilter, SeccompFilter, compileClassic } from './classic-filter.js';
 export type { ClassicFilterOptions, PacketMeta, SeccompData } from './classic-filter.js';
+export { scanCapture } from './scan-capture.js';
+export type { ScanOptions, ScanResult, AcceptedPacket } from './scan-capture.js';

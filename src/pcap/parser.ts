@@ -7,6 +7,13 @@
 //
 // A record's `data` is a view into the parser's buffer: it stays valid until
 // the next push(). Copy it (data.slice()) to keep it longer.
+//
+// For scanning millions of packets there is also a cursor that allocates
+// nothing: nextPacket() returns true and sets `offset`, `caplen`, `wireLen`,
+// `tsSec`, `tsNsec`, `linkType` and `interfaceId`, with the bytes at
+// buffer[offset, offset + caplen). fill() reads straight into the buffer,
+// which the caller may provide (e.g. a region of the VM's memory, so packets
+// are filtered where they were read, without a copy).
 
 import { CaptureError } from './errors.js';
 
@@ -40,6 +47,11 @@ export interface CaptureParserOptions {
   file?: string;
   /** Largest packet or block accepted, in bytes (default 64 MiB): protects against corrupt lengths. */
   maxBlock?: number;
+  /**
+   * A fixed buffer to parse in (default: a private one that grows). The
+   * parser never replaces it; a block larger than it is an error.
+   */
+  buffer?: Uint8Array;
 }
 
 const PCAP_MAGIC_US = 0xa1b2c3d4;
@@ -56,10 +68,15 @@ const OPT_IF_NAME = 2;
 const OPT_IF_TSRESOL = 9;
 const OPT_IF_TSOFFSET = 14;
 const TWO32 = 4294967296;
+// Results of nextBlock().
+const PACKET = 1;
+const NEED_MORE = 0;
+const NOT_A_PACKET = -1;
 
 export class CaptureParser {
-  private buf = new Uint8Array(1 << 16);
-  private dv = new DataView(this.buf.buffer);
+  private buf: Uint8Array;
+  private dv: DataView;
+  private readonly fixed: boolean;
   private start = 0;
   private end = 0;
   /** Stream offset of buf[0], for error messages. */
@@ -72,9 +89,27 @@ export class CaptureParser {
   private readonly file: string | undefined;
   private readonly maxBlock: number;
 
+  // ---- the cursor: the packet found by the last nextPacket() (read only) ----
+  /** Offset of the packet's first byte in `buffer`. */
+  offset = 0;
+  caplen = 0;
+  wireLen = 0;
+  tsSec = 0;
+  tsNsec = 0;
+  linkType = 0;
+  interfaceId = 0;
+
   constructor(options: CaptureParserOptions = {}) {
     this.file = options.file;
-    this.maxBlock = options.maxBlock ?? 64 * 1024 * 1024;
+    this.fixed = options.buffer !== undefined;
+    this.buf = options.buffer ?? new Uint8Array(1 << 16);
+    this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    this.maxBlock = Math.min(options.maxBlock ?? 64 * 1024 * 1024, this.fixed ? this.buf.length : Infinity);
+  }
+
+  /** The buffer the cursor's `offset` refers to (replaced when a private buffer grows). */
+  get buffer(): Uint8Array {
+    return this.buf;
   }
 
   /** The format, once the first bytes have been seen. */
@@ -101,33 +136,67 @@ export class CaptureParser {
 
   /** Add input bytes. Invalidates the data views of records returned so far. */
   push(chunk: Uint8Array): void {
-    const have = this.end - this.start;
-    if (this.end + chunk.length > this.buf.length) {
-      if (have + chunk.length <= this.buf.length) {
-        this.buf.copyWithin(0, this.start, this.end);
-      } else {
-        let cap = this.buf.length;
-        while (cap < have + chunk.length) cap *= 2;
-        const nb = new Uint8Array(cap);
-        nb.set(this.buf.subarray(this.start, this.end));
-        this.buf = nb;
-        this.dv = new DataView(nb.buffer);
-      }
-      this.base += this.start;
-      this.start = 0;
-      this.end = have;
-    }
+    this.makeRoom(chunk.length);
     this.buf.set(chunk, this.end);
     this.end += chunk.length;
   }
 
+  /**
+   * Read input straight into the buffer: `read(buffer, offset, length)`
+   * writes up to `length` bytes at `offset` and returns how many (0 at the
+   * end of input), like fs.readSync. Returns that count. Invalidates the
+   * cursor and earlier records, like push().
+   */
+  fill(read: (buffer: Uint8Array, offset: number, length: number) => number, want = 1 << 20): number {
+    this.makeRoom(this.fixed ? 0 : want);
+    const room = this.buf.length - this.end;
+    if (room === 0) throw this.error(`a block does not fit in the ${this.buf.length}-byte parse buffer`);
+    const n = read(this.buf, this.end, Math.min(room, want));
+    this.end += n;
+    return n;
+  }
+
+  /** Move the unread bytes to the front, growing a private buffer if `need` more bytes do not fit. */
+  private makeRoom(need: number): void {
+    const have = this.end - this.start;
+    if (this.end + need <= this.buf.length && !(this.fixed && this.start > 0)) return;
+    if (have + need <= this.buf.length) {
+      this.buf.copyWithin(0, this.start, this.end);
+    } else if (this.fixed) {
+      throw this.error(`${have + need} bytes do not fit in the ${this.buf.length}-byte parse buffer`);
+    } else {
+      let cap = this.buf.length;
+      while (cap < have + need) cap *= 2;
+      const nb = new Uint8Array(cap);
+      nb.set(this.buf.subarray(this.start, this.end));
+      this.buf = nb;
+      this.dv = new DataView(nb.buffer);
+    }
+    this.base += this.start;
+    this.start = 0;
+    this.end = have;
+  }
+
   /** The next packet, or undefined when more input is needed. Throws CaptureError on malformed input. */
   next(): PacketRecord | undefined {
+    if (!this.nextPacket()) return undefined;
+    return {
+      data: this.buf.subarray(this.offset, this.offset + this.caplen),
+      wireLen: this.wireLen,
+      tsSec: this.tsSec,
+      tsNsec: this.tsNsec,
+      linkType: this.linkType,
+      interfaceId: this.interfaceId,
+    };
+  }
+
+  /** Advance the cursor to the next packet; false when more input is needed. Allocates nothing. */
+  nextPacket(): boolean {
     for (;;) {
-      if (this.fmt === undefined && !this.readFileHeader()) return undefined;
+      if (this.fmt === undefined && !this.readFileHeader()) return false;
       if (this.fmt === 'pcap') return this.nextPcap();
       const r = this.nextBlock();
-      if (r !== null) return r; // a packet, or undefined (need more)
+      if (r !== NOT_A_PACKET) return r === PACKET;
     }
   }
 
@@ -184,35 +253,34 @@ export class CaptureParser {
   }
 
   // ---- pcap --------------------------------------------------------------------------
-  private nextPcap(): PacketRecord | undefined {
+  private nextPcap(): boolean {
     const p = this.start;
-    if (this.end - p < 16) return undefined;
+    if (this.end - p < 16) return false;
     const incl = this.u32(p + 8);
     if (incl > this.maxBlock) throw this.error(`packet record claims ${incl} captured bytes (limit ${this.maxBlock}); the file is corrupt`);
-    if (this.end - p < 16 + incl) return undefined;
+    if (this.end - p < 16 + incl) return false;
     const frac = this.u32(p + 4);
     if (frac >= (this.pcapNano ? 1e9 : 1e6)) throw this.error(`timestamp fraction ${frac} out of range for ${this.pcapNano ? 'nano' : 'micro'}second pcap`);
-    const rec: PacketRecord = {
-      data: this.buf.subarray(p + 16, p + 16 + incl),
-      wireLen: this.u32(p + 12),
-      tsSec: this.u32(p),
-      tsNsec: this.pcapNano ? frac : frac * 1000,
-      linkType: this.pcapLinkType,
-      interfaceId: 0,
-    };
+    this.offset = p + 16;
+    this.caplen = incl;
+    this.wireLen = this.u32(p + 12);
+    this.tsSec = this.u32(p);
+    this.tsNsec = this.pcapNano ? frac : frac * 1000;
+    this.linkType = this.pcapLinkType;
+    this.interfaceId = 0;
     this.start = p + 16 + incl;
-    return rec;
+    return true;
   }
 
   // ---- pcapng -------------------------------------------------------------------------
-  /** A packet, undefined (need more input) or null (a non-packet block was consumed). */
-  private nextBlock(): PacketRecord | undefined | null {
+  /** PACKET (the cursor is set), NEED_MORE, or NOT_A_PACKET (another block was consumed). */
+  private nextBlock(): number {
     const p = this.start;
     const avail = this.end - p;
-    if (avail < 8) return undefined;
+    if (avail < 8) return NEED_MORE;
     const typeBE = this.dv.getUint32(p, false);
     if (typeBE === PCAPNG_SHB) {
-      if (avail < 12) return undefined;
+      if (avail < 12) return NEED_MORE;
       const bom = this.dv.getUint32(p + 8, true);
       if (bom === PCAPNG_BOM) this.le = true;
       else if (this.dv.getUint32(p + 8, false) === PCAPNG_BOM) this.le = false;
@@ -222,7 +290,7 @@ export class CaptureParser {
     const len = this.u32(p + 4);
     if (len < 12 || len % 4 !== 0) throw this.error(`block of type 0x${type.toString(16)} has invalid length ${len}`);
     if (len > this.maxBlock) throw this.error(`block of type 0x${type.toString(16)} claims ${len} bytes (limit ${this.maxBlock}); the file is corrupt`);
-    if (avail < len) return undefined;
+    if (avail < len) return NEED_MORE;
     if (this.u32(p + len - 4) !== len) throw this.error(`block of type 0x${type.toString(16)}: trailing length ${this.u32(p + len - 4)} differs from leading length ${len}`);
     this.start = p + len;
     const body = len - 12;
@@ -232,12 +300,12 @@ export class CaptureParser {
         const major = this.u16(p + 12);
         if (major !== 1) throw this.error(`unsupported pcapng version ${major}.${this.u16(p + 14)}`, p);
         this.ifaces = [];
-        return null;
+        return NOT_A_PACKET;
       }
       case BT_IDB:
         if (body < 8) throw this.error('interface description block too short', p);
         this.ifaces.push(this.readIdb(p, len));
-        return null;
+        return NOT_A_PACKET;
       case BT_EPB:
       case BT_PB: {
         if (body < 20) throw this.error('packet block too short', p);
@@ -245,16 +313,13 @@ export class CaptureParser {
         const cap = this.u32(p + 20);
         if (28 + cap > len - 4) throw this.error(`packet block: captured length ${cap} exceeds the block (${len} bytes)`, p);
         const iface = this.iface(ifid, p);
-        const rec: PacketRecord = {
-          data: this.buf.subarray(p + 28, p + 28 + cap),
-          wireLen: this.u32(p + 24),
-          tsSec: 0,
-          tsNsec: 0,
-          linkType: iface.linkType,
-          interfaceId: ifid,
-        };
-        setTimestamp(rec, this.u32(p + 12), this.u32(p + 16), iface);
-        return rec;
+        this.offset = p + 28;
+        this.caplen = cap;
+        this.wireLen = this.u32(p + 24);
+        this.linkType = iface.linkType;
+        this.interfaceId = ifid;
+        setTimestamp(this, this.u32(p + 12), this.u32(p + 16), iface);
+        return PACKET;
       }
       case BT_SPB: {
         if (body < 4) throw this.error('simple packet block too short', p);
@@ -262,10 +327,17 @@ export class CaptureParser {
         const wire = this.u32(p + 8);
         let cap = Math.min(wire, len - 16);
         if (iface.snaplen > 0) cap = Math.min(cap, iface.snaplen);
-        return { data: this.buf.subarray(p + 12, p + 12 + cap), wireLen: wire, tsSec: 0, tsNsec: 0, linkType: iface.linkType, interfaceId: 0 };
+        this.offset = p + 12;
+        this.caplen = cap;
+        this.wireLen = wire;
+        this.tsSec = 0;
+        this.tsNsec = 0;
+        this.linkType = iface.linkType;
+        this.interfaceId = 0;
+        return PACKET;
       }
       default:
-        return null; // name resolution, statistics, decryption secrets, custom: not needed to read packets
+        return NOT_A_PACKET; // name resolution, statistics, decryption secrets, custom: not needed to read packets
     }
   }
 

@@ -39,14 +39,13 @@ export function* readCaptureSync(file: string | number, options: ReadCaptureOpti
   const fd = typeof file === 'number' ? file : openSync(file, 'r');
   const parser = new CaptureParser({ ...options, file: options.file ?? (typeof file === 'string' ? file : undefined) });
   options.onParser?.(parser);
-  const chunk = new Uint8Array(options.chunkSize ?? DEFAULT_CHUNK);
+  const chunkSize = options.chunkSize ?? DEFAULT_CHUNK;
   const copy = options.copy ?? false;
+  const read = (buf: Uint8Array, off: number, len: number): number => readSync(fd, buf, off, len, null);
   try {
     for (;;) {
       yield* drain(parser, copy);
-      const n = readSync(fd, chunk, 0, chunk.length, null);
-      if (n === 0) break;
-      parser.push(chunk.subarray(0, n));
+      if (parser.fill(read, chunkSize) === 0) break;
     }
     parser.finish();
   } finally {

@@ -88,11 +88,11 @@ function evalK(code: number, k: number, a: number): boolean | undefined {
 /**
  * What is known on an edge. Statements are pure functions of the packet, so
  * a value loaded by one statement list is the same wherever that list runs
- * again: `vals`/`neq` record jeq outcomes per statement list, `outs` the
- * outcome of any test already taken.
+ * again: `vals` holds the possible values per statement list (after jeq
+ * outcomes), `neq` values it cannot have, `outs` outcomes of tests already taken.
  */
 interface Facts {
-  readonly vals: Map<string, number>;
+  readonly vals: Map<string, ReadonlySet<number>>;
   readonly neq: Map<string, ReadonlySet<number>>;
   readonly outs: Map<string, boolean>;
 }
@@ -105,8 +105,16 @@ function decide(f: Facts, b: Block): boolean | undefined {
   const known = f.outs.get(testKey(b));
   if (known !== undefined) return known;
   const sk = stmtsKey(b);
-  const v = f.vals.get(sk);
-  if (v !== undefined) return evalK(b.code, b.k, v);
+  const possible = f.vals.get(sk);
+  if (possible !== undefined && possible.size > 0) {
+    let out: boolean | undefined;
+    for (const v of possible) {
+      const o = evalK(b.code, b.k, v);
+      if (o === undefined || (out !== undefined && o !== out)) return undefined;
+      out = o;
+    }
+    return out;
+  }
   if (isJeqK(b.code) && f.neq.get(sk)?.has(b.k)) return false;
   return undefined;
 }
@@ -116,8 +124,12 @@ function extend(f: Facts, b: Block, out: boolean): Facts {
   g.outs.set(testKey(b), out);
   if (isJeqK(b.code)) {
     const sk = stmtsKey(b);
-    if (out) g.vals.set(sk, b.k);
-    else g.neq.set(sk, new Set([...(f.neq.get(sk) ?? []), b.k]));
+    if (out) g.vals.set(sk, new Set([b.k]));
+    else {
+      g.neq.set(sk, new Set([...(f.neq.get(sk) ?? []), b.k]));
+      const possible = f.vals.get(sk);
+      if (possible !== undefined) g.vals.set(sk, new Set([...possible].filter((v) => v !== b.k)));
+    }
   }
   return g;
 }
@@ -125,7 +137,10 @@ function extend(f: Facts, b: Block, out: boolean): Facts {
 /** Facts that hold on both of two incoming edges. */
 function meet(a: Facts, b: Facts): Facts {
   const g: Facts = { vals: new Map(), neq: new Map(), outs: new Map() };
-  for (const [k, v] of a.vals) if (b.vals.get(k) === v) g.vals.set(k, v);
+  for (const [k, s] of a.vals) {
+    const t = b.vals.get(k);
+    if (t !== undefined) g.vals.set(k, new Set([...s, ...t]));
+  }
   for (const [k, v] of a.outs) if (b.outs.get(k) === v) g.outs.set(k, v);
   for (const [k, s] of a.neq) {
     const t = b.neq.get(k);

@@ -312,12 +312,15 @@ export class Gen {
     if (!V4_ALLOWED.has(q.proto)) this.fail(q.proto === 'ip6' ? "'ip6' modifier applied to ip host" : `'${q.proto}' modifier applied to ${word}`);
     const L = this.layers;
     const net = L.offNet;
-    const at = (etype: number, srcOff: number, dstOff: number): Cond =>
-      and(L.linkType(etype), this.dir(q.dir, (s) => (mask === 0 ? TRUE : cmpField(4, net + (s === 'src' ? srcOff : dstOff), addr & mask, JEQ, mask))));
-    const ip = q.proto === 'default' || q.proto === 'ip' ? at(ETH.IP, 12, 16) : FALSE;
-    const arp = q.proto === 'default' || q.proto === 'arp' ? at(ETH.ARP, 14, 24) : FALSE;
-    const rarp = q.proto === 'default' || q.proto === 'rarp' ? at(ETH.RARP, 14, 24) : FALSE;
-    return or(ip, arp, rarp);
+    const at = (types: number[], srcOff: number, dstOff: number): Cond =>
+      and(or(...types.map((t) => L.linkType(t))), this.dir(q.dir, (s) => (mask === 0 ? TRUE : cmpField(4, net + (s === 'src' ? srcOff : dstOff), addr & mask, JEQ, mask))));
+    switch (q.proto) {
+      case 'ip': return at([ETH.IP], 12, 16);
+      case 'arp': return at([ETH.ARP], 14, 24);
+      case 'rarp': return at([ETH.RARP], 14, 24);
+      // ARP and RARP share a layout, so one address test serves both.
+      default: return or(at([ETH.IP], 12, 16), at([ETH.ARP, ETH.RARP], 14, 24));
+    }
   }
 
   private hostV6(q: Quals, addr: Uint8Array, mask: Uint8Array): Cond {

@@ -99,9 +99,15 @@ class Parser {
   }
 
   parseAll(): Expr {
-    const { node } = this.parseExpr(null);
-    if (this.tok.kind !== 'eof') this.fail();
-    return node;
+    try {
+      const { node } = this.parseExpr(null);
+      if (this.tok.kind !== 'eof') this.fail();
+      return node;
+    } catch (e) {
+      // Backtracking is internal; should one ever escape, it is still a syntax error.
+      if (e instanceof Backtrack) this.fail();
+      throw e;
+    }
   }
 
   /** expr: term { (and|or) (term | id) } */
@@ -141,11 +147,20 @@ class Parser {
   private parseIdGroup(q: Quals | null): Expr {
     this.enter();
     this.expectOp('(');
-    let node = this.parseBareId(q).node;
+    // Inside the group only ids may appear: anything else is a syntax error here.
+    const id = (): Expr => {
+      try {
+        return this.parseBareId(q).node;
+      } catch (e) {
+        if (e instanceof Backtrack) this.fail();
+        throw e;
+      }
+    };
+    let node = id();
     while (this.isKw(this.tok, 'and', 'or') || this.isOp(this.tok, '&&', '||')) {
       const op = this.tok.text === 'and' || this.tok.text === '&&' ? 'and' : 'or';
       this.i++;
-      node = { t: op, l: node, r: this.parseBareId(q).node };
+      node = { t: op, l: node, r: id() };
     }
     this.expectOp(')');
     this.depth--;
