@@ -2,7 +2,10 @@
 // (ALU64, ALU32, stack loads/stores, a local call). `benchInterpreter()`
 // returns harness rows; `interpSuite` plugs into bench/suites.ts.
 // Run alone: node dist/bench/vm/interp.bench.js [--quick]
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { assemble } from '../../src/asm/assemble.js';
+import { loadObject } from '../../src/elf/index.js';
 import { createVm } from '../../src/vm/vm.js';
 import { timeOps, type BenchContext, type Row, type Suite } from '../harness.js';
 
@@ -84,6 +87,42 @@ export function benchInterpreter(ctx: Pick<BenchContext, 'filter' | 'scale'> = {
   return rows;
 }
 
+/** Map-free benchmark programs (XDP, clang -O2) and the packets they run on. */
+const XDP_PROGRAMS = ['nop', 'parse', 'checksum', 'alu64'] as const;
+const PACKETS = ['tcp4_syn_64', 'udp4_1500', 'tcp6_512'] as const;
+
+/**
+ * The shared benchmark programs on the interpreter: ns per run and per
+ * instruction, one row per (program, packet). `root` is the repository root
+ * (for test/fixtures/bench) and `shared` the shared tree (for the packets).
+ */
+export function benchXdpPrograms(root: string, shared: string, ctx: Pick<BenchContext, 'filter' | 'scale'> = { filter: /./, scale: 1 }): Row[] {
+  const vm = createVm();
+  const rows: Row[] = [];
+  for (const name of XDP_PROGRAMS) {
+    const spec = loadObject(readFileSync(join(root, 'test', 'fixtures', 'bench', `${name}.o`)), { file: `${name}.o` });
+    const prog = vm.load(spec.programs[0]!.insns);
+    const engine = vm.engine(prog, 'interp');
+    for (const packet of PACKETS) {
+      if (!ctx.filter.test(`interp/${name}/${packet}`)) continue;
+      const data = readFileSync(join(shared, 'bench', 'packets', `${packet}.bin`));
+      const pkt = vm.mem.alloc(data.length, { name: 'packet', kind: 'packet', init: data });
+      // struct xdp_md { u32 data; u32 data_end; ... }: addresses fit in 32 bits
+      const xdp = vm.mem.alloc(24, { name: 'xdp_md', kind: 'ctx' });
+      vm.mem.dv.setUint32(xdp.start, pkt.start, true);
+      vm.mem.dv.setUint32(xdp.start + 4, pkt.start + data.length, true);
+      const args = [xdp.start];
+      const insns = engine.run(args).insns;
+      const ns = timeOps(() => engine.run(args), { targetMs: 200 * ctx.scale, reps: 5 });
+      rows.push({ program: name, packet, engine: 'interp', ns_per_run: ns, insns_per_run: insns });
+      vm.mem.free(pkt);
+      vm.mem.free(xdp);
+    }
+  }
+  vm.dispose();
+  return rows;
+}
+
 export const interpSuite: Suite = {
   name: 'interp',
   run: async (ctx) => benchInterpreter(ctx),
@@ -91,7 +130,10 @@ export const interpSuite: Suite = {
 
 if (process.argv[1]?.endsWith('interp.bench.js')) {
   const quick = process.argv.includes('--quick');
-  for (const r of benchInterpreter({ filter: /./, scale: quick ? 0.2 : 1 })) {
-    process.stdout.write(`${r.program.padEnd(12)} ${(r.ns_per_run / 1000).toFixed(1).padStart(8)} us/run  ${r.insns_per_run} insns  ${(r.ns_per_run / r.insns_per_run!).toFixed(2)} ns/insn\n`);
+  const root = join(new URL('.', import.meta.url).pathname, '..', '..', '..');
+  const shared = process.env.TSBPF_SHARED ?? join(root, '..', 'shared');
+  const opts = { filter: /./, scale: quick ? 0.2 : 1 };
+  for (const r of [...benchInterpreter(opts), ...benchXdpPrograms(root, shared, opts)]) {
+    process.stdout.write(`${r.program.padEnd(12)} ${r.packet.padEnd(12)} ${(r.ns_per_run / 1000).toFixed(2).padStart(10)} us/run ${String(r.insns_per_run).padStart(7)} insns ${(r.ns_per_run / r.insns_per_run!).toFixed(2).padStart(6)} ns/insn\n`);
   }
 }

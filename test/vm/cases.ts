@@ -323,6 +323,77 @@ for (const def of INSNS) {
       p(MOV(0, 1), LDDW(1, a), LDDW(2, b), cmp, MOV(0, 0), EXIT()), want);
   }
 }
+// 64-bit division and remainder: operand pairs that reach each path of the
+// engines (small, divisor below 2^32, below 2^52, huge, signs), expectations
+// from a BigInt model of RFC 9669's rules.
+/** dst op src for the 64-bit div/mod family, as RFC 9669 defines it (div by 0 = 0, mod by 0 = dst). */
+export function divModModel(op: 'div' | 'mod' | 'sdiv' | 'smod', a: bigint, b: bigint): bigint {
+  const ua = BigInt.asUintN(64, a);
+  const ub = BigInt.asUintN(64, b);
+  if (ub === 0n) return op === 'div' || op === 'sdiv' ? 0n : ua;
+  if (op === 'div') return ua / ub;
+  if (op === 'mod') return ua % ub;
+  const sa = BigInt.asIntN(64, a);
+  const sb = BigInt.asIntN(64, b);
+  return BigInt.asUintN(64, op === 'sdiv' ? sa / sb : sa % sb); // BigInt / and % truncate like C
+}
+const DIV_PAIRS: ReadonlyArray<readonly [bigint, bigint]> = [
+  [100n, 7n],
+  [-100n, 7n],
+  [100n, -7n],
+  [-100n, -7n],
+  [0xfedcba9876543210n, 0x12345n],
+  [0xfedcba9876543210n, 0xffffffffn],
+  [-1n, 0xffffffffn],
+  [-1n, 1n],
+  [-0x123456789abcdefn, 7n],
+  [0x000fffffffffffffn, 0x0000000100000001n],
+  [0xfffffffffffffff0n, 0x0100000000000001n],
+  [0x8000000000000000n, 0x7fffffffffffffffn],
+  [0x8000000000000000n, -1n],
+  [0x7fffffffffffffffn, -0x100000000n],
+  [12345n, 0x100000000n],
+  [0n, -3n],
+];
+for (const [a, b] of DIV_PAIRS) {
+  for (const [name, op] of [['div', Op.DIV64_REG], ['mod', Op.MOD64_REG], ['sdiv', Op.SDIV64_REG], ['smod', Op.SMOD64_REG]] as const) {
+    c(`${name} 0x${BigInt.asUintN(64, a).toString(16)} by 0x${BigInt.asUintN(64, b).toString(16)}`, p(LDDW(0, a), LDDW(1, b), X(op, 0, 1), EXIT()), divModModel(name, a, b));
+  }
+}
+
+// Seeded random 64-bit operands for the ALU64 ops whose half-register
+// arithmetic is easiest to get wrong (carries, cross products, shifts across
+// the halves), against a BigInt model.
+function* xorshift(seed: bigint): Generator<bigint> {
+  let x = seed;
+  for (;;) {
+    x ^= (x << 13n) & M64;
+    x ^= x >> 7n;
+    x ^= (x << 17n) & M64;
+    yield x;
+  }
+}
+const ALU64_MODEL: ReadonlyArray<readonly [string, Op, (a: bigint, b: bigint) => bigint]> = [
+  ['add', Op.ADD64_REG, (a, b) => a + b],
+  ['sub', Op.SUB64_REG, (a, b) => a - b],
+  ['mul', Op.MUL64_REG, (a, b) => a * b],
+  ['lsh', Op.LSH64_REG, (a, b) => a << (b & 63n)],
+  ['rsh', Op.RSH64_REG, (a, b) => a >> (b & 63n)],
+  ['arsh', Op.ARSH64_REG, (a, b) => BigInt.asIntN(64, a) >> (b & 63n)],
+];
+{
+  const rng = xorshift(0x9e3779b97f4a7c15n);
+  for (let k = 0; k < 24; k++) {
+    // mix magnitudes: full 64-bit, 32-bit, small, negative small
+    const shape = (v: bigint, i: number): bigint => [v, v & 0xffffffffn, v & 0xffffn, BigInt.asUintN(64, -(v & 0xffn))][i % 4]!;
+    const a = shape(rng.next().value as bigint, k);
+    const b = shape(rng.next().value as bigint, k >> 2);
+    for (const [name, op, model] of ALU64_MODEL) {
+      c(`random ${name} 0x${a.toString(16)}, 0x${b.toString(16)}`, p(LDDW(0, a), LDDW(1, b), X(op, 0, 1), EXIT()), BigInt.asUintN(64, model(a, b)));
+    }
+  }
+}
+
 c('ja skips', p(MOV(0, 1), ins(Op.JA, { off: 1 }), MOV(0, 2), EXIT()), 1n);
 c('ja backwards loop', p(MOV(0, 0), MOV(1, 10), K(Op.ADD64_IMM, 0, 3), K(Op.SUB64_IMM, 1, 1), JK(Op.JNE64_IMM, 1, 0, -3), EXIT()), 30n);
 c('ja32 uses imm', p(MOV(0, 1), ins(Op.JA32, { imm: 1 }), MOV(0, 2), EXIT()), 1n);
