@@ -186,7 +186,9 @@ export function normalizeSpec(spec: MapSpec, cpus: number): ResolvedSpec {
       need(keySize > 0, EINVAL, 'key_size must not be 0');
       need(valueSize > 0, EINVAL, 'value_size must not be 0');
       need(maxEntries > 0, EINVAL, 'max_entries must not be 0');
-      need(keySize <= MAX_BPF_STACK, E2BIG, `key_size ${keySize} exceeds ${MAX_BPF_STACK}`);
+      // the kernel bounds key and value together by its largest allocation; programs are further
+      // limited to keys they can build on their 512-byte stack, which the verifier checks
+      need(keySize + valueSize < KMALLOC_MAX_SIZE - 48, E2BIG, `key_size + value_size ${keySize + valueSize} is too large`);
       if (typeName === 'hash_of_maps') need(valueSize === 4, EINVAL, `value_size must be 4 for hash_of_maps, got ${valueSize}`);
       need(valueSize <= (percpu ? PCPU_MIN_UNIT_SIZE : KMALLOC_MAX_SIZE), E2BIG, `value_size ${valueSize} is too large`);
       if ((flags & BPF_F_NO_COMMON_LRU) !== 0) need(typeName.startsWith('lru'), EINVAL, 'BPF_F_NO_COMMON_LRU is only valid for LRU maps');
