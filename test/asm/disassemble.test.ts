@@ -11,6 +11,8 @@ import { assemble } from '../../src/asm/assemble.js';
 import { conformanceCases, hasConformance, hexToBytes, readFixture, uniqueEncodings } from './corpus.js';
 import { objdump, objdumpAvailable } from './llvm-objdump.js';
 import { llvmTexts } from './gen-llvm-fixtures.js';
+import { kernelTexts } from './gen-kernel-fixture.js';
+import { kernelAvailable } from './kernel-probe.js';
 
 /** Our text for one encoding. Decoded alone, so jump targets are not checked. */
 function ours(hex: string, alu32: boolean): string {
@@ -120,4 +122,43 @@ test('encodings that are not instructions print as <unknown>, one slot each', ()
   const bytes = hexToBytes('ff00000000000000' + '9500000000000000' + '1801000001000000');
   const p = decodeProgram(bytes, { validate: false });
   assert.deepEqual(disassembleProgram(p, { index: true }), ['       0:\t<unknown>', '       1:\texit', '       2:\t<unknown>']);
+});
+
+// ---- Kernel (verifier log) syntax ----------------------------------------------
+
+test('kernel syntax of every probe encoding matches the 6.18 verifier log (fixture)', () => {
+  const fx = readFixture('kernel-insns.txt');
+  assert.ok(fx.size > 200, `${fx.size} entries`);
+  const bad: string[] = [];
+  for (const [hex, want] of fx) {
+    const prog = decodeProgram(hexToBytes(hex), { validate: false });
+    const got = formatInsn(prog, 0, { syntax: 'kernel' });
+    if (got !== want) bad.push(`${hex}: kernel '${want}', ours '${got}'`);
+  }
+  assert.deepEqual(bad, []);
+});
+
+test('live: the running kernel prints the probe program as our kernel syntax does', { skip: kernelAvailable() ? false : 'needs root, bpffs, bpftool and llvm-mc-19' }, () => {
+  const want = kernelTexts();
+  const fixture = readFixture('kernel-insns.txt');
+  const bad: string[] = [];
+  for (const [hex, text] of want) {
+    const got = formatInsn(decodeProgram(hexToBytes(hex), { validate: false }), 0, { syntax: 'kernel' });
+    if (got !== text) bad.push(`${hex}: kernel '${text}', ours '${got}'`);
+    if (fixture.get(hex) !== text) bad.push(`${hex}: fixture '${fixture.get(hex)}' is stale`);
+  }
+  assert.deepEqual(bad, []);
+});
+
+test('kernel syntax: symbol hooks and the forms the probe cannot load', () => {
+  const p = prog('r1 = 0x0 ll', 'ld_pseudo r2, 0x2, 0x3', 'call 0x1', 'call 0x270f', 'r0 = *(u8 *)skb[r3 - 0x4]', 'call f', 'f:', 'exit');
+  const k = (i: number, symbols?: Parameters<typeof formatInsn>[2]): string => formatInsn(p, i, { syntax: 'kernel', ...symbols });
+  assert.equal(k(0), '(18) r1 = 0x0');
+  assert.equal(k(2), '(18) r2 = 0x3');
+  assert.equal(k(2, { symbols: { pseudo: (src, imm) => `map[id:${imm}]+${src}` } }), '(18) r2 = map[id:3]+2');
+  assert.equal(k(4), '(85) call bpf_map_lookup_elem#1');
+  assert.equal(k(5), '(85) call unknown#9999');
+  assert.equal(k(5, { symbols: { helper: () => 'my_helper' } }), '(85) call my_helper#9999');
+  assert.equal(k(6), '(50) r0 = *(u8 *)skb[r3 + -4]');
+  assert.equal(k(7), '(85) call pc+0');
 });
