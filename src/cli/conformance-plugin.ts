@@ -9,7 +9,7 @@
 // program as hex bytes on one line. Success prints r0 in bare lower-case hex
 // and exits 0; failure prints the reason and exits 1.
 
-import { parseElf, STT } from '../elf/elf-file.js';
+import { parseElf, SHF, STT } from '../elf/elf-file.js';
 import { decodeProgram } from '../isa/decode.js';
 import { ElfError, ProgramError, UsageError } from '../internal/errors.js';
 import { conformanceHelpers } from '../helpers/test-helpers.js';
@@ -45,7 +45,7 @@ export function parsePluginHex(text: string): Uint8Array {
   return Uint8Array.from(out);
 }
 
-/** The instructions of an ELF object: the global function `main`, else the whole `.text` (or `xdp`) section. */
+/** The instructions of an ELF object: the function `main`, else its code section. */
 export function codeFromElf(bytes: Uint8Array): Uint8Array {
   const elf = parseElf(bytes, '<stdin>');
   const main = elf.symbols.find((s) => s.name === 'main' && s.type === STT.FUNC);
@@ -55,9 +55,13 @@ export function codeFromElf(bytes: Uint8Array): Uint8Array {
     const size = main.size > 0 ? main.size : sec.data.length - main.value;
     return sec.data.subarray(main.value, main.value + size);
   }
-  const text = elf.sections.find((s) => s.name === '.text' || s.name === 'xdp');
-  if (text === undefined) throw new ElfError('no main symbol and no .text or xdp section', '<stdin>');
-  return text.data;
+  // no main: the (only) non-empty code section, preferring .text and xdp
+  const code = elf.sections.filter((s) => (s.flags & SHF.EXECINSTR) !== 0 && s.data.length > 0);
+  const pick = code.find((s) => s.name === '.text' || s.name === 'xdp') ?? (code.length === 1 ? code[0] : undefined);
+  if (pick === undefined) {
+    throw new ElfError(code.length === 0 ? 'no main symbol and no code section' : `no main symbol and ${code.length} code sections (${code.map((s) => s.name).join(', ')})`, '<stdin>');
+  }
+  return pick.data;
 }
 
 export const conformancePlugin: Command = {

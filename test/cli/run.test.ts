@@ -2,7 +2,7 @@
 // interface, plus one subprocess check of the exit codes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -77,6 +77,21 @@ test('conformance-plugin follows the runner contract', async () => {
   assert.deepEqual([...parsePluginHex('0a  zz  ff\n 1 ')], [0x0a, 0xff, 0x01]);
   await assert.rejects(conformancePlugin.run([], io(prog)), MemoryFault);
   await assert.rejects(conformancePlugin.run(['--frobnicate'], io(prog)), /unknown option/);
+});
+
+test('conformance-plugin --elf runs main, or the code section', async (t) => {
+  const hexOf = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0') + '  ').join('') + '\n';
+  const nop = io(hexOf(readFileSync(join(ROOT, 'test', 'fixtures', 'bench', 'nop_verify.o'))));
+  assert.equal(await conformancePlugin.run(['--elf'], nop), 0);
+  assert.equal(nop.outText(), '2');
+  const mc = spawnSync('llvm-mc-19', ['-triple', 'bpf', '-filetype=obj', '-o', join(dir, 'm.o'), file('m.s', '\t.text\n\t.globl main\n\t.type main,@function\nother:\n\tr0 = 7\n\texit\nmain:\n\tr0 = 42\n\texit\n.Lend:\n\t.size main, .Lend-main\n')]);
+  if (mc.error || mc.status !== 0) {
+    t.skip('llvm-mc-19 not available');
+    return;
+  }
+  const m = io(hexOf(readFileSync(join(dir, 'm.o'))));
+  assert.equal(await conformancePlugin.run(['--elf'], m), 0);
+  assert.equal(m.outText(), '2a');
 });
 
 test('exit codes of the real process', () => {
