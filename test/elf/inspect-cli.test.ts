@@ -1,0 +1,70 @@
+// `tsbpf inspect` and object disassembly, end to end through the CLI entry point.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { disassembleObject } from '../../src/cli/dis-object.js';
+import { EXAMPLES, exampleBytes, loadExample } from './helpers.js';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 20000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('inspect --json lists programs and maps with kernel type names', () => {
+  const r = cli('inspect', '--json', EXAMPLES + 'maps.o');
+  assert.equal(r.status, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  assert.deepEqual(j.programs.map((p: Record<string, unknown>) => [p.name, p.section, p.type, p.license]), [['count_packets', 'xdp', 'xdp', 'GPL']]);
+  assert.equal(j.programs[0].insns, loadExample('maps.o').programs[0]!.insns.length / 8);
+  const flows = j.maps.find((m: { name: string }) => m.name === 'flows');
+  assert.deepEqual(flows, { name: 'flows', type: 'hash', key_size: 16, value_size: 24, max_entries: 1024, flags: 0, section: '.maps' });
+  assert.ok(j.btf.types > 0);
+});
+
+test('inspect text output names programs, maps, global data, externs and CO-RE needs', () => {
+  const g = cli('inspect', EXAMPLES + 'globals.o');
+  assert.equal(g.status, 0, g.stderr);
+  assert.match(g.stdout, /use_globals\s+xdp\s+xdp\s+\d+/);
+  assert.match(g.stdout, /\.rodata\s+array\s+4\s+\d+\s+1\s+0x\w+\s+global data, read-only/);
+  const c = cli('inspect', EXAMPLES + 'core.o');
+  assert.equal(c.status, 0, c.stderr);
+  assert.match(c.stdout, /needs CO-RE \(\d+ relocations\)/);
+  assert.match(c.stdout, /LINUX_KERNEL_VERSION \(kconfig\)/);
+});
+
+test('inspect exits 1 with a one-line reason when the object does not load', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsbpf-inspect-'));
+  const bad = join(dir, 'truncated.o');
+  writeFileSync(bad, exampleBytes('maps.o').subarray(0, 100));
+  const r = cli('inspect', bad);
+  assert.equal(r.status, 1);
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  assert.match(r.stderr, /truncated\.o: .*run past the end/);
+  const missing = cli('inspect', join(dir, 'nope.o'));
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /ENOENT/);
+  assert.equal(cli('inspect').status, 2);
+});
+
+test('object disassembly: labels per function, map names, source lines', () => {
+  const spec = loadExample('subprogs.o');
+  const text = disassembleObject(spec, { section: 'first', source: true });
+  assert.match(text, /^Disassembly of program first \(section tc, type sched_cls, \d+ instructions\):/);
+  for (const fn of ['first:', 'sum_squares:', 'store:', 'square:']) assert.ok(text.includes(`\n${fn}\n`), fn);
+  assert.match(text, /r1 = map\[results\] ll/);
+  assert.match(text, /call bpf_map_lookup_elem/);
+  assert.match(text, /; return x \* x;/);
+  const second = disassembleObject(spec, { section: 'second' });
+  assert.match(second, /r2 = func\[add_step\] ll/);
+  assert.doesNotMatch(second, /^; /m, 'no source lines without --source');
+  assert.throws(() => disassembleObject(spec, { section: 'nope' }), /no program in section nope; programs: tc \(first\), tc \(second\)/);
+  const g = disassembleObject(loadExample('globals.o'));
+  assert.match(g, /= map\[\.rodata\.str1\.1\] ll/);
+  assert.match(g, /= map\[\.data\]\+8 ll/);
+});
