@@ -1,7 +1,8 @@
-// Instructions -> LLVM assembly text, exactly as llvm-objdump-19 prints it
-// (checked against committed llvm output in test/fixtures/llvm/). One
-// printer, driven by each row's shape, llvm operator and width; symbol
-// callbacks (helper names, map names, target labels) let the verifier log and
+// Instructions -> text, exactly as llvm-objdump-19 prints them (default) or
+// as the Linux verifier log does (syntax: 'kernel'); both are checked against
+// the real tools' output committed in test/fixtures/llvm/. One printer,
+// driven by each row's shape, llvm operator and width; symbol callbacks
+// (helper names, map names, target labels) let the verifier log and
 // `tsbpf dis` share it, as the kernel's disasm.c does.
 
 import { INSN_SIZE } from '../isa/fields.js';
