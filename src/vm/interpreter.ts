@@ -264,6 +264,7 @@ export class Interpreter implements Engine {
     }
     regs[20] = this.stackTop;
     const budget = options.budget ?? DEFAULT_BUDGET;
+    if (!(budget >= 0)) throw new UsageError(`budget must be a non-negative number of instructions (0 = unlimited), got ${budget}`);
     const run = options.run;
     let pktStart = -1;
     let pktLen = 0;
@@ -1191,7 +1192,15 @@ function execute(
           break loop;
         }
         const f = depth * 10;
-        for (let k = 0; k < 8; k++) frames[f + k] = regs[12 + k]!;
+        // save r6..r9 (both halves), the return pc and the caller's r10
+        frames[f] = regs[12]!;
+        frames[f + 1] = regs[13]!;
+        frames[f + 2] = regs[14]!;
+        frames[f + 3] = regs[15]!;
+        frames[f + 4] = regs[16]!;
+        frames[f + 5] = regs[17]!;
+        frames[f + 6] = regs[18]!;
+        frames[f + 7] = regs[19]!;
         frames[f + 8] = pc;
         frames[f + 9] = regs[20]!;
         depth++;
@@ -1206,7 +1215,14 @@ function execute(
         if (depth === 0) break loop;
         depth--;
         const f = depth * 10;
-        for (let k = 0; k < 8; k++) regs[12 + k] = frames[f + k]!;
+        regs[12] = frames[f]!;
+        regs[13] = frames[f + 1]!;
+        regs[14] = frames[f + 2]!;
+        regs[15] = frames[f + 3]!;
+        regs[16] = frames[f + 4]!;
+        regs[17] = frames[f + 5]!;
+        regs[18] = frames[f + 6]!;
+        regs[19] = frames[f + 7]!;
         pc = frames[f + 8]!;
         regs[20] = frames[f + 9]!;
         regs[21] = 0;

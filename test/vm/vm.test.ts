@@ -107,6 +107,9 @@ test('budget', () => {
   const ok = vm.load(asm('mov %r0, 0\nmov %r1, 50\nloop:\nadd %r0, 1\nsub %r1, 1\njne %r1, 0, loop\nexit'));
   assert.equal(vm.run(ok, { budget: 153 }).insns, 153);
   assert.throws(() => vm.run(ok, { budget: 152 }), BudgetExceeded);
+  assert.equal(vm.run(ok, { budget: 0 }).r0, 50n, '0 means unlimited');
+  assert.throws(() => vm.run(ok, { budget: -1 }), UsageError);
+  assert.throws(() => vm.run(ok, { budget: NaN }), UsageError);
 });
 
 test('engine registry', () => {
