@@ -6,5 +6,6 @@ import { asm } from './asm.js';
 import { dis } from './dis.js';
 import { inspect } from './inspect.js';
 import { cbpf } from './cbpf.js';
+import { filter } from './filter.js';
 
-export const VERBS: Command[] = [asm, dis, inspect, run, conformancePlugin, cbpf];
+export const VERBS: Command[] = [asm, dis, inspect, run, conformancePlugin, cbpf, filter];

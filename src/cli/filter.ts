@@ -1,0 +1,217 @@
+// `tsbpf filter EXPR -r IN.pcap [-w OUT.pcap] [-c COUNT]`, `tsbpf filter -d EXPR`,
+// `tsbpf filter --ebpf EXPR`: tcpdump filter expressions compiled by tsbpf,
+// printed as tcpdump -d does, or run over a capture through the eBPF
+// translation.
+
+import { parseArgs } from 'node:util';
+import { disassembleProgram } from '../asm/disassemble.js';
+import { ClassicFilter } from '../cbpf/classic-filter.js';
+import { disassembleClassic, formatClassicInsn, formatDd, formatDdd } from '../cbpf/disasm.js';
+import { compileFilter, DEFAULT_SNAPLEN } from '../cbpf/filter/compile.js';
+import { FilterError } from '../cbpf/filter/errors.js';
+import type { ClassicInsn } from '../cbpf/insn.js';
+import { translateClassic } from '../cbpf/translate.js';
+import { decodeProgram } from '../isa/decode.js';
+import { UsageError } from '../internal/errors.js';
+import { LINKTYPE, linkTypeByName, linkTypeInfo, linkTypeName } from '../pcap/linktype.js';
+import { readCaptureSync } from '../pcap/reader.js';
+import { PcapWriter, fileSink } from '../pcap/writer.js';
+import { EXIT_FAIL, EXIT_OK, type Command, type Io } from './command.js';
+
+const HELP = `usage: tsbpf filter EXPR... -r IN.pcap [-w OUT.pcap] [-c COUNT] [-q] [--engine E]
+       tsbpf filter -d EXPR... [--output d|dd|ddd] [--link-type T] [-r IN.pcap]
+       tsbpf filter --ebpf EXPR... [--link-type T] [-r IN.pcap]
+
+Compile a tcpdump filter expression (pcap-filter(7)) to classic BPF with
+tsbpf's own compiler. The words of EXPR are joined with spaces, as tcpdump
+does. Host names are never resolved: use numeric addresses.
+
+  -r FILE        read packets from a pcap or pcapng capture; the filter is
+                 compiled for each link type found. Without -w, each matching
+                 packet is listed (index, time, length) unless -q is given.
+                 The last line gives the counts; a progress line goes to
+                 stderr every few seconds on long files.
+  -w FILE        write the matching packets to a pcap file
+  -c COUNT       stop after COUNT matching packets
+  -d             print the classic program like tcpdump -d (--output dd or
+                 ddd for tcpdump -dd / -ddd)
+  --ebpf         print the eBPF translation of the classic program
+  --link-type T  link type for -d/--ebpf without -r: a number or a name
+                 (EN10MB, RAW, LINUX_SLL, LINUX_SLL2, NULL; default EN10MB)
+  --snaplen N    value an accepted packet returns (default ${DEFAULT_SNAPLEN})
+  --netmask M    IPv4 netmask for 'ip broadcast' (dotted quad; default 0 as
+                 tcpdump uses when reading a file)
+  -O             do not optimise (no jump threading)
+  --engine E     engine that runs the translation: interp (default) or jit
+
+Exit status: 0 on success, 1 for an invalid expression (tcpdump's message,
+with a caret under the place) or unreadable capture, 2 on bad usage.`;
+
+interface Values {
+  r?: string;
+  w?: string;
+  c?: string;
+  d?: boolean;
+  q?: boolean;
+  O?: boolean;
+  ebpf?: boolean;
+  output?: string;
+  'link-type'?: string;
+  snaplen?: string;
+  netmask?: string;
+  engine?: string;
+}
+
+/** How often (packets) to look at the clock for the progress line. */
+const PROGRESS_EVERY = 8192;
+const PROGRESS_MS = 2000;
+
+function intOption(name: string, v: string | undefined, min: number, max: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!/^\s*(0x[0-9a-fA-F]+|[0-9]+)\s*$/.test(v) || !Number.isInteger(n) || n < min || n > max) {
+    throw new UsageError(`-${name.length > 1 ? '-' : ''}${name}: expected a number ${min}..${max}, got '${v}'`);
+  }
+  return n;
+}
+
+function linkTypeOption(v: string | undefined): number {
+  if (v === undefined) return LINKTYPE.ETHERNET;
+  if (/^[0-9]+$/.test(v)) return Number(v);
+  const lt = linkTypeByName(v);
+  if (lt === undefined) throw new UsageError(`--link-type: unknown link type '${v}'`);
+  return lt;
+}
+
+function netmaskOption(v: string | undefined): number {
+  if (v === undefined) return 0;
+  const parts = v.split('.');
+  if (parts.length !== 4 || parts.some((p) => !/^[0-9]{1,3}$/.test(p) || Number(p) > 255)) throw new UsageError(`--netmask: expected a dotted quad, got '${v}'`);
+  return parts.reduce((acc, p) => ((acc << 8) | Number(p)) >>> 0, 0);
+}
+
+/** The link type of the first packet of a capture (for -d/--ebpf with -r). */
+function firstLinkType(file: string): number {
+  for (const rec of readCaptureSync(file)) return rec.linkType;
+  throw new UsageError(`${file}: the capture has no packets, so its link type is unknown (use --link-type)`);
+}
+
+function printEbpf(prog: ClassicInsn[], linkType: number, io: Io): void {
+  const info = linkTypeInfo(linkType);
+  const t = translateClassic(prog, { mode: 'socket', ...(info && { hatype: info.hatype }), ...(info?.netOffset !== undefined && { netOffset: info.netOffset }) });
+  const starts = new Map<number, string[]>();
+  prog.forEach((ins, pc) => {
+    const s = t.pcMap[pc]!;
+    starts.set(s, [...(starts.get(s) ?? []), formatClassicInsn(ins, pc)]);
+  });
+  const lines = disassembleProgram(decodeProgram(t.ebpf), {
+    index: true,
+    lineInfo: (slot) => (slot === t.failSlot ? 'out of packet / division by zero: return 0' : starts.get(slot)?.join('\n; ')),
+  });
+  io.out(lines.join('\n'));
+}
+
+function formatTime(sec: number, nsec: number): string {
+  return `${sec}.${String(Math.floor(nsec / 1000)).padStart(6, '0')}`;
+}
+
+function filterCapture(expr: string, values: Values, compile: (linkType: number) => ClassicInsn[], io: Io): number {
+  const file = values.r!;
+  const limit = intOption('c', values.c, 1, Number.MAX_SAFE_INTEGER);
+  const engine = values.engine ?? 'interp';
+  const filters = new Map<number, ClassicFilter>();
+  let writer: PcapWriter | undefined;
+  let writerLinkType = -1;
+  let total = 0;
+  let matched = 0;
+  let lastProgress = Date.now();
+  try {
+    for (const rec of readCaptureSync(file)) {
+      let f = filters.get(rec.linkType);
+      if (f === undefined) {
+        const info = linkTypeInfo(rec.linkType);
+        f = new ClassicFilter(compile(rec.linkType), { engine, ...(info && { hatype: info.hatype }), ...(info?.netOffset !== undefined && { netOffset: info.netOffset }) });
+        filters.set(rec.linkType, f);
+      }
+      const r = f.run(rec.data, rec.wireLen);
+      if (r !== 0) {
+        matched++;
+        if (values.w !== undefined) {
+          if (writer === undefined) {
+            writer = new PcapWriter(fileSink(values.w), { linkType: rec.linkType });
+            writerLinkType = rec.linkType;
+          } else if (rec.linkType !== writerLinkType) {
+            throw new UsageError(`-w writes one pcap link type, but matching packets are ${linkTypeName(writerLinkType)} and ${linkTypeName(rec.linkType)}`);
+          }
+          writer.write({ ...rec, data: rec.data.subarray(0, Math.min(r, rec.data.length)) });
+        } else if (values.q !== true) {
+          io.out(`${total}\t${formatTime(rec.tsSec, rec.tsNsec)}\t${rec.wireLen}`);
+        }
+      }
+      total++;
+      if (total % PROGRESS_EVERY === 0 && Date.now() - lastProgress >= PROGRESS_MS) {
+        lastProgress = Date.now();
+        io.err(`${file}: ${total} packets read, ${matched} matched...`);
+      }
+      if (limit !== undefined && matched >= limit) break;
+    }
+  } finally {
+    writer?.close();
+    for (const f of filters.values()) f.dispose();
+  }
+  io.out(`${total} packets read, ${matched} matched '${expr}'${values.w !== undefined ? `, written to ${values.w}` : ''}`);
+  return EXIT_OK;
+}
+
+export const filter: Command = {
+  name: 'filter',
+  summary: 'compile tcpdump filter expressions; print them (-d, --ebpf) or filter captures (-r, -w)',
+  help: HELP,
+  async run(args, io) {
+    const { values, positionals } = parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        r: { type: 'string', short: 'r' },
+        w: { type: 'string', short: 'w' },
+        c: { type: 'string', short: 'c' },
+        d: { type: 'boolean', short: 'd' },
+        q: { type: 'boolean', short: 'q' },
+        O: { type: 'boolean', short: 'O' },
+        ebpf: { type: 'boolean' },
+        output: { type: 'string' },
+        'link-type': { type: 'string' },
+        snaplen: { type: 'string' },
+        netmask: { type: 'string' },
+        engine: { type: 'string' },
+      },
+    }) as { values: Values; positionals: string[] };
+    const expr = positionals.join(' ');
+    const snaplen = intOption('snaplen', values.snaplen, 1, 0xffffffff) ?? DEFAULT_SNAPLEN;
+    const netmask = netmaskOption(values.netmask);
+    const compile = (linkType: number): ClassicInsn[] => compileFilter(expr, { linkType, snaplen, netmask, optimize: values.O !== true });
+    const print = values.d === true || values.ebpf === true;
+    if (!print && values.r === undefined) throw new UsageError('give -r CAPTURE to filter packets, or -d / --ebpf to print the program');
+    if (values.output !== undefined && !['d', 'dd', 'ddd'].includes(values.output)) throw new UsageError(`--output: expected d, dd or ddd, got '${values.output}'`);
+    try {
+      if (print) {
+        const linkType = values.r !== undefined && values['link-type'] === undefined ? firstLinkType(values.r) : linkTypeOption(values['link-type']);
+        const prog = compile(linkType);
+        if (values.d === true) {
+          const out = values.output ?? 'd';
+          io.out(out === 'dd' ? formatDd(prog) : out === 'ddd' ? formatDdd(prog) : disassembleClassic(prog));
+        }
+        if (values.ebpf === true) printEbpf(prog, linkType, io);
+        return EXIT_OK;
+      }
+      return filterCapture(expr, values, compile, io);
+    } catch (e) {
+      if (e instanceof FilterError) {
+        io.err(`tsbpf filter: ${e.describe()}`);
+        return EXIT_FAIL;
+      }
+      throw e;
+    }
+  },
+};
