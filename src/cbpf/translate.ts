@@ -98,9 +98,9 @@ export interface Translation {
   readonly ebpf: Uint8Array;
   /** Number of eBPF slots. */
   readonly slots: number;
-  /** Classic pc -> index of its first eBPF slot. */
+  /** Classic pc -> index of its first eBPF slot; -1 for unreachable classic instructions (not translated). */
   readonly pcMap: Int32Array;
-  /** Index of the shared `return 0` tail (out-of-packet loads, division by X = 0). */
+  /** Index of the shared `return 0` tail (out-of-packet loads, division by X = 0); -1 when nothing needs it. */
   readonly failSlot: number;
   readonly mode: ClassicMode;
 }
@@ -196,13 +196,24 @@ export function translateClassic(prog: ClassicProgram, options: TranslateOptions
   e.emit(O.mov32i, R_A, 0, 0, 0);
   e.emit(O.mov32i, R_X, 0, 0, 0);
 
+  // Unreachable classic instructions are left out: the eBPF verifier, like
+  // the kernel's, rejects unreachable code, and classic programs often have
+  // some (after a ret, or after a load that can never be in the packet).
+  const live = reachable(prog, mode, options);
   for (let pc = 0; pc < prog.length; pc++) {
+    if (!live[pc]) {
+      pcMap[pc] = -1;
+      continue;
+    }
     pcMap[pc] = e.length;
     translateOne(e, prog[pc]!, pc, mode, options);
   }
-  const failSlot = e.length;
-  e.emit(O.mov32i, R_A, 0, 0, 0);
-  e.emit(O.exit, 0, 0, 0, 0);
+  let failSlot = -1;
+  if (e.fixups.some((f) => f.target === FAIL)) {
+    failSlot = e.length;
+    e.emit(O.mov32i, R_A, 0, 0, 0);
+    e.emit(O.exit, 0, 0, 0, 0);
+  }
 
   for (const f of e.fixups) {
     const to = f.target === FAIL ? failSlot : pcMap[f.target]!;
@@ -211,6 +222,68 @@ export function translateClassic(prog: ClassicProgram, options: TranslateOptions
     e.slots[f.slot]!.off = rel;
   }
   return { ebpf: encodeSlots(e.slots), slots: e.length, pcMap, failSlot, mode };
+}
+
+/**
+ * The packet offset an absolute load reads in a socket filter, undefined for
+ * ancillary loads, or -1 when it can never be inside the packet.
+ */
+function absOffset(k: number, bytes: number, pc: number, options: TranslateOptions): number | undefined {
+  const sk = k | 0;
+  let off: number;
+  if (sk >= 0) off = k;
+  else if (sk >= SKF_AD_OFF) return undefined;
+  else if (sk >= SKF_NET_OFF) {
+    if (options.netOffset === undefined) throw new UnsupportedError(`classic instruction ${pc}: load relative to the network header (SKF_NET_OFF) needs the netOffset option`);
+    off = options.netOffset + (sk - SKF_NET_OFF);
+  } else if (sk >= SKF_LL_OFF) off = sk - SKF_LL_OFF; // the link-layer header is where the captured packet starts
+  else return -1;
+  return off + bytes > MAX_PACKET_OFF ? -1 : off;
+}
+
+/** Which classic instructions can run (jumps only go forward, so one pass suffices). */
+function reachable(prog: ClassicProgram, mode: ClassicMode, options: TranslateOptions): Uint8Array {
+  const live = new Uint8Array(prog.length + 1);
+  live[0] = 1;
+  for (let pc = 0; pc < prog.length; pc++) {
+    if (!live[pc]) continue;
+    const ins = prog[pc]!;
+    const d = classicDef(ins.code);
+    if (d === undefined) throw new ClassicError(pc, `unknown opcode 0x${ins.code.toString(16)}`);
+    switch (d.op) {
+      case COp.RET_K:
+      case COp.RET_A:
+      case COp.RET_X:
+        break;
+      case COp.JA:
+        live[pc + 1 + ins.k] = 1;
+        break;
+      case COp.JMP_K:
+      case COp.JMP_X:
+        live[pc + 1 + ins.jt] = 1;
+        live[pc + 1 + ins.jf] = 1;
+        break;
+      case COp.LD_W_ABS:
+      case COp.LD_H_ABS:
+      case COp.LD_B_ABS:
+        if (mode === 'socket' && absOffset(ins.k >>> 0, d.bytes, pc, options) === -1) break;
+        live[pc + 1] = 1;
+        break;
+      case COp.LDX_B_MSH:
+        if ((ins.k | 0) < 0 || (ins.k >>> 0) + 1 > MAX_PACKET_OFF) break;
+        live[pc + 1] = 1;
+        break;
+      case COp.LD_W_IND:
+      case COp.LD_H_IND:
+      case COp.LD_B_IND:
+        if (ins.k >>> 0 > MAX_PACKET_OFF) break;
+        live[pc + 1] = 1;
+        break;
+      default:
+        live[pc + 1] = 1;
+    }
+  }
+  return live;
 }
 
 /** Bytes of a packet load of the given classic size. */
@@ -293,12 +366,18 @@ function translateOne(e: Emitter, ins: ClassicInsn, pc: number, mode: ClassicMod
     case COp.STX:
       e.emit(O.stxw, R_FP, R_X, SCRATCH_OFF + 4 * k, 0);
       return;
-    case COp.LDX_B_MSH:
-      // X = 4 * (P[k] & 0xf)
-      emitAbsLoad(e, R_X, k, 1);
+    case COp.LDX_B_MSH: {
+      // X = 4 * (P[k] & 0xf); k is a packet offset here (the kernel has no ancillary form of it)
+      const off = (k | 0) < 0 || k + 1 > MAX_PACKET_OFF ? -1 : k;
+      if (off < 0) {
+        e.jump(O.ja, 0, 0, 0, FAIL);
+        return;
+      }
+      emitAbsLoad(e, R_X, off, 1);
       e.emit(O.and32i, R_X, 0, 0, 0xf);
       e.emit(O.lsh32i, R_X, 0, 0, 2);
       return;
+    }
     case COp.ALU_K: {
       const aop = opOf(ins.code);
       if ((aop === BPF_ALU_OP.DIV || aop === BPF_ALU_OP.MOD) && k === 0) throw new ClassicError(pc, `${d.name} by constant zero`);
@@ -344,27 +423,10 @@ function translateOne(e: Emitter, ins: ClassicInsn, pc: number, mode: ClassicMod
 
 /** LD ABS in a socket filter: packet offsets, the negative special areas, ancillary data. */
 function emitAbs(e: Emitter, k: number, bytes: number, pc: number, options: TranslateOptions): void {
-  const sk = k | 0;
-  if (sk >= 0) {
-    emitAbsLoad(e, R_A, k, bytes);
-    return;
-  }
-  if (sk >= SKF_AD_OFF) {
-    emitAncillary(e, sk - SKF_AD_OFF, pc, options);
-    return;
-  }
-  if (sk >= SKF_NET_OFF) {
-    if (options.netOffset === undefined) throw new UnsupportedError(`classic instruction ${pc}: load relative to the network header (SKF_NET_OFF) needs the netOffset option`);
-    emitAbsLoad(e, R_A, options.netOffset + (sk - SKF_NET_OFF), bytes);
-    return;
-  }
-  if (sk >= SKF_LL_OFF) {
-    // The link-layer header is where the captured packet starts.
-    emitAbsLoad(e, R_A, sk - SKF_LL_OFF, bytes);
-    return;
-  }
-  // Below SKF_LL_OFF: never inside a packet.
-  e.jump(O.ja, 0, 0, 0, FAIL);
+  const off = absOffset(k, bytes, pc, options);
+  if (off === undefined) emitAncillary(e, (k | 0) - SKF_AD_OFF, pc, options);
+  else if (off < 0) e.jump(O.ja, 0, 0, 0, FAIL);
+  else emitAbsLoad(e, R_A, off, bytes);
 }
 
 function emitAncillary(e: Emitter, ad: number, pc: number, options: TranslateOptions): void {

@@ -167,6 +167,7 @@ function translate(prog: readonly ClassicInsn[], mode: ClassicMode, values: Valu
   const starts = new Map<number, string[]>();
   for (let pc = 0; pc < prog.length; pc++) {
     const s = t.pcMap[pc]!;
+    if (s < 0) continue; // unreachable, not translated
     const list = starts.get(s) ?? [];
     list.push(formatClassicInsn(prog[pc]!, pc));
     starts.set(s, list);
