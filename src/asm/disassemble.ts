@@ -249,7 +249,7 @@ function formatKernel(def: InsnDef, prog: Program, i: number, symbols?: SymbolHo
 }
 
 export interface DisassembleOptions extends FormatOptions {
-  /** Prefix objdump's slot index column, `%8d:\t` (default false). */
+  /** Prefix the slot index: objdump's `%8d:\t`, or the verifier log's `N: ` in kernel syntax (default false). */
   index?: boolean;
   /** Add objdump's raw bytes column, `b7 01 00 00 ff ff ff ff\t` (default false). */
   rawBytes?: boolean;
@@ -274,10 +274,11 @@ export function disassembleProgram(prog: Program, opts: DisassembleOptions = {})
     const src = opts.lineInfo?.(i);
     if (src !== undefined) out.push(`; ${src}`);
     if (targets?.has(i)) out.push(`L${i}:`);
-    let line = width === 0 ? UNKNOWN : formatInsn(prog, i, fmt);
+    const kernel = opts.syntax === 'kernel';
+    let line = width !== 0 ? formatInsn(prog, i, fmt) : kernel ? `(${prog.opcode[i]!.toString(16).padStart(2, '0')}) ${UNKNOWN}` : UNKNOWN;
     const n = width === 0 ? 1 : width;
     if (opts.rawBytes === true) line = `${hexBytes(prog.bytes, i, n)}\t${line}`;
-    if (opts.index === true) line = `${String(i).padStart(8)}:\t${line}`;
+    if (opts.index === true) line = kernel ? `${i}: ${line}` : `${String(i).padStart(8)}:\t${line}`;
     out.push(line);
     i += n;
   }

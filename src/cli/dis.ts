@@ -11,7 +11,7 @@ import { readInput } from './asm.js';
 import { EXIT_OK, type Command } from './command.js';
 import { disassembleObjectFile, isElfObject } from './dis-object.js';
 
-const HELP = `usage: tsbpf dis FILE [--hex-input] [--raw-bytes] [--labels] [--cpu v1|v3]
+const HELP = `usage: tsbpf dis FILE [--hex-input] [--raw-bytes] [--labels] [--cpu v1|v3] [--kernel]
        tsbpf dis FILE.o [--section S] [--source] [--no-raw-bytes]
 
 Disassemble eBPF instructions into LLVM syntax, the way llvm-objdump-19 -d
@@ -28,6 +28,7 @@ Options for raw programs:
   --helper-names  print call 0x1 as call bpf_map_lookup_elem
   --cpu v1|v3     v3 (default) prints narrow loads/stores with wN registers,
                   as llvm-objdump --mcpu=v3; v1 prints them as plain objdump does
+  --kernel        print as the Linux verifier log does: N: (07) r1 += -8
 Options for objects:
   --section S     only the program in section (or named) S
   --source        interleave C source lines from BTF line info
@@ -50,6 +51,7 @@ export const dis: Command = {
         labels: { type: 'boolean' },
         'helper-names': { type: 'boolean' },
         cpu: { type: 'string' },
+        kernel: { type: 'boolean' },
         section: { type: 'string' },
         source: { type: 'boolean' },
       },
@@ -73,11 +75,13 @@ export const dis: Command = {
     const bytes = values['hex-input'] === true ? parseHexText(new TextDecoder().decode(input), name) : input;
     // No validation: show what is there, with <unknown> for non-instructions.
     const prog = decodeProgram(bytes, { validate: false });
+    if (values.kernel === true && values.labels === true) throw new UsageError('--kernel cannot be combined with --labels');
     const lines = disassembleProgram(prog, {
       index: true,
       rawBytes: values['raw-bytes'] === true,
       labels: values.labels === true,
       alu32: cpu === 'v3' || cpu === 'v4',
+      syntax: values.kernel === true ? 'kernel' : 'llvm',
       symbols:
         values['helper-names'] === true
           ? {

@@ -59,6 +59,12 @@ test('dis: --raw-bytes, --cpu v1, --helper-names', () => {
   assert.equal(run(['dis', '-', '--hex-input', '--cpu', 'v1', '--helper-names'], hex).out, '       0:\tr1 = *(u32 *)(r2 + 0x4)\n       1:\tcall bpf_map_lookup_elem\n');
 });
 
+test('dis --kernel prints the verifier log text with its slot index', () => {
+  const hex = '18 01 00 00 05 00 00 00 00 00 00 00 00 00 00 00\n07 01 00 00 f8 ff ff ff\nff 00 00 00 00 00 00 00\n95 00 00 00 00 00 00 00\n';
+  assert.deepEqual(run(['dis', '-', '--hex-input', '--kernel'], hex), { code: 0, out: '0: (18) r1 = 0x5\n2: (07) r1 += -8\n3: (ff) <unknown>\n4: (95) exit\n', err: '' });
+  assert.equal(run(['dis', '-', '--hex-input', '--kernel', '--labels'], hex).code, 2);
+});
+
 test('errors: bad assembly exits 1 with file:line:column, usage errors exit 2', () => {
   withDir((dir) => {
     const src = join(dir, 'bad.s');
