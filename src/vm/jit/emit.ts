@@ -23,11 +23,16 @@ const L_T0 = 11;
 const L_T1 = 12;
 const L_LABEL = 13;
 const L_A0 = 14;
+/** Shadow bytes of the two granules of an access (unverified mode). */
+const L_SA = 15;
+const L_SB = 16;
+/** The budget counter, kept in a local and synchronised with the global around calls and returns. */
+const L_BUDGET = 17;
 /** eBPF register -> Wasm local index. */
 export const REG_LOCAL: readonly number[] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
 export const FUNC_LOCALS: ReadonlyArray<readonly [number, T]> = [
   [2, T.i64],
-  [2, T.i32],
+  [5, T.i32],
 ];
 
 /** Globals: the budget left, the call depth (unverified mode), and the abort flag of legacy packet loads. */
@@ -201,8 +206,23 @@ export class FuncEmitter implements IntrinsicContext {
   }
 
   emitReturnR0(): void {
+    this.saveBudget();
     this.w.u8x2(W.local_get, L_R0);
     this.w.u8(W.return);
+  }
+
+  /** Local budget -> global (before a call or a return). */
+  private saveBudget(): void {
+    if (this.verified) return;
+    this.w.u8x2(W.local_get, L_BUDGET);
+    this.w.u8x2(W.global_set, Glob.budget);
+  }
+
+  /** Global budget -> local (after a call). */
+  private loadBudget(): void {
+    if (this.verified) return;
+    this.w.u8x2(W.global_get, Glob.budget);
+    this.w.u8x2(W.local_set, L_BUDGET);
   }
 
   /** Emit the body (without locals header and final end) of one function. */
@@ -211,6 +231,10 @@ export class FuncEmitter implements IntrinsicContext {
     this.f = f;
     this.lblKind.length = 0;
     this.lblBb.length = 0;
+    if (!this.verified) {
+      w.u8x2(W.global_get, Glob.budget);
+      w.u8x2(W.local_set, L_BUDGET);
+    }
     this.nodes(s.tree);
     // Every path ends in return or a branch; tell the validator the end is unreachable.
     w.u8(W.unreachable);
@@ -361,6 +385,7 @@ export class FuncEmitter implements IntrinsicContext {
   private fallOff(): void {
     const w = this.w;
     if (this.f.index + 1 < this.env.funcCount) {
+      this.saveBudget();
       for (let r = 0; r <= 10; r++) w.u8x2(W.local_get, r);
       w.u8(W.call);
       w.u32(this.env.funcBase + this.f.index + 1);
@@ -399,22 +424,20 @@ export class FuncEmitter implements IntrinsicContext {
   /** budget -= n; if it went negative, ask the `budget` import (it throws, or adds the next chunk of a large budget). */
   private charge(n: number, pc: number): void {
     const w = this.w;
-    w.u8x2(W.global_get, 0);
+    w.u8x2(W.local_get, L_BUDGET);
     w.u8(W.i32_const);
     w.s32(n);
     w.u8(W.i32_sub);
-    w.u8x2(W.global_set, 0);
-    w.u8x2(W.global_get, 0);
-    w.u8(W.i32_const);
-    w.u8(0);
+    w.u8x2(W.local_tee, L_BUDGET);
+    w.u8x2(W.i32_const, 0);
     w.u8(W.i32_lt_s);
     w.u8x2(W.if, T.void);
     w.u8(W.i32_const);
     w.s32(pc);
-    w.u8x2(W.global_get, 0);
+    w.u8x2(W.local_get, L_BUDGET);
     w.u8(W.call);
     w.u32(Imp.budget);
-    w.u8x2(W.global_set, 0);
+    w.u8x2(W.local_set, L_BUDGET);
     w.u8(W.end);
   }
 
@@ -796,15 +819,7 @@ export class FuncEmitter implements IntrinsicContext {
     const w = this.w;
     w.u8x2(W.local_get, base);
     if (!this.verified) {
-      if (off !== 0) {
-        w.u8(W.i64_const);
-        w.s32(off);
-        w.u8(W.i64_add);
-      }
-      w.u8(W.i32_const);
-      w.s32(pc);
-      w.u8(W.call);
-      w.u32(this.env.checkBase + checkIndex(size, info));
+      this.checkedAddress(off, size, info, pc);
       return 0;
     }
     w.u8(W.i32_wrap_i64);
@@ -813,6 +828,84 @@ export class FuncEmitter implements IntrinsicContext {
     w.s32(off);
     w.u8(W.i32_add);
     return 0;
+  }
+
+  /**
+   * The inline fast path of RuntimeMemory.check, with the base register on
+   * the stack: ea = base + off; a = ea if ea <= maxBytes - 8, else 0 (whose
+   * shadow byte is 0, so the access takes the slow path); the access is fast
+   * when both shadow bytes grant it and neither is partial. Otherwise call
+   * the check function, which asks the region list or throws the fault.
+   * Leaves the i32 address on the stack.
+   */
+  private checkedAddress(off: number, size: number, info: number, pc: number): void {
+    const w = this.w;
+    const need = (info & INFO_ATOMIC) !== 0 ? 3 : (info & INFO_WRITE) !== 0 ? 2 : 1;
+    if (off !== 0) {
+      w.u8(W.i64_const);
+      w.s32(off);
+      w.u8(W.i64_add);
+    }
+    w.u8x2(W.local_tee, L_T0);
+    w.u8(W.i32_wrap_i64);
+    w.u8x2(W.i32_const, 0);
+    w.u8x2(W.local_get, L_T0);
+    w.u8(W.i64_const);
+    w.s64(this.env.maxBytes - 8, 0);
+    w.u8(W.i64_le_u);
+    w.u8(W.select);
+    w.u8x2(W.local_tee, L_A0);
+    w.u8x2(W.i32_const, 3);
+    w.u8(W.i32_shr_u);
+    w.u8(W.i32_load8_u);
+    w.u32(0);
+    w.u32(SHADOW_BASE);
+    if (size === 1) {
+      // one granule: fast when (s & (need | partial)) == need
+      w.u8(W.i32_const);
+      w.s32(need | 0x80);
+      w.u8(W.i32_and);
+      w.u8x2(W.i32_const, need);
+      w.u8(W.i32_ne);
+    } else {
+      w.u8x2(W.local_tee, L_SA);
+      w.u8x2(W.local_get, L_A0);
+      w.u8x2(W.i32_const, size - 1);
+      w.u8(W.i32_add);
+      w.u8x2(W.i32_const, 3);
+      w.u8(W.i32_shr_u);
+      w.u8(W.i32_load8_u);
+      w.u32(0);
+      w.u32(SHADOW_BASE);
+      w.u8x2(W.local_tee, L_SB);
+      w.u8(W.i32_and);
+      w.u8x2(W.i32_const, need);
+      w.u8(W.i32_and);
+      w.u8x2(W.i32_const, need);
+      w.u8(W.i32_xor);
+      w.u8x2(W.local_get, L_SA);
+      w.u8x2(W.local_get, L_SB);
+      w.u8(W.i32_or);
+      w.u8(W.i32_const);
+      w.s32(0x80);
+      w.u8(W.i32_and);
+      w.u8(W.i32_or);
+      if ((info & INFO_ATOMIC) !== 0) {
+        w.u8x2(W.local_get, L_A0);
+        w.u8x2(W.i32_const, size - 1);
+        w.u8(W.i32_and);
+        w.u8(W.i32_or);
+      }
+    }
+    w.u8x2(W.if, T.void);
+    w.u8x2(W.local_get, L_T0);
+    w.u8(W.i32_const);
+    w.s32(pc);
+    w.u8(W.call);
+    w.u32(this.env.checkBase + checkIndex(size, info));
+    w.u8(W.drop);
+    w.u8(W.end);
+    w.u8x2(W.local_get, L_A0);
   }
 
   private atomic(i: number, width: number, op: number, dst: number): void {
@@ -963,9 +1056,11 @@ export class FuncEmitter implements IntrinsicContext {
     w.u8(W.i64_const);
     w.s32(STACK_SIZE);
     w.u8(W.i64_sub);
+    this.saveBudget();
     w.u8(W.call);
     w.u32(this.env.funcBase + fn);
     w.u8x2(W.local_set, L_R0);
+    this.loadBudget();
     if (!this.verified) this.bumpDepth(W.i32_sub);
     if (this.env.hasPacketLoads) {
       // a packet load out of bounds in the callee ends the whole program

@@ -164,47 +164,80 @@ export function structure(f: FuncCfg): Structured {
   for (const b of rpo) if (b !== rpo[0]) children[idom[b]!]!.push(b);
   const isMerge = (b: number): boolean => forwardPreds[b]! >= 2;
 
-  const doTree = (x: number): SNode[] => {
+  // Each function appends to `out`, so building the tree is linear in its size.
+  const doTree = (x: number, out: SNode[]): void => {
     // Merge children, highest reverse-postorder number first: the first one
     // gets the outermost block, so its code comes last.
     const merges = children[x]!.filter(isMerge).sort((a, b) => order[b]! - order[a]!);
-    const inner = nodeWithin(x, merges, 0);
-    return loopHeader[x] ? [{ kind: 'loop', header: x, body: inner }] : inner;
+    if (loopHeader[x]) {
+      const body: SNode[] = [];
+      nodeWithin(x, merges, 0, body);
+      out.push({ kind: 'loop', header: x, body });
+    } else nodeWithin(x, merges, 0, out);
   };
-  const nodeWithin = (x: number, ys: readonly number[], i: number): SNode[] => {
-    if (i === ys.length) return [{ kind: 'code', bb: x }, ...branches(x)];
+  const nodeWithin = (x: number, ys: readonly number[], i: number, out: SNode[]): void => {
+    if (i === ys.length) {
+      out.push({ kind: 'code', bb: x });
+      branches(x, out);
+      return;
+    }
     const y = ys[i]!;
-    return [{ kind: 'block', follow: y, body: dropTrailingBr(nodeWithin(x, ys, i + 1), y) }, ...doTree(y)];
+    const body: SNode[] = [];
+    nodeWithin(x, ys, i + 1, body);
+    out.push({ kind: 'block', follow: y, body: dropTrailingBr(body, y) });
+    doTree(y, out);
   };
-  const doBranch = (x: number, y: number): SNode[] => {
-    if (y < 0) return [{ kind: 'falloff', pc: blocks[x]!.last }];
-    if (order[y]! <= order[x]!) return [{ kind: 'br', target: { to: 'loop', bb: y } }];
-    if (isMerge(y)) return [{ kind: 'br', target: { to: 'follow', bb: y } }];
-    return doTree(y);
+  const isBr = (x: number, y: number): boolean => y >= 0 && (order[y]! <= order[x]! || isMerge(y));
+  const brTarget = (x: number, y: number): Target => (order[y]! <= order[x]! ? { to: 'loop', bb: y } : { to: 'follow', bb: y });
+  /** The branch x -> y as a br, or (y has no other forward predecessor) y's code in place. */
+  const doBranch = (x: number, y: number, out: SNode[]): void => {
+    if (y < 0) out.push({ kind: 'falloff', pc: blocks[x]!.last });
+    else if (order[y]! <= order[x]!) out.push({ kind: 'br', target: { to: 'loop', bb: y } });
+    else if (isMerge(y)) out.push({ kind: 'br', target: { to: 'follow', bb: y } });
+    else doTree(y, out);
   };
-  const branches = (x: number): SNode[] => {
+  const branches = (x: number, out: SNode[]): void => {
     const b = blocks[x]!;
     switch (b.term) {
       case Term.Exit:
-        return [{ kind: 'exit', bb: x }];
+        out.push({ kind: 'exit', bb: x });
+        return;
       case Term.FallOff:
-        return [{ kind: 'falloff', pc: b.last }];
+        out.push({ kind: 'falloff', pc: b.last });
+        return;
       case Term.Fall:
-        return doBranch(x, b.next);
+        doBranch(x, b.next, out);
+        return;
       case Term.Jump:
-        return doBranch(x, b.taken);
+        doBranch(x, b.taken, out);
+        return;
       case Term.Cond: {
         // A conditional jump to the next instruction goes there either way.
-        if (b.taken === b.next) return doBranch(x, b.next);
-        const t = doBranch(x, b.taken);
-        const e = doBranch(x, b.next);
-        if (t.length === 1 && t[0]!.kind === 'br') return [{ kind: 'brif', bb: x, negate: false, target: t[0]!.target }, ...e];
-        if (e.length === 1 && e[0]!.kind === 'br') return [{ kind: 'brif', bb: x, negate: true, target: e[0]!.target }, ...t];
-        return [{ kind: 'if', bb: x, then: t, else: e }];
+        if (b.taken === b.next) {
+          doBranch(x, b.next, out);
+          return;
+        }
+        // One arm that is a plain branch becomes a br_if; the other arm follows in place.
+        if (isBr(x, b.taken)) {
+          out.push({ kind: 'brif', bb: x, negate: false, target: brTarget(x, b.taken) });
+          doBranch(x, b.next, out);
+        } else if (isBr(x, b.next)) {
+          out.push({ kind: 'brif', bb: x, negate: true, target: brTarget(x, b.next) });
+          doBranch(x, b.taken, out);
+        } else {
+          const t: SNode[] = [];
+          doBranch(x, b.taken, t);
+          const e: SNode[] = [];
+          doBranch(x, b.next, e);
+          out.push({ kind: 'if', bb: x, then: t, else: e });
+        }
+        return;
       }
     }
   };
-  return { tree: doTree(rpo[0]!), dispatcher: false, rpo };
+  const tree: SNode[] = [];
+  doTree(rpo[0]!, tree);
+  return { tree, dispatcher: false, rpo };
 }
 
 /**
