@@ -8,6 +8,7 @@ import { assemble } from '../asm/assemble.js';
 import { parseDataFile } from '../asm/data-file.js';
 import { formatInsn } from '../asm/disassemble.js';
 import { parseHexText } from '../asm/hex-text.js';
+import { loadObject } from '../elf/load.js';
 import { decodeProgram, type Program } from '../isa/decode.js';
 import { AsmError, UsageError } from '../internal/errors.js';
 import { conformanceHelpers } from '../helpers/test-helpers.js';
@@ -18,14 +19,18 @@ import { readInput } from './asm.js';
 import { EXIT_OK, type Command, type Io } from './command.js';
 
 const HELP = `usage: tsbpf run FILE [--mem HEX] [--trace] [--budget N] [--hex] [--engine NAME] [--no-check]
+                [--section S]
 
 Run an eBPF program and print r0 in hex and decimal. FILE (or - for stdin) is
 detected by content: raw instruction bytes (binary), hex text
 (b7 00 00 00 2a 00 00 00 ...), assembly in the conformance (%r0) or LLVM
-(r0 = 42) dialect, or a bpf_conformance .data file.
+(r0 = 42) dialect, a bpf_conformance .data file, or a BPF ELF object (the
+first program, or --section S; programs that use maps are not supported yet).
 
 r1 holds the address of the input memory and r2 its length (0 and 0 without
-memory); r10 is the frame pointer. Helper 5 (return r1) is available.
+memory); r10 is the frame pointer. Helper 5 (return r1) is available. For an
+XDP program from an object, --mem is the packet and r1 points to a struct
+xdp_md whose data/data_end delimit it.
 
 Options:
   --mem HEX      input memory as hex bytes ("00 01 02" or "000102")
@@ -34,6 +39,7 @@ Options:
   --hex          FILE is hex text (skip detection)
   --engine NAME  interp (default) or another registered engine (jit)
   --no-check     skip the register-initialisation check
+  --section S    the program of an object file to run (section or function name)
 
 Exit status: 0 when the program exits, 1 when it is rejected or faults
 (the message names the instruction), 2 on bad usage.`;
@@ -50,12 +56,31 @@ function isText(b: Uint8Array): boolean {
 
 export interface LoadedInput {
   readonly bytes: Uint8Array;
-  readonly kind: 'binary' | 'hex' | 'asm' | 'data';
+  readonly kind: 'binary' | 'hex' | 'asm' | 'data' | 'object';
   readonly mem?: Uint8Array;
+  /** For objects: the program type from the section name ('xdp', ...). */
+  readonly progType?: string;
+}
+
+const isElf = (b: Uint8Array): boolean => b.length >= 4 && b[0] === 0x7f && b[1] === 0x45 && b[2] === 0x4c && b[3] === 0x46;
+
+/** One program of an ELF object (by section or function name, else the first); it must need no maps. */
+export function programFromObject(input: Uint8Array, name: string, section?: string): LoadedInput {
+  const spec = loadObject(input, { file: name });
+  const progs = spec.programs.filter((p) => section === undefined || p.section === section || p.name === section);
+  const prog = progs[0];
+  if (prog === undefined) {
+    throw new UsageError(`${name}: no program${section !== undefined ? ` in section or named '${section}'` : ''} (have: ${spec.programs.map((p) => `${p.section}/${p.name}`).join(', ') || 'none'})`);
+  }
+  if (prog.mapRefs.length > 0) throw new UsageError(`${name}: program ${prog.name} uses maps, which 'tsbpf run' does not set up yet`);
+  if (prog.externs.length > 0) throw new UsageError(`${name}: program ${prog.name} references externs (${prog.externs.join(', ')})`);
+  return { bytes: prog.insns, kind: 'object', progType: prog.type };
 }
 
 /** Turn FILE contents into instruction bytes, detecting the kind. */
-export function programFromInput(input: Uint8Array, name: string, forceHex: boolean): LoadedInput {
+export function programFromInput(input: Uint8Array, name: string, forceHex: boolean, section?: string): LoadedInput {
+  if (!forceHex && isElf(input)) return programFromObject(input, name, section);
+  if (section !== undefined) throw new UsageError('--section applies to object files only');
   if (!forceHex && !isText(input)) return { bytes: input, kind: 'binary' };
   const text = new TextDecoder().decode(input);
   if (forceHex) return { bytes: parseHexText(text, name), kind: 'hex' };
@@ -122,6 +147,7 @@ export async function runFile(args: string[], io: Io): Promise<number> {
       hex: { type: 'boolean' },
       engine: { type: 'string' },
       'no-check': { type: 'boolean' },
+      section: { type: 'string' },
     },
     allowPositionals: true,
   });
@@ -133,7 +159,9 @@ export async function runFile(args: string[], io: Io): Promise<number> {
     budget = Number(values.budget);
   }
   const name = file === '-' ? '<stdin>' : file;
-  const loaded = programFromInput(await readInput(file, io), name, values.hex === true);
+  const loaded = programFromInput(await readInput(file, io), name, values.hex === true, values.section);
+  const engine = values.engine ?? 'interp';
+  if (values.trace === true && engine !== 'interp') throw new UsageError('--trace needs the interpreter (the hook is not called by other engines)');
   let mem = loaded.mem;
   if (values.mem !== undefined) {
     try {
@@ -149,13 +177,24 @@ export async function runFile(args: string[], io: Io): Promise<number> {
   const vm = createVm({ helpers: conformanceHelpers() });
   const final = new Int32Array(REG_FILE_LENGTH);
   const trace = values.trace === true ? traceHook(prog, (l) => io.out(l)) : undefined;
-  const r = vm.run(prog, {
-    ...(mem ? { mem } : {}),
+  const common = {
+    engine,
     ...(budget !== undefined ? { budget } : {}),
     ...(trace ? { hook: trace.hook } : {}),
-    ...(values.engine !== undefined ? { engine: values.engine } : {}),
     regsOut: final,
-  });
+  };
+  let r;
+  if (loaded.progType === 'xdp') {
+    // struct xdp_md { u32 data; u32 data_end; ... } around the packet
+    const data = mem ?? new Uint8Array(0);
+    const pkt = vm.mem.alloc(data.length, { name: 'packet', kind: 'packet', init: data });
+    const xdp = vm.mem.alloc(24, { name: 'xdp_md', kind: 'ctx', writable: false });
+    vm.mem.dv.setUint32(xdp.start, pkt.start, true);
+    vm.mem.dv.setUint32(xdp.start + 4, pkt.start + data.length, true);
+    r = vm.run(prog, { ...common, args: [xdp.start] });
+  } else {
+    r = vm.run(prog, { ...common, ...(mem ? { mem } : {}) });
+  }
   if (trace) {
     trace.finish(final);
     io.out(`${r.insns} instructions`);

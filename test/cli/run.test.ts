@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { run, programFromInput, formatValue } from '../../src/cli/run.js';
 import { conformancePlugin, parsePluginHex } from '../../src/cli/conformance-plugin.js';
 import type { Io } from '../../src/cli/command.js';
-import { ROOT, CONFORMANCE_DIR } from '../paths.js';
+import { ROOT, CONFORMANCE_DIR, SHARED } from '../paths.js';
 import { MemoryFault, VerifierError } from '../../src/internal/errors.js';
 
 function io(stdin = ''): Io & { outText: () => string; errText: () => string } {
@@ -57,6 +57,16 @@ test('run --mem gives r1/r2; faults and rejections are typed errors', async () =
   await assert.rejects(run.run([p, '--mem', '00'], io()), MemoryFault);
   await assert.rejects(run.run([file('e.s', 'or %r0, %r10\nexit\n')], io()), VerifierError);
   await assert.rejects(run.run([p, '--budget=-1'], io()), /--budget expects a non-negative integer/);
+});
+
+test('run takes map-free programs from object files; XDP gets an xdp_md around --mem', async () => {
+  const packet = readFileSync(join(SHARED, 'bench', 'packets', 'udp4_1500.bin'));
+  const t = io();
+  assert.equal(await run.run([join(ROOT, 'test', 'fixtures', 'bench', 'parse_verify.o'), '--mem', packet.toString('hex')], t), 0);
+  assert.equal(t.outText(), `r0 = ${formatValue(287445897n)}`);
+  await assert.rejects(run.run([join(ROOT, 'test', 'fixtures', 'bench', 'hashcount.o')], io()), /uses maps/);
+  await assert.rejects(run.run([join(ROOT, 'test', 'fixtures', 'bench', 'nop.o'), '--section', 'nosuch'], io()), /no program in section or named 'nosuch' \(have: xdp\//);
+  await assert.rejects(run.run([file('n.s', 'mov %r0, 0\nexit\n'), '--trace', '--engine', 'jit'], io()), /--trace needs the interpreter/);
 });
 
 test('run --trace prints instructions and changed registers', async () => {
