@@ -54,7 +54,6 @@ const S_NO_PACKET = 10;
 const OP_END = 0xfe;
 const OP_HALF = 0xff;
 
-/** Words per slot in the pre-decoded code: [op | dst<<8 | src<<12 | off<<16, imm]. */
 const TWO32 = 4294967296;
 
 // Scratch for 64-bit division results (lo, hi); module-level so division allocates nothing.
@@ -171,7 +170,7 @@ function packetLoad(mem: RuntimeMemory, start: number, len: number, off: number,
   return ((u8[a]! << 24) | (u8[a + 1]! << 16) | (u8[a + 2]! << 8) | u8[a + 3]!) >>> 0;
 }
 
-/** Per-run state the helpers see; one object per run, its pc updated before each call. */
+/** What the helpers see (HelperEnv); one object per engine, its pc updated before each call. */
 interface MutableEnv {
   mem: RuntimeMemory;
   regs: Int32Array;
@@ -200,8 +199,18 @@ export class Interpreter implements Engine {
   private readonly mem: RuntimeMemory;
   private readonly helpers: HelperRegistry;
   private readonly stackTop: number;
-  /** Pre-decoded code: two int32 words per slot plus a sentinel slot at the end. */
+  /**
+   * Pre-decoded code, two int32 words per slot: [op | dst<<8 | src<<12 | off<<16, imm],
+   * plus a sentinel slot (OP_END) after the last instruction.
+   */
   private readonly code: Int32Array;
+  // Register file, call frames (r6..r9 halves, return pc, r10 per frame) and
+  // helper env, reused across runs: a run allocates nothing unless a helper
+  // re-enters this engine.
+  private readonly regs: RegFile = new Int32Array(REG_FILE_LENGTH);
+  private readonly frames = new Int32Array(MAX_CALL_FRAMES * 10);
+  private readonly env: MutableEnv;
+  private busy = false;
 
   constructor(prog: Program, config: EngineConfig) {
     if (config.stack.size < MAX_CALL_FRAMES * STACK_SIZE) {
@@ -231,13 +240,6 @@ export class Interpreter implements Engine {
     this.code = code;
     this.env = { mem: this.mem, regs: this.regs, pc: 0, run: undefined };
   }
-
-  // Register file, call frames and helper env are reused across runs (a run
-  // allocates nothing unless a helper re-enters this engine).
-  private readonly regs: RegFile = new Int32Array(REG_FILE_LENGTH);
-  private readonly frames = new Int32Array(MAX_CALL_FRAMES * 10);
-  private readonly env: MutableEnv;
-  private busy = false;
 
   run(args: EntryArgs, options: ExecOptions = {}): ExecResult {
     if (this.busy) return this.runWith(new Int32Array(REG_FILE_LENGTH), new Int32Array(MAX_CALL_FRAMES * 10), { mem: this.mem, regs: new Int32Array(0), pc: 0, run: undefined }, args, options);
