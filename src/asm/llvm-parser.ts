@@ -97,6 +97,16 @@ interface Tok {
 const OPERATORS = ['<<=', '>>=', '==', '!=', '>=', '<=', '+=', '-=', '*=', '/=', '%=', '&=', '|=', '^=', '=', '<', '>', '&', '+', '-', '*', '/', '%', '|', '^', '!'];
 const OP_CHARS = /[=<>!&|^+\-*/%]/;
 
+// Sticky regexes match at a position without slicing the line.
+const IDENT_RE = /[A-Za-z_.$][A-Za-z0-9_.$]*/y;
+const NUMBER_RE = /(?:0[xX][0-9a-fA-F]+|[0-9]+)(?![A-Za-z0-9_])/y;
+const WORD_RE = /[0-9A-Za-z_]+/y;
+
+function sticky(re: RegExp, text: string, at: number): RegExpExecArray | null {
+  re.lastIndex = at;
+  return re.exec(text);
+}
+
 function tokenize(text: string, ctx: LineCtx): Tok[] {
   const out: Tok[] = [];
   let i = 0;
@@ -108,14 +118,14 @@ function tokenize(text: string, ctx: LineCtx): Tok[] {
     }
     const col = i + 1;
     let m: RegExpExecArray | null;
-    if ((m = /^[A-Za-z_.$][A-Za-z0-9_.$]*/.exec(text.slice(i))) !== null) {
+    if ((m = sticky(IDENT_RE, text, i)) !== null) {
       out.push({ kind: 'ident', text: m[0], col });
       i += m[0].length;
-    } else if ((m = /^(0[xX][0-9a-fA-F]+|[0-9]+)(?![A-Za-z0-9_])/.exec(text.slice(i))) !== null) {
+    } else if ((m = sticky(NUMBER_RE, text, i)) !== null) {
       out.push({ kind: 'num', text: m[0], col });
       i += m[0].length;
     } else if (/[0-9]/.test(ch)) {
-      const bad = /^[0-9A-Za-z_]+/.exec(text.slice(i))![0];
+      const bad = sticky(WORD_RE, text, i)![0];
       fail(ctx, col, `invalid number '${bad}'`, 'a decimal or 0x hex number');
     } else if ('()[],'.includes(ch)) {
       out.push({ kind: 'punct', text: ch, col });
