@@ -9,7 +9,10 @@ import { disassembleProgram, formatInsn } from '../../src/asm/disassemble.js';
 import { decodeProgram } from '../../src/isa/decode.js';
 import { assemble } from '../../src/asm/assemble.js';
 import { conformanceCases, hasConformance, hexToBytes, readFixture, uniqueEncodings } from './corpus.js';
-import { objdump, objdumpAvailable } from './llvm-objdump.js';
+import { objdump, objdumpAvailable, objdumpFile } from './llvm-objdump.js';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT } from '../paths.js';
 import { llvmTexts } from './gen-llvm-fixtures.js';
 import { kernelTexts } from './gen-kernel-fixture.js';
 import { kernelAvailable } from './kernel-probe.js';
@@ -161,4 +164,38 @@ test('kernel syntax: symbol hooks and the forms the probe cannot load', () => {
   assert.equal(k(5, { symbols: { helper: () => 'my_helper' } }), '(85) call my_helper#9999');
   assert.equal(k(6), '(50) r0 = *(u8 *)skb[r3 + -4]');
   assert.equal(k(7), '(85) call pc+0');
+});
+
+/** Committed BPF objects of the repository (examples, fixtures, benchmarks), little-endian only. */
+function repoObjects(): string[] {
+  const out: string[] = [];
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      if (e.name === 'node_modules' || e.name === 'dist' || e.name.startsWith('.')) continue;
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith('.o') && !e.name.includes('bpfeb')) out.push(p);
+    }
+  };
+  walk(ROOT);
+  return out.sort();
+}
+
+test('live: every instruction of the repository\'s clang-built objects prints as llvm-objdump prints it', { skip: noObjdump }, () => {
+  const files = repoObjects();
+  let n = 0;
+  const bad: string[] = [];
+  for (const file of files) {
+    for (const [mcpu, alu32] of [['v3', true], [undefined, false]] as const) {
+      for (const l of objdumpFile(file, mcpu)) {
+        const prog = decodeProgram(hexToBytes(l.bytes.replace(/ /g, '')), { validate: false });
+        const want = l.text.replace(/ <[^<>]*>$/, '');
+        const got = prog.op[0]! < 0 ? '<unknown>' : formatInsn(prog, 0, { alu32 });
+        if (got !== want) bad.push(`${file} ${l.line.trim()}: ours '${got}'`);
+        n++;
+      }
+    }
+  }
+  assert.deepEqual(bad.slice(0, 10), [], `${bad.length} differ`);
+  assert.ok(files.length === 0 || n > 1000, `${n} instructions in ${files.length} objects`);
 });

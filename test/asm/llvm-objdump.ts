@@ -70,18 +70,23 @@ export function objdump(code: Uint8Array, mcpu?: string): ObjdumpLine[] {
   try {
     const file = join(dir, 'prog.o');
     writeFileSync(file, wrapElf(code));
-    const args = ['-d', ...(mcpu ? [`--mcpu=${mcpu}`] : []), file];
-    const r = spawnSync(OBJDUMP, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
-    if (r.status !== 0) throw new Error(`${OBJDUMP} failed: ${r.stderr}`);
-    const out: ObjdumpLine[] = [];
-    for (const line of r.stdout.split('\n')) {
-      const m = /^\s*([0-9]+):\t([0-9a-f ]+)\t(.*)$/.exec(line);
-      if (m !== null) out.push({ slot: Number(m[1]), bytes: m[2]!, text: m[3]!, line });
-    }
-    return out;
+    return objdumpFile(file, mcpu);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** llvm-objdump-19 -d of an object file: its instruction lines, all code sections in order. */
+export function objdumpFile(file: string, mcpu?: string): ObjdumpLine[] {
+  const args = ['-d', ...(mcpu ? [`--mcpu=${mcpu}`] : []), file];
+  const r = spawnSync(OBJDUMP, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`${OBJDUMP} failed: ${r.stderr}`);
+  const out: ObjdumpLine[] = [];
+  for (const line of r.stdout.split('\n')) {
+    const m = /^\s*([0-9]+):\t([0-9a-f ]+)\t(.*)$/.exec(line);
+    if (m !== null) out.push({ slot: Number(m[1]), bytes: m[2]!, text: m[3]!, line });
+  }
+  return out;
 }
 
 /** Drop objdump's ` <.text+0x28>` target annotation (it depends on where the insn sits). */
