@@ -4,5 +4,6 @@ import { nativeSuite } from './native.js';
 import { kernelSuite } from './kernel.js';
 import { programsSuite } from './vm/programs.bench.js';
 import { interpSuite } from './vm/interp.bench.js';
+import { mapsSuite } from './maps/maps.bench.js';
 
-export const SUITES: Suite[] = [nativeSuite, kernelSuite, programsSuite, interpSuite];
+export const SUITES: Suite[] = [nativeSuite, kernelSuite, programsSuite, interpSuite, mapsSuite];

@@ -53,7 +53,11 @@ export const ENTRY_HEADER = 24;
 export const FLAG_USED = 1;
 export const FLAG_REF = 2;
 
-/** hash32 of `len` bytes at `addr` in `u8` (see the header). */
+/**
+ * hash32 of `len` bytes at `addr` in `u8` (see the header), as a signed int32
+ * (the same 32 bits; a signed result stays a small integer in V8, where an
+ * unsigned one above 2^31 would be boxed).
+ */
 export function hash32(u8: Uint8Array, addr: number, len: number, seed: number): number {
   let h = seed | 0;
   const end4 = addr + (len & ~3);
@@ -83,7 +87,7 @@ export function hash32(u8: Uint8Array, addr: number, len: number, seed: number):
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
-  return h >>> 0;
+  return h;
 }
 
 /** Smallest power of two >= n (n >= 1). */

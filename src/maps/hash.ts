@@ -40,7 +40,9 @@ export class HashMap extends BpfMap {
   readonly keyStride: number;
   /** Offset of the value inside an entry. */
   readonly valueOff: number;
-  private u32: Uint32Array;
+  // Int32Array: addresses and hashes as int32 bits, so V8 keeps them unboxed
+  private u32: Int32Array;
+  private u8: Uint8Array;
   private count = 0;
   private free = 0;
   private lruHead = 0;
@@ -53,7 +55,7 @@ export class HashMap extends BpfMap {
     this.lru = spec.typeName.startsWith('lru');
     this.buckets = roundUpPow2(spec.maxEntries);
     this.mask = this.buckets - 1;
-    this.seed = (spec.flags & BPF_F_ZERO_SEED) !== 0 ? 0 : (Math.random() * 0x100000000) >>> 0;
+    this.seed = (spec.flags & BPF_F_ZERO_SEED) !== 0 ? 0 : (Math.random() * 0x100000000) | 0;
     this.keyStride = roundUp8(spec.keySize);
     this.valueOff = ENTRY_HEADER + this.keyStride;
     this.entrySize = this.valueOff + this.valueStride * (perCpu ? host.cpus : 1);
@@ -64,7 +66,8 @@ export class HashMap extends BpfMap {
       writable: (spec.flags & BPF_F_RDONLY_PROG) === 0,
     });
     this.entryBase = this.region.start + bucketBytes;
-    this.u32 = new Uint32Array(this.mem.u8.buffer);
+    this.u8 = this.mem.u8;
+    this.u32 = new Int32Array(this.u8.buffer);
     // thread every entry onto the free list, lowest address first
     const u32 = this.u32;
     for (let i = spec.maxEntries - 1; i >= 0; i--) {
@@ -85,9 +88,15 @@ export class HashMap extends BpfMap {
     return this.count;
   }
 
-  private view(): Uint32Array {
-    const buf = this.mem.u8.buffer;
-    if (this.u32.buffer !== buf || this.u32.length * 4 !== buf.byteLength) this.u32 = new Uint32Array(buf);
+  private view(): Int32Array {
+    const u8 = this.mem.u8;
+    // the memory's views are rebuilt when it grows; follow them. Comparing the
+    // view objects is cheap, while reading `.buffer` of a view over a Wasm
+    // memory costs tens of nanoseconds in V8.
+    if (u8 !== this.u8) {
+      this.u8 = u8;
+      this.u32 = new Int32Array(u8.buffer);
+    }
     return this.u32;
   }
 
@@ -127,7 +136,7 @@ export class HashMap extends BpfMap {
       const f = (e + ENTRY_FLAGS) >>> 2;
       this.u32[f] = this.u32[f]! | FLAG_REF;
     }
-    return e + this.valueOff + (this.perCpu && cpu > 0 ? cpu * this.valueStride : 0);
+    return (e + this.valueOff + (this.perCpu && cpu > 0 ? cpu * this.valueStride : 0)) >>> 0;
   }
 
   override updateAt(key: number, value: number, flags: number, cpu: number): number {
@@ -277,7 +286,8 @@ export class HashMap extends BpfMap {
   }
 
   private copyKey(e: number, out: number): number {
-    this.mem.u8.copyWithin(out, e + ENTRY_HEADER, e + ENTRY_HEADER + this.keySize);
+    const k = (e + ENTRY_HEADER) >>> 0;
+    this.mem.u8.copyWithin(out, k, k + this.keySize);
     return 0;
   }
 
@@ -292,7 +302,7 @@ export class HashMap extends BpfMap {
         // read the successor first: the callback may delete this element
         const next = u32[(e + ENTRY_NEXT) >>> 2]!;
         n++;
-        if (cb(e + ENTRY_HEADER, e + off)) return n;
+        if (cb((e + ENTRY_HEADER) >>> 0, (e + off) >>> 0)) return n;
         e = next;
         if (u32 !== this.u32) return n; // memory grew under us; stop rather than read stale views
       }

@@ -66,7 +66,7 @@ test('hash: the documented layout: hash32 and the bucket walk find the value', (
   const u8 = t.mem.u8;
   const k = t.mem.alloc(8, { name: 'k', init: key }).start;
   assert.equal(dv.getUint32(m.desc + Desc.SEED, true), 0);
-  const h = hash32(u8, k, 6, 0);
+  const h = hash32(u8, k, 6, 0) >>> 0;
   let e = dv.getUint32(dv.getUint32(m.desc + Desc.DATA, true) + (h & dv.getUint32(m.desc + Desc.MASK, true)) * 4, true);
   while (e !== 0 && dv.getUint32(e + 4, true) !== h) e = dv.getUint32(e, true);
   assert.notEqual(e, 0);
@@ -77,7 +77,7 @@ test('hash: the documented layout: hash32 and the bucket walk find the value', (
 
 test('hash32: MurmurHash3 x86_32 reference vectors', () => {
   const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
-  const h = (b: Uint8Array, seed: number): number => hash32(b, 0, b.length, seed);
+  const h = (b: Uint8Array, seed: number): number => hash32(b, 0, b.length, seed) >>> 0;
   assert.equal(h(new Uint8Array(0), 0), 0);
   assert.equal(h(new Uint8Array(0), 1), 0x514e28b7);
   assert.equal(h(enc('hello'), 0), 0x248bfa47);

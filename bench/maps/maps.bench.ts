@@ -1,0 +1,184 @@
+// Map speed: nanoseconds per lookup/update
+//   - from programs: lookups.bpf.o's programs (100 map operations per run) on
+//     the interpreter and the JIT, minus the `nop` program's run time, next to
+//     the same object in the kernel (`bpftool prog run`, JIT on);
+//   - through the JS helper path: the helper function called directly;
+//   - from user space: BpfMap.lookup/update on bytes;
+//   - a JavaScript Map<number, bigint> for scale.
+// `benchMaps()` returns harness rows; `mapsSuite` plugs into bench/suites.ts.
+// Run alone: node dist/bench/maps/maps.bench.js [--quick]
+import { execFileSync } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadObject } from '../../src/elf/index.js';
+import { decodeProgram } from '../../src/isa/decode.js';
+import { createVm } from '../../src/vm/vm.js';
+import { hasEngine } from '../../src/vm/engines.js';
+import { RuntimeMemory } from '../../src/vm/memory.js';
+import { MapTable } from '../../src/maps/table.js';
+import type { BpfMap } from '../../src/maps/base.js';
+import { HelperContext, standardHelpers } from '../../src/helpers/index.js';
+import { BPF_FUNC } from '../../src/internal/uapi.gen.js';
+import type { HelperEnv } from '../../src/helpers/registry.js';
+import { timeOps, type BenchContext, type Row, type Suite } from '../harness.js';
+import { kernelAvailable } from '../kernel.js';
+import { ROOT } from '../paths.js';
+
+const OPS = 100;
+const OBJECT = join(ROOT, 'bench', 'maps', 'lookups.bpf.o');
+const PROGRAMS = ['hash_update', 'hash_lookup', 'array_lookup'] as const;
+const NOTE = `ns per map op (${OPS} per run, nop run subtracted)`;
+
+/** The object's programs with their map lddws pointing at our maps' descriptors. */
+function loadLinked(table: MapTable): { maps: Map<string, BpfMap>; progs: Map<string, Uint8Array> } {
+  const spec = loadObject(readFileSync(OBJECT), { file: OBJECT });
+  const maps = new Map<string, BpfMap>();
+  const byIndex = spec.maps.map((m) => {
+    const made = table.create(m);
+    maps.set(m.name, made);
+    return made;
+  });
+  const progs = new Map<string, Uint8Array>();
+  for (const p of spec.programs) {
+    const code = p.insns.slice();
+    const dv = new DataView(code.buffer);
+    for (const ref of p.mapRefs) {
+      if (ref.kind !== 'fd') continue;
+      // what the runtime's lddw rewrite does: a plain 64-bit immediate holding the descriptor address
+      const at = ref.insn * 8;
+      code[at + 1] = code[at + 1]! & 0x0f; // src = 0
+      dv.setInt32(at + 4, byIndex[ref.map]!.desc | 0, true);
+      dv.setInt32(at + 12, 0, true);
+    }
+    progs.set(p.name, code);
+  }
+  return { maps, progs };
+}
+
+function benchPrograms(ctx: Pick<BenchContext, 'filter' | 'scale'>): Row[] {
+  const rows: Row[] = [];
+  const mem = new RuntimeMemory({ maxBytes: 16 * 1024 * 1024 });
+  const table = new MapTable(mem);
+  const { progs } = loadLinked(table);
+  const vm = createVm({ mem, helpers: standardHelpers() });
+  const run = new HelperContext({ maps: table, seed: 1 });
+  const target = 150 * ctx.scale;
+  for (const engine of ['interp', ...(hasEngine('jit') ? ['jit'] : [])]) {
+    const nop = vm.load(decodeProgram(progs.get('nop')!));
+    const base = timeOps(() => vm.run(nop, { args: [0], run, engine }), { targetMs: target });
+    for (const name of PROGRAMS) {
+      if (!ctx.filter.test(`maps/${name}/${engine}`)) continue;
+      const prog = vm.load(decodeProgram(progs.get(name)!));
+      vm.run(progs.get('hash_update')!, { args: [0], run, engine }); // keys 0..63 exist
+      const ns = timeOps(() => vm.run(prog, { args: [0], run, engine }), { targetMs: target });
+      rows.push({ program: `maps/${name}`, packet: '-', engine, ns_per_run: Math.max(0, ns - base) / OPS, note: NOTE });
+    }
+  }
+  return rows;
+}
+
+function benchKernel(ctx: Pick<BenchContext, 'filter' | 'scale' | 'log'>): Row[] {
+  const rows: Row[] = [];
+  const why = kernelAvailable();
+  if (why) {
+    ctx.log(`maps/kernel: skipped (${why})`);
+    return rows;
+  }
+  const dir = `/sys/fs/bpf/tsbpf_mapbench_${process.pid}`;
+  const pkt = `/tmp/tsbpf_mapbench_${process.pid}.bin`;
+  writeFileSync(pkt, new Uint8Array(64));
+  mkdirSync(dir, { recursive: true });
+  try {
+    execFileSync('bpftool', ['prog', 'loadall', OBJECT, dir], { stdio: 'pipe' });
+    const time = (name: string): number => {
+      const repeat = String(Math.max(1000, Math.round(100_000 * ctx.scale)));
+      const samples: number[] = [];
+      for (let r = 0; r < 3; r++) {
+        const out = execFileSync('bpftool', ['prog', 'run', 'pinned', join(dir, name), 'data_in', pkt, 'repeat', repeat], { encoding: 'utf8' });
+        const m = /duration \(average\): (\d+)ns/.exec(out);
+        if (m) samples.push(Number(m[1]));
+      }
+      samples.sort((a, b) => a - b);
+      return samples[1] ?? samples[0] ?? NaN;
+    };
+    time('hash_update');
+    const base = time('nop');
+    for (const name of PROGRAMS) {
+      if (!ctx.filter.test(`maps/${name}/kernel`)) continue;
+      rows.push({ program: `maps/${name}`, packet: '-', engine: 'kernel', ns_per_run: Math.max(0, time(name) - base) / OPS, note: NOTE });
+    }
+  } catch (e) {
+    ctx.log(`maps/kernel: ${(e as Error).message.split('\n')[0]}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(pkt, { force: true });
+  }
+  return rows;
+}
+
+function benchJs(ctx: Pick<BenchContext, 'filter' | 'scale'>): Row[] {
+  const rows: Row[] = [];
+  const target = 150 * ctx.scale;
+  const mem = new RuntimeMemory({ maxBytes: 16 * 1024 * 1024 });
+  const table = new MapTable(mem);
+  const h = table.create({ name: 'h', type: 'hash', keySize: 4, valueSize: 8, maxEntries: 1024 });
+  const a = table.create({ name: 'a', type: 'array', keySize: 4, valueSize: 8, maxEntries: 1024 });
+  const keys = Array.from({ length: 64 }, (_, i) => Uint8Array.of(i, 0, 0, 0));
+  const val = new Uint8Array(8);
+  for (const k of keys) h.update(k, val);
+  // the helper path: the helper function with a register block, as an engine calls it
+  const helpers = standardHelpers();
+  const run = new HelperContext({ maps: table, seed: 1 });
+  const regs = new Int32Array(12);
+  const env: HelperEnv = { mem, regs, pc: 0, run };
+  const keyAddr = mem.alloc(8, { name: 'key' }).start;
+  const valAddr = mem.alloc(8, { name: 'val' }).start;
+  const lookup = helpers.get(BPF_FUNC.map_lookup_elem!)!.fn;
+  const update = helpers.get(BPF_FUNC.map_update_elem!)!.fn;
+  const viaHelper = (fn: (e: HelperEnv) => void, map: BpfMap): (() => void) => () => {
+    for (let i = 0; i < OPS; i++) {
+      mem.dv.setUint32(keyAddr, i & 63, true);
+      regs[2] = map.desc;
+      regs[4] = keyAddr;
+      regs[6] = valAddr;
+      regs[8] = 0;
+      fn(env);
+    }
+  };
+  const cases: [string, string, () => void][] = [
+    ['hash_lookup', 'js-helper', viaHelper(lookup, h)],
+    ['hash_update', 'js-helper', viaHelper(update, h)],
+    ['array_lookup', 'js-helper', viaHelper(lookup, a)],
+    ['hash_lookup', 'user', () => { for (let i = 0; i < OPS; i++) h.lookup(keys[i & 63]!); }],
+    ['hash_update', 'user', () => { for (let i = 0; i < OPS; i++) h.update(keys[i & 63]!, val); }],
+    ['array_lookup', 'user', () => { for (let i = 0; i < OPS; i++) a.lookup(keys[i & 63]!); }],
+  ];
+  const jsMap = new Map<number, bigint>();
+  for (let i = 0; i < 64; i++) jsMap.set(i, 0n);
+  let sink = 0n;
+  cases.push(['hash_lookup', 'js-map', () => { for (let i = 0; i < OPS; i++) sink += jsMap.get(i & 63)!; }]);
+  for (const [name, engine, fn] of cases) {
+    if (!ctx.filter.test(`maps/${name}/${engine}`)) continue;
+    const note = engine === 'user' ? 'ns per op, BpfMap on bytes (copies in and out)' : engine === 'js-map' ? 'ns per op, JavaScript Map<number, bigint> for scale' : 'ns per op, helper function called directly';
+    rows.push({ program: `maps/${name}`, packet: '-', engine, ns_per_run: timeOps(fn, { inner: OPS, targetMs: target }), note });
+  }
+  if (sink < 0n) rows.length = 0; // keep `sink` alive
+  return rows;
+}
+
+/** Every map benchmark row. */
+export function benchMaps(ctx: Pick<BenchContext, 'filter' | 'scale' | 'log'> = { filter: /./, scale: 1, log: () => {} }): Row[] {
+  return [...benchPrograms(ctx), ...benchKernel(ctx), ...benchJs(ctx)];
+}
+
+export const mapsSuite: Suite = {
+  name: 'maps',
+  run: async (ctx) => benchMaps(ctx),
+};
+
+if (process.argv[1]?.endsWith('maps.bench.js')) {
+  const quick = process.argv.includes('--quick');
+  const rows = benchMaps({ filter: /./, scale: quick ? 0.2 : 1, log: (m) => process.stderr.write(m + '\n') });
+  rows.sort((x, y) => x.program.localeCompare(y.program));
+  for (const r of rows) process.stdout.write(`${r.program.padEnd(18)} ${r.engine.padEnd(10)} ${r.ns_per_run.toFixed(1).padStart(8)} ns/op\n`);
+}
