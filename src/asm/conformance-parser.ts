@@ -103,7 +103,8 @@ function parseInsn(toks: Tok[], ctx: LineCtx): ParsedInsn {
 
   const rows = BY_NAME.get(name);
   if (rows === undefined) {
-    fail(ctx, m.col, `unknown mnemonic '${m.text}'`, 'an instruction such as mov, add32, ldxw, jeq, lddw, call, exit');
+    const near = nearest(m.text);
+    fail(ctx, m.col, `unknown mnemonic '${m.text}'`, near !== undefined ? `an instruction, e.g. ${near}` : 'an instruction such as mov, add32, ldxw, jeq, lddw, call, exit');
   }
   const ops = rest.map(stripComma);
   const shape = rows[0]!.shape;
@@ -113,6 +114,38 @@ function parseInsn(toks: Tok[], ctx: LineCtx): ParsedInsn {
     fail(ctx, at, `wrong number of operands for ${name}: ${ops.length}`, `${want} (${OPERANDS[shape]})`);
   }
   return build(rows, ops, m.col, ctx);
+}
+
+/** The single-word mnemonic closest to a misspelt one (edit distance 1 or 2), for the error hint. */
+function nearest(word: string): string | undefined {
+  let best: string | undefined;
+  let bestD = 3;
+  for (const name of [...BY_NAME.keys(), ...ALIASES.keys()]) {
+    if (name.includes(' ')) continue;
+    const d = editDistance(word, name, bestD);
+    if (d < bestD) {
+      best = name;
+      bestD = d;
+    }
+  }
+  return best;
+}
+
+/** Levenshtein distance, giving up (returning limit) once it reaches limit. */
+function editDistance(a: string, b: string, limit: number): number {
+  if (Math.abs(a.length - b.length) >= limit) return limit;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    let rowMin = i;
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      rowMin = Math.min(rowMin, cur[j]!);
+    }
+    if (rowMin >= limit) return limit;
+    prev = cur;
+  }
+  return Math.min(prev[b.length]!, limit);
 }
 
 function countOf(shape: Shape): number {

@@ -305,7 +305,9 @@ interface ErrCase {
 }
 
 const ERRORS: readonly ErrCase[] = [
-  { name: 'unknown mnemonic', dialect: 'conformance', text: 'mov %r0, 1\n  ldxq %r0, [%r1]', line: 2, column: 3, reason: /unknown mnemonic 'ldxq'/, expected: /instruction such as/ },
+  { name: 'unknown mnemonic', dialect: 'conformance', text: 'mov %r0, 1\n  ldxq %r0, [%r1]', line: 2, column: 3, reason: /unknown mnemonic 'ldxq'/, expected: /an instruction, e\.g\. ldx[bhw]/ },
+  { name: 'unknown mnemonic, nothing near', dialect: 'conformance', text: 'frobnicate %r0', line: 1, column: 1, reason: /unknown mnemonic 'frobnicate'/, expected: /instruction such as/ },
+  { name: 'misspelt mnemonic', dialect: 'conformance', text: 'jsle33 %r0, 1, +1', line: 1, column: 1, reason: /unknown mnemonic 'jsle33'/, expected: /e\.g\. jsle32/ },
   { name: 'bad register', dialect: 'conformance', text: 'or %r0, %r50', line: 1, column: 9, reason: /invalid register '%r50'/, expected: /%r0\.\.%r10/ },
   { name: 'register without %', dialect: 'conformance', text: 'add %r0, r1', line: 1, column: 10, reason: /invalid immediate 'r1'/, expected: /32-bit integer/ },
   { name: 'imm32 out of range (decimal)', dialect: 'conformance', text: 'mov32 %r0, 2147483648', line: 1, column: 12, reason: /immediate 2147483648 out of range/, expected: /-2147483648 to 2147483647/ },
