@@ -57,12 +57,31 @@ struct inner {
 	__uint(max_entries, 2);
 };
 
+struct inner inner_a SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
 	__uint(max_entries, 8);
 	__type(key, __u32);
 	__array(values, struct inner);
-} outer SEC(".maps");
+} outer SEC(".maps") = {
+	.values = { [3] = &inner_a },
+};
+
+SEC("xdp")
+int tail_target(struct xdp_md *ctx)
+{
+	return XDP_DROP;
+}
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 4);
+	__type(key, __u32);
+	__array(values, int (void *));
+} jumps SEC(".maps") = {
+	.values = { [2] = (void *)&tail_target },
+};
 
 SEC("xdp")
 int count_packets(struct xdp_md *ctx)
@@ -91,6 +110,7 @@ int count_packets(struct xdp_md *ctx)
 		*ev = idx;
 		bpf_ringbuf_submit(ev, 0);
 	}
+	bpf_tail_call(ctx, &jumps, 2);
 	return XDP_PASS;
 }
 

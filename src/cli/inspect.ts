@@ -28,6 +28,7 @@ export function inspectJson(spec: ObjectSpec): Record<string, unknown> {
     flags: m.flags,
     ...(m.pinning ? { pinning: m.pinning } : {}),
     ...(m.innerMap ? { inner_map: map(m.innerMap) } : {}),
+    ...(m.initValues ? { init_values: m.initValues.map((v) => ({ index: v.index, ...(v.map ? { map: v.map } : { program: v.program }) })) } : {}),
     section: m.section,
   });
   return {
@@ -107,7 +108,9 @@ export function inspectText(spec: ObjectSpec): string {
         String(m.valueSize),
         String(m.maxEntries),
         '0x' + m.flags.toString(16),
-        m.origin === 'data' ? `global data${m.frozen ? ', read-only' : ''}` : m.section + (m.pinning ? ', pinned by name' : ''),
+        m.origin === 'data'
+          ? `global data${m.frozen ? ', read-only' : ''}`
+          : m.section + (m.pinning ? ', pinned by name' : '') + (m.initValues ? `, init ${m.initValues.map((v) => `[${v.index}]=${v.map ?? v.program}`).join(' ')}` : ''),
       ]),
     ]));
   }

@@ -9,7 +9,7 @@ import { ByteReader } from '../internal/byte-reader.js';
 import { ElfError, TsbpfError } from '../internal/errors.js';
 import { BPF_MAP_TYPE, nameOf } from '../internal/uapi.gen.js';
 import { SHF, SHT, STT, type ElfFile, type ElfSection } from './elf-file.js';
-import type { MapSpec } from './spec.js';
+import type { MapInitValue, MapSpec } from './spec.js';
 
 /** BPF_F_RDONLY_PROG and BPF_F_MMAPABLE, as libbpf sets them on global data maps. */
 export const BPF_F_RDONLY_PROG = 1 << 7;
@@ -77,10 +77,10 @@ function mapTypeName(typeId: number): string {
 }
 
 /** Symbols that name objects in a section, sorted by offset. */
-function objectSymbols(elf: ElfFile, s: ElfSection): { name: string; value: number }[] {
+function objectSymbols(elf: ElfFile, s: ElfSection): { name: string; value: number; size: number }[] {
   return elf.symbols
     .filter((y) => y.shndx === s.index && y.type !== STT.SECTION && y.type !== STT.FILE && y.name !== '')
-    .map((y) => ({ name: y.name, value: y.value }))
+    .map((y) => ({ name: y.name, value: y.value, size: y.size }))
     .sort((a, b) => a.value - b.value);
 }
 
@@ -123,6 +123,47 @@ function legacyMaps(elf: ElfFile, s: ElfSection): { offset: number; spec: MapSpe
   });
 }
 
+interface BtfMapDef {
+  offset: number;
+  size: number;
+  spec: MapSpec;
+  def: BtfComposite;
+}
+
+/**
+ * Initial contents of map-in-map and prog-array maps: `.values = { [2] = &inner }`
+ * is a zero slot in `.maps` plus an R_BPF_64_ABS64 relocation naming the
+ * inner map or the program, as libbpf reads them.
+ */
+function addInitValues(elf: ElfFile, s: ElfSection, defs: BtfMapDef[]): void {
+  const relocs = elf.relocations.get(s.index);
+  if (!relocs) return;
+  const fail = (reason: string, at: number): ElfError => new ElfError(reason, elf.file, '.maps', s.offset + at);
+  for (const r of relocs) {
+    const d = defs.find((x) => r.offset >= x.offset && r.offset < x.offset + x.size);
+    if (!d) throw fail(`relocation at ${r.offset} is outside every map definition`, r.offset);
+    const values = d.def.members.find((m) => m.name === 'values');
+    if (!values) throw fail(`map ${d.spec.name}: relocation at ${r.offset} but the definition has no 'values' member`, r.offset);
+    const rel = r.offset - d.offset - values.bitOffset / 8;
+    if (rel < 0 || rel % 8 !== 0) throw fail(`map ${d.spec.name}: relocation at ${r.offset} is not on a 'values' slot`, r.offset);
+    const index = rel / 8;
+    if (index >= d.spec.maxEntries) throw fail(`map ${d.spec.name}: initial value index ${index} is beyond max_entries ${d.spec.maxEntries}`, r.offset);
+    const sym = elf.symbols[r.symbol]!;
+    const target = elf.sections[sym.shndx];
+    let entry: MapInitValue;
+    if (target && target.index === s.index) {
+      const inner = defs.find((x) => x.offset === sym.value);
+      if (!inner) throw fail(`map ${d.spec.name}: initial value ${index} names ${sym.name}, which is not a map`, r.offset);
+      entry = { index, map: inner.spec.name };
+    } else if (target && (target.flags & SHF.EXECINSTR) !== 0 && sym.type === STT.FUNC) {
+      entry = { index, program: sym.name };
+    } else {
+      throw fail(`map ${d.spec.name}: initial value ${index} names ${sym.name || 'a symbol'}, which is neither a map nor a program`, r.offset);
+    }
+    d.spec = { ...d.spec, initValues: [...(d.spec.initValues ?? []), entry] };
+  }
+}
+
 function findDatasec(btf: Btf, name: string): BtfDatasec | undefined {
   for (const id of btf.idsByName(name)) {
     const t = btf.type(id);
@@ -136,8 +177,8 @@ function btfMaps(elf: ElfFile, btf: Btf, s: ElfSection): { offset: number; spec:
   if (!sec) throw new ElfError("no BTF DATASEC '.maps' describes the section", elf.file, '.maps');
   // In an object file the DATASEC offsets are still zero (libbpf fixes them up
   // from the symbol table), so the ELF symbol of the same name gives the offset.
-  const symbols = new Map(objectSymbols(elf, s).map((y) => [y.name, y.value]));
-  const out: { offset: number; size: number; spec: MapSpec }[] = [];
+  const symbols = new Map(objectSymbols(elf, s).map((y) => [y.name, y]));
+  const out: BtfMapDef[] = [];
   for (const v of sec.vars) {
     const variable = btf.type(v.type);
     if (variable.kind !== BtfKind.VAR) throw new ElfError(`DATASEC entry type ${v.type} is not a VAR`, elf.file, '.maps');
@@ -146,19 +187,24 @@ function btfMaps(elf: ElfFile, btf: Btf, s: ElfSection): { offset: number; spec:
     if (variable.linkage !== BtfVarLinkage.GLOBAL_ALLOCATED) {
       throw new ElfError(`map ${variable.name}: static map definitions are not supported (libbpf: unsupported map linkage)`, elf.file, '.maps');
     }
-    const offset = symbols.get(variable.name);
-    if (offset === undefined) throw new ElfError(`map ${variable.name} has no symbol in the section`, elf.file, '.maps');
-    if (offset + def.size > s.size) throw new ElfError(`map ${variable.name}: definition at ${offset} runs past the section`, elf.file, '.maps');
+    const sym = symbols.get(variable.name);
+    if (sym === undefined) throw new ElfError(`map ${variable.name} has no symbol in the section`, elf.file, '.maps');
+    const offset = sym.value;
+    // A definition initialising `values` is longer than its struct (a flexible array); the symbol says how long.
+    const size = Math.max(def.size, sym.size);
+    if (offset + size > s.size) throw new ElfError(`map ${variable.name}: definition at ${offset} runs past the section`, elf.file, '.maps');
     // The definition only carries types; values in it would be silently lost.
-    for (let k = offset; k < offset + def.size; k++) {
+    for (let k = offset; k < offset + size; k++) {
       if (s.data[k] !== 0) throw new ElfError(`map ${variable.name}: definition has non-zero data (initial values in .maps are only allowed as relocations)`, elf.file, '.maps', s.offset + k);
     }
-    out.push({ offset, size: def.size, spec: parseBtfMapDef(btf, variable.name, def, elf.file, 0) });
+    out.push({ offset, size, spec: parseBtfMapDef(btf, variable.name, def, elf.file, 0), def });
   }
-  out.sort((a, b) => a.offset - b.offset);
-  for (let k = 1; k < out.length; k++) {
-    const a = out[k - 1]!;
-    const b = out[k]!;
+  // Maps keep the DATASEC order (libbpf's); overlaps are checked in offset order.
+  const sorted = [...out].sort((a, b) => a.offset - b.offset);
+  addInitValues(elf, s, out);
+  for (let k = 1; k < sorted.length; k++) {
+    const a = sorted[k - 1]!;
+    const b = sorted[k]!;
     if (a.offset + a.size > b.offset) {
       throw new ElfError(`map ${a.spec.name} [${a.offset}, ${a.offset + a.size}) overlaps map ${b.spec.name} at ${b.offset}`, elf.file, '.maps');
     }

@@ -61,6 +61,15 @@ export interface ProgramSpec {
   readonly license: string;
 }
 
+/** One initial slot of a map-in-map or prog array (`.values = { [i] = &x }`). */
+export interface MapInitValue {
+  readonly index: number;
+  /** Name of the inner map (map-in-map). */
+  readonly map?: string;
+  /** Name of the program (prog array). */
+  readonly program?: string;
+}
+
 export interface MapSpec {
   readonly name: string;
   /** Kernel name of the map type ('hash', 'array', ...). */
@@ -76,6 +85,8 @@ export interface MapSpec {
   readonly numaNode?: number;
   readonly mapExtra?: number;
   readonly innerMap?: MapSpec;
+  /** Initial inner maps or programs, by slot. */
+  readonly initValues?: readonly MapInitValue[];
   readonly keyTypeId?: number;
   readonly valueTypeId?: number;
   /** Initial contents (global data sections). */

@@ -61,7 +61,10 @@ test('thousands of mutated objects load or fail with a TsbpfError', () => {
   const seed = Number(process.env['TSBPF_FUZZ_SEED'] ?? 0x5eed);
   const count = Number(process.env['TSBPF_FUZZ_COUNT'] ?? 6000);
   const next = rng(seed);
-  const bases = exampleObjects().map((n) => [n, exampleBytes(n)] as const);
+  // big.o (the benchmark object) is left out: it is slow to load thousands of times and adds no new structure.
+  const bases = exampleObjects()
+    .map((n) => [n, exampleBytes(n)] as const)
+    .filter(([, b]) => b.length < 65536);
   let loaded = 0;
   let rejected = 0;
   let worst = 0;
@@ -74,8 +77,7 @@ test('thousands of mutated objects load or fail with a TsbpfError', () => {
       const spec = loadObject(bytes, { file: name });
       inspectText(spec);
       JSON.stringify(inspectJson(spec));
-      // Disassembling the 10,000-instruction example takes tens of ms; the formatter is exercised on the small ones.
-      if (spec.programs.length && base.length < 65536) disassembleObject(spec, { source: true });
+      if (spec.programs.length) disassembleObject(spec, { source: true });
       loaded++;
     } catch (e) {
       if (!(e instanceof TsbpfError)) {

@@ -20,8 +20,12 @@ test('inspect --json lists programs and maps with kernel type names', () => {
   const r = cli('inspect', '--json', EXAMPLES + 'maps.o');
   assert.equal(r.status, 0, r.stderr);
   const j = JSON.parse(r.stdout);
-  assert.deepEqual(j.programs.map((p: Record<string, unknown>) => [p.name, p.section, p.type, p.license]), [['count_packets', 'xdp', 'xdp', 'GPL']]);
-  assert.equal(j.programs[0].insns, loadExample('maps.o').programs[0]!.insns.length / 8);
+  assert.deepEqual(j.programs.map((p: Record<string, unknown>) => [p.name, p.section, p.type, p.license]), [
+    ['tail_target', 'xdp', 'xdp', 'GPL'],
+    ['count_packets', 'xdp', 'xdp', 'GPL'],
+  ]);
+  assert.equal(j.programs[1].insns, loadExample('maps.o').programs[1]!.insns.length / 8);
+  assert.deepEqual(j.maps.find((m: { name: string }) => m.name === 'jumps').init_values, [{ index: 2, program: 'tail_target' }]);
   const flows = j.maps.find((m: { name: string }) => m.name === 'flows');
   assert.deepEqual(flows, { name: 'flows', type: 'hash', key_size: 16, value_size: 24, max_entries: 1024, flags: 0, section: '.maps' });
   assert.ok(j.btf.types > 0);
