@@ -15,7 +15,7 @@
 //   `args` (10 int32 halves, as in HelperEnv.regs) and returns r0's low 32 bits.
 
 import { readFileSync } from 'node:fs';
-import { ProgramError } from '../internal/errors.js';
+import { ProgramError, UsageError } from '../internal/errors.js';
 import type { MapTable } from '../maps/table.js';
 import type { HelperEnv } from './registry.js';
 import { TracePipe } from './trace-pipe.js';
@@ -66,8 +66,7 @@ let cachedIdentity: ProcessIdentity | undefined;
 
 export class HelperContext {
   readonly maps: MapTable;
-  /** Execution context index: per-CPU maps' copy, get_smp_processor_id. */
-  cpu: number;
+  private cpuIndex = 0;
   readonly tracePipe: TracePipe;
   clock: Clock;
   readonly identity: ProcessIdentity;
@@ -113,6 +112,17 @@ export class HelperContext {
     this.s1 = next();
     this.s2 = next();
     this.s3 = next() | 1;
+  }
+
+  /** Execution context index: per-CPU maps' copy, get_smp_processor_id. 0 <= cpu < maps.cpus. */
+  get cpu(): number {
+    return this.cpuIndex;
+  }
+
+  set cpu(c: number) {
+    // per-CPU maps compute addresses from it: an index past the copies would reach other elements
+    if (!Number.isInteger(c) || c < 0 || c >= this.maps.cpus) throw new UsageError(`cpu ${c} out of range 0..${this.maps.cpus - 1} (MapTable cpus)`);
+    this.cpuIndex = c;
   }
 
   /** Reset per-run state (tail-call count). Engines call it before each top-level run. */

@@ -57,7 +57,8 @@ test('trace_printk: long messages are cut at 1023 bytes; the return value is the
 });
 
 test('trace pipe: kernel-style lines with task, CPU and timestamp; overruns counted', async () => {
-  const h = setup();
+  const h = setup(4);
+  assert.throws(() => (h.ctx.cpu = 4), /out of range/);
   h.ctx.cpu = 2;
   h.setClock(12_345_678_901n);
   h.call('trace_printk', h.cstr('hi\n'), 4);
