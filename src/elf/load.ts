@@ -194,6 +194,7 @@ function programSpec(
     ...(pt.expectedAttachTypeId !== undefined ? { expectedAttachTypeId: pt.expectedAttachTypeId } : {}),
     ...(pt.attachTo !== undefined ? { attachTo: pt.attachTo } : {}),
     sleepable: pt.sleepable,
+    progFlags: pt.progFlags,
     legacySectionName: pt.legacy,
     insns: linked.insns,
     mapRefs: linked.mapRefs,

@@ -8,8 +8,8 @@
 
 import { BPF_ATTACH_TYPE, BPF_PROG_TYPE } from '../internal/uapi.gen.js';
 
-/** [pattern, program type, expected attach type (kernel names, lower case, no prefix), sleepable] */
-type SecDef = readonly [pattern: string, progType: string, attachType: string | undefined, sleepable?: boolean];
+/** [pattern, program type, expected attach type (kernel names, lower case, no prefix), sleepable, xdp frags] */
+type SecDef = readonly [pattern: string, progType: string, attachType: string | undefined, sleepable?: boolean, frags?: boolean];
 
 const SEC_DEFS: readonly SecDef[] = [
   ['socket', 'socket_filter', undefined],
@@ -61,11 +61,11 @@ const SEC_DEFS: readonly SecDef[] = [
   ['iter+', 'tracing', 'trace_iter'],
   ['iter.s+', 'tracing', 'trace_iter', true],
   ['syscall', 'syscall', undefined, true],
-  ['xdp.frags/devmap', 'xdp', 'xdp_devmap'],
+  ['xdp.frags/devmap', 'xdp', 'xdp_devmap', false, true],
   ['xdp/devmap', 'xdp', 'xdp_devmap'],
-  ['xdp.frags/cpumap', 'xdp', 'xdp_cpumap'],
+  ['xdp.frags/cpumap', 'xdp', 'xdp_cpumap', false, true],
   ['xdp/cpumap', 'xdp', 'xdp_cpumap'],
-  ['xdp.frags', 'xdp', 'xdp'],
+  ['xdp.frags', 'xdp', 'xdp', false, true],
   ['xdp', 'xdp', 'xdp'],
   ['perf_event', 'perf_event', undefined],
   ['lwt_in', 'lwt_in', undefined],
@@ -126,6 +126,8 @@ export interface SectionProgramType {
   /** What follows 'type/' in the name: kernel function, 'category/name', 'path:symbol'... */
   readonly attachTo?: string;
   readonly sleepable: boolean;
+  /** BPF_PROG_LOAD prog_flags libbpf would pass: BPF_F_SLEEPABLE, BPF_F_XDP_HAS_FRAGS. */
+  readonly progFlags: number;
   /** The rule that matched ('kprobe+'), or undefined when none did. */
   readonly rule?: string;
   /** True when only the pre-libbpf-1.0 prefix rule matched (e.g. 'xdp_prog'). */
@@ -142,8 +144,12 @@ function matches(pattern: string, name: string): { ok: boolean; extra?: string }
   return { ok: name === pattern };
 }
 
+/** prog_flags bits (linux/bpf.h). */
+export const BPF_F_SLEEPABLE = 1 << 4;
+export const BPF_F_XDP_HAS_FRAGS = 1 << 5;
+
 function result(def: SecDef, extra: string | undefined, legacy: boolean): SectionProgramType {
-  const [rule, type, attach, sleepable] = def;
+  const [rule, type, attach, sleepable, frags] = def;
   const typeId = BPF_PROG_TYPE[type] ?? -1;
   const attachId = attach === undefined ? undefined : BPF_ATTACH_TYPE[attach];
   return {
@@ -153,6 +159,7 @@ function result(def: SecDef, extra: string | undefined, legacy: boolean): Sectio
     ...(attachId !== undefined ? { expectedAttachTypeId: attachId } : {}),
     ...(extra !== undefined && extra !== '' ? { attachTo: extra } : {}),
     sleepable: sleepable === true,
+    progFlags: (sleepable ? BPF_F_SLEEPABLE : 0) | (frags ? BPF_F_XDP_HAS_FRAGS : 0),
     rule,
     legacy,
   };
@@ -176,5 +183,5 @@ export function programTypeForSection(section: string): SectionProgramType {
     // Only 'type+' rules take an attach target; 'socket/2' is just a name.
     return result(best, best[0].endsWith('+') && rest.startsWith('/') ? rest.slice(1) : undefined, true);
   }
-  return { type: 'unspec', typeId: 0, sleepable: false, legacy: false };
+  return { type: 'unspec', typeId: 0, sleepable: false, progFlags: 0, legacy: false };
 }

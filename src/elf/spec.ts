@@ -46,6 +46,8 @@ export interface ProgramSpec {
   readonly expectedAttachTypeId?: number;
   readonly attachTo?: string;
   readonly sleepable: boolean;
+  /** prog_flags for BPF_PROG_LOAD, as libbpf derives them from the section (sleepable, xdp frags). */
+  readonly progFlags: number;
   /** True when the section name only matched by the pre-libbpf-1.0 prefix rule. */
   readonly legacySectionName: boolean;
   /** The linked, self-contained instruction stream (little-endian, 8 bytes per slot). */

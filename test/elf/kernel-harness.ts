@@ -58,7 +58,7 @@ export function kernelLoad(spec: ObjectSpec, programs: readonly ProgramSpec[]): 
     name: p.name,
     typeId: p.typeId,
     expectedAttachTypeId: p.type === 'cgroup_skb' ? (p.expectedAttachTypeId ?? null) : null,
-    sleepable: p.sleepable,
+    progFlags: p.progFlags,
     license: p.license,
     insns: hex(p.insns),
     mapRefs: p.mapRefs,

@@ -14,7 +14,6 @@ libc = ctypes.CDLL(None, use_errno=True)  # the process already has libc loaded
 libc.syscall.restype = ctypes.c_long
 
 MAP_CREATE, MAP_UPDATE_ELEM, PROG_LOAD, BTF_LOAD, MAP_FREEZE = 0, 2, 5, 18, 22
-BPF_F_SLEEPABLE = 1 << 4
 
 
 def bpf(cmd, attr):
@@ -74,7 +73,7 @@ def prog_load(p, fds, btf_fd):
     log = ctypes.create_string_buffer(1 << 20)
     attr = bytearray(128)
     struct.pack_into("<IIQQIIQII", attr, 0, p["typeId"], len(insns) // 8, ctypes.addressof(ins), ctypes.addressof(lic),
-                     1, len(log), ctypes.addressof(log), 0, BPF_F_SLEEPABLE if p.get("sleepable") else 0)
+                     1, len(log), ctypes.addressof(log), 0, p.get("progFlags", 0))
     name = "".join(c for c in p["name"] if c.isalnum() or c == "_")[:15].encode()
     attr[48:48 + len(name)] = name
     if p.get("expectedAttachTypeId") is not None:

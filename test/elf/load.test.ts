@@ -6,6 +6,8 @@ import { Class, JmpOp, Mode, PseudoCall, PseudoLd, Size } from '../../src/isa/fi
 import { BPF_MAP_TYPE, BPF_PROG_TYPE } from '../../src/internal/uapi.gen.js';
 import { formatBtfValue } from '../../src/btf/print.js';
 import { LineTable } from '../../src/btf/line-info.js';
+import { assertRunnable } from '../../src/elf/runnable.js';
+import { UnsupportedError } from '../../src/internal/errors.js';
 import type { ObjectSpec, ProgramSpec } from '../../src/elf/spec.js';
 import { exampleObjects, loadExample } from './helpers.js';
 
@@ -181,6 +183,9 @@ test('programs.o: program types and attach targets from section names', () => {
     ['perf', 'perf_event', '', ''],
   ]);
   assert.equal(prog(spec, 'sys').sleepable, true);
+  assert.equal(prog(spec, 'sys').progFlags, 1 << 4);
+  assert.equal(prog(spec, 'frags').progFlags, 1 << 5);
+  assert.equal(prog(spec, 'sock').progFlags, 0);
 });
 
 test('loops.o and loops.nodebug.o: with and without BTF', () => {
@@ -202,6 +207,9 @@ test('core.o: CO-RE relocations and kconfig externs are reported, not silently i
   assert.deepEqual(spec.externs.map((e) => [e.name, e.kind]), [['LINUX_KERNEL_VERSION', 'kconfig']]);
   assert.deepEqual(p.externs, ['LINUX_KERNEL_VERSION']);
   assert.equal(p.attachTo, 'wake_up_new_task');
+  assert.throws(() => assertRunnable(spec, p), (e: unknown) => e instanceof UnsupportedError && /parent_pid .*needs 3 CO-RE relocations against a target BTF \(struct task_struct\); uses extern LINUX_KERNEL_VERSION, a .kconfig value/.test(e.message));
+  const ok = loadExample('loops.o');
+  assert.doesNotThrow(() => assertRunnable(ok, ok.programs[0]!));
 });
 
 test('line info: instruction -> file, line, column and source text', () => {
