@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { disassembleProgram } from '../../src/asm/disassemble.js';
-import { decodeProgram, encodeSlots } from '../../src/isa/decode.js';
+import { decodeProgram } from '../../src/isa/decode.js';
 import type { RawInsn } from '../../src/isa/fields.js';
 import { INSNS, Shape, type InsnDef } from '../../src/isa/table.js';
 import { LLVM_MC } from './llvm-objdump.js';
