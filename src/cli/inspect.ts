@@ -4,7 +4,9 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { loadObject } from '../elf/load.js';
 import type { MapSpec, ObjectSpec } from '../elf/spec.js';
-import { ElfError, UsageError } from '../internal/errors.js';
+import { btfValue, toJsonText } from '../btf/print.js';
+import { BtfKind } from '../btf/types.js';
+import { ElfError, TsbpfError, UsageError } from '../internal/errors.js';
 import { EXIT_OK, type Command } from './command.js';
 
 const HELP = `usage: tsbpf inspect FILE.o [--json]
@@ -75,6 +77,39 @@ function table(rows: string[][]): string[] {
   return rows.map((r) => '  ' + r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  ').trimEnd());
 }
 
+const MAX_SHOWN = 12;
+
+function clip(text: string): string {
+  const one = text.replace(/\s*\n\s*/g, ' ');
+  return one.length > 72 ? one.slice(0, 69) + '...' : one;
+}
+
+/** `name = value` per variable of a global data map (from its BTF DATASEC), or its strings. */
+function globalValues(spec: ObjectSpec, m: MapSpec): string[] {
+  const init = m.initial ?? new Uint8Array(0);
+  const btf = spec.btf;
+  const sec = btf && m.valueTypeId !== undefined ? btf.type(m.valueTypeId) : undefined;
+  const lines: string[] = [];
+  if (btf && sec && sec.kind === BtfKind.DATASEC) {
+    for (const v of sec.vars) {
+      const name = btf.type(v.type).name;
+      let text: string;
+      try {
+        text = toJsonText(btfValue(btf, v.type, init, v.offset), '');
+      } catch (e) {
+        text = `<${e instanceof TsbpfError ? e.message : String(e)}>`;
+      }
+      lines.push(`${name} = ${clip(text)}`);
+    }
+  } else {
+    // String literal sections have no BTF: show the NUL-separated strings.
+    const strings = new TextDecoder().decode(init).split('\0').filter((x) => x !== '');
+    if (strings.length > 0 && strings.every((x) => /^[\x20-\x7e\t\n]*$/.test(x))) lines.push(...strings.map((x) => clip(JSON.stringify(x))));
+    else lines.push(`${init.length} bytes, no BTF description`);
+  }
+  return lines.length > MAX_SHOWN ? [...lines.slice(0, MAX_SHOWN), `... ${lines.length - MAX_SHOWN} more`] : lines;
+}
+
 export function inspectText(spec: ObjectSpec): string {
   const out: string[] = [];
   out.push(`${spec.file}: ${spec.endianness}-endian BPF object, license ${spec.license ? JSON.stringify(spec.license) : '(none)'}${spec.version !== undefined ? `, version 0x${spec.version.toString(16)}` : ''}`);
@@ -114,6 +149,12 @@ export function inspectText(spec: ObjectSpec): string {
       ]),
     ]));
   }
+  const data = spec.maps.filter((m) => m.origin === 'data');
+  if (data.length) {
+    out.push('', 'global data:');
+    for (const m of data) out.push(`  ${m.name} (${m.valueSize} bytes${m.frozen ? ', read-only' : ''}):`, ...globalValues(spec, m).map((l) => `    ${l}`));
+  }
+  if (spec.subprograms.length) out.push('', `sub-programs (linked into the programs that call them): ${spec.subprograms.join(', ')}`);
   if (spec.externs.length) {
     out.push('', `externs (${spec.externs.length}, not supported by the runtime yet):`);
     for (const e of spec.externs) out.push(`  ${e.name} (${e.kind}) used by ${[...new Set(e.refs.map((r) => r.program))].join(', ')}`);
