@@ -34,10 +34,11 @@ export const strncmp = helper('strncmp', (env) => {
 });
 
 /**
- * csum_diff(from, from_size, to, to_size, seed): the 32-bit one's-complement
- * sum of seed, the complement of each 32-bit word of `from` and each word of
- * `to` (sizes multiples of 4, together at most 512 bytes). The value equals
- * x86-64's csum_partial result; fold it to 16 bits for a checksum.
+ * csum_diff(from, from_size, to, to_size, seed): the one's-complement sum of
+ * seed, the complement of each 32-bit word of `from` and each word of `to`
+ * (sizes multiples of 4, together at most 512 bytes), folded to 16 bits, as
+ * Linux returns it on every architecture since 6.13 (before, the unfolded
+ * 32-bit value depended on the architecture; folded, they all agree).
  */
 export const csumDiff = helper('csum_diff', (env) => {
   const from = arg(env, 1);
@@ -51,6 +52,8 @@ export const csumDiff = helper('csum_diff', (env) => {
   let sum = arg(env, 5); // seed: low 32 bits (a __wsum)
   for (let i = 0; i < fromSize; i += 4) sum = addCarry(sum, ~dv.getUint32(from + i, true) >>> 0);
   for (let i = 0; i < toSize; i += 4) sum = addCarry(sum, dv.getUint32(to + i, true));
+  sum = (sum & 0xffff) + (sum >>> 16);
+  sum = (sum & 0xffff) + (sum >>> 16);
   retU32(env, sum);
 });
 
