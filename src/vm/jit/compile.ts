@@ -4,7 +4,8 @@
 // can be inspected, cached, or compiled elsewhere.
 
 import type { Program } from '../../isa/decode.js';
-import { INSNS, Shape } from '../../isa/table.js';
+import { AtomicOp } from '../../isa/fields.js';
+import { INSNS, Shape, writesDst } from '../../isa/table.js';
 import { buildCfg, type ProgramCfg } from './blocks.js';
 import {
   CHECKS,
@@ -43,6 +44,8 @@ export interface ModuleLayout {
   readonly ctlBase: number;
   /** r10 of the outermost frame: the end of the stack region. */
   readonly stackEnd: number;
+  /** The stack region is writable and holds MAX_CALL_FRAMES frames, so in-frame accesses need no check. */
+  readonly stackTrusted: boolean;
   /** Memory limits, to declare the imported memory exactly as it was created. */
   readonly maxBytes: number;
   readonly shared: boolean;
@@ -110,9 +113,14 @@ export function buildModule(prog: Program, layout: ModuleLayout, options: BuildO
   const runIndex = checkBase + nChecks;
   const batchIndex = runIndex + 1;
   let hasPacketLoads = false;
+  let writesFp = false;
   for (let i = 0; i < prog.length; i++) {
     const op = prog.op[i]!;
-    if (op >= 0 && (INSNS[op]!.shape === Shape.LdAbs || INSNS[op]!.shape === Shape.LdInd)) hasPacketLoads = true;
+    if (op < 0) continue;
+    const d = INSNS[op]!;
+    if (d.shape === Shape.LdAbs || d.shape === Shape.LdInd) hasPacketLoads = true;
+    if (writesDst(d.shape) && prog.dst[i] === 10) writesFp = true;
+    if (d.shape === Shape.Atomic && prog.src[i] === 10 && (d.discr!.value === AtomicOp.XCHG || (d.discr!.value & AtomicOp.FETCH) !== 0)) writesFp = true;
   }
 
   // Wasm bytes are roughly 6-10x the eBPF instruction count; start near that.
@@ -148,6 +156,7 @@ export function buildModule(prog: Program, layout: ModuleLayout, options: BuildO
     funcAt: cfg.funcAt,
     funcCount: nf,
     hasPacketLoads,
+    trustFp: !writesFp && layout.stackTrusted,
     intrinsics: options.intrinsics ?? new Map(),
   };
   const fe = new FuncEmitter(env);

@@ -108,6 +108,11 @@ export interface EmitEnv {
   readonly ctlBase: number;
   /** Number of eBPF functions. */
   readonly funcCount: number;
+  /**
+   * No instruction writes r10, so every frame pointer is exactly one of the
+   * stack's frames and [r10 - 512, r10) needs no check (unverified mode).
+   */
+  readonly trustFp: boolean;
   /** The program has legacy packet loads, which can end the whole program from any depth. */
   readonly hasPacketLoads: boolean;
   readonly maxBytes: number;
@@ -191,6 +196,7 @@ export class FuncEmitter implements IntrinsicContext {
   pc = 0;
   private readonly env: EmitEnv;
   private f!: FuncCfg;
+  private s!: Structured;
   private dispatchOrder: Int32Array = new Int32Array(0);
   private readonly lblKind: number[] = [];
   private readonly lblBb: number[] = [];
@@ -211,9 +217,11 @@ export class FuncEmitter implements IntrinsicContext {
     this.w.u8(W.return);
   }
 
-  /** Local budget -> global (before a call or a return). */
+  /** Local budget -> global (before a call or a return), failing first if it is exhausted. */
   private saveBudget(): void {
     if (this.verified) return;
+    this.w.u8x2(W.local_get, L_BUDGET);
+    this.testBudget(this.pc);
     this.w.u8x2(W.local_get, L_BUDGET);
     this.w.u8x2(W.global_set, Glob.budget);
   }
@@ -229,6 +237,7 @@ export class FuncEmitter implements IntrinsicContext {
   emitFunction(f: FuncCfg, s: Structured): void {
     const w = this.w;
     this.f = f;
+    this.s = s;
     this.lblKind.length = 0;
     this.lblBb.length = 0;
     if (!this.verified) {
@@ -309,6 +318,7 @@ export class FuncEmitter implements IntrinsicContext {
         w.u32(this.targetDepth(n.target));
         return;
       case 'exit':
+        this.pc = this.f.blocks[n.bb]!.last;
         if (this.f.index === 0) this.dumpRegs();
         this.emitReturnR0();
         return;
@@ -412,7 +422,7 @@ export class FuncEmitter implements IntrinsicContext {
   private code(bb: number): void {
     const b = this.f.blocks[bb]!;
     const prog = this.env.prog;
-    if (!this.verified) this.charge(b.insns, b.start);
+    if (!this.verified) this.charge(b.insns, b.start, this.s.cycleCut[bb] === 1);
     const stop = b.term === Term.Fall || b.term === Term.FallOff ? b.last + 1 : b.last;
     for (let i = b.start; i < stop; i++) {
       if (prog.op[i]! < 0) continue;
@@ -421,14 +431,31 @@ export class FuncEmitter implements IntrinsicContext {
     }
   }
 
-  /** budget -= n; if it went negative, ask the `budget` import (it throws, or adds the next chunk of a large budget). */
-  private charge(n: number, pc: number): void {
+  /**
+   * budget -= n. The counter is tested only where cycles are cut (loop
+   * headers) and before calls and returns: a straight run of blocks is
+   * bounded by the function's size, so a runaway loop still stops at its
+   * header, and a run that went over budget fails at the latest when it
+   * returns, so the instruction count stays exact. A negative counter asks
+   * the `budget` import, which throws or adds the next chunk of a large budget.
+   */
+  private charge(n: number, pc: number, test: boolean): void {
     const w = this.w;
     w.u8x2(W.local_get, L_BUDGET);
     w.u8(W.i32_const);
     w.s32(n);
     w.u8(W.i32_sub);
+    if (!test) {
+      w.u8x2(W.local_set, L_BUDGET);
+      return;
+    }
     w.u8x2(W.local_tee, L_BUDGET);
+    this.testBudget(pc);
+  }
+
+  /** With the counter on the stack: if it is negative, call the `budget` import. */
+  private testBudget(pc: number): void {
+    const w = this.w;
     w.u8x2(W.i32_const, 0);
     w.u8(W.i32_lt_s);
     w.u8x2(W.if, T.void);
@@ -818,7 +845,8 @@ export class FuncEmitter implements IntrinsicContext {
   private address(base: number, off: number, size: number, info: number, pc: number): number {
     const w = this.w;
     w.u8x2(W.local_get, base);
-    if (!this.verified) {
+    const inFrame = this.env.trustFp && base === L_R10 && off >= -STACK_SIZE && off <= -size && (info & INFO_ATOMIC) === 0;
+    if (!this.verified && !inFrame) {
       this.checkedAddress(off, size, info, pc);
       return 0;
     }

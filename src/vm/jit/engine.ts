@@ -57,6 +57,21 @@ function packetLoad(mem: RuntimeMemory, start: number, len: number, off: number,
   return ((u8[a]! << 24) | (u8[a + 1]! << 16) | (u8[a + 2]! << 8) | u8[a + 3]!) >>> 0;
 }
 
+const NO_OPTIONS: ExecOptions = {};
+
+/** A run's result; r0 as a BigInt is built only when asked for. */
+class JitResult implements ExecResult {
+  constructor(
+    readonly r0lo: number,
+    readonly r0hi: number,
+    readonly insns: number,
+  ) {}
+
+  get r0(): bigint {
+    return (BigInt(this.r0hi >>> 0) << 32n) | BigInt(this.r0lo >>> 0);
+  }
+}
+
 class Env implements HelperEnv {
   readonly regs: Int32Array;
   pc = 0;
@@ -79,9 +94,11 @@ export class JitEngine implements Engine {
   private readonly helpers: HelperRegistry;
   private readonly ctl: Region;
   private readonly env: Env;
-  /** r0..r5 halves in the control block (a view of the memory, rebuilt when the buffer changes). */
+  /** The control block as int32s (r0..r5 halves first); a view of the memory, rebuilt when the buffer changes. */
   private block: Int32Array;
-  private exports!: JitExports;
+  private blockOf: Uint8Array;
+  private runFn!: JitExports['run'];
+  private batchFn!: JitExports['batch'];
   private running = false;
   // per-run budget state, read by the budget import
   private budget = 0;
@@ -103,13 +120,17 @@ export class JitEngine implements Engine {
     this.helpers = config.helpers;
     this.ctl = ctl;
     this.env = new Env(this.mem, new Int32Array(12));
-    this.block = new Int32Array(this.mem.wasm.buffer, ctl.start, 12);
+    this.block = new Int32Array(this.mem.u8.buffer, ctl.start, CTL_SIZE >> 2);
+    this.blockOf = this.mem.u8;
   }
 
   /** Instantiate (synchronously) from a compiled module. */
   attach(module: WebAssembly.Module): this {
     const inst = new WebAssembly.Instance(module, { env: this.imports() });
-    this.exports = inst.exports as unknown as JitExports;
+    // Plain function references: property reads on the exports object are slow.
+    const ex = inst.exports as unknown as JitExports;
+    this.runFn = ex.run;
+    this.batchFn = ex.batch;
     return this;
   }
 
@@ -118,11 +139,16 @@ export class JitEngine implements Engine {
     return this.built.structures.map((s, k) => `func ${k}${s.dispatcher ? ' (dispatcher)' : ''}\n${printStructure(s.tree, '  ')}`).join('');
   }
 
-  run(args: EntryArgs, options: ExecOptions = {}): ExecResult {
+  run(args: EntryArgs, options: ExecOptions = NO_OPTIONS): ExecResult {
     const regs = this.regsView();
+    const n = args.length;
     for (let i = 1; i <= 5; i++) {
-      const v = i <= args.length ? args[i - 1]! : 0;
-      if (typeof v === 'bigint') {
+      const v = i <= n ? args[i - 1]! : 0;
+      if (typeof v === 'number' && (v | 0) === v) {
+        // the common case: an int32 (addresses below 2^31, small values); taken as unsigned
+        regs[2 * i] = v;
+        regs[2 * i + 1] = 0;
+      } else if (typeof v === 'bigint') {
         const u = BigInt.asUintN(64, v);
         regs[2 * i] = Number(u & 0xffffffffn) | 0;
         regs[2 * i + 1] = Number(u >> 32n) | 0;
@@ -132,21 +158,26 @@ export class JitEngine implements Engine {
         regs[2 * i + 1] = 0;
       }
     }
-    const first = this.startBudget(options.budget ?? DEFAULT_BUDGET);
-    const i32 = this.ctlI32();
-    i32[CTL_BUDGET >> 2] = first;
-    i32[CTL_DUMP_FLAG >> 2] = options.regsOut ? 1 : 0;
-    const left = this.enter(options.run, () => this.exports.run());
-    const view = this.regsView();
-    const lo = view[0]!;
-    const hi = view[1]!;
-    if (options.regsOut) {
-      const all = this.ctlI32();
-      const n = Math.min(options.regsOut.length, 22);
-      for (let k = 0; k < n; k++) options.regsOut[k] = all[(CTL_DUMP >> 2) + k]!;
+    regs[CTL_BUDGET >> 2] = this.startBudget(options.budget ?? DEFAULT_BUDGET);
+    regs[CTL_DUMP_FLAG >> 2] = options.regsOut ? 1 : 0;
+    if (this.running) throw new UsageError('JitEngine.run is not re-entrant (a helper tried to run the same program)');
+    this.running = true;
+    this.env.run = options.run;
+    let left: number;
+    try {
+      left = this.runFn();
+    } catch (e) {
+      throw translate(e);
+    } finally {
+      this.running = false;
+      this.env.run = undefined;
     }
-    const insns = this.verified ? 0 : this.handedOut - left;
-    return { r0: (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0), r0lo: lo, r0hi: hi, insns };
+    const view = this.regsView();
+    if (options.regsOut) {
+      const k = Math.min(options.regsOut.length, 22);
+      for (let j = 0; j < k; j++) options.regsOut[j] = view[(CTL_DUMP >> 2) + j]!;
+    }
+    return new JitResult(view[0]!, view[1]!, this.verified ? 0 : this.handedOut - left);
   }
 
   /**
@@ -168,7 +199,7 @@ export class JitEngine implements Engine {
     const i32 = this.ctlI32();
     i32[CTL_BUDGET >> 2] = this.unlimited ? CHUNK : Math.min(budget, 0x7fffffff);
     i32[CTL_DUMP_FLAG >> 2] = 0;
-    this.enter(options.run, () => this.exports.batch(count, argsAddr, outAddr));
+    this.enter(options.run, () => this.batchFn(count, argsAddr, outAddr));
   }
 
   /** Convenience over runBatchAt: one run per argument list; returns each r0. */
@@ -241,12 +272,18 @@ export class JitEngine implements Engine {
 
   /** The register block as int32 halves; rebuilt if the memory grew (a non-shared buffer is then detached). */
   private regsView(): Int32Array {
-    if (this.block.buffer !== this.mem.wasm.buffer) this.block = new Int32Array(this.mem.wasm.buffer, this.ctl.start, 12);
+    // The memory only grows through RuntimeMemory, which then replaces mem.u8:
+    // comparing that object is enough (reading .buffer of a shared view is slow).
+    const u8 = this.mem.u8;
+    if (this.blockOf !== u8) {
+      this.block = new Int32Array(u8.buffer, this.ctl.start, CTL_SIZE >> 2);
+      this.blockOf = u8;
+    }
     return this.block;
   }
 
   private ctlI32(): Int32Array {
-    return new Int32Array(this.mem.wasm.buffer, this.ctl.start, CTL_SIZE >> 2);
+    return this.regsView();
   }
 
   private imports(): Record<string, WebAssembly.ImportValue> {
@@ -364,7 +401,13 @@ function prepare(prog: Program, config: EngineConfig, options: JitOptions): { bu
   const ctl = ctlBlock(config.mem);
   const built = buildModule(
     prog,
-    { ctlBase: ctl.start, stackEnd: config.stack.start + config.stack.size, maxBytes: config.mem.maxBytes, shared: config.mem.shared },
+    {
+      ctlBase: ctl.start,
+      stackEnd: config.stack.start + config.stack.size,
+      stackTrusted: config.stack.writable && config.stack.size >= MAX_CALL_FRAMES * STACK_SIZE,
+      maxBytes: config.mem.maxBytes,
+      shared: config.mem.shared,
+    },
     options,
   );
   return { built, ctl };

@@ -46,6 +46,11 @@ export interface Structured {
   readonly dispatcher: boolean;
   /** Blocks reachable from the entry, in reverse postorder. */
   readonly rpo: readonly number[];
+  /**
+   * Blocks every cycle passes through (loop headers; every block under the
+   * dispatcher), where the budget is checked: 1 = yes.
+   */
+  readonly cycleCut: Uint8Array;
 }
 
 /** Successor block ids of a block (-1, the fall-off edge, excluded). */
@@ -158,7 +163,7 @@ export function structure(f: FuncCfg): Structured {
       } else forwardPreds[s]!++;
     }
   }
-  if (!reducible) return { tree: [dispatch(blocks, rpo)], dispatcher: true, rpo };
+  if (!reducible) return { tree: [dispatch(blocks, rpo)], dispatcher: true, rpo, cycleCut: new Uint8Array(blocks.length).fill(1) };
 
   const children: number[][] = blocks.map(() => []);
   for (const b of rpo) if (b !== rpo[0]) children[idom[b]!]!.push(b);
@@ -237,7 +242,7 @@ export function structure(f: FuncCfg): Structured {
   };
   const tree: SNode[] = [];
   doTree(rpo[0]!, tree);
-  return { tree, dispatcher: false, rpo };
+  return { tree, dispatcher: false, rpo, cycleCut: loopHeader };
 }
 
 /**
