@@ -1,0 +1,50 @@
+// Load-time checks of a program's helper calls against a registry: an id
+// nobody implements and a GPL-only helper in a program whose license is not
+// GPL-compatible are refused before the program runs, with the kernel
+// verifier's messages.
+
+import { VerifierError } from '../internal/errors.js';
+import { BPF_FUNC, nameOf } from '../internal/uapi.gen.js';
+import type { Program } from '../isa/decode.js';
+import { Op } from '../isa/table.js';
+import type { HelperRegistry } from './registry.js';
+
+/** The licenses the kernel treats as GPL-compatible (include/linux/license.h). */
+export const GPL_COMPATIBLE_LICENSES: readonly string[] = [
+  'GPL',
+  'GPL v2',
+  'GPL and additional rights',
+  'Dual BSD/GPL',
+  'Dual MIT/GPL',
+  'Dual MPL/GPL',
+];
+
+export function isGplCompatible(license: string): boolean {
+  return GPL_COMPATIBLE_LICENSES.includes(license);
+}
+
+/** The kernel's name for a helper id in messages: bpf_map_lookup_elem, or "unknown". */
+function funcName(id: number): string {
+  const n = id > 0 ? nameOf(BPF_FUNC, id) : undefined;
+  return n === undefined ? 'unknown' : `bpf_${n}`;
+}
+
+/**
+ * Throw a VerifierError at the first helper call the program may not make:
+ *   "invalid func unknown#N"              an id neither the kernel nor the registry knows
+ *   "program of this type cannot use helper bpf_X#N"   a kernel helper the registry lacks
+ *   "cannot call GPL-restricted function from non-GPL compatible program"
+ */
+export function checkHelperCalls(prog: Program, helpers: HelperRegistry, license: string): void {
+  const gpl = isGplCompatible(license);
+  for (let pc = 0; pc < prog.length; pc++) {
+    if (prog.op[pc] !== Op.CALL) continue;
+    const id = prog.imm[pc]!;
+    const def = id >= 0 ? helpers.get(id) : undefined;
+    if (def === undefined) {
+      const name = funcName(id);
+      throw new VerifierError(pc, name === 'unknown' ? `invalid func unknown#${id}` : `program of this type cannot use helper ${name}#${id}`);
+    }
+    if (def.gplOnly && !gpl) throw new VerifierError(pc, 'cannot call GPL-restricted function from non-GPL compatible program');
+  }
+}
