@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { assemble, type Dialect } from '../../src/asm/assemble.js';
 import { AsmError } from '../../src/internal/errors.js';
+import { parseDataFile } from '../../src/asm/data-file.js';
 
 /** Small deterministic PRNG (xorshift32) so failures reproduce. */
 function rng(seed: number): () => number {
@@ -67,3 +68,18 @@ for (const dialect of ['conformance', 'llvm'] as const) {
     assert.ok(errors > 1000, `${errors} errors`);
   });
 }
+
+test('fuzz (.data files): mutated files parse or raise a positioned AsmError', () => {
+  const base = '# c\n-- asm\nmov %r0, 1\nexit\n-- mem\n00 01 ff\n-- raw\n0x0000000100000b7\n0x95\n-- result\n0x1\n-- error\nx\n';
+  const next = rng(4242);
+  for (let n = 0; n < 3000; n++) {
+    const text = mutate(mutate(base, next), next);
+    try {
+      const d = parseDataFile(text, 'f.data');
+      assert.equal(typeof d.asm, 'string');
+    } catch (e) {
+      if (!(e instanceof AsmError)) assert.fail(`non-AsmError for ${JSON.stringify(text)}: ${String(e)}`);
+      assert.ok(e.line >= 1 && e.column >= 1 && e.file === 'f.data', e.message);
+    }
+  }
+});
