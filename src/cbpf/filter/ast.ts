@@ -53,4 +53,6 @@ export type Expr =
   | { readonly t: 'cast'; readonly kind: 'broadcast' | 'multicast'; readonly proto: ProtoQual; readonly pos: number }
   | { readonly t: 'length'; readonly kind: 'less' | 'greater'; readonly value: number; readonly pos: number }
   | { readonly t: 'encap'; readonly kind: 'vlan' | 'mpls' | 'pppoed' | 'pppoes'; readonly value?: number; readonly pos: number }
+  | { readonly t: 'direction'; readonly outbound: boolean; readonly pos: number }
+  | { readonly t: 'llc'; readonly pos: number }
   | { readonly t: 'unsupported'; readonly what: string; readonly pos: number };

@@ -83,6 +83,12 @@ export class Gen {
       case 'encap':
         this.pos = e.pos;
         return this.encap(e.kind, e.value);
+      case 'direction':
+        this.pos = e.pos;
+        return this.direction(e.outbound);
+      case 'llc':
+        this.pos = e.pos;
+        return this.layers.anyLlc();
       case 'unsupported':
         throw new UnsupportedError(`filter: '${e.what}' is not supported by tsbpf's filter compiler`);
       case 'prim':
@@ -319,7 +325,8 @@ export class Gen {
       case 'arp': return at([ETH.ARP], 14, 24);
       case 'rarp': return at([ETH.RARP], 14, 24);
       // ARP and RARP share a layout, so one address test serves both.
-      default: return or(at([ETH.IP], 12, 16), at([ETH.ARP, ETH.RARP], 14, 24));
+      // Inside MPLS only IP can be recognised, so libpcap leaves ARP out there.
+      default: return this.layers.mode === 'mpls' ? at([ETH.IP], 12, 16) : or(at([ETH.IP], 12, 16), at([ETH.ARP, ETH.RARP], 14, 24));
     }
   }
 
@@ -383,9 +390,22 @@ export class Gen {
 
   private encap(kind: 'vlan' | 'mpls' | 'pppoed' | 'pppoes', value: number | undefined): Cond {
     const L = this.layers;
-    if (kind === 'pppoed') return L.linkType(0x8863);
-    if (kind !== 'vlan') throw new UnsupportedError(`filter: '${kind}' is not supported by tsbpf's filter compiler`);
+    switch (kind) {
+      case 'pppoed':
+        return L.linkType(0x8863);
+      case 'vlan':
+        return this.vlan(value);
+      case 'mpls':
+        return this.mpls(value);
+      case 'pppoes':
+        return this.pppoes(value);
+    }
+  }
+
+  private vlan(value: number | undefined): Cond {
+    const L = this.layers;
     if (L.link.kind !== 'ether') this.fail(`no VLAN support for ${L.link.label}`);
+    if (L.mode !== 'link') throw new UnsupportedError("filter: 'vlan' inside MPLS or PPPoE is not supported by tsbpf's filter compiler");
     if (value !== undefined && value > 4095) this.fail(`VLAN tag ${value} greater than maximum 4095`);
     const lt = L.offLinkType;
     const tagged = or(cmpField(2, lt, ETH.VLAN), cmpField(2, lt, ETH.QINQ), cmpField(2, lt, ETH.QINQ_OLD));
@@ -394,6 +414,43 @@ export class Gen {
     L.offLinkType += 4;
     L.offNet += 4;
     return c;
+  }
+
+  private mpls(label: number | undefined): Cond {
+    const L = this.layers;
+    if (L.link.kind !== 'ether') this.fail(`no MPLS support for ${L.link.label}`);
+    if (label !== undefined && label > 0xfffff) this.fail(`MPLS label ${label} greater than maximum 1048575`);
+    if (L.mode === 'ppp') throw new UnsupportedError("filter: 'mpls' inside PPPoE is not supported by tsbpf's filter compiler");
+    // The first label follows the MPLS Ethernet type; a further one needs the previous label not to be the last.
+    const here = L.mode === 'mpls' ? not(test([loadAbs(1, L.offNet - 2)], JSET, 1)) : L.linkType(0x8847);
+    const c = label === undefined ? here : and(here, cmpField(4, L.offNet, (label << 12) >>> 0, JEQ, 0xfffff000));
+    L.mode = 'mpls';
+    L.offNet += 4;
+    return c;
+  }
+
+  private pppoes(session: number | undefined): Cond {
+    const L = this.layers;
+    if (L.mode !== 'link') throw new UnsupportedError("filter: 'pppoes' inside MPLS or PPPoE is not supported by tsbpf's filter compiler");
+    if (session !== undefined && session > 0xffff) this.fail(`PPPoE session number ${session} greater than maximum 65535`);
+    const base = L.linkType(0x8864);
+    const c = session === undefined ? base : and(base, cmpField(4, L.offNet, session, JEQ, 0xffff));
+    // From here on the "link type" is the PPP protocol field, and IP starts after the PPPoE and PPP headers.
+    L.mode = 'ppp';
+    L.offLinkType = L.offNet + 6;
+    L.offNet += 8;
+    return c;
+  }
+
+  /** `inbound`/`outbound`: the packet type of Linux cooked captures. */
+  private direction(outbound: boolean): Cond {
+    const L = this.layers;
+    const PACKET_OUTGOING = 4;
+    let c: Cond;
+    if (L.link.kind === 'sll') c = cmpField(2, 0, PACKET_OUTGOING);
+    else if (L.link.kind === 'sll2') c = cmpField(1, 10, PACKET_OUTGOING);
+    else this.fail(`inbound/outbound not supported on ${L.link.label} when reading savefiles`);
+    return outbound ? c : not(c);
   }
 }
 

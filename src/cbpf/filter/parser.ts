@@ -214,8 +214,12 @@ class Parser {
         return { node: { t: 'cast', kind: t.text, proto: 'default', pos: t.pos }, q: null };
       case 'inbound':
       case 'outbound':
-      case 'geneve':
+        this.i++;
+        return { node: { t: 'direction', outbound: t.text === 'outbound', pos: t.pos }, q: null };
       case 'llc':
+        this.i++;
+        return { node: { t: 'llc', pos: t.pos }, q: null };
+      case 'geneve':
       case 'lane':
         this.i++;
         return { node: { t: 'unsupported', what: t.text, pos: t.pos }, q: null };

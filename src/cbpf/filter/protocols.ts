@@ -26,9 +26,20 @@ const ETHER_ABBREV: Partial<Record<ProtoQual, number>> = {
   ip: ETH.IP, ip6: ETH.IP6, arp: ETH.ARP, rarp: ETH.RARP, decnet: 0x6003, lat: 0x6004, sca: 0x6007, moprc: 0x6002, mopdl: 0x6001,
 };
 
+/** PPP protocol numbers for the Ethernet types that have one (inside PPPoE). */
+const PPP_OF_ETHERTYPE: ReadonlyMap<number, number> = new Map([[ETH.IP, 0x0021], [ETH.IP6, 0x0057], [0x6003, 0x0027]]);
+
+/** Linux cooked-capture protocol value meaning "802.2 LLC frame follows". */
+const LINUX_SLL_P_802_2 = 4;
+
 export class Layers {
   offLinkType: number;
   offNet: number;
+  /**
+   * What the "link type" means now: the link header's own field, an MPLS
+   * stack (after `mpls`), or the PPP protocol inside PPPoE (after `pppoes`).
+   */
+  mode: 'link' | 'mpls' | 'ppp' = 'link';
 
   constructor(readonly link: LinkLayer) {
     this.offLinkType = link.offLinkType;
@@ -37,6 +48,14 @@ export class Layers {
 
   /** The link layer carries protocol `etype` (an Ethernet type). */
   linkType(etype: number): Cond {
+    if (this.mode === 'mpls') {
+      // Bottom of stack set on the last label, then the IP version nibble.
+      const bos = cmpField(1, this.offNet - 2, 1, JEQ, 1);
+      if (etype === ETH.IP) return and(bos, test([loadAbs(1, this.offNet), andK(0xf0)], JEQ, 0x40));
+      if (etype === ETH.IP6) return and(bos, test([loadAbs(1, this.offNet), andK(0xf0)], JEQ, 0x60));
+      throw new FilterError('unsupported protocol over mpls');
+    }
+    if (this.mode === 'ppp') return cmpField(2, this.offLinkType, PPP_OF_ETHERTYPE.get(etype) ?? etype);
     switch (this.link.kind) {
       case 'ether':
         if (etype <= ETHERMTU) {
@@ -45,6 +64,9 @@ export class Layers {
         }
         return cmpField(2, this.offLinkType, etype);
       case 'sll':
+        // Small values are LLC SAPs: an 802.2 frame whose DSAP is etype.
+        if (etype <= ETHERMTU) return and(cmpField(2, this.offLinkType, LINUX_SLL_P_802_2), cmpField(1, this.offNet, etype));
+        return cmpField(2, this.offLinkType, etype);
       case 'sll2':
         return cmpField(2, this.offLinkType, etype);
       case 'raw': {
@@ -103,9 +125,54 @@ export class Layers {
         return this.ip6Proto(IPPROTO.ICMPV6);
       case 'link':
         throw new FilterError('link layer applied in wrong context');
+      case 'iso':
+      case 'stp':
+      case 'netbeui':
+      case 'atalk':
+      case 'aarp':
+      case 'ipx':
+        return this.llcProto(proto);
       default:
         throw new UnsupportedError(`filter: protocol '${proto}' is not supported by tsbpf's filter compiler`);
     }
+  }
+
+  /** An 802.2 LLC frame (on Ethernet: a length, not a type; on Linux cooked v1: protocol 802.2) whose header satisfies `f`. */
+  private llc(f: (llcOff: number) => Cond): Cond {
+    if (this.link.kind === 'ether') return and(not(cmpField(2, this.offLinkType, ETHERMTU, JGT)), f(this.offNet));
+    return and(cmpField(2, this.offLinkType, LINUX_SLL_P_802_2), f(this.offNet));
+  }
+
+  /** The OSI/AppleTalk/IPX/NetBEUI/STP abbreviations, which live in 802.2 LLC (and SNAP) headers. */
+  private llcProto(proto: 'iso' | 'stp' | 'netbeui' | 'atalk' | 'aarp' | 'ipx'): Cond {
+    if (this.mode !== 'link') throw new UnsupportedError(`filter: '${proto}' inside MPLS or PPPoE is not supported by tsbpf's filter compiler`);
+    const kind = this.link.kind;
+    if (kind === 'raw' || kind === 'null') return FALSE;
+    if (kind === 'sll2') {
+      // libpcap compares the protocol field with the SAP or type directly here.
+      const plain = { iso: 0xfe, stp: 0x42, netbeui: 0xf0, atalk: 0x809b, aarp: 0x80f3, ipx: 0xe0 }[proto];
+      return cmpField(2, this.offLinkType, plain);
+    }
+    const snap = (o: number, oui: number, type: number): Cond => and(cmpField(4, o + 4, ((oui << 16) | type) >>> 0), cmpField(4, o, (0xaaaa0300 | (oui >>> 16)) >>> 0));
+    switch (proto) {
+      case 'iso': return this.llc((o) => cmpField(2, o, 0xfefe));
+      case 'stp': return this.llc((o) => cmpField(1, o, 0x42));
+      case 'netbeui': return this.llc((o) => cmpField(2, o, 0xf0f0));
+      case 'atalk': return or(this.linkType(0x809b), this.llc((o) => snap(o, 0x080007, 0x809b)));
+      case 'aarp': return or(this.linkType(0x80f3), this.llc((o) => snap(o, 0, 0x80f3)));
+      case 'ipx':
+        if (kind === 'sll') {
+          // Linux cooked captures mark raw 802.3 Novell frames with protocol 1.
+          return or(this.linkType(0x8137), cmpField(2, this.offLinkType, 1), this.llc((o) => or(cmpField(1, o, 0xe0), snap(o, 0, 0x8137))));
+        }
+        return or(this.linkType(0x8137), this.llc((o) => or(snap(o, 0, 0x8137), cmpField(1, o, 0xe0), cmpField(2, o, 0xffff))));
+    }
+  }
+
+  /** `llc`: an 802.2 frame that is not raw NetWare (DSAP/SSAP 0xffff); Ethernet only, as in libpcap for savefiles. */
+  anyLlc(): Cond {
+    if (this.link.kind !== 'ether') throw new FilterError(`'llc' not supported for ${this.link.label}`);
+    return this.llc((o) => not(cmpField(2, o, 0xffff)));
   }
 
   /** The check that makes `proto[...]` meaningful, and where that header starts. */
