@@ -6,4 +6,7 @@ export type { BtfExt, FuncInfo, LineInfo, CoreRelo } from './parse-ext.js';
 export { LineTable } from './line-info.js';
 export { btfValue, formatBtfValue, toJsonText } from './print.js';
 export type { BtfValue } from './print.js';
+export { formatMapDump } from './map-dump.js';
+export type { MapEntryTypes } from './map-dump.js';
+export { encodeBtf, BtfEncoder } from './encode.js';
 export * from './types.js';

@@ -161,3 +161,34 @@ test('malformed BTF is rejected with the offset of the bad record', () => {
     }
   }
 });
+
+test('map dump like bpftool: typed entries with BTF, hex bytes without', async () => {
+  const { formatMapDump } = await import('../../src/btf/map-dump.js');
+  const { loadObject } = await import('../../src/elf/load.js');
+  const { readFileSync } = await import('node:fs');
+  const spec = loadObject(new Uint8Array(readFileSync(new URL('../../../examples/maps.o', import.meta.url))));
+  const flows = spec.maps.find((m) => m.name === 'flows')!;
+  const key = new Uint8Array(16);
+  new DataView(key.buffer).setUint32(0, 0x0100007f, true);
+  key[12] = 6;
+  const value = new Uint8Array(24);
+  value[0] = 3;
+  value.set(new TextEncoder().encode('web\0'), 16);
+  const text = formatMapDump(spec.btf, flows, [[key, value]]);
+  assert.deepEqual(JSON.parse(text), [{ key: { saddr: 0x0100007f, daddr: 0, sport: 0, dport: 0, proto: 6 }, value: { packets: 3, bytes: 0, tag: 'web' } }]);
+  const plain = formatMapDump(undefined, flows, [[key.subarray(0, 4), value.subarray(0, 2)]]);
+  assert.equal(plain, 'key: 7f 00 00 01  value: 03 00\nFound 1 element');
+});
+
+test('encodeBtf round-trips every kind and the example objects', async () => {
+  const { encodeBtf } = await import('../../src/btf/encode.js');
+  const { loadObject } = await import('../../src/elf/load.js');
+  const { readFileSync, readdirSync } = await import('node:fs');
+  const btf = parseBtf(everyKind().b.bytes(false));
+  assert.deepEqual(parseBtf(encodeBtf(btf)).types, btf.types);
+  const dir = new URL('../../../examples/', import.meta.url);
+  for (const f of readdirSync(dir).filter((n) => n.endsWith('.o'))) {
+    const spec = loadObject(new Uint8Array(readFileSync(new URL(f, dir))));
+    if (spec.btf) assert.deepEqual(parseBtf(encodeBtf(spec.btf)).types, spec.btf.types, f);
+  }
+});
