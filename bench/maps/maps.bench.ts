@@ -4,6 +4,7 @@
 //     the same object in the kernel (`bpftool prog run`, JIT on);
 //   - through the JS helper path: the helper function called directly;
 //   - from user space: BpfMap.lookup/update on bytes;
+//   - the Wasm lookup fast path (src/maps/lookup-wasm.ts) called from JS;
 //   - a JavaScript Map<number, bigint> for scale.
 // `benchMaps()` returns harness rows; `mapsSuite` plugs into bench/suites.ts.
 // Run alone: node dist/bench/maps/maps.bench.js [--quick]
@@ -17,6 +18,7 @@ import { hasEngine } from '../../src/vm/engines.js';
 import { RuntimeMemory } from '../../src/vm/memory.js';
 import { MapTable } from '../../src/maps/table.js';
 import type { BpfMap } from '../../src/maps/base.js';
+import { wasmLookup } from '../../src/maps/lookup-wasm.js';
 import { HelperContext, standardHelpers } from '../../src/helpers/index.js';
 import { BPF_FUNC } from '../../src/internal/uapi.gen.js';
 import type { HelperEnv } from '../../src/helpers/registry.js';
@@ -153,13 +155,30 @@ function benchJs(ctx: Pick<BenchContext, 'filter' | 'scale'>): Row[] {
     ['hash_update', 'user', () => { for (let i = 0; i < OPS; i++) h.update(keys[i & 63]!, val); }],
     ['array_lookup', 'user', () => { for (let i = 0; i < OPS; i++) a.lookup(keys[i & 63]!); }],
   ];
+  // the Wasm fast path (src/maps/lookup-wasm.ts), called from JS: an upper bound
+  // of what JITed code pays when it imports it (no JS boundary there)
+  const wasm = wasmLookup(mem);
+  const viaWasm = (map: BpfMap): (() => void) => () => {
+    for (let i = 0; i < OPS; i++) {
+      mem.dv.setUint32(keyAddr, i & 63, true);
+      wasm(map.desc, keyAddr, 0);
+    }
+  };
+  cases.push(['hash_lookup', 'wasm', viaWasm(h)], ['array_lookup', 'wasm', viaWasm(a)]);
   const jsMap = new Map<number, bigint>();
   for (let i = 0; i < 64; i++) jsMap.set(i, 0n);
   let sink = 0n;
   cases.push(['hash_lookup', 'js-map', () => { for (let i = 0; i < OPS; i++) sink += jsMap.get(i & 63)!; }]);
   for (const [name, engine, fn] of cases) {
     if (!ctx.filter.test(`maps/${name}/${engine}`)) continue;
-    const note = engine === 'user' ? 'ns per op, BpfMap on bytes (copies in and out)' : engine === 'js-map' ? 'ns per op, JavaScript Map<number, bigint> for scale' : 'ns per op, helper function called directly';
+    const note =
+      engine === 'user'
+        ? 'ns per op, BpfMap on bytes (copies in and out)'
+        : engine === 'js-map'
+          ? 'ns per op, JavaScript Map<number, bigint> for scale'
+          : engine === 'wasm'
+            ? 'ns per op, Wasm lookup (lookup-wasm.ts) called from JS'
+            : 'ns per op, helper function called directly';
     rows.push({ program: `maps/${name}`, packet: '-', engine, ns_per_run: timeOps(fn, { inner: OPS, targetMs: target }), note });
   }
   if (sink < 0n) rows.length = 0; // keep `sink` alive

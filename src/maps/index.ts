@@ -20,3 +20,5 @@ export { Desc, DESC_MAGIC, DESC_SIZE } from './descriptor.js';
 export { hash32 } from './hash-layout.js';
 export * from './spec.js';
 export * from './errno.js';
+export { wasmLookup, lookupModuleBytes } from './lookup-wasm.js';
+export type { WasmLookup } from './lookup-wasm.js';
