@@ -1,9 +1,12 @@
-// Filtering a whole capture file fast: the file is read straight into a
-// region of the VM's memory, each packet gets a `struct __sk_buff` pointing
-// at its bytes where they lie, and the translated program runs over a batch
-// of packets in one call when the engine can batch (the JIT's runBatchAt),
-// else one call per packet. Nothing is allocated per packet and no packet
-// byte is copied.
+// Filtering a whole capture file fast. The file is read straight into a
+// region of the VM's memory and packets are filtered where they lie:
+//  - pcap files run the scan driver (translate.ts): the filter wrapped in a
+//    loop over the records, one engine call per buffer of records;
+//  - pcapng (and pcap with `driver: false`) get a `struct __sk_buff` per
+//    packet, and the plain translation runs over a batch of them in one
+//    call when the engine can batch (the JIT's runBatchAt), else one call
+//    per packet.
+// Nothing is allocated per packet and no packet byte is copied.
 //
 // Packets are handed to `onAccept` as views into the read buffer, valid only
 // during the call.
@@ -15,7 +18,7 @@ import { linkTypeInfo } from '../pcap/linktype.js';
 import { createVm, type Vm } from '../vm/vm.js';
 import type { Engine, ExecOptions } from '../vm/types.js';
 import type { ClassicProgram } from './insn.js';
-import { SKB, SKB_SIZE, translateClassic, type TranslateOptions } from './translate.js';
+import { SCAN_CTX, SCAN_CTX_SIZE, SCAN_OUT_RECORD, SKB, SKB_SIZE, translateClassic, translateScanDriver, type TranslateOptions } from './translate.js';
 
 /** An engine that can run many argument records in one call (the JIT). */
 interface BatchEngine extends Engine {
@@ -39,8 +42,10 @@ export interface ScanOptions extends Omit<TranslateOptions, 'mode'> {
   engine?: string;
   /** Called for each accepted packet, in file order. */
   onAccept?: (p: AcceptedPacket) => void;
-  /** Packets per batch (default 4096). */
+  /** Packets per engine call (default 4096; the pcap driver uses 16 times as many). */
   batch?: number;
+  /** Use the scan driver for pcap files (default true); false runs pcap like pcapng. */
+  driver?: boolean;
   /** Size of the read buffer in VM memory (default 2 MiB; also the largest block accepted). */
   bufferSize?: number;
   /** Use this VM (default: a private one). */
@@ -78,6 +83,13 @@ export function scanCapture(file: string | number, prog: ClassicProgram, options
     let dv = mem.dv;
     let ctx32 = new Uint32Array(mem.wasm.buffer);
     const parser = new CaptureParser({ buffer: new Uint8Array(mem.wasm.buffer, bufRegion.start, bufSize), ...(typeof file === 'string' && { file }) });
+    const read = (buf: Uint8Array, off: number, len: number): number => readSync(fd, buf, off, len, null);
+    while (!parser.header()) {
+      if (parser.fill(read, bufSize) === 0) parser.finish(); // throws: empty or too short
+    }
+    if (parser.format === 'pcap' && (options.driver ?? true)) {
+      return scanPcap(vm, parser, read, bufRegion.start, prog, engineName, batch * 16, options);
+    }
     const bufAddr = bufRegion.start;
     const ctxBase = ctxRegion.start;
     for (let k = 0; k < batch; k++) dv.setUint32(argRegion.start + k * ARG_RECORD, ctxBase + k * SKB_SIZE, true);
@@ -153,7 +165,6 @@ export function scanCapture(file: string | number, prog: ClassicProgram, options
       onAccept!(accepted);
     };
 
-    const read = (buf: Uint8Array, off: number, len: number): number => readSync(fd, buf, off, len, null);
     for (;;) {
       while (parser.nextPacket()) {
         if (parser.linkType !== batchLinkType) {
@@ -185,6 +196,86 @@ export function scanCapture(file: string | number, prog: ClassicProgram, options
   } finally {
     if (typeof file === 'string') closeSync(fd);
     for (const r of [bufRegion, ctxRegion, argRegion, outRegion]) mem.free(r);
+  }
+}
+
+/** pcap through the scan driver: one engine call per buffer of records. */
+function scanPcap(
+  vm: Vm,
+  parser: CaptureParser,
+  read: (buf: Uint8Array, off: number, len: number) => number,
+  bufAddr: number,
+  prog: ClassicProgram,
+  engineName: string,
+  maxOut: number,
+  options: ScanOptions,
+): ScanResult {
+  const mem = vm.mem;
+  const linkType = parser.interfaces[0]!.linkType;
+  const info = linkTypeInfo(linkType);
+  const t = translateScanDriver(prog, {
+    bigEndian: parser.bigEndian,
+    ...(info && { hatype: info.hatype }),
+    ...(info?.netOffset !== undefined && { netOffset: info.netOffset }),
+    ...(options.hatype !== undefined && { hatype: options.hatype }),
+    ...(options.netOffset !== undefined && { netOffset: options.netOffset }),
+  });
+  const engine = vm.engine(vm.load(t.ebpf), engineName);
+  const ctx = mem.alloc(SCAN_CTX_SIZE, { name: 'cbpf scan ctx', kind: 'ctx', writable: true });
+  const out = mem.alloc(maxOut * SCAN_OUT_RECORD, { name: 'cbpf scan results', kind: 'scratch', writable: true });
+  try {
+    mem.refresh();
+    const dv = mem.dv;
+    const c = ctx.start;
+    dv.setUint32(c + SCAN_CTX.out, out.start, true);
+    dv.setUint32(c + SCAN_CTX.maxOut, maxOut, true);
+    const args = [c];
+    // Each record runs at most every filter slot once plus the loop.
+    const exec = { budget: maxOut * (t.slots + 32) + 64 };
+    const le = !parser.bigEndian;
+    const nano = parser.nanosecond;
+    const onAccept = options.onAccept;
+    const acc: AcceptedPacket = { data: parser.buffer.subarray(0, 0), wireLen: 0, tsSec: 0, tsNsec: 0, linkType, result: 0 };
+    const out32 = new Uint32Array(mem.wasm.buffer, out.start, maxOut * 2);
+    const buf = parser.buffer; // a fixed buffer: never replaced
+    const bv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    let packets = 0;
+    let accepted = 0;
+    for (;;) {
+      let count = maxOut;
+      while (count === maxOut && parser.unreadLength > 0) {
+        const start = parser.unreadOffset;
+        dv.setUint32(c + SCAN_CTX.buf, bufAddr + start, true);
+        dv.setUint32(c + SCAN_CTX.bufEnd, bufAddr + start + parser.unreadLength, true);
+        engine.run(args, exec);
+        count = dv.getUint32(c + SCAN_CTX.count, true);
+        for (let k = 0; k < count; k++) {
+          const r = out32[2 * k]!;
+          if (r === 0) continue;
+          accepted++;
+          if (onAccept) {
+            const h = start + out32[2 * k + 1]!;
+            const cap = bv.getUint32(h + 8, le);
+            acc.data = buf.subarray(h + 16, h + 16 + cap);
+            acc.tsSec = bv.getUint32(h, le);
+            acc.tsNsec = nano ? bv.getUint32(h + 4, le) : bv.getUint32(h + 4, le) * 1000;
+            acc.wireLen = bv.getUint32(h + 12, le);
+            acc.result = r;
+            onAccept(acc);
+          }
+        }
+        packets += count;
+        parser.skip(dv.getUint32(c + SCAN_CTX.consumed, true));
+      }
+      // What is left is an incomplete record; let the parser judge it (a corrupt length throws here).
+      if (parser.nextPacket()) throw new Error('cbpf scan: the driver stopped before a complete record');
+      if (parser.fill(read, parser.buffer.length) === 0) break;
+    }
+    parser.finish();
+    return { packets, accepted, engine: engineName };
+  } finally {
+    mem.free(ctx);
+    mem.free(out);
   }
 }
 

@@ -115,6 +115,9 @@ const O = {
   mov64r: opc('mov', Shape.AluReg),
   add64i: opc('add', Shape.AluImm),
   add64r: opc('add', Shape.AluReg),
+  sub64r: opc('sub', Shape.AluReg),
+  lsh64i: opc('lsh', Shape.AluImm),
+  jge64r: opc('jge', Shape.JmpReg),
   mov32i: opc('mov32', Shape.AluImm),
   mov32r: opc('mov32', Shape.AluReg),
   xor32r: opc('xor32', Shape.AluReg),
@@ -155,28 +158,69 @@ const R_T1 = 2;
 const R_T2 = 3;
 const R_FP = 10;
 
-/** A jump target: a classic pc, or the shared fail tail. */
-const FAIL = -1;
+/** Jump targets: a classic pc (>= 0), or one of these places in the generated code. */
+const FAIL = -1; // the shared `return 0` tail
+const RESULT = -2; // scan driver: where every return goes, with the result in r0
+const LOOP = -3; // scan driver: the next record
+const DONE = -4; // scan driver: the end of the buffer
 
 interface Fixup {
   readonly slot: number;
   readonly target: number;
 }
 
-/** Collects eBPF slots and resolves classic-pc jump targets at the end. */
+/** Collects eBPF slots and resolves jump targets at the end. */
 class Emitter {
   readonly slots: RawInsn[] = [];
   readonly fixups: Fixup[] = [];
+  /** Slots of the negative (non-classic) labels. */
+  readonly places = new Map<number, number>();
+  /** In the scan driver a classic `ret` jumps to RESULT instead of exiting. */
+  constructor(readonly embedded: boolean) {}
   emit(opcode: number, dst: number, src: number, off: number, imm: number): void {
     this.slots.push({ opcode, dst, src, off, imm: imm | 0 });
   }
-  /** A jump to a classic pc or FAIL; the offset is filled in by resolve(). */
+  /** A jump to a classic pc or a place; the offset is filled in by resolve(). */
   jump(opcode: number, dst: number, src: number, imm: number, target: number): void {
     this.fixups.push({ slot: this.slots.length, target });
     this.emit(opcode, dst, src, 0, imm);
   }
+  /** The next slot is this place. */
+  place(label: number): void {
+    this.places.set(label, this.slots.length);
+  }
   get length(): number {
     return this.slots.length;
+  }
+  /** Fill in every jump offset. */
+  resolve(pcMap: Int32Array): void {
+    for (const f of this.fixups) {
+      const to = f.target >= 0 ? pcMap[f.target]! : this.places.get(f.target);
+      if (to === undefined || to < 0) throw new Error(`cbpf translate: jump to unplaced target ${f.target}`);
+      const rel = to - f.slot - 1;
+      if (rel > 0x7fff || rel < -0x8000) throw new ClassicError(-1, `translated program too large: a jump spans ${rel} eBPF instructions (limit 32767)`);
+      this.slots[f.slot]!.off = rel;
+    }
+  }
+  /** Whether any jump goes to this place. */
+  uses(label: number): boolean {
+    return this.fixups.some((f) => f.target === label);
+  }
+}
+
+/** The classic instructions, translated in order; unreachable ones are left out (pcMap -1). */
+function emitBody(e: Emitter, prog: ClassicProgram, mode: ClassicMode, options: TranslateOptions, pcMap: Int32Array): void {
+  // The eBPF verifier, like the kernel's, rejects unreachable code, and
+  // classic programs often have some (after a ret, or after a load that can
+  // never be in the packet).
+  const live = reachable(prog, mode, options);
+  for (let pc = 0; pc < prog.length; pc++) {
+    if (!live[pc]) {
+      pcMap[pc] = -1;
+      continue;
+    }
+    pcMap[pc] = e.length;
+    translateOne(e, prog[pc]!, pc, mode, options);
   }
 }
 
@@ -184,7 +228,7 @@ class Emitter {
 export function translateClassic(prog: ClassicProgram, options: TranslateOptions = {}): Translation {
   const mode = options.mode ?? 'socket';
   if (options.check ?? true) checkClassic(prog, { mode });
-  const e = new Emitter();
+  const e = new Emitter(false);
   const pcMap = new Int32Array(prog.length);
 
   // Prologue: save ctx, fetch the packet bounds, A = X = 0.
@@ -196,31 +240,15 @@ export function translateClassic(prog: ClassicProgram, options: TranslateOptions
   e.emit(O.mov32i, R_A, 0, 0, 0);
   e.emit(O.mov32i, R_X, 0, 0, 0);
 
-  // Unreachable classic instructions are left out: the eBPF verifier, like
-  // the kernel's, rejects unreachable code, and classic programs often have
-  // some (after a ret, or after a load that can never be in the packet).
-  const live = reachable(prog, mode, options);
-  for (let pc = 0; pc < prog.length; pc++) {
-    if (!live[pc]) {
-      pcMap[pc] = -1;
-      continue;
-    }
-    pcMap[pc] = e.length;
-    translateOne(e, prog[pc]!, pc, mode, options);
-  }
+  emitBody(e, prog, mode, options, pcMap);
   let failSlot = -1;
-  if (e.fixups.some((f) => f.target === FAIL)) {
+  if (e.uses(FAIL)) {
     failSlot = e.length;
+    e.place(FAIL);
     e.emit(O.mov32i, R_A, 0, 0, 0);
     e.emit(O.exit, 0, 0, 0, 0);
   }
-
-  for (const f of e.fixups) {
-    const to = f.target === FAIL ? failSlot : pcMap[f.target]!;
-    const rel = to - f.slot - 1;
-    if (rel > 0x7fff) throw new ClassicError(-1, `translated program too large: a jump spans ${rel} eBPF instructions (limit 32767)`);
-    e.slots[f.slot]!.off = rel;
-  }
+  e.resolve(pcMap);
   return { ebpf: encodeSlots(e.slots), slots: e.length, pcMap, failSlot, mode };
 }
 
@@ -403,14 +431,14 @@ function translateOne(e: Emitter, ins: ClassicInsn, pc: number, mode: ClassicMod
       return;
     case COp.RET_K:
       e.emit(O.mov32i, R_A, 0, 0, k);
-      e.emit(O.exit, 0, 0, 0, 0);
+      emitReturn(e);
       return;
     case COp.RET_A:
-      e.emit(O.exit, 0, 0, 0, 0);
+      emitReturn(e);
       return;
     case COp.RET_X:
       e.emit(O.mov32r, R_A, R_X, 0, 0);
-      e.emit(O.exit, 0, 0, 0, 0);
+      emitReturn(e);
       return;
     case COp.TAX:
       e.emit(O.mov32r, R_X, R_A, 0, 0);
@@ -419,6 +447,12 @@ function translateOne(e: Emitter, ins: ClassicInsn, pc: number, mode: ClassicMod
       e.emit(O.mov32r, R_A, R_X, 0, 0);
       return;
   }
+}
+
+/** End of the filter with the result in r0. */
+function emitReturn(e: Emitter): void {
+  if (e.embedded) e.jump(O.ja, 0, 0, 0, RESULT);
+  else e.emit(O.exit, 0, 0, 0, 0);
 }
 
 /** LD ABS in a socket filter: packet offsets, the negative special areas, ancillary data. */
@@ -491,4 +525,99 @@ function emitCond(e: Emitter, ins: ClassicInsn, pc: number, useX: boolean): void
   }
   e.jump(opc(taken!, shape), R_A, src, imm, tTarget);
   if (ins.jf !== 0) e.jump(O.ja, 0, 0, 0, fTarget);
+}
+
+// ---- the scan driver ---------------------------------------------------------------
+//
+// For filtering a whole pcap buffer in one engine call, the filter is
+// wrapped in a loop over the pcap records in memory. The driver's ctx is a
+// struct __sk_buff (so ancillary loads work as usual; `len` is rewritten per
+// packet) followed by the scan fields at SCAN_CTX offsets. Per record it sets
+// r8/r9 to the packet bytes, A = X = 0, runs the filter, and stores the
+// result and the record's offset in the output array. It stops at the end of
+// the buffer, at an incomplete record, or when the output array is full, and
+// reports how many bytes and records it consumed. Registers r1 (record
+// pointer), r4 (record count) and r5 (buffer end) belong to the driver; the
+// filter body never touches them.
+
+/** Offsets of the scan fields in the driver's ctx, after the __sk_buff. */
+export const SCAN_CTX = {
+  /** in: address of the first record */
+  buf: SKB_SIZE,
+  /** in: address just past the last byte */
+  bufEnd: SKB_SIZE + 4,
+  /** in: address of the output array: per record u32 result, u32 record offset from buf */
+  out: SKB_SIZE + 8,
+  /** in: capacity of the output array, in records */
+  maxOut: SKB_SIZE + 12,
+  /** out: bytes of whole records consumed */
+  consumed: SKB_SIZE + 16,
+  /** out: records processed */
+  count: SKB_SIZE + 20,
+} as const;
+export const SCAN_CTX_SIZE = SKB_SIZE + 24;
+/** Bytes per output record of the scan driver. */
+export const SCAN_OUT_RECORD = 8;
+
+export interface ScanDriverOptions extends Omit<TranslateOptions, 'mode'> {
+  /** Byte order of the pcap record headers. */
+  bigEndian?: boolean;
+}
+
+/** The eBPF scan driver for a classic socket filter over pcap records (see above). */
+export function translateScanDriver(prog: ClassicProgram, options: ScanDriverOptions = {}): Translation {
+  if (options.check ?? true) checkClassic(prog, { mode: 'socket' });
+  const e = new Emitter(true);
+  const pcMap = new Int32Array(prog.length);
+  const R_P = 1;
+  const R_I = 4;
+  const R_BUF_END = 5;
+  const loadHdr = (dst: number, off: number): void => {
+    e.emit(O.ldxw, dst, R_P, off, 0);
+    if (options.bigEndian) e.emit(O.be, dst, 0, 0, 32);
+  };
+  e.emit(O.mov64r, R_CTX, 1, 0, 0);
+  e.emit(O.ldxw, R_P, R_CTX, SCAN_CTX.buf, 0);
+  e.emit(O.ldxw, R_BUF_END, R_CTX, SCAN_CTX.bufEnd, 0);
+  e.emit(O.mov32i, R_I, 0, 0, 0);
+  e.place(LOOP);
+  e.emit(O.ldxw, R_T1, R_CTX, SCAN_CTX.maxOut, 0);
+  e.jump(O.jge64r, R_I, R_T1, 0, DONE);
+  e.emit(O.mov64r, R_DATA, R_P, 0, 0);
+  e.emit(O.add64i, R_DATA, 0, 0, 16);
+  e.jump(O.jgt64r, R_DATA, R_BUF_END, 0, DONE);
+  loadHdr(R_T2, 8); // incl_len
+  e.emit(O.mov64r, R_END, R_DATA, 0, 0);
+  e.emit(O.add64r, R_END, R_T2, 0, 0);
+  e.jump(O.jgt64r, R_END, R_BUF_END, 0, DONE);
+  loadHdr(R_T2, 12); // orig_len
+  e.emit(O.stxw, R_CTX, R_T2, SKB.len, 0);
+  e.emit(O.mov32i, R_A, 0, 0, 0);
+  e.emit(O.mov32i, R_X, 0, 0, 0);
+  emitBody(e, prog, 'socket', options, pcMap);
+  e.place(FAIL);
+  e.emit(O.mov32i, R_A, 0, 0, 0);
+  e.place(RESULT);
+  // out[i] = { result, record offset }
+  e.emit(O.ldxw, R_T1, R_CTX, SCAN_CTX.out, 0);
+  e.emit(O.mov64r, R_T2, R_I, 0, 0);
+  e.emit(O.lsh64i, R_T2, 0, 0, 3);
+  e.emit(O.add64r, R_T1, R_T2, 0, 0);
+  e.emit(O.stxw, R_T1, R_A, 0, 0);
+  e.emit(O.ldxw, R_T2, R_CTX, SCAN_CTX.buf, 0);
+  e.emit(O.mov64r, R_A, R_P, 0, 0);
+  e.emit(O.sub64r, R_A, R_T2, 0, 0);
+  e.emit(O.stxw, R_T1, R_A, 4, 0);
+  e.emit(O.add64i, R_I, 0, 0, 1);
+  e.emit(O.mov64r, R_P, R_END, 0, 0);
+  e.jump(O.ja, 0, 0, 0, LOOP);
+  e.place(DONE);
+  e.emit(O.ldxw, R_T2, R_CTX, SCAN_CTX.buf, 0);
+  e.emit(O.sub64r, R_P, R_T2, 0, 0);
+  e.emit(O.stxw, R_CTX, R_P, SCAN_CTX.consumed, 0);
+  e.emit(O.stxw, R_CTX, R_I, SCAN_CTX.count, 0);
+  e.emit(O.mov32i, R_A, 0, 0, 0);
+  e.emit(O.exit, 0, 0, 0, 0);
+  e.resolve(pcMap);
+  return { ebpf: encodeSlots(e.slots), slots: e.length, pcMap, failSlot: e.places.get(FAIL)!, mode: 'socket' };
 }

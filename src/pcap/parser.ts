@@ -16,6 +16,7 @@
 // are filtered where they were read, without a copy).
 
 import { CaptureError } from './errors.js';
+import { UsageError } from '../internal/errors.js';
 
 export type CaptureFormat = 'pcap' | 'pcapng';
 
@@ -188,6 +189,32 @@ export class CaptureParser {
       linkType: this.linkType,
       interfaceId: this.interfaceId,
     };
+  }
+
+  /** Parse the file header if that has not happened yet; false when more input is needed. */
+  header(): boolean {
+    return this.fmt !== undefined || this.readFileHeader();
+  }
+
+  /** Offset in `buffer` of the first byte not parsed yet. */
+  get unreadOffset(): number {
+    return this.start;
+  }
+
+  /** Bytes in the buffer from unreadOffset on. */
+  get unreadLength(): number {
+    return this.end - this.start;
+  }
+
+  /**
+   * Consume n bytes of whole pcap records that the caller parsed itself
+   * (e.g. a batch filter running over the buffer). Only after the header.
+   */
+  skip(n: number): void {
+    if (this.fmt === undefined || !Number.isInteger(n) || n < 0 || n > this.end - this.start) {
+      throw new UsageError(`CaptureParser.skip(${n}): ${this.fmt === undefined ? 'the header has not been parsed' : `only ${this.end - this.start} bytes are buffered`}`);
+    }
+    this.start += n;
   }
 
   /** Advance the cursor to the next packet; false when more input is needed. Allocates nothing. */

@@ -15,6 +15,9 @@ import { readCaptureSync } from '../../src/pcap/reader.js';
 import { engineNames } from '../../src/vm/engines.js';
 import { FIXTURES } from '../paths.js';
 import { CaptureError } from '../../src/pcap/errors.js';
+import { PcapWriter, fileSink } from '../../src/pcap/writer.js';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 
 const DIR = join(FIXTURES, 'pcap');
 
@@ -56,28 +59,52 @@ function perPacket(file: string, prog: readonly ClassicInsn[], engine: string): 
 for (const engine of engineNames()) {
   test(`scanCapture on '${engine}' equals per-packet runs, any batch and buffer size`, () => {
     let nonEmpty = 0;
-    for (const name of ['lo-us.pcap', 'lo-ns.pcapng', 'any-sll.pcap', 'two-if.pcapng']) {
-      const file = join(DIR, name);
+    const tmp = mkdtempSync(join(tmpdir(), 'tsbpf-scan-'));
+    // a big-endian nanosecond copy of lo-ns.pcap, for the driver's byte swaps
+    const be = join(tmp, 'be.pcap');
+    const w = new PcapWriter(fileSink(be), { linkType: 1, bigEndian: true, nanosecond: true });
+    for (const p of readCaptureSync(join(DIR, 'lo-ns.pcap'))) w.write(p);
+    w.close();
+    for (const file of ['lo-us.pcap', 'lo-ns.pcapng', 'any-sll.pcap', 'two-if.pcapng', be].map((n) => (n === be ? be : join(DIR, n)))) {
+      const name = file;
       const want = perPacket(file, PROG, engine);
       if (want.length > 0) nonEmpty++;
-      for (const [batch, bufferSize] of [[4096, 2 << 20], [3, 8192], [1, 4096]] as const) {
+      for (const [batch, bufferSize, driver] of [[4096, 2 << 20, true], [4096, 2 << 20, false], [3, 8192, true], [1, 4096, false], [1, 4096, true]] as const) {
         const got: string[] = [];
         const r = scanCapture(file, PROG, {
           engine,
           batch,
           bufferSize,
+          driver,
           onAccept: (p) => got.push(`${p.tsSec}.${p.tsNsec} ${p.linkType} ${p.result} ${createHash('md5').update(p.data).digest('hex')}`),
         });
-        assert.deepEqual(got, want, `${name} batch ${batch} buffer ${bufferSize}`);
+        assert.deepEqual(got, want, `${name} batch ${batch} buffer ${bufferSize} driver ${driver}`);
         assert.equal(r.accepted, want.length);
         assert.equal(r.engine, engine);
         assert.equal(r.packets, [...readCaptureSync(file)].length);
       }
     }
-    assert.ok(nonEmpty >= 3, `only ${nonEmpty} files had accepted packets`);
+    rmSync(tmp, { recursive: true });
+    assert.ok(nonEmpty >= 4, `only ${nonEmpty} files had accepted packets`);
   });
 }
 
-test('scanCapture: a block bigger than the buffer is a CaptureError', () => {
-  assert.throws(() => scanCapture(join(DIR, 'lo-us.pcap'), PROG, { bufferSize: 1024 }), (e: unknown) => e instanceof CaptureError && /does not fit|limit/.test(e.message));
+test('scanCapture: a block bigger than the buffer, a corrupt length and a truncated file are CaptureErrors', () => {
+  for (const driver of [true, false]) {
+    assert.throws(() => scanCapture(join(DIR, 'lo-us.pcap'), PROG, { bufferSize: 1024, driver }), (e: unknown) => e instanceof CaptureError && /does not fit|limit/.test(e.message));
+  }
+  const tmp = mkdtempSync(join(tmpdir(), 'tsbpf-scan-'));
+  try {
+    const bytes = new Uint8Array(readFileSync(join(DIR, 'lo-us.pcap')));
+    writeFileSync(join(tmp, 'cut.pcap'), bytes.subarray(0, bytes.length - 3));
+    const bad = Uint8Array.from(bytes);
+    new DataView(bad.buffer).setUint32(24 + 16 + 74 + 8, 0x7fffffff, true); // second record's incl_len
+    writeFileSync(join(tmp, 'bad.pcap'), bad);
+    for (const driver of [true, false]) {
+      assert.throws(() => scanCapture(join(tmp, 'cut.pcap'), PROG, { driver }), (e: unknown) => e instanceof CaptureError && /truncated packet record/.test(e.message));
+      assert.throws(() => scanCapture(join(tmp, 'bad.pcap'), PROG, { driver }), (e: unknown) => e instanceof CaptureError && /offset 114: packet record claims 2147483647/.test(e.message));
+    }
+  } finally {
+    rmSync(tmp, { recursive: true });
+  }
 });
