@@ -53,6 +53,7 @@ export function inspectJson(spec: ObjectSpec): Record<string, unknown> {
     maps: spec.maps.map(map),
     global_data: spec.maps.filter((m) => m.origin === 'data').map((m) => ({ name: m.name, size: m.valueSize, readonly: m.frozen === true })),
     externs: spec.externs.map((e) => ({ name: e.name, kind: e.kind })),
+    notes: spec.notes,
     core_relos: spec.coreRelos.map((r) => ({ section: r.section, insn: r.insn, kind: r.kindName, type: r.typeName, access: r.access })),
     btf: spec.btf
       ? {
@@ -159,6 +160,7 @@ export function inspectText(spec: ObjectSpec): string {
     out.push('', `externs (${spec.externs.length}, not supported by the runtime yet):`);
     for (const e of spec.externs) out.push(`  ${e.name} (${e.kind}) used by ${[...new Set(e.refs.map((r) => r.program))].join(', ')}`);
   }
+  if (spec.notes.length) out.push('', 'not supported:', ...spec.notes.map((n) => `  ${n}`));
   if (spec.coreRelos.length) {
     out.push('', `CO-RE relocations (${spec.coreRelos.length}; need a target BTF before running):`);
     for (const r of spec.coreRelos.slice(0, 20)) out.push(`  ${r.section} insn ${r.insn}: ${r.kindName} ${r.typeName} access ${r.access}`);

@@ -130,6 +130,8 @@ export interface LinkContext {
   readonly code: ReadonlyMap<number, CodeSection>;
   readonly maps: readonly MapSpec[];
   readonly mapSections: ReadonlyMap<number, SectionMaps>;
+  /** Names of functions in the BTF .ksyms DATASEC: calls to them are kfunc calls. */
+  readonly ksymFuncs: ReadonlySet<string>;
 }
 
 /** Link the program whose entry is `entry`. */
@@ -184,6 +186,13 @@ export function linkProgram(ctx: LinkContext, entry: ElfFunction): LinkedProgram
           const sym = elf.symbols[reloc.symbol]!;
           const sec = ctx.code.get(sym.shndx);
           if (sym.shndx === SHN_UNDEF) {
+            // A function declared __ksym (listed in the .ksyms DATASEC) is a kfunc, as libbpf treats it.
+            if (ctx.ksymFuncs.has(sym.name)) {
+              out[p + 1] = (out[p + 1]! & 0x0f) | (PseudoCall.KFUNC << 4);
+              dv.setInt32(p + 4, 0, true);
+              externRefs.push({ symbol: sym, insn: li, call: true });
+              continue;
+            }
             throw where(i, `call to ${symbolName(elf, sym)}, a function this object declares but does not define (link the objects first, e.g. with bpftool gen object)`);
           }
           if (!sec) throw where(i, `call to ${symbolName(elf, sym)}, which is not in an executable section`);
@@ -278,5 +287,6 @@ function resolveLddw(
     return;
   }
   const sec = sym.shndx < elf.sections.length ? elf.sections[sym.shndx]!.name : `section ${sym.shndx}`;
+  if (sec.startsWith('.addr_space.')) throw fail(`${symbolName(elf, sym)} is a BPF arena global (section ${sec}); arena maps are not supported`);
   throw fail(`lddw refers to ${symbolName(elf, sym)} in ${sec}, which is not a map, global data or code section`);
 }

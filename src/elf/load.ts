@@ -34,7 +34,7 @@ export function loadObject(bytes: Uint8Array, options: LoadOptions = {}): Object
   for (const s of elf.sections) {
     if (s.type === SHT.PROGBITS && (s.flags & SHF.EXECINSTR) !== 0 && s.size > 0) code.set(s.index, codeSection(elf, s));
   }
-  const ctx = { elf, code, maps, mapSections: bySection };
+  const ctx = { elf, code, maps, mapSections: bySection, ksymFuncs: ksymFuncs(btf) };
 
   const programs: ProgramSpec[] = [];
   const coreRelos: CoreReloSpec[] = [];
@@ -72,7 +72,32 @@ export function loadObject(bytes: Uint8Array, options: LoadOptions = {}): Object
     coreRelos,
     externs: [...externs].map(([name, e]) => ({ name, kind: e.kind, refs: e.refs })),
     subprograms,
+    notes: unhandledSections(elf),
   };
+}
+
+function ksymFuncs(btf: Btf | undefined): Set<string> {
+  const out = new Set<string>();
+  if (!btf) return out;
+  for (const id of btf.idsByName('.ksyms')) {
+    const t = btf.type(id);
+    if (t.kind !== BtfKind.DATASEC) continue;
+    for (const v of t.vars) {
+      const f = btf.type(v.type);
+      if (f.kind === BtfKind.FUNC) out.add(f.name);
+    }
+  }
+  return out;
+}
+
+/** Sections libbpf gives meaning to that this loader does not handle yet, with what is lost. */
+function unhandledSections(elf: ElfFile): string[] {
+  const notes: string[] = [];
+  for (const s of elf.sections) {
+    if (s.name.startsWith('.struct_ops')) notes.push(`section ${s.name}: struct_ops maps are not supported; their programs load, but no struct_ops map is created`);
+    else if (s.name.startsWith('.addr_space.')) notes.push(`section ${s.name}: BPF arena globals are not supported`);
+  }
+  return notes;
 }
 
 function section(elf: ElfFile, name: string): ElfSection | undefined {

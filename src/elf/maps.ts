@@ -226,9 +226,11 @@ function parseBtfMapDef(btf: Btf, name: string, def: BtfComposite, file: string,
   let numaNode: number | undefined;
   let mapExtra: number | undefined;
   let innerMap: MapSpec | undefined;
-  // __uint(name, val) is `int (*name)[val]`: a pointer to an array of val elements.
+  // __uint(name, val) is `int (*name)[val]`: a pointer to an array of val elements;
+  // __ulong(name, val) is an enum whose one value is val (for 64-bit map_extra).
   const intField = (member: string, type: number): number => {
     const p = btf.skipModifiers(type);
+    if ((p.kind === BtfKind.ENUM || p.kind === BtfKind.ENUM64) && p.values.length === 1) return p.values[0]!.value;
     if (p.kind !== BtfKind.PTR) throw fail(`field ${member} is not declared with __uint()`);
     const arr = btf.skipModifiers(p.type);
     if (arr.kind !== BtfKind.ARRAY) throw fail(`field ${member} is not declared with __uint()`);

@@ -115,4 +115,6 @@ export interface ObjectSpec {
   readonly externs: readonly ExternSpec[];
   /** Static and global functions that are not programs ('.text' sub-programs). */
   readonly subprograms: readonly string[];
+  /** Parts of the object that were recognised but not handled, each one sentence. */
+  readonly notes: readonly string[];
 }
