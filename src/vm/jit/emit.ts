@@ -6,7 +6,7 @@
 
 import { AtomicOp, Class, MAX_CALL_FRAMES, STACK_SIZE } from '../../isa/fields.js';
 import type { Program } from '../../isa/decode.js';
-import { INSNS, OP_COUNT, Shape } from '../../isa/table.js';
+import { INSNS, OP_COUNT, Shape, writesDst } from '../../isa/table.js';
 import { SHADOW_BASE } from '../memory.js';
 import { Term, type FuncCfg } from './blocks.js';
 import type { SNode, Structured, Target } from './structure.js';
@@ -200,6 +200,11 @@ export class FuncEmitter implements IntrinsicContext {
   private dispatchOrder: Int32Array = new Int32Array(0);
   private readonly lblKind: number[] = [];
   private readonly lblBb: number[] = [];
+  // Checked ranges per register, offsets relative to its value: [lo, hi), empty when hi <= lo.
+  private readonly rLo = new Int32Array(11);
+  private readonly rHi = new Int32Array(11);
+  private readonly wLo = new Int32Array(11);
+  private readonly wHi = new Int32Array(11);
 
   constructor(env: EmitEnv) {
     this.env = env;
@@ -422,12 +427,68 @@ export class FuncEmitter implements IntrinsicContext {
   private code(bb: number): void {
     const b = this.f.blocks[bb]!;
     const prog = this.env.prog;
-    if (!this.verified) this.charge(b.insns, b.start, this.s.cycleCut[bb] === 1);
+    if (!this.verified) {
+      this.charge(b.insns, b.start, this.s.cycleCut[bb] === 1);
+      this.forgetAll();
+    }
     const stop = b.term === Term.Fall || b.term === Term.FallOff ? b.last + 1 : b.last;
     for (let i = b.start; i < stop; i++) {
       if (prog.op[i]! < 0) continue;
       this.pc = i;
       this.insn(i);
+      if (!this.verified) this.forgetWrites(i);
+    }
+  }
+
+  // ---- checked ranges (unverified mode) ---------------------------------------------------
+  // Within a basic block, between calls, the mapping of memory cannot change,
+  // so once [reg + lo, reg + hi) has passed the check it stays valid until reg
+  // is written. Later accesses inside such a range skip the check.
+
+  private forgetAll(): void {
+    this.rHi.fill(0);
+    this.rLo.fill(0);
+    this.wHi.fill(0);
+    this.wLo.fill(0);
+  }
+
+  private forget(reg: number): void {
+    this.rLo[reg] = this.rHi[reg] = this.wLo[reg] = this.wHi[reg] = 0;
+  }
+
+  /** After the instruction at i: drop what it may have changed. */
+  private forgetWrites(i: number): void {
+    const prog = this.env.prog;
+    const d = INSNS[prog.op[i]!]!;
+    if (writesDst(d.shape)) this.forget(prog.dst[i]!);
+    else if (d.shape === Shape.Atomic) {
+      const op = d.discr!.value;
+      if (op === AtomicOp.CMPXCHG) this.forget(0);
+      else if (op === AtomicOp.XCHG || (op & AtomicOp.FETCH) !== 0) this.forget(prog.src[i]!);
+    } else if (d.shape === Shape.Call || d.shape === Shape.Callx || d.shape === Shape.CallLocal || d.shape === Shape.LdAbs || d.shape === Shape.LdInd) {
+      // r0 changes, and a helper may map or unmap memory
+      this.forgetAll();
+    }
+  }
+
+  /** Is [off, off + size) relative to reg inside a range already checked for this direction? */
+  private covered(reg: number, off: number, size: number, write: boolean): boolean {
+    const lo = write ? this.wLo : this.rLo;
+    const hi = write ? this.wHi : this.rHi;
+    return hi[reg]! > lo[reg]! && off >= lo[reg]! && off + size <= hi[reg]!;
+  }
+
+  /** Record a passed check; extend the range when the new one touches it, else replace it. */
+  private remember(reg: number, off: number, size: number, write: boolean): void {
+    const lo = write ? this.wLo : this.rLo;
+    const hi = write ? this.wHi : this.rHi;
+    const end = off + size;
+    if (hi[reg]! > lo[reg]! && off <= hi[reg]! && end >= lo[reg]!) {
+      lo[reg] = Math.min(lo[reg]!, off);
+      hi[reg] = Math.max(hi[reg]!, end);
+    } else {
+      lo[reg] = off;
+      hi[reg] = end;
     }
   }
 
@@ -845,9 +906,12 @@ export class FuncEmitter implements IntrinsicContext {
   private address(base: number, off: number, size: number, info: number, pc: number): number {
     const w = this.w;
     w.u8x2(W.local_get, base);
-    const inFrame = this.env.trustFp && base === L_R10 && off >= -STACK_SIZE && off <= -size && (info & INFO_ATOMIC) === 0;
-    if (!this.verified && !inFrame) {
+    const atomic = (info & INFO_ATOMIC) !== 0;
+    const write = (info & INFO_WRITE) !== 0;
+    const inFrame = this.env.trustFp && base === L_R10 && off >= -STACK_SIZE && off <= -size && !atomic;
+    if (!this.verified && !inFrame && (atomic || !this.covered(base, off, size, write))) {
       this.checkedAddress(off, size, info, pc);
+      this.remember(base, off, size, write);
       return 0;
     }
     w.u8(W.i32_wrap_i64);
