@@ -38,7 +38,11 @@ export class ArrayMap extends BpfMap {
     this.setDesc(Desc.DATA, this.data);
     this.setDesc(Desc.ELEM_STRIDE, this.elemStride);
     if (spec.frozen) this.freeze(true);
+    this.iterKey = this.scratchWord();
   }
+
+  /** Where for_each puts the u32 index whose address the callback receives as the key. */
+  private readonly iterKey: number;
 
   private mutableRegion: Region | undefined;
 
@@ -85,7 +89,7 @@ export class ArrayMap extends BpfMap {
   }
 
   override forEachAt(cpu: number, cb: (key: number, value: number) => boolean): number {
-    const k = this.scratchWord();
+    const k = this.iterKey;
     const dv = this.mem.dv;
     const off = this.perCpu && cpu > 0 ? cpu * this.valueStride : 0;
     let n = 0;

@@ -298,7 +298,11 @@ export abstract class BpfMap {
     return at;
   }
 
-  /** An 8-byte word in scratch that address-based code may use (array for_each keys). */
+  /**
+   * An 8-byte word in scratch that address-based code may use (array for_each
+   * keys). Maps that need it call it from their constructor, so the region is
+   * not allocated in the middle of a program run.
+   */
   protected scratchWord(): number {
     return this.ensureScratch().start + this.valueSlot - 8;
   }
