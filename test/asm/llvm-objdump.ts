@@ -76,10 +76,10 @@ export function objdump(code: Uint8Array, mcpu?: string): ObjdumpLine[] {
   }
 }
 
-/** llvm-objdump-19 -d of an object file: its instruction lines, all code sections in order. */
-export function objdumpFile(file: string, mcpu?: string): ObjdumpLine[] {
-  const args = ['-d', ...(mcpu ? [`--mcpu=${mcpu}`] : []), file];
-  const r = spawnSync(OBJDUMP, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
+/** llvm-objdump-19 -d of object files (one run): their instruction lines, all code sections in order. */
+export function objdumpFile(files: string | readonly string[], mcpu?: string): ObjdumpLine[] {
+  const args = ['-d', ...(mcpu ? [`--mcpu=${mcpu}`] : []), ...(typeof files === 'string' ? [files] : files)];
+  const r = spawnSync(OBJDUMP, args, { encoding: 'utf8', maxBuffer: 512 << 20 });
   if (r.status !== 0) throw new Error(`${OBJDUMP} failed: ${r.stderr}`);
   const out: ObjdumpLine[] = [];
   for (const line of r.stdout.split('\n')) {
