@@ -14,6 +14,7 @@ import { UsageError } from '../internal/errors.js';
 import { linkTypeInfo, linkTypeName } from '../pcap/linktype.js';
 import { readCaptureSync } from '../pcap/reader.js';
 import { PcapWriter, fileSink } from '../pcap/writer.js';
+import { scanCapture, type AcceptedPacket } from '../cbpf/scan-capture.js';
 import { readInput } from './asm.js';
 import { EXIT_FAIL, EXIT_OK, type Command, type Io } from './command.js';
 import { writeFileSync } from 'node:fs';
@@ -47,7 +48,8 @@ run        filter a capture (pcap or pcapng) and print how many packets the
 Options:
   --hatype N      SKF_AD_HATYPE value (run: taken from the capture's link type)
   --net-offset N  network header offset for SKF_NET_OFF loads (run: from the link type)
-  --engine E      interp (default) or another registered engine (jit)
+  --engine E      interp or jit (default: jit for run --pcap when available, else interp)
+  -v, --verbose   run --pcap: one line per packet (index, link type, length, result)
 
 Exit status: 0 on success, 1 when the program is rejected or input is
 malformed (the message names the instruction or offset), 2 on bad usage.`;
@@ -199,14 +201,42 @@ function run(prog: readonly ClassicInsn[], values: Values, io: Io): number {
     return EXIT_OK;
   }
   if (values.pcap === undefined) throw new UsageError('run needs --pcap CAPTURE, --packet HEX or --seccomp');
-  // hatype and the network offset follow the link type, and a pcapng may mix link types: one filter per link type
-  const filters = new Map<number, ClassicFilter>();
+  if (values.verbose === true) return runVerbose(prog, values.pcap, engine, values, io);
+  // The fast path: the capture is filtered where it is read, in batches (scan-capture.ts).
   let writer: PcapWriter | undefined;
   let writerLinkType = -1;
+  let result;
+  try {
+    result = scanCapture(values.pcap, prog, {
+      ...(values.engine !== undefined && { engine }),
+      ...optionsFromFlags(values),
+      ...(values.w !== undefined && {
+        onAccept: (p: AcceptedPacket) => {
+          if (writer === undefined) {
+            writer = new PcapWriter(fileSink(values.w!), { linkType: p.linkType });
+            writerLinkType = p.linkType;
+          } else if (p.linkType !== writerLinkType) {
+            throw new UsageError(`-w writes one pcap link type, but accepted packets are ${linkTypeName(writerLinkType)} and ${linkTypeName(p.linkType)}`);
+          }
+          writer.write({ ...p, data: p.data.subarray(0, Math.min(p.result, p.data.length)) });
+        },
+      }),
+    });
+  } finally {
+    writer?.close();
+  }
+  io.out(`${result.packets} packets, ${result.accepted} accepted`);
+  return EXIT_OK;
+}
+
+/** One line per packet: index, link type, wire length, filter result. */
+function runVerbose(prog: readonly ClassicInsn[], capture: string, engine: string, values: Values, io: Io): number {
+  // hatype and the network offset follow the link type, and a pcapng may mix link types: one filter per link type
+  const filters = new Map<number, ClassicFilter>();
   let total = 0;
   let accepted = 0;
   try {
-    for (const rec of readCaptureSync(values.pcap)) {
+    for (const rec of readCaptureSync(capture)) {
       let filter = filters.get(rec.linkType);
       if (filter === undefined) {
         const info = linkTypeInfo(rec.linkType);
@@ -214,23 +244,11 @@ function run(prog: readonly ClassicInsn[], values: Values, io: Io): number {
         filters.set(rec.linkType, filter);
       }
       const r = filter.run(rec.data, rec.wireLen);
-      if (values.verbose === true) io.out(`${total}\t${linkTypeName(rec.linkType)}\t${rec.wireLen}\t${r}`);
-      if (r !== 0) {
-        accepted++;
-        if (values.w !== undefined) {
-          if (writer === undefined) {
-            writer = new PcapWriter(fileSink(values.w), { linkType: rec.linkType });
-            writerLinkType = rec.linkType;
-          } else if (rec.linkType !== writerLinkType) {
-            throw new UsageError(`-w writes one pcap link type, but accepted packets are ${linkTypeName(writerLinkType)} and ${linkTypeName(rec.linkType)}`);
-          }
-          writer.write({ ...rec, data: rec.data.subarray(0, Math.min(r, rec.data.length)) });
-        }
-      }
+      io.out(`${total}\t${linkTypeName(rec.linkType)}\t${rec.wireLen}\t${r}`);
+      if (r !== 0) accepted++;
       total++;
     }
   } finally {
-    writer?.close();
     for (const f of filters.values()) f.dispose();
   }
   io.out(`${total} packets, ${accepted} accepted`);
