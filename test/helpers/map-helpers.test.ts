@@ -114,3 +114,20 @@ test('for_each_map_elem calls back per element with key/value pointers until tol
   ctx.invoke = undefined;
   assert.throws(() => call('for_each_map_elem', arr.desc, 1, 0, 0), ProgramError);
 });
+
+test('map-in-map from a program: lookup yields the inner map pointer, usable as a map argument', () => {
+  const { maps, call, buf, mem } = setup();
+  const innerSpec = { name: 'inner', type: 'array', keySize: 4, valueSize: 4, maxEntries: 2 };
+  const inner = maps.create(innerSpec);
+  const outer = maps.create({ name: 'outer', type: 'hash_of_maps', keySize: 4, valueSize: 4, maxEntries: 2, innerMap: innerSpec });
+  outer.update(Uint8Array.of(9, 0, 0, 0), Uint8Array.of(inner.id, 0, 0, 0));
+  const k9 = buf([9, 0, 0, 0]);
+  const k1 = buf([1, 0, 0, 0]);
+  const p = call('map_lookup_elem', outer.desc, k9);
+  assert.equal(p, BigInt(inner.desc));
+  const v = Number(call('map_lookup_elem', p, k1));
+  mem.dv.setUint32(v, 77, true);
+  assert.deepEqual([...inner.lookup(Uint8Array.of(1, 0, 0, 0))!], [77, 0, 0, 0]);
+  assert.equal(call('map_lookup_elem', outer.desc, k1), 0n);
+  assert.equal(call('map_update_elem', outer.desc, k9, k9, 0), -22n, 'programs cannot update map-in-map');
+});
