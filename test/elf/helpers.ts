@@ -15,6 +15,12 @@ export function loadExample(name: string): ObjectSpec {
   return loadObject(exampleBytes(name), { file: name });
 }
 
+/** Every committed example object, including the clang-14 builds ('clang14/maps.o'). */
 export function exampleObjects(): string[] {
-  return readdirSync(EXAMPLES).filter((f) => f.endsWith('.o')).sort();
+  const top = readdirSync(EXAMPLES).filter((f) => f.endsWith('.o'));
+  const old = readdirSync(EXAMPLES + 'clang14').filter((f) => f.endsWith('.o')).map((f) => 'clang14/' + f);
+  return [...top, ...old].sort();
 }
+
+/** Prefixes of the compilers the examples are built with: clang-19 ('') and clang-14. */
+export const COMPILERS = ['', 'clang14/'] as const;

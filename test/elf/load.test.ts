@@ -9,7 +9,7 @@ import { LineTable } from '../../src/btf/line-info.js';
 import { assertRunnable } from '../../src/elf/runnable.js';
 import { UnsupportedError } from '../../src/internal/errors.js';
 import type { ObjectSpec, ProgramSpec } from '../../src/elf/spec.js';
-import { exampleObjects, loadExample } from './helpers.js';
+import { COMPILERS, exampleObjects, loadExample } from './helpers.js';
 
 const LDDW = Class.LD | Mode.IMM | Size.DW;
 const CALL = Class.JMP | JmpOp.CALL;
@@ -59,8 +59,8 @@ test('every example object loads and links into valid programs', () => {
   }
 });
 
-test('maps.o: BTF-defined maps of several kinds', () => {
-  const spec = loadExample('maps.o');
+for (const cc of COMPILERS) test(`${cc}maps.o: BTF-defined maps of several kinds`, () => {
+  const spec = loadExample(cc + 'maps.o');
   const byName = new Map(spec.maps.map((m) => [m.name, m]));
   const expect: [string, string, number, number, number, number][] = [
     ['counters', 'array', 4, 8, 4, 0],
@@ -105,8 +105,8 @@ test('maps.bpfeb.o: a big-endian object loads like the little-endian one', () =>
   assert.equal(d.opcode[d.length - 1], Class.JMP | JmpOp.EXIT);
 });
 
-test('legacy_maps.o: struct bpf_map_def maps, license and version', () => {
-  const spec = loadExample('legacy_maps.o');
+for (const cc of COMPILERS) test(`${cc}legacy_maps.o: struct bpf_map_def maps, license and version`, () => {
+  const spec = loadExample(cc + 'legacy_maps.o');
   assert.deepEqual(spec.maps.map((m) => [m.name, m.type, m.keySize, m.valueSize, m.maxEntries, m.origin]), [
     ['legacy_hash', 'hash', 4, 8, 64, 'legacy'],
     ['legacy_array', 'array', 4, 16, 8, 'legacy'],
@@ -118,8 +118,8 @@ test('legacy_maps.o: struct bpf_map_def maps, license and version', () => {
   assert.deepEqual([...new Set(p.mapRefs.map((r) => spec.maps[r.map]!.name))].sort(), ['legacy_array', 'legacy_hash']);
 });
 
-test('globals.o: global data sections become array maps with their initial contents', () => {
-  const spec = loadExample('globals.o');
+for (const cc of COMPILERS) test(`${cc}globals.o: global data sections become array maps with their initial contents`, () => {
+  const spec = loadExample(cc + 'globals.o');
   const byName = new Map(spec.maps.map((m) => [m.name, m]));
   for (const n of ['.rodata', '.data', '.bss', '.rodata.str1.1']) {
     const m = byName.get(n);
@@ -149,7 +149,7 @@ test('globals.o: global data sections become array maps with their initial conte
 });
 
 test('subprogs.o: sub-functions are appended once and calls re-targeted', () => {
-  for (const file of ['subprogs.o', 'subprogs.O0.o', 'subprogs.v1.o', 'subprogs.v2.o', 'subprogs.v3.o', 'subprogs.v4.o']) {
+  for (const file of ['subprogs.o', 'subprogs.O0.o', 'subprogs.v1.o', 'subprogs.v2.o', 'subprogs.v3.o', 'subprogs.v4.o', 'clang14/subprogs.o']) {
     const spec = loadExample(file);
     assert.deepEqual(spec.programs.map((p) => [p.name, p.section, p.type]), [
       ['first', 'tc', 'sched_cls'],
@@ -165,8 +165,8 @@ test('subprogs.o: sub-functions are appended once and calls re-targeted', () => 
   }
 });
 
-test('programs.o: program types and attach targets from section names', () => {
-  const spec = loadExample('programs.o');
+for (const cc of COMPILERS) test(`${cc}programs.o: program types and attach targets from section names`, () => {
+  const spec = loadExample(cc + 'programs.o');
   const got = spec.programs.map((p) => [p.name, p.type, p.expectedAttachType ?? '', p.attachTo ?? '']);
   assert.deepEqual(got, [
     ['on_open', 'kprobe', '', 'do_sys_openat2'],
@@ -198,8 +198,8 @@ test('loops.o and loops.nodebug.o: with and without BTF', () => {
   assert.deepEqual(nodbg.programs[0]!.lineInfo, []);
 });
 
-test('core.o: CO-RE relocations and kconfig externs are reported, not silently ignored', () => {
-  const spec = loadExample('core.o');
+for (const cc of COMPILERS) test(`${cc}core.o: CO-RE relocations and kconfig externs are reported, not silently ignored`, () => {
+  const spec = loadExample(cc + 'core.o');
   const p = prog(spec, 'parent_pid');
   assert.ok(p.coreRelos.length >= 2);
   assert.ok(p.coreRelos.every((r) => r.typeName === 'struct task_struct'));

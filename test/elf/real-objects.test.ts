@@ -8,11 +8,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { loadObject } from '../../src/elf/load.js';
 import { decodeProgram } from '../../src/isa/decode.js';
 import { disassembleObject } from '../../src/cli/dis-object.js';
 import { TsbpfError } from '../../src/internal/errors.js';
 import { kernelLoad, kernelLoadable } from './kernel-harness.js';
+
+/** Built by test/fixtures/objects/build-linux-selftests.sh (GPL, not committed). */
+const LINUX = fileURLToPath(new URL('../../../test/fixtures/objects/linux', import.meta.url));
 
 const DIRS = [
   ...(process.env['TSBPF_REAL_OBJECTS']?.split(':').filter(Boolean) ?? []),
@@ -89,4 +93,33 @@ test('objects from real projects load or fail with a precise reason', (t) => {
   }
   console.log(`# real objects: ${files.length} files, ${loaded} loaded, kernel accepted ${kernelChecked} programs${kernelSkip ? ` (kernel: ${kernelSkip})` : ''}`);
   assert.ok(loaded > 0);
+});
+
+test('the Linux BPF selftests load, or fail with a typed error naming the unsupported feature', (t) => {
+  if (!existsSync(LINUX)) {
+    t.skip('no Linux selftest objects (run test/fixtures/objects/build-linux-selftests.sh)');
+    return;
+  }
+  const files = readdirSync(LINUX).filter((f) => f.endsWith('.o')).sort();
+  const reasons = new Map<string, number>();
+  let loaded = 0;
+  let slowest = 0;
+  for (const f of files) {
+    const t0 = performance.now();
+    try {
+      const spec = loadObject(new Uint8Array(readFileSync(join(LINUX, f))), { file: f });
+      for (const p of spec.programs) assert.ok(p.insns.length > 0 && p.insns.length % 8 === 0);
+      loaded++;
+    } catch (e) {
+      assert.ok(e instanceof TsbpfError, `${f}: ${e instanceof Error ? e.stack : String(e)}`);
+      // Group by the reason without names and offsets.
+      const key = e.message.replace(/^[^:]+: (section [^:]+: )?(offset \d+: )?/, '').replace(/[\w.]+ is a BPF arena global/, 'X is a BPF arena global').slice(0, 120);
+      reasons.set(key, (reasons.get(key) ?? 0) + 1);
+    }
+    slowest = Math.max(slowest, performance.now() - t0);
+  }
+  const summary = [...reasons].sort((a, b) => b[1] - a[1]).map(([r, n]) => `#   ${n} x ${r}`).join('\n');
+  console.log(`# linux selftests: ${files.length} objects, ${loaded} loaded, slowest ${slowest.toFixed(0)} ms\n${summary}`);
+  assert.ok(loaded >= files.length * 0.9, `only ${loaded} of ${files.length} loaded`);
+  assert.ok(slowest < 1000);
 });
