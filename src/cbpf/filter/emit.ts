@@ -14,6 +14,9 @@ interface Block {
   readonly id: number;
   /** Statements that set A and X for the test; pure functions of the packet. */
   readonly stmts: readonly ClassicInsn[];
+  /** `stmts` as a string, and the whole test as a string (for the threading facts). */
+  readonly stmtsKey: string;
+  readonly testKey: string;
   readonly code: number;
   readonly k: number;
   /** Return blocks: the value returned. */
@@ -48,7 +51,7 @@ class Builder {
   }
 
   private ret(v: number): Block {
-    return { id: this.nextId++, stmts: [], code: BPF_CLASS.RET | BPF_RVAL.K, k: v >>> 0, ret: v >>> 0, emitStmts: true };
+    return { id: this.nextId++, stmts: [], stmtsKey: '', testKey: `ret ${v}`, code: BPF_CLASS.RET | BPF_RVAL.K, k: v >>> 0, ret: v >>> 0, emitStmts: true };
   }
 
   build(c: Cond, t: Block, f: Block): Block {
@@ -61,8 +64,10 @@ class Builder {
         return this.build(c.a, t, this.build(c.b, t, f));
       case 'not':
         return this.build(c.a, f, t);
-      case 'test':
-        return { id: this.nextId++, stmts: c.stmts, code: c.code, k: c.k, jt: t, jf: f, emitStmts: true };
+      case 'test': {
+        const stmtsKey = c.stmts.map((s) => `${s.code}:${s.k}`).join(',');
+        return { id: this.nextId++, stmts: c.stmts, stmtsKey, testKey: `${stmtsKey}|${c.code}:${c.k}`, code: c.code, k: c.k, jt: t, jf: f, emitStmts: true };
+      }
     }
   }
 }
@@ -97,8 +102,21 @@ interface Facts {
   readonly outs: Map<string, boolean>;
 }
 
-const stmtsKey = (b: Block): string => b.stmts.map((s) => `${s.code}:${s.k}`).join(',');
-const testKey = (b: Block): string => `${stmtsKey(b)}|${b.code}:${b.k}`;
+const stmtsKey = (b: Block): string => b.stmtsKey;
+const testKey = (b: Block): string => b.testKey;
+
+/**
+ * Bounds on what an edge remembers, so that threading stays linear on long
+ * filters (`host a or host b or ...` would otherwise copy ever-growing sets).
+ * Forgetting only costs optimisation, never correctness.
+ */
+const MAX_VALUES = 16;
+const MAX_OUTCOMES = 32;
+
+function capped<K, V>(m: Map<K, V>, max: number): Map<K, V> {
+  while (m.size > max) m.delete(m.keys().next().value as K);
+  return m;
+}
 const isJeqK = (code: number): boolean => opOf(code) === BPF_JMP_OP.JEQ && srcOf(code) === BPF_SRC.K;
 
 function decide(f: Facts, b: Block): boolean | undefined {
@@ -121,12 +139,17 @@ function decide(f: Facts, b: Block): boolean | undefined {
 
 function extend(f: Facts, b: Block, out: boolean): Facts {
   const g: Facts = { vals: new Map(f.vals), neq: new Map(f.neq), outs: new Map(f.outs) };
-  g.outs.set(testKey(b), out);
-  if (isJeqK(b.code)) {
+  if (!isJeqK(b.code)) {
+    // jeq outcomes are kept as values below; other tests (jset, jgt...) by identity.
+    g.outs.delete(testKey(b));
+    g.outs.set(testKey(b), out);
+    capped(g.outs, MAX_OUTCOMES);
+  } else {
     const sk = stmtsKey(b);
     if (out) g.vals.set(sk, new Set([b.k]));
     else {
-      g.neq.set(sk, new Set([...(f.neq.get(sk) ?? []), b.k]));
+      const prev = [...(f.neq.get(sk) ?? [])].slice(-(MAX_VALUES - 1));
+      g.neq.set(sk, new Set([...prev, b.k]));
       const possible = f.vals.get(sk);
       if (possible !== undefined) g.vals.set(sk, new Set([...possible].filter((v) => v !== b.k)));
     }
@@ -139,7 +162,10 @@ function meet(a: Facts, b: Facts): Facts {
   const g: Facts = { vals: new Map(), neq: new Map(), outs: new Map() };
   for (const [k, s] of a.vals) {
     const t = b.vals.get(k);
-    if (t !== undefined) g.vals.set(k, new Set([...s, ...t]));
+    if (t !== undefined) {
+      const union = new Set([...s, ...t]);
+      if (union.size <= MAX_VALUES) g.vals.set(k, union);
+    }
   }
   for (const [k, v] of a.outs) if (b.outs.get(k) === v) g.outs.set(k, v);
   for (const [k, s] of a.neq) {
