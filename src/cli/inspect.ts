@@ -37,6 +37,7 @@ export function inspectJson(spec: ObjectSpec): Record<string, unknown> {
     file: spec.file,
     endianness: spec.endianness,
     license: spec.license,
+    gpl_compatible: spec.gplCompatible,
     ...(spec.version !== undefined ? { version: spec.version } : {}),
     programs: spec.programs.map((p) => ({
       name: p.name,
@@ -113,7 +114,7 @@ function globalValues(spec: ObjectSpec, m: MapSpec): string[] {
 
 export function inspectText(spec: ObjectSpec): string {
   const out: string[] = [];
-  out.push(`${spec.file}: ${spec.endianness}-endian BPF object, license ${spec.license ? JSON.stringify(spec.license) : '(none)'}${spec.version !== undefined ? `, version 0x${spec.version.toString(16)}` : ''}`);
+  out.push(`${spec.file}: ${spec.endianness}-endian BPF object, license ${spec.license ? JSON.stringify(spec.license) : '(none)'}${spec.gplCompatible ? ' (GPL-compatible)' : ' (not GPL-compatible: GPL-only helpers unavailable)'}${spec.version !== undefined ? `, version 0x${spec.version.toString(16)}` : ''}`);
   out.push('', `programs (${spec.programs.length}):`);
   if (spec.programs.length) {
     out.push(...table([

@@ -5,5 +5,6 @@ export { parseElf, R_BPF, SHT, SHF, STB, STT } from './elf-file.js';
 export type { ElfFile, ElfSection, ElfSymbol, ElfReloc } from './elf-file.js';
 export { programTypeForSection, BPF_F_SLEEPABLE, BPF_F_XDP_HAS_FRAGS } from './section-names.js';
 export { assertRunnable, unsupportedReasons } from './runnable.js';
+export { isGplCompatible } from './license.js';
 export type { SectionProgramType } from './section-names.js';
 export type { ObjectSpec, ProgramSpec, MapSpec, MapRef, MapInitValue, ExternSpec, CoreReloSpec } from './spec.js';

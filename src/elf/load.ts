@@ -10,6 +10,7 @@ import { BtfKind } from '../btf/types.js';
 import { ElfError } from '../internal/errors.js';
 import { SHF, SHT, STB, STT, type ElfFile, type ElfSection, parseElf } from './elf-file.js';
 import { codeSection, linkProgram, type CodeSection, type ElfFunction, type LinkedProgram } from './link.js';
+import { isGplCompatible } from './license.js';
 import { collectMaps } from './maps.js';
 import { programTypeForSection } from './section-names.js';
 import type { CoreReloSpec, ExternSpec, ObjectSpec, ProgramSpec } from './spec.js';
@@ -64,6 +65,7 @@ export function loadObject(bytes: Uint8Array, options: LoadOptions = {}): Object
     file,
     endianness: elf.littleEndian ? 'little' : 'big',
     license,
+    gplCompatible: isGplCompatible(license),
     ...(version !== undefined ? { version } : {}),
     programs,
     maps,

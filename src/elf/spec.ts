@@ -105,6 +105,8 @@ export interface ObjectSpec {
   readonly file: string;
   readonly endianness: 'little' | 'big';
   readonly license: string;
+  /** Whether the kernel would let the programs call GPL-only helpers (license_is_gpl_compatible). */
+  readonly gplCompatible: boolean;
   /** Kernel version from the 'version' section (legacy kprobe objects), if present. */
   readonly version?: number;
   readonly programs: readonly ProgramSpec[];

@@ -112,6 +112,8 @@ for (const cc of COMPILERS) test(`${cc}legacy_maps.o: struct bpf_map_def maps, l
     ['legacy_array', 'array', 4, 16, 8, 'legacy'],
   ]);
   assert.equal(spec.license, 'Dual BSD/GPL');
+  assert.equal(spec.gplCompatible, true);
+  assert.equal(loadExample('globals.o').gplCompatible, true);
   assert.equal(spec.version, 0x060c00);
   const p = prog(spec, 'legacy_filter');
   assert.deepEqual([p.type, p.section], ['socket_filter', 'socket']);

@@ -40,3 +40,9 @@ test('names libbpf 1.0 rejects: legacy prefix fallback, or unspec', () => {
   const u = programTypeForSection('my_section');
   assert.deepEqual([u.type, u.typeId, u.legacy], ['unspec', 0, false]);
 });
+
+test('GPL-compatible licenses, as the kernel decides', async () => {
+  const { isGplCompatible } = await import('../../src/elf/license.js');
+  for (const l of ['GPL', 'GPL v2', 'Dual BSD/GPL', 'Dual MIT/GPL', 'Dual MPL/GPL', 'GPL and additional rights']) assert.equal(isGplCompatible(l), true, l);
+  for (const l of ['MIT', 'gpl', 'GPLv2', '', 'Proprietary']) assert.equal(isGplCompatible(l), false, l);
+});

@@ -1,0 +1,8 @@
+// The kernel's license_is_gpl_compatible() (include/linux/license.h): only
+// these exact strings let a program call GPL-only helpers.
+
+const GPL_COMPATIBLE = new Set(['GPL', 'GPL v2', 'GPL and additional rights', 'Dual BSD/GPL', 'Dual MIT/GPL', 'Dual MPL/GPL']);
+
+export function isGplCompatible(license: string): boolean {
+  return GPL_COMPATIBLE.has(license);
+}
