@@ -360,6 +360,9 @@ function statement(c: Cursor): ParsedInsn {
         return ldPseudo(c, col);
     }
     if (isRegTok(t)) return assign(c, col);
+    if (t.text.startsWith('R_BPF_')) {
+      fail(c.ctx, col, `relocation ${t.text} cannot be applied here`, 'an instruction (objects with relocations load through the ELF loader)');
+    }
   } else if (t.kind === 'op' && t.text === '*') {
     return store(c, col);
   }

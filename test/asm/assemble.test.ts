@@ -330,6 +330,7 @@ const ERRORS: readonly ErrCase[] = [
   { name: 'llvm unsupported directive', dialect: 'llvm', text: '\t.text\n\t.section\txdp,"ax",@progbits', line: 2, column: 2, reason: /unsupported directive '\.section'/, expected: /build multi-section objects with clang/ },
   { name: 'llvm symbolic lddw', dialect: 'llvm', text: 'r1 = m ll', line: 1, column: 6, reason: /symbolic lddw 'm ll' needs a relocation/, expected: /ELF loader/ },
   { name: 'llvm bad number', dialect: 'llvm', text: 'r1 += 0x1g', line: 1, column: 7, reason: /invalid number '0x1g'/, expected: /decimal or 0x hex/ },
+  { name: 'llvm pasted relocation line', dialect: 'llvm', text: '       0:\t18 01 00 00 00 00 00 00 00 00 00 00 00 00 00 00\tr1 = 0x0 ll\n\t\t0000000000000000:  R_BPF_64_64\tmy_map', line: 2, column: 22, reason: /relocation R_BPF_64_64 cannot be applied/, expected: /ELF loader/ },
   { name: 'llvm offset out of range', dialect: 'llvm', text: 'r1 = *(u8 *)(r2 + 0x8000)', line: 1, column: 19, reason: /offset \+0x8000 out of range/, expected: /-0x8000 to 0x7fff/ },
   { name: 'llvm jump out of range', dialect: 'llvm', text: 'goto +0x8000', line: 1, column: 6, reason: /jump offset \+0x8000 out of range/, expected: /0x7fff/ },
   { name: 'llvm undefined label', dialect: 'llvm', text: 'if r1 == 0x0 goto nowhere\nexit', line: 1, column: 19, reason: /undefined label 'nowhere'/, expected: /label defined/ },
