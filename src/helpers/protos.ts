@@ -1,0 +1,143 @@
+// Helper prototypes: what each helper (by its Linux id, BPF_FUNC_*) takes
+// and returns, whether it is GPL-only, and which program types may call it.
+// The verifier checks calls against these rows; the runtime's helper
+// registry implements them. Facts follow the kernel's bpf_func_proto
+// definitions (6.x).
+
+import { BPF_FUNC, BPF_PROG_TYPE } from '../internal/uapi.gen.js';
+
+/** Argument kinds (the kernel's ARG_* with their flags folded in). */
+export type ArgKind =
+  | 'anything'
+  | 'const_map_ptr'
+  | 'map_key'
+  | 'map_value'
+  /** Readable memory; the size is the next argument. */
+  | 'mem'
+  | 'mem_or_null'
+  /** Writable memory the helper fills; may be uninitialised; the size is the next argument. */
+  | 'uninit_mem'
+  | 'const_size'
+  | 'const_size_or_zero'
+  /** Constant size of a ring buffer reservation (the returned memory's size). */
+  | 'const_alloc_size_or_zero'
+  | 'ctx'
+  /** Memory from bpf_ringbuf_reserve, released by the call. */
+  | 'ringbuf_mem'
+  | 'uninit_map_value';
+
+export type RetKind = 'integer' | 'void' | 'map_value_or_null' | 'ringbuf_mem_or_null';
+
+export interface HelperProto {
+  readonly id: number;
+  /** Name without the bpf_ prefix, as in BPF_FUNC_ (map_lookup_elem). */
+  readonly name: string;
+  readonly args: readonly ArgKind[];
+  readonly ret: RetKind;
+  readonly gplOnly: boolean;
+}
+
+const P: HelperProto[] = [];
+function proto(name: string, args: ArgKind[], ret: RetKind = 'integer', gplOnly = false): void {
+  const id = BPF_FUNC[name];
+  if (id === undefined) throw new Error(`protos: unknown helper ${name}`);
+  P.push({ id, name, args, ret, gplOnly });
+}
+
+// Maps
+proto('map_lookup_elem', ['const_map_ptr', 'map_key'], 'map_value_or_null');
+proto('map_update_elem', ['const_map_ptr', 'map_key', 'map_value', 'anything']);
+proto('map_delete_elem', ['const_map_ptr', 'map_key']);
+proto('map_push_elem', ['const_map_ptr', 'map_value', 'anything']);
+proto('map_pop_elem', ['const_map_ptr', 'uninit_map_value']);
+proto('map_peek_elem', ['const_map_ptr', 'uninit_map_value']);
+proto('tail_call', ['ctx', 'const_map_ptr', 'anything'], 'void');
+// Time, ids, randomness
+proto('ktime_get_ns', []);
+proto('ktime_get_boot_ns', []);
+proto('ktime_get_coarse_ns', []);
+proto('jiffies64', []);
+proto('get_prandom_u32', []);
+proto('get_smp_processor_id', []);
+proto('get_numa_node_id', []);
+// Ring buffers and perf output
+proto('ringbuf_output', ['const_map_ptr', 'mem', 'const_size_or_zero', 'anything']);
+proto('ringbuf_reserve', ['const_map_ptr', 'const_alloc_size_or_zero', 'anything'], 'ringbuf_mem_or_null');
+proto('ringbuf_submit', ['ringbuf_mem', 'anything'], 'void');
+proto('ringbuf_discard', ['ringbuf_mem', 'anything'], 'void');
+proto('ringbuf_query', ['const_map_ptr', 'anything']);
+proto('perf_event_output', ['ctx', 'const_map_ptr', 'anything', 'mem', 'const_size_or_zero'], 'integer', true);
+// Tracing
+proto('trace_printk', ['mem', 'const_size', 'anything', 'anything', 'anything'], 'integer', true);
+proto('probe_read', ['uninit_mem', 'const_size_or_zero', 'anything'], 'integer', true);
+proto('probe_read_str', ['uninit_mem', 'const_size_or_zero', 'anything'], 'integer', true);
+proto('probe_read_user', ['uninit_mem', 'const_size_or_zero', 'anything'], 'integer', true);
+proto('probe_read_kernel', ['uninit_mem', 'const_size_or_zero', 'anything'], 'integer', true);
+proto('probe_read_user_str', ['uninit_mem', 'const_size_or_zero', 'anything'], 'integer', true);
+proto('probe_read_kernel_str', ['uninit_mem', 'const_size_or_zero', 'anything'], 'integer', true);
+proto('get_current_pid_tgid', []);
+proto('get_current_uid_gid', []);
+proto('get_current_comm', ['uninit_mem', 'const_size']);
+proto('get_current_task', [], 'integer', true);
+proto('get_stackid', ['ctx', 'const_map_ptr', 'anything'], 'integer', true);
+// Packets
+proto('skb_load_bytes', ['ctx', 'anything', 'uninit_mem', 'const_size']);
+proto('skb_store_bytes', ['ctx', 'anything', 'mem', 'const_size', 'anything']);
+proto('l3_csum_replace', ['ctx', 'anything', 'anything', 'anything', 'anything']);
+proto('l4_csum_replace', ['ctx', 'anything', 'anything', 'anything', 'anything']);
+proto('csum_diff', ['mem_or_null', 'const_size_or_zero', 'mem_or_null', 'const_size_or_zero', 'anything']);
+proto('redirect', ['anything', 'anything']);
+proto('redirect_map', ['const_map_ptr', 'anything', 'anything']);
+proto('xdp_adjust_head', ['ctx', 'anything']);
+proto('xdp_adjust_meta', ['ctx', 'anything']);
+proto('xdp_adjust_tail', ['ctx', 'anything']);
+proto('get_socket_cookie', ['ctx']);
+proto('get_socket_uid', ['ctx']);
+proto('get_hash_recalc', ['ctx']);
+
+export const HELPER_PROTOS: readonly HelperProto[] = P;
+const BY_ID = new Map<number, HelperProto>(P.map((p) => [p.id, p]));
+
+export function helperProto(id: number): HelperProto | undefined {
+  return BY_ID.get(id);
+}
+
+// ---- Which program types may call which helpers --------------------------------
+
+const BASE = [
+  'map_lookup_elem', 'map_update_elem', 'map_delete_elem', 'map_push_elem', 'map_pop_elem', 'map_peek_elem',
+  'get_prandom_u32', 'get_smp_processor_id', 'get_numa_node_id', 'tail_call', 'ktime_get_ns', 'ktime_get_boot_ns',
+  'ktime_get_coarse_ns', 'ringbuf_output', 'ringbuf_reserve', 'ringbuf_submit', 'ringbuf_discard', 'ringbuf_query',
+  // privileged (CAP_BPF / CAP_PERFMON) additions of bpf_base_func_proto
+  'jiffies64', 'trace_printk', 'probe_read_user', 'probe_read_kernel', 'probe_read_user_str', 'probe_read_kernel_str',
+  'get_current_task',
+];
+const TRACING = [
+  ...BASE, 'probe_read', 'probe_read_str', 'get_current_pid_tgid', 'get_current_uid_gid', 'get_current_comm',
+  'perf_event_output', 'get_stackid',
+];
+const SOCKET = [...BASE, 'skb_load_bytes', 'get_socket_cookie', 'get_socket_uid', 'perf_event_output'];
+const TC = [
+  ...BASE, 'skb_load_bytes', 'skb_store_bytes', 'l3_csum_replace', 'l4_csum_replace', 'csum_diff', 'redirect',
+  'perf_event_output', 'get_hash_recalc', 'get_socket_cookie', 'get_socket_uid',
+];
+const XDP = [...BASE, 'perf_event_output', 'csum_diff', 'xdp_adjust_head', 'xdp_adjust_meta', 'xdp_adjust_tail', 'redirect', 'redirect_map'];
+const CGROUP_SKB = [...BASE, 'skb_load_bytes', 'get_socket_cookie', 'get_socket_uid', 'perf_event_output'];
+
+const T = BPF_PROG_TYPE;
+const ALLOW = new Map<number, ReadonlySet<number>>();
+function allow(types: string[], names: readonly string[]): void {
+  const ids = new Set(names.map((n) => BPF_FUNC[n]!));
+  for (const t of types) ALLOW.set(T[t]!, ids);
+}
+allow(['socket_filter'], SOCKET);
+allow(['sched_cls', 'sched_act'], TC);
+allow(['xdp'], XDP);
+allow(['cgroup_skb'], CGROUP_SKB);
+allow(['kprobe', 'tracepoint', 'perf_event', 'raw_tracepoint', 'raw_tracepoint_writable'], TRACING);
+
+/** May a program of this type call the helper? (undefined: the type has no allow list here) */
+export function helperAllowed(progType: number, id: number): boolean | undefined {
+  const s = ALLOW.get(progType);
+  return s === undefined ? undefined : s.has(id);
+}

@@ -1,0 +1,199 @@
+// Context layouts per program type: the struct a program's r1 points to on
+// entry (__sk_buff, xdp_md, pt_regs...), with each field's offset, size and
+// access rules, and which fields load as packet pointers. ONE table: the
+// verifier checks ctx accesses against it and the runtime builds contexts
+// from it. Rules follow the kernel's *_is_valid_access functions (6.x).
+
+import { BPF_PROG_TYPE } from '../internal/uapi.gen.js';
+
+/** What a ctx load produces when it is not a plain scalar. */
+export type CtxPtrKind = 'pkt' | 'pkt_end' | 'pkt_meta' | 'sock_common_or_null' | 'flow_keys';
+
+export interface CtxField {
+  readonly name: string;
+  readonly off: number;
+  readonly size: number;
+  readonly read: boolean;
+  readonly write: boolean;
+  /** Reads narrower than the field (1, 2, 4 bytes, naturally aligned) are allowed. */
+  readonly narrow?: boolean;
+  /** An array or opaque area: any naturally aligned access of an allowed size inside it. */
+  readonly area?: boolean;
+  /** Allowed access sizes for area fields (default 1, 2, 4, 8). */
+  readonly sizes?: readonly number[];
+  /** Loads of this field produce a pointer. */
+  readonly ptr?: CtxPtrKind;
+}
+
+export interface CtxLayout {
+  /** C struct name. */
+  readonly name: string;
+  readonly size: number;
+  readonly fields: readonly CtxField[];
+  /** Direct packet access through pkt pointers: none, read only, or read and write. */
+  readonly packet: 'none' | 'read' | 'write';
+}
+
+export type CtxAccess = { readonly ok: true; readonly field: CtxField } | { readonly ok: false };
+
+const u32 = (name: string, off: number, write = false, narrow = true): CtxField => ({ name, off, size: 4, read: true, write, narrow });
+
+// struct __sk_buff, offsets from include/uapi/linux/bpf.h.
+const SKB_SIZE = 192;
+function skbFields(opts: { write: readonly string[]; deny: readonly string[]; pkt: boolean; meta: boolean }): CtxField[] {
+  const w = (n: string): boolean => opts.write.includes(n);
+  const all: CtxField[] = [
+    u32('len', 0), u32('pkt_type', 4), u32('mark', 8, w('mark')), u32('queue_mapping', 12, w('queue_mapping')),
+    u32('protocol', 16), u32('vlan_present', 20), u32('vlan_tci', 24), u32('vlan_proto', 28),
+    u32('priority', 32, w('priority')), u32('ingress_ifindex', 36), u32('ifindex', 40), u32('tc_index', 44, w('tc_index')),
+    { name: 'cb', off: 48, size: 20, read: true, write: w('cb'), area: true },
+    u32('hash', 68), u32('tc_classid', 72, w('tc_classid')),
+    { name: 'data', off: 76, size: 4, read: true, write: false, ptr: opts.pkt ? 'pkt' : undefined },
+    { name: 'data_end', off: 80, size: 4, read: true, write: false, ptr: opts.pkt ? 'pkt_end' : undefined },
+    u32('napi_id', 84), u32('family', 88), { name: 'remote_ip4', off: 92, size: 4, read: true, write: false },
+    { name: 'local_ip4', off: 96, size: 4, read: true, write: false },
+    { name: 'remote_ip6', off: 100, size: 16, read: true, write: false, area: true, sizes: [4] },
+    { name: 'local_ip6', off: 116, size: 16, read: true, write: false, area: true, sizes: [4] },
+    u32('remote_port', 132), u32('local_port', 136),
+    { name: 'data_meta', off: 140, size: 4, read: true, write: false, ptr: opts.meta ? 'pkt_meta' : undefined },
+    { name: 'tstamp', off: 152, size: 8, read: true, write: w('tstamp') },
+    u32('wire_len', 160), u32('gso_segs', 164),
+    { name: 'sk', off: 168, size: 8, read: true, write: false, ptr: 'sock_common_or_null' },
+    u32('gso_size', 176),
+    { name: 'hwtstamp', off: 184, size: 8, read: true, write: false },
+  ];
+  return all.filter((f) => !opts.deny.includes(f.name));
+}
+
+const SOCKET_FILTER: CtxLayout = {
+  name: '__sk_buff',
+  size: SKB_SIZE,
+  packet: 'none',
+  fields: skbFields({
+    write: ['cb'],
+    deny: ['tc_classid', 'data', 'data_meta', 'data_end', 'family', 'remote_ip4', 'local_ip4', 'remote_ip6', 'local_ip6', 'remote_port', 'local_port', 'tstamp', 'wire_len', 'hwtstamp'],
+    pkt: false,
+    meta: false,
+  }),
+};
+
+const TC: CtxLayout = {
+  name: '__sk_buff',
+  size: SKB_SIZE,
+  packet: 'write',
+  fields: skbFields({
+    write: ['mark', 'tc_index', 'priority', 'tc_classid', 'cb', 'tstamp', 'queue_mapping'],
+    deny: ['family', 'remote_ip4', 'local_ip4', 'remote_ip6', 'local_ip6', 'remote_port', 'local_port'],
+    pkt: true,
+    meta: true,
+  }),
+};
+
+const CGROUP_SKB: CtxLayout = {
+  name: '__sk_buff',
+  size: SKB_SIZE,
+  packet: 'read',
+  fields: skbFields({ write: ['mark', 'priority', 'cb', 'tstamp'], deny: ['tc_classid', 'data_meta', 'wire_len'], pkt: true, meta: false }),
+};
+
+const XDP: CtxLayout = {
+  name: 'xdp_md',
+  size: 24,
+  packet: 'write',
+  fields: [
+    { name: 'data', off: 0, size: 4, read: true, write: false, ptr: 'pkt' },
+    { name: 'data_end', off: 4, size: 4, read: true, write: false, ptr: 'pkt_end' },
+    { name: 'data_meta', off: 8, size: 4, read: true, write: false, ptr: 'pkt_meta' },
+    { name: 'ingress_ifindex', off: 12, size: 4, read: true, write: false },
+    { name: 'rx_queue_index', off: 16, size: 4, read: true, write: false },
+  ],
+};
+
+/** struct pt_regs on x86-64: 21 unsigned longs. */
+const PT_REGS_SIZE = 168;
+const KPROBE: CtxLayout = {
+  name: 'pt_regs',
+  size: PT_REGS_SIZE,
+  packet: 'none',
+  fields: [{ name: 'regs', off: 0, size: PT_REGS_SIZE, read: true, write: false, area: true }],
+};
+
+const PERF_EVENT: CtxLayout = {
+  name: 'bpf_perf_event_data',
+  size: PT_REGS_SIZE + 16,
+  packet: 'none',
+  fields: [
+    { name: 'regs', off: 0, size: PT_REGS_SIZE, read: true, write: false, area: true, sizes: [8] },
+    { name: 'sample_period', off: PT_REGS_SIZE, size: 8, read: true, write: false, narrow: true },
+    { name: 'addr', off: PT_REGS_SIZE + 8, size: 8, read: true, write: false, narrow: true },
+  ],
+};
+
+/** Tracepoint records: opaque, read-only, up to PERF_MAX_TRACE_SIZE. */
+const TRACEPOINT: CtxLayout = {
+  name: 'trace_event_raw',
+  size: 2048,
+  packet: 'none',
+  fields: [{ name: 'data', off: 0, size: 2048, read: true, write: false, area: true }],
+};
+
+/** Raw tracepoints: up to MAX_BPF_FUNC_ARGS u64 arguments. */
+const RAW_TRACEPOINT: CtxLayout = {
+  name: 'bpf_raw_tracepoint_args',
+  size: 96,
+  packet: 'none',
+  fields: [{ name: 'args', off: 0, size: 96, read: true, write: false, area: true }],
+};
+
+const NONE: CtxLayout = { name: 'unknown', size: 0, packet: 'none', fields: [] };
+
+const T = BPF_PROG_TYPE;
+const BY_TYPE = new Map<number, CtxLayout>([
+  [T['socket_filter']!, SOCKET_FILTER],
+  [T['sched_cls']!, TC],
+  [T['sched_act']!, TC],
+  [T['xdp']!, XDP],
+  [T['cgroup_skb']!, CGROUP_SKB],
+  [T['kprobe']!, KPROBE],
+  [T['perf_event']!, PERF_EVENT],
+  [T['tracepoint']!, TRACEPOINT],
+  [T['raw_tracepoint']!, RAW_TRACEPOINT],
+  [T['raw_tracepoint_writable']!, RAW_TRACEPOINT],
+]);
+
+/** The context layout for a program type (an empty layout for types not described yet). */
+export function ctxLayout(progType: number): CtxLayout {
+  return BY_TYPE.get(progType) ?? NONE;
+}
+
+/** Program types with a described context. */
+export function supportedCtxTypes(): number[] {
+  return [...BY_TYPE.keys()];
+}
+
+const isPow2Size = (s: number): boolean => s === 1 || s === 2 || s === 4 || s === 8;
+
+/**
+ * May a program read or write `size` bytes at `off` of its context? Mirrors
+ * the kernel: the access lies inside one field, is naturally aligned, and
+ * has a size the field allows.
+ */
+export function checkCtxAccess(layout: CtxLayout, off: number, size: number, write: boolean): CtxAccess {
+  if (off < 0 || off >= layout.size || !isPow2Size(size) || off % size !== 0) return { ok: false };
+  for (const f of layout.fields) {
+    if (off < f.off || off >= f.off + f.size) continue;
+    if (off + size > f.off + f.size) return { ok: false };
+    if (write ? !f.write : !f.read) return { ok: false };
+    if (f.area) {
+      if (f.sizes && !f.sizes.includes(size)) return { ok: false };
+      return { ok: true, field: f };
+    }
+    if (f.ptr !== undefined || write) {
+      // Pointer fields and writes take the whole field.
+      return size === f.size && off === f.off ? { ok: true, field: f } : { ok: false };
+    }
+    if (size === f.size && off === f.off) return { ok: true, field: f };
+    return f.narrow && size < f.size ? { ok: true, field: f } : { ok: false };
+  }
+  return { ok: false };
+}

@@ -1,0 +1,76 @@
+// What the verifier's modules share while checking one program: the
+// program, its maps and type, the log, the current state and instruction.
+// A rejection is thrown as a Reject (internal, never escapes verify()).
+
+import type { Program } from '../isa/decode.js';
+import type { VerifierLog } from './log.js';
+import type { VerifierState } from './state.js';
+import type { CtxLayout } from '../progtypes/ctx.js';
+
+/** A map the program refers to (lddw map_fd/map_value imm = index into this list). */
+export interface MapInfo {
+  /** BPF_MAP_TYPE_* number. */
+  readonly type: number;
+  readonly keySize: number;
+  readonly valueSize: number;
+  readonly maxEntries: number;
+  readonly flags?: number;
+  readonly name?: string;
+  /** Read-only map (BPF_F_RDONLY_PROG, .rodata): stores through its values are refused. */
+  readonly readonly?: boolean;
+}
+
+/** Source position of an instruction, from BTF line info. */
+export interface LineInfo {
+  readonly insn: number;
+  readonly file: string;
+  readonly line: number;
+  readonly column?: number;
+  readonly text: string;
+}
+
+export interface VerifyOptions {
+  /** BPF_PROG_TYPE_* number. */
+  readonly progType: number;
+  readonly maps?: readonly MapInfo[];
+  /** License string; GPL-only helpers need a GPL-compatible one. Default "GPL". */
+  readonly license?: string;
+  /** 0 none, 1 errors and the failing path, 2 every state. Default 1. */
+  readonly logLevel?: number;
+  readonly lineInfo?: readonly LineInfo[];
+  /** BPF_ATTACH_TYPE_* number (some program types depend on it). */
+  readonly expectedAttachType?: number;
+  /** Processed-instruction budget (default 1,000,000, the kernel's). */
+  readonly insnLimit?: number;
+  /**
+   * Privileged semantics, as the kernel applies them to root: reads of
+   * uninitialised stack give unknown scalars, pointer comparisons and
+   * pointer leaks into maps are allowed. Default true (the kernel oracle runs as root).
+   */
+  readonly privileged?: boolean;
+}
+
+export class Reject extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'Reject';
+  }
+}
+
+export interface Env {
+  readonly prog: Program;
+  readonly opts: VerifyOptions;
+  readonly maps: readonly MapInfo[];
+  readonly log: VerifierLog;
+  readonly ctx: CtxLayout;
+  readonly privileged: boolean;
+  readonly gpl: boolean;
+  state: VerifierState;
+  insnIdx: number;
+  /** Next id for pointers and scalars that must be tracked together. */
+  nextId: number;
+}
+
+export function reject(message: string): never {
+  throw new Reject(message);
+}

@@ -1,0 +1,211 @@
+// Helper calls checked against their prototypes (src/helpers/protos.ts):
+// the program type's allow list, the GPL rule, each argument's kind (map
+// pointer, key/value memory of the map's sizes, memory and size pairs,
+// constants, ctx, ring buffer memory) and the register r0 receives.
+
+import { RegState, RegType, RegFlag, markNotInit, markUnknown, markPointer, regTypeName, isNullConst } from './reg-state.js';
+import { tnumIsConst } from './tnum.js';
+import { reject, type Env } from './env.js';
+import { helperAllowed, helperProto, type ArgKind } from '../helpers/protos.js';
+import { helperLogName } from './log.js';
+import { checkMemRegion, MAX_VAR_OFF } from './memory-access.js';
+import { stackHelperAccess } from './stack.js';
+import { BPF_FUNC, BPF_MAP_TYPE, nameOf } from '../internal/uapi.gen.js';
+import { STACK_SIZE } from '../isa/fields.js';
+
+const MEM_TYPES = 'fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_';
+
+interface CallMeta {
+  mapIndex: number;
+  allocSize: number;
+  releaseRef: number;
+}
+
+/** Memory at register regno, `size` bytes from its current position: readable (or writable). */
+function checkHelperMem(env: Env, regno: number, size: bigint, write: boolean, zeroOk: boolean): void {
+  const r = env.state.cur.regs[regno]!;
+  if (size === 0n && zeroOk) return;
+  if (size === 0n) reject('invalid zero-sized read');
+  const n = Number(size);
+  switch (r.type) {
+    case RegType.PTR_TO_STACK: {
+      const frame = env.state.frames[r.frameno]!;
+      const minOff = r.off + Number(r.smin);
+      const maxOff = r.off + Number(r.smax);
+      if (!tnumIsConst(r.varOff) && (r.smax >= BigInt(MAX_VAR_OFF) || r.smin <= -BigInt(MAX_VAR_OFF))) {
+        reject(`R${regno} unbounded indirect variable offset stack access`);
+      }
+      if (minOff < -STACK_SIZE || maxOff + n > 0 || n < 0) {
+        reject(`invalid ${write ? 'write to' : 'read from'} stack R${regno} off=${minOff} size=${n}`);
+      }
+      for (let o = minOff; o <= maxOff; o++) stackHelperAccess(env, frame, regno, o, n, write);
+      return;
+    }
+    case RegType.PTR_TO_MAP_VALUE: {
+      const m = env.maps[r.mapIndex];
+      if (write && m?.readonly) reject(`write into map forbidden, value_size=${m.valueSize} off=${r.off} size=${n}`);
+      const vs = m?.valueSize ?? 0;
+      checkMemRegion(env, regno, r, r.off, n, vs, zeroOk, (o) => `invalid access to map value, value_size=${vs} off=${o} size=${n}`);
+      return;
+    }
+    case RegType.PTR_TO_PACKET:
+    case RegType.PTR_TO_PACKET_META: {
+      if (env.ctx.packet === 'none' || (write && env.ctx.packet === 'read')) reject(`helper access to the packet is not allowed`);
+      if (r.smin < 0n) reject(`R${regno} min value is negative, either use unsigned index or do a if (index >=0) check.`);
+      if (r.off < 0 || r.off + n > r.range) {
+        env.log.line(`invalid access to packet, off=${r.off} size=${n}, R${regno}(id=${r.id},off=${r.off},r=${r.range})`);
+        reject(`R${regno} offset is outside of the packet`);
+      }
+      return;
+    }
+    case RegType.PTR_TO_MEM: {
+      if (write && r.flags & RegFlag.RDONLY) reject(`R${regno} cannot write into ${regTypeName(r.type, r.flags)}`);
+      checkMemRegion(env, regno, r, r.off, n, r.memSize, zeroOk, (o) => `invalid access to memory, mem_size=${r.memSize} off=${o} size=${n}`);
+      return;
+    }
+    default:
+      reject(`R${regno} type=${regTypeName(r.type, r.flags)} expected=${MEM_TYPES}`);
+  }
+}
+
+function checkSizeArg(env: Env, regno: number, zeroOk: boolean): bigint {
+  const r = env.state.cur.regs[regno]!;
+  if (r.type !== RegType.SCALAR) reject(`R${regno} type=${regTypeName(r.type, r.flags)} expected=scalar`);
+  if (r.smin < 0n) reject(`R${regno} min value is negative, either use unsigned or 'var &= const'`);
+  if (r.umin === 0n && !zeroOk) reject(`R${regno} invalid zero-sized read: u64=[${r.umin},${r.umax}]`);
+  if (r.umax >= BigInt(MAX_VAR_OFF)) reject(`R${regno} unbounded memory access, use 'var &= const' or 'if (var < const)'`);
+  return r.umax;
+}
+
+function isMemArg(k: ArgKind): boolean {
+  return k === 'mem' || k === 'mem_or_null' || k === 'uninit_mem';
+}
+
+/** Which helpers a map type works with, and which map types a helper needs. */
+function checkMapCompat(env: Env, id: number, mapIndex: number): void {
+  const m = env.maps[mapIndex];
+  if (!m) return;
+  const T = BPF_MAP_TYPE;
+  const F = BPF_FUNC;
+  const bad = (): never => reject(`cannot pass map_type ${m.type} into func ${helperLogName(id)}`);
+  const ringbufHelpers = [F['ringbuf_output'], F['ringbuf_reserve'], F['ringbuf_query']];
+  if (m.type === T['ringbuf'] && !ringbufHelpers.includes(id)) bad();
+  if (ringbufHelpers.includes(id) && m.type !== T['ringbuf']) bad();
+  if (m.type === T['prog_array'] && id !== F['tail_call']) bad();
+  if (id === F['tail_call'] && m.type !== T['prog_array']) bad();
+  if (m.type === T['perf_event_array'] && id !== F['perf_event_output'] && id !== F['perf_event_read'] && id !== F['perf_event_read_value']) bad();
+  if (id === F['perf_event_output'] && m.type !== T['perf_event_array']) bad();
+  if (id === F['get_stackid'] && m.type !== T['stack_trace']) bad();
+}
+
+export function checkHelperCall(env: Env, id: number): void {
+  const name = nameOf(BPF_FUNC, id);
+  if (name === undefined || id < 0) reject(`invalid func ${helperLogName(id)}`);
+  const proto = helperProto(id);
+  const allowed = helperAllowed(env.opts.progType, id);
+  if (proto === undefined || allowed === false) reject(`program of this type cannot use helper ${helperLogName(id)}`);
+  if (proto.gplOnly && !env.gpl) reject('cannot call GPL-restricted function from non-GPL compatible program');
+  const regs = env.state.cur.regs;
+  const meta: CallMeta = { mapIndex: -1, allocSize: 0, releaseRef: 0 };
+  for (let i = 0; i < proto.args.length; i++) {
+    const regno = i + 1;
+    const kind = proto.args[i]!;
+    const r = regs[regno]!;
+    if (r.type === RegType.NOT_INIT) reject(`R${regno} !read_ok`);
+    const expect = (want: string): never => reject(`R${regno} type=${regTypeName(r.type, r.flags)} expected=${want}`);
+    switch (kind) {
+      case 'anything':
+        break;
+      case 'const_map_ptr':
+        if (r.type !== RegType.CONST_PTR_TO_MAP) expect('map_ptr');
+        meta.mapIndex = r.mapIndex;
+        break;
+      case 'map_key':
+      case 'map_value':
+      case 'uninit_map_value': {
+        if (meta.mapIndex < 0) reject(`invalid map_ptr to access map->${kind === 'map_key' ? 'key' : 'value'}`);
+        if (!r.isPointer() || r.flags & RegFlag.MAYBE_NULL) expect(MEM_TYPES);
+        const m = env.maps[meta.mapIndex]!;
+        checkHelperMem(env, regno, BigInt(kind === 'map_key' ? m.keySize : m.valueSize), kind === 'uninit_map_value', false);
+        break;
+      }
+      case 'mem':
+      case 'mem_or_null':
+      case 'uninit_mem': {
+        const sizeKind = proto.args[i + 1];
+        const zeroOk = sizeKind === 'const_size_or_zero';
+        if (kind === 'mem_or_null' && isNullConst(r)) {
+          const s = regs[regno + 1]!;
+          if (!(s.type === RegType.SCALAR && tnumIsConst(s.varOff) && s.varOff.value === 0n)) {
+            reject(`R${regno} type=scalar expected=${MEM_TYPES}`);
+          }
+          break;
+        }
+        if (!r.isPointer() || r.flags & RegFlag.MAYBE_NULL) expect(MEM_TYPES);
+        const size = checkSizeArg(env, regno + 1, zeroOk);
+        checkHelperMem(env, regno, size, kind === 'uninit_mem', zeroOk);
+        i++; // the size argument has been checked
+        break;
+      }
+      case 'const_size':
+      case 'const_size_or_zero':
+        checkSizeArg(env, regno, kind === 'const_size_or_zero');
+        break;
+      case 'const_alloc_size_or_zero':
+        if (r.type !== RegType.SCALAR) expect('scalar');
+        if (!tnumIsConst(r.varOff)) reject(`R${regno} is not a known constant'`);
+        checkSizeArg(env, regno, true);
+        meta.allocSize = Number(r.varOff.value);
+        break;
+      case 'ctx':
+        if (r.type !== RegType.PTR_TO_CTX) expect('ctx');
+        if (r.off !== 0 || !tnumIsConst(r.varOff) || r.varOff.value !== 0n) reject(`dereference of modified ctx ptr R${regno} off=${r.off} disallowed`);
+        break;
+      case 'ringbuf_mem':
+        if (r.type !== RegType.PTR_TO_MEM || !(r.flags & RegFlag.RINGBUF) || r.flags & RegFlag.MAYBE_NULL) expect('ringbuf_mem');
+        if (r.off !== 0 || !tnumIsConst(r.varOff) || r.varOff.value !== 0n) {
+          reject(`R${regno} must have zero offset when passed to release func or trusted arg to kfunc`);
+        }
+        if (!r.refObjId) reject(`R${regno} must be referenced when passed to release function`);
+        meta.releaseRef = r.refObjId;
+        break;
+    }
+  }
+  if (meta.mapIndex >= 0) checkMapCompat(env, id, meta.mapIndex);
+  if (meta.releaseRef) releaseReference(env, meta.releaseRef);
+  // Caller-saved registers are clobbered.
+  for (let i = 1; i <= 5; i++) markNotInit(regs[i]!);
+  const r0 = regs[0]!;
+  switch (proto.ret) {
+    case 'integer':
+      markUnknown(r0);
+      break;
+    case 'void':
+      markNotInit(r0);
+      break;
+    case 'map_value_or_null':
+      markPointer(r0, RegType.PTR_TO_MAP_VALUE, RegFlag.MAYBE_NULL);
+      r0.mapIndex = meta.mapIndex;
+      r0.id = ++env.nextId;
+      break;
+    case 'ringbuf_mem_or_null': {
+      markPointer(r0, RegType.PTR_TO_MEM, RegFlag.MAYBE_NULL | RegFlag.RINGBUF);
+      r0.memSize = meta.allocSize;
+      const ref = ++env.nextId;
+      r0.id = ref;
+      r0.refObjId = ref;
+      env.state.refs.push({ id: ref, insn: env.insnIdx });
+      break;
+    }
+  }
+}
+
+/** Drop a reference and invalidate every register that holds it. */
+export function releaseReference(env: Env, refId: number): void {
+  const k = env.state.refs.findIndex((r) => r.id === refId);
+  if (k < 0) reject(`release reference ${refId} not found`);
+  env.state.refs.splice(k, 1);
+  for (const r of env.state.allRegs()) if (r.refObjId === refId) markUnknown(r);
+}
+
+export type { RegState };

@@ -1,0 +1,127 @@
+// State pruning (the kernel's is_state_visited / states_equal): at prune
+// points the current state is compared with states already proven safe
+// there. If an old state is at least as general as the current one (every
+// value the current state allows, the old one allowed too), the rest of this
+// path is safe and need not be walked again. Registers that are dead at the
+// point (static liveness from cfg.ts) are ignored. Old states whose
+// exploration is still under way (an enclosing loop) are never used to
+// prune; an exact match with one of them is an infinite loop.
+
+import { RegState, RegType, scalarWithin, sameBounds } from './reg-state.js';
+import { tnumEquals } from './tnum.js';
+import { StackByte, type FuncState, type VerifierState } from './state.js';
+
+/** Bijection between ids of the old and the current state. */
+class IdMap {
+  private readonly o2c = new Map<number, number>();
+  private readonly c2o = new Map<number, number>();
+  private tmp = 1 << 30;
+
+  check(oldId: number, curId: number): boolean {
+    const o = oldId || ++this.tmp;
+    const c = curId || ++this.tmp;
+    const mc = this.o2c.get(o);
+    const mo = this.c2o.get(c);
+    if (mc === undefined && mo === undefined) {
+      this.o2c.set(o, c);
+      this.c2o.set(c, o);
+      return true;
+    }
+    return mc === c && mo === o;
+  }
+}
+
+export type Exactness = 'within' | 'exact';
+
+function regSafe(old: RegState, cur: RegState, ids: IdMap, exact: Exactness): boolean {
+  if (exact === 'within' && old.type === RegType.NOT_INIT) return true;
+  if (old.type !== cur.type || old.flags !== cur.flags) return false;
+  if (old.type === RegType.NOT_INIT) return true;
+  if (exact === 'exact') {
+    return sameBounds(old, cur) && old.off === cur.off && old.range === cur.range && old.mapIndex === cur.mapIndex &&
+      old.memSize === cur.memSize && old.frameno === cur.frameno && ids.check(old.id, cur.id) && ids.check(old.refObjId, cur.refObjId);
+  }
+  if (old.type === RegType.SCALAR) {
+    if (!scalarWithin(old, cur)) return false;
+    // Linked scalars: if the old state relied on two registers moving together, so must the current one.
+    return old.id === 0 || ids.check(old.id, cur.id);
+  }
+  if (old.off !== cur.off || old.mapIndex !== cur.mapIndex || old.memSize !== cur.memSize || old.frameno !== cur.frameno) return false;
+  if (!scalarWithin(old, cur)) return false;
+  if (old.type === RegType.PTR_TO_PACKET || old.type === RegType.PTR_TO_PACKET_META) {
+    if (old.range > cur.range) return false;
+  }
+  if (!ids.check(old.id, cur.id)) return false;
+  return ids.check(old.refObjId, cur.refObjId);
+}
+
+function stackSafe(old: FuncState, cur: FuncState, ids: IdMap, exact: Exactness): boolean {
+  for (let i = 0; i < old.bytes.length; i++) {
+    const o = old.bytes[i]!;
+    const c = cur.bytes[i]!;
+    if (exact === 'exact') {
+      if (o !== c) return false;
+    } else if (o === StackByte.INVALID) {
+      continue;
+    } else if (o === StackByte.MISC) {
+      if (c === StackByte.MISC || c === StackByte.ZERO) continue;
+      if (c === StackByte.SPILL && cur.spilled[i >> 3]?.type === RegType.SCALAR) continue;
+      return false;
+    } else if (o !== c) {
+      return false;
+    }
+    if (o === StackByte.SPILL && (i & 7) === 0) {
+      const so = old.spilled[i >> 3];
+      const sc = cur.spilled[i >> 3];
+      if (!so || !sc || !regSafe(so, sc, ids, exact)) return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * Is the current state covered by the old one? `live(frameIndex)` gives the
+ * registers live in that frame at this point.
+ */
+export function statesEqual(old: VerifierState, cur: VerifierState, live: (frame: number) => number, exact: Exactness): boolean {
+  if (old.frames.length !== cur.frames.length) return false;
+  if (old.refs.length !== cur.refs.length) return false;
+  const ids = new IdMap();
+  for (let f = 0; f < old.frames.length; f++) {
+    const fo = old.frames[f]!;
+    const fc = cur.frames[f]!;
+    if (fo.callsite !== fc.callsite) return false;
+    const mask = live(f);
+    for (let r = 0; r < 11; r++) {
+      if (exact === 'within' && !(mask & (1 << r))) continue;
+      if (!regSafe(fo.regs[r]!, fc.regs[r]!, ids, exact)) return false;
+    }
+    if (!stackSafe(fo, fc, ids, exact)) return false;
+  }
+  for (let i = 0; i < old.refs.length; i++) if (!ids.check(old.refs[i]!.id, cur.refs[i]!.id)) return false;
+  return true;
+}
+
+/** A state stored at a prune point, with the number of paths below it still being explored. */
+export class Checkpoint {
+  branches = 1;
+  /** Times this state failed / succeeded to prune (states that keep missing are evicted, as the kernel does). */
+  miss = 0;
+  hit = 0;
+  constructor(
+    readonly state: VerifierState,
+    readonly parent: Checkpoint | null,
+    readonly insn: number,
+  ) {}
+}
+
+/** A path ended (exit or pruned): its checkpoints lose one pending branch each, up the chain. */
+export function finishBranch(cp: Checkpoint | null): void {
+  while (cp) {
+    cp.branches--;
+    if (cp.branches > 0) return;
+    cp = cp.parent;
+  }
+}
+
+export { tnumEquals };

@@ -1,0 +1,652 @@
+// The path walk (the kernel's do_check): every path from the entry is
+// followed with an abstract state, branching at conditional jumps that the
+// bounds cannot decide, pruning at prune points, until every path exits or
+// one is unsafe. Per-instruction work dispatches on the ISA table's shape;
+// the rules live in alu.ts, memory-access.ts, helpers-check.ts,
+// branches.ts, stack.ts and prune.ts.
+
+import { LDDW_SECOND_HALF, type Program } from '../isa/decode.js';
+import { INSNS, Shape } from '../isa/table.js';
+import { AluOp, AtomicOp, JmpOp, MAX_CALL_FRAMES, PseudoLd, STACK_SIZE, Src } from '../isa/fields.js';
+import { VerifierError } from '../internal/errors.js';
+import { BPF_PROG_TYPE } from '../internal/uapi.gen.js';
+import { ctxLayout } from '../progtypes/ctx.js';
+import { Reject, type Env, type MapInfo, type VerifyOptions, type LineInfo } from './env.js';
+import { analyzeCfg, type Cfg } from './cfg.js';
+import { FuncState, VerifierState, StackByte } from './state.js';
+import {
+  RegState, RegType, RegFlag, formatReg, markConstScalar, markNotInit, markPointer, markUnknown, isNullConst,
+} from './reg-state.js';
+import { VerifierLog, kernelInsnLine, statsLine, commentPad } from './log.js';
+import { checkBinaryAlu, checkMov, checkMovImm, checkUnaryAlu } from './alu.js';
+import { checkMemAccess } from './memory-access.js';
+import { checkHelperCall } from './helpers-check.js';
+import {
+  scalarBranchTaken, regSetMinMax, revOpcode, syncLinkedScalars, markPtrOrNull, matchPktPointers, findGoodPktPointers,
+} from './branches.js';
+import { statesEqual, Checkpoint, finishBranch } from './prune.js';
+import { coerceToSize } from './bounds.js';
+import { tnumIsConst } from './tnum.js';
+
+export interface VerifyResult {
+  readonly ok: boolean;
+  readonly log: string;
+  readonly error?: VerifierError;
+  /** Instructions processed (the kernel's insn_processed). */
+  readonly processed: number;
+  readonly totalStates: number;
+  readonly peakStates: number;
+  readonly maxStatesPerInsn: number;
+  /** Deepest combined stack use over all call chains, in bytes. */
+  readonly stackDepth: number;
+}
+
+export const INSN_LIMIT = 1_000_000;
+/** BPF_COMPLEXITY_LIMIT_JMP_SEQ: pending branches at once. */
+const JMP_SEQ_LIMIT = 8192;
+
+const GPL_LICENSES = new Set(['GPL', 'GPL v2', 'GPL and additional rights', 'Dual BSD/GPL', 'Dual MIT/GPL', 'Dual MPL/GPL']);
+
+interface Pending {
+  state: VerifierState;
+  insn: number;
+  prev: number;
+  logMark: number;
+  cp: Checkpoint | null;
+}
+
+function frameLive(env: Env, cfg: Cfg, insn: number): (f: number) => number {
+  return (f: number): number => {
+    const frames = env.state.frames;
+    if (f === frames.length - 1) return cfg.liveIn[insn]! | (1 << 10);
+    // A caller frame resumes after its call: r6..r10 are what it still has.
+    const resume = frames[f + 1]!.callsite + 1;
+    return ((cfg.liveIn[resume] ?? 0) & 0x7c0) | (1 << 10);
+  };
+}
+
+function formatState(env: Env, fs: FuncState): string {
+  const parts: string[] = [];
+  const sizes = (i: number): { keySize: number; valueSize: number } | undefined => env.maps[i];
+  fs.regs.forEach((r, i) => {
+    if (r.type !== RegType.NOT_INIT) parts.push(`R${i}=${formatReg(r, fs.frameno, sizes)}`);
+  });
+  for (let slot = fs.spilled.length - 1; slot >= 0; slot--) {
+    const base = slot * 8;
+    let any = false;
+    for (let b = 0; b < 8; b++) if (fs.bytes[base + b] !== StackByte.INVALID) any = true;
+    if (!any) continue;
+    const off = base - STACK_SIZE;
+    const sp = fs.spilled[slot];
+    if (sp && fs.bytes[base] === StackByte.SPILL) {
+      parts.push(`fp${off}=${formatReg(sp, fs.frameno, sizes)}`);
+    } else {
+      let s = '';
+      for (let b = 7; b >= 0; b--) s += '?m0r'[fs.bytes[base + b]!]!;
+      parts.push(`fp${off}=${s}`);
+    }
+  }
+  return parts.join(' ');
+}
+
+function stateLine(env: Env): string {
+  const st = env.state;
+  const f = st.cur;
+  return (st.frames.length > 1 ? `frame${f.frameno}: ` : '') + formatState(env, f);
+}
+
+function sourceLine(lines: readonly LineInfo[] | undefined, insn: number): LineInfo | undefined {
+  if (!lines || lines.length === 0) return undefined;
+  let best: LineInfo | undefined;
+  for (const l of lines) if (l.insn <= insn && (!best || l.insn >= best.insn)) best = l;
+  return best;
+}
+
+/** Verify a program. Never throws for a bad program: the verdict and the log say why. */
+export function verify(prog: Program, opts: VerifyOptions): VerifyResult {
+  const log = new VerifierLog(opts.logLevel ?? 1);
+  const license = opts.license ?? 'GPL';
+  const env: Env = {
+    prog,
+    opts,
+    maps: opts.maps ?? [],
+    log,
+    ctx: ctxLayout(opts.progType),
+    privileged: opts.privileged ?? true,
+    gpl: GPL_LICENSES.has(license),
+    state: new VerifierState(),
+    insnIdx: 0,
+    nextId: 0,
+  };
+  const limit = opts.insnLimit ?? INSN_LIMIT;
+  let processed = 0;
+  let totalStates = 0;
+  let peakStates = 0;
+  let maxStatesPerInsn = 0;
+  let stackDepth = 0;
+  const finish = (err?: Reject): VerifyResult => {
+    let error: VerifierError | undefined;
+    if (err) {
+      const src = sourceLine(opts.lineInfo, env.insnIdx);
+      if (!log.text().endsWith('\n') && log.text() !== '') log.write('\n');
+      if (src) log.line(`; ${src.text.trim()} @ ${src.file}:${src.line}`);
+      log.line(err.message);
+      const srcText = src ? `${src.text.trim()} @ ${src.file}:${src.line}` : undefined;
+      error = new VerifierError(env.insnIdx, err.message, undefined, srcText);
+    }
+    log.line(statsLine(processed, limit, maxStatesPerInsn, totalStates, peakStates));
+    let text = log.text();
+    // Like the kernel at level 1, an accepted program's log is only the statistics.
+    if (!err && (opts.logLevel ?? 1) === 1) text = statsLine(processed, limit, maxStatesPerInsn, totalStates, peakStates) + '\n';
+    if (error) Object.defineProperty(error, 'log', { value: text });
+    return { ok: !err, log: text, error, processed, totalStates, peakStates, maxStatesPerInsn, stackDepth };
+  };
+  try {
+    checkLddw(env);
+    const cfg = analyzeCfg(prog, env.privileged);
+    stackDepth = walk(env, cfg, limit, (p, t, pk, m) => {
+      processed = p;
+      totalStates = t;
+      peakStates = pk;
+      maxStatesPerInsn = m;
+    });
+    return finish();
+  } catch (e) {
+    if (e instanceof Reject) return finish(e);
+    throw e;
+  }
+}
+
+/** lddw pseudo forms: map references must name a map; offsets into values must be inside them. */
+function checkLddw(env: Env): void {
+  const prog = env.prog;
+  for (let i = 0; i < prog.length; i++) {
+    const op = prog.op[i]!;
+    if (op === LDDW_SECOND_HALF) continue;
+    const def = INSNS[op]!;
+    if (def.shape !== Shape.Lddw) continue;
+    env.insnIdx = i;
+    const src = prog.src[i]!;
+    if (src === PseudoLd.IMM64 || src === PseudoLd.FUNC) continue;
+    if (src === PseudoLd.BTF_ID) throw new Reject('ld_imm64 of a BTF id (ksym) is not supported');
+    const idx = prog.imm[i]!;
+    const map = env.maps[idx];
+    if (map === undefined) throw new Reject(`fd ${idx} is not pointing to valid bpf_map`);
+    if (src === PseudoLd.MAP_VALUE || src === PseudoLd.MAP_IDX_VALUE) {
+      const off = prog.imm64hi[i]! >>> 0;
+      if (off >= map.valueSize) throw new Reject(`invalid access to map value pointer, value_size=${map.valueSize} off=${off}`);
+    }
+  }
+}
+
+function walk(env: Env, cfg: Cfg, limit: number, stats: (p: number, t: number, pk: number, m: number) => void): number {
+  const prog = env.prog;
+  const log = env.log;
+  const explored: (Checkpoint[] | undefined)[] = new Array(prog.length);
+  const pending: Pending[] = [];
+  const subprogDepth = new Map<number, number>();
+  const callEdges = new Map<number, Set<number>>();
+  let processed = 0, totalStates = 0, curStates = 0, peakStates = 0, maxPerInsn = 0;
+  let jmps = 0, prevJmps = 0, prevProcessed = 0;
+
+  // Entry state: r1 = ctx, r10 = frame pointer.
+  const f0 = new FuncState();
+  f0.initFramePointer();
+  markPointer(f0.regs[1]!, RegType.PTR_TO_CTX);
+  env.state.frames = [f0];
+  let insn = 0;
+  let prev = -1;
+  let cp: Checkpoint | null = null;
+  let printState = true;
+  const level = log.level;
+
+  const popPath = (): boolean => {
+    finishBranch(cp);
+    // Record stack use of every frame of the finished path.
+    const next = pending.pop();
+    if (!next) return false;
+    if (level === 1) log.rewind(next.logMark);
+    env.state = next.state;
+    insn = next.insn;
+    prev = next.prev;
+    cp = next.cp;
+    if (level >= 2) log.write(`\nfrom ${prev} to ${insn}: ${stateLine(env)}\n`);
+    printState = true;
+    return true;
+  };
+
+  const noteDepth = (): void => {
+    for (const f of env.state.frames) {
+      const d = subprogDepth.get(f.subprog) ?? 0;
+      if (f.depth > d) subprogDepth.set(f.subprog, f.depth);
+    }
+  };
+
+  for (;;) {
+    env.insnIdx = insn;
+    if (++processed > limit) {
+      stats(processed - 1, totalStates, peakStates, maxPerInsn);
+      throw new Reject(`BPF program is too large. Processed ${processed} insn`);
+    }
+    stats(processed, totalStates, peakStates, maxPerInsn);
+    // ---- pruning ----
+    if (cfg.prunePoint[insn]) {
+      const list = (explored[insn] ??= []);
+      const live = frameLive(env, cfg, insn);
+      let pruned = false;
+      // Like the kernel, store a new state only every few jumps and instructions.
+      const addNew = jmps - prevJmps >= 2 && processed - prevProcessed >= 8;
+      for (let k = 0; k < list.length; k++) {
+        const old = list[k]!;
+        if (old.branches > 0) {
+          if (statesEqual(old.state, env.state, live, 'exact')) throw new Reject(`infinite loop detected at insn ${insn}`);
+        } else if (statesEqual(old.state, env.state, live, 'within')) {
+          old.hit++;
+          pruned = true;
+          break;
+        }
+        if (addNew) old.miss++;
+        if (old.miss > old.hit * 3 + 3) list.splice(k--, 1);
+      }
+      if (pruned) {
+        if (level >= 2) log.line(`${insn}: safe`);
+        noteDepth();
+        if (!popPath()) break;
+        continue;
+      }
+    }
+    if (cfg.prunePoint[insn] && jmps - prevJmps >= 2 && processed - prevProcessed >= 8) {
+      const list = explored[insn]!;
+      prevJmps = jmps;
+      prevProcessed = processed;
+      const c: Checkpoint = new Checkpoint(env.state.clone(), cp, insn);
+      list.push(c);
+      cp = c;
+      totalStates++;
+      curStates++;
+      if (curStates > peakStates) peakStates = curStates;
+      if (list.length > maxPerInsn) maxPerInsn = list.length;
+    }
+    if (printState && level >= 1) {
+      log.line(`${insn}: ${stateLine(env)}`);
+      printState = false;
+    }
+    const op = prog.op[insn]!;
+    const def = INSNS[op]!;
+    const code = prog.opcode[insn]!;
+    const dst = prog.dst[insn]!;
+    const src = prog.src[insn]!;
+    const off = prog.off[insn]!;
+    const imm = prog.imm[insn]!;
+    const regs = env.state.cur.regs;
+    const insnText = level >= 1 ? kernelInsnLine(prog, insn, (s, i) => `map[id:${i}]${s === PseudoLd.MAP_VALUE || s === PseudoLd.MAP_IDX_VALUE ? '[0]+' + (prog.imm64hi[insn]! >>> 0) : ''}`) : '';
+    // The instruction is logged before it is checked, so a rejection follows its line.
+    if (level >= 1) log.write(insnText);
+    const emit = (written?: number): void => {
+      if (level < 1) return;
+      if (written !== undefined && written >= 0) {
+        const r = env.state.cur.regs[written]!;
+        const pad = commentPad(insnText.length);
+        log.write(`${' '.repeat(pad)}; R${written}=${formatReg(r, env.state.cur.frameno, (i) => env.maps[i])}\n`);
+      } else {
+        log.write('\n');
+      }
+    };
+    const checkDstWritable = (): void => {
+      if (dst === 10) throw new Reject('frame pointer is read only');
+    };
+    const readReg = (r: number): RegState => {
+      const x = regs[r]!;
+      if (x.type === RegType.NOT_INIT) throw new Reject(`R${r} !read_ok`);
+      return x;
+    };
+    let nextInsn = insn + def.slots;
+    switch (def.shape) {
+      case Shape.AluImm:
+      case Shape.AluReg: {
+        checkDstWritable();
+        const bits = def.width as 32 | 64;
+        const aluOp = code & 0xf0;
+        const signed = off === 1;
+        if (aluOp === AluOp.MOV) {
+          if (def.shape === Shape.AluImm) checkMovImm(env, dst, imm, bits);
+          else checkMov(env, dst, src, bits, 0);
+        } else {
+          let operand: RegState;
+          if (def.shape === Shape.AluImm) {
+            if ((aluOp === AluOp.DIV || aluOp === AluOp.MOD) && imm === 0) throw new Reject('div by zero');
+            if ((aluOp === AluOp.LSH || aluOp === AluOp.RSH || aluOp === AluOp.ARSH) && (imm < 0 || imm >= bits)) {
+              throw new Reject(`invalid shift ${imm}`);
+            }
+            operand = immReg;
+            markConstScalar(operand, bits === 64 ? BigInt(imm) : BigInt(imm >>> 0));
+          } else {
+            operand = readReg(src);
+          }
+          readReg(dst);
+          checkBinaryAlu(env, dst, operand, aluOp, signed, bits, def.shape === Shape.AluReg ? src : -1);
+        }
+        emit(dst);
+        break;
+      }
+      case Shape.Neg:
+      case Shape.Endian: {
+        checkDstWritable();
+        readReg(dst);
+        checkUnaryAlu(env, dst, code & 0xf0, def.width === 32 && def.shape === Shape.Neg ? 32 : 64);
+        if (def.shape === Shape.Endian) markUnknown(regs[dst]!);
+        emit(dst);
+        break;
+      }
+      case Shape.MovSx: {
+        checkDstWritable();
+        const bits = (code & 0x07) === 0x07 ? 64 : 32;
+        checkMov(env, dst, src, bits, def.width / 8);
+        emit(dst);
+        break;
+      }
+      case Shape.Load:
+      case Shape.LoadSx: {
+        readReg(src);
+        checkDstWritable();
+        const value = new RegState();
+        checkMemAccess(env, { regno: src, off, size: def.width / 8, write: false, value, valueRegno: dst, signExtend: def.shape === Shape.LoadSx });
+        if (value.type === RegType.NOT_INIT) markUnknown(value);
+        regs[dst]!.copyFrom(value);
+        emit(dst);
+        break;
+      }
+      case Shape.Store: {
+        readReg(dst);
+        checkMemAccess(env, { regno: dst, off, size: def.width / 8, write: true, imm });
+        emit();
+        break;
+      }
+      case Shape.StoreReg: {
+        const v = readReg(src).clone();
+        readReg(dst);
+        checkMemAccess(env, { regno: dst, off, size: def.width / 8, write: true, value: v, valueRegno: src });
+        emit();
+        break;
+      }
+      case Shape.Atomic: {
+        checkAtomic(env, dst, src, off, imm, def.width / 8);
+        emit(imm === AtomicOp.CMPXCHG ? 0 : imm & AtomicOp.FETCH ? src : undefined);
+        break;
+      }
+      case Shape.Lddw: {
+        checkDstWritable();
+        const r = regs[dst]!;
+        const hi = prog.imm64hi[insn]!;
+        switch (src) {
+          case PseudoLd.IMM64:
+            markConstScalar(r, (BigInt(hi) << 32n) | BigInt(imm >>> 0));
+            break;
+          case PseudoLd.MAP_FD:
+          case PseudoLd.MAP_IDX:
+            markPointer(r, RegType.CONST_PTR_TO_MAP);
+            r.mapIndex = imm;
+            break;
+          case PseudoLd.MAP_VALUE:
+          case PseudoLd.MAP_IDX_VALUE:
+            markPointer(r, RegType.PTR_TO_MAP_VALUE);
+            r.mapIndex = imm;
+            r.off = hi >>> 0;
+            break;
+          case PseudoLd.FUNC:
+            markPointer(r, RegType.PTR_TO_FUNC);
+            r.frameno = insn + 1 + imm;
+            break;
+        }
+        emit(dst);
+        break;
+      }
+      case Shape.LdAbs:
+      case Shape.LdInd: {
+        const t = env.opts.progType;
+        const T = BPF_PROG_TYPE;
+        if (t !== T['socket_filter'] && t !== T['sched_cls'] && t !== T['sched_act']) {
+          throw new Reject('BPF_LD_[ABS|IND] instructions not allowed for this program type');
+        }
+        if (env.state.frames.length > 1 || (env.state.cur.subprog !== 0)) throw new Reject('BPF_LD_[ABS|IND] cannot be mixed with bpf-to-bpf calls');
+        if (def.shape === Shape.LdInd) readReg(src);
+        const r6 = regs[6]!;
+        if (r6.type !== RegType.PTR_TO_CTX) throw new Reject('at the time of BPF_LD_ABS|IND R6 != pointer to skb');
+        if (env.state.refs.length > 0) throw new Reject('BPF_LD_[ABS|IND] cannot be mixed with socket references');
+        for (let i = 1; i <= 5; i++) markNotInit(regs[i]!);
+        markUnknown(regs[0]!);
+        coerceToSize(regs[0]!, def.width / 8);
+        emit(0);
+        break;
+      }
+      case Shape.Ja:
+      case Shape.Ja32:
+        jmps++;
+        emit();
+        nextInsn = insn + 1 + (def.shape === Shape.Ja32 ? imm : off);
+        break;
+      case Shape.JmpImm:
+      case Shape.JmpReg: {
+        jmps++;
+        emit();
+        const target = insn + 1 + off;
+        const taken = checkCondJmp(env, def.shape === Shape.JmpReg, dst, src, imm, code, def.width === 32, pending, target, insn, log.mark(), cp);
+        if (taken === 1) nextInsn = target;
+        if (pending.length > JMP_SEQ_LIMIT) throw new Reject(`The sequence of ${pending.length} jumps is too complex.`);
+        if (taken === 2 && cp) cp.branches++;
+        break;
+      }
+      case Shape.Call: {
+        checkHelperCall(env, imm);
+        emit(0);
+        break;
+      }
+      case Shape.CallLocal: {
+        emit();
+        const target = insn + 1 + imm;
+        if (env.state.frames.length >= MAX_CALL_FRAMES) throw new Reject(`the call stack of ${env.state.frames.length + 1} frames is too deep !`);
+        const caller = env.state.cur;
+        const callee = new FuncState();
+        callee.frameno = env.state.frames.length;
+        callee.callsite = insn;
+        callee.subprog = target;
+        for (let i = 1; i <= 5; i++) callee.regs[i]!.copyFrom(caller.regs[i]!);
+        callee.initFramePointer();
+        let edges = callEdges.get(caller.subprog);
+        if (!edges) callEdges.set(caller.subprog, (edges = new Set()));
+        edges.add(target);
+        env.state.frames.push(callee);
+        nextInsn = target;
+        if (level >= 1) log.line(`caller:\n ${formatState(env, caller)}\ncallee:\n ${formatState(env, callee)}`);
+        break;
+      }
+      case Shape.CallKfunc:
+        throw new Reject('calling kernel functions is not supported');
+      case Shape.Callx:
+        throw new Reject(`unknown opcode ${code.toString(16)}`);
+      case Shape.Exit: {
+        emit();
+        const st = env.state;
+        const r0 = st.cur.regs[0]!;
+        if (r0.type === RegType.NOT_INIT) throw new Reject('R0 !read_ok');
+        noteDepth();
+        if (st.frames.length > 1) {
+          if (r0.type === RegType.PTR_TO_STACK && r0.frameno === st.cur.frameno) throw new Reject('cannot return stack pointer to the caller');
+          if (r0.type !== RegType.SCALAR) {
+            throw new Reject(`At subprogram exit the register R0 is not a scalar value (${regName(r0)})`);
+          }
+          const callee = st.frames.pop()!;
+          const caller = st.cur;
+          // Pointers into the callee's stack die with it.
+          caller.regs[0]!.copyFrom(callee.regs[0]!);
+          for (let i = 1; i <= 5; i++) markNotInit(caller.regs[i]!);
+          nextInsn = callee.callsite + 1;
+          if (level >= 1) log.line(`returning from callee:\n ${formatState(env, callee)}\nto caller at ${nextInsn}:\n ${formatState(env, caller)}`);
+          break;
+        }
+        checkReturnCode(env, r0);
+        if (st.refs.length > 0) {
+          for (const r of st.refs) env.log.line(`Unreleased reference id=${r.id} alloc_insn=${r.insn}`);
+          throw new Reject('BPF_EXIT instruction in main prog would lead to reference leak');
+        }
+        curStates = Math.max(0, curStates);
+        if (!popPath()) {
+          stats(processed, totalStates, peakStates, maxPerInsn);
+          return combinedStack(subprogDepth, callEdges);
+        }
+        continue;
+      }
+    }
+    prev = insn;
+    insn = nextInsn;
+    if (insn >= prog.length) throw new Reject(`jump out of range from insn ${prev} to ${insn}`);
+  }
+  stats(processed, totalStates, peakStates, maxPerInsn);
+  return combinedStack(subprogDepth, callEdges);
+}
+
+const immReg = new RegState();
+
+function regName(r: RegState): string {
+  return formatReg(r, 0).replace(/\(.*$/, '');
+}
+
+/** Deepest sum of frame sizes along any call chain; each frame rounds up to 32 bytes like the kernel. */
+function combinedStack(depths: Map<number, number>, edges: Map<number, Set<number>>): number {
+  const round = (d: number): number => (Math.max(d, 1) + 31) & ~31;
+  const memo = new Map<number, number>();
+  const visit = (s: number, guard: Set<number>): number => {
+    const m = memo.get(s);
+    if (m !== undefined) return m;
+    if (guard.has(s)) return 0;
+    guard.add(s);
+    let best = 0;
+    for (const t of edges.get(s) ?? []) best = Math.max(best, visit(t, guard));
+    guard.delete(s);
+    const total = round(depths.get(s) ?? 0) + best;
+    memo.set(s, total);
+    return total;
+  };
+  const total = visit(0, new Set());
+  if (total > STACK_SIZE && edges.size > 0) throw new Reject(`combined stack size of ${edges.size + 1} calls is ${total}. Too large`);
+  return total;
+}
+
+function checkAtomic(env: Env, dst: number, src: number, off: number, imm: number, size: number): void {
+  const regs = env.state.cur.regs;
+  if (regs[src]!.type === RegType.NOT_INIT) throw new Reject(`R${src} !read_ok`);
+  if (regs[dst]!.type === RegType.NOT_INIT) throw new Reject(`R${dst} !read_ok`);
+  if (imm === AtomicOp.CMPXCHG && regs[0]!.type === RegType.NOT_INIT) throw new Reject('R0 !read_ok');
+  const p = regs[dst]!;
+  if (p.type === RegType.PTR_TO_CTX || p.type === RegType.PTR_TO_PACKET || p.type === RegType.PTR_TO_PACKET_META || p.type === RegType.PTR_TO_FLOW_KEYS) {
+    throw new Reject(`BPF_ATOMIC stores into R${dst} ${regName(p)} is not allowed`);
+  }
+  if (regs[src]!.isPointer() && !env.privileged) throw new Reject(`R${src} leaks addr into mem`);
+  const loaded = new RegState();
+  checkMemAccess(env, { regno: dst, off, size, write: false, value: loaded, valueRegno: -1, atomic: p.type === RegType.PTR_TO_STACK });
+  if (p.type !== RegType.PTR_TO_STACK) checkMemAccess(env, { regno: dst, off, size, write: true, value: unknownScalar(), valueRegno: -1 });
+  const out = imm === AtomicOp.CMPXCHG ? 0 : imm & AtomicOp.FETCH ? src : -1;
+  if (out >= 0) {
+    markUnknown(regs[out]!);
+    if (size < 8) coerceToSize(regs[out]!, size);
+  }
+}
+
+function unknownScalar(): RegState {
+  const r = new RegState();
+  markUnknown(r);
+  return r;
+}
+
+/** Program return values (the kernel's check_return_code) for the types that constrain them. */
+function checkReturnCode(env: Env, r0: RegState): void {
+  const T = BPF_PROG_TYPE;
+  const t = env.opts.progType;
+  let range: [bigint, bigint] | undefined;
+  if (t === T['cgroup_skb']) range = [0n, env.opts.expectedAttachType === 1 ? 3n : 1n];
+  else if (t === T['cgroup_sock'] || t === T['cgroup_sock_addr'] || t === T['cgroup_device'] || t === T['cgroup_sysctl'] || t === T['cgroup_sockopt']) range = [0n, 1n];
+  if (!range) {
+    if (r0.type !== RegType.SCALAR && !env.privileged) throw new Reject(`R0 leaks addr as return value`);
+    return;
+  }
+  if (r0.type !== RegType.SCALAR) throw new Reject(`At program exit the register R0 is not a known value (${regName(r0)})`);
+  if (r0.smin < range[0] || r0.smax > range[1]) {
+    const v = tnumIsConst(r0.varOff) ? `has value ${BigInt.asIntN(64, r0.varOff.value)}` : `has smin=${r0.smin} smax=${r0.smax}`;
+    throw new Reject(`At program exit the register R0 ${v} should have been in [${range[0]}, ${range[1]}]`);
+  }
+}
+
+/**
+ * A conditional jump. Returns 1 when only the jump is taken, 0 when only the
+ * fall-through happens, 2 when both are possible (the jump side is pushed).
+ */
+function checkCondJmp(
+  env: Env, isReg: boolean, dstno: number, srcno: number, imm: number, code: number, w32: boolean,
+  pending: Pending[], target: number, insn: number, logMark: number, cp: Checkpoint | null,
+): number {
+  const regs = env.state.cur.regs;
+  const dst = regs[dstno]!;
+  if (dst.type === RegType.NOT_INIT) throw new Reject(`R${dstno} !read_ok`);
+  let srcReg: RegState;
+  if (isReg) {
+    srcReg = regs[srcno]!;
+    if (srcReg.type === RegType.NOT_INIT) throw new Reject(`R${srcno} !read_ok`);
+  } else {
+    srcReg = immReg;
+    markConstScalar(srcReg, w32 ? BigInt(imm >>> 0) : BigInt(imm));
+  }
+  const op = code & 0xf0;
+  if ((dst.isPointer() || srcReg.isPointer()) && !env.privileged) {
+    if (!(op === JmpOp.JEQ || op === JmpOp.JNE) || !isNullConst(srcReg)) throw new Reject(`R${dstno} pointer comparison prohibited`);
+  }
+  // Decide the branch when the values allow it.
+  let taken = -1;
+  if (dst.type === RegType.SCALAR && srcReg.type === RegType.SCALAR) {
+    taken = scalarBranchTaken(dst, srcReg, op, w32);
+  } else if (dst.isPointer() && !(dst.flags & RegFlag.MAYBE_NULL) && isNullConst(srcReg) && !w32 && (op === JmpOp.JEQ || op === JmpOp.JNE)) {
+    taken = op === JmpOp.JNE ? 1 : 0;
+  }
+  if (taken === 1) return 1;
+  if (taken === 0) return 0;
+  // Both sides: the jump side gets a copy.
+  const other = env.state.clone();
+  const oregs = other.cur.regs;
+  const odst = oregs[dstno]!;
+  const osrc = isReg ? oregs[srcno]! : srcReg.clone();
+  const tsrc = isReg ? regs[srcno]! : srcReg.clone();
+  let jumpLive = true, fallLive = true;
+  if (dst.type === RegType.SCALAR && srcReg.type === RegType.SCALAR) {
+    jumpLive = regSetMinMax(odst, osrc, op, w32);
+    fallLive = regSetMinMax(dst, tsrc, revOpcode(op), w32);
+    if (jumpLive) {
+      syncLinkedScalars(other, odst);
+      if (isReg) syncLinkedScalars(other, osrc);
+    }
+    if (fallLive) {
+      syncLinkedScalars(env.state, dst);
+      if (isReg) syncLinkedScalars(env.state, tsrc);
+    }
+  } else if (!isReg && imm === 0 && !w32 && (op === JmpOp.JEQ || op === JmpOp.JNE) && dst.flags & RegFlag.MAYBE_NULL && dst.id) {
+    // if (p == NULL): p is NULL on the jump side of JEQ and on the fall-through of JNE.
+    markPtrOrNull(other, dst.id, op === JmpOp.JEQ);
+    markPtrOrNull(env.state, dst.id, op === JmpOp.JNE);
+  } else if (isReg && !w32) {
+    const m = matchPktPointers(op, dst, srcReg);
+    if (m) {
+      const st = m.branch === 'true' ? other : env.state;
+      const reg = m.reg === 'dst' ? st.cur.regs[dstno]! : st.cur.regs[srcno]!;
+      findGoodPktPointers(st, reg, m.open);
+    }
+  }
+  if (!jumpLive && !fallLive) return 0;
+  if (!jumpLive) return 0;
+  if (!fallLive) {
+    env.state = other;
+    return 1;
+  }
+  pending.push({ state: other, insn: target, prev: insn, logMark, cp });
+  return 2;
+}
+
+export type { MapInfo, VerifyOptions, LineInfo };
+export { Src };

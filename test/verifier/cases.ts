@@ -1,0 +1,78 @@
+// Hand-written verifier cases: a compact text form (LLVM asm plus a few
+// header lines) with the verdict the Linux kernel gives. Shared by the
+// tests and scripts/verifier-report.mjs.
+//
+//   == name
+//   type: xdp                       (program type, default socket_filter)
+//   maps: array:4:8:1 hash:4:8:16   (type:key:value:entries, referenced as ld_pseudo rN, 1, INDEX)
+//   license: MIT                    (default GPL)
+//   expect: accept | reject TEXT    (TEXT: a substring of the kernel's error line)
+//   --
+//   r0 = 0
+//   exit
+
+import { readFileSync } from 'node:fs';
+import { assemble } from '../../src/asm/assemble.js';
+import { decodeProgram, type Program } from '../../src/isa/decode.js';
+import { BPF_MAP_TYPE, BPF_PROG_TYPE } from '../../src/internal/uapi.gen.js';
+import type { MapInfo } from '../../src/verifier/env.js';
+
+export interface VerifierCase {
+  readonly name: string;
+  readonly progType: number;
+  readonly typeName: string;
+  readonly maps: MapInfo[];
+  readonly license: string;
+  readonly expect: 'accept' | 'reject';
+  readonly message?: string;
+  readonly bytes: Uint8Array;
+  readonly prog: Program;
+  readonly line: number;
+}
+
+export function parseCases(text: string, file = 'cases.txt'): VerifierCase[] {
+  const out: VerifierCase[] = [];
+  const lines = text.split('\n');
+  let i = 0;
+  while (i < lines.length) {
+    const l = lines[i]!;
+    if (!l.startsWith('== ')) {
+      i++;
+      continue;
+    }
+    const start = i + 1;
+    const name = l.slice(3).trim();
+    const head = new Map<string, string>();
+    i++;
+    while (i < lines.length && lines[i]!.trim() !== '--') {
+      const m = /^(\w+):\s*(.*)$/.exec(lines[i]!.trim());
+      if (m) head.set(m[1]!, m[2]!);
+      i++;
+    }
+    i++;
+    const body: string[] = [];
+    while (i < lines.length && !lines[i]!.startsWith('== ')) body.push(lines[i++]!);
+    const typeName = head.get('type') ?? 'socket_filter';
+    const progType = BPF_PROG_TYPE[typeName];
+    if (progType === undefined) throw new Error(`${file}:${start}: unknown program type ${typeName}`);
+    const maps: MapInfo[] = (head.get('maps') ?? '').split(/\s+/).filter(Boolean).map((m) => {
+      const [t, k, v, e] = m.split(':');
+      const type = BPF_MAP_TYPE[t!];
+      if (type === undefined) throw new Error(`${file}:${start}: unknown map type ${t}`);
+      return { type, keySize: Number(k), valueSize: Number(v), maxEntries: Number(e) };
+    });
+    const exp = head.get('expect') ?? '';
+    const em = /^(accept|reject)\s*(.*)$/.exec(exp);
+    if (!em) throw new Error(`${file}:${start}: case ${name} needs 'expect: accept|reject ...'`);
+    const bytes = assemble(body.join('\n'), { dialect: 'llvm' });
+    out.push({
+      name, progType, typeName, maps, license: head.get('license') ?? 'GPL', expect: em[1] as 'accept' | 'reject',
+      message: em[2] || undefined, bytes, prog: decodeProgram(bytes, { validate: false }), line: start,
+    });
+  }
+  return out;
+}
+
+export function loadCases(path: string): VerifierCase[] {
+  return parseCases(readFileSync(path, 'utf8'), path);
+}
