@@ -47,6 +47,9 @@ function checkLinked(spec: ObjectSpec, p: ProgramSpec): void {
   }
   for (const l of p.lineInfo) assert.ok(l.insn >= 0 && l.insn < d.length);
   for (const f of p.funcInfo) assert.ok(starts.has(f.insn), `func_info at ${f.insn} is a function start`);
+  // func_info names the BTF FUNC of the function placed there.
+  const nameAt = new Map(p.functions.map((f) => [f.insn, f.name]));
+  for (const f of p.funcInfo) assert.equal(spec.btf!.type(f.typeId).name, nameAt.get(f.insn), `${p.name}: func_info at ${f.insn}`);
 }
 
 test('every example object loads and links into valid programs', () => {
