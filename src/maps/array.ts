@@ -28,7 +28,7 @@ export class ArrayMap extends BpfMap {
     this.perCpu = perCpu;
     this.elemStride = this.valueStride * (perCpu ? host.cpus : 1);
     const kind = spec.initial !== undefined || spec.name.startsWith('.') ? 'global' : 'map';
-    this.region = this.mem.alloc(this.elemStride * spec.maxEntries, {
+    this.region = this.allocData(this.elemStride * spec.maxEntries, {
       name: `map ${spec.name}`,
       kind,
       init: spec.initial,

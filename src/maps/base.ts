@@ -9,9 +9,9 @@
 // space (per-CPU maps then see all copies, value_size rounded up to 8 each,
 // as the kernel's syscall does).
 
-import type { Region, RuntimeMemory } from '../vm/memory.js';
+import type { AllocOptions, Region, RuntimeMemory } from '../vm/memory.js';
 import { DESC_MAGIC, DESC_SIZE, Desc } from './descriptor.js';
-import { EINVAL, ENOENT, EOPNOTSUPP, EPERM, MapError } from './errno.js';
+import { EINVAL, ENOENT, ENOMEM, EOPNOTSUPP, EPERM, MapError } from './errno.js';
 import { BPF_ANY, BPF_F_RDONLY, BPF_F_WRONLY, roundUp8, type ResolvedSpec } from './spec.js';
 
 /** `cpu` value meaning "user space": per-CPU maps use all copies. */
@@ -84,6 +84,19 @@ export abstract class BpfMap {
     f(Desc.VALUE_STRIDE, this.valueStride);
     f(Desc.CPUS, perCpu ? host.cpus : 1);
     f(Desc.KEY_STRIDE, roundUp8(spec.keySize));
+  }
+
+  /**
+   * Allocate the map's memory, refusing with ENOMEM up front when it cannot
+   * fit after the last region: RuntimeMemory.alloc would fail too, but only
+   * after reserving the space.
+   */
+  protected allocData(size: number, options: AllocOptions): Region {
+    let end = this.mem.heapBase;
+    for (const r of this.mem.list()) end = Math.max(end, r.start + r.size);
+    if (!Number.isSafeInteger(size) || end + size + 64 > this.mem.maxBytes)
+      throw this.error(ENOMEM, 'create', `${size} bytes do not fit in the runtime memory (maximum ${this.mem.maxBytes} bytes)`);
+    return this.mem.alloc(size, options);
   }
 
   protected setDesc(off: number, v: number): void {

@@ -29,7 +29,7 @@ export class BloomFilterMap extends BpfMap {
     const want = Math.ceil((spec.maxEntries * this.hashes * 7) / 5);
     this.bits = Math.min(MAX_BITS, Math.max(32, roundUpPow2(want)));
     this.seed = (spec.flags & BPF_F_ZERO_SEED) !== 0 ? 0 : (Math.random() * 0x100000000) >>> 0;
-    this.region = this.mem.alloc(this.bits / 8, { name: `map ${spec.name}`, kind: 'map', writable: false });
+    this.region = this.allocData(this.bits / 8, { name: `map ${spec.name}`, kind: 'map', writable: false });
     this.setDesc(Desc.DATA, this.region.start);
     this.setDesc(Desc.MASK, this.bits - 1);
     this.setDesc(Desc.SEED, this.seed);

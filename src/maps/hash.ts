@@ -60,7 +60,7 @@ export class HashMap extends BpfMap {
     this.valueOff = ENTRY_HEADER + this.keyStride;
     this.entrySize = this.valueOff + this.valueStride * (perCpu ? host.cpus : 1);
     const bucketBytes = roundUp8(this.buckets * 4);
-    this.region = this.mem.alloc(bucketBytes + this.entrySize * spec.maxEntries, {
+    this.region = this.allocData(bucketBytes + this.entrySize * spec.maxEntries, {
       name: `map ${spec.name}`,
       kind: 'map',
       writable: (spec.flags & BPF_F_RDONLY_PROG) === 0,

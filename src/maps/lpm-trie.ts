@@ -45,7 +45,7 @@ export class LpmTrieMap extends BpfMap {
     this.maxPrefixlen = this.dataSize * 8;
     this.keyStride = roundUp8(spec.keySize);
     this.slotSize = this.keyStride + this.valueStride;
-    this.region = this.mem.alloc(this.slotSize * spec.maxEntries, { name: `map ${spec.name}`, kind: 'map' });
+    this.region = this.allocData(this.slotSize * spec.maxEntries, { name: `map ${spec.name}`, kind: 'map' });
     this.freeSlots = new Int32Array(spec.maxEntries);
     for (let i = 0; i < spec.maxEntries; i++) this.freeSlots[i] = spec.maxEntries - 1 - i;
     this.nFree = spec.maxEntries;

@@ -24,7 +24,7 @@ export class QueueStackMap extends BpfMap {
     super(host, spec, id);
     this.lifo = spec.typeName === 'stack';
     this.slots = spec.maxEntries + 1;
-    this.region = this.mem.alloc(this.slots * this.valueStride, {
+    this.region = this.allocData(this.slots * this.valueStride, {
       name: `map ${spec.name}`,
       kind: 'map',
       writable: (spec.flags & BPF_F_RDONLY_PROG) === 0,

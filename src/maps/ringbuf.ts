@@ -53,7 +53,7 @@ export class RingBufMap extends BpfMap {
     super(host, spec, id);
     this.ringSize = spec.maxEntries;
     this.mask = this.ringSize - 1;
-    this.region = this.mem.alloc(DATA_OFF + 2 * this.ringSize, { name: `map ${spec.name}`, kind: 'ringbuf', align: 64 });
+    this.region = this.allocData(DATA_OFF + 2 * this.ringSize, { name: `map ${spec.name}`, kind: 'ringbuf', align: 64 });
     this.data = this.region.start + DATA_OFF;
     this.setDesc(Desc.DATA, this.data);
     this.setDesc(Desc.MASK, this.mask);

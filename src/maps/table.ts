@@ -65,10 +65,13 @@ export class MapTable implements MapHost {
     const ctor = CTORS[resolved.typeName];
     if (ctor === undefined) throw new MapError(95, spec.name, 'create', `map type ${resolved.typeName} is not available (its module was not loaded)`);
     const id = this.maps.length;
+    const before = new Set(this.mem.list());
     let map: BpfMap;
     try {
       map = new ctor(this, resolved, id);
     } catch (e) {
+      // give back what the half-built map allocated (its descriptor, say)
+      for (const r of [...this.mem.list()]) if (!before.has(r)) this.mem.free(r);
       if (e instanceof UsageError) throw new MapError(ENOMEM, spec.name, 'create', e.message);
       throw e;
     }

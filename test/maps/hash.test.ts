@@ -118,3 +118,11 @@ test('percpu_hash and lru_percpu_hash: per-CPU copies; a new element from a prog
     assert.equal(t.mem.dv.getUint32(m.lookupAt(k, 1), true), 9);
   }
 });
+
+test('hash: a map too large for the runtime memory is ENOMEM and leaves nothing allocated', () => {
+  const t = newTable();
+  const regions = t.mem.list().length;
+  assert.equal(errnoOf(() => t.create({ name: 'huge', type: 'hash', keySize: 64, valueSize: 1024, maxEntries: 1 << 20 })), 12);
+  assert.equal(t.mem.list().length, regions);
+  assert.ok(t.create({ name: 'ok', type: 'hash', keySize: 4, valueSize: 4, maxEntries: 16 }));
+});
