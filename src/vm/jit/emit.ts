@@ -23,16 +23,13 @@ const L_T0 = 11;
 const L_T1 = 12;
 const L_LABEL = 13;
 const L_A0 = 14;
-/** Shadow bytes of the two granules of an access (unverified mode). */
-const L_SA = 15;
-const L_SB = 16;
 /** The budget counter, kept in a local and synchronised with the global around calls and returns. */
-const L_BUDGET = 17;
+const L_BUDGET = 15;
 /** eBPF register -> Wasm local index. */
 export const REG_LOCAL: readonly number[] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
 export const FUNC_LOCALS: ReadonlyArray<readonly [number, T]> = [
   [2, T.i64],
-  [5, T.i32],
+  [3, T.i32],
 ];
 
 /** Globals: the budget left, the call depth (unverified mode), and the abort flag of legacy packet loads. */
@@ -925,9 +922,9 @@ export class FuncEmitter implements IntrinsicContext {
   /**
    * The inline fast path of RuntimeMemory.check, with the base register on
    * the stack: ea = base + off; a = ea if ea <= maxBytes - 8, else 0 (whose
-   * shadow byte is 0, so the access takes the slow path); the access is fast
-   * when both shadow bytes grant it and neither is partial. Otherwise call
-   * the check function, which asks the region list or throws the fault.
+   * shadow byte is 0, so the access takes the slow path). Anything but the
+   * fast case calls the check function, which does the full test (both
+   * granules, the region list for partial ones) or throws the fault.
    * Leaves the i32 address on the stack.
    */
   private checkedAddress(off: number, size: number, info: number, pc: number): void {
@@ -952,42 +949,27 @@ export class FuncEmitter implements IntrinsicContext {
     w.u8(W.i32_load8_u);
     w.u32(0);
     w.u32(SHADOW_BASE);
-    if (size === 1) {
-      // one granule: fast when (s & (need | partial)) == need
-      w.u8(W.i32_const);
-      w.s32(need | 0x80);
-      w.u8(W.i32_and);
-      w.u8x2(W.i32_const, need);
-      w.u8(W.i32_ne);
-    } else {
-      w.u8x2(W.local_tee, L_SA);
+    // Fast when the access stays inside one granule whose shadow byte grants
+    // it fully: (s & (need | partial)) == need. An access that crosses into
+    // the next granule (unaligned) takes the check function, which tests both.
+    w.u8(W.i32_const);
+    w.s32(need | 0x80);
+    w.u8(W.i32_and);
+    w.u8x2(W.i32_const, need);
+    w.u8(W.i32_ne);
+    if (size > 1) {
       w.u8x2(W.local_get, L_A0);
-      w.u8x2(W.i32_const, size - 1);
-      w.u8(W.i32_add);
-      w.u8x2(W.i32_const, 3);
-      w.u8(W.i32_shr_u);
-      w.u8(W.i32_load8_u);
-      w.u32(0);
-      w.u32(SHADOW_BASE);
-      w.u8x2(W.local_tee, L_SB);
-      w.u8(W.i32_and);
-      w.u8x2(W.i32_const, need);
-      w.u8(W.i32_and);
-      w.u8x2(W.i32_const, need);
-      w.u8(W.i32_xor);
-      w.u8x2(W.local_get, L_SA);
-      w.u8x2(W.local_get, L_SB);
-      w.u8(W.i32_or);
-      w.u8(W.i32_const);
-      w.s32(0x80);
-      w.u8(W.i32_and);
-      w.u8(W.i32_or);
       if ((info & INFO_ATOMIC) !== 0) {
-        w.u8x2(W.local_get, L_A0);
+        // atomics must be aligned, which also keeps them inside one granule
         w.u8x2(W.i32_const, size - 1);
         w.u8(W.i32_and);
-        w.u8(W.i32_or);
+      } else {
+        w.u8x2(W.i32_const, 7);
+        w.u8(W.i32_and);
+        w.u8x2(W.i32_const, 8 - size);
+        w.u8(W.i32_gt_u);
       }
+      w.u8(W.i32_or);
     }
     w.u8x2(W.if, T.void);
     w.u8x2(W.local_get, L_T0);
