@@ -40,6 +40,8 @@ const PREC: ReadonlyMap<string, number> = new Map([
 
 /** Nesting limit for parentheses, so hostile input cannot exhaust the stack. */
 const MAX_DEPTH = 200;
+/** Token limit: the later stages recurse over the tree, so its size is bounded too. */
+export const MAX_TOKENS = 8000;
 
 function protoOf(kw: string): ProtoQual {
   if (LINK_ALIASES.has(kw)) return 'link';
@@ -80,6 +82,16 @@ class Parser {
   }
   private enter(): void {
     if (++this.depth > MAX_DEPTH) throw new FilterError(`expression nested more than ${MAX_DEPTH} levels deep`, this.tok.pos, this.src);
+  }
+
+  /** Consume a run of `not`/`!`; true when their number is odd. Iterative, so long runs cannot exhaust the stack. */
+  private skipNots(): boolean {
+    let n = 0;
+    while (this.isKw(this.tok, 'not') || this.isOp(this.tok, '!')) {
+      this.i++;
+      n++;
+    }
+    return n % 2 === 1;
   }
 
   /** Run `f`; on a syntax error, rewind and return undefined. Other errors propagate. */
@@ -128,9 +140,9 @@ class Parser {
   private parseBareId(q: Quals | null): { node: Expr; q: Quals | null } {
     const t = this.tok;
     if (this.isKw(t, 'not') || this.isOp(t, '!')) {
-      this.i++;
+      const odd = this.skipNots();
       const inner = this.parseBareId(q);
-      return { node: { t: 'not', e: inner.node }, q: inner.q };
+      return { node: odd ? { t: 'not', e: inner.node } : inner.node, q: inner.q };
     }
     if (this.isOp(t, '(')) {
       // A parenthesised arithmetic relation is a term, not an id.
@@ -170,9 +182,9 @@ class Parser {
   private parseTerm(q: Quals | null): { node: Expr; q: Quals | null } {
     const t = this.tok;
     if (this.isKw(t, 'not') || this.isOp(t, '!')) {
-      this.i++;
+      const odd = this.skipNots();
       const inner = this.parseTerm(q);
-      return { node: { t: 'not', e: inner.node }, q: inner.q };
+      return { node: odd ? { t: 'not', e: inner.node } : inner.node, q: inner.q };
     }
     if (this.isOp(t, '(')) {
       const rel = this.attempt(() => this.parseRelation());
@@ -296,8 +308,9 @@ class Parser {
     const t = this.tok;
     const prim = (id: Id): Expr => ({ t: 'prim', q, id, pos: t.pos });
     if (this.isKw(t, 'not') || this.isOp(t, '!')) {
-      this.i++;
-      return { t: 'not', e: this.parseId(q) };
+      const odd = this.skipNots();
+      const inner = this.parseId(q);
+      return odd ? { t: 'not', e: inner } : inner;
     }
     if (this.isOp(t, '(')) {
       // `(5)` is a number; `(a or b)` a group of ids.
@@ -361,7 +374,9 @@ class Parser {
     const reduce = (): void => {
       const p = ops.pop()!;
       if (p.op === 'neg') {
-        vals.push({ t: 'neg', e: vals.pop()! });
+        // - - x is x (mod 2^32): folding keeps long runs of minus signs shallow.
+        const v = vals.pop()!;
+        vals.push(v.t === 'neg' ? v.e : { t: 'neg', e: v });
         return;
       }
       const r = vals.pop()!;
@@ -430,5 +445,6 @@ class Parser {
 export function parseFilter(src: string): Expr | undefined {
   const toks = tokenize(src);
   if (toks.length === 1) return undefined;
+  if (toks.length > MAX_TOKENS) throw new FilterError(`expression too long: ${toks.length - 1} tokens (limit ${MAX_TOKENS})`, toks[MAX_TOKENS]!.pos, src);
   return new Parser(toks, src).parseAll();
 }

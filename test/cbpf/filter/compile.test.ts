@@ -225,6 +225,14 @@ test('filter: constant relations fold; empty filter accepts everything', () => {
 test('filter: hostile input gives typed errors, never a crash or a hang', () => {
   const deep = '('.repeat(5000) + 'ip' + ')'.repeat(5000);
   assert.throws(() => compileFilter(deep), FilterError);
+  assert.throws(() => compileFilter('ip or '.repeat(5000) + 'ip'), /expression too long/);
+  // Long but legal: runs of not and unary minus, long and/or chains, nested indexes.
+  assert.equal(compileFilter('not '.repeat(7998) + 'ip').length, 4);
+  assert.equal(compileFilter('len > ' + '-'.repeat(7990) + '1').length, 4);
+  assert.ok(compileFilter('host 1.2.3.4 and ' + '! '.repeat(7981) + '5.6.7.8').length > 10);
+  assert.ok(compileFilter('len > ' + 'ip['.repeat(2000) + '0' + ']'.repeat(2000)).length > 4000);
+  const hosts = Array.from({ length: 2000 }, (_, i) => `host 10.0.${i >> 8}.${i & 255}`).join(' or ');
+  assert.ok(compileFilter(hosts).length > 20000);
   const words = ['ip', 'tcp', 'host', 'port', 'src', 'dst', 'and', 'or', 'not', '(', ')', '[', ']', ':', '1', '80', '10.0.0.1', '::1', 'net', '/', '8', '-', '+', '=', '>', 'len', 'ether', 'vlan', '&', 'tcpflags', 'proto', '\\tcp', 'mask', '255.0.0.0', '!', 'broadcast'];
   let seed = 12345;
   const rnd = (n: number): number => {
