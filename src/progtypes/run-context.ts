@@ -1,0 +1,43 @@
+// The per-run state of a program that the runtime builds for each test run:
+// the standard HelperContext (maps, trace pipe, clock...) plus where the
+// program's context struct lives and, for packet programs, the packet that
+// the legacy LD_ABS/LD_IND loads read (`packet`, the engines' PacketSource).
+//
+// Each program type subclasses it (xdp.ts, skb.ts, tracing.ts) and builds its
+// context in the runtime memory from the test-run input, then turns the
+// state after the run back into data_out / ctx_out.
+
+import { HelperContext, type HelperContextOptions } from '../helpers/context.js';
+import type { Region, RuntimeMemory } from '../vm/memory.js';
+
+export abstract class ProgRunContext extends HelperContext {
+  /** Address the program gets in r1. */
+  abstract readonly ctxAddr: number;
+  /** Bytes LD_ABS/LD_IND see (engines read it once per run); undefined for non-packet programs. */
+  packet: { start: number; len: number } | undefined = undefined;
+  /** Regions this context allocated; freed by dispose(). */
+  protected readonly regions: Region[] = [];
+  protected readonly memory: RuntimeMemory;
+
+  constructor(options: HelperContextOptions) {
+    super(options);
+    this.memory = options.maps.mem;
+  }
+
+  /** The packet after the run, as BPF_PROG_TEST_RUN's data_out (empty for non-packet programs). */
+  abstract dataOut(): Uint8Array;
+
+  /** The context after the run, as ctx_out; undefined when the type reports none. */
+  abstract ctxOut(): Uint8Array | undefined;
+
+  protected alloc(size: number, name: string, kind: 'ctx' | 'packet', writable: boolean, init?: Uint8Array): Region {
+    const r = this.memory.alloc(size, { name, kind, writable, ...(init ? { init } : {}) });
+    this.regions.push(r);
+    return r;
+  }
+
+  /** Release the context's regions (the runtime calls it when the test run ends). */
+  dispose(): void {
+    for (const r of this.regions.splice(0)) this.memory.free(r);
+  }
+}

@@ -1,0 +1,184 @@
+// socket_filter, sched_cls/sched_act (tc) and cgroup_skb: struct __sk_buff
+// around a packet, as BPF_PROG_TEST_RUN builds an skb from data_in.
+//
+// As for XDP (see xdp.ts), the UAPI struct is laid out in memory with data,
+// data_end and data_meta holding 32-bit packet addresses, instead of the
+// kernel's rewriting of ctx loads into sk_buff loads. The struct is writable
+// (mark, cb, priority... are; which fields a program may touch is the
+// verifier's business, ctx.ts); after the run only the fields the kernel
+// copies back are read from it, so a stray write elsewhere changes nothing.
+//
+// Like the kernel's test run, the skb comes from the loopback device: the
+// frame's Ethernet header gives protocol and pkt_type (eth_type_trans), and
+// ifindex is 1. tc programs (layer 2) see the packet from the Ethernet
+// header; socket filters and cgroup_skb see it from the network header, and
+// their data_out has the Ethernet header zeroed, as the kernel returns it.
+
+import type { HelperContextOptions } from '../helpers/context.js';
+import { arg, helper, retInt } from '../helpers/define.js';
+import type { HelperEnv } from '../helpers/registry.js';
+import { ProgramError } from '../internal/errors.js';
+import { EFAULT, EINVAL } from './errno.js';
+import { TestRunError } from './errors.js';
+import { ETH_HLEN } from './xdp.js';
+import { ProgRunContext } from './run-context.js';
+
+export const SKB_SIZE = 192;
+/** NET_SKB_PAD + NET_IP_ALIGN and SKB_DATA_ALIGN(sizeof(struct skb_shared_info)): the test run's limit is a page minus both. */
+export const SKB_MAX_DATA = 4096 - 66 - 320;
+/** The loopback device's ifindex: the test run's skb->dev. */
+export const LOOPBACK_IFINDEX = 1;
+
+/** Offsets in struct __sk_buff (include/uapi/linux/bpf.h). */
+export const SKB = {
+  len: 0, pkt_type: 4, mark: 8, queue_mapping: 12, protocol: 16, vlan_present: 20, vlan_tci: 24, vlan_proto: 28,
+  priority: 32, ingress_ifindex: 36, ifindex: 40, tc_index: 44, cb: 48, hash: 68, tc_classid: 72, data: 76,
+  data_end: 80, napi_id: 84, family: 88, data_meta: 140, tstamp: 152, wire_len: 160, gso_segs: 164, sk: 168,
+  gso_size: 176, hwtstamp: 184,
+} as const;
+
+/** sk_buff pkt_type values (linux/if_packet.h). */
+export const PACKET_HOST = 0;
+export const PACKET_BROADCAST = 1;
+export const PACKET_MULTICAST = 2;
+export const PACKET_OTHERHOST = 3;
+
+/** The byte ranges of __sk_buff a ctx_in may set (convert___skb_to_skb); everything else must be zero. */
+const CTX_IN_ALLOWED: readonly (readonly [number, number])[] = [
+  [SKB.mark, 4], [SKB.priority, 4], [SKB.ingress_ifindex, 4], [SKB.ifindex, 4], [SKB.cb, 20],
+  [SKB.tstamp, 8], [SKB.wire_len, 4], [SKB.gso_segs, 4], [SKB.gso_size, 4], [SKB.hwtstamp, 8],
+];
+/** GSO_MAX_SEGS and GSO_LEGACY_MAX_SIZE. */
+const GSO_MAX_SEGS = 65535;
+const GSO_LEGACY_MAX_SIZE = 65536;
+
+/** eth_type_trans: skb->protocol (as the __be16 the program reads) and pkt_type, for the loopback device (MAC 0). */
+export function ethTypeTrans(frame: Uint8Array): { protocol: number; pktType: number } {
+  let pktType = PACKET_HOST;
+  if ((frame[0]! & 1) !== 0) {
+    pktType = frame.subarray(0, 6).every((b) => b === 0xff) ? PACKET_BROADCAST : PACKET_MULTICAST;
+  } else if (!frame.subarray(0, 6).every((b) => b === 0)) {
+    pktType = PACKET_OTHERHOST;
+  }
+  const proto = (frame[12]! << 8) | frame[13]!;
+  let host: number;
+  if (proto >= 0x600) host = proto;
+  else if (frame.length >= 16 && frame[14] === 0xff && frame[15] === 0xff) host = 0x0001; // ETH_P_802_3 (raw IPX)
+  else host = 0x0004; // ETH_P_802_2
+  // __be16 in memory; a program's u32 load reads the bytes in little-endian order
+  return { protocol: ((host & 0xff) << 8) | (host >>> 8), pktType };
+}
+
+export interface SkbRunOptions {
+  /** Layer 2 programs (tc) see the Ethernet header; others start at the network header. */
+  readonly l2: boolean;
+}
+
+export class SkbRunContext extends ProgRunContext {
+  readonly ctxAddr: number;
+  readonly frameStart: number;
+  readonly frameLen: number;
+  /** skb->data and skb->len as the program sees them. */
+  readonly data: number;
+  readonly len: number;
+  private readonly l2: boolean;
+  private readonly hasCtxIn: boolean;
+
+  constructor(options: HelperContextOptions, dataIn: Uint8Array, ctxIn: Uint8Array | undefined, skbOptions: SkbRunOptions) {
+    super(options);
+    if (dataIn.length < ETH_HLEN) throw new TestRunError(EINVAL, `data_in is ${dataIn.length} bytes, less than ETH_HLEN (${ETH_HLEN})`);
+    if (dataIn.length > SKB_MAX_DATA) throw new TestRunError(EINVAL, `data_in is ${dataIn.length} bytes; an skb test run takes at most ${SKB_MAX_DATA}`);
+    const ctx = new Uint8Array(SKB_SIZE);
+    if (ctxIn !== undefined) {
+      if (ctxIn.length > SKB_SIZE && ctxIn.subarray(SKB_SIZE).some((b) => b !== 0)) throw new TestRunError(7, `__sk_buff ctx_in is ${ctxIn.length} bytes with non-zero bytes past ${SKB_SIZE}`);
+      ctx.set(ctxIn.subarray(0, SKB_SIZE));
+      checkCtxIn(ctx, dataIn.length);
+    }
+    this.hasCtxIn = ctxIn !== undefined;
+    this.l2 = skbOptions.l2;
+    const frame = this.alloc(dataIn.length, 'skb data', 'packet', true, dataIn);
+    this.frameStart = frame.start;
+    this.frameLen = dataIn.length;
+    this.data = this.l2 ? frame.start : frame.start + ETH_HLEN;
+    this.len = this.l2 ? dataIn.length : dataIn.length - ETH_HLEN;
+    this.packet = { start: this.data, len: this.len };
+
+    const dv = new DataView(ctx.buffer);
+    const { protocol, pktType } = ethTypeTrans(dataIn);
+    // what the kernel does not take from ctx_in is the skb's own state
+    dv.setUint32(SKB.len, this.len, true);
+    dv.setUint32(SKB.pkt_type, pktType, true);
+    dv.setUint32(SKB.protocol, protocol, true);
+    if (dv.getUint32(SKB.ifindex, true) <= LOOPBACK_IFINDEX) dv.setUint32(SKB.ifindex, LOOPBACK_IFINDEX, true);
+    dv.setUint32(SKB.data, this.data, true);
+    dv.setUint32(SKB.data_end, this.data + this.len, true);
+    dv.setUint32(SKB.data_meta, this.data, true);
+    // without ctx_in the kernel leaves qdisc_skb_cb->pkt_len (wire_len) 0
+    if (this.hasCtxIn && dv.getUint32(SKB.wire_len, true) === 0) dv.setUint32(SKB.wire_len, this.len, true);
+    this.ctxAddr = this.alloc(SKB_SIZE, '__sk_buff', 'ctx', true, ctx).start;
+  }
+
+  /** The frame: socket filters' Ethernet header comes back zeroed (the kernel pushes a zeroed one). */
+  dataOut(): Uint8Array {
+    const out = this.memory.u8.slice(this.frameStart, this.frameStart + this.frameLen);
+    if (!this.l2) out.fill(0, 0, ETH_HLEN);
+    return out;
+  }
+
+  /** The fields convert_skb_to___skb copies back; the rest zero. */
+  ctxOut(): Uint8Array {
+    const out = new Uint8Array(SKB_SIZE);
+    const src = this.memory.u8;
+    for (const [off, size] of CTX_IN_ALLOWED) out.set(src.subarray(this.ctxAddr + off, this.ctxAddr + off + size), off);
+    return out;
+  }
+
+  /** bpf_skb_load_bytes: copy from the packet; -EFAULT (and a zeroed buffer) outside it. */
+  loadBytes(off: number, to: number, len: number): number {
+    const mem = this.memory;
+    if (!mem.checkRange(to, len, true)) return -EFAULT;
+    if (off > 0x7fffffff || off + len > this.len) {
+      mem.u8.fill(0, to, to + len);
+      return -EFAULT;
+    }
+    mem.u8.copyWithin(to, this.data + off, this.data + off + len);
+    return 0;
+  }
+
+  /** bpf_skb_store_bytes: copy into the packet (flags: BPF_F_RECOMPUTE_CSUM, BPF_F_INVALIDATE_HASH). */
+  storeBytes(off: number, from: number, len: number, flags: number): number {
+    const mem = this.memory;
+    if ((flags & ~3) !== 0) return -EINVAL;
+    if (off > 0x7fffffff || off + len > this.len) return -EFAULT;
+    if (!mem.checkRange(from, len, false)) return -EFAULT;
+    mem.u8.copyWithin(this.data + off, from, from + len);
+    return 0;
+  }
+}
+
+function checkCtxIn(ctx: Uint8Array, size: number): void {
+  const allowed = new Uint8Array(SKB_SIZE);
+  for (const [off, n] of CTX_IN_ALLOWED) allowed.fill(1, off, off + n);
+  for (let i = 0; i < SKB_SIZE; i++) {
+    if (ctx[i] !== 0 && allowed[i] === 0) {
+      const field = Object.entries(SKB).filter(([, o]) => o <= i).sort((a, b) => b[1] - a[1])[0]![0];
+      throw new TestRunError(EINVAL, `__sk_buff ctx_in: field ${field} (byte ${i}) cannot be set by a test run`);
+    }
+  }
+  const dv = new DataView(ctx.buffer, ctx.byteOffset, SKB_SIZE);
+  const wire = dv.getUint32(SKB.wire_len, true);
+  if (wire !== 0 && (wire < size || wire > GSO_LEGACY_MAX_SIZE)) throw new TestRunError(EINVAL, `__sk_buff ctx_in: wire_len ${wire} is less than the packet (${size}) or above ${GSO_LEGACY_MAX_SIZE}`);
+  if (dv.getUint32(SKB.gso_segs, true) > GSO_MAX_SEGS) throw new TestRunError(EINVAL, `__sk_buff ctx_in: gso_segs above ${GSO_MAX_SEGS}`);
+}
+
+function skbOf(env: HelperEnv, name: string): SkbRunContext {
+  const run = env.run;
+  if (!(run instanceof SkbRunContext)) throw new ProgramError(env.pc, `helper ${name} is for __sk_buff programs run by the runtime (no skb context)`);
+  if (arg(env, 1) !== run.ctxAddr) throw new ProgramError(env.pc, `helper ${name}: r1 is not the program's __sk_buff`);
+  return run;
+}
+
+export const SKB_HELPERS = [
+  helper('skb_load_bytes', (env) => retInt(env, skbOf(env, 'skb_load_bytes').loadBytes(arg(env, 2), arg(env, 3), arg(env, 4)))),
+  helper('skb_store_bytes', (env) => retInt(env, skbOf(env, 'skb_store_bytes').storeBytes(arg(env, 2), arg(env, 3), arg(env, 4), arg(env, 5)))),
+];

@@ -1,0 +1,56 @@
+// Program types whose context is a plain block of bytes handed in by the
+// caller: kprobe (struct pt_regs), perf_event, tracepoint (the event record),
+// raw_tracepoint (an array of u64 arguments) and syscall (a user buffer the
+// program may write, returned as ctx_out). The kernel's test run supports
+// only raw_tracepoint and syscall; here every one of them runs, with the
+// kernel's rules where the kernel has them (sizes, no data_in).
+
+import type { HelperContextOptions } from '../helpers/context.js';
+import { E2BIG, EINVAL } from './errno.js';
+import { TestRunError } from './errors.js';
+import { ProgRunContext } from './run-context.js';
+
+/** MAX_BPF_FUNC_ARGS: raw tracepoint arguments. */
+export const MAX_RAW_TP_ARGS = 12;
+/** U16_MAX: the largest syscall program context. */
+export const MAX_SYSCALL_CTX = 0xffff;
+
+export type BytesCtxKind = 'kprobe' | 'perf_event' | 'tracepoint' | 'raw_tracepoint' | 'syscall';
+
+/** Fixed context sizes (pt_regs on x86-64, bpf_perf_event_data); undefined = the ctx_in's size. */
+const FIXED_SIZE: Partial<Record<BytesCtxKind, number>> = { kprobe: 168, perf_event: 184 };
+
+export class BytesRunContext extends ProgRunContext {
+  readonly ctxAddr: number;
+  readonly size: number;
+  private readonly writable: boolean;
+
+  constructor(options: HelperContextOptions, kind: BytesCtxKind, ctxIn: Uint8Array | undefined) {
+    super(options);
+    const bytes = ctxIn ?? new Uint8Array(0);
+    let size = FIXED_SIZE[kind] ?? bytes.length;
+    if (kind === 'raw_tracepoint') {
+      if (bytes.length % 8 !== 0 || bytes.length > MAX_RAW_TP_ARGS * 8)
+        throw new TestRunError(EINVAL, `raw_tracepoint ctx_in is ${bytes.length} bytes; it must be up to ${MAX_RAW_TP_ARGS} u64 arguments`);
+    } else if (kind === 'syscall') {
+      if (bytes.length > MAX_SYSCALL_CTX) throw new TestRunError(EINVAL, `syscall ctx_in is ${bytes.length} bytes, more than ${MAX_SYSCALL_CTX}`);
+    } else if (FIXED_SIZE[kind] !== undefined && bytes.length > size) {
+      throw new TestRunError(E2BIG, `${kind} ctx_in is ${bytes.length} bytes; the context is ${size}`);
+    }
+    size = Math.max(size, bytes.length);
+    this.size = size;
+    // only syscall programs write their context (a user buffer)
+    this.writable = kind === 'syscall';
+    // an empty context is still a valid (unreadable) address, never NULL
+    this.ctxAddr = this.alloc(size, `${kind} ctx`, 'ctx', this.writable, bytes).start;
+  }
+
+  dataOut(): Uint8Array {
+    return new Uint8Array(0);
+  }
+
+  /** syscall programs return their (possibly modified) buffer; the others report none. */
+  ctxOut(): Uint8Array | undefined {
+    return this.writable ? this.memory.u8.slice(this.ctxAddr, this.ctxAddr + this.size) : undefined;
+  }
+}

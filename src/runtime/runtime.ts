@@ -1,0 +1,231 @@
+// A Runtime is what the kernel is to libbpf: it owns one RuntimeMemory, the
+// map table, the helper registry (every standard helper plus the program-type
+// helpers), the engines, the trace pipe, and a namespace of pins. Loading an
+// object (bytes or an ObjectSpec) creates its maps, checks and (optionally)
+// verifies its programs, resolves their map references and gives back a
+// Collection of programs and maps by name.
+//
+//   const rt = new Runtime();
+//   const coll = rt.loadObject(readFileSync('flowcount.o'));
+//   const res = coll.program('flowcount').testRun({ dataIn: packet });
+//   for (const { key, value } of coll.typedMap('flows').entries()) ...
+
+import { loadObject as loadSpec } from '../elf/load.js';
+import { unsupportedReasons } from '../elf/runnable.js';
+import type { MapSpec, ObjectSpec, ProgramSpec } from '../elf/spec.js';
+import { checkHelperCalls } from '../helpers/check-calls.js';
+import type { HelperContextOptions } from '../helpers/context.js';
+import { STANDARD_HELPERS } from '../helpers/index.js';
+import { HelperRegistry, type HelperDef } from '../helpers/registry.js';
+import { TracePipe } from '../helpers/trace-pipe.js';
+import { decodeProgram } from '../isa/decode.js';
+import { TsbpfError, UsageError, VerifierError } from '../internal/errors.js';
+import type { BpfMap } from '../maps/base.js';
+import { ArrayOfMaps, HashOfMaps } from '../maps/map-in-map.js';
+import { ProgArrayMap } from '../maps/prog-array.js';
+import { MapTable } from '../maps/table.js';
+import { SKB_HELPERS } from '../progtypes/skb.js';
+import { XDP_HELPERS } from '../progtypes/xdp.js';
+import type { MemoryOptions } from '../vm/memory.js';
+import { createVm, requireEngine, type Vm } from '../vm/vm.js';
+import { Collection } from './collection.js';
+import { LoadError } from './errors.js';
+import { BpfProgram, type ProgramHost } from './program.js';
+import { relocateMapRefs } from './relocate.js';
+import { runtimeTailCall } from './tail-call.js';
+import { verifyProgram } from './verify.js';
+
+export interface RuntimeOptions {
+  /** Default engine for runs: 'interp' (default) or 'jit'. */
+  engine?: string;
+  /**
+   * Run the verifier on every program at load time (default false: the
+   * verifier is still being completed; runs are memory-safe without it, and
+   * the kernel differential tests are the oracle for what it must accept).
+   */
+  verify?: boolean;
+  /** Possible CPUs: per-CPU map copies (default 1). */
+  cpus?: number;
+  /** Instruction budget per run (default: the engines' 10,000,000). */
+  budget?: number;
+  /** Extra helpers (embedder ids), or replacements for standard ones. */
+  helpers?: readonly HelperDef[];
+  memory?: MemoryOptions;
+  tracePipe?: TracePipe;
+}
+
+export interface LoadObjectOptions {
+  /** File name for messages when loading bytes. */
+  file?: string;
+  /** Load only these programs (by function or section name); default: all. */
+  programs?: readonly string[];
+  /** Override the runtime's verify option for this object. */
+  verify?: boolean;
+}
+
+/** The helpers every runtime has: the standard set, program-type helpers, and the unwinding tail call. */
+function runtimeHelpers(extra: readonly HelperDef[]): HelperRegistry {
+  const reg = new HelperRegistry();
+  for (const d of [...STANDARD_HELPERS, ...XDP_HELPERS, ...SKB_HELPERS]) reg.register(d, { replace: true });
+  reg.register(runtimeTailCall, { replace: true });
+  for (const d of extra) reg.register(d, { replace: true });
+  return reg;
+}
+
+export class Runtime implements ProgramHost {
+  readonly vm: Vm;
+  readonly maps: MapTable;
+  readonly helpers: HelperRegistry;
+  readonly tracePipe: TracePipe;
+  readonly defaultEngine: string;
+  readonly defaultBudget: number | undefined;
+  private readonly verifyByDefault: boolean;
+  private readonly programs: (BpfProgram | undefined)[] = [undefined]; // id 0 is never used
+  private readonly pins = new Map<string, BpfMap | BpfProgram>();
+
+  constructor(options: RuntimeOptions = {}) {
+    this.defaultEngine = options.engine ?? 'interp';
+    requireEngine(this.defaultEngine);
+    this.defaultBudget = options.budget;
+    this.verifyByDefault = options.verify ?? false;
+    this.helpers = runtimeHelpers(options.helpers ?? []);
+    this.vm = createVm({ helpers: this.helpers, ...(options.memory ? { memOptions: options.memory } : {}) });
+    this.maps = new MapTable(this.vm.mem, { cpus: options.cpus ?? 1, resolveProgram: (id) => this.program(id) });
+    this.tracePipe = options.tracePipe ?? new TracePipe();
+  }
+
+  get mem(): Vm['mem'] {
+    return this.vm.mem;
+  }
+
+  helperContextOptions(cpu?: number): HelperContextOptions {
+    return { maps: this.maps, tracePipe: this.tracePipe, ...(cpu !== undefined ? { cpu } : {}) };
+  }
+
+  /** The program with this runtime-wide id. */
+  program(id: number): BpfProgram | undefined {
+    return this.programs[id];
+  }
+
+  /** Load an object: bytes of a BPF ELF file, or an ObjectSpec from the loader. */
+  loadObject(input: Uint8Array | ObjectSpec, options: LoadObjectOptions = {}): Collection {
+    const spec = input instanceof Uint8Array ? loadSpec(input, options.file !== undefined ? { file: options.file } : {}) : input;
+    if (spec.endianness !== 'little') throw new LoadError('object', spec.file, 'is a big-endian (bpfeb) object; this runtime runs little-endian programs');
+    const selected = selectPrograms(spec, options.programs);
+    const created: BpfMap[] = [];
+    const maps: BpfMap[] = [];
+    try {
+      for (const m of spec.maps) {
+        const map = this.mapFor(m);
+        if (!this.pins.has(m.name) || this.pins.get(m.name) !== map) created.push(map);
+        maps.push(map);
+      }
+      for (let i = 0; i < spec.maps.length; i++) this.fillInnerMaps(spec.maps[i]!, maps[i]!, spec, maps);
+      const verify = options.verify ?? this.verifyByDefault;
+      const progs = selected.map((p) => this.loadProgram(spec, p, maps, verify));
+      const coll = new Collection(this, spec, progs, maps);
+      for (let i = 0; i < spec.maps.length; i++) this.fillProgArray(spec.maps[i]!, maps[i]!, coll);
+      for (let i = 0; i < spec.maps.length; i++) if (spec.maps[i]!.pinning === 1 && !this.pins.has(spec.maps[i]!.name)) this.pins.set(spec.maps[i]!.name, maps[i]!);
+      return coll;
+    } catch (e) {
+      for (const m of created) this.maps.close(m);
+      throw e;
+    }
+  }
+
+  /** Pin a map or program under `name` (a runtime-wide namespace, like bpffs paths). */
+  pin(name: string, obj: BpfMap | BpfProgram): void {
+    if (this.pins.has(name)) throw new UsageError(`pin '${name}' exists`);
+    this.pins.set(name, obj);
+  }
+
+  pinned(name: string): BpfMap | BpfProgram | undefined {
+    return this.pins.get(name);
+  }
+
+  unpin(name: string): boolean {
+    return this.pins.delete(name);
+  }
+
+  /** A pinned map of the same name and shape is shared (LIBBPF_PIN_BY_NAME); otherwise a new map. */
+  private mapFor(m: MapSpec): BpfMap {
+    if (m.pinning === 1) {
+      const p = this.pins.get(m.name);
+      if (p !== undefined) {
+        const same = !(p instanceof BpfProgram) && p.type === m.typeId && p.keySize === m.keySize && p.valueSize === m.valueSize && p.maxEntries === m.maxEntries && p.flags === m.flags;
+        if (!same) throw new LoadError('map', m.name, 'is pinned by name with a different definition (type, key/value size, max_entries or flags); cannot reuse it');
+        return p as BpfMap;
+      }
+    }
+    try {
+      return this.maps.create({ ...m, type: m.type });
+    } catch (e) {
+      throw new LoadError('map', m.name, (e as Error).message, { cause: e });
+    }
+  }
+
+  private fillInnerMaps(m: MapSpec, map: BpfMap, spec: ObjectSpec, maps: readonly BpfMap[]): void {
+    if (!(map instanceof ArrayOfMaps || map instanceof HashOfMaps) || m.initValues === undefined) return;
+    for (const iv of m.initValues) {
+      if (iv.map === undefined) continue;
+      const idx = spec.maps.findIndex((x) => x.name === iv.map);
+      if (idx < 0) throw new LoadError('map', m.name, `slot ${iv.index} refers to map '${iv.map}', which the object does not define`);
+      map.update(u32le(iv.index), u32le(maps[idx]!.id));
+    }
+  }
+
+  private fillProgArray(m: MapSpec, map: BpfMap, coll: Collection): void {
+    if (!(map instanceof ProgArrayMap) || m.initValues === undefined) return;
+    for (const iv of m.initValues) {
+      if (iv.program === undefined) continue;
+      const p = coll.programs.get(iv.program);
+      // a program left out by LoadObjectOptions.programs leaves its slot empty
+      if (p !== undefined) map.set(iv.index, p, p.id);
+    }
+  }
+
+  private loadProgram(spec: ObjectSpec, p: ProgramSpec, maps: readonly BpfMap[], verify: boolean): BpfProgram {
+    const fail = (reason: string, cause?: unknown): LoadError =>
+      new LoadError('program', `${p.name} (section ${p.section})`, reason, cause !== undefined ? { cause } : undefined);
+    const reasons = unsupportedReasons(spec, p);
+    if (reasons.length > 0) throw fail(reasons.join('; '));
+    let log: string | undefined;
+    try {
+      const raw = decodeProgram(p.insns);
+      checkHelperCalls(raw, this.helpers, p.license);
+      if (verify) log = verifyProgram(raw, p, spec, maps);
+      const insns = relocateMapRefs(p, maps);
+      const id = this.programs.length;
+      const prog = new BpfProgram(this, id, p, insns, decodeProgram(insns), log);
+      this.programs.push(prog);
+      return prog;
+    } catch (e) {
+      if (e instanceof VerifierError) throw fail(e.message, e);
+      if (e instanceof TsbpfError) throw fail(e.message, e);
+      throw e;
+    }
+  }
+
+  /** Forget every map (their memory is released) and program. */
+  dispose(): void {
+    for (const m of this.maps.list()) this.maps.close(m);
+    this.programs.length = 1;
+    this.pins.clear();
+    this.vm.dispose();
+  }
+}
+
+function selectPrograms(spec: ObjectSpec, names: readonly string[] | undefined): readonly ProgramSpec[] {
+  if (names === undefined) return spec.programs;
+  return names.map((n) => {
+    const p = spec.programs.find((x) => x.name === n) ?? spec.programs.find((x) => x.section === n);
+    if (p === undefined) throw new UsageError(`${spec.file}: no program named or in section '${n}' (have: ${spec.programs.map((x) => x.name).join(', ') || 'none'})`);
+    return p;
+  });
+}
+
+function u32le(v: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, v, true);
+  return b;
+}
