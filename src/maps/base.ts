@@ -11,7 +11,7 @@
 
 import type { AllocOptions, Region, RuntimeMemory } from '../vm/memory.js';
 import { DESC_MAGIC, DESC_SIZE, Desc } from './descriptor.js';
-import { EINVAL, ENOENT, ENOMEM, EOPNOTSUPP, EPERM, MapError } from './errno.js';
+import { E2BIG, EEXIST, EINVAL, ENOENT, ENOMEM, ENOSPC, EOPNOTSUPP, EPERM, MapError } from './errno.js';
 import { BPF_ANY, BPF_F_RDONLY, BPF_F_WRONLY, roundUp8, type ResolvedSpec } from './spec.js';
 
 /** `cpu` value meaning "user space": per-CPU maps use all copies. */
@@ -349,7 +349,8 @@ export abstract class BpfMap {
     try {
       f();
     } catch (e) {
-      if (e instanceof MapError) throw new MapError(e.errno, this.name, 'batch', `element ${i} (after ${i} done): ${e.message}`);
+      // keep the errno; say which element stopped the batch (the ones before it are done)
+      if (e instanceof MapError) throw new MapError(e.errno, this.name, `batch element ${i} (${i} done)`, e.message.replace(/^map '[^']*': /, '').replace(/ \([A-Z0-9 ]+\)$/, ''));
       throw e;
     }
   }
@@ -372,9 +373,9 @@ export abstract class BpfMap {
 const REASONS: Record<number, string> = {
   [ENOENT]: 'no such element',
   [EINVAL]: 'invalid argument',
-  7: 'map is full',
-  17: 'element exists (BPF_NOEXIST)',
-  28: 'map is full',
-  95: 'operation not supported by this map type',
-  1: 'operation not permitted',
+  [E2BIG]: 'map is full, or index out of range',
+  [EEXIST]: 'element exists (BPF_NOEXIST)',
+  [ENOSPC]: 'map is full',
+  [EOPNOTSUPP]: 'operation not supported by this map type',
+  [EPERM]: 'operation not permitted',
 };

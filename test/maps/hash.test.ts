@@ -126,3 +126,39 @@ test('hash: a map too large for the runtime memory is ENOMEM and leaves nothing 
   assert.equal(t.mem.list().length, regions);
   assert.ok(t.create({ name: 'ok', type: 'hash', keySize: 4, valueSize: 4, maxEntries: 16 }));
 });
+
+test('batch operations: paged lookup covers every key once; update/delete batches stop at the first error', () => {
+  const t = newTable();
+  const m = t.create({ name: 'b', type: 'hash', keySize: 4, valueSize: 4, maxEntries: 10 });
+  const keys = Array.from({ length: 10 }, (_, i) => u32(i));
+  m.updateBatch(keys.slice(0, 7), keys.slice(0, 7));
+  const seen: number[] = [];
+  let cursor: Uint8Array | undefined;
+  let pages = 0;
+  do {
+    const r = m.lookupBatch(3, cursor);
+    r.keys.forEach((k, i) => {
+      assert.deepEqual(r.values[i], k);
+      seen.push(readU32(k)!);
+    });
+    cursor = r.cursor;
+    pages++;
+  } while (cursor !== undefined);
+  assert.deepEqual(seen.sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6]);
+  assert.equal(pages, 3);
+  const e = (() => {
+    try {
+      m.updateBatch([u32(7), u32(1)], [u32(7), u32(1)], 1);
+    } catch (err) {
+      return err as Error & { errno: number };
+    }
+  })();
+  assert.equal(e?.errno, EEXIST);
+  assert.match(e!.message, /batch element 1 \(1 done\)/);
+  assert.equal(readU32(m.lookup(u32(7))), 7, 'the element before the failure was applied');
+  m.deleteBatch([u32(0), u32(1)]);
+  assert.equal(errnoOf(() => m.deleteBatch([u32(2), u32(0)])), ENOENT);
+  const drained = m.lookupAndDeleteBatch(100);
+  assert.equal(drained.keys.length, 5);
+  assert.equal([...m.keys()].length, 0);
+});
