@@ -109,7 +109,7 @@ function checkType(r: ByteReader, btf: Btf, id: number, at: number): number {
   return id;
 }
 
-function readTable<T>(
+function readTable<T extends { insn: number }>(
   r: ByteReader,
   start: number,
   len: number,
@@ -136,6 +136,15 @@ function readTable<T>(
     let list = out.get(sec);
     if (!list) out.set(sec, (list = []));
     for (let i = 0; i < n; i++, p += recSize) list.push(read(p, recSize, sec));
+  }
+  // Consumers binary-search by instruction; compilers emit sorted records, but do not rely on it.
+  for (const list of out.values()) {
+    for (let k = 1; k < list.length; k++) {
+      if (list[k - 1]!.insn > list[k]!.insn) {
+        list.sort((a, b) => a.insn - b.insn);
+        break;
+      }
+    }
   }
   return out;
 }

@@ -63,6 +63,8 @@ export interface ElfFile {
   readonly symbols: readonly ElfSymbol[];
   /** Relocations by the index of the section they apply to. */
   readonly relocations: ReadonlyMap<number, readonly ElfReloc[]>;
+  /** Symbols grouped by st_shndx, so per-section lookups stay linear overall. */
+  readonly symbolsBySection: ReadonlyMap<number, readonly ElfSymbol[]>;
 }
 
 export interface ElfLimits {
@@ -167,7 +169,13 @@ export function parseElf(bytes: Uint8Array, file = '<object>', limits: ElfLimits
     }
     relocations.set(target.index, list);
   }
-  return { file, littleEndian: le, sections, symbols, relocations };
+  const symbolsBySection = new Map<number, ElfSymbol[]>();
+  for (const y of symbols) {
+    const list = symbolsBySection.get(y.shndx);
+    if (list) list.push(y);
+    else symbolsBySection.set(y.shndx, [y]);
+  }
+  return { file, littleEndian: le, sections, symbols, relocations, symbolsBySection };
 }
 
 function checkOverlaps(

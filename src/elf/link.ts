@@ -13,6 +13,9 @@ import type { MapRef, MapSpec } from './spec.js';
 const OPC_LDDW = Class.LD | Mode.IMM | Size.DW;
 const OPC_CALL = Class.JMP | JmpOp.CALL;
 
+/** The kernel's limit on a program's instructions (BPF_COMPLEXITY_LIMIT_INSNS); a linked program may not exceed it. */
+export const MAX_PROGRAM_INSNS = 1_000_000;
+
 /** A function in an executable section: [start, start+length) in instruction slots. */
 export interface ElfFunction {
   readonly name: string;
@@ -87,10 +90,9 @@ export function codeSection(elf: ElfFile, section: ElfSection): CodeSection {
   // Functions are STT_FUNC symbols. Compilers before clang 9 or so emitted
   // STT_NOTYPE instead; accept those when global, or when they sit at the
   // start of the section (local jump labels like LBB0_2 never do).
-  const syms = elf.symbols
+  const syms = (elf.symbolsBySection.get(section.index) ?? [])
     .filter(
       (s) =>
-        s.shndx === section.index &&
         (s.type === STT.FUNC || (s.type === STT.NOTYPE && s.name !== '' && (s.bind !== STB.LOCAL || s.value === 0))),
     )
     .sort((a, b) => a.value - b.value);
@@ -145,6 +147,7 @@ export function linkProgram(ctx: LinkContext, entry: ElfFunction): LinkedProgram
     if (at === undefined) {
       at = total;
       total += fn.length;
+      if (total > MAX_PROGRAM_INSNS) throw new ElfError(`${entry.name}: linked program exceeds ${MAX_PROGRAM_INSNS} instructions`, elf.file, entry.section.name);
       placed.set(fn, at);
       placements.push({ fn, at });
     }

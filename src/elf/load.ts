@@ -15,6 +15,9 @@ import { collectMaps } from './maps.js';
 import { programTypeForSection } from './section-names.js';
 import type { CoreReloSpec, ExternSpec, ObjectSpec, ProgramSpec } from './spec.js';
 
+/** Cap on the instructions of all linked programs together, so a hostile object cannot make the copies explode. */
+export const MAX_TOTAL_INSNS = 4_000_000;
+
 export interface LoadOptions {
   /** Name used in error messages and ObjectSpec.file. */
   file?: string;
@@ -41,6 +44,8 @@ export function loadObject(bytes: Uint8Array, options: LoadOptions = {}): Object
   const coreRelos: CoreReloSpec[] = [];
   const externs = new Map<string, { kind: ExternSpec['kind']; refs: { program: string; insn: number }[] }>();
   const subprograms: string[] = [];
+  const vars = externVars(btf);
+  let total = 0;
   for (const c of code.values()) {
     if (c.section.name === '.text') {
       for (const f of c.functions) subprograms.push(f.name);
@@ -56,7 +61,11 @@ export function loadObject(bytes: Uint8Array, options: LoadOptions = {}): Object
     }
     for (const entry of entries) {
       const linked = linkProgram(ctx, entry);
-      const spec = programSpec(entry, linked, btf, btfExt, license, elf, externs);
+      total += linked.insns.length / 8;
+      if (total > MAX_TOTAL_INSNS) {
+        throw new ElfError(`the linked programs exceed ${MAX_TOTAL_INSNS} instructions in all (sub-functions are copied into every program that calls them)`, elf.file, c.section.name);
+      }
+      const spec = programSpec(entry, linked, btf, btfExt, license, elf, externs, vars);
       programs.push(spec);
       coreRelos.push(...spec.coreRelos);
     }
@@ -117,12 +126,14 @@ function readBtf(elf: ElfFile): Btf | undefined {
  * zero in object files; the section size and the symbols' values fill them in.
  */
 function fixDatasecs(elf: ElfFile, btf: Btf): void {
+  const byName = new Map<string, ElfSection>();
+  for (const s of elf.sections) if (!byName.has(s.name)) byName.set(s.name, s);
   for (const t of btf.types) {
     if (t.kind !== BtfKind.DATASEC) continue;
-    const sec = elf.sections.find((s) => s.name === t.name);
+    const sec = byName.get(t.name);
     if (!sec) continue; // externs (.kconfig, .ksyms) have no section
     const offsets = new Map<string, number>();
-    for (const y of elf.symbols) if (y.shndx === sec.index && y.name !== '' && y.type !== STT.SECTION) offsets.set(y.name, y.value);
+    for (const y of elf.symbolsBySection.get(sec.index) ?? []) if (y.name !== '' && y.type !== STT.SECTION) offsets.set(y.name, y.value);
     const vars = t.vars.map((v) => {
       const name = btf.type(v.type).name;
       const offset = offsets.get(name);
@@ -155,27 +166,38 @@ function readVersion(elf: ElfFile): number | undefined {
   return new DataView(s.data.buffer, s.data.byteOffset, 4).getUint32(0, elf.littleEndian);
 }
 
-/** Records of one ELF section that fall inside [start, start+length), moved to `at`. */
+/** Records of one ELF section that fall inside [start, start+length), moved to `at`. Records are sorted by insn. */
 function rebase<T extends { insn: number }>(records: readonly T[] | undefined, start: number, length: number, at: number): T[] {
   const out: T[] = [];
   if (!records) return out;
-  for (const r of records) if (r.insn >= start && r.insn < start + length) out.push({ ...r, insn: r.insn - start + at });
+  let lo = 0;
+  let hi = records.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (records[mid]!.insn < start) lo = mid + 1;
+    else hi = mid;
+  }
+  for (let k = lo; k < records.length && records[k]!.insn < start + length; k++) out.push({ ...records[k]!, insn: records[k]!.insn - start + at });
   return out;
 }
 
-function externKind(btf: Btf | undefined, name: string, call: boolean): ExternSpec['kind'] {
-  if (call) return 'kfunc';
-  if (btf) {
-    for (const id of btf.idsByName(name)) {
-      if (btf.type(id).kind !== BtfKind.VAR) continue;
-      for (const t of btf.types) {
-        if (t.kind === BtfKind.DATASEC && t.vars.some((v) => v.type === id)) {
-          if (t.name === '.kconfig') return 'kconfig';
-          if (t.name === '.ksyms') return 'ksym';
-        }
-      }
+/** Names of the variables in the .kconfig and .ksyms DATASECs: how externs are classified. */
+function externVars(btf: Btf | undefined): { kconfig: Set<string>; ksym: Set<string> } {
+  const out = { kconfig: new Set<string>(), ksym: new Set<string>() };
+  if (!btf) return out;
+  for (const [sec, set] of [['.kconfig', out.kconfig], ['.ksyms', out.ksym]] as const) {
+    for (const id of btf.idsByName(sec)) {
+      const t = btf.type(id);
+      if (t.kind === BtfKind.DATASEC) for (const v of t.vars) set.add(btf.type(v.type).name);
     }
   }
+  return out;
+}
+
+function externKind(vars: { kconfig: Set<string>; ksym: Set<string> }, name: string, call: boolean): ExternSpec['kind'] {
+  if (call) return 'kfunc';
+  if (vars.kconfig.has(name)) return 'kconfig';
+  if (vars.ksym.has(name)) return 'ksym';
   return 'unknown';
 }
 
@@ -187,6 +209,7 @@ function programSpec(
   license: string,
   elf: ElfFile,
   externs: Map<string, { kind: ExternSpec['kind']; refs: { program: string; insn: number }[] }>,
+  vars: { kconfig: Set<string>; ksym: Set<string> },
 ): ProgramSpec {
   const sec = entry.section.name;
   const pt = programTypeForSection(sec);
@@ -206,7 +229,7 @@ function programSpec(
     const name = ref.symbol.name;
     names.add(name);
     let e = externs.get(name);
-    if (!e) externs.set(name, (e = { kind: externKind(btf, name, ref.call), refs: [] }));
+    if (!e) externs.set(name, (e = { kind: externKind(vars, name, ref.call), refs: [] }));
     e.refs.push({ program: entry.name, insn: ref.insn });
     if (ref.symbol.bind !== STB.GLOBAL && ref.symbol.bind !== STB.WEAK) {
       throw new ElfError(`${entry.name}: undefined symbol ${name} is not global`, elf.file, sec);

@@ -78,8 +78,8 @@ function mapTypeName(typeId: number): string {
 
 /** Symbols that name objects in a section, sorted by offset. */
 function objectSymbols(elf: ElfFile, s: ElfSection): { name: string; value: number; size: number }[] {
-  return elf.symbols
-    .filter((y) => y.shndx === s.index && y.type !== STT.SECTION && y.type !== STT.FILE && y.name !== '')
+  return (elf.symbolsBySection.get(s.index) ?? [])
+    .filter((y) => y.type !== STT.SECTION && y.type !== STT.FILE && y.name !== '')
     .map((y) => ({ name: y.name, value: y.value, size: y.size }))
     .sort((a, b) => a.value - b.value);
 }
