@@ -71,7 +71,7 @@ const enum Ty {
   ii_i = 1,
   iiii_v = 2,
   i_i = 3,
-  iii_v = 4,
+  iii_i = 4,
   iiii_i = 5,
   prog = 6,
   check = 7,
@@ -83,7 +83,7 @@ const TYPES: readonly FuncType[] = [
   { params: [T.i32, T.i32], results: [T.i32] },
   { params: [T.i32, T.i32, T.i32, T.i32], results: [] },
   { params: [T.i32], results: [T.i32] },
-  { params: [T.i32, T.i32, T.i32], results: [] },
+  { params: [T.i32, T.i32, T.i32], results: [T.i32] },
   { params: [T.i32, T.i32, T.i32, T.i32], results: [T.i32] },
   { params: I64x11, results: [T.i64] },
   { params: [T.i64, T.i32], results: [T.i32] },
@@ -92,12 +92,12 @@ const TYPES: readonly FuncType[] = [
 ];
 /** Import names, in Imp order, with their types. */
 const IMPORTS: ReadonlyArray<readonly [string, Ty]> = [
-  ['helper', Ty.ii_v],
+  ['helper', Ty.ii_i],
   ['slow', Ty.ii_i],
   ['fault', Ty.iiii_v],
   ['budget', Ty.ii_i],
   ['err', Ty.ii_v],
-  ['callx', Ty.iii_v],
+  ['callx', Ty.iii_i],
   ['pkt', Ty.iiii_i],
 ];
 
@@ -112,13 +112,13 @@ export function buildModule(prog: Program, layout: ModuleLayout, options: BuildO
   const nChecks = verified ? 0 : CHECKS.length;
   const runIndex = checkBase + nChecks;
   const batchIndex = runIndex + 1;
-  let hasPacketLoads = false;
+  let canAbort = false;
   let writesFp = false;
   for (let i = 0; i < prog.length; i++) {
     const op = prog.op[i]!;
     if (op < 0) continue;
     const d = INSNS[op]!;
-    if (d.shape === Shape.LdAbs || d.shape === Shape.LdInd) hasPacketLoads = true;
+    if (d.shape === Shape.LdAbs || d.shape === Shape.LdInd || d.shape === Shape.Call || d.shape === Shape.Callx) canAbort = true;
     if (writesDst(d.shape) && prog.dst[i] === 10) writesFp = true;
     if (d.shape === Shape.Atomic && prog.src[i] === 10 && (d.discr!.value === AtomicOp.XCHG || (d.discr!.value & AtomicOp.FETCH) !== 0)) writesFp = true;
   }
@@ -155,7 +155,7 @@ export function buildModule(prog: Program, layout: ModuleLayout, options: BuildO
     checkBase,
     funcAt: cfg.funcAt,
     funcCount: nf,
-    hasPacketLoads,
+    canAbort,
     trustFp: !writesFp && layout.stackTrusted,
     intrinsics: options.intrinsics ?? new Map(),
   };

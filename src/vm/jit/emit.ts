@@ -110,8 +110,12 @@ export interface EmitEnv {
    * stack's frames and [r10 - 512, r10) needs no check (unverified mode).
    */
   readonly trustFp: boolean;
-  /** The program has legacy packet loads, which can end the whole program from any depth. */
-  readonly hasPacketLoads: boolean;
+  /**
+   * Something in the program can end the whole run from any call depth: a
+   * legacy packet load out of bounds, or a helper that asks to (the
+   * tail-call path). Local calls then check the abort flag on return.
+   */
+  readonly canAbort: boolean;
   readonly maxBytes: number;
   /** Wasm function index of eBPF function 0. */
   readonly funcBase: number;
@@ -1027,7 +1031,23 @@ export class FuncEmitter implements IntrinsicContext {
     w.s32(i);
     w.u8(W.call);
     w.u32(Imp.helper);
+    this.endIfAsked();
+  }
+
+  /**
+   * After a helper (i32 result on the stack): r0 from the register block,
+   * and if the helper asked to end the program (a tail call that ran its
+   * target, for instance), set the abort flag and return r0 at once.
+   */
+  private endIfAsked(): void {
+    const w = this.w;
     this.loadR0();
+    w.u8x2(W.if, T.void);
+    w.u8x2(W.i32_const, 1);
+    w.u8x2(W.global_set, Glob.abort);
+    w.u8x2(W.local_get, L_R0);
+    w.u8(W.return);
+    w.u8(W.end);
   }
 
   /** r1..r5 -> the register block, where the JS side reads them as int32 halves. */
@@ -1069,7 +1089,7 @@ export class FuncEmitter implements IntrinsicContext {
     w.s32(i);
     w.u8(W.call);
     w.u32(Imp.callx);
-    this.loadR0();
+    this.endIfAsked();
   }
 
   /**
@@ -1136,11 +1156,11 @@ export class FuncEmitter implements IntrinsicContext {
     w.u8x2(W.local_set, L_R0);
     this.loadBudget();
     if (!this.verified) this.bumpDepth(W.i32_sub);
-    if (this.env.hasPacketLoads) {
-      // a packet load out of bounds in the callee ends the whole program
+    if (this.env.canAbort) {
+      // the callee ended the whole program: pass its r0 up
       w.u8x2(W.global_get, Glob.abort);
       w.u8x2(W.if, T.void);
-      w.u8x2(W.i64_const, 0);
+      w.u8x2(W.local_get, L_R0);
       w.u8(W.return);
       w.u8(W.end);
     }

@@ -72,10 +72,26 @@ class JitResult implements ExecResult {
   }
 }
 
-class Env implements HelperEnv {
+/**
+ * The environment JIT helpers get. Besides HelperEnv it offers the tail-call
+ * path: a helper that has run another program in place of this one (as
+ * bpf_tail_call does) sets r0 and calls exitProgram(), and the run ends at
+ * once with that r0, from any call depth.
+ */
+export interface ExitableEnv extends HelperEnv {
+  exitProgram(): void;
+}
+
+class Env implements ExitableEnv {
   readonly regs: Int32Array;
   pc = 0;
   run: unknown = undefined;
+  exitRequested = false;
+
+  exitProgram(): void {
+    this.exitRequested = true;
+  }
+
   constructor(
     readonly mem: RuntimeMemory,
     regs: Int32Array,
@@ -163,6 +179,7 @@ export class JitEngine implements Engine {
     if (this.running) throw new UsageError('JitEngine.run is not re-entrant (a helper tried to run the same program)');
     this.running = true;
     this.env.run = options.run;
+    this.env.exitRequested = false;
     let left: number;
     try {
       left = this.runFn();
@@ -250,6 +267,7 @@ export class JitEngine implements Engine {
     if (this.running) throw new UsageError('JitEngine.run is not re-entrant (a helper tried to run the same program)');
     this.running = true;
     this.env.run = run;
+    this.env.exitRequested = false;
     try {
       return body();
     } catch (e) {
@@ -291,7 +309,7 @@ export class JitEngine implements Engine {
     const helpers = this.helpers;
     const env = this.env;
     const prog = this.prog;
-    const callHelper = (id: number, pc: number): void => {
+    const callHelper = (id: number, pc: number): number => {
       const h = helpers.get(id);
       if (h === undefined) throw new ProgramError(pc, `call to unknown helper id ${id}`);
       // The helper gets a plain array, not a view of the memory: a helper that
@@ -308,6 +326,9 @@ export class JitEngine implements Engine {
       const after = this.regsView();
       after[0] = regs[0]!;
       after[1] = regs[1]!;
+      if (!env.exitRequested) return 0;
+      env.exitRequested = false;
+      return 1;
     };
     return {
       mem: mem.wasm,
@@ -349,12 +370,12 @@ export class JitEngine implements Engine {
             throw new ProgramError(pc, `jit: unknown error code ${code}`);
         }
       },
-      callx: (lo: number, hi: number, pc: number): void => {
+      callx: (lo: number, hi: number, pc: number): number => {
         if (hi !== 0 || lo < 0 || !helpers.has(lo)) {
           const v = hi === 0 ? lo >>> 0 : hi * TWO32 + (lo >>> 0);
           throw new ProgramError(pc, `callx target r${prog.dst[pc]} = ${v} is not a registered helper id`);
         }
-        callHelper(lo, pc);
+        return callHelper(lo, pc);
       },
       pkt: (pc: number, at: number, r6lo: number, r6hi: number): number => {
         const shape = INSNS[prog.op[pc]!]!.shape;

@@ -7,7 +7,7 @@ import { hasEngine, registerEngine } from '../engines.js';
 import { compile } from './engine.js';
 
 export { compile, compileAsync, JitEngine } from './engine.js';
-export type { JitOptions } from './engine.js';
+export type { JitOptions, ExitableEnv } from './engine.js';
 export { buildModule } from './compile.js';
 export type { BuildOptions, BuiltModule, ModuleLayout } from './compile.js';
 export type { Intrinsic, IntrinsicContext } from './emit.js';

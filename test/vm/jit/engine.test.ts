@@ -11,7 +11,7 @@ import { MAX_CALL_FRAMES, STACK_SIZE, type RawInsn } from '../../../src/isa/fiel
 import { Op } from '../../../src/isa/table.js';
 import { HelperRegistry, argU32, setR0 } from '../../../src/helpers/registry.js';
 import { BudgetExceeded, MemoryFault, ProgramError, UsageError } from '../../../src/internal/errors.js';
-import { compile } from '../../../src/vm/jit/engine.js';
+import { compile, compileAsync, type ExitableEnv } from '../../../src/vm/jit/engine.js';
 import { Interpreter } from '../../../src/vm/interpreter.js';
 import { RuntimeMemory } from '../../../src/vm/memory.js';
 import type { EngineConfig } from '../../../src/vm/types.js';
@@ -252,4 +252,39 @@ test('atomics on a shared memory: four workers, no lost updates', async () => {
   const olds = new Set<bigint>();
   for (const j of jobs) for (let k = 0; k < N; k++) olds.add(mem.dv.getBigUint64(j.out + 8 * k, true));
   assert.equal(olds.size, N * WORKERS);
+});
+
+test('the tail-call path: a helper ends the whole run with its r0, from any call depth', () => {
+  const helpers = new HelperRegistry([
+    {
+      id: 12,
+      name: 'tail_call',
+      fn: (env) => {
+        // stands in for running the target program: r0 = its result, then end this one
+        setR0(env, 4242);
+        (env as ExitableEnv).exitProgram();
+      },
+    },
+  ]);
+  const config = setup(helpers);
+  // main: r0 = 1; call f; r0 = 7; exit.   f: call 12; r0 = 9; exit
+  const p = prog(MOV(0, 1), CALL_LOCAL(2), MOV(0, 7), EXIT(), CALL(12), MOV(0, 9), EXIT());
+  const jit = compile(p, config);
+  assert.equal(jit.run([]).r0, 4242n);
+  assert.deepEqual([...jit.runBatch([[], []])], [4242n, 4242n]);
+  // without the request, the program continues
+  const plain = prog(MOV(0, 1), CALL(13), MOV(0, 7), EXIT());
+  helpers.register({ id: 13, name: 'plain', fn: (env) => setR0(env, 5) });
+  assert.equal(compile(plain, config).run([]).r0, 7n);
+});
+
+test('compileAsync gives the same engine; every batch record gets the whole budget', async () => {
+  const config = setup();
+  // r0 = 0; r1 = 300; loop { r0 += r1; r1 -= 1 } while r1 != 0; exit  (~903 instructions)
+  const p = prog(MOV(0, 0), MOV(1, 300), X(Op.ADD64_REG, 0, 1), K(Op.SUB64_IMM, 1, 1), JK(Op.JNE64_IMM, 1, 0, -3), EXIT());
+  const jit = await compileAsync(p, config);
+  assert.equal(jit.run([]).r0, 45150n);
+  assert.deepEqual([...jit.runBatch([[], [], []], { budget: 1000 })], [45150n, 45150n, 45150n]);
+  assert.throws(() => jit.runBatch([[], []], { budget: 500 }), BudgetExceeded);
+  assert.match(jit.structureText(), /^func 0\n {2}code 0\n {2}loop L1\n/);
 });
