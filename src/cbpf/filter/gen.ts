@@ -120,35 +120,7 @@ export class Gen {
     const type = q.type;
     switch (id.k) {
       case 'num':
-        switch (type) {
-          case 'default':
-          case 'host':
-          case 'net': {
-            if (q.proto === 'link') this.fail('illegal link layer address');
-            let v = id.value;
-            let mask = 0xffffffff;
-            if (type === 'net') {
-              // A short network number is promoted: `net 10` is 10.0.0.0/8.
-              while (v !== 0 && (v & 0xff000000) === 0) {
-                v = (v << 8) >>> 0;
-                mask = (mask << 8) >>> 0;
-              }
-            }
-            return this.hostV4(q, v, mask);
-          }
-          case 'port':
-          case 'portrange':
-            this.portProtos(q);
-            if (id.value > 65535) this.fail(`illegal port number ${id.value} > 65535`);
-            return this.ports(q, id.value, id.value, type === 'portrange');
-          case 'proto':
-            return this.protoNumber(q.proto, id.value);
-          case 'protochain':
-            throw new UnsupportedError("filter: 'protochain' is not supported by tsbpf's filter compiler");
-          case 'gateway':
-            this.fail("'gateway' requires a name");
-        }
-      // falls through (unreachable)
+        return this.numbered(q, id.value);
       case 'name':
         return this.named(q, id.text);
       case 'hid': {
@@ -208,16 +180,47 @@ export class Gen {
     }
   }
 
+  /** An id that is a number: an IPv4 host or network, a port, or a protocol. */
+  private numbered(q: Quals, value: number): Cond {
+    switch (q.type) {
+      case 'default':
+      case 'host':
+      case 'net': {
+        if (q.proto === 'link') this.fail('illegal link layer address');
+        let v = value;
+        let mask = 0xffffffff;
+        if (q.type === 'net') {
+          // A short network number is promoted: `net 10` is 10.0.0.0/8.
+          while (v !== 0 && (v & 0xff000000) === 0) {
+            v = (v << 8) >>> 0;
+            mask = (mask << 8) >>> 0;
+          }
+        }
+        return this.hostV4(q, v, mask);
+      }
+      case 'port':
+      case 'portrange':
+        this.portProtos(q);
+        if (value > 65535) this.fail(`illegal port number ${value} > 65535`);
+        return this.ports(q, value, value, q.type === 'portrange');
+      case 'proto':
+        return this.protoNumber(q.proto, value);
+      case 'protochain':
+        // libpcap's protochain code loops with a backward jump, which classic BPF checkers refuse.
+        throw new UnsupportedError("filter: 'protochain' is not supported by tsbpf's filter compiler");
+      case 'gateway':
+        this.fail("'gateway' requires a name");
+    }
+  }
+
   /** An id that is a name: tsbpf resolves no host names, only protocol and service names. */
   private named(q: Quals, name: string): Cond {
     switch (q.type) {
       case 'default':
       case 'host':
-        this.fail(q.proto === 'link' ? `unknown ether host '${name}'` : `unknown host '${name}'`);
-      // falls through (unreachable)
+        return this.fail(q.proto === 'link' ? `unknown ether host '${name}'` : `unknown host '${name}'`);
       case 'net':
-        this.fail(`unknown network '${name}'`);
-      // falls through (unreachable)
+        return this.fail(`unknown network '${name}'`);
       case 'port': {
         this.portProtos(q);
         const svc = SERVICES.get(name);
