@@ -86,7 +86,8 @@ export function disassembleObject(spec: ObjectSpec, options: DisObjectOptions = 
   const out: string[] = [];
   for (const p of programs) {
     out.push(`Disassembly of program ${p.name} (section ${p.section}, type ${p.type}, ${p.insns.length / 8} instructions):`);
-    out.push(...disassembleProgramSpec(spec, p, options), '');
+    for (const line of disassembleProgramSpec(spec, p, options)) out.push(line);
+    out.push('');
   }
   return out.join('\n');
 }

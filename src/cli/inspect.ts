@@ -74,6 +74,10 @@ function countRecords(m: ReadonlyMap<string, readonly unknown[]> | undefined): n
   return n;
 }
 
+function pushAll(out: string[], lines: readonly string[]): void {
+  for (const l of lines) out.push(l); // not push(...lines): counts come from the file
+}
+
 function table(rows: string[][]): string[] {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   return rows.map((r) => '  ' + r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  ').trimEnd());
@@ -93,7 +97,7 @@ function globalValues(spec: ObjectSpec, m: MapSpec): string[] {
   const sec = btf && m.valueTypeId !== undefined ? btf.type(m.valueTypeId) : undefined;
   const lines: string[] = [];
   if (btf && sec && sec.kind === BtfKind.DATASEC) {
-    for (const v of sec.vars) {
+    for (const v of sec.vars.slice(0, MAX_SHOWN + 1)) {
       const name = btf.type(v.type).name;
       let text: string;
       try {
@@ -106,10 +110,12 @@ function globalValues(spec: ObjectSpec, m: MapSpec): string[] {
   } else {
     // String literal sections have no BTF: show the NUL-separated strings.
     const strings = new TextDecoder().decode(init).split('\0').filter((x) => x !== '');
-    if (strings.length > 0 && strings.every((x) => /^[\x20-\x7e\t\n]*$/.test(x))) lines.push(...strings.map((x) => clip(JSON.stringify(x))));
+    if (strings.length > 0 && strings.every((x) => /^[\x20-\x7e\t\n]*$/.test(x))) {
+      for (const x of strings.slice(0, MAX_SHOWN + 1)) lines.push(clip(JSON.stringify(x)));
+    }
     else lines.push(`${init.length} bytes, no BTF description`);
   }
-  return lines.length > MAX_SHOWN ? [...lines.slice(0, MAX_SHOWN), `... ${lines.length - MAX_SHOWN} more`] : lines;
+  return lines.length > MAX_SHOWN ? [...lines.slice(0, MAX_SHOWN), '...'] : lines;
 }
 
 export function inspectText(spec: ObjectSpec): string {
@@ -117,7 +123,7 @@ export function inspectText(spec: ObjectSpec): string {
   out.push(`${spec.file}: ${spec.endianness}-endian BPF object, license ${spec.license ? JSON.stringify(spec.license) : '(none)'}${spec.gplCompatible ? ' (GPL-compatible)' : ' (not GPL-compatible: GPL-only helpers unavailable)'}${spec.version !== undefined ? `, version 0x${spec.version.toString(16)}` : ''}`);
   out.push('', `programs (${spec.programs.length}):`);
   if (spec.programs.length) {
-    out.push(...table([
+    pushAll(out, table([
       ['NAME', 'SECTION', 'TYPE', 'INSNS', 'ATTACH', 'NOTES'],
       ...spec.programs.map((p) => [
         p.name,
@@ -136,7 +142,7 @@ export function inspectText(spec: ObjectSpec): string {
   }
   out.push('', `maps (${spec.maps.length}):`);
   if (spec.maps.length) {
-    out.push(...table([
+    pushAll(out, table([
       ['NAME', 'TYPE', 'KEY', 'VALUE', 'MAX_ENTRIES', 'FLAGS', 'FROM'],
       ...spec.maps.map((m) => [
         m.name,

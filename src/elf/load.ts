@@ -67,7 +67,7 @@ export function loadObject(bytes: Uint8Array, options: LoadOptions = {}): Object
       }
       const spec = programSpec(entry, linked, btf, btfExt, license, elf, externs, vars);
       programs.push(spec);
-      coreRelos.push(...spec.coreRelos);
+      for (const r of spec.coreRelos) coreRelos.push(r); // no spread: counts come from the file
     }
   }
   return {
@@ -218,8 +218,9 @@ function programSpec(
   const relos: CoreReloSpec[] = [];
   for (const { fn, at } of linked.placements) {
     const s = fn.section.name;
-    funcInfo.push(...rebase(btfExt?.funcInfo.get(s), fn.start, fn.length, at));
-    lineInfo.push(...rebase(btfExt?.lineInfo.get(s), fn.start, fn.length, at));
+    // Loops, not push(...x): record counts come from the file and could overflow the call stack.
+    for (const r of rebase(btfExt?.funcInfo.get(s), fn.start, fn.length, at)) funcInfo.push(r);
+    for (const r of rebase(btfExt?.lineInfo.get(s), fn.start, fn.length, at)) lineInfo.push(r);
     for (const r of rebase(btfExt?.coreRelos.get(s), fn.start, fn.length, at)) {
       relos.push({ ...r, section: s, typeName: btf ? btf.describe(r.typeId) : String(r.typeId) });
     }
