@@ -57,6 +57,17 @@ export const mapPushElem = helper('map_push_elem', (env) => {
   retInt(env, map.pushAt(value, arg(env, 3)));
 });
 
+/** map_lookup_percpu_elem(map, key, cpu): that CPU's copy in a per-CPU map; NULL otherwise. */
+export const mapLookupPercpuElem = helper('map_lookup_percpu_elem', (env) => {
+  const ctx = contextOf(env, 'map_lookup_percpu_elem');
+  const map = mapArg(env, ctx);
+  const key = arg(env, 2);
+  const cpu = arg(env, 3);
+  const perCpu = map !== undefined && map.userValueSize !== map.valueSize;
+  if (!perCpu || cpu >= ctx.maps.cpus || argHi(env, 3) !== 0 || !env.mem.checkRange(key, map.keySize, false)) return retU32(env, 0);
+  retU32(env, map.lookupAt(key, cpu));
+});
+
 function popOrPeek(name: string, remove: boolean): HelperDef {
   return helper(name, (env) => {
     const ctx = contextOf(env, name);
@@ -104,4 +115,4 @@ export function noInvoker(env: HelperEnv, name: string): ProgramError {
   return new ProgramError(env.pc, `${name} needs an engine that can run callbacks (HelperContext.invoke)`);
 }
 
-export const MAP_HELPERS: readonly HelperDef[] = [mapLookupElem, mapUpdateElem, mapDeleteElem, mapPushElem, mapPopElem, mapPeekElem, forEachMapElem];
+export const MAP_HELPERS: readonly HelperDef[] = [mapLookupElem, mapUpdateElem, mapDeleteElem, mapPushElem, mapPopElem, mapPeekElem, forEachMapElem, mapLookupPercpuElem];

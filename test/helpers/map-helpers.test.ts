@@ -65,6 +65,10 @@ test('per-CPU maps: the helper context CPU picks the copy', () => {
   assert.equal(call('get_smp_processor_id'), 1n);
   const all = m.lookup(new Uint8Array(4))!;
   assert.equal(new DataView(all.buffer).getUint32(24, true), 33);
+  assert.equal(call('map_lookup_percpu_elem', m.desc, k, 3), BigInt(p3));
+  assert.equal(call('map_lookup_percpu_elem', m.desc, k, 4), 0n, 'no such CPU');
+  const plain = maps.create({ name: 'plain', type: 'array', keySize: 4, valueSize: 4, maxEntries: 1 });
+  assert.equal(call('map_lookup_percpu_elem', plain.desc, k, 0), 0n, 'not a per-CPU map');
 });
 
 test('map_push/pop/peek_elem on queue, stack and bloom filter', () => {
