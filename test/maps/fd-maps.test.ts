@@ -68,3 +68,24 @@ test('array_of_maps / hash_of_maps: user space uses ids, programs get the inner 
   assert.equal(errnoOf(() => loose.update(u32(1), u32(inner.id))), EINVAL, 'wrong type');
   assert.equal(errnoOf(() => t.create({ name: 'x', type: 'array_of_maps', keySize: 4, valueSize: 4, maxEntries: 2 })), EINVAL);
 });
+
+test('perf_event_array: events() delivers records as they are output', async () => {
+  const t = newTable();
+  const pe = t.create({ name: 'ev', type: 'perf_event_array', keySize: 4, valueSize: 4, maxEntries: 1 }) as PerfEventArrayMap;
+  pe.openAll(4096);
+  const src = t.mem.alloc(8, { name: 'src', init: Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8) }).start;
+  const ac = new AbortController();
+  const got: number[] = [];
+  const reader = (async () => {
+    for await (const r of pe.events(ac.signal)) {
+      got.push(r.data!.length);
+      if (got.length === 2) ac.abort();
+    }
+  })();
+  await new Promise((r) => setTimeout(r, 5));
+  assert.equal(pe.output(0, 0, src, 8), 0);
+  await new Promise((r) => setTimeout(r, 5));
+  assert.equal(pe.output(0, 0, src, 3), 0);
+  await reader;
+  assert.deepEqual(got, [8, 3]);
+});
