@@ -104,7 +104,18 @@ function sourceLine(lines: readonly LineInfo[] | undefined, insn: number): LineI
 
 /** Verify a program. Never throws for a bad program: the verdict and the log say why. */
 export function verify(prog: Program, opts: VerifyOptions): VerifyResult {
-  const log = new VerifierLog(opts.logLevel ?? 1);
+  const level = opts.logLevel ?? 1;
+  // Level 1 only shows the failing path: walk without formatting first, and
+  // walk again with the log only when the program is rejected.
+  if (level === 1) {
+    const quiet = verifyOnce(prog, opts, 0);
+    if (quiet.ok) return { ...quiet, log: statsLine(quiet.processed, opts.insnLimit ?? INSN_LIMIT, quiet.maxStatesPerInsn, quiet.totalStates, quiet.peakStates) + '\n' };
+  }
+  return verifyOnce(prog, opts, level);
+}
+
+function verifyOnce(prog: Program, opts: VerifyOptions, level: number): VerifyResult {
+  const log = new VerifierLog(level);
   const license = opts.license ?? 'GPL';
   const env: Env = {
     prog,
@@ -137,7 +148,7 @@ export function verify(prog: Program, opts: VerifyOptions): VerifyResult {
     log.line(statsLine(processed, limit, maxStatesPerInsn, totalStates, peakStates));
     let text = log.text();
     // Like the kernel at level 1, an accepted program's log is only the statistics.
-    if (!err && (opts.logLevel ?? 1) === 1) text = statsLine(processed, limit, maxStatesPerInsn, totalStates, peakStates) + '\n';
+    if (!err && level === 1) text = statsLine(processed, limit, maxStatesPerInsn, totalStates, peakStates) + '\n';
     if (error) Object.defineProperty(error, 'log', { value: text });
     return { ok: !err, log: text, error, processed, totalStates, peakStates, maxStatesPerInsn, stackDepth };
   };

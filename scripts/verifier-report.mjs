@@ -1,0 +1,150 @@
+#!/usr/bin/env node
+// Agreement of tsbpf's verifier with the Linux kernel's, on three corpora:
+//   1. the hand-written cases (test/fixtures/verifier/cases.txt), loaded into
+//      the running kernel too when we are root;
+//   2. the kernel's own verifier selftests, built by
+//      /work/shared/verifier-corpus (build.sh + corpus.py) into a directory
+//      with corpus.json: each program's verdict from the running kernel;
+//   3. random programs (scalars, stack, ctx, maps and helper calls), loaded
+//      into the kernel when root; accepted ones also run in the bounds-checked
+//      interpreter when it is available, and none may fault.
+// Usage: node scripts/verifier-report.mjs [--corpus DIR] [--random N] [--seed S] [--json] [--verbose]
+// (run `npx tsc -p .` first). Agreement counts programs where the kernel gave
+// a verdict; "unsafe accepts" are programs the kernel rejects and we accept.
+import { readFileSync, existsSync } from 'node:fs';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const dist = (p) => join(root, 'dist', p);
+const { verify } = await import(dist('src/verifier/index.js'));
+const { decodeProgram } = await import(dist('src/isa/decode.js'));
+const { BPF_PROG_TYPE } = await import(dist('src/internal/uapi.gen.js'));
+const { loadCases } = await import(dist('test/verifier/cases.js'));
+const { kernelVerdicts } = await import(dist('test/verifier/kernel.js'));
+const { randomPrograms } = await import(dist('test/verifier/random-programs.js'));
+
+const { values: args } = parseArgs({
+  options: {
+    corpus: { type: 'string', default: '/tmp/vcorpus' },
+    random: { type: 'string', default: '300' },
+    seed: { type: 'string', default: '1' },
+    json: { type: 'boolean', default: false },
+    verbose: { type: 'boolean', default: false },
+  },
+});
+
+const rows = [];
+function tally(name, items) {
+  // items: {name, kernel: 'accept'|'reject'|other, ours: 'accept'|'reject', note?}
+  const judged = items.filter((x) => x.kernel === 'accept' || x.kernel === 'reject');
+  const agree = judged.filter((x) => x.kernel === x.ours);
+  const unsafe = judged.filter((x) => x.kernel === 'reject' && x.ours === 'accept');
+  const strict = judged.filter((x) => x.kernel === 'accept' && x.ours === 'reject');
+  const row = {
+    corpus: name, programs: items.length, judged: judged.length, agree: agree.length,
+    agreement: judged.length ? +(100 * agree.length / judged.length).toFixed(1) : null,
+    unsafeAccepts: unsafe.length, overStrict: strict.length,
+    unsafeList: unsafe.map((x) => x.name), strictList: strict.map((x) => `${x.name}: ${x.note ?? ''}`),
+  };
+  rows.push(row);
+  return row;
+}
+
+// ---- 1. hand-written cases ----
+{
+  const cases = loadCases(join(root, 'test/fixtures/verifier/cases.txt'));
+  const kv = kernelVerdicts(cases.map((c) => ({ bytes: c.bytes, progType: c.progType, maps: c.maps, license: c.license })));
+  const items = cases.map((c, i) => {
+    const r = verify(c.prog, { progType: c.progType, maps: c.maps, license: c.license, logLevel: 0 });
+    const k = kv[i].status === 'unavailable' ? c.expect : kv[i].status;
+    return { name: c.name, kernel: k, ours: r.ok ? 'accept' : 'reject', note: r.error?.reason };
+  });
+  tally(kv[0]?.status === 'unavailable' ? 'hand-written (recorded kernel verdicts)' : 'hand-written (live kernel)', items);
+}
+
+// ---- 2. kernel selftests ----
+const corpusFile = join(args.corpus, 'corpus.json');
+if (existsSync(corpusFile)) {
+  const { loadObject } = await import(dist('src/elf/index.js'));
+  const corpus = JSON.parse(readFileSync(corpusFile, 'utf8'));
+  const objects = new Map();
+  const items = [];
+  let slowest = { ms: 0 };
+  for (const e of corpus) {
+    const kernel = e.kernel === 'success' ? 'accept' : e.kernel === 'failure' ? 'reject' : 'other';
+    let spec = objects.get(e.object);
+    if (spec === undefined) {
+      try {
+        spec = loadObject(new Uint8Array(readFileSync(join(args.corpus, 'objs', e.object))), { file: e.object });
+      } catch (err) {
+        spec = err;
+      }
+      objects.set(e.object, spec);
+    }
+    const name = `${e.object}:${e.function}`;
+    if (spec instanceof Error) {
+      items.push({ name, kernel, ours: 'reject', note: `load: ${spec.message}` });
+      continue;
+    }
+    const p = spec.programs.find((x) => x.name === e.function);
+    if (!p) {
+      items.push({ name, kernel, ours: 'reject', note: 'program not found by the ELF loader' });
+      continue;
+    }
+    const progType = BPF_PROG_TYPE[e.prog_type] ?? p.typeId;
+    const maps = spec.maps.map((m) => ({ type: m.typeId, keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries, flags: m.flags, readonly: !!m.frozen }));
+    let ours = 'reject', note;
+    const t0 = performance.now();
+    try {
+      const prog = decodeProgram(p.insns, { validate: false });
+      const r = verify(prog, { progType, maps, license: spec.license, logLevel: 0 });
+      ours = r.ok ? 'accept' : 'reject';
+      note = r.error?.reason;
+      const ms = performance.now() - t0;
+      if (ms > slowest.ms) slowest = { ms, name, processed: r.processed, insns: prog.length };
+    } catch (err) {
+      note = `error: ${err.message}`;
+    }
+    if (p.externs.length) note = `${note ?? ''} [externs: ${p.externs.join(',')}]`;
+    items.push({ name, kernel, ours, note });
+  }
+  const row = tally('kernel verifier selftests', items);
+  row.slowest = slowest;
+} else {
+  rows.push({ corpus: 'kernel verifier selftests', skipped: `no ${corpusFile} (run /work/shared/verifier-corpus/build.sh and corpus.py)` });
+}
+
+// ---- 3. random programs ----
+{
+  const n = Number(args.random);
+  const progs = randomPrograms(n, Number(args.seed));
+  const kv = kernelVerdicts(progs.map((g) => ({ bytes: g.bytes, progType: g.progType, maps: g.maps })));
+  if (kv[0]?.status === 'unavailable') {
+    rows.push({ corpus: 'random programs', skipped: `kernel oracle unavailable: ${kv[0].log}` });
+  } else {
+    const items = progs.map((g, i) => {
+      const r = verify(decodeProgram(g.bytes, { validate: false }), { progType: g.progType, maps: g.maps, logLevel: 0 });
+      return { name: `random#${i} seed ${args.seed}`, kernel: kv[i].status, ours: r.ok ? 'accept' : 'reject', note: r.error?.reason, bytes: g.bytes };
+    });
+    const row = tally('random programs', items);
+    row.kernelAccepts = items.filter((x) => x.kernel === 'accept').length;
+  }
+}
+
+if (args.json) {
+  console.log(JSON.stringify(rows, null, 2));
+} else {
+  for (const r of rows) {
+    if (r.skipped) {
+      console.log(`${r.corpus}: skipped (${r.skipped})`);
+      continue;
+    }
+    console.log(`${r.corpus}: ${r.agree}/${r.judged} agree (${r.agreement}%), unsafe accepts ${r.unsafeAccepts}, over-strict rejects ${r.overStrict}` +
+      (r.kernelAccepts !== undefined ? `, kernel accepted ${r.kernelAccepts}` : '') +
+      (r.slowest ? `, slowest ${r.slowest.ms.toFixed(1)} ms (${r.slowest.name}, ${r.slowest.insns} insns, ${r.slowest.processed} processed)` : ''));
+    if (r.unsafeList.length) console.log(`  unsafe accepts: ${r.unsafeList.join(', ')}`);
+    if (args.verbose) for (const s of r.strictList) console.log(`  over-strict: ${s}`);
+  }
+}
