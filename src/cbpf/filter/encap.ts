@@ -1,0 +1,73 @@
+// Encapsulations that move the offsets of everything written after them
+// (vlan, mpls, pppoes), PPPoE discovery, and the inbound/outbound direction
+// of Linux cooked captures.
+
+import { UnsupportedError } from '../../internal/errors.js';
+import { JEQ, JSET, and, cmpField, loadAbs, not, or, test, type Cond } from './cond.js';
+import type { GenContext } from './context.js';
+import { ETH } from './protocols.js';
+
+export function encap(ctx: GenContext, kind: 'vlan' | 'mpls' | 'pppoed' | 'pppoes', value: number | undefined): Cond {
+  const L = ctx.layers;
+  switch (kind) {
+    case 'pppoed':
+      return L.linkType(0x8863);
+    case 'vlan':
+      return vlan(ctx, value);
+    case 'mpls':
+      return mpls(ctx, value);
+    case 'pppoes':
+      return pppoes(ctx, value);
+  }
+}
+
+export function vlan(ctx: GenContext, value: number | undefined): Cond {
+  const L = ctx.layers;
+  if (L.link.kind !== 'ether') ctx.fail(`no VLAN support for ${L.link.label}`);
+  if (L.mode !== 'link') throw new UnsupportedError("filter: 'vlan' inside MPLS or PPPoE is not supported by tsbpf's filter compiler");
+  if (value !== undefined && value > 4095) ctx.fail(`VLAN tag ${value} greater than maximum 4095`);
+  const lt = L.offLinkType;
+  const tagged = or(cmpField(2, lt, ETH.VLAN), cmpField(2, lt, ETH.QINQ), cmpField(2, lt, ETH.QINQ_OLD));
+  const c = value === undefined ? tagged : and(tagged, cmpField(2, lt + 2, value, JEQ, 0x0fff));
+  // Everything written after this `vlan` looks one tag deeper.
+  L.offLinkType += 4;
+  L.offNet += 4;
+  return c;
+}
+
+export function mpls(ctx: GenContext, label: number | undefined): Cond {
+  const L = ctx.layers;
+  if (L.link.kind !== 'ether') ctx.fail(`no MPLS support for ${L.link.label}`);
+  if (label !== undefined && label > 0xfffff) ctx.fail(`MPLS label ${label} greater than maximum 1048575`);
+  if (L.mode === 'ppp') throw new UnsupportedError("filter: 'mpls' inside PPPoE is not supported by tsbpf's filter compiler");
+  // The first label follows the MPLS Ethernet type; a further one needs the previous label not to be the last.
+  const here = L.mode === 'mpls' ? not(test([loadAbs(1, L.offNet - 2)], JSET, 1)) : L.linkType(0x8847);
+  const c = label === undefined ? here : and(here, cmpField(4, L.offNet, (label << 12) >>> 0, JEQ, 0xfffff000));
+  L.mode = 'mpls';
+  L.offNet += 4;
+  return c;
+}
+
+export function pppoes(ctx: GenContext, session: number | undefined): Cond {
+  const L = ctx.layers;
+  if (L.mode !== 'link') throw new UnsupportedError("filter: 'pppoes' inside MPLS or PPPoE is not supported by tsbpf's filter compiler");
+  if (session !== undefined && session > 0xffff) ctx.fail(`PPPoE session number ${session} greater than maximum 65535`);
+  const base = L.linkType(0x8864);
+  const c = session === undefined ? base : and(base, cmpField(4, L.offNet, session, JEQ, 0xffff));
+  // From here on the "link type" is the PPP protocol field, and IP starts after the PPPoE and PPP headers.
+  L.mode = 'ppp';
+  L.offLinkType = L.offNet + 6;
+  L.offNet += 8;
+  return c;
+}
+
+/** `inbound`/`outbound`: the packet type of Linux cooked captures. */
+export function direction(ctx: GenContext, outbound: boolean): Cond {
+  const L = ctx.layers;
+  const PACKET_OUTGOING = 4;
+  let c: Cond;
+  if (L.link.kind === 'sll') c = cmpField(2, 0, PACKET_OUTGOING);
+  else if (L.link.kind === 'sll2') c = cmpField(1, 10, PACKET_OUTGOING);
+  else ctx.fail(`inbound/outbound not supported on ${L.link.label} when reading savefiles`);
+  return outbound ? c : not(c);
+}
