@@ -12,7 +12,8 @@
 // Programs contain ALU 32/64 (all ops), lddw, loads/stores on the input
 // region and the stack (a few deliberately out of bounds), atomics, forward
 // jumps, dead code, bounded loops, loops with two entries (irreducible),
-// bpf-to-bpf calls (occasionally unbounded recursion) and helper calls.
+// bpf-to-bpf calls (occasionally unbounded recursion), helper calls, and
+// rarely a runaway loop.
 
 import { AtomicOp, Field, type RawInsn } from '../../isa/fields.js';
 import { INSNS, Op, Shape, type InsnDef } from '../../isa/table.js';
@@ -176,6 +177,7 @@ class Generator {
       // (not in main: re-running its prologue would move r6, the memory base, and misalign atomics)
       [this.fn > 0 ? 0.15 : 0, 'recurse'],
       [0.05, 'badhelper'],
+      [0.03, 'spin'],
     ]);
     const a = this.a;
     switch (kind) {
@@ -252,6 +254,10 @@ class Generator {
         // unbounded recursion: both engines must stop at the call-depth limit
         a.ref(a.insn(INSNS[Op.CALL_LOCAL]!), this.funcLabels[this.fn]!, 'imm');
         this.clobberArgs();
+        return;
+      case 'spin':
+        // a runaway loop: both engines must stop it with BudgetExceeded
+        a.insn(INSNS[Op.JA]!, { off: -1 });
         return;
       case 'helper':
       case 'badhelper':

@@ -45,9 +45,11 @@ test('the generator covers loops, irreducible graphs, calls and every kind of er
   const kinds = new Set<string>();
   for (let seed = 1; seed <= 300; seed++) {
     const e = h.runSeed(seed).interp.error;
-    if (e !== undefined) kinds.add(e.startsWith('MemoryFault') ? 'fault' : e.includes('call depth') ? 'depth' : e.includes('unknown helper') ? 'helper' : e);
+    if (e !== undefined) {
+      kinds.add(e.startsWith('MemoryFault') ? 'fault' : e.includes('call depth') ? 'depth' : e.includes('unknown helper') ? 'helper' : e === 'BudgetExceeded' ? 'budget' : e);
+    }
   }
-  assert.deepEqual([...kinds].sort(), ['depth', 'fault', 'helper']);
+  assert.deepEqual([...kinds].sort(), ['budget', 'depth', 'fault', 'helper']);
 });
 
 test('the same seed gives the same program', () => {
