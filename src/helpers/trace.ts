@@ -7,7 +7,12 @@ import { arg, helper, retInt } from './define.js';
 import { bprintf, MAX_BPRINTF_BUF, MAX_BPRINTF_VARARGS } from './bprintf.js';
 import type { HelperDef } from './registry.js';
 
-const latin1 = new TextDecoder('latin1');
+/** Bytes to a string one code unit per byte (TextDecoder's 'latin1' is really windows-1252). */
+function bytesToString(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < b.length; i += 4096) s += String.fromCharCode(...b.subarray(i, i + 4096));
+  return s;
+}
 
 /**
  * trace_printk(fmt, fmt_size, a1, a2, a3): at most 3 arguments; the message
@@ -19,7 +24,7 @@ export const tracePrintk = helper('trace_printk', (env) => {
   const r = bprintf(env.mem, arg(env, 1), arg(env, 2), env.regs, 6, 3);
   if (typeof r === 'number') return retInt(env, r);
   const msg = r.length >= MAX_BPRINTF_BUF ? r.subarray(0, MAX_BPRINTF_BUF - 1) : r;
-  ctx.tracePipe.write({ ns: ctx.clock(), cpu: ctx.cpu, pid: ctx.identity.pid, comm: ctx.identity.comm, message: latin1.decode(msg) });
+  ctx.tracePipe.write({ ns: ctx.clock(), cpu: ctx.cpu, pid: ctx.identity.pid, comm: ctx.identity.comm, message: bytesToString(msg) });
   retInt(env, r.length);
 }, true);
 

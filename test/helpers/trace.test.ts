@@ -33,6 +33,8 @@ test('trace_printk: %s reads memory, %c, pointers and IP addresses', () => {
   assert.equal(printk(h, '%pi6', ip6).msg, '20010db8000000000000000000000001');
   assert.equal(printk(h, '%px %pK', 0x1234, 0xff).msg, '0000000000001234 00000000000000ff');
   assert.equal(printk(h, '%pks', s).msg, 'hello');
+  const high = h.buf([0x80, 0x9f, 0xff, 0]);
+  assert.equal(printk(h, '%s', high).msg, '\x80\x9f\xff', 'string bytes pass through one to one');
 });
 
 test('trace_printk: the kernel rejects more than 3 arguments and unsupported or malformed formats', () => {
