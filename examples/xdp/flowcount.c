@@ -16,13 +16,14 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
+/* Addresses as byte arrays so that BTF-formatted dumps show 10.0.0.1 as
+ * [10, 0, 0, 1]; no implicit padding, so a zeroed key hashes the same. */
 struct flow_key {
-	__u32 saddr;
-	__u32 daddr;
+	__u8 saddr[4];
+	__u8 daddr[4];
 	__u16 sport;
 	__u16 dport;
-	__u8 proto;
-	__u8 pad[3];
+	__u32 proto;
 };
 
 struct flow_counters {
@@ -77,8 +78,8 @@ int flowcount(struct xdp_md *ctx)
 		count(STAT_TRUNCATED);
 		return XDP_PASS;
 	}
-	key.saddr = ip->saddr;
-	key.daddr = ip->daddr;
+	__builtin_memcpy(key.saddr, &ip->saddr, 4);
+	__builtin_memcpy(key.daddr, &ip->daddr, 4);
 	key.proto = ip->protocol;
 	if (ip->protocol == IPPROTO_TCP || ip->protocol == IPPROTO_UDP) {
 		/* both headers start with the two ports */

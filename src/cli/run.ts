@@ -17,6 +17,7 @@ import { createVm } from '../vm/vm.js';
 import { REG_FILE_LENGTH, type RegFile, type StepHook } from '../vm/types.js';
 import { readInput } from './asm.js';
 import { EXIT_OK, type Command, type Io } from './command.js';
+import { OBJECT_RUN_OPTIONS, RUN_OBJECT_HELP, runObject } from './run-object.js';
 
 const HELP = `usage: tsbpf run FILE [--mem HEX] [--trace] [--budget N] [--hex] [--engine NAME] [--no-check]
                 [--section S]
@@ -42,7 +43,9 @@ Options:
   --section S    the program of an object file to run (section or function name)
 
 Exit status: 0 when the program exits, 1 when it is rejected or faults
-(the message names the instruction), 2 on bad usage.`;
+(the message names the instruction), 2 on bad usage.
+
+${RUN_OBJECT_HELP}`;
 
 /** Does the input look like text (no control bytes other than tab, newline, carriage return)? */
 function isText(b: Uint8Array): boolean {
@@ -72,7 +75,7 @@ export function programFromObject(input: Uint8Array, name: string, section?: str
   if (prog === undefined) {
     throw new UsageError(`${name}: no program${section !== undefined ? ` in section or named '${section}'` : ''} (have: ${spec.programs.map((p) => `${p.section}/${p.name}`).join(', ') || 'none'})`);
   }
-  if (prog.mapRefs.length > 0) throw new UsageError(`${name}: program ${prog.name} uses maps, which 'tsbpf run' does not set up yet`);
+  if (prog.mapRefs.length > 0) throw new UsageError(`${name}: program ${prog.name} uses maps: run it with --data PKT or --pcap IN.pcap (see --help)`);
   if (prog.externs.length > 0) throw new UsageError(`${name}: program ${prog.name} references externs (${prog.externs.join(', ')})`);
   return { bytes: prog.insns, kind: 'object', progType: prog.type };
 }
@@ -138,6 +141,8 @@ export function traceHook(prog: Program, out: (line: string) => void): { hook: S
 }
 
 export async function runFile(args: string[], io: Io): Promise<number> {
+  // objects with maps, packets and captures: the runtime path (run-object.ts)
+  if (args.some((a) => OBJECT_RUN_OPTIONS.some((o) => a === `--${o}` || a.startsWith(`--${o}=`)))) return runObject(args, io);
   const { values, positionals } = parseArgs({
     args,
     options: {

@@ -43,6 +43,8 @@ export interface TestRunTarget {
   readonly type: string;
   /** Options for the per-run HelperContext (the runtime's maps, trace pipe...). */
   helperContextOptions(cpu?: number): HelperContextOptions;
+  /** Build the engine (compile, for the JIT) before the timed runs. */
+  prepare(options: { engine?: string }): void;
   /** One top-level run on `ctx` (tail calls included); returns r0 halves and the instruction count. */
   execute(ctx: ProgRunContext, options: { engine?: string; budget?: number }): { r0lo: number; r0hi: number; insns: number };
 }
@@ -54,6 +56,7 @@ export function testRun(target: TestRunTarget, options: TestRunOptions = {}): Te
   const ctx = createRunContext(target.type, target.helperContextOptions(options.cpu), options.dataIn, options.ctxIn);
   try {
     const exec = { ...(options.engine !== undefined ? { engine: options.engine } : {}), ...(options.budget !== undefined ? { budget: options.budget } : {}) };
+    target.prepare(exec);
     let r = { r0lo: 0, r0hi: 0, insns: 0 };
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < runs; i++) r = target.execute(ctx, exec);

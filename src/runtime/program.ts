@@ -56,6 +56,10 @@ export class BpfProgram implements TestRunTarget {
     return this.host.helperContextOptions(cpu);
   }
 
+  prepare(options: { engine?: string } = {}): void {
+    this.host.vm.engine(this.code, options.engine ?? this.host.defaultEngine);
+  }
+
   /**
    * One top-level run with r1 = ctx.ctxAddr. A taken tail call unwinds the
    * engine (TailCallSignal) and the target starts here with the same ctx, so
