@@ -118,6 +118,10 @@ const O = {
   sub64r: opc('sub', Shape.AluReg),
   lsh64i: opc('lsh', Shape.AluImm),
   jge64r: opc('jge', Shape.JmpReg),
+  jle64r: opc('jle', Shape.JmpReg),
+  jle64i: opc('jle', Shape.JmpImm),
+  jne32i: opc('jne32', Shape.JmpImm),
+  ja32: opc('ja32', Shape.Ja32),
   mov32i: opc('mov32', Shape.AluImm),
   mov32r: opc('mov32', Shape.AluReg),
   xor32r: opc('xor32', Shape.AluReg),
@@ -175,8 +179,16 @@ class Emitter {
   readonly fixups: Fixup[] = [];
   /** Slots of the negative (non-classic) labels. */
   readonly places = new Map<number, number>();
-  /** In the scan driver a classic `ret` jumps to RESULT instead of exiting. */
-  constructor(readonly embedded: boolean) {}
+  /**
+   * embedded: in the scan driver a classic `ret` jumps to RESULT instead of
+   * exiting. far: conditional jumps to places are emitted as the negated
+   * condition over a `ja`, which resolve() widens to `gotol` when the place
+   * is more than 32767 slots away (used only when the short form does not fit).
+   */
+  constructor(
+    readonly embedded: boolean,
+    readonly far: boolean,
+  ) {}
   emit(opcode: number, dst: number, src: number, off: number, imm: number): void {
     this.slots.push({ opcode, dst, src, off, imm: imm | 0 });
   }
@@ -184,6 +196,15 @@ class Emitter {
   jump(opcode: number, dst: number, src: number, imm: number, target: number): void {
     this.fixups.push({ slot: this.slots.length, target });
     this.emit(opcode, dst, src, 0, imm);
+  }
+  /** `if (dst cond src/imm) goto place`, with `negated` the opposite condition's opcode. */
+  cjump(opcode: number, negated: number, dst: number, src: number, imm: number, target: number): void {
+    if (!this.far) {
+      this.jump(opcode, dst, src, imm, target);
+      return;
+    }
+    this.emit(negated, dst, src, 1, imm);
+    this.jump(O.ja, 0, 0, 0, target);
   }
   /** The next slot is this place. */
   place(label: number): void {
@@ -198,13 +219,40 @@ class Emitter {
       const to = f.target >= 0 ? pcMap[f.target]! : this.places.get(f.target);
       if (to === undefined || to < 0) throw new Error(`cbpf translate: jump to unplaced target ${f.target}`);
       const rel = to - f.slot - 1;
-      if (rel > 0x7fff || rel < -0x8000) throw new ClassicError(-1, `translated program too large: a jump spans ${rel} eBPF instructions (limit 32767)`);
-      this.slots[f.slot]!.off = rel;
+      const slot = this.slots[f.slot]!;
+      if (rel <= 0x7fff && rel >= -0x8000) slot.off = rel;
+      else if (slot.opcode === O.ja) {
+        // gotol: the 32-bit offset is in imm
+        slot.opcode = O.ja32;
+        slot.imm = rel;
+      } else throw new FarJumpNeeded(rel);
     }
   }
   /** Whether any jump goes to this place. */
   uses(label: number): boolean {
     return this.fixups.some((f) => f.target === label);
+  }
+}
+
+/** A conditional jump does not reach its place: translate again in far mode. */
+class FarJumpNeeded extends Error {
+  constructor(readonly span: number) {
+    super(`a jump spans ${span} eBPF instructions`);
+  }
+}
+
+/** Build with short jumps, and again with far ones if a jump does not fit. */
+function withFarRetry<T>(build: (far: boolean) => T): T {
+  try {
+    return build(false);
+  } catch (e) {
+    if (!(e instanceof FarJumpNeeded)) throw e;
+  }
+  try {
+    return build(true);
+  } catch (e) {
+    if (e instanceof FarJumpNeeded) throw new ClassicError(-1, `translated program too large: ${e.message}`);
+    throw e;
   }
 }
 
@@ -228,28 +276,30 @@ function emitBody(e: Emitter, prog: ClassicProgram, mode: ClassicMode, options: 
 export function translateClassic(prog: ClassicProgram, options: TranslateOptions = {}): Translation {
   const mode = options.mode ?? 'socket';
   if (options.check ?? true) checkClassic(prog, { mode });
-  const e = new Emitter(false);
-  const pcMap = new Int32Array(prog.length);
+  return withFarRetry((far) => {
+    const e = new Emitter(false, far);
+    const pcMap = new Int32Array(prog.length);
 
-  // Prologue: save ctx, fetch the packet bounds, A = X = 0.
-  e.emit(O.mov64r, R_CTX, 1, 0, 0);
-  if (mode === 'socket') {
-    e.emit(O.ldxw, R_DATA, R_CTX, SKB.data, 0);
-    e.emit(O.ldxw, R_END, R_CTX, SKB.data_end, 0);
-  }
-  e.emit(O.mov32i, R_A, 0, 0, 0);
-  e.emit(O.mov32i, R_X, 0, 0, 0);
-
-  emitBody(e, prog, mode, options, pcMap);
-  let failSlot = -1;
-  if (e.uses(FAIL)) {
-    failSlot = e.length;
-    e.place(FAIL);
+    // Prologue: save ctx, fetch the packet bounds, A = X = 0.
+    e.emit(O.mov64r, R_CTX, 1, 0, 0);
+    if (mode === 'socket') {
+      e.emit(O.ldxw, R_DATA, R_CTX, SKB.data, 0);
+      e.emit(O.ldxw, R_END, R_CTX, SKB.data_end, 0);
+    }
     e.emit(O.mov32i, R_A, 0, 0, 0);
-    e.emit(O.exit, 0, 0, 0, 0);
-  }
-  e.resolve(pcMap);
-  return { ebpf: encodeSlots(e.slots), slots: e.length, pcMap, failSlot, mode };
+    e.emit(O.mov32i, R_X, 0, 0, 0);
+
+    emitBody(e, prog, mode, options, pcMap);
+    let failSlot = -1;
+    if (e.uses(FAIL)) {
+      failSlot = e.length;
+      e.place(FAIL);
+      e.emit(O.mov32i, R_A, 0, 0, 0);
+      e.emit(O.exit, 0, 0, 0, 0);
+    }
+    e.resolve(pcMap);
+    return { ebpf: encodeSlots(e.slots), slots: e.length, pcMap, failSlot, mode };
+  });
 }
 
 /**
@@ -327,7 +377,7 @@ function emitAbsLoad(e: Emitter, dst: number, off: number, bytes: number): void 
   // [data, data + off + bytes) is readable, so the load below is checked.
   e.emit(O.mov64r, R_T1, R_DATA, 0, 0);
   e.emit(O.add64i, R_T1, 0, 0, off + bytes);
-  e.jump(O.jgt64r, R_T1, R_END, 0, FAIL);
+  e.cjump(O.jgt64r, O.jle64r, R_T1, R_END, 0, FAIL);
   // eBPF's offset field is 16-bit signed: far offsets load through r2 instead.
   if (off <= 0x7fff) e.emit(LOAD_OPC[bytes]!, dst, R_DATA, off, 0);
   else e.emit(LOAD_OPC[bytes]!, dst, R_T1, -bytes, 0);
@@ -360,11 +410,11 @@ function translateOne(e: Emitter, ins: ClassicInsn, pc: number, mode: ClassicMod
       // r2 = X + k (64-bit, no wrap); bound it so the verifier accepts data + r2.
       e.emit(O.mov64r, R_T1, R_X, 0, 0);
       if (k !== 0) e.emit(O.add64i, R_T1, 0, 0, k);
-      e.jump(O.jgt64i, R_T1, 0, MAX_PACKET_OFF - bytes, FAIL);
+      e.cjump(O.jgt64i, O.jle64i, R_T1, 0, MAX_PACKET_OFF - bytes, FAIL);
       e.emit(O.add64r, R_T1, R_DATA, 0, 0);
       e.emit(O.mov64r, R_T2, R_T1, 0, 0);
       e.emit(O.add64i, R_T2, 0, 0, bytes);
-      e.jump(O.jgt64r, R_T2, R_END, 0, FAIL);
+      e.cjump(O.jgt64r, O.jle64r, R_T2, R_END, 0, FAIL);
       e.emit(LOAD_OPC[bytes]!, R_A, R_T1, 0, 0);
       if (bytes > 1) e.emit(O.be, R_A, 0, 0, bytes * 8);
       return;
@@ -415,7 +465,7 @@ function translateOne(e: Emitter, ins: ClassicInsn, pc: number, mode: ClassicMod
     case COp.ALU_X: {
       const aop = opOf(ins.code);
       // Classic division by X = 0 ends the filter with 0; eBPF's would go on with 0.
-      if (aop === BPF_ALU_OP.DIV || aop === BPF_ALU_OP.MOD) e.jump(O.jeq32i, R_X, 0, 0, FAIL);
+      if (aop === BPF_ALU_OP.DIV || aop === BPF_ALU_OP.MOD) e.cjump(O.jeq32i, O.jne32i, R_X, 0, 0, FAIL);
       e.emit(opc(ALU_NAME[aop]!, Shape.AluReg), R_A, R_X, 0, 0);
       return;
     }
@@ -567,7 +617,11 @@ export interface ScanDriverOptions extends Omit<TranslateOptions, 'mode'> {
 /** The eBPF scan driver for a classic socket filter over pcap records (see above). */
 export function translateScanDriver(prog: ClassicProgram, options: ScanDriverOptions = {}): Translation {
   if (options.check ?? true) checkClassic(prog, { mode: 'socket' });
-  const e = new Emitter(true);
+  return withFarRetry((far) => buildScanDriver(prog, options, far));
+}
+
+function buildScanDriver(prog: ClassicProgram, options: ScanDriverOptions, far: boolean): Translation {
+  const e = new Emitter(true, far);
   const pcMap = new Int32Array(prog.length);
   const R_P = 1;
   const R_I = 4;
@@ -580,6 +634,15 @@ export function translateScanDriver(prog: ClassicProgram, options: ScanDriverOpt
   e.emit(O.ldxw, R_P, R_CTX, SCAN_CTX.buf, 0);
   e.emit(O.ldxw, R_BUF_END, R_CTX, SCAN_CTX.bufEnd, 0);
   e.emit(O.mov32i, R_I, 0, 0, 0);
+  e.jump(O.ja, 0, 0, 0, LOOP);
+  // DONE sits before the loop so the loop head's exits are short backward jumps.
+  e.place(DONE);
+  e.emit(O.ldxw, R_T2, R_CTX, SCAN_CTX.buf, 0);
+  e.emit(O.sub64r, R_P, R_T2, 0, 0);
+  e.emit(O.stxw, R_CTX, R_P, SCAN_CTX.consumed, 0);
+  e.emit(O.stxw, R_CTX, R_I, SCAN_CTX.count, 0);
+  e.emit(O.mov32i, R_A, 0, 0, 0);
+  e.emit(O.exit, 0, 0, 0, 0);
   e.place(LOOP);
   e.emit(O.ldxw, R_T1, R_CTX, SCAN_CTX.maxOut, 0);
   e.jump(O.jge64r, R_I, R_T1, 0, DONE);
@@ -611,13 +674,6 @@ export function translateScanDriver(prog: ClassicProgram, options: ScanDriverOpt
   e.emit(O.add64i, R_I, 0, 0, 1);
   e.emit(O.mov64r, R_P, R_END, 0, 0);
   e.jump(O.ja, 0, 0, 0, LOOP);
-  e.place(DONE);
-  e.emit(O.ldxw, R_T2, R_CTX, SCAN_CTX.buf, 0);
-  e.emit(O.sub64r, R_P, R_T2, 0, 0);
-  e.emit(O.stxw, R_CTX, R_P, SCAN_CTX.consumed, 0);
-  e.emit(O.stxw, R_CTX, R_I, SCAN_CTX.count, 0);
-  e.emit(O.mov32i, R_A, 0, 0, 0);
-  e.emit(O.exit, 0, 0, 0, 0);
   e.resolve(pcMap);
   return { ebpf: encodeSlots(e.slots), slots: e.length, pcMap, failSlot: e.places.get(FAIL)!, mode: 'socket' };
 }

@@ -108,3 +108,26 @@ test('scanCapture: a block bigger than the buffer, a corrupt length and a trunca
     rmSync(tmp, { recursive: true });
   }
 });
+
+test('scanCapture: the scan driver in far mode (a body past 32767 slots) on the interpreter', () => {
+  // ldx #0; 4093 x ldb [x + 20]; ret a: A ends as byte 20 (IPv4 fragment bits on Ethernet)
+  const prog: ClassicInsn[] = [{ code: 0x01, jt: 0, jf: 0, k: 0 }];
+  for (let i = 0; i < 4093; i++) prog.push({ code: 0x50, jt: 0, jf: 0, k: 20 });
+  prog.push({ code: 0x16, jt: 0, jf: 0, k: 0 });
+  const file = join(DIR, 'lo-us.pcap');
+  const want = [...readCaptureSync(file)].map((p) => (p.data.length > 20 ? p.data[20]! : 0));
+  const got: number[] = [];
+  const all = [...readCaptureSync(file)];
+  let i = 0;
+  scanCapture(file, prog, { engine: 'interp', onAccept: (p) => {
+    while (all[i]!.tsNsec !== p.tsNsec || all[i]!.tsSec !== p.tsSec) {
+      got.push(0);
+      i++;
+    }
+    got.push(p.result);
+    i++;
+  } });
+  while (got.length < want.length) got.push(0);
+  assert.deepEqual(got, want);
+  assert.ok(want.some((v) => v !== 0));
+});
