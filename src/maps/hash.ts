@@ -299,6 +299,9 @@ export class HashMap extends BpfMap {
     for (let b = 0; b < this.buckets; b++) {
       let e = u32[base + b]!;
       while (e !== 0) {
+        // the callback may have deleted the element we were about to visit; its
+        // `next` now leads into the free list, so leave this bucket
+        if ((u32[(e + ENTRY_FLAGS) >>> 2]! & FLAG_USED) === 0) break;
         // read the successor first: the callback may delete this element
         const next = u32[(e + ENTRY_NEXT) >>> 2]!;
         n++;

@@ -135,3 +135,27 @@ test('map-in-map from a program: lookup yields the inner map pointer, usable as 
   assert.equal(call('map_lookup_elem', outer.desc, k1), 0n);
   assert.equal(call('map_update_elem', outer.desc, k9, k9, 0), -22n, 'programs cannot update map-in-map');
 });
+
+test('for_each_map_elem: the callback may delete elements (its own and others) without derailing the walk', () => {
+  const { maps, ctx, call, mem } = setup();
+  const h = maps.create({ name: 'h', type: 'hash', keySize: 4, valueSize: 4, maxEntries: 4 });
+  // four keys in a 4-bucket table: some chains are longer than one
+  for (let i = 0; i < 4; i++) h.update(Uint8Array.of(i, 0, 0, 0), Uint8Array.of(i, 0, 0, 0));
+  const del = mem.alloc(8, { name: 'k' }).start;
+  const seen: number[] = [];
+  ctx.invoke = (_fn, a) => {
+    const k = mem.dv.getUint32(a[2]!, true);
+    seen.push(k);
+    // delete this key and the one after it
+    for (const d of [k, (k + 1) % 4]) {
+      mem.dv.setUint32(del, d, true);
+      call('map_delete_elem', h.desc, del);
+    }
+    return 0;
+  };
+  const n = Number(call('for_each_map_elem', h.desc, 1, 0, 0));
+  assert.equal(n, seen.length);
+  assert.ok(n >= 1 && n <= 4);
+  assert.equal(new Set(seen).size, seen.length, 'no key visited twice');
+  assert.equal([...h.keys()].length, 4 - new Set(seen.flatMap((k) => [k, (k + 1) % 4])).size);
+});
