@@ -14,4 +14,4 @@ export type { TranslateOptions, Translation, ScanDriverOptions } from './transla
 export { ClassicFilter, SeccompFilter, compileClassic } from './classic-filter.js';
 export type { ClassicFilterOptions, PacketMeta, SeccompData } from './classic-filter.js';
 export { scanCapture } from './scan-capture.js';
-export type { ScanOptions, ScanResult, AcceptedPacket } from './scan-capture.js';
+export type { ScanOptions, ScanResult, AcceptedPacket, ProgramSource } from './scan-capture.js';

@@ -67,8 +67,16 @@ export interface ScanResult {
 const ARG_RECORD = 40; // r1..r5 as u64
 const OUT_RECORD = 8;
 
+/**
+ * The program, or a function giving the program for a link type (a tcpdump
+ * expression compiles differently for Ethernet and Linux cooked captures);
+ * it is called once per link type the capture has.
+ */
+export type ProgramSource = ClassicProgram | ((linkType: number) => ClassicProgram);
+
 /** Run a classic socket filter over every packet of a pcap/pcapng file (path or open descriptor). */
-export function scanCapture(file: string | number, prog: ClassicProgram, options: ScanOptions = {}): ScanResult {
+export function scanCapture(file: string | number, source: ProgramSource, options: ScanOptions = {}): ScanResult {
+  const programFor = (linkType: number): ClassicProgram => (typeof source === 'function' ? source(linkType) : source);
   const vm = options.vm ?? createVm();
   const engineName = options.engine ?? (hasEngine('jit') ? 'jit' : 'interp');
   const batch = options.batch ?? 4096;
@@ -104,7 +112,7 @@ export function scanCapture(file: string | number, prog: ClassicProgram, options
       // and writes out[i] only for i < maxOut; this function maps both
       // regions and points bufEnd at the end of the bytes read.
       const driverEngine = options.engine ?? (hasEngine('jit-verified') ? 'jit-verified' : engineName);
-      return scanPcap(vm, parser, read, bufRegion.start, prog, driverEngine, batch * 16, options);
+      return scanPcap(vm, parser, read, bufRegion.start, programFor(parser.interfaces[0]!.linkType), driverEngine, batch * 16, options);
     }
     const bufAddr = bufRegion.start;
     const ctxBase = ctxRegion.start;
@@ -117,7 +125,7 @@ export function scanCapture(file: string | number, prog: ClassicProgram, options
       let e = engines.get(linkType);
       if (e === undefined) {
         const info = linkTypeInfo(linkType);
-        const t = translateClassic(prog, {
+        const t = translateClassic(programFor(linkType), {
           mode: 'socket',
           ...(info && { hatype: info.hatype }),
           ...(info?.netOffset !== undefined && { netOffset: info.netOffset }),

@@ -131,3 +131,16 @@ test('scanCapture: the scan driver in far mode (a body past 32767 slots) on the 
   assert.deepEqual(got, want);
   assert.ok(want.some((v) => v !== 0));
 });
+
+test('scanCapture: a program per link type', () => {
+  const seen: number[] = [];
+  const byLinkType = (lt: number): ClassicInsn[] => {
+    seen.push(lt);
+    return [{ code: 0x06, jt: 0, jf: 0, k: lt }]; // ret #linktype
+  };
+  const results = new Map<number, number>();
+  const r = scanCapture(join(DIR, 'two-if.pcapng'), byLinkType, { onAccept: (p) => results.set(p.linkType, p.result) });
+  assert.deepEqual(seen.sort((a, b) => a - b), [1, 113]);
+  assert.deepEqual([...results].sort((a, b) => a[0] - b[0]), [[1, 1], [113, 113]]);
+  assert.equal(r.accepted, r.packets);
+});
