@@ -9,7 +9,9 @@ import { hasEngine } from '../../src/vm/engines.js';
 import { RuntimeMemory } from '../../src/vm/memory.js';
 import { MapTable } from '../../src/maps/table.js';
 import { RingBufMap } from '../../src/maps/ringbuf.js';
-import { HelperContext, standardHelpers } from '../../src/helpers/index.js';
+import { HelperContext, runWithTailCalls, standardHelpers } from '../../src/helpers/index.js';
+import { ProgArrayMap } from '../../src/maps/prog-array.js';
+import type { Program } from '../../src/isa/decode.js';
 
 const ENGINES = ['interp', ...(hasEngine('jit') ? ['jit'] : [])];
 
@@ -107,5 +109,48 @@ for (const engine of ENGINES) {
     rb.poll((s) => got.push(new DataView(s.buffer).getBigUint64(0, true)));
     assert.deepEqual(got, [41n, 42n]);
     assert.deepEqual(ctx.tracePipe.readEntries().map((e) => e.message), ['41\n', '42\n']);
+  });
+
+  test(`${engine}: tail calls replace the program, keep r1, and stop after 33`, () => {
+    const { maps, vm, ctx } = world();
+    const pa = maps.create({ name: 'jmp', type: 'prog_array', keySize: 4, valueSize: 4, maxEntries: 4 }) as ProgArrayMap;
+    const count = maps.create({ name: 'count', type: 'array', keySize: 4, valueSize: 8, maxEntries: 1 });
+    const target = vm.load(assemble(`
+      r0 = r1
+      r0 += 1000
+      exit`));
+    const caller = vm.load(assemble(`
+      r6 = r1
+      r2 = ${hex(pa.desc)} ll
+      r3 = 0
+      call 12
+      r0 = r6
+      exit`));
+    // counts its runs, then tail-calls itself until the limit stops it
+    const self = vm.load(assemble(`
+      r6 = r1
+      r1 = 0
+      *(u32 *)(r10 - 4) = r1
+      r2 = r10
+      r2 += -4
+      r1 = ${hex(count.desc)} ll
+      call 1
+      if r0 == 0 goto out
+      r1 = 1
+      lock *(u64 *)(r0 + 0) += r1
+      r1 = r6
+      r2 = ${hex(pa.desc)} ll
+      r3 = 1
+      call 12
+      r0 = 7
+    out:
+      exit`));
+    const run = (p: Program, args: readonly (number | bigint)[]) => vm.run(p, { args, run: ctx, engine });
+    assert.equal(runWithTailCalls(ctx, caller, [5], run).r0, 5n, 'empty slot: the call fails and the caller goes on');
+    pa.set(0, target);
+    assert.equal(runWithTailCalls(ctx, caller, [5], run).r0, 1005n, 'the target ran with the same r1; the caller did not resume');
+    pa.set(1, self);
+    assert.equal(runWithTailCalls(ctx, self, [0], run).r0, 7n);
+    assert.equal(new DataView(count.lookup(new Uint8Array(4))!.buffer).getBigUint64(0, true), 34n, 'the first run and 33 tail calls');
   });
 }
