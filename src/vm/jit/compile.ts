@@ -168,7 +168,7 @@ export function buildModule(prog: Program, layout: ModuleLayout, options: BuildO
   for (let c = 0; c < nChecks; c++) {
     const [size, info] = CHECKS[c]!;
     const at = beginBody(w, [[3, T.i32]]);
-    emitCheck(w, size, info, layout.maxBytes);
+    emitCheck(w, size, info, layout.maxBytes, layout.ctlBase);
     endBody(w, at);
   }
   emitRun(w, layout, funcBase);

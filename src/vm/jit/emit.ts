@@ -51,7 +51,15 @@ export const CTL_INDEX = 52;
 /** Dump the registers at exit (i32 flag), and where: r0..r10 as 11 x i64. */
 export const CTL_DUMP_FLAG = 56;
 export const CTL_DUMP = 64;
-export const CTL_SIZE = 64 + 88;
+/**
+ * The region that last passed the slow path (a partial granule), as
+ * [start, end) (two i32): later accesses inside it skip the JS call. The JS
+ * side clears it (end = 0) when a run starts and after every helper call,
+ * the only points where regions can be mapped or unmapped.
+ */
+export const CTL_PSTART = 152;
+export const CTL_PEND = 156;
+export const CTL_SIZE = 160;
 
 /** Run-time error codes passed to the `err` import. */
 export const enum ErrCode {
@@ -1191,10 +1199,10 @@ export const CHECKS: ReadonlyArray<readonly [number, number]> = [
  * Body of a check function (ea: i64, pc: i32) -> i32, locals a, sa, sb (i32).
  * Mirrors RuntimeMemory.check: the range must lie below maxBytes, both
  * shadow bytes must grant the access, and a partial granule asks the `slow`
- * import. Atomics must also be naturally aligned. Failures call `fault`,
+ * import (unless it lies in the region cached at CTL_PSTART). Atomics must also be naturally aligned. Failures call `fault`,
  * which throws.
  */
-export function emitCheck(w: Writer, size: number, info: number, maxBytes: number): void {
+export function emitCheck(w: Writer, size: number, info: number, maxBytes: number, ctlBase: number): void {
   const EA = 0;
   const PC = 1;
   const A = 2;
@@ -1250,6 +1258,28 @@ export function emitCheck(w: Writer, size: number, info: number, maxBytes: numbe
   w.s32(0x80);
   w.u8(W.i32_and);
   w.u8(W.i32_eqz);
+  w.u8x2(W.if, T.void);
+  w.u8x2(W.local_get, A);
+  w.u8(W.return);
+  w.u8(W.end);
+  // a partial granule of the region that passed the slow path last time?
+  w.u8(W.i32_const);
+  w.s32(ctlBase);
+  w.u8(W.i32_load);
+  w.u32(2);
+  w.u32(CTL_PSTART);
+  w.u8x2(W.local_get, A);
+  w.u8(W.i32_le_u);
+  w.u8x2(W.local_get, A);
+  w.u8x2(W.i32_const, size);
+  w.u8(W.i32_add);
+  w.u8(W.i32_const);
+  w.s32(ctlBase);
+  w.u8(W.i32_load);
+  w.u32(2);
+  w.u32(CTL_PEND);
+  w.u8(W.i32_le_u);
+  w.u8(W.i32_and);
   w.u8x2(W.if, T.void);
   w.u8x2(W.local_get, A);
   w.u8(W.return);

@@ -17,7 +17,7 @@ import { BudgetExceeded, MemoryFault, ProgramError, TsbpfError, UsageError } fro
 import type { RuntimeMemory, Region } from '../memory.js';
 import { DEFAULT_BUDGET, type Engine, type EngineConfig, type EntryArgs, type ExecOptions, type ExecResult } from '../types.js';
 import { buildModule, type BuildOptions, type BuiltModule } from './compile.js';
-import { CTL_BUDGET, CTL_DUMP, CTL_DUMP_FLAG, CTL_INDEX, CTL_SIZE, ErrCode, INFO_MISALIGNED, INFO_WRITE } from './emit.js';
+import { CTL_BUDGET, CTL_DUMP, CTL_DUMP_FLAG, CTL_INDEX, CTL_PEND, CTL_PSTART, CTL_SIZE, ErrCode, INFO_MISALIGNED, INFO_WRITE } from './emit.js';
 import { printStructure } from './structure.js';
 
 export type JitOptions = BuildOptions;
@@ -176,6 +176,7 @@ export class JitEngine implements Engine {
     }
     regs[CTL_BUDGET >> 2] = this.startBudget(options.budget ?? DEFAULT_BUDGET);
     regs[CTL_DUMP_FLAG >> 2] = options.regsOut ? 1 : 0;
+    regs[CTL_PEND >> 2] = 0; // regions may have changed since the last run
     if (this.running) throw new UsageError('JitEngine.run is not re-entrant (a helper tried to run the same program)');
     this.running = true;
     this.env.run = options.run;
@@ -216,6 +217,7 @@ export class JitEngine implements Engine {
     const i32 = this.ctlI32();
     i32[CTL_BUDGET >> 2] = this.unlimited ? CHUNK : Math.min(budget, 0x7fffffff);
     i32[CTL_DUMP_FLAG >> 2] = 0;
+    i32[CTL_PEND >> 2] = 0;
     this.enter(options.run, () => this.batchFn(count, argsAddr, outAddr));
   }
 
@@ -326,6 +328,7 @@ export class JitEngine implements Engine {
       const after = this.regsView();
       after[0] = regs[0]!;
       after[1] = regs[1]!;
+      after[CTL_PEND >> 2] = 0; // the helper may have unmapped the cached region
       if (!env.exitRequested) return 0;
       env.exitRequested = false;
       return 1;
@@ -333,7 +336,18 @@ export class JitEngine implements Engine {
     return {
       mem: mem.wasm,
       helper: callHelper,
-      slow: (addr: number, info: number): number => (mem.check(addr >>> 0, info & 0xff, (info & INFO_WRITE) !== 0) ? 1 : 0),
+      slow: (addr: number, info: number): number => {
+        const size = info & 0xff;
+        if (!mem.check(addr >>> 0, size, (info & INFO_WRITE) !== 0)) return 0;
+        // remember the region, so the next access to its partial granule stays in Wasm
+        const r = mem.regionOf(addr >>> 0, size);
+        if (r !== undefined) {
+          const block = this.regsView();
+          block[CTL_PSTART >> 2] = r.start;
+          block[CTL_PEND >> 2] = r.start + r.size;
+        }
+        return 1;
+      },
       fault: (pc: number, lo: number, hi: number, info: number): never => {
         const addr = hi * TWO32 + (lo >>> 0);
         const size = info & 0xff;
