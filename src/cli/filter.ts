@@ -14,6 +14,7 @@ import { translateClassic } from '../cbpf/translate.js';
 import { decodeProgram } from '../isa/decode.js';
 import { UsageError } from '../internal/errors.js';
 import { LINKTYPE, linkTypeByName, linkTypeInfo, linkTypeName } from '../pcap/linktype.js';
+import type { CaptureParser } from '../pcap/parser.js';
 import { readCaptureSync } from '../pcap/reader.js';
 import { PcapWriter, fileSink } from '../pcap/writer.js';
 import { EXIT_FAIL, EXIT_OK, type Command, type Io } from './command.js';
@@ -90,10 +91,16 @@ function netmaskOption(v: string | undefined): number {
   return parts.reduce((acc, p) => ((acc << 8) | Number(p)) >>> 0, 0);
 }
 
-/** The link type of the first packet of a capture (for -d/--ebpf with -r). */
-function firstLinkType(file: string): number {
-  for (const rec of readCaptureSync(file)) return rec.linkType;
-  throw new UsageError(`${file}: the capture has no packets, so its link type is unknown (use --link-type)`);
+/** Link type and snapshot length of a capture's first interface (for -d/--ebpf with -r, as tcpdump -d -r). */
+function captureInfo(file: string): { linkType: number; snaplen: number } {
+  let parser: CaptureParser | undefined;
+  const it = readCaptureSync(file, { onParser: (p) => (parser = p) });
+  const first = it.next();
+  it.return(undefined);
+  const iface = parser?.interfaces[0];
+  if (iface !== undefined) return { linkType: iface.linkType, snaplen: iface.snaplen };
+  if (!first.done) return { linkType: first.value.linkType, snaplen: DEFAULT_SNAPLEN };
+  throw new UsageError(`${file}: the capture describes no interface, so its link type is unknown (use --link-type)`);
 }
 
 function printEbpf(prog: ClassicInsn[], linkType: number, io: Io): void {
@@ -188,16 +195,19 @@ export const filter: Command = {
       },
     }) as { values: Values; positionals: string[] };
     const expr = positionals.join(' ');
-    const snaplen = intOption('snaplen', values.snaplen, 1, 0xffffffff) ?? DEFAULT_SNAPLEN;
+    const snaplenFlag = intOption('snaplen', values.snaplen, 1, 0xffffffff);
     const netmask = netmaskOption(values.netmask);
-    const compile = (linkType: number): ClassicInsn[] => compileFilter(expr, { linkType, snaplen, netmask, optimize: values.O !== true });
+    const compile = (linkType: number, snaplen = snaplenFlag ?? DEFAULT_SNAPLEN): ClassicInsn[] =>
+      compileFilter(expr, { linkType, snaplen, netmask, optimize: values.O !== true });
     const print = values.d === true || values.ebpf === true;
     if (!print && values.r === undefined) throw new UsageError('give -r CAPTURE to filter packets, or -d / --ebpf to print the program');
     if (values.output !== undefined && !['d', 'dd', 'ddd'].includes(values.output)) throw new UsageError(`--output: expected d, dd or ddd, got '${values.output}'`);
     try {
       if (print) {
-        const linkType = values.r !== undefined && values['link-type'] === undefined ? firstLinkType(values.r) : linkTypeOption(values['link-type']);
-        const prog = compile(linkType);
+        // With -r, like tcpdump -d -r: the capture's link type and snapshot length.
+        const info = values.r !== undefined ? captureInfo(values.r) : undefined;
+        const linkType = values['link-type'] !== undefined || info === undefined ? linkTypeOption(values['link-type']) : info.linkType;
+        const prog = compile(linkType, snaplenFlag ?? info?.snaplen ?? DEFAULT_SNAPLEN);
         if (values.d === true) {
           const out = values.output ?? 'd';
           io.out(out === 'dd' ? formatDd(prog) : out === 'ddd' ? formatDdd(prog) : disassembleClassic(prog));
