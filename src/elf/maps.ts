@@ -98,13 +98,14 @@ function legacyMaps(elf: ElfFile, s: ElfSection): { offset: number; spec: MapSpe
   return syms.map((y) => {
     if (y.value % defSize !== 0) throw r.error(`map ${y.name} at offset ${y.value} is not on a ${defSize}-byte definition boundary`, y.value);
     const typeId = r.u32At(y.value, `map ${y.name} type`);
-    // iproute2's struct bpf_elf_map (36 bytes) adds id, pinning, inner_id and
-    // inner_idx; any other bytes past the fields we know must be zero, as libbpf required.
-    const known = defSize >= 36 ? 36 : 20;
+    // iproute2's struct bpf_elf_map adds id and pinning (28 bytes), later also
+    // inner_id and inner_idx (36 bytes); any other bytes past the fields we
+    // know must be zero, as libbpf required.
+    const known = defSize >= 36 ? 36 : defSize >= 28 ? 28 : 20;
     for (let k = y.value + known; k < y.value + defSize; k++) {
       if (r.u8At(k) !== 0) throw r.error(`map ${y.name}: unrecognised non-zero byte ${k - y.value} in its ${defSize}-byte definition`, k);
     }
-    const pinning = defSize >= 36 ? r.u32At(y.value + 24) : 0;
+    const pinning = defSize >= 28 ? r.u32At(y.value + 24) : 0;
     return {
       offset: y.value,
       spec: {
