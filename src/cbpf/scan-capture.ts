@@ -28,6 +28,8 @@ interface BatchEngine extends Engine {
 const canBatch = (e: Engine): e is BatchEngine => typeof (e as Partial<BatchEngine>).runBatchAt === 'function';
 
 export interface AcceptedPacket {
+  /** Index of the packet in the file (0-based). */
+  index: number;
   /** The captured bytes (a view, valid during the callback). */
   data: Uint8Array;
   wireLen: number;
@@ -45,8 +47,10 @@ export interface ScanOptions extends Omit<TranslateOptions, 'mode'> {
    * else 'interp'.
    */
   engine?: string;
-  /** Called for each accepted packet, in file order. */
-  onAccept?: (p: AcceptedPacket) => void;
+  /** Called for each accepted packet, in file order. Return false to stop the scan there. */
+  onAccept?: (p: AcceptedPacket) => boolean | void;
+  /** Called after each batch with the running counts (for progress reports). */
+  onProgress?: (packets: number, accepted: number) => void;
   /** Packets per engine call (default 4096; the pcap driver uses 16 times as many). */
   batch?: number;
   /** Use the scan driver for pcap files (default true); false runs pcap like pcapng. */
@@ -58,10 +62,13 @@ export interface ScanOptions extends Omit<TranslateOptions, 'mode'> {
 }
 
 export interface ScanResult {
+  /** Packets filtered (when onAccept stopped the scan: up to and including that packet). */
   packets: number;
   accepted: number;
   /** The engine that ran the filter. */
   engine: string;
+  /** onAccept returned false. */
+  stopped: boolean;
 }
 
 const ARG_RECORD = 40; // r1..r5 as u64
@@ -148,51 +155,51 @@ export function scanCapture(file: string | number, source: ProgramSource, option
     const wires = new Float64Array(batch);
     const secs = new Float64Array(batch);
     const nsecs = new Float64Array(batch);
-    const accepted: AcceptedPacket = { data: u8.subarray(0, 0), wireLen: 0, tsSec: 0, tsNsec: 0, linkType: 0, result: 0 };
+    const accepted: AcceptedPacket = { index: 0, data: u8.subarray(0, 0), wireLen: 0, tsSec: 0, tsNsec: 0, linkType: 0, result: 0 };
 
     let packets = 0;
     let acceptedCount = 0;
     let n = 0; // packets in the current batch
     let batchLinkType = -1;
+    let stopped = false;
 
     const flush = (): void => {
       if (n === 0) return;
       const engine = engineFor(batchLinkType);
-      if (canBatch(engine)) {
-        engine.runBatchAt(n, argRegion.start, outRegion.start);
-        for (let k = 0; k < n; k++) {
-          const r = dv.getUint32(outRegion.start + k * OUT_RECORD, true);
-          if (r !== 0) {
-            acceptedCount++;
-            if (onAccept) deliver(k, r);
-          }
-        }
-      } else {
-        for (let k = 0; k < n; k++) {
-          const r = engine.run(ctxArgs[k]!).r0lo >>> 0;
-          if (r !== 0) {
-            acceptedCount++;
-            if (onAccept) deliver(k, r);
+      const batched = canBatch(engine);
+      if (batched) engine.runBatchAt(n, argRegion.start, outRegion.start);
+      for (let k = 0; k < n; k++) {
+        const r = batched ? dv.getUint32(outRegion.start + k * OUT_RECORD, true) : engine.run(ctxArgs[k]!).r0lo >>> 0;
+        if (r !== 0) {
+          acceptedCount++;
+          if (onAccept && deliver(k, r) === false) {
+            packets += k + 1;
+            n = 0;
+            stopped = true;
+            return;
           }
         }
       }
       packets += n;
       n = 0;
+      options.onProgress?.(packets, acceptedCount);
     };
-    const deliver = (k: number, r: number): void => {
+    const deliver = (k: number, r: number): boolean | void => {
+      accepted.index = packets + k;
       accepted.data = parser.buffer.subarray(offs[k]!, offs[k]! + caps[k]!);
       accepted.wireLen = wires[k]!;
       accepted.tsSec = secs[k]!;
       accepted.tsNsec = nsecs[k]!;
       accepted.linkType = batchLinkType;
       accepted.result = r;
-      onAccept!(accepted);
+      return onAccept!(accepted);
     };
 
-    for (;;) {
+    scan: for (;;) {
       while (parser.nextPacket()) {
         if (parser.linkType !== batchLinkType) {
           flush();
+          if (stopped) break scan;
           batchLinkType = parser.linkType;
           engineFor(batchLinkType); // compile before the batch fills, so views are current
         }
@@ -209,14 +216,17 @@ export function scanCapture(file: string | number, source: ProgramSource, option
           secs[n] = parser.tsSec;
           nsecs[n] = parser.tsNsec;
         }
-        if (++n === batch) flush();
+        if (++n === batch) {
+          flush();
+          if (stopped) break scan;
+        }
       }
       // The batch must run before fill() moves the unread bytes.
       flush();
-      if (parser.fill(read, bufSize) === 0) break;
+      if (stopped || parser.fill(read, bufSize) === 0) break;
     }
-    parser.finish();
-    return { packets, accepted: acceptedCount, engine: engineName };
+    if (!stopped) parser.finish();
+    return { packets, accepted: acceptedCount, engine: engineName, stopped };
   } finally {
     if (typeof file === 'string') closeSync(fd);
     for (const r of [bufRegion, ctxRegion, argRegion, outRegion]) mem.free(r);
@@ -259,7 +269,7 @@ function scanPcap(
     const le = !parser.bigEndian;
     const nano = parser.nanosecond;
     const onAccept = options.onAccept;
-    const acc: AcceptedPacket = { data: parser.buffer.subarray(0, 0), wireLen: 0, tsSec: 0, tsNsec: 0, linkType, result: 0 };
+    const acc: AcceptedPacket = { index: 0, data: parser.buffer.subarray(0, 0), wireLen: 0, tsSec: 0, tsNsec: 0, linkType, result: 0 };
     const out32 = new Uint32Array(mem.wasm.buffer, out.start, maxOut * 2);
     const buf = parser.buffer; // a fixed buffer: never replaced
     const bv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
@@ -285,18 +295,20 @@ function scanPcap(
             acc.tsNsec = nano ? bv.getUint32(h + 4, le) : bv.getUint32(h + 4, le) * 1000;
             acc.wireLen = bv.getUint32(h + 12, le);
             acc.result = r;
-            onAccept(acc);
+            acc.index = packets + k;
+            if (onAccept(acc) === false) return { packets: packets + k + 1, accepted, engine: engineName, stopped: true };
           }
         }
         packets += count;
         parser.skip(dv.getUint32(c + SCAN_CTX.consumed, true));
+        options.onProgress?.(packets, accepted);
       }
       // What is left is an incomplete record; let the parser judge it (a corrupt length throws here).
       if (parser.nextPacket()) throw new Error('cbpf scan: the driver stopped before a complete record');
       if (parser.fill(read, parser.buffer.length) === 0) break;
     }
     parser.finish();
-    return { packets, accepted, engine: engineName };
+    return { packets, accepted, engine: engineName, stopped: false };
   } finally {
     mem.free(ctx);
     mem.free(out);

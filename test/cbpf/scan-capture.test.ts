@@ -144,3 +144,30 @@ test('scanCapture: a program per link type', () => {
   assert.deepEqual([...results].sort((a, b) => a[0] - b[0]), [[1, 1], [113, 113]]);
   assert.equal(r.accepted, r.packets);
 });
+
+test('scanCapture: packet indices, stopping early from onAccept, progress', () => {
+  for (const name of ['lo-us.pcap', 'two-if.pcapng']) {
+    const file = join(DIR, name);
+    const all = [...readCaptureSync(file)];
+    const f = new Map<number, ClassicFilter>();
+    const want: number[] = [];
+    all.forEach((p, i) => {
+      if (!f.has(p.linkType)) f.set(p.linkType, new ClassicFilter(PROG, { hatype: linkTypeInfo(p.linkType)!.hatype }));
+      if (f.get(p.linkType)!.run(p.data, p.wireLen) !== 0) want.push(i);
+    });
+    assert.ok(want.length >= 4, name);
+    for (const driver of [true, false]) {
+      for (const batch of [4096, 2]) {
+        const idx: number[] = [];
+        let progress = 0;
+        const r = scanCapture(file, PROG, { driver, batch, onAccept: (p) => void idx.push(p.index), onProgress: () => progress++ });
+        assert.deepEqual(idx, want, `${name} driver ${driver} batch ${batch}`);
+        assert.equal(r.stopped, false);
+        assert.ok(progress >= 1);
+        const stopAt = want[2]!;
+        const s = scanCapture(file, PROG, { driver, batch, onAccept: (p) => p.index !== stopAt });
+        assert.deepEqual([s.packets, s.accepted, s.stopped], [stopAt + 1, 3, true], `${name} stop, driver ${driver} batch ${batch}`);
+      }
+    }
+  }
+});

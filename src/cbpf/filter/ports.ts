@@ -67,5 +67,6 @@ export function ports(ctx: GenContext, q: Quals, lo: number, hi: number, range: 
     or(...protos.map((p) => cmpField(1, net + 6, p))),
     byDir(q.dir, (s) => inRange([loadAbs(2, net + 40 + off(s))])),
   );
-  return or(v4, v6);
+  // IPv6 first, as libpcap orders it (so -d output lines up with tcpdump -d).
+  return or(v6, v4);
 }
