@@ -96,6 +96,14 @@ proto('get_socket_uid', ['ctx']);
 proto('get_hash_recalc', ['ctx']);
 
 export const HELPER_PROTOS: readonly HelperProto[] = P;
+
+/** Helpers after which every packet pointer is stale (the kernel's bpf_helper_changes_pkt_data). */
+export const CHANGES_PACKET_DATA: ReadonlySet<number> = new Set(
+  ['skb_store_bytes', 'l3_csum_replace', 'l4_csum_replace', 'tail_call', 'xdp_adjust_head', 'xdp_adjust_meta', 'xdp_adjust_tail',
+    'skb_change_proto', 'skb_change_tail', 'skb_change_head', 'skb_pull_data', 'skb_vlan_push', 'skb_vlan_pop', 'skb_adjust_room',
+    'clone_redirect', 'msg_pull_data', 'msg_push_data', 'msg_pop_data', 'lwt_push_encap', 'lwt_seg6_store_bytes',
+    'lwt_seg6_adjust_srh', 'lwt_seg6_action'].map((n) => BPF_FUNC[n]).filter((x): x is number => x !== undefined),
+);
 const BY_ID = new Map<number, HelperProto>(P.map((p) => [p.id, p]));
 
 export function helperProto(id: number): HelperProto | undefined {
@@ -107,22 +115,24 @@ export function helperProto(id: number): HelperProto | undefined {
 const BASE = [
   'map_lookup_elem', 'map_update_elem', 'map_delete_elem', 'map_push_elem', 'map_pop_elem', 'map_peek_elem',
   'get_prandom_u32', 'get_smp_processor_id', 'get_numa_node_id', 'tail_call', 'ktime_get_ns', 'ktime_get_boot_ns',
-  'ktime_get_coarse_ns', 'ringbuf_output', 'ringbuf_reserve', 'ringbuf_submit', 'ringbuf_discard', 'ringbuf_query',
+  'ringbuf_output', 'ringbuf_reserve', 'ringbuf_submit', 'ringbuf_discard', 'ringbuf_query',
   // privileged (CAP_BPF / CAP_PERFMON) additions of bpf_base_func_proto
   'jiffies64', 'trace_printk', 'probe_read_user', 'probe_read_kernel', 'probe_read_user_str', 'probe_read_kernel_str',
   'get_current_task',
 ];
 const TRACING = [
+  // bpf_ktime_get_coarse_ns is refused for tracing programs
   ...BASE, 'probe_read', 'probe_read_str', 'get_current_pid_tgid', 'get_current_uid_gid', 'get_current_comm',
   'perf_event_output', 'get_stackid',
 ];
-const SOCKET = [...BASE, 'skb_load_bytes', 'get_socket_cookie', 'get_socket_uid', 'perf_event_output'];
+const NET_BASE = [...BASE, 'ktime_get_coarse_ns'];
+const SOCKET = [...NET_BASE, 'skb_load_bytes', 'get_socket_cookie', 'get_socket_uid', 'perf_event_output'];
 const TC = [
-  ...BASE, 'skb_load_bytes', 'skb_store_bytes', 'l3_csum_replace', 'l4_csum_replace', 'csum_diff', 'redirect',
+  ...NET_BASE, 'skb_load_bytes', 'skb_store_bytes', 'l3_csum_replace', 'l4_csum_replace', 'csum_diff', 'redirect',
   'perf_event_output', 'get_hash_recalc', 'get_socket_cookie', 'get_socket_uid',
 ];
-const XDP = [...BASE, 'perf_event_output', 'csum_diff', 'xdp_adjust_head', 'xdp_adjust_meta', 'xdp_adjust_tail', 'redirect', 'redirect_map'];
-const CGROUP_SKB = [...BASE, 'skb_load_bytes', 'get_socket_cookie', 'get_socket_uid', 'perf_event_output'];
+const XDP = [...NET_BASE, 'perf_event_output', 'csum_diff', 'xdp_adjust_head', 'xdp_adjust_meta', 'xdp_adjust_tail', 'redirect', 'redirect_map'];
+const CGROUP_SKB = [...NET_BASE, 'skb_load_bytes', 'get_socket_cookie', 'get_socket_uid', 'perf_event_output'];
 
 const T = BPF_PROG_TYPE;
 const ALLOW = new Map<number, ReadonlySet<number>>();

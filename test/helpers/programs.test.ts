@@ -3,7 +3,8 @@
 // are updated in place with atomics, and user space sees the results.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assemble } from '../../src/asm/index.js';
+import { assemble, assembleToSlots } from '../../src/asm/index.js';
+import { attachCallbacks } from '../../src/helpers/callbacks.js';
 import { createVm } from '../../src/vm/index.js';
 import { hasEngine } from '../../src/vm/engines.js';
 import { RuntimeMemory } from '../../src/vm/memory.js';
@@ -152,5 +153,59 @@ for (const engine of ENGINES) {
     pa.set(1, self);
     assert.equal(runWithTailCalls(ctx, self, [0], run).r0, 7n);
     assert.equal(new DataView(count.lookup(new Uint8Array(4))!.buffer).getBigUint64(0, true), 34n, 'the first run and 33 tail calls');
+  });
+
+  test(`${engine}: bpf_loop and bpf_for_each_map_elem run callbacks that write through the caller's stack`, () => {
+    const { mem, maps, vm, ctx } = world();
+    const h = maps.create({ name: 'h', type: 'hash', keySize: 4, valueSize: 8, maxEntries: 8 });
+    for (const k of [3, 5, 9]) h.update(Uint8Array.of(k, 0, 0, 0), new Uint8Array(8).fill(0).map((_, i) => (i === 0 ? k * 10 : 0)));
+    const src = (loopCb: number, eachCb: number): string => `
+      r1 = 0
+      *(u64 *)(r10 - 8) = r1
+      *(u64 *)(r10 - 16) = r1
+      r1 = 5
+      r2 = ${loopCb} ll
+      r3 = r10
+      r3 += -8
+      r4 = 0
+      call 181
+      r6 = r0
+      r1 = ${hex(h.desc)} ll
+      r2 = ${eachCb} ll
+      r3 = r10
+      r3 += -16
+      r4 = 0
+      call 164
+      r6 <<= 8
+      r6 |= r0
+      r0 = *(u64 *)(r10 - 8)
+      r0 <<= 16
+      r0 |= r6
+      r1 = *(u64 *)(r10 - 16)
+      r1 <<= 32
+      r0 |= r1
+      exit
+    loop_cb:
+      r3 = *(u64 *)(r2 + 0)
+      r3 += r1
+      *(u64 *)(r2 + 0) = r3
+      r0 = 0
+      exit
+    each_cb:
+      r5 = *(u64 *)(r3 + 0)
+      r1 = *(u64 *)(r4 + 0)
+      r1 += r5
+      *(u64 *)(r4 + 0) = r1
+      r0 = 0
+      exit`;
+    const labels = assembleToSlots(src(0, 0)).labels;
+    const code = assemble(src(labels.get('loop_cb')!, labels.get('each_cb')!));
+    attachCallbacks(ctx, { mem, helpers: vm.helpers, code, engine });
+    const r = vm.run(code, { args: [], run: ctx, engine }).r0;
+    // sum over bpf_loop's indexes 0..4, the values 30+50+90, and the two call counts
+    assert.equal(r & 0xffn, 3n, 'for_each visited 3 elements');
+    assert.equal((r >> 8n) & 0xffn, 5n, 'bpf_loop ran 5 iterations');
+    assert.equal((r >> 16n) & 0xffffn, 10n);
+    assert.equal(r >> 32n, 170n);
   });
 }
