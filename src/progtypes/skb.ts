@@ -88,6 +88,11 @@ export class SkbRunContext extends ProgRunContext {
     super(options);
     if (dataIn.length < ETH_HLEN) throw new TestRunError(EINVAL, `data_in is ${dataIn.length} bytes, less than ETH_HLEN (${ETH_HLEN})`);
     if (dataIn.length > SKB_MAX_DATA) throw new TestRunError(EINVAL, `data_in is ${dataIn.length} bytes; an skb test run takes at most ${SKB_MAX_DATA}`);
+    // the kernel pulls the network header of IPv4 and IPv6 frames into the linear part first
+    const ethType = (dataIn[12]! << 8) | dataIn[13]!;
+    const l3 = dataIn.length - ETH_HLEN;
+    if (ethType === 0x0800 && l3 < 20) throw new TestRunError(EINVAL, `IPv4 frame with ${l3} bytes after the Ethernet header, less than an IP header (20)`);
+    if (ethType === 0x86dd && l3 < 40) throw new TestRunError(EINVAL, `IPv6 frame with ${l3} bytes after the Ethernet header, less than an IPv6 header (40)`);
     const ctx = new Uint8Array(SKB_SIZE);
     if (ctxIn !== undefined) {
       if (ctxIn.length > SKB_SIZE && ctxIn.subarray(SKB_SIZE).some((b) => b !== 0)) throw new TestRunError(7, `__sk_buff ctx_in is ${ctxIn.length} bytes with non-zero bytes past ${SKB_SIZE}`);

@@ -8,11 +8,14 @@ import type { Program } from '../isa/decode.js';
 import { testRun, type TestRunOptions, type TestRunResult, type TestRunTarget } from '../progtypes/test-run.js';
 import type { ProgRunContext } from '../progtypes/run-context.js';
 import type { Vm } from '../vm/vm.js';
+import { ProgramError } from '../internal/errors.js';
 import { TailCallSignal } from './tail-call.js';
 
 /** What a program needs from its runtime. */
 export interface ProgramHost {
   readonly vm: Vm;
+  /** A VM with its own stack on the same memory for callbacks nested `depth` (1, 2...) deep. */
+  nestedVm(depth: number): Vm;
   readonly defaultEngine: string;
   readonly defaultBudget: number | undefined;
   helperContextOptions(cpu?: number): HelperContextOptions;
@@ -37,9 +40,17 @@ export class BpfProgram implements TestRunTarget {
   /** The verifier's log when the program was verified. */
   readonly verifierLog: string | undefined;
   private readonly host: ProgramHost;
+  /** Callback entry programs by target instruction (see relocate.ts callbackTrampoline). */
+  private readonly callbacks: ReadonlyMap<number, Program>;
+  /** Callback nesting while this program runs (each level gets its own stack). */
+  private depth = 0;
+  private engineName = 'interp';
+  private budget: number | undefined;
+  private activeCtx: ProgRunContext | undefined;
 
-  constructor(host: ProgramHost, id: number, spec: ProgramSpec, insns: Uint8Array, code: Program, verifierLog: string | undefined) {
+  constructor(host: ProgramHost, id: number, spec: ProgramSpec, insns: Uint8Array, code: Program, verifierLog: string | undefined, callbacks: ReadonlyMap<number, Program> = new Map()) {
     this.host = host;
+    this.callbacks = callbacks;
     this.id = id;
     this.spec = spec;
     this.name = spec.name;
@@ -75,6 +86,10 @@ export class BpfProgram implements TestRunTarget {
     let prog: BpfProgram = this;
     let insns = 0;
     for (;;) {
+      prog.engineName = engineName;
+      prog.budget = budget;
+      prog.activeCtx = ctx;
+      ctx.invoke = prog.invoke;
       try {
         const r = vm.engine(prog.code, engineName).run(args, exec);
         return { r0lo: r.r0lo, r0hi: r.r0hi, insns: insns + r.insns };
@@ -87,6 +102,30 @@ export class BpfProgram implements TestRunTarget {
       }
     }
   }
+
+  /**
+   * Run the callback at instruction `fn` (a value a `lddw rX, func` loaded)
+   * with r1..r5 from `args` (lo/hi halves); returns r0's low half. Bound, so
+   * it can be handed to HelperContext.invoke as it is.
+   */
+  readonly invoke = (fn: number, args: Int32Array): number => {
+    const entry = this.callbacks.get(fn >>> 0);
+    if (entry === undefined) throw new ProgramError(-1, `callback ${fn} is not a function of program ${this.name} (the program passed a value that no lddw func produced)`);
+    const a: (number | bigint)[] = [];
+    for (let i = 0; i < 5; i++) {
+      const lo = args[2 * i]! >>> 0;
+      const hi = args[2 * i + 1]! >>> 0;
+      a.push(hi === 0 ? lo : (BigInt(hi) << 32n) | BigInt(lo));
+    }
+    this.depth++;
+    try {
+      const vm = this.host.nestedVm(this.depth);
+      const run = this.budget !== undefined ? { run: this.activeCtx, budget: this.budget } : { run: this.activeCtx };
+      return vm.engine(entry, this.engineName).run(a, run).r0lo;
+    } finally {
+      this.depth--;
+    }
+  };
 
   /** BPF_PROG_TEST_RUN: see progtypes/test-run.ts. */
   testRun(options: TestRunOptions = {}): TestRunResult {

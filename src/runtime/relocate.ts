@@ -36,3 +36,49 @@ export function relocateMapRefs(spec: ProgramSpec, maps: readonly BpfMap[]): Uin
   }
   return out;
 }
+
+const LDDW = 0x18;
+const BPF_PSEUDO_FUNC = 4;
+
+/**
+ * `lddw rX, func` (src 4, BPF_PSEUDO_FUNC: a callback for bpf_loop,
+ * for_each_map_elem...) becomes `lddw rX, <target instruction index>`, in
+ * place. The runtime's callback invoker accepts exactly these values, so a
+ * program cannot make a helper jump anywhere else. Returns the targets.
+ */
+export function resolveFuncRefs(insns: Uint8Array): number[] {
+  const dv = new DataView(insns.buffer, insns.byteOffset, insns.byteLength);
+  const n = insns.length / SLOT;
+  const targets: number[] = [];
+  for (let i = 0; i + 1 < n; i++) {
+    const at = i * SLOT;
+    if (insns[at] !== LDDW) continue;
+    if (insns[at + 1]! >> 4 === BPF_PSEUDO_FUNC) {
+      const target = i + 1 + dv.getInt32(at + 4, true);
+      if (target < 0 || target >= n) throw new VerifierError(i, `lddw func target ${target} is outside the program (${n} instructions)`);
+      insns[at + 1] = insns[at + 1]! & 0x0f;
+      dv.setInt32(at + 4, target, true);
+      dv.setInt32(at + SLOT + 4, 0, true);
+      if (!targets.includes(target)) targets.push(target);
+    }
+    i++; // skip the second slot
+  }
+  return targets;
+}
+
+/**
+ * The program as a callback entry: `call <target>; exit` in front of the
+ * unchanged instructions (every relative jump and call inside them keeps its
+ * meaning), so an engine that always starts at instruction 0 runs the
+ * callback with r1..r5 as given, in its own frame, and returns its r0.
+ */
+export function callbackTrampoline(insns: Uint8Array, target: number): Uint8Array {
+  const out = new Uint8Array(insns.length + 2 * SLOT);
+  const dv = new DataView(out.buffer);
+  out[0] = 0x85; // call
+  out[1] = 1 << 4; // src 1: BPF_PSEUDO_CALL (a local function)
+  dv.setInt32(4, target + 1, true); // from slot 1 to target + 2
+  out[SLOT] = 0x95; // exit
+  out.set(insns, 2 * SLOT);
+  return out;
+}

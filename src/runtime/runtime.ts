@@ -19,7 +19,7 @@ import { STANDARD_HELPERS } from '../helpers/index.js';
 import { HelperRegistry, type HelperDef } from '../helpers/registry.js';
 import { TracePipe } from '../helpers/trace-pipe.js';
 import { decodeProgram } from '../isa/decode.js';
-import { TsbpfError, UsageError, VerifierError } from '../internal/errors.js';
+import { ProgramError, TsbpfError, UsageError, VerifierError } from '../internal/errors.js';
 import type { BpfMap } from '../maps/base.js';
 import { ArrayOfMaps, HashOfMaps } from '../maps/map-in-map.js';
 import { ProgArrayMap } from '../maps/prog-array.js';
@@ -31,9 +31,11 @@ import { createVm, requireEngine, type Vm } from '../vm/vm.js';
 import { Collection } from './collection.js';
 import { LoadError } from './errors.js';
 import { BpfProgram, type ProgramHost } from './program.js';
-import { relocateMapRefs } from './relocate.js';
+import { callbackTrampoline, relocateMapRefs, resolveFuncRefs } from './relocate.js';
 import { runtimeTailCall } from './tail-call.js';
 import { verifyProgram } from './verify.js';
+
+const MAX_CALLBACK_DEPTH = 8;
 
 export interface RuntimeOptions {
   /** Default engine for runs: 'interp' (default) or 'jit'. */
@@ -82,6 +84,7 @@ export class Runtime implements ProgramHost {
   private readonly verifyByDefault: boolean;
   private readonly programs: (BpfProgram | undefined)[] = [undefined]; // id 0 is never used
   private readonly pins = new Map<string, BpfMap | BpfProgram>();
+  private readonly nested: Vm[] = [];
 
   constructor(options: RuntimeOptions = {}) {
     this.defaultEngine = options.engine ?? 'interp';
@@ -92,6 +95,15 @@ export class Runtime implements ProgramHost {
     this.vm = createVm({ helpers: this.helpers, ...(options.memory ? { memOptions: options.memory } : {}) });
     this.maps = new MapTable(this.vm.mem, { cpus: options.cpus ?? 1, resolveProgram: (id) => this.program(id) });
     this.tracePipe = options.tracePipe ?? new TracePipe();
+  }
+
+  /** Callbacks (bpf_loop...) run while their caller is on the stack: each nesting level gets a VM with its own stack. */
+  nestedVm(depth: number): Vm {
+    if (depth <= 0) return this.vm;
+    // the kernel allows few nested callback levels; 8 bounds the stacks a runaway program can allocate
+    if (depth > MAX_CALLBACK_DEPTH) throw new ProgramError(-1, `callbacks nested more than ${MAX_CALLBACK_DEPTH} deep`);
+    while (this.nested.length < depth) this.nested.push(createVm({ mem: this.vm.mem, helpers: this.helpers }));
+    return this.nested[depth - 1]!;
   }
 
   get mem(): Vm['mem'] {
@@ -195,8 +207,9 @@ export class Runtime implements ProgramHost {
       checkHelperCalls(raw, this.helpers, p.license);
       if (verify) log = verifyProgram(raw, p, spec, maps);
       const insns = relocateMapRefs(p, maps);
+      const callbacks = new Map(resolveFuncRefs(insns).map((t) => [t, decodeProgram(callbackTrampoline(insns, t))]));
       const id = this.programs.length;
-      const prog = new BpfProgram(this, id, p, insns, decodeProgram(insns), log);
+      const prog = new BpfProgram(this, id, p, insns, decodeProgram(insns), log, callbacks);
       this.programs.push(prog);
       return prog;
     } catch (e) {
@@ -211,6 +224,7 @@ export class Runtime implements ProgramHost {
     for (const m of this.maps.list()) this.maps.close(m);
     this.programs.length = 1;
     this.pins.clear();
+    for (const v of this.nested.splice(0)) v.dispose();
     this.vm.dispose();
   }
 }

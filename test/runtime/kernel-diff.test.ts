@@ -1,0 +1,138 @@
+// The kernel as oracle: every XDP, tc and socket-filter program of the
+// committed example objects runs over the same packets in tsbpf
+// (Runtime + testRun) and in the kernel (bpftool prog loadall + prog run),
+// and the return values, data_out and map contents must be identical.
+// Needs root, bpftool and bpffs; skips with a message otherwise. Objects the
+// kernel's libbpf refuses to load are skipped with its message; pins are
+// always removed.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadObject } from '../../src/elf/load.js';
+import { parseCapture } from '../../src/pcap/reader.js';
+import { TestRunError } from '../../src/progtypes/errors.js';
+import { Runtime } from '../../src/runtime/runtime.js';
+import type { Collection } from '../../src/runtime/collection.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const ENGINES = ['interp', 'jit'] as const;
+const KERNEL_TYPES = new Set(['xdp', 'sched_cls', 'sched_act', 'socket_filter']);
+/** Maps whose contents are compared; per-CPU maps compare keys only (the kernel has more CPUs). */
+const COMPARED_MAPS = new Set(['hash', 'array', 'lru_hash', 'lpm_trie', 'percpu_array', 'percpu_hash', 'lru_percpu_hash']);
+
+function kernelSkip(): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root';
+  if (spawnSync('bpftool', ['version']).status !== 0) return 'needs bpftool';
+  if (!existsSync('/sys/fs/bpf')) return 'needs bpffs at /sys/fs/bpf';
+  return undefined;
+}
+const SKIP = kernelSkip();
+
+function objects(): string[] {
+  const dirs = [join(ROOT, 'examples'), join(ROOT, 'examples', 'xdp'), join(ROOT, 'test', 'fixtures', 'bench')];
+  return dirs.flatMap((d) => (existsSync(d) ? readdirSync(d).filter((f) => f.endsWith('.o') && !f.includes('bpfeb')).sort().map((f) => join(d, f)) : []));
+}
+
+/** Packets: frames of the bundled capture (TCP, UDP, ICMP, ARP, IPv6, truncated) and 16-byte frames whose first byte picks adjust.c's operation. */
+function packets(): Uint8Array[] {
+  const cap = readFileSync(join(ROOT, 'examples', 'xdp', 'flows.pcap'));
+  const frames = [...parseCapture(new Uint8Array(cap), { copy: true })].map((r) => r.data);
+  const picked = [0, 3, 7, 11, 13, 15, 16, 17, 18].map((i) => frames[i]!).filter((f) => f !== undefined);
+  for (let op = 0; op <= 6; op++) picked.push(Uint8Array.from([op, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0x08, 0x00, 0x45, 0x00]));
+  return picked;
+}
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+const sanitize = (n: string): string => n.replace(/\./g, '_');
+
+function run(cmd: string, args: string[]): { status: number; stdout: string; stderr: string } {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+type Outcome = { retval: number; dataOut: string } | { errno: number };
+
+const STRERROR: Record<string, number> = { 'Invalid argument': 22, 'Argument list too long': 7, 'Operation not supported': 95, 'Bad address': 14 };
+
+function kernelRun(pin: string, data: Uint8Array, dir: string): Outcome {
+  const inFile = join(dir, 'in.bin');
+  const outFile = join(dir, 'out.bin');
+  writeFileSync(inFile, data);
+  rmSync(outFile, { force: true });
+  const r = run('bpftool', ['prog', 'run', 'pinned', pin, 'data_in', inFile, 'data_out', outFile, 'repeat', '1']);
+  const m = /Return value: (\d+)/.exec(r.stdout + r.stderr);
+  const err = /failed to run program: (.*)/.exec(r.stderr);
+  if (m === null && err !== null && STRERROR[err[1]!.trim()] !== undefined) return { errno: STRERROR[err[1]!.trim()]! };
+  if (r.status !== 0 || m === null) throw new Error(`bpftool prog run ${pin}: ${r.stderr.trim() || r.stdout.trim()}`);
+  return { retval: Number(m[1]), dataOut: existsSync(outFile) ? hex(readFileSync(outFile)) : '' };
+}
+
+/** bpftool's map dump as sorted "key=value" lines (keys only for per-CPU maps). */
+function kernelDump(pin: string, keysOnly: boolean): string[] {
+  const r = run('bpftool', ['-j', 'map', 'dump', 'pinned', pin]);
+  if (r.status !== 0) throw new Error(`bpftool map dump ${pin}: ${r.stderr.trim()}`);
+  const rows = JSON.parse(r.stdout) as { key: string[]; value?: string[] }[];
+  const b = (xs: string[]): string => xs.map((x) => Number(x).toString(16).padStart(2, '0')).join('');
+  return rows.map((e) => (keysOnly || e.value === undefined ? b(e.key) : `${b(e.key)}=${b(e.value)}`)).sort();
+}
+
+function ourDump(coll: Collection, name: string, keysOnly: boolean): string[] {
+  return [...coll.map(name).entries()].map(([k, v]) => (keysOnly ? hex(k) : `${hex(k)}=${hex(v)}`)).sort();
+}
+
+for (const obj of objects()) {
+  const label = `${basename(join(obj, '..'))}/${basename(obj)}`;
+  test(`kernel vs tsbpf: ${label}`, { skip: SKIP }, (t) => {
+    const spec = loadObject(new Uint8Array(readFileSync(obj)), { file: obj });
+    const progs = spec.programs.filter((p) => KERNEL_TYPES.has(p.type));
+    if (progs.length === 0) return t.skip('no xdp, tc or socket filter programs');
+    const work = mkdtempSync(join(tmpdir(), 'tsbpf-kdiff-'));
+    const tag = `tsbpf-kdiff-${process.pid}-${basename(obj, '.o').replace(/\W/g, '_')}`;
+    const progDir = `/sys/fs/bpf/${tag}`;
+    const mapDir = `/sys/fs/bpf/${tag}-maps`;
+    try {
+      const load = run('bpftool', ['prog', 'loadall', obj, progDir, 'pinmaps', mapDir]);
+      if (load.status !== 0) {
+        const why = load.stderr.split('\n').filter((l) => l.startsWith('libbpf:') || l.startsWith('Error')).slice(-2).join(' / ');
+        return t.skip(`the kernel does not load it: ${why}`);
+      }
+      // one runtime per engine; each must match the kernel on its own
+      const runtimes = ENGINES.map((engine) => new Runtime({ engine }));
+      const colls = runtimes.map((rt) => rt.loadObject(spec, { programs: progs.map((p) => p.name) }));
+      const kernelMaps = existsSync(mapDir) ? readdirSync(mapDir) : [];
+      const pkts = packets();
+      for (const p of progs) {
+        for (const [i, pkt] of pkts.entries()) {
+          const k = kernelRun(join(progDir, p.name), pkt, work);
+          colls.forEach((coll, e) => {
+            let ours: Outcome;
+            try {
+              const r = coll.program(p.name).testRun({ dataIn: pkt });
+              ours = { retval: r.retval, dataOut: hex(r.dataOut) };
+            } catch (err) {
+              if (!(err instanceof TestRunError)) throw err;
+              ours = { errno: err.errno };
+            }
+            assert.deepEqual(ours, k, `${p.name} on ${ENGINES[e]}, packet ${i} (${hex(pkt).slice(0, 40)}...)`);
+          });
+        }
+        for (const [e, coll] of colls.entries()) for (const [name, map] of coll.maps) {
+          if (!COMPARED_MAPS.has(map.typeName)) continue;
+          const kname = kernelMaps.find((f) => f === sanitize(name)) ?? kernelMaps.find((f) => name.startsWith('.') && f.endsWith(sanitize(name)));
+          assert.ok(kname !== undefined, `map ${name} is not among the kernel's pinned maps (${kernelMaps.join(', ')})`);
+          const keysOnly = map.typeName.includes('percpu');
+          assert.deepEqual(ourDump(coll, name, keysOnly), kernelDump(join(mapDir, kname), keysOnly), `map ${name} after ${p.name} on ${ENGINES[e]}`);
+        }
+      }
+      for (const rt of runtimes) rt.dispose();
+    } finally {
+      rmSync(progDir, { recursive: true, force: true });
+      rmSync(mapDir, { recursive: true, force: true });
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+}
