@@ -15,3 +15,4 @@ export { ClassicFilter, SeccompFilter, compileClassic } from './classic-filter.j
 export type { ClassicFilterOptions, PacketMeta, SeccompData } from './classic-filter.js';
 export { scanCapture } from './scan-capture.js';
 export type { ScanOptions, ScanResult, AcceptedPacket, ProgramSource } from './scan-capture.js';
+export { disassembleTranslation } from './disasm-translation.js';

@@ -2,14 +2,13 @@
 // and seccomp filters) in any of the forms users have them.
 
 import { parseArgs } from 'node:util';
-import { disassembleProgram } from '../asm/disassemble.js';
 import { checkClassic, type ClassicMode } from '../cbpf/check.js';
 import { ClassicFilter, SeccompFilter } from '../cbpf/classic-filter.js';
-import { disassembleClassic, formatClassicInsn, formatDd, formatDdd } from '../cbpf/disasm.js';
+import { disassembleClassic, formatDd, formatDdd } from '../cbpf/disasm.js';
+import { disassembleTranslation } from '../cbpf/disasm-translation.js';
 import type { ClassicInsn } from '../cbpf/insn.js';
 import { CLASSIC_FORMATS, readClassic, type ClassicFormat } from '../cbpf/read.js';
 import { translateClassic } from '../cbpf/translate.js';
-import { decodeProgram } from '../isa/decode.js';
 import { UsageError } from '../internal/errors.js';
 import { linkTypeInfo, linkTypeName } from '../pcap/linktype.js';
 import { readCaptureSync } from '../pcap/reader.js';
@@ -165,19 +164,7 @@ function translate(prog: readonly ClassicInsn[], mode: ClassicMode, values: Valu
     io.out(`${values.o}: ${t.slots} eBPF instructions from ${prog.length} classic`);
     return EXIT_OK;
   }
-  // classic instruction(s) starting at each slot, printed as comments before it
-  const starts = new Map<number, string[]>();
-  for (let pc = 0; pc < prog.length; pc++) {
-    const s = t.pcMap[pc]!;
-    if (s < 0) continue; // unreachable, not translated
-    const list = starts.get(s) ?? [];
-    list.push(formatClassicInsn(prog[pc]!, pc));
-    starts.set(s, list);
-  }
-  const lines = disassembleProgram(decodeProgram(t.ebpf), {
-    index: true,
-    lineInfo: (slot) => (slot === t.failSlot ? 'out of packet / division by zero: return 0' : starts.get(slot)?.join('\n; ')),
-  });
+  const lines = disassembleTranslation(prog, t);
   io.out(lines.join('\n'));
   return EXIT_OK;
 }

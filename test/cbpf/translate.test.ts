@@ -12,6 +12,7 @@ import { engineNames } from '../../src/vm/engines.js';
 import { referenceRun, Rng } from './reference.js';
 import { randomPacket, randomProgram } from './gen.js';
 import { disassembleClassic } from '../../src/cbpf/disasm.js';
+import { disassembleTranslation } from '../../src/cbpf/disasm-translation.js';
 import type { ClassicInsn } from '../../src/cbpf/insn.js';
 
 const ENGINES = engineNames();
@@ -167,3 +168,15 @@ for (const engine of ENGINES) {
     f.dispose();
   });
 }
+
+test('disassembleTranslation: classic lines before their eBPF, unreachable ones left out', () => {
+  const prog = assembleClassic('ldh [12]\nret a\nret #5\n');
+  const lines = disassembleTranslation(prog, translateClassic(prog));
+  const i0 = lines.indexOf('; (000) ldh      [12]');
+  const i1 = lines.indexOf('; (001) ret      ');
+  assert.ok(i0 >= 0 && i1 > i0, lines.join('\n'));
+  assert.match(lines[i0 + 1]!, /^ +\d+:\tr2 = r8$/);
+  assert.ok(!lines.some((l) => l.includes('(002)')), 'unreachable ret #5 is not translated');
+  assert.ok(lines.includes('; out of packet / division by zero: return 0'));
+  assert.match(lines[lines.length - 1]!, /exit$/);
+});

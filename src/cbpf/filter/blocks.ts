@@ -19,8 +19,8 @@ export interface Block {
   readonly ret?: number;
   jt?: Block;
   jf?: Block;
-  /** False when every predecessor leaves A and X exactly as `stmts` would. */
-  emitStmts: boolean;
+  /** Leading statements not emitted because every predecessor already leaves their effect in A/X. */
+  skip: number;
 }
 
 export class Builder {
@@ -34,7 +34,7 @@ export class Builder {
   }
 
   private ret(v: number): Block {
-    return { id: this.nextId++, stmts: [], stmtsKey: '', testKey: `ret ${v}`, code: BPF_CLASS.RET | BPF_RVAL.K, k: v >>> 0, ret: v >>> 0, emitStmts: true };
+    return { id: this.nextId++, stmts: [], stmtsKey: '', testKey: `ret ${v}`, code: BPF_CLASS.RET | BPF_RVAL.K, k: v >>> 0, ret: v >>> 0, skip: 0 };
   }
 
   build(c: Cond, t: Block, f: Block): Block {
@@ -49,7 +49,7 @@ export class Builder {
         return this.build(c.a, f, t);
       case 'test': {
         const stmtsKey = c.stmts.map((s) => `${s.code}:${s.k}`).join(',');
-        return { id: this.nextId++, stmts: c.stmts, stmtsKey, testKey: `${stmtsKey}|${c.code}:${c.k}`, code: c.code, k: c.k, jt: t, jf: f, emitStmts: true };
+        return { id: this.nextId++, stmts: c.stmts, stmtsKey, testKey: `${stmtsKey}|${c.code}:${c.k}`, code: c.code, k: c.k, jt: t, jf: f, skip: 0 };
       }
     }
   }

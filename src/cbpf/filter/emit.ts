@@ -4,7 +4,7 @@
 // jump longer than the 8-bit jt/jf fields allow goes through a `ja`
 // trampoline.
 
-import { BPF_CLASS, BPF_JMP_OP, insn, type ClassicInsn } from '../insn.js';
+import { BPF_CLASS, BPF_JMP_OP, BPF_MISCOP, BPF_MODE, classOf, insn, miscOpOf, modeOf, type ClassicInsn } from '../insn.js';
 import { Builder, reachable, sameStmts, type Block } from './blocks.js';
 import type { Cond } from './cond.js';
 import { thread } from './thread.js';
@@ -22,6 +22,22 @@ export interface Emitted {
   readonly rejectsAll: boolean;
 }
 
+/** The X-setting statement a block leaves in effect, when it depends on the packet alone. */
+function xSource(b: Block): string | undefined {
+  for (let i = b.stmts.length - 1; i >= 0; i--) {
+    const s = b.stmts[i]!;
+    const cls = classOf(s.code);
+    if (cls === BPF_CLASS.MISC && miscOpOf(s.code) === BPF_MISCOP.TAX) return undefined;
+    if (cls === BPF_CLASS.LDX) return modeOf(s.code) === BPF_MODE.MEM ? undefined : `${s.code}:${s.k}`;
+  }
+  return undefined;
+}
+
+/**
+ * Skip statements whose effect every predecessor already left behind: the
+ * whole list when all predecessors ran the same list, else a leading
+ * `ldxb 4*([k]&0xf)` when all predecessors left X set by the same load.
+ */
 function dropRedundantLoads(order: Block[]): void {
   const preds = new Map<Block, Block[]>();
   for (const b of order) {
@@ -34,7 +50,16 @@ function dropRedundantLoads(order: Block[]): void {
   }
   for (const b of order) {
     const ps = preds.get(b);
-    if (b.ret === undefined && b.stmts.length > 0 && ps !== undefined && ps.every((p) => sameStmts(p.stmts, b.stmts))) b.emitStmts = false;
+    if (b.ret !== undefined || b.stmts.length === 0 || ps === undefined) continue;
+    if (ps.every((p) => sameStmts(p.stmts, b.stmts))) {
+      b.skip = b.stmts.length;
+      continue;
+    }
+    const first = b.stmts[0]!;
+    if (classOf(first.code) === BPF_CLASS.LDX && modeOf(first.code) !== BPF_MODE.MEM) {
+      const key = `${first.code}:${first.k}`;
+      if (ps.every((p) => xSource(p) === key)) b.skip = 1;
+    }
   }
 }
 
@@ -45,7 +70,7 @@ function layout(order: Block[]): ClassicInsn[] {
   const start = new Map<Block, number>();
   const size = (b: Block): number => {
     const f = far.get(b)!;
-    return (b.emitStmts ? b.stmts.length : 0) + 1 + (f.jt ? 1 : 0) + (f.jf ? 1 : 0);
+    return b.stmts.length - b.skip + 1 + (f.jt ? 1 : 0) + (f.jf ? 1 : 0);
   };
   for (;;) {
     let pc = 0;
@@ -57,7 +82,7 @@ function layout(order: Block[]): ClassicInsn[] {
     for (const b of order) {
       if (b.ret !== undefined) continue;
       const f = far.get(b)!;
-      const jpc = start.get(b)! + (b.emitStmts ? b.stmts.length : 0);
+      const jpc = start.get(b)! + b.stmts.length - b.skip;
       for (const side of ['jt', 'jf'] as const) {
         if (!f[side] && start.get(b[side]!)! - jpc - 1 > 255) {
           f[side] = true;
@@ -69,7 +94,7 @@ function layout(order: Block[]): ClassicInsn[] {
   }
   const out: ClassicInsn[] = [];
   for (const b of order) {
-    if (b.emitStmts) out.push(...b.stmts.map((s) => insn(s.code, s.k)));
+    for (const s of b.stmts.slice(b.skip)) out.push(insn(s.code, s.k));
     if (b.ret !== undefined) {
       out.push(insn(b.code, b.k));
       continue;
