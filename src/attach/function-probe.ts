@@ -40,6 +40,12 @@ export const FUNCTION_ALIASES: FieldAliases = {
   cx: 'args.3',
   r8: 'args.4',
   ax: 'ret',
+  // the same registers as user-space headers name them (bpf_tracing.h without vmlinux.h)
+  rdi: 'args.0',
+  rsi: 'args.1',
+  rdx: 'args.2',
+  rcx: 'args.3',
+  rax: 'ret',
 };
 
 const NO_ARGS: readonly unknown[] = [];
