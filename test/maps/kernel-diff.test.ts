@@ -97,9 +97,16 @@ function kernelOp(pin: string, o: Op): Outcome {
 function oursOp(m: BpfMap, cpus: number, o: Op): Outcome {
   try {
     switch (o.op) {
-      case 'update':
-        m.update(o.key ?? new Uint8Array(0), o.value!, FLAG[o.flag ?? 'any']);
+      case 'update': {
+        let v = o.value!;
+        if (m.userValueSize !== m.valueSize) {
+          // bpftool gives every CPU the same value
+          v = new Uint8Array(m.userValueSize);
+          for (let c = 0; c < cpus; c++) v.set(o.value!, c * m.valueStride);
+        }
+        m.update(o.key ?? new Uint8Array(0), v, FLAG[o.flag ?? 'any']);
         return 'ok';
+      }
       case 'push':
         m.push(o.value!, o.flag === 'exist' ? 2 : 0);
         return 'ok';
@@ -162,8 +169,8 @@ const CASES: Case[] = [
   { type: 'hash', key: 4, value: 8, entries: 4, ops: randomOps(40, 4, 8, 7, 1, ['update', 'update', 'delete', 'lookup']) },
   { type: 'hash', key: 3, value: 5, entries: 3, ops: randomOps(30, 3, 5, 5, 2, ['update', 'delete', 'lookup']) },
   { type: 'array', key: 4, value: 6, entries: 3, ops: randomOps(30, 4, 6, 5, 3, ['update', 'delete', 'lookup']) },
-  { type: 'percpu_array', key: 4, value: 4, entries: 2, ops: randomOps(12, 4, 4, 3, 4, ['lookup', 'delete']) },
-  { type: 'percpu_hash', key: 4, value: 4, entries: 2, ops: randomOps(12, 4, 4, 3, 5, ['lookup', 'delete']) },
+  { type: 'percpu_array', key: 4, value: 4, entries: 2, ops: randomOps(20, 4, 4, 3, 4, ['update', 'lookup', 'delete']) },
+  { type: 'percpu_hash', key: 4, value: 6, entries: 2, ops: randomOps(20, 4, 6, 3, 5, ['update', 'update', 'lookup', 'delete']) },
   { type: 'queue', key: 0, value: 4, entries: 3, ops: randomOps(30, 0, 4, 1, 6, ['push', 'push', 'pop', 'peek']) },
   { type: 'stack', key: 0, value: 4, entries: 3, ops: randomOps(30, 0, 4, 1, 7, ['push', 'push', 'pop', 'peek']) },
   {
