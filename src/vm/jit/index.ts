@@ -14,6 +14,7 @@ export type { Intrinsic, IntrinsicContext } from './emit.js';
 export { structure, printStructure, checkStructure } from './structure.js';
 export type { SNode, Structured } from './structure.js';
 export { buildCfg } from './blocks.js';
+export { printCode } from './wasm/print.js';
 
 if (!hasEngine('jit')) registerEngine('jit', (prog, config) => compile(prog, config));
 if (!hasEngine('jit-verified')) registerEngine('jit-verified', (prog, config) => compile(prog, config, { verified: true }));
