@@ -62,9 +62,12 @@ export class ClassicFilter {
   private readonly exec: ExecOptions;
   /** Whether the ctx holds metadata from an earlier packet (cleared when the next packet has none). */
   private hasMeta = false;
+  /** The VM was made here (not passed in), so dispose() releases it too. */
+  private readonly ownVm: boolean;
 
   constructor(prog: ClassicProgram, options: ClassicFilterOptions = {}) {
     this.translation = translateClassic(prog, { ...options, mode: 'socket' });
+    this.ownVm = options.vm === undefined;
     this.vm = options.vm ?? createVm();
     this.program = this.vm.load(this.translation.ebpf);
     this.engine = this.vm.engine(this.program, options.engine ?? 'interp');
@@ -109,6 +112,7 @@ export class ClassicFilter {
   dispose(): void {
     this.vm.mem.free(this.ctx);
     this.vm.mem.free(this.packet);
+    if (this.ownVm) this.vm.dispose();
   }
 
   private growPacket(size: number): void {
