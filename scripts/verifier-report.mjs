@@ -20,7 +20,9 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = (p) => join(root, 'dist', p);
 const { verify } = await import(dist('src/verifier/index.js'));
 const { decodeProgram } = await import(dist('src/isa/decode.js'));
-const { BPF_PROG_TYPE } = await import(dist('src/internal/uapi.gen.js'));
+const { BPF_PROG_TYPE, BPF_ATTACH_TYPE } = await import(dist('src/internal/uapi.gen.js'));
+// Attach types newer than the generated table (enum bpf_attach_type, 6.12).
+const ATTACH = { netfilter: 45, tcx_ingress: 46, tcx_egress: 47, cgroup_unix_connect: 49, cgroup_unix_sendmsg: 50, cgroup_unix_recvmsg: 51, cgroup_unix_getpeername: 52, cgroup_unix_getsockname: 53 };
 const { loadCases } = await import(dist('test/verifier/cases.js'));
 const { kernelVerdicts } = await import(dist('test/verifier/kernel.js'));
 const { randomPrograms } = await import(dist('test/verifier/random-programs.js'));
@@ -99,7 +101,10 @@ if (existsSync(corpusFile)) {
     const t0 = performance.now();
     try {
       const prog = decodeProgram(p.insns, { validate: false });
-      const r = verify(prog, { progType, maps, license: spec.license, logLevel: 0 });
+      const r = verify(prog, {
+        progType, maps, license: spec.license, logLevel: 0, strictAlignment: e.flags.includes('BPF_F_STRICT_ALIGNMENT'),
+        expectedAttachType: e.attach_type ? ATTACH[e.attach_type] ?? BPF_ATTACH_TYPE[e.attach_type] : undefined,
+      });
       ours = r.ok ? 'accept' : 'reject';
       note = r.error?.reason;
       const ms = performance.now() - t0;

@@ -40,6 +40,8 @@ export interface VerifyOptions {
   readonly lineInfo?: readonly LineInfo[];
   /** BPF_ATTACH_TYPE_* number (some program types depend on it). */
   readonly expectedAttachType?: number;
+  /** BPF_F_STRICT_ALIGNMENT: check alignment of packet, ctx and map value accesses too (the stack always is). */
+  readonly strictAlignment?: boolean;
   /** Processed-instruction budget (default 1,000,000, the kernel's). */
   readonly insnLimit?: number;
   /**

@@ -4,9 +4,9 @@
 // constants, ctx, ring buffer memory) and the register r0 receives.
 
 import { RegState, RegType, RegFlag, markNotInit, markUnknown, markPointer, regTypeName, isNullConst } from './reg-state.js';
-import { tnumIsConst } from './tnum.js';
+import { tnumIsConst, tnumString } from './tnum.js';
 import { reject, type Env } from './env.js';
-import { helperAllowed, helperProto, type ArgKind } from '../helpers/protos.js';
+import { helperAllowed, helperProto, CHANGES_PACKET_DATA, type ArgKind } from '../helpers/protos.js';
 import { helperLogName } from './log.js';
 import { checkMemRegion, MAX_VAR_OFF } from './memory-access.js';
 import { stackHelperAccess } from './stack.js';
@@ -24,26 +24,27 @@ interface CallMeta {
 /** Memory at register regno, `size` bytes from its current position: readable (or writable). */
 function checkHelperMem(env: Env, regno: number, size: bigint, write: boolean, zeroOk: boolean): void {
   const r = env.state.cur.regs[regno]!;
-  if (size === 0n && zeroOk) return;
-  if (size === 0n) reject('invalid zero-sized read');
+  if (size === 0n && !zeroOk) reject('invalid zero-sized read');
   const n = Number(size);
   switch (r.type) {
     case RegType.PTR_TO_STACK: {
       const frame = env.state.frames[r.frameno]!;
+      const what = write ? 'write to' : 'read from';
+      if (!tnumIsConst(r.varOff) && (r.smax >= BigInt(MAX_VAR_OFF) || r.smin <= -BigInt(MAX_VAR_OFF))) {
+        reject(`invalid unbounded variable-offset ${what} stack R${regno}`);
+      }
       const minOff = r.off + Number(r.smin);
       const maxOff = r.off + Number(r.smax);
-      if (!tnumIsConst(r.varOff) && (r.smax >= BigInt(MAX_VAR_OFF) || r.smin <= -BigInt(MAX_VAR_OFF))) {
-        reject(`R${regno} unbounded indirect variable offset stack access`);
-      }
       if (minOff < -STACK_SIZE || maxOff + n > 0 || n < 0) {
-        reject(`invalid ${write ? 'write to' : 'read from'} stack R${regno} off=${minOff} size=${n}`);
+        if (tnumIsConst(r.varOff)) reject(`invalid ${what} stack R${regno} off=${minOff} size=${n}`);
+        reject(`invalid variable-offset ${what} stack R${regno} var_off=${tnumString(r.varOff)} off=${r.off} size=${n}`);
       }
       for (let o = minOff; o <= maxOff; o++) stackHelperAccess(env, frame, regno, o, n, write);
       return;
     }
     case RegType.PTR_TO_MAP_VALUE: {
       const m = env.maps[r.mapIndex];
-      if (write && m?.readonly) reject(`write into map forbidden, value_size=${m.valueSize} off=${r.off} size=${n}`);
+      if (write && mapReadonly(m)) reject(`write into map forbidden, value_size=${m.valueSize} off=${r.off} size=${n}`);
       const vs = m?.valueSize ?? 0;
       checkMemRegion(env, regno, r, r.off, n, vs, zeroOk, (o) => `invalid access to map value, value_size=${vs} off=${o} size=${n}`);
       return;
@@ -173,6 +174,7 @@ export function checkHelperCall(env: Env, id: number): void {
   }
   if (meta.mapIndex >= 0) checkMapCompat(env, id, meta.mapIndex);
   if (meta.releaseRef) releaseReference(env, meta.releaseRef);
+  if (CHANGES_PACKET_DATA.has(id)) clearPacketPointers(env);
   // Caller-saved registers are clobbered.
   for (let i = 1; i <= 5; i++) markNotInit(regs[i]!);
   const r0 = regs[0]!;
@@ -183,11 +185,22 @@ export function checkHelperCall(env: Env, id: number): void {
     case 'void':
       markNotInit(r0);
       break;
-    case 'map_value_or_null':
+    case 'map_value_or_null': {
+      const mt = env.maps[meta.mapIndex]?.type;
+      if (mt === BPF_MAP_TYPE['sockmap'] || mt === BPF_MAP_TYPE['sockhash']) {
+        // Lookups in socket maps return a referenced socket that must be released.
+        markPointer(r0, RegType.PTR_TO_SOCKET, RegFlag.MAYBE_NULL);
+        const ref = ++env.nextId;
+        r0.id = ref;
+        r0.refObjId = ref;
+        env.state.refs.push({ id: ref, insn: env.insnIdx });
+        break;
+      }
       markPointer(r0, RegType.PTR_TO_MAP_VALUE, RegFlag.MAYBE_NULL);
       r0.mapIndex = meta.mapIndex;
       r0.id = ++env.nextId;
       break;
+    }
     case 'ringbuf_mem_or_null': {
       markPointer(r0, RegType.PTR_TO_MEM, RegFlag.MAYBE_NULL | RegFlag.RINGBUF);
       r0.memSize = meta.allocSize;
@@ -197,6 +210,23 @@ export function checkHelperCall(env: Env, id: number): void {
       env.state.refs.push({ id: ref, insn: env.insnIdx });
       break;
     }
+  }
+}
+
+/** BPF_F_RDONLY_PROG maps (and frozen .rodata) cannot be written by programs. */
+export function mapReadonly(m: { readonly?: boolean; flags?: number } | undefined): boolean {
+  return !!m && (!!m.readonly || ((m.flags ?? 0) & (1 << 7)) !== 0);
+}
+
+/** BPF_F_WRONLY_PROG maps cannot be read by programs. */
+export function mapWriteonly(m: { flags?: number } | undefined): boolean {
+  return !!m && ((m.flags ?? 0) & (1 << 8)) !== 0;
+}
+
+/** After a helper that may move packet data, every packet pointer is an unknown scalar. */
+export function clearPacketPointers(env: Env): void {
+  for (const r of env.state.allRegs()) {
+    if (r.type === RegType.PTR_TO_PACKET || r.type === RegType.PTR_TO_PACKET_META || r.type === RegType.PTR_TO_PACKET_END) markUnknown(r);
   }
 }
 

@@ -11,6 +11,7 @@ import { tnumIsConst, tnumString, tnumIsAligned, tnumAdd, tnumConst } from './tn
 import { reject, type Env } from './env.js';
 import { stackReadFixed, stackReadVar, stackWriteFixed, stackWriteVar } from './stack.js';
 import { checkCtxAccess } from '../progtypes/ctx.js';
+import { mapReadonly, mapWriteonly } from './helpers-check.js';
 import { STACK_SIZE } from '../isa/fields.js';
 
 /** BPF_MAX_VAR_OFF: variable offsets must stay below 2^29. */
@@ -110,6 +111,8 @@ function checkCtx(env: Env, a: Access, r: RegState): void {
   if (r.off) reject(`dereference of modified ctx ptr R${a.regno} off=${r.off} disallowed`);
   if (!tnumIsConst(r.varOff) || r.varOff.value !== 0n) reject(`variable ctx access var_off=${tnumString(r.varOff)} disallowed`);
   if (a.atomic) reject(`BPF_ATOMIC stores into R${a.regno} ctx is not allowed`);
+  checkAlignment(env, a, r, 'context ');
+  if (a.signExtend) reject(`invalid bpf_context access off=${a.off} size=${a.size}`);
   const res = checkCtxAccess(env.ctx, a.off, a.size, a.write);
   if (!res.ok) reject(`invalid bpf_context access off=${a.off} size=${a.size}`);
   if (a.write && a.value && a.value.isPointer() && !env.privileged) reject(`R${a.valueRegno} leaks addr into ctx`);
@@ -136,6 +139,10 @@ function checkPacket(env: Env, a: Access, r: RegState): void {
     reject(a.write ? 'cannot write into packet' : `invalid access to packet`);
   }
   if (a.write && a.value && a.value.isPointer() && !env.privileged) reject(`R${a.valueRegno} leaks addr into packet`);
+  if (env.opts.strictAlignment) {
+    const t = tnumAdd(r.varOff, tnumConst(BigInt(2 + r.off + a.off)));
+    if (!tnumIsAligned(t, a.size)) reject(`misaligned packet access off 2+${tnumString(r.varOff)}+${r.off}+${a.off} size ${a.size}`);
+  }
   const off = a.off + r.off;
   if (r.smin < 0n) reject(`R${a.regno} min value is negative, either use unsigned index or do a if (index >=0) check.`);
   if (off < 0 || a.size <= 0 || off + a.size > r.range) {
@@ -153,6 +160,13 @@ function checkMem(env: Env, a: Access, r: RegState): void {
   if (!a.write && a.value) markUnknown(a.value);
 }
 
+/** With BPF_F_STRICT_ALIGNMENT, accesses through ctx, map values and memory must be aligned to their size. */
+function checkAlignment(env: Env, a: Access, r: RegState, desc: string): void {
+  if (!env.opts.strictAlignment) return;
+  const t = tnumAdd(r.varOff, tnumConst(BigInt(r.off + a.off)));
+  if (!tnumIsAligned(t, a.size)) reject(`misaligned ${desc}access off ${tnumString(r.varOff)}+${r.off}+${a.off} size ${a.size}`);
+}
+
 /** Check one load, store or atomic through register a.regno, and set the loaded register. */
 export function checkMemAccess(env: Env, a: Access): void {
   const r = env.state.cur.regs[a.regno]!;
@@ -163,7 +177,9 @@ export function checkMemAccess(env: Env, a: Access): void {
   switch (r.type) {
     case RegType.PTR_TO_MAP_VALUE: {
       const m = env.maps[r.mapIndex];
-      if (a.write && m?.readonly) reject(`write into map forbidden, value_size=${m.valueSize} off=${a.off + r.off} size=${a.size}`);
+      if (a.write && mapReadonly(m)) reject(`write into map forbidden, value_size=${m!.valueSize} off=${a.off + r.off} size=${a.size}`);
+      if (!a.write && mapWriteonly(m)) reject(`read from map forbidden, value_size=${m!.valueSize} off=${a.off + r.off} size=${a.size}`);
+      checkAlignment(env, a, ptr, 'value ');
       if (a.write && a.value && a.value.isPointer() && !env.privileged) reject(`R${a.valueRegno} leaks addr into map`);
       checkMapAccess(env, a, ptr);
       if (!a.write && a.value) markUnknown(a.value);
