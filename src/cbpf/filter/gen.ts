@@ -85,7 +85,7 @@ export class Gen implements GenContext {
     try {
       return f();
     } catch (err) {
-      if (err instanceof FilterError && err.offset === undefined) this.fail(err.reason);
+      if (err instanceof FilterError && err.expression === undefined) throw new FilterError(err.reason, err.offset ?? this.pos, this.src);
       throw err;
     }
   }

@@ -443,7 +443,14 @@ class Parser {
 
 /** Parse a filter expression into its syntax tree. An empty expression is `undefined` (accept all). */
 export function parseFilter(src: string): Expr | undefined {
-  const toks = tokenize(src);
+  let toks: Token[];
+  try {
+    toks = tokenize(src);
+  } catch (e) {
+    // Number errors are found before the text is at hand; attach it for the caret display.
+    if (e instanceof FilterError && e.expression === undefined) throw new FilterError(e.reason, e.offset, src);
+    throw e;
+  }
   if (toks.length === 1) return undefined;
   if (toks.length > MAX_TOKENS) throw new FilterError(`expression too long: ${toks.length - 1} tokens (limit ${MAX_TOKENS})`, toks[MAX_TOKENS]!.pos, src);
   return new Parser(toks, src).parseAll();
