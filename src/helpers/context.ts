@@ -6,13 +6,12 @@
 // contexts (packets, skb...) extend this class, so one object serves both.
 //
 // Engines' side of the contract:
-// - tail calls: by default bpf_tail_call throws a TailCall that unwinds the
-//   engine and runWithTailCalls (tail-call.ts) starts the target. An engine
-//   that implements tail calls sets tailCallMode = 'pending': after helper 12
-//   returns, if `pendingTailCall` is set it takes it (clears it) and starts
-//   that program with the same r1 and a fresh frame; otherwise execution
-//   continues after the call. Call `beginRun()` at the start of every
-//   top-level run.
+// - tail calls: after helper 12 (tail_call) returns, if `pendingTailCall` is
+//   set the engine or run loop takes it (clears it) and starts that program
+//   with the same r1 and a fresh frame; otherwise execution continues after
+//   the call. runWithTailCalls (tail-call.ts) does this for any engine by
+//   switching the helper to 'throw' mode. Call `beginRun()` at the start of
+//   every top-level run.
 // - callbacks: set `invoke` to a function that runs the BPF subprogram `fn`
 //   (the value a `lddw rX, func` (BPF_PSEUDO_FUNC) loaded) with r1..r5 from
 //   `args` (10 int32 halves, as in HelperEnv.regs) and returns r0's low 32 bits.
@@ -77,8 +76,11 @@ export class HelperContext {
   readonly commBytes: Uint8Array;
   readonly hz: number;
   invoke: CallbackInvoker | undefined;
-  /** How bpf_tail_call jumps: 'throw' a TailCall for runWithTailCalls, or leave it 'pending' for an engine. */
-  tailCallMode: 'throw' | 'pending' = 'throw';
+  /**
+   * How bpf_tail_call jumps: leave it 'pending' for the engine or run loop
+   * (the default), or 'throw' a TailCall (runWithTailCalls sets this).
+   */
+  tailCallMode: 'throw' | 'pending' = 'pending';
   /** Set by bpf_tail_call on success in 'pending' mode; the engine jumps to it and clears it. */
   pendingTailCall: object | undefined;
   /** Tail calls taken in this run (the kernel stops at 33). */

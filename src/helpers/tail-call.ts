@@ -6,10 +6,10 @@
 // (-E2BIG for the limit; the kernel leaves r0 unspecified).
 //
 // How the jump happens depends on HelperContext.tailCallMode:
-// - 'throw' (default): the helper throws a TailCall, which unwinds the engine;
-//   runWithTailCalls() catches it and starts the target. Works with any engine.
-// - 'pending': the helper sets ctx.pendingTailCall and returns; an engine that
-//   implements tail calls itself jumps when the call returns.
+// - 'pending' (default): the helper sets ctx.pendingTailCall and returns; the
+//   engine or run loop jumps when the call returns (src/runtime does this).
+// - 'throw': the helper throws a TailCall, which unwinds the engine;
+//   runWithTailCalls() sets this mode, catches it and starts the target.
 
 import { TsbpfError } from '../internal/errors.js';
 import { E2BIG, EINVAL, ENOENT } from '../maps/errno.js';
@@ -56,15 +56,21 @@ export const tailCall = helper('tail_call', (env) => {
  */
 export function runWithTailCalls<P extends object>(ctx: HelperContext, first: P, args: EntryArgs, run: (prog: P, args: EntryArgs) => ExecResult): ExecResult {
   ctx.beginRun();
+  const mode = ctx.tailCallMode;
+  ctx.tailCallMode = 'throw';
   let prog = first;
   let a = args;
-  for (;;) {
-    try {
-      return run(prog, a);
-    } catch (e) {
-      if (!(e instanceof TailCall)) throw e;
-      prog = e.target as P;
-      a = [e.r1];
+  try {
+    for (;;) {
+      try {
+        return run(prog, a);
+      } catch (e) {
+        if (!(e instanceof TailCall)) throw e;
+        prog = e.target as P;
+        a = [e.r1];
+      }
     }
+  } finally {
+    ctx.tailCallMode = mode;
   }
 }

@@ -112,7 +112,7 @@ test('tail_call: records the target; empty slot, bad index and the 33-call limit
   const pa = h.maps.create({ name: 'jmp', type: 'prog_array', keySize: 4, valueSize: 4, maxEntries: 2 }) as ProgArrayMap;
   pa.set(1, target);
   h.ctx.beginRun();
-  h.ctx.tailCallMode = 'pending';
+  assert.equal(h.ctx.tailCallMode, 'pending', 'the default');
   assert.equal(h.call('tail_call', 0, pa.desc, 0), -2n);
   assert.equal(h.call('tail_call', 0, pa.desc, 2), -2n);
   assert.equal(h.ctx.pendingTailCall, undefined);
