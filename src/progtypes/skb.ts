@@ -20,14 +20,12 @@ import type { HelperEnv } from '../helpers/registry.js';
 import { ProgramError } from '../internal/errors.js';
 import { EFAULT, EINVAL } from './errno.js';
 import { TestRunError } from './errors.js';
-import { ETH_HLEN } from './xdp.js';
+import { ETH_HLEN, LOOPBACK_IFINDEX } from './xdp.js';
 import { ProgRunContext } from './run-context.js';
 
 export const SKB_SIZE = 192;
 /** NET_SKB_PAD + NET_IP_ALIGN and SKB_DATA_ALIGN(sizeof(struct skb_shared_info)): the test run's limit is a page minus both. */
 export const SKB_MAX_DATA = 4096 - 66 - 320;
-/** The loopback device's ifindex: the test run's skb->dev. */
-export const LOOPBACK_IFINDEX = 1;
 
 /** Offsets in struct __sk_buff (include/uapi/linux/bpf.h). */
 export const SKB = {

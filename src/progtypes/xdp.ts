@@ -18,7 +18,7 @@ import type { HelperContextOptions } from '../helpers/context.js';
 import { arg, helper, retInt } from '../helpers/define.js';
 import type { HelperEnv } from '../helpers/registry.js';
 import { ProgramError } from '../internal/errors.js';
-import { EINVAL, EACCES } from './errno.js';
+import { E2BIG, EACCES, EINVAL, ENOTSUPP } from './errno.js';
 import { TestRunError } from './errors.js';
 import { ProgRunContext } from './run-context.js';
 
@@ -32,8 +32,12 @@ export const XDP_FRAME_STRUCT = 40;
 /** Largest linear packet a test run takes (PAGE_SIZE - headroom - tailroom). */
 export const XDP_MAX_DATA = XDP_FRAME_SIZE - XDP_PACKET_HEADROOM - XDP_TAILROOM;
 export const ETH_HLEN = 14;
+/** MAX_SKB_FRAGS: fragments a multi-buffer frame may have. */
+export const MAX_SKB_FRAGS = 17;
 /** sizeof(struct xdp_md). */
 export const XDP_MD_SIZE = 24;
+/** The loopback device's ifindex: where test runs receive. */
+export const LOOPBACK_IFINDEX = 1;
 
 /** XDP verdicts. */
 export const XDP_ACTION = { XDP_ABORTED: 0, XDP_DROP: 1, XDP_PASS: 2, XDP_TX: 3, XDP_REDIRECT: 4 } as const;
@@ -54,8 +58,16 @@ export class XdpRunContext extends ProgRunContext {
   data: number;
   dataEnd: number;
   dataMeta: number;
+  /**
+   * Bytes of data_in past the linear part: the kernel puts them in page
+   * fragments, which only multi-buffer helpers reach (not implemented here);
+   * they come back after the linear part in data_out.
+   */
+  readonly frags: Uint8Array;
   private readonly ingressIfindex: number;
   private readonly rxQueueIndex: number;
+  /** ctx_out keeps the caller's ingress_ifindex (0 when it gave none), as the kernel does. */
+  private readonly ctxInIngress: number;
 
   /**
    * `dataIn` is the packet; `ctxIn`, when given, is a struct xdp_md whose
@@ -65,29 +77,40 @@ export class XdpRunContext extends ProgRunContext {
   constructor(options: HelperContextOptions, dataIn: Uint8Array, ctxIn?: Uint8Array) {
     super(options);
     if (dataIn.length < ETH_HLEN) throw new TestRunError(EINVAL, `XDP data_in is ${dataIn.length} bytes, less than ETH_HLEN (${ETH_HLEN})`);
-    if (dataIn.length > XDP_MAX_DATA) throw new TestRunError(EINVAL, `XDP data_in is ${dataIn.length} bytes; a linear test-run frame holds at most ${XDP_MAX_DATA}`);
+    // the kernel's limit on data_in: a page-sized linear part and up to MAX_SKB_FRAGS pages
+    if (dataIn.length > XDP_MAX_DATA + MAX_SKB_FRAGS * XDP_FRAME_SIZE) throw new TestRunError(E2BIG, `XDP data_in is ${dataIn.length} bytes, more than a test run's frame and fragments hold`);
+    let linear = Math.min(dataIn.length, XDP_MAX_DATA);
     let metaLen = 0;
-    let ingress = 0;
+    // without an ingress_ifindex the kernel's test run receives on the loopback device
+    let ingress = LOOPBACK_IFINDEX;
     let rxq = 0;
+    let ctxInIngress = 0;
     if (ctxIn !== undefined) {
       const md = readMd(ctxIn);
       if (md.dataMeta !== 0) throw new TestRunError(EINVAL, 'xdp_md ctx_in: data_meta must be 0');
-      if (md.dataEnd !== dataIn.length) throw new TestRunError(EINVAL, `xdp_md ctx_in: data_end (${md.dataEnd}) must equal the data_in size (${dataIn.length})`);
+      if (md.dataEnd > dataIn.length) throw new TestRunError(EINVAL, `xdp_md ctx_in: data_end (${md.dataEnd}) is past the data_in size (${dataIn.length})`);
       if (md.data > md.dataEnd || metaLenInvalid(md.data)) throw new TestRunError(EINVAL, `xdp_md ctx_in: data (${md.data}, the metadata length) must be a multiple of 4, at most 32`);
       if (md.egressIfindex !== 0) throw new TestRunError(EINVAL, 'xdp_md ctx_in: egress_ifindex must be 0');
       metaLen = md.data;
-      ingress = md.ingressIfindex;
+      // data_end sets the linear part; the rest of data_in becomes fragments
+      linear = Math.min(md.dataEnd, XDP_MAX_DATA);
+      if (md.ingressIfindex !== 0) ingress = md.ingressIfindex;
+      ctxInIngress = md.ingressIfindex;
+      // the kernel checks the queue against the device; devices here have one rx queue
+      if (md.rxQueueIndex !== 0) throw new TestRunError(EINVAL, `xdp_md ctx_in: rx_queue_index ${md.rxQueueIndex} does not exist (one rx queue per device)`);
       rxq = md.rxQueueIndex;
     }
     // The metadata of ctx_in comes out of the headroom, as in the kernel.
     const frame = this.alloc(XDP_FRAME_SIZE, 'xdp frame', 'packet', true);
     this.hardStart = frame.start;
     this.dataMeta = frame.start + XDP_PACKET_HEADROOM - metaLen;
-    this.memory.u8.set(dataIn, this.dataMeta);
+    this.memory.u8.set(dataIn.subarray(0, linear), this.dataMeta);
+    this.frags = dataIn.slice(linear);
     this.data = this.dataMeta + metaLen;
-    this.dataEnd = this.dataMeta + dataIn.length;
+    this.dataEnd = this.dataMeta + linear;
     this.ingressIfindex = ingress;
     this.rxQueueIndex = rxq;
+    this.ctxInIngress = ctxInIngress;
     // read-only to the program: every xdp_md field is read-only
     this.ctxAddr = this.alloc(XDP_MD_SIZE, 'xdp_md', 'ctx', false).start;
     this.syncMd();
@@ -129,6 +152,8 @@ export class XdpRunContext extends ProgRunContext {
 
   /** bpf_xdp_adjust_tail: move data_end by `delta`; grown bytes are zeroed. */
   adjustTail(delta: number): number {
+    // growing or shrinking into fragments needs the multi-buffer paths of the kernel
+    if (this.frags.length > 0) return -ENOTSUPP;
     const end = this.dataEnd + delta;
     if (end > this.hardStart + XDP_FRAME_SIZE - XDP_TAILROOM) return -EINVAL;
     if (end < this.data + ETH_HLEN) return -EINVAL;
@@ -140,7 +165,11 @@ export class XdpRunContext extends ProgRunContext {
 
   /** The kernel copies from data_meta: metadata, then the packet. */
   dataOut(): Uint8Array {
-    return this.memory.u8.slice(this.dataMeta, this.dataEnd);
+    const lin = this.memory.u8.subarray(this.dataMeta, this.dataEnd);
+    const out = new Uint8Array(lin.length + this.frags.length);
+    out.set(lin);
+    out.set(this.frags, lin.length);
+    return out;
   }
 
   /** xdp_md with data and data_end relative to data_meta (xdp_convert_buff_to_md). */
@@ -149,7 +178,7 @@ export class XdpRunContext extends ProgRunContext {
     const dv = new DataView(out.buffer);
     dv.setUint32(MD_DATA, this.data - this.dataMeta, true);
     dv.setUint32(MD_DATA_END, this.dataEnd - this.dataMeta, true);
-    dv.setUint32(MD_INGRESS_IFINDEX, this.ingressIfindex, true);
+    dv.setUint32(MD_INGRESS_IFINDEX, this.ctxInIngress, true);
     dv.setUint32(MD_RX_QUEUE_INDEX, this.rxQueueIndex, true);
     return out;
   }

@@ -33,7 +33,7 @@ function kernelSkip(): string | undefined {
 const SKIP = kernelSkip();
 
 function objects(): string[] {
-  const dirs = [join(ROOT, 'examples'), join(ROOT, 'examples', 'xdp'), join(ROOT, 'test', 'fixtures', 'bench')];
+  const dirs = [join(ROOT, 'examples'), join(ROOT, 'examples', 'xdp'), join(ROOT, 'test', 'fixtures', 'bench'), join(ROOT, 'test', 'fixtures', 'pcap-runtime')];
   return dirs.flatMap((d) => (existsSync(d) ? readdirSync(d).filter((f) => f.endsWith('.o') && !f.includes('bpfeb')).sort().map((f) => join(d, f)) : []));
 }
 
@@ -136,3 +136,74 @@ for (const obj of objects()) {
     }
   });
 }
+
+/** ctx_in / ctx_out: the same contexts handed to the kernel and to tsbpf. */
+test('kernel vs tsbpf: ctx_in and ctx_out (__sk_buff, xdp_md)', { skip: SKIP }, () => {
+  const obj = join(ROOT, 'test', 'fixtures', 'pcap-runtime', 'ctx_fields.o');
+  const spec = loadObject(new Uint8Array(readFileSync(obj)), { file: obj });
+  const work = mkdtempSync(join(tmpdir(), 'tsbpf-kdiff-'));
+  const progDir = `/sys/fs/bpf/tsbpf-kdiff-ctx-${process.pid}`;
+  const mapDir = `${progDir}-maps`;
+  const pkt = packets()[1]!; // an HTTP request frame
+  const skb = new Uint8Array(192);
+  const sdv = new DataView(skb.buffer);
+  sdv.setUint32(8, 5, true); // mark
+  sdv.setUint32(32, 3, true); // priority
+  sdv.setUint32(36, 9, true); // ingress_ifindex
+  sdv.setUint32(48, 77, true); // cb[0]
+  sdv.setUint32(160, pkt.length + 10, true); // wire_len
+  sdv.setUint32(164, 2, true); // gso_segs
+  const badSkb = skb.slice();
+  badSkb[0] = 1; // len may not be set
+  const md = (data: number, end: number, rxq = 0): Uint8Array => {
+    const b = new Uint8Array(24);
+    const dv = new DataView(b.buffer);
+    dv.setUint32(0, data, true);
+    dv.setUint32(4, end, true);
+    dv.setUint32(16, rxq, true);
+    return b;
+  };
+  const cases: { prog: string; ctx: Uint8Array; what: string }[] = [
+    { prog: 'tc_fields', ctx: skb, what: 'tc, fields set' },
+    { prog: 'sock_fields', ctx: skb, what: 'socket filter, fields set' },
+    { prog: 'tc_fields', ctx: badSkb, what: 'tc, len set (EINVAL)' },
+    { prog: 'xdp_fields', ctx: md(8, pkt.length), what: 'xdp, 8 bytes of metadata' },
+    { prog: 'xdp_fields', ctx: md(6, pkt.length), what: 'xdp, metadata not a multiple of 4 (EINVAL)' },
+    { prog: 'xdp_fields', ctx: md(0, pkt.length - 1), what: 'xdp, data_end not the size (EINVAL)' },
+    { prog: 'xdp_fields', ctx: md(0, pkt.length, 1), what: 'xdp, rx queue 1 (EINVAL)' },
+  ];
+  try {
+    const load = run('bpftool', ['prog', 'loadall', obj, progDir, 'pinmaps', mapDir]);
+    assert.equal(load.status, 0, load.stderr);
+    const rt = new Runtime();
+    const coll = rt.loadObject(spec);
+    for (const c of cases) {
+      const ctxIn = join(work, 'ctx.bin');
+      const ctxOut = join(work, 'ctx_out.bin');
+      const dataIn = join(work, 'in.bin');
+      writeFileSync(ctxIn, c.ctx);
+      writeFileSync(dataIn, pkt);
+      rmSync(ctxOut, { force: true });
+      const r = run('bpftool', ['prog', 'run', 'pinned', join(progDir, c.prog), 'data_in', dataIn, 'ctx_in', ctxIn, 'ctx_out', ctxOut]);
+      const m = /Return value: (\d+)/.exec(r.stdout);
+      const err = /failed to run program: (.*)/.exec(r.stderr);
+      const kernel = m !== null ? { retval: Number(m[1]), ctxOut: existsSync(ctxOut) ? hex(readFileSync(ctxOut)) : '' } : { errno: STRERROR[err?.[1]?.trim() ?? ''] ?? -1 };
+      let ours: typeof kernel;
+      try {
+        const res = coll.program(c.prog).testRun({ dataIn: pkt, ctxIn: c.ctx });
+        ours = { retval: res.retval, ctxOut: hex(res.ctxOut ?? new Uint8Array(0)) };
+      } catch (e) {
+        if (!(e instanceof TestRunError)) throw e;
+        ours = { errno: e.errno };
+      }
+      assert.deepEqual(ours, kernel, c.what);
+    }
+    const kname = readdirSync(mapDir).find((f) => f === 'fields')!;
+    assert.deepEqual(ourDump(coll, 'fields', false), kernelDump(join(mapDir, kname), false), 'map fields');
+    rt.dispose();
+  } finally {
+    rmSync(progDir, { recursive: true, force: true });
+    rmSync(mapDir, { recursive: true, force: true });
+    rmSync(work, { recursive: true, force: true });
+  }
+});
