@@ -222,7 +222,8 @@ export function regSetMinMax(r1: RegState, r2: RegState, op: number, w32: boolea
 /** Copy a refined scalar's bounds to every other scalar with the same id (copies made by mov). */
 export function syncLinkedScalars(state: VerifierState, r: RegState): void {
   if (r.type !== RegType.SCALAR || r.id === 0) return;
-  for (const o of state.allRegs()) if (o !== r && o.type === RegType.SCALAR && o.id === r.id) o.copyFrom(r);
+  const id = r.id;
+  state.updateRegs((o) => o !== r && o.type === RegType.SCALAR && o.id === id, (o) => o.copyFrom(r));
 }
 
 /**
@@ -232,8 +233,7 @@ export function syncLinkedScalars(state: VerifierState, r: RegState): void {
  */
 export function markPtrOrNull(state: VerifierState, id: number, isNull: boolean): number {
   let released = 0;
-  for (const r of state.allRegs()) {
-    if (r.id !== id || !(r.flags & RegFlag.MAYBE_NULL)) continue;
+  state.updateRegs((r) => r.id === id && (r.flags & RegFlag.MAYBE_NULL) !== 0, (r) => {
     if (isNull) {
       if (r.refObjId) released = r.refObjId;
       markConstScalar(r, 0n);
@@ -242,7 +242,7 @@ export function markPtrOrNull(state: VerifierState, id: number, isNull: boolean)
       // The id only tied the copies for this check (references keep ref_obj_id).
       if (!r.refObjId) r.id = 0;
     }
-  }
+  });
   if (isNull && released) {
     const k = state.refs.findIndex((x) => x.id === released);
     if (k >= 0) state.refs.splice(k, 1);
@@ -258,9 +258,10 @@ export function findGoodPktPointers(state: VerifierState, dst: RegState, openRig
   if (dst.umax > BigInt(MAX_PACKET_OFF) || BigInt(dst.off) + dst.umax > BigInt(MAX_PACKET_OFF)) return;
   if (dst.off < 0) return;
   const range = dst.off + (openRight ? 1 : 0);
-  for (const r of state.allRegs()) {
-    if (r.type === dst.type && r.id === dst.id && r.range < range) r.range = range;
-  }
+  const type = dst.type, id = dst.id;
+  state.updateRegs((r) => r.type === type && r.id === id && r.range < range, (r) => {
+    r.range = range;
+  });
 }
 
 /**

@@ -225,9 +225,7 @@ export function mapWriteonly(m: { flags?: number } | undefined): boolean {
 
 /** After a helper that may move packet data, every packet pointer is an unknown scalar. */
 export function clearPacketPointers(env: Env): void {
-  for (const r of env.state.allRegs()) {
-    if (r.type === RegType.PTR_TO_PACKET || r.type === RegType.PTR_TO_PACKET_META || r.type === RegType.PTR_TO_PACKET_END) markUnknown(r);
-  }
+  env.state.updateRegs((r) => r.type === RegType.PTR_TO_PACKET || r.type === RegType.PTR_TO_PACKET_META || r.type === RegType.PTR_TO_PACKET_END, markUnknown);
 }
 
 /** Drop a reference and invalidate every register that holds it. */
@@ -235,7 +233,7 @@ export function releaseReference(env: Env, refId: number): void {
   const k = env.state.refs.findIndex((r) => r.id === refId);
   if (k < 0) reject(`release reference ${refId} not found`);
   env.state.refs.splice(k, 1);
-  for (const r of env.state.allRegs()) if (r.refObjId === refId) markUnknown(r);
+  env.state.updateRegs((r) => r.refObjId === refId, markUnknown);
 }
 
 export type { RegState };

@@ -56,6 +56,7 @@ function regSafe(old: RegState, cur: RegState, ids: IdMap, exact: Exactness): bo
 }
 
 function stackSafe(old: FuncState, cur: FuncState, ids: IdMap, exact: Exactness): boolean {
+  if (old.sameStack(cur) && !hasIds(old)) return true;
   for (let i = 0; i < old.bytes.length; i++) {
     const o = old.bytes[i]!;
     const c = cur.bytes[i]!;
@@ -77,6 +78,12 @@ function stackSafe(old: FuncState, cur: FuncState, ids: IdMap, exact: Exactness)
     }
   }
   return true;
+}
+
+/** Spills with ids must still go through the id map, even when the stacks are shared. */
+function hasIds(f: FuncState): boolean {
+  for (const s of f.spilled) if (s && (s.id || s.refObjId)) return true;
+  return false;
 }
 
 /**

@@ -20,8 +20,9 @@ function touch(f: FuncState, off: number): void {
 function clearSpill(f: FuncState, slot: number): void {
   const base = slot * 8;
   if (f.spilled[slot]) {
-    f.spilled[slot] = null;
-    for (let i = 0; i < 8; i++) if (f.bytes[base + i] === StackByte.SPILL) f.bytes[base + i] = StackByte.MISC;
+    const bytes = f.wbytes();
+    f.wspilled()[slot] = null;
+    for (let i = 0; i < 8; i++) if (bytes[base + i] === StackByte.SPILL) bytes[base + i] = StackByte.MISC;
   }
 }
 
@@ -52,21 +53,24 @@ export function stackWriteFixed(env: Env, f: FuncState, off: number, size: numbe
   clearSpill(f, slot);
   const zero = value ? isNullConst(value) : imm === 0;
   const t = zero ? StackByte.ZERO : StackByte.MISC;
-  for (let i = 0; i < size; i++) f.bytes[pos(off) + i] = t;
+  const bytes = f.wbytes();
+  for (let i = 0; i < size; i++) bytes[pos(off) + i] = t;
 }
 
 function spill(f: FuncState, slot: number, value: RegState, size: number): void {
   const base = slot * 8;
-  f.spilled[slot] = value.clone();
+  const bytes = f.wbytes();
+  const spilled = f.wspilled();
+  spilled[slot] = value.clone();
   // The spill occupies the low `size` bytes of the slot; the rest becomes data.
   for (let i = 0; i < 8; i++) {
-    if (i < size) f.bytes[base + i] = StackByte.SPILL;
-    else if (f.bytes[base + i] === StackByte.SPILL) f.bytes[base + i] = StackByte.MISC;
-    else if (f.bytes[base + i] === StackByte.INVALID) f.bytes[base + i] = StackByte.MISC;
+    if (i < size) bytes[base + i] = StackByte.SPILL;
+    else if (bytes[base + i] === StackByte.SPILL) bytes[base + i] = StackByte.MISC;
+    else if (bytes[base + i] === StackByte.INVALID) bytes[base + i] = StackByte.MISC;
   }
   // A narrow spill of a value wider than the stored bytes only keeps the stored part.
   if (size < 8 && value.type === RegType.SCALAR) {
-    const s = f.spilled[slot]!;
+    const s = spilled[slot]!;
     if (!(s.umax < 1n << BigInt(size * 8))) {
       markUnknown(s);
       s.id = 0;
@@ -131,7 +135,7 @@ export function stackWriteVar(env: Env, f: FuncState, minOff: number, maxOff: nu
     if (f.spilled[slot] && f.spilled[slot]!.type !== RegType.SCALAR) clearSpill(f, slot);
     else if (t === StackByte.SPILL) clearSpill(f, slot);
     if (t === StackByte.INVALID && !env.privileged) reject(`uninit stack in range of var-offset write prohibited for !root; insn ${env.insnIdx}, off: ${o}`);
-    f.bytes[p] = zero && t === StackByte.ZERO ? StackByte.ZERO : StackByte.MISC;
+    f.wbytes()[p] = zero && t === StackByte.ZERO ? StackByte.ZERO : StackByte.MISC;
   }
 }
 
@@ -167,7 +171,7 @@ export function stackHelperAccess(env: Env, f: FuncState, regno: number, off: nu
     for (let o = off; o < off + size; o++) {
       const p = pos(o);
       if (f.bytes[p] === StackByte.SPILL) clearSpill(f, p >> 3);
-      f.bytes[p] = StackByte.MISC;
+      f.wbytes()[p] = StackByte.MISC;
     }
   }
 }

@@ -17,12 +17,15 @@ export const enum StackByte {
 export const NUM_REGS = 11;
 export const SLOTS = STACK_SIZE / 8;
 
+const EMPTY_BYTES = new Uint8Array(0);
+const EMPTY_SPILLS: (RegState | null)[] = [];
+
 export class FuncState {
   readonly regs: RegState[];
-  /** Byte types, index 0 = fp-512 ... 511 = fp-1. */
-  readonly bytes: Uint8Array;
-  /** Spilled register per 8-byte slot (slot 0 = fp-512), valid where the slot's bytes are SPILL. */
-  readonly spilled: (RegState | null)[];
+  // The stack is copy-on-write: clones share it until one of them writes.
+  private _bytes: Uint8Array;
+  private _spilled: (RegState | null)[];
+  private shared = false;
   /** Deepest stack byte touched, as a positive number of bytes (for the combined stack limit). */
   depth = 0;
   /** Instruction index of the call that created this frame (-1 for the main program). */
@@ -34,21 +37,54 @@ export class FuncState {
   constructor(init = true) {
     this.regs = [];
     for (let i = 0; i < NUM_REGS; i++) this.regs.push(new RegState());
-    this.bytes = new Uint8Array(STACK_SIZE);
-    this.spilled = new Array<RegState | null>(SLOTS).fill(null);
+    // Clones take their stack from the original (copy-on-write), so only fresh frames allocate one.
+    this._bytes = init ? new Uint8Array(STACK_SIZE) : EMPTY_BYTES;
+    this._spilled = init ? new Array<RegState | null>(SLOTS).fill(null) : EMPTY_SPILLS;
     if (init) {
       for (const r of this.regs) markNotInit(r);
     }
   }
 
+  /** Byte types, index 0 = fp-512 ... 511 = fp-1 (read only; write through wbytes()). */
+  get bytes(): Uint8Array {
+    return this._bytes;
+  }
+
+  /** Spilled register per 8-byte slot (slot 0 = fp-512), valid where the slot's bytes are SPILL (read only). */
+  get spilled(): readonly (RegState | null)[] {
+    return this._spilled;
+  }
+
+  /** Make the stack this frame's own before writing it. */
+  own(): void {
+    if (!this.shared) return;
+    this._bytes = this._bytes.slice();
+    this._spilled = this._spilled.map((s) => (s ? s.clone() : null));
+    this.shared = false;
+  }
+
+  wbytes(): Uint8Array {
+    this.own();
+    return this._bytes;
+  }
+
+  wspilled(): (RegState | null)[] {
+    this.own();
+    return this._spilled;
+  }
+
+  /** Do two frames share one stack (so it is equal without comparing)? */
+  sameStack(o: FuncState): boolean {
+    return this._bytes === o._bytes;
+  }
+
   clone(): FuncState {
     const f = new FuncState(false);
     for (let i = 0; i < NUM_REGS; i++) f.regs[i]!.copyFrom(this.regs[i]!);
-    f.bytes.set(this.bytes);
-    for (let i = 0; i < SLOTS; i++) {
-      const s = this.spilled[i];
-      f.spilled[i] = s ? s.clone() : null;
-    }
+    f._bytes = this._bytes;
+    f._spilled = this._spilled;
+    f.shared = true;
+    this.shared = true;
     f.depth = this.depth;
     f.callsite = this.callsite;
     f.frameno = this.frameno;
@@ -87,11 +123,25 @@ export class VerifierState {
     return s;
   }
 
-  /** Every register of every frame (for id-based updates). */
-  *allRegs(): Generator<RegState> {
+  /**
+   * Apply fn to every register, in every frame and every stack spill, that
+   * matches pred (for id-based updates). Spills are changed in the frame's
+   * own copy of its stack.
+   */
+  updateRegs(pred: (r: RegState) => boolean, fn: (r: RegState) => void): void {
     for (const f of this.frames) {
-      for (const r of f.regs) yield r;
-      for (const s of f.spilled) if (s) yield s;
+      for (const r of f.regs) if (pred(r)) fn(r);
+      const sp = f.spilled;
+      let hit = false;
+      for (let i = 0; i < sp.length; i++) {
+        const s = sp[i];
+        if (s && pred(s)) {
+          hit = true;
+          break;
+        }
+      }
+      if (!hit) continue;
+      for (const s of f.wspilled()) if (s && pred(s)) fn(s);
     }
   }
 }

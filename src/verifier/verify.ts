@@ -301,29 +301,11 @@ function walk(env: Env, cfg: Cfg, limit: number, stats: (p: number, t: number, p
     const insnText = level >= 1 ? kernelInsnLine(prog, insn, (s, i) => `map[id:${i}]${s === PseudoLd.MAP_VALUE || s === PseudoLd.MAP_IDX_VALUE ? '[0]+' + (prog.imm64hi[insn]! >>> 0) : ''}`) : '';
     // The instruction is logged before it is checked, so a rejection follows its line.
     if (level >= 1) log.write(insnText);
-    const emit = (written?: number): void => {
-      if (level < 1) return;
-      if (written !== undefined && written >= 0) {
-        const r = env.state.cur.regs[written]!;
-        const pad = commentPad(insnText.length);
-        log.write(`${' '.repeat(pad)}; R${written}=${formatReg(r, env.state.cur.frameno, (i) => env.maps[i])}\n`);
-      } else {
-        log.write('\n');
-      }
-    };
-    const checkDstWritable = (): void => {
-      if (dst === 10) throw new Reject('frame pointer is read only');
-    };
-    const readReg = (r: number): RegState => {
-      const x = regs[r]!;
-      if (x.type === RegType.NOT_INIT) throw new Reject(`R${r} !read_ok`);
-      return x;
-    };
     let nextInsn = insn + def.slots;
     switch (def.shape) {
       case Shape.AluImm:
       case Shape.AluReg: {
-        checkDstWritable();
+        if (dst === 10) throw new Reject('frame pointer is read only');
         const bits = def.width as 32 | 64;
         const aluOp = code & 0xf0;
         const signed = off === 1;
@@ -340,64 +322,64 @@ function walk(env: Env, cfg: Cfg, limit: number, stats: (p: number, t: number, p
             operand = immReg;
             markConstScalar(operand, bits === 64 ? BigInt(imm) : BigInt(imm >>> 0));
           } else {
-            operand = readReg(src);
+            operand = readReg(regs, src);
           }
-          readReg(dst);
+          readReg(regs, dst);
           checkBinaryAlu(env, dst, operand, aluOp, signed, bits, def.shape === Shape.AluReg ? src : -1);
         }
-        emit(dst);
+        if (level >= 1) emitComment(env, insnText, dst);
         break;
       }
       case Shape.Neg:
       case Shape.Endian: {
-        checkDstWritable();
-        readReg(dst);
+        if (dst === 10) throw new Reject('frame pointer is read only');
+        readReg(regs, dst);
         checkUnaryAlu(env, dst, code & 0xf0, def.width === 32 && def.shape === Shape.Neg ? 32 : 64);
         if (def.shape === Shape.Endian) markUnknown(regs[dst]!);
-        emit(dst);
+        if (level >= 1) emitComment(env, insnText, dst);
         break;
       }
       case Shape.MovSx: {
-        checkDstWritable();
+        if (dst === 10) throw new Reject('frame pointer is read only');
         const bits = (code & 0x07) === 0x07 ? 64 : 32;
         checkMov(env, dst, src, bits, def.width / 8);
-        emit(dst);
+        if (level >= 1) emitComment(env, insnText, dst);
         break;
       }
       case Shape.Load:
       case Shape.LoadSx: {
-        readReg(src);
-        checkDstWritable();
+        readReg(regs, src);
+        if (dst === 10) throw new Reject('frame pointer is read only');
         const value = new RegState();
         checkMemAccess(env, { regno: src, off, size: def.width / 8, write: false, value, valueRegno: dst, signExtend: def.shape === Shape.LoadSx });
         samePointer(src);
         if (value.type === RegType.NOT_INIT) markUnknown(value);
         regs[dst]!.copyFrom(value);
-        emit(dst);
+        if (level >= 1) emitComment(env, insnText, dst);
         break;
       }
       case Shape.Store: {
-        readReg(dst);
+        readReg(regs, dst);
         checkMemAccess(env, { regno: dst, off, size: def.width / 8, write: true, imm });
         samePointer(dst);
-        emit();
+        if (level >= 1) emitComment(env, insnText);
         break;
       }
       case Shape.StoreReg: {
-        const v = readReg(src).clone();
-        readReg(dst);
+        const v = readReg(regs, src).clone();
+        readReg(regs, dst);
         checkMemAccess(env, { regno: dst, off, size: def.width / 8, write: true, value: v, valueRegno: src });
         samePointer(dst);
-        emit();
+        if (level >= 1) emitComment(env, insnText);
         break;
       }
       case Shape.Atomic: {
         checkAtomic(env, dst, src, off, imm, def.width / 8);
-        emit(imm === AtomicOp.CMPXCHG ? 0 : imm & AtomicOp.FETCH ? src : undefined);
+        if (level >= 1) emitComment(env, insnText, imm === AtomicOp.CMPXCHG ? 0 : imm & AtomicOp.FETCH ? src : undefined);
         break;
       }
       case Shape.Lddw: {
-        checkDstWritable();
+        if (dst === 10) throw new Reject('frame pointer is read only');
         const r = regs[dst]!;
         const hi = prog.imm64hi[insn]!;
         switch (src) {
@@ -420,7 +402,7 @@ function walk(env: Env, cfg: Cfg, limit: number, stats: (p: number, t: number, p
             r.frameno = insn + 1 + imm;
             break;
         }
-        emit(dst);
+        if (level >= 1) emitComment(env, insnText, dst);
         break;
       }
       case Shape.LdAbs:
@@ -431,26 +413,26 @@ function walk(env: Env, cfg: Cfg, limit: number, stats: (p: number, t: number, p
           throw new Reject('BPF_LD_[ABS|IND] instructions not allowed for this program type');
         }
         if (env.state.frames.length > 1 || (env.state.cur.subprog !== 0)) throw new Reject('BPF_LD_[ABS|IND] cannot be mixed with bpf-to-bpf calls');
-        if (def.shape === Shape.LdInd) readReg(src);
+        if (def.shape === Shape.LdInd) readReg(regs, src);
         const r6 = regs[6]!;
         if (r6.type !== RegType.PTR_TO_CTX) throw new Reject('at the time of BPF_LD_ABS|IND R6 != pointer to skb');
         if (env.state.refs.length > 0) throw new Reject('BPF_LD_[ABS|IND] cannot be mixed with socket references');
         for (let i = 1; i <= 5; i++) markNotInit(regs[i]!);
         markUnknown(regs[0]!);
         coerceToSize(regs[0]!, def.width / 8);
-        emit(0);
+        if (level >= 1) emitComment(env, insnText, 0);
         break;
       }
       case Shape.Ja:
       case Shape.Ja32:
         jmps++;
-        emit();
+        if (level >= 1) emitComment(env, insnText);
         nextInsn = insn + 1 + (def.shape === Shape.Ja32 ? imm : off);
         break;
       case Shape.JmpImm:
       case Shape.JmpReg: {
         jmps++;
-        emit();
+        if (level >= 1) emitComment(env, insnText);
         const target = insn + 1 + off;
         const taken = checkCondJmp(env, def.shape === Shape.JmpReg, dst, src, imm, code, def.width === 32, pending, target, insn, log.mark(), cp);
         if (taken === 1) nextInsn = target;
@@ -460,11 +442,11 @@ function walk(env: Env, cfg: Cfg, limit: number, stats: (p: number, t: number, p
       }
       case Shape.Call: {
         checkHelperCall(env, imm);
-        emit(0);
+        if (level >= 1) emitComment(env, insnText, 0);
         break;
       }
       case Shape.CallLocal: {
-        emit();
+        if (level >= 1) emitComment(env, insnText);
         const target = insn + 1 + imm;
         if (env.state.frames.length >= MAX_CALL_FRAMES) throw new Reject(`the call stack of ${env.state.frames.length + 1} frames is too deep !`);
         const caller = env.state.cur;
@@ -487,7 +469,7 @@ function walk(env: Env, cfg: Cfg, limit: number, stats: (p: number, t: number, p
       case Shape.Callx:
         throw new Reject(`unknown opcode ${code.toString(16)}`);
       case Shape.Exit: {
-        emit();
+        if (level >= 1) emitComment(env, insnText);
         const st = env.state;
         const r0 = st.cur.regs[0]!;
         if (r0.type === RegType.NOT_INIT) throw new Reject('R0 !read_ok');
@@ -528,6 +510,22 @@ function walk(env: Env, cfg: Cfg, limit: number, stats: (p: number, t: number, p
 }
 
 const immReg = new RegState();
+
+function readReg(regs: RegState[], r: number): RegState {
+  const x = regs[r]!;
+  if (x.type === RegType.NOT_INIT) throw new Reject(`R${r} !read_ok`);
+  return x;
+}
+
+/** End an instruction's log line, with the written register's new state as the kernel's `; R1=...` comment. */
+function emitComment(env: Env, insnText: string, written?: number): void {
+  if (written !== undefined && written >= 0) {
+    const r = env.state.cur.regs[written]!;
+    env.log.write(`${' '.repeat(commentPad(insnText.length))}; R${written}=${formatReg(r, env.state.cur.frameno, (i) => env.maps[i])}\n`);
+  } else {
+    env.log.write('\n');
+  }
+}
 
 function regName(r: RegState): string {
   return formatReg(r, 0).replace(/\(.*$/, '');
