@@ -256,19 +256,27 @@ function withFarRetry<T>(build: (far: boolean) => T): T {
   }
 }
 
-/** The classic instructions, translated in order; unreachable ones are left out (pcMap -1). */
+/**
+ * The classic instructions, translated in order. known[pc]: packet bytes
+ * [0, known) proven readable on every path into pc, or -1 while no path
+ * reaches it. Jumps only go forward, so one pass in order sees every
+ * predecessor first. A load inside the known range needs no bounds check of
+ * its own (the verifier proves it the same way, per path). Unreachable
+ * instructions are left out (pcMap -1): the eBPF verifier, like the
+ * kernel's, rejects unreachable code, and classic programs often have some
+ * (after a ret, or after a load that can never be in the packet).
+ */
 function emitBody(e: Emitter, prog: ClassicProgram, mode: ClassicMode, options: TranslateOptions, pcMap: Int32Array): void {
-  // The eBPF verifier, like the kernel's, rejects unreachable code, and
-  // classic programs often have some (after a ret, or after a load that can
-  // never be in the packet).
-  const live = reachable(prog, mode, options);
+  const known = new Float64Array(prog.length + 1).fill(-1);
+  known[0] = 0;
   for (let pc = 0; pc < prog.length; pc++) {
-    if (!live[pc]) {
+    if (known[pc]! < 0) {
       pcMap[pc] = -1;
       continue;
     }
     pcMap[pc] = e.length;
-    translateOne(e, prog[pc]!, pc, mode, options);
+    const out = translateOne(e, prog[pc]!, pc, mode, options, known[pc]!);
+    for (const s of successors(prog, pc, mode, options)) known[s] = known[s]! < 0 ? out : Math.min(known[s]!, out);
   }
 }
 
@@ -319,72 +327,72 @@ function absOffset(k: number, bytes: number, pc: number, options: TranslateOptio
   return off + bytes > MAX_PACKET_OFF ? -1 : off;
 }
 
-/** Which classic instructions can run (jumps only go forward, so one pass suffices). */
-function reachable(prog: ClassicProgram, mode: ClassicMode, options: TranslateOptions): Uint8Array {
-  const live = new Uint8Array(prog.length + 1);
-  live[0] = 1;
-  for (let pc = 0; pc < prog.length; pc++) {
-    if (!live[pc]) continue;
-    const ins = prog[pc]!;
-    const d = classicDef(ins.code);
-    if (d === undefined) throw new ClassicError(pc, `unknown opcode 0x${ins.code.toString(16)}`);
-    switch (d.op) {
-      case COp.RET_K:
-      case COp.RET_A:
-      case COp.RET_X:
-        break;
-      case COp.JA:
-        live[pc + 1 + ins.k] = 1;
-        break;
-      case COp.JMP_K:
-      case COp.JMP_X:
-        live[pc + 1 + ins.jt] = 1;
-        live[pc + 1 + ins.jf] = 1;
-        break;
-      case COp.LD_W_ABS:
-      case COp.LD_H_ABS:
-      case COp.LD_B_ABS:
-        if (mode === 'socket' && absOffset(ins.k >>> 0, d.bytes, pc, options) === -1) break;
-        live[pc + 1] = 1;
-        break;
-      case COp.LDX_B_MSH:
-        if ((ins.k | 0) < 0 || (ins.k >>> 0) + 1 > MAX_PACKET_OFF) break;
-        live[pc + 1] = 1;
-        break;
-      case COp.LD_W_IND:
-      case COp.LD_H_IND:
-      case COp.LD_B_IND:
-        if (ins.k >>> 0 > MAX_PACKET_OFF) break;
-        live[pc + 1] = 1;
-        break;
-      default:
-        live[pc + 1] = 1;
-    }
+/** Where control can go after the instruction at pc: nowhere after a ret or a load that can never be in the packet. */
+function successors(prog: ClassicProgram, pc: number, mode: ClassicMode, options: TranslateOptions): readonly number[] {
+  const ins = prog[pc]!;
+  const d = classicDef(ins.code);
+  if (d === undefined) throw new ClassicError(pc, `unknown opcode 0x${ins.code.toString(16)}`);
+  switch (d.op) {
+    case COp.RET_K:
+    case COp.RET_A:
+    case COp.RET_X:
+      return [];
+    case COp.JA:
+      return [pc + 1 + ins.k];
+    case COp.JMP_K:
+    case COp.JMP_X:
+      return [pc + 1 + ins.jt, pc + 1 + ins.jf];
+    case COp.LD_W_ABS:
+    case COp.LD_H_ABS:
+    case COp.LD_B_ABS:
+      return mode === 'socket' && absOffset(ins.k >>> 0, d.bytes, pc, options) === -1 ? [] : [pc + 1];
+    case COp.LDX_B_MSH:
+      return (ins.k | 0) < 0 || (ins.k >>> 0) + 1 > MAX_PACKET_OFF ? [] : [pc + 1];
+    case COp.LD_W_IND:
+    case COp.LD_H_IND:
+    case COp.LD_B_IND:
+      return ins.k >>> 0 > MAX_PACKET_OFF ? [] : [pc + 1];
+    default:
+      return [pc + 1];
   }
-  return live;
 }
 
 /** Bytes of a packet load of the given classic size. */
 const LOAD_OPC: Readonly<Record<number, number>> = { 1: O.ldxb, 2: O.ldxh, 4: O.ldxw };
 
-/** dst = big-endian load of `bytes` at packet offset `off` (a constant), or fail. */
-function emitAbsLoad(e: Emitter, dst: number, off: number, bytes: number): void {
+/**
+ * dst = big-endian load of `bytes` at packet offset `off` (a constant), or
+ * fail. `known` packet bytes are already proven readable; returns the new
+ * known length.
+ */
+function emitAbsLoad(e: Emitter, dst: number, off: number, bytes: number, known: number): number {
   if (off + bytes > MAX_PACKET_OFF) {
     e.jump(O.ja, 0, 0, 0, FAIL);
-    return;
+    return known;
   }
-  // r2 = data + off + bytes; if r2 > data_end: fail. The verifier learns that
-  // [data, data + off + bytes) is readable, so the load below is checked.
-  e.emit(O.mov64r, R_T1, R_DATA, 0, 0);
-  e.emit(O.add64i, R_T1, 0, 0, off + bytes);
-  e.cjump(O.jgt64r, O.jle64r, R_T1, R_END, 0, FAIL);
+  const checked = off + bytes > known;
+  if (checked) {
+    // r2 = data + off + bytes; if r2 > data_end: fail. The verifier learns that
+    // [data, data + off + bytes) is readable, so the load below is checked.
+    e.emit(O.mov64r, R_T1, R_DATA, 0, 0);
+    e.emit(O.add64i, R_T1, 0, 0, off + bytes);
+    e.cjump(O.jgt64r, O.jle64r, R_T1, R_END, 0, FAIL);
+  }
   // eBPF's offset field is 16-bit signed: far offsets load through r2 instead.
   if (off <= 0x7fff) e.emit(LOAD_OPC[bytes]!, dst, R_DATA, off, 0);
-  else e.emit(LOAD_OPC[bytes]!, dst, R_T1, -bytes, 0);
+  else {
+    if (!checked) {
+      e.emit(O.mov64r, R_T1, R_DATA, 0, 0);
+      e.emit(O.add64i, R_T1, 0, 0, off + bytes);
+    }
+    e.emit(LOAD_OPC[bytes]!, dst, R_T1, -bytes, 0);
+  }
   if (bytes > 1) e.emit(O.be, dst, 0, 0, bytes * 8);
+  return checked ? off + bytes : known;
 }
 
-function translateOne(e: Emitter, ins: ClassicInsn, pc: number, mode: ClassicMode, options: TranslateOptions): void {
+/** Emit one classic instruction; returns the packet bytes known readable after it (see emitBody). */
+function translateOne(e: Emitter, ins: ClassicInsn, pc: number, mode: ClassicMode, options: TranslateOptions, known: number): number {
   const d = classicDef(ins.code);
   if (d === undefined) throw new ClassicError(pc, `unknown opcode 0x${ins.code.toString(16)}`);
   const k = ins.k >>> 0;
@@ -394,10 +402,9 @@ function translateOne(e: Emitter, ins: ClassicInsn, pc: number, mode: ClassicMod
     case COp.LD_B_ABS:
       if (mode === 'seccomp') {
         e.emit(O.ldxw, R_A, R_CTX, k, 0);
-        return;
+        return known;
       }
-      emitAbs(e, k, d.bytes, pc, options);
-      return;
+      return emitAbs(e, k, d.bytes, pc, options, known);
     case COp.LD_W_IND:
     case COp.LD_H_IND:
     case COp.LD_B_IND: {
@@ -405,7 +412,7 @@ function translateOne(e: Emitter, ins: ClassicInsn, pc: number, mode: ClassicMod
       if (k > MAX_PACKET_OFF) {
         // X + k >= k reaches past every readable offset.
         e.jump(O.ja, 0, 0, 0, FAIL);
-        return;
+        return known;
       }
       // r2 = X + k (64-bit, no wrap); bound it so the verifier accepts data + r2.
       e.emit(O.mov64r, R_T1, R_X, 0, 0);
@@ -417,85 +424,85 @@ function translateOne(e: Emitter, ins: ClassicInsn, pc: number, mode: ClassicMod
       e.cjump(O.jgt64r, O.jle64r, R_T2, R_END, 0, FAIL);
       e.emit(LOAD_OPC[bytes]!, R_A, R_T1, 0, 0);
       if (bytes > 1) e.emit(O.be, R_A, 0, 0, bytes * 8);
-      return;
+      return known;
     }
     case COp.LD_W_LEN:
     case COp.LDX_W_LEN: {
       const dst = d.op === COp.LD_W_LEN ? R_A : R_X;
       if (mode === 'seccomp') e.emit(O.mov32i, dst, 0, 0, SECCOMP_DATA_SIZE);
       else e.emit(O.ldxw, dst, R_CTX, SKB.len, 0);
-      return;
+      return known;
     }
     case COp.LD_IMM:
       e.emit(O.mov32i, R_A, 0, 0, k);
-      return;
+      return known;
     case COp.LDX_IMM:
       e.emit(O.mov32i, R_X, 0, 0, k);
-      return;
+      return known;
     case COp.LD_MEM:
       e.emit(O.ldxw, R_A, R_FP, SCRATCH_OFF + 4 * k, 0);
-      return;
+      return known;
     case COp.LDX_MEM:
       e.emit(O.ldxw, R_X, R_FP, SCRATCH_OFF + 4 * k, 0);
-      return;
+      return known;
     case COp.ST:
       e.emit(O.stxw, R_FP, R_A, SCRATCH_OFF + 4 * k, 0);
-      return;
+      return known;
     case COp.STX:
       e.emit(O.stxw, R_FP, R_X, SCRATCH_OFF + 4 * k, 0);
-      return;
+      return known;
     case COp.LDX_B_MSH: {
       // X = 4 * (P[k] & 0xf); k is a packet offset here (the kernel has no ancillary form of it)
       const off = (k | 0) < 0 || k + 1 > MAX_PACKET_OFF ? -1 : k;
       if (off < 0) {
         e.jump(O.ja, 0, 0, 0, FAIL);
-        return;
+        return known;
       }
-      emitAbsLoad(e, R_X, off, 1);
+      const after = emitAbsLoad(e, R_X, off, 1, known);
       e.emit(O.and32i, R_X, 0, 0, 0xf);
       e.emit(O.lsh32i, R_X, 0, 0, 2);
-      return;
+      return after;
     }
     case COp.ALU_K: {
       const aop = opOf(ins.code);
       if ((aop === BPF_ALU_OP.DIV || aop === BPF_ALU_OP.MOD) && k === 0) throw new ClassicError(pc, `${d.name} by constant zero`);
       e.emit(opc(ALU_NAME[aop]!, Shape.AluImm), R_A, 0, 0, k);
-      return;
+      return known;
     }
     case COp.ALU_X: {
       const aop = opOf(ins.code);
       // Classic division by X = 0 ends the filter with 0; eBPF's would go on with 0.
       if (aop === BPF_ALU_OP.DIV || aop === BPF_ALU_OP.MOD) e.cjump(O.jeq32i, O.jne32i, R_X, 0, 0, FAIL);
       e.emit(opc(ALU_NAME[aop]!, Shape.AluReg), R_A, R_X, 0, 0);
-      return;
+      return known;
     }
     case COp.NEG:
       e.emit(O.neg32, R_A, 0, 0, 0);
-      return;
+      return known;
     case COp.JA:
       if (k !== 0) e.jump(O.ja, 0, 0, 0, pc + 1 + k);
-      return;
+      return known;
     case COp.JMP_K:
     case COp.JMP_X:
       emitCond(e, ins, pc, d.op === COp.JMP_X);
-      return;
+      return known;
     case COp.RET_K:
       e.emit(O.mov32i, R_A, 0, 0, k);
       emitReturn(e);
-      return;
+      return known;
     case COp.RET_A:
       emitReturn(e);
-      return;
+      return known;
     case COp.RET_X:
       e.emit(O.mov32r, R_A, R_X, 0, 0);
       emitReturn(e);
-      return;
+      return known;
     case COp.TAX:
       e.emit(O.mov32r, R_X, R_A, 0, 0);
-      return;
+      return known;
     case COp.TXA:
       e.emit(O.mov32r, R_A, R_X, 0, 0);
-      return;
+      return known;
   }
 }
 
@@ -506,11 +513,12 @@ function emitReturn(e: Emitter): void {
 }
 
 /** LD ABS in a socket filter: packet offsets, the negative special areas, ancillary data. */
-function emitAbs(e: Emitter, k: number, bytes: number, pc: number, options: TranslateOptions): void {
+function emitAbs(e: Emitter, k: number, bytes: number, pc: number, options: TranslateOptions, known: number): number {
   const off = absOffset(k, bytes, pc, options);
   if (off === undefined) emitAncillary(e, (k | 0) - SKF_AD_OFF, pc, options);
   else if (off < 0) e.jump(O.ja, 0, 0, 0, FAIL);
-  else emitAbsLoad(e, R_A, off, bytes);
+  else return emitAbsLoad(e, R_A, off, bytes, known);
+  return known;
 }
 
 function emitAncillary(e: Emitter, ad: number, pc: number, options: TranslateOptions): void {

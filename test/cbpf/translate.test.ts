@@ -180,3 +180,25 @@ test('disassembleTranslation: classic lines before their eBPF, unreachable ones 
   assert.ok(lines.includes('; out of packet / division by zero: return 0'));
   assert.match(lines[lines.length - 1]!, /exit$/);
 });
+
+test('bounds checks: a load inside the range proven on every path has none of its own', () => {
+  const checks = (src: string): number => {
+    const prog = assembleClassic(src);
+    const lines = disassembleTranslation(prog, translateClassic(prog));
+    return lines.filter((l) => /if r2 > r9 goto/.test(l)).length;
+  };
+  assert.equal(checks('ldh [12]\nldb [5]\nld [10]\nret a'), 1);
+  assert.equal(checks('ldb [5]\nldh [12]\nret a'), 2);
+  // proven on both branches: [23] on one, [30] on the other; [20] after the join needs nothing
+  assert.equal(checks('ldb [0]\njeq #1, a1, b1\na1: ldb [23]\nja j\nb1: ldb [30]\nj: ldb [20]\nret a'), 4 - 1);
+  // proven on one branch only: the load after the join is checked
+  assert.equal(checks('ldb [0]\njeq #1, a1, j\na1: ldb [23]\nj: ldb [20]\nret a'), 3);
+  // and the results stay right at every packet length
+  const f = new ClassicFilter(assembleClassic('ldb [0]\njeq #1, a1, j\na1: ldb [23]\nj: ldb [20]\nret a'));
+  for (let len = 0; len <= 25; len++) {
+    const pkt = Uint8Array.from({ length: len }, (_, i) => (i === 0 ? 1 : i));
+    assert.equal(f.run(pkt), len >= 24 ? 20 : 0, `length ${len}`);
+    pkt[0] = 2;
+    assert.equal(f.run(pkt), len >= 21 ? 20 : 0, `length ${len}, other branch`);
+  }
+});
