@@ -7,7 +7,7 @@
 // FREE = number of hash functions.
 
 import type { Region } from '../vm/memory.js';
-import { BpfMap, type MapHost } from './base.js';
+import { BpfMap, USER, type MapHost } from './base.js';
 import { Desc } from './descriptor.js';
 import { EINVAL, ENOENT, EOPNOTSUPP } from './errno.js';
 import { hash32, roundUpPow2 } from './hash-layout.js';
@@ -62,8 +62,9 @@ export class BloomFilterMap extends BpfMap {
     return 0;
   }
 
-  override updateAt(_key: number, value: number, flags: number, _cpu: number): number {
-    return this.pushAt(value, flags);
+  /** From user space an update is a push; programs must use map_push_elem (EINVAL). */
+  override updateAt(_key: number, value: number, flags: number, cpu: number): number {
+    return cpu === USER ? this.pushAt(value, flags) : -EINVAL;
   }
 
   override deleteAt(_key: number): number {

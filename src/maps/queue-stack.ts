@@ -8,7 +8,7 @@
 // the destination, as the kernel does.
 
 import type { Region } from '../vm/memory.js';
-import { BpfMap, type MapHost } from './base.js';
+import { BpfMap, USER, type MapHost } from './base.js';
 import { Desc } from './descriptor.js';
 import { E2BIG, EINVAL, ENOENT } from './errno.js';
 import { BPF_EXIST, BPF_F_RDONLY_PROG, type ResolvedSpec } from './spec.js';
@@ -81,9 +81,9 @@ export class QueueStackMap extends BpfMap {
     return 0;
   }
 
-  /** BPF_MAP_UPDATE_ELEM with a NULL key is a push. */
-  override updateAt(_key: number, value: number, flags: number, _cpu: number): number {
-    return this.pushAt(value, flags);
+  /** From user space, BPF_MAP_UPDATE_ELEM with a NULL key is a push; programs must use map_push_elem (EINVAL). */
+  override updateAt(_key: number, value: number, flags: number, cpu: number): number {
+    return cpu === USER ? this.pushAt(value, flags) : -EINVAL;
   }
 
   /** The kernel does not allow lookup by key; user space peeks instead. */

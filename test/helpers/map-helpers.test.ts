@@ -86,6 +86,7 @@ test('map_push/pop/peek_elem on queue, stack and bloom filter', () => {
   assert.equal(call('map_pop_elem', q.desc, out), 0n);
   assert.equal(mem.u8[out], 8);
   assert.equal(call('map_pop_elem', q.desc, out), -2n);
+  assert.equal(call('map_update_elem', q.desc, 0, v, 0), -22n, 'programs push with map_push_elem, not update');
   const b = maps.create({ name: 'b', type: 'bloom_filter', keySize: 0, valueSize: 4, maxEntries: 16 });
   assert.equal(call('map_peek_elem', b.desc, v), -2n);
   assert.equal(call('map_push_elem', b.desc, v, 0), 0n);
