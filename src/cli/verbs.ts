@@ -7,5 +7,9 @@ import { dis } from './dis.js';
 import { inspect } from './inspect.js';
 import { cbpf } from './cbpf.js';
 import { filter } from './filter.js';
+import { prog } from './prog.js';
+import { map } from './map.js';
+import { link } from './link.js';
+import { tracePipe } from './trace-pipe.js';
 
-export const VERBS: Command[] = [asm, dis, inspect, run, conformancePlugin, cbpf, filter];
+export const VERBS: Command[] = [asm, dis, inspect, run, conformancePlugin, cbpf, filter, prog, map, link, tracePipe];
