@@ -10,3 +10,4 @@ export { formatMapDump } from './map-dump.js';
 export type { MapEntryTypes } from './map-dump.js';
 export { encodeBtf, BtfEncoder } from './encode.js';
 export * from './types.js';
+export { sanitizeForKernel } from './sanitize.js';

@@ -4,6 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { BtfEncoder } from '../../src/btf/encode.js';
+import { sanitizeForKernel } from '../../src/btf/sanitize.js';
 import type { MapSpec, ObjectSpec, ProgramSpec } from '../../src/elf/spec.js';
 import { decodeProgram } from '../../src/isa/decode.js';
 import { Op } from '../../src/isa/table.js';
@@ -36,6 +37,8 @@ const mapJson = (m: MapSpec): Record<string, unknown> => ({
   initial: m.initial ? hex(m.initial) : null,
   frozen: m.frozen === true,
   innerMap: m.innerMap ? mapJson(m.innerMap) : null,
+  keyTypeId: m.keyTypeId ?? null,
+  valueTypeId: m.valueTypeId ?? null,
 });
 
 export interface KernelResult {
@@ -43,6 +46,8 @@ export interface KernelResult {
   ok: boolean;
   error?: string;
   log?: string[];
+  /** Set when the kernel refused the object's BTF (programs then load without it, as with libbpf). */
+  btfError?: string;
 }
 
 /** Load the programs; undefined (with a reason) when bpf(2) is not usable here. */
@@ -51,7 +56,7 @@ export function kernelLoad(spec: ObjectSpec, programs: readonly ProgramSpec[]): 
   // The object's BTF (after the DATASEC fix-up) goes to the kernel with each
   // program's func_info and line_info, re-based by the linker: the kernel
   // checks that func_info marks exactly the start of every sub-function.
-  const enc = spec.btf ? new BtfEncoder(spec.btf) : undefined;
+  const enc = spec.btf ? new BtfEncoder(sanitizeForKernel(spec.btf)) : undefined;
   const lineInfo = (p: ProgramSpec): number[][] =>
     enc ? p.lineInfo.map((l) => [l.insn, enc.stringOffset(l.file), enc.stringOffset(l.text), (l.line << 10) | l.col]) : [];
   const progs = programs.map((p) => ({

@@ -28,14 +28,28 @@ def bpf(cmd, attr):
 # Hash-like maps are preallocated per entry (and per CPU); their size does not
 # affect verification, so cap it to keep the test fast.
 HASHLIKE = {1, 5, 9, 10, 11, 13}
+RINGBUFS = {27, 31}
 
 
-def map_create(m, inner_fd=0):
+def map_create(m, inner_fd=0, btf_fd=0):
     attr = bytearray(128)
     entries = min(m["maxEntries"], 1024) if m["typeId"] in HASHLIKE else m["maxEntries"]
+    if m["typeId"] in RINGBUFS:
+        # libbpf's adjust_ringbuf_sz: a power-of-two multiple of the page size.
+        size = os.sysconf("SC_PAGE_SIZE")
+        while size < entries:
+            size *= 2
+        entries = size
     struct.pack_into("<7I", attr, 0, m["typeId"], m["keySize"], m["valueSize"], entries, m["flags"], inner_fd, 0)
     name = "".join(c for c in m["name"] if c.isalnum() or c in "._")[:15].encode()
     attr[28:28 + len(name)] = name
+    # Maps whose values hold spin locks, timers or kptrs, and local storage maps, need their BTF types.
+    if btf_fd and m.get("keyTypeId") is not None and m.get("valueTypeId") is not None:
+        struct.pack_into("<III", attr, 48, btf_fd, m["keyTypeId"], m["valueTypeId"])
+        try:
+            return bpf(MAP_CREATE, attr)
+        except OSError:
+            struct.pack_into("<III", attr, 48, 0, 0, 0)
     return bpf(MAP_CREATE, attr)
 
 
@@ -55,12 +69,18 @@ def map_init(fd, m):
 
 def btf_load(hexbytes):
     data = ctypes.create_string_buffer(bytes.fromhex(hexbytes), len(hexbytes) // 2)
-    log = ctypes.create_string_buffer(1 << 16)
     attr = bytearray(128)
-    struct.pack_into("<QQIII", attr, 0, ctypes.addressof(data), ctypes.addressof(log), len(hexbytes) // 2, len(log), 1)
+    struct.pack_into("<QQIII", attr, 0, ctypes.addressof(data), 0, len(hexbytes) // 2, 0, 0)
     try:
         return bpf(BTF_LOAD, attr)
     except OSError as e:
+        # Again with a log (every type is printed, so make room), for the reason.
+        log = ctypes.create_string_buffer(1 << 24)
+        struct.pack_into("<QQIII", attr, 0, ctypes.addressof(data), ctypes.addressof(log), len(hexbytes) // 2, len(log), 1)
+        try:
+            os.close(bpf(BTF_LOAD, attr))
+        except OSError:
+            pass
         raise OSError(e.errno, f"BTF load: {e.strerror}: {log.value.decode(errors='replace').strip()[-300:]}")
 
 
@@ -72,8 +92,9 @@ def prog_load(p, fds, btf_fd):
     lic = ctypes.create_string_buffer(p["license"].encode() + b"\0")
     log = ctypes.create_string_buffer(1 << 20)
     attr = bytearray(128)
+    # No log on the first try: a long verifier log can fill the buffer (ENOSPC) on success.
     struct.pack_into("<IIQQIIQII", attr, 0, p["typeId"], len(insns) // 8, ctypes.addressof(ins), ctypes.addressof(lic),
-                     1, len(log), ctypes.addressof(log), 0, p.get("progFlags", 0))
+                     0, 0, 0, 0, p.get("progFlags", 0))
     name = "".join(c for c in p["name"] if c.isalnum() or c == "_")[:15].encode()
     attr[48:48 + len(name)] = name
     if p.get("expectedAttachTypeId") is not None:
@@ -93,8 +114,14 @@ def prog_load(p, fds, btf_fd):
         os.close(fd)
         return {"name": p["name"], "ok": True}
     except OSError as e:
-        text = log.value.decode(errors="replace").strip().splitlines()
-        return {"name": p["name"], "ok": False, "error": e.strerror, "log": text[-6:]}
+        err = e.strerror
+    struct.pack_into("<IIQ", attr, 24, 1, len(log), ctypes.addressof(log))
+    try:
+        os.close(bpf(PROG_LOAD, attr))
+    except OSError:
+        pass
+    text = log.value.decode(errors="replace").strip().splitlines()
+    return {"name": p["name"], "ok": False, "error": err, "log": text[-6:]}
 
 
 def main():
@@ -102,11 +129,18 @@ def main():
         print("needs root on x86_64 or aarch64", file=sys.stderr)
         return 77
     spec = json.load(sys.stdin)
+    # Like libbpf, BTF the kernel refuses is dropped (programs then load without func/line info).
+    btf_fd, btf_error = 0, None
+    if spec.get("btf"):
+        try:
+            btf_fd = btf_load(spec["btf"])
+        except OSError as e:
+            btf_error = str(e)
     fds = []
     try:
         for m in spec["maps"]:
             inner = map_create(m["innerMap"]) if m.get("innerMap") else 0
-            fd = map_create(m, inner)
+            fd = map_create(m, inner, btf_fd)
             map_init(fd, m)
             fds.append(fd)
     except OSError as e:
@@ -115,12 +149,11 @@ def main():
             return 77
         print(json.dumps([{"name": "(maps)", "ok": False, "error": f"map create: {e.strerror}", "log": []}]))
         return 0
-    try:
-        btf_fd = btf_load(spec["btf"]) if spec.get("btf") else 0
-    except OSError as e:
-        print(json.dumps([{"name": "(btf)", "ok": False, "error": str(e), "log": []}]))
-        return 0
-    print(json.dumps([prog_load(p, fds, btf_fd) for p in spec["programs"]]))
+    results = [prog_load(p, fds, btf_fd) for p in spec["programs"]]
+    for r in results:
+        if btf_error:
+            r["btfError"] = btf_error[-200:]
+    print(json.dumps(results))
     return 0
 
 

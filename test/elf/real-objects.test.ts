@@ -14,6 +14,8 @@ import { decodeProgram } from '../../src/isa/decode.js';
 import { disassembleObject } from '../../src/cli/dis-object.js';
 import { TsbpfError } from '../../src/internal/errors.js';
 import { kernelLoad, kernelLoadable } from './kernel-harness.js';
+import { BtfKind } from '../../src/btf/types.js';
+import type { ObjectSpec, ProgramSpec } from '../../src/elf/spec.js';
 
 /** Built by test/fixtures/objects/build-linux-selftests.sh (GPL, not committed). */
 const LINUX = fileURLToPath(new URL('../../../test/fixtures/objects/linux', import.meta.url));
@@ -134,4 +136,55 @@ test('the Linux BPF selftests load, or fail with a typed error naming the unsupp
   console.log(`# linux selftests: ${files.length} objects, ${loaded} loaded, slowest ${slowest.toFixed(0)} ms\n${summary}`);
   assert.ok(loaded >= files.length * 0.9, `only ${loaded} of ${files.length} loaded`);
   assert.ok(slowest < 1000);
+});
+
+/** Programs the selftests mark `__success` (a BTF decl tag) and load without special flags. */
+function expectedToVerify(spec: ObjectSpec): ProgramSpec[] {
+  const btf = spec.btf;
+  if (!btf) return [];
+  const tags = new Map<string, string[]>();
+  for (const t of btf.types) {
+    if (t.kind !== BtfKind.DECL_TAG || t.componentIdx !== -1) continue;
+    const target = btf.type(t.type);
+    if (target.kind !== BtfKind.FUNC) continue;
+    const list = tags.get(target.name) ?? [];
+    list.push(t.name);
+    tags.set(target.name, list);
+  }
+  return kernelLoadable(spec).filter((p) => {
+    const tg = tags.get(p.name) ?? [];
+    return tg.includes('comment:test_expect_success') && !tg.some((x) => /test_expect_failure|test_prog_flags|unpriv/.test(x));
+  });
+}
+
+test('the kernel verifies the selftests programs marked __success, as tsbpf linked them', (t) => {
+  if (!existsSync(LINUX)) {
+    t.skip('no Linux selftest objects (run test/fixtures/objects/build-linux-selftests.sh)');
+    return;
+  }
+  // Every verifier_*.o takes a few minutes; by default a sample (TSBPF_KERNEL_ALL=1 for all).
+  let files = readdirSync(LINUX).filter((f) => f.startsWith('verifier_') && f.endsWith('.o')).sort();
+  if (process.env['TSBPF_KERNEL_ALL'] !== '1') files = files.filter((_, i) => i % 8 === 0);
+  let checked = 0;
+  for (const f of files) {
+    let spec: ObjectSpec;
+    try {
+      spec = loadObject(new Uint8Array(readFileSync(join(LINUX, f))), { file: f });
+    } catch {
+      continue; // load failures are the previous test's business
+    }
+    const programs = expectedToVerify(spec);
+    if (programs.length === 0) continue;
+    const results = kernelLoad(spec, programs);
+    if (typeof results === 'string') {
+      t.skip(results);
+      return;
+    }
+    for (const r of results) {
+      assert.ok(r.ok, `${f}: ${r.name}: ${r.error}\n${(r.log ?? []).join('\n')}${r.btfError ? `\nBTF: ${r.btfError}` : ''}`);
+      checked++;
+    }
+  }
+  console.log(`# kernel verified ${checked} selftests programs from ${files.length} objects`);
+  assert.ok(checked > 0);
 });
