@@ -55,7 +55,7 @@ export function inspectJson(spec: ObjectSpec): Record<string, unknown> {
     global_data: spec.maps.filter((m) => m.origin === 'data').map((m) => ({ name: m.name, size: m.valueSize, readonly: m.frozen === true })),
     externs: spec.externs.map((e) => ({ name: e.name, kind: e.kind })),
     notes: spec.notes,
-    core_relos: spec.coreRelos.map((r) => ({ section: r.section, insn: r.insn, kind: r.kindName, type: r.typeName, access: r.access })),
+    core_relos: spec.coreRelos.map((r) => ({ program: r.program, section: r.section, insn: r.insn, kind: r.kindName, type: r.typeName, access: r.access })),
     btf: spec.btf
       ? {
           types: spec.btf.types.length - 1,
@@ -170,7 +170,7 @@ export function inspectText(spec: ObjectSpec): string {
   if (spec.notes.length) out.push('', 'not supported:', ...spec.notes.map((n) => `  ${n}`));
   if (spec.coreRelos.length) {
     out.push('', `CO-RE relocations (${spec.coreRelos.length}; need a target BTF before running):`);
-    for (const r of spec.coreRelos.slice(0, 20)) out.push(`  ${r.section} insn ${r.insn}: ${r.kindName} ${r.typeName} access ${r.access}`);
+    for (const r of spec.coreRelos.slice(0, 20)) out.push(`  ${r.program} insn ${r.insn}: ${r.kindName} ${r.typeName} access ${r.access}`);
     if (spec.coreRelos.length > 20) out.push(`  ... ${spec.coreRelos.length - 20} more`);
   }
   if (spec.btf) {

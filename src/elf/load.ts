@@ -222,7 +222,7 @@ function programSpec(
     for (const r of rebase(btfExt?.funcInfo.get(s), fn.start, fn.length, at)) funcInfo.push(r);
     for (const r of rebase(btfExt?.lineInfo.get(s), fn.start, fn.length, at)) lineInfo.push(r);
     for (const r of rebase(btfExt?.coreRelos.get(s), fn.start, fn.length, at)) {
-      relos.push({ ...r, section: s, typeName: btf ? btf.describe(r.typeId) : String(r.typeId) });
+      relos.push({ ...r, program: entry.name, section: s, typeName: btf ? btf.describe(r.typeId) : String(r.typeId) });
     }
   }
   const names = new Set<string>();

@@ -19,6 +19,8 @@ export interface MapRef {
 
 /** A CO-RE relocation, with its instruction re-based to the linked program. */
 export interface CoreReloSpec extends CoreRelo {
+  /** The program whose linked stream `insn` indexes. */
+  readonly program: string;
   /** ELF section the relocation came from. */
   readonly section: string;
   /** The local type's description ('struct task_struct'). */
