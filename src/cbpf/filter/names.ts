@@ -92,10 +92,12 @@ export const IP_PROTOCOLS: ReadonlyMap<string, number> = new Map<string, number>
   ['shim6', 140], ['wesp', 141], ['rohc', 142], ['ethernet', 143],
 ]);
 
-/** Ethernet types by name, for `ether proto \NAME` (those that are a plain type-field compare). */
+/** Ethernet types by name, for `ether proto \NAME`. */
 export const ETHER_TYPES: ReadonlyMap<string, number> = new Map<string, number>([
   ['ip', 0x0800], ['ip6', 0x86dd], ['arp', 0x0806], ['rarp', 0x8035], ['decnet', 0x6003], ['lat', 0x6004],
   ['sca', 0x6007], ['moprc', 0x6002], ['mopdl', 0x6001], ['loopback', 0x9000],
+  // These name LLC SAPs or SNAP types; the link-type test knows their frames.
+  ['iso', 0xfe], ['stp', 0x42], ['netbeui', 0xf0], ['ipx', 0xe0], ['atalk', 0x809b], ['aarp', 0x80f3],
 ]);
 
 /** Which transport a service name belongs to. */

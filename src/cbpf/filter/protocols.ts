@@ -32,6 +32,15 @@ const PPP_OF_ETHERTYPE: ReadonlyMap<number, number> = new Map([[ETH.IP, 0x0021],
 /** Linux cooked-capture protocol value meaning "802.2 LLC frame follows". */
 const LINUX_SLL_P_802_2 = 4;
 
+/** LLC service access points with special handling, and the types that go with them. */
+const LLCSAP = { IP: 0x06, STP: 0x42, IPX: 0xe0, NETBEUI: 0xf0, ISONS: 0xfe } as const;
+const ETHERTYPE_IPX = 0x8137;
+const ETHERTYPE_ATALK = 0x809b;
+const ETHERTYPE_AARP = 0x80f3;
+
+/** The protocol abbreviations that are LLC SAPs or SNAP types (the values libpcap's gen_linktype gets). */
+const LLC_ABBREV = { iso: LLCSAP.ISONS, stp: LLCSAP.STP, netbeui: LLCSAP.NETBEUI, ipx: LLCSAP.IPX, atalk: ETHERTYPE_ATALK, aarp: ETHERTYPE_AARP } as const;
+
 export class Layers {
   offLinkType: number;
   offNet: number;
@@ -58,15 +67,8 @@ export class Layers {
     if (this.mode === 'ppp') return cmpField(2, this.offLinkType, PPP_OF_ETHERTYPE.get(etype) ?? etype);
     switch (this.link.kind) {
       case 'ether':
-        if (etype <= ETHERMTU) {
-          // An 802.3 frame (length, not type) whose LLC DSAP is etype.
-          return and(not(cmpField(2, this.offLinkType, ETHERMTU, JGT)), cmpField(1, this.offNet, etype));
-        }
-        return cmpField(2, this.offLinkType, etype);
       case 'sll':
-        // Small values are LLC SAPs: an 802.2 frame whose DSAP is etype.
-        if (etype <= ETHERMTU) return and(cmpField(2, this.offLinkType, LINUX_SLL_P_802_2), cmpField(1, this.offNet, etype));
-        return cmpField(2, this.offLinkType, etype);
+        return this.llcAwareType(etype);
       case 'sll2':
         return cmpField(2, this.offLinkType, etype);
       case 'raw': {
@@ -131,7 +133,7 @@ export class Layers {
       case 'atalk':
       case 'aarp':
       case 'ipx':
-        return this.llcProto(proto);
+        return this.linkType(LLC_ABBREV[proto]);
       default:
         throw new UnsupportedError(`filter: protocol '${proto}' is not supported by tsbpf's filter compiler`);
     }
@@ -143,29 +145,33 @@ export class Layers {
     return and(cmpField(2, this.offLinkType, LINUX_SLL_P_802_2), f(this.offNet));
   }
 
-  /** The OSI/AppleTalk/IPX/NetBEUI/STP abbreviations, which live in 802.2 LLC (and SNAP) headers. */
-  private llcProto(proto: 'iso' | 'stp' | 'netbeui' | 'atalk' | 'aarp' | 'ipx'): Cond {
-    if (this.mode !== 'link') throw new UnsupportedError(`filter: '${proto}' inside MPLS or PPPoE is not supported by tsbpf's filter compiler`);
-    const kind = this.link.kind;
-    if (kind === 'raw' || kind === 'null') return FALSE;
-    if (kind === 'sll2') {
-      // libpcap compares the protocol field with the SAP or type directly here.
-      const plain = { iso: 0xfe, stp: 0x42, netbeui: 0xf0, atalk: 0x809b, aarp: 0x80f3, ipx: 0xe0 }[proto];
-      return cmpField(2, this.offLinkType, plain);
-    }
-    const snap = (o: number, oui: number, type: number): Cond => and(cmpField(4, o + 4, ((oui << 16) | type) >>> 0), cmpField(4, o, (0xaaaa0300 | (oui >>> 16)) >>> 0));
-    switch (proto) {
-      case 'iso': return this.llc((o) => cmpField(2, o, 0xfefe));
-      case 'stp': return this.llc((o) => cmpField(1, o, 0x42));
-      case 'netbeui': return this.llc((o) => cmpField(2, o, 0xf0f0));
-      case 'atalk': return or(this.linkType(0x809b), this.llc((o) => snap(o, 0x080007, 0x809b)));
-      case 'aarp': return or(this.linkType(0x80f3), this.llc((o) => snap(o, 0, 0x80f3)));
-      case 'ipx':
-        if (kind === 'sll') {
+  /**
+   * Ethernet or Linux cooked v1 carrying `etype`, as libpcap reads it: values
+   * up to 1500 are LLC SAPs (the OSI, IP and NetBEUI SAPs check DSAP and SSAP;
+   * the IPX SAP also covers the IPX type, SNAP and raw 802.3), and AppleTalk
+   * and AARP are also recognised in SNAP frames.
+   */
+  private llcAwareType(etype: number): Cond {
+    const type = (t: number): Cond => cmpField(2, this.offLinkType, t);
+    const snap = (o: number, oui: number, t: number): Cond => and(cmpField(4, o + 4, ((oui << 16) | t) >>> 0), cmpField(4, o, (0xaaaa0300 | (oui >>> 16)) >>> 0));
+    switch (etype) {
+      case LLCSAP.ISONS:
+      case LLCSAP.IP:
+      case LLCSAP.NETBEUI:
+        return this.llc((o) => cmpField(2, o, (etype << 8) | etype));
+      case LLCSAP.IPX:
+        if (this.link.kind === 'sll') {
           // Linux cooked captures mark raw 802.3 Novell frames with protocol 1.
-          return or(this.linkType(0x8137), cmpField(2, this.offLinkType, 1), this.llc((o) => or(cmpField(1, o, 0xe0), snap(o, 0, 0x8137))));
+          return or(type(ETHERTYPE_IPX), type(1), this.llc((o) => or(cmpField(1, o, LLCSAP.IPX), snap(o, 0, ETHERTYPE_IPX))));
         }
-        return or(this.linkType(0x8137), this.llc((o) => or(snap(o, 0, 0x8137), cmpField(1, o, 0xe0), cmpField(2, o, 0xffff))));
+        return or(type(ETHERTYPE_IPX), this.llc((o) => or(snap(o, 0, ETHERTYPE_IPX), cmpField(1, o, LLCSAP.IPX), cmpField(2, o, 0xffff))));
+      case ETHERTYPE_ATALK:
+        return or(type(ETHERTYPE_ATALK), this.llc((o) => snap(o, 0x080007, ETHERTYPE_ATALK)));
+      case ETHERTYPE_AARP:
+        return or(type(ETHERTYPE_AARP), this.llc((o) => snap(o, 0, ETHERTYPE_AARP)));
+      default:
+        // Other small values are LLC SAPs: an 802.2 frame whose DSAP is etype.
+        return etype <= ETHERMTU ? this.llc((o) => cmpField(1, o, etype)) : type(etype);
     }
   }
 
