@@ -19,7 +19,8 @@ import { createVm, type Vm } from '../vm/vm.js';
 import { hasEngine } from '../vm/engines.js';
 import type { Engine, ExecOptions } from '../vm/types.js';
 import type { ClassicProgram } from './insn.js';
-import { SCAN_CTX, SCAN_CTX_SIZE, SCAN_OUT_RECORD, SKB, SKB_SIZE, translateClassic, translateScanDriver, type TranslateOptions } from './translate.js';
+import { SKB, SKB_SIZE, translateClassic, type TranslateOptions } from './translate.js';
+import { SCAN_CTX, SCAN_CTX_SIZE, SCAN_OUT_RECORD, translateScanDriver } from './scan-driver.js';
 
 /** An engine that can run many argument records in one call (the JIT). */
 interface BatchEngine extends Engine {

@@ -58,7 +58,8 @@ import {
   type ClassicProgram,
 } from './insn.js';
 import { UnsupportedError } from '../internal/errors.js';
-import { BY_NAME, Shape, encodeSlots, type RawInsn } from '../isa/index.js';
+import { Shape, encodeSlots } from '../isa/index.js';
+import { Emitter, FAIL, O, RESULT, R_A, R_CTX, R_DATA, R_END, R_FP, R_T1, R_T2, R_X, opc, withFarRetry } from './ebpf-emitter.js';
 
 /** Byte offsets in struct __sk_buff of the fields the translation reads. */
 export const SKB = {
@@ -105,40 +106,6 @@ export interface Translation {
   readonly mode: ClassicMode;
 }
 
-// ---- eBPF opcodes, looked up in the one ISA table ------------------------------
-function opc(name: string, shape: Shape): number {
-  const row = BY_NAME.get(name)?.find((d) => d.shape === shape);
-  if (row === undefined) throw new Error(`cbpf translate: no ISA row ${name}/${shape}`);
-  return row.opcode;
-}
-const O = {
-  mov64r: opc('mov', Shape.AluReg),
-  add64i: opc('add', Shape.AluImm),
-  add64r: opc('add', Shape.AluReg),
-  sub64r: opc('sub', Shape.AluReg),
-  lsh64i: opc('lsh', Shape.AluImm),
-  jge64r: opc('jge', Shape.JmpReg),
-  jle64r: opc('jle', Shape.JmpReg),
-  jle64i: opc('jle', Shape.JmpImm),
-  jne32i: opc('jne32', Shape.JmpImm),
-  ja32: opc('ja32', Shape.Ja32),
-  mov32i: opc('mov32', Shape.AluImm),
-  mov32r: opc('mov32', Shape.AluReg),
-  xor32r: opc('xor32', Shape.AluReg),
-  and32i: opc('and32', Shape.AluImm),
-  lsh32i: opc('lsh32', Shape.AluImm),
-  neg32: opc('neg32', Shape.Neg),
-  be: opc('be16', Shape.Endian),
-  ldxb: opc('ldxb', Shape.Load),
-  ldxh: opc('ldxh', Shape.Load),
-  ldxw: opc('ldxw', Shape.Load),
-  stxw: opc('stxw', Shape.StoreReg),
-  ja: opc('ja', Shape.Ja),
-  jgt64i: opc('jgt', Shape.JmpImm),
-  jgt64r: opc('jgt', Shape.JmpReg),
-  jeq32i: opc('jeq32', Shape.JmpImm),
-  exit: opc('exit', Shape.Exit),
-};
 /** ALU32 opcode for a classic ALU operation; the K and X forms share the name. */
 const ALU_NAME: Readonly<Record<number, string>> = {
   [BPF_ALU_OP.ADD]: 'add32', [BPF_ALU_OP.SUB]: 'sub32', [BPF_ALU_OP.MUL]: 'mul32', [BPF_ALU_OP.DIV]: 'div32',
@@ -153,109 +120,6 @@ const JMP_NAME: Readonly<Record<number, readonly [string, string | undefined]>> 
   [BPF_JMP_OP.JSET]: ['jset32', undefined],
 };
 
-const R_A = 0;
-const R_CTX = 6;
-const R_X = 7;
-const R_DATA = 8;
-const R_END = 9;
-const R_T1 = 2;
-const R_T2 = 3;
-const R_FP = 10;
-
-/** Jump targets: a classic pc (>= 0), or one of these places in the generated code. */
-const FAIL = -1; // the shared `return 0` tail
-const RESULT = -2; // scan driver: where every return goes, with the result in r0
-const LOOP = -3; // scan driver: the next record
-const DONE = -4; // scan driver: the end of the buffer
-
-interface Fixup {
-  readonly slot: number;
-  readonly target: number;
-}
-
-/** Collects eBPF slots and resolves jump targets at the end. */
-class Emitter {
-  readonly slots: RawInsn[] = [];
-  readonly fixups: Fixup[] = [];
-  /** Slots of the negative (non-classic) labels. */
-  readonly places = new Map<number, number>();
-  /**
-   * embedded: in the scan driver a classic `ret` jumps to RESULT instead of
-   * exiting. far: conditional jumps to places are emitted as the negated
-   * condition over a `ja`, which resolve() widens to `gotol` when the place
-   * is more than 32767 slots away (used only when the short form does not fit).
-   */
-  constructor(
-    readonly embedded: boolean,
-    readonly far: boolean,
-  ) {}
-  emit(opcode: number, dst: number, src: number, off: number, imm: number): void {
-    this.slots.push({ opcode, dst, src, off, imm: imm | 0 });
-  }
-  /** A jump to a classic pc or a place; the offset is filled in by resolve(). */
-  jump(opcode: number, dst: number, src: number, imm: number, target: number): void {
-    this.fixups.push({ slot: this.slots.length, target });
-    this.emit(opcode, dst, src, 0, imm);
-  }
-  /** `if (dst cond src/imm) goto place`, with `negated` the opposite condition's opcode. */
-  cjump(opcode: number, negated: number, dst: number, src: number, imm: number, target: number): void {
-    if (!this.far) {
-      this.jump(opcode, dst, src, imm, target);
-      return;
-    }
-    this.emit(negated, dst, src, 1, imm);
-    this.jump(O.ja, 0, 0, 0, target);
-  }
-  /** The next slot is this place. */
-  place(label: number): void {
-    this.places.set(label, this.slots.length);
-  }
-  get length(): number {
-    return this.slots.length;
-  }
-  /** Fill in every jump offset. */
-  resolve(pcMap: Int32Array): void {
-    for (const f of this.fixups) {
-      const to = f.target >= 0 ? pcMap[f.target]! : this.places.get(f.target);
-      if (to === undefined || to < 0) throw new Error(`cbpf translate: jump to unplaced target ${f.target}`);
-      const rel = to - f.slot - 1;
-      const slot = this.slots[f.slot]!;
-      if (rel <= 0x7fff && rel >= -0x8000) slot.off = rel;
-      else if (slot.opcode === O.ja) {
-        // gotol: the 32-bit offset is in imm
-        slot.opcode = O.ja32;
-        slot.imm = rel;
-      } else throw new FarJumpNeeded(rel);
-    }
-  }
-  /** Whether any jump goes to this place. */
-  uses(label: number): boolean {
-    return this.fixups.some((f) => f.target === label);
-  }
-}
-
-/** A conditional jump does not reach its place: translate again in far mode. */
-class FarJumpNeeded extends Error {
-  constructor(readonly span: number) {
-    super(`a jump spans ${span} eBPF instructions`);
-  }
-}
-
-/** Build with short jumps, and again with far ones if a jump does not fit. */
-function withFarRetry<T>(build: (far: boolean) => T): T {
-  try {
-    return build(false);
-  } catch (e) {
-    if (!(e instanceof FarJumpNeeded)) throw e;
-  }
-  try {
-    return build(true);
-  } catch (e) {
-    if (e instanceof FarJumpNeeded) throw new ClassicError(-1, `translated program too large: ${e.message}`);
-    throw e;
-  }
-}
-
 /**
  * The classic instructions, translated in order. known[pc]: packet bytes
  * [0, known) proven readable on every path into pc, or -1 while no path
@@ -266,7 +130,7 @@ function withFarRetry<T>(build: (far: boolean) => T): T {
  * kernel's, rejects unreachable code, and classic programs often have some
  * (after a ret, or after a load that can never be in the packet).
  */
-function emitBody(e: Emitter, prog: ClassicProgram, mode: ClassicMode, options: TranslateOptions, pcMap: Int32Array): void {
+export function emitBody(e: Emitter, prog: ClassicProgram, mode: ClassicMode, options: TranslateOptions, pcMap: Int32Array): void {
   const known = new Float64Array(prog.length + 1).fill(-1);
   known[0] = 0;
   for (let pc = 0; pc < prog.length; pc++) {
@@ -583,105 +447,4 @@ function emitCond(e: Emitter, ins: ClassicInsn, pc: number, useX: boolean): void
   }
   e.jump(opc(taken!, shape), R_A, src, imm, tTarget);
   if (ins.jf !== 0) e.jump(O.ja, 0, 0, 0, fTarget);
-}
-
-// ---- the scan driver ---------------------------------------------------------------
-//
-// For filtering a whole pcap buffer in one engine call, the filter is
-// wrapped in a loop over the pcap records in memory. The driver's ctx is a
-// struct __sk_buff (so ancillary loads work as usual; `len` is rewritten per
-// packet) followed by the scan fields at SCAN_CTX offsets. Per record it sets
-// r8/r9 to the packet bytes, A = X = 0, runs the filter, and stores the
-// result and the record's offset in the output array. It stops at the end of
-// the buffer, at an incomplete record, or when the output array is full, and
-// reports how many bytes and records it consumed. Registers r1 (record
-// pointer), r4 (record count) and r5 (buffer end) belong to the driver; the
-// filter body never touches them.
-
-/** Offsets of the scan fields in the driver's ctx, after the __sk_buff. */
-export const SCAN_CTX = {
-  /** in: address of the first record */
-  buf: SKB_SIZE,
-  /** in: address just past the last byte */
-  bufEnd: SKB_SIZE + 4,
-  /** in: address of the output array: per record u32 result, u32 record offset from buf */
-  out: SKB_SIZE + 8,
-  /** in: capacity of the output array, in records */
-  maxOut: SKB_SIZE + 12,
-  /** out: bytes of whole records consumed */
-  consumed: SKB_SIZE + 16,
-  /** out: records processed */
-  count: SKB_SIZE + 20,
-} as const;
-export const SCAN_CTX_SIZE = SKB_SIZE + 24;
-/** Bytes per output record of the scan driver. */
-export const SCAN_OUT_RECORD = 8;
-
-export interface ScanDriverOptions extends Omit<TranslateOptions, 'mode'> {
-  /** Byte order of the pcap record headers. */
-  bigEndian?: boolean;
-}
-
-/** The eBPF scan driver for a classic socket filter over pcap records (see above). */
-export function translateScanDriver(prog: ClassicProgram, options: ScanDriverOptions = {}): Translation {
-  if (options.check ?? true) checkClassic(prog, { mode: 'socket' });
-  return withFarRetry((far) => buildScanDriver(prog, options, far));
-}
-
-function buildScanDriver(prog: ClassicProgram, options: ScanDriverOptions, far: boolean): Translation {
-  const e = new Emitter(true, far);
-  const pcMap = new Int32Array(prog.length);
-  const R_P = 1;
-  const R_I = 4;
-  const R_BUF_END = 5;
-  const loadHdr = (dst: number, off: number): void => {
-    e.emit(O.ldxw, dst, R_P, off, 0);
-    if (options.bigEndian) e.emit(O.be, dst, 0, 0, 32);
-  };
-  e.emit(O.mov64r, R_CTX, 1, 0, 0);
-  e.emit(O.ldxw, R_P, R_CTX, SCAN_CTX.buf, 0);
-  e.emit(O.ldxw, R_BUF_END, R_CTX, SCAN_CTX.bufEnd, 0);
-  e.emit(O.mov32i, R_I, 0, 0, 0);
-  e.jump(O.ja, 0, 0, 0, LOOP);
-  // DONE sits before the loop so the loop head's exits are short backward jumps.
-  e.place(DONE);
-  e.emit(O.ldxw, R_T2, R_CTX, SCAN_CTX.buf, 0);
-  e.emit(O.sub64r, R_P, R_T2, 0, 0);
-  e.emit(O.stxw, R_CTX, R_P, SCAN_CTX.consumed, 0);
-  e.emit(O.stxw, R_CTX, R_I, SCAN_CTX.count, 0);
-  e.emit(O.mov32i, R_A, 0, 0, 0);
-  e.emit(O.exit, 0, 0, 0, 0);
-  e.place(LOOP);
-  e.emit(O.ldxw, R_T1, R_CTX, SCAN_CTX.maxOut, 0);
-  e.jump(O.jge64r, R_I, R_T1, 0, DONE);
-  e.emit(O.mov64r, R_DATA, R_P, 0, 0);
-  e.emit(O.add64i, R_DATA, 0, 0, 16);
-  e.jump(O.jgt64r, R_DATA, R_BUF_END, 0, DONE);
-  loadHdr(R_T2, 8); // incl_len
-  e.emit(O.mov64r, R_END, R_DATA, 0, 0);
-  e.emit(O.add64r, R_END, R_T2, 0, 0);
-  e.jump(O.jgt64r, R_END, R_BUF_END, 0, DONE);
-  loadHdr(R_T2, 12); // orig_len
-  e.emit(O.stxw, R_CTX, R_T2, SKB.len, 0);
-  e.emit(O.mov32i, R_A, 0, 0, 0);
-  e.emit(O.mov32i, R_X, 0, 0, 0);
-  emitBody(e, prog, 'socket', options, pcMap);
-  e.place(FAIL);
-  e.emit(O.mov32i, R_A, 0, 0, 0);
-  e.place(RESULT);
-  // out[i] = { result, record offset }
-  e.emit(O.ldxw, R_T1, R_CTX, SCAN_CTX.out, 0);
-  e.emit(O.mov64r, R_T2, R_I, 0, 0);
-  e.emit(O.lsh64i, R_T2, 0, 0, 3);
-  e.emit(O.add64r, R_T1, R_T2, 0, 0);
-  e.emit(O.stxw, R_T1, R_A, 0, 0);
-  e.emit(O.ldxw, R_T2, R_CTX, SCAN_CTX.buf, 0);
-  e.emit(O.mov64r, R_A, R_P, 0, 0);
-  e.emit(O.sub64r, R_A, R_T2, 0, 0);
-  e.emit(O.stxw, R_T1, R_A, 4, 0);
-  e.emit(O.add64i, R_I, 0, 0, 1);
-  e.emit(O.mov64r, R_P, R_END, 0, 0);
-  e.jump(O.ja, 0, 0, 0, LOOP);
-  e.resolve(pcMap);
-  return { ebpf: encodeSlots(e.slots), slots: e.length, pcMap, failSlot: e.places.get(FAIL)!, mode: 'socket' };
 }
