@@ -5,5 +5,6 @@ import { kernelSuite } from './kernel.js';
 import { programsSuite } from './vm/programs.bench.js';
 import { interpSuite } from './vm/interp.bench.js';
 import { mapsSuite } from './maps/maps.bench.js';
+import { attachSuite } from './attach/attach.bench.js';
 
-export const SUITES: Suite[] = [nativeSuite, kernelSuite, programsSuite, interpSuite, mapsSuite];
+export const SUITES: Suite[] = [nativeSuite, kernelSuite, programsSuite, interpSuite, mapsSuite, attachSuite];
