@@ -286,41 +286,83 @@ export class FuncEmitter implements IntrinsicContext {
     return this.depthOf(t.to === 'loop' ? Lbl.Loop : Lbl.Follow, t.bb);
   }
 
-  private nodes(list: readonly SNode[]): void {
-    for (const n of list) this.node(n);
+  /**
+   * Emit a list of nodes. The walk keeps its own stack of open lists, not
+   * the JS call stack: a long program nests deeply, and recursion would
+   * overflow. On leaving a list: 0 = nothing, 1 = `end` (closing its label),
+   * 2 = `else` and then the if's else list.
+   */
+  private nodes(root: readonly SNode[]): void {
+    const w = this.w;
+    const lists: (readonly SNode[])[] = [root];
+    const index: number[] = [0];
+    const closers: number[] = [0];
+    const elses: (readonly SNode[] | undefined)[] = [undefined];
+    while (lists.length > 0) {
+      const top = lists.length - 1;
+      const list = lists[top]!;
+      if (index[top]! >= list.length) {
+        const closer = closers[top]!;
+        const pendingElse = elses[top];
+        lists.pop();
+        index.pop();
+        closers.pop();
+        elses.pop();
+        if (closer === 2 && pendingElse !== undefined) {
+          w.u8(W.else);
+          lists.push(pendingElse);
+          index.push(0);
+          closers.push(1);
+          elses.push(undefined);
+        } else if (closer !== 0) {
+          this.pop();
+          w.u8(W.end);
+        }
+        continue;
+      }
+      const n = list[index[top]!++]!;
+      let body: readonly SNode[] | undefined;
+      let closer = 1;
+      let elseList: readonly SNode[] | undefined;
+      switch (n.kind) {
+        case 'block':
+          w.u8x2(W.block, T.void);
+          this.push(Lbl.Follow, n.follow);
+          body = n.body;
+          break;
+        case 'loop':
+          w.u8x2(W.loop, T.void);
+          this.push(Lbl.Loop, n.header);
+          body = n.body;
+          break;
+        case 'if':
+          this.cond(this.f.blocks[n.bb]!.last, false);
+          w.u8x2(W.if, T.void);
+          this.push(Lbl.If, -1);
+          body = n.then;
+          if (n.else.length > 0) {
+            closer = 2;
+            elseList = n.else;
+          }
+          break;
+        default:
+          this.leaf(n);
+      }
+      if (body !== undefined) {
+        lists.push(body);
+        index.push(0);
+        closers.push(closer);
+        elses.push(elseList);
+      }
+    }
   }
 
-  private node(n: SNode): void {
+  /** A node without children. */
+  private leaf(n: SNode): void {
     const w = this.w;
     switch (n.kind) {
-      case 'block':
-        w.u8x2(W.block, T.void);
-        this.push(Lbl.Follow, n.follow);
-        this.nodes(n.body);
-        this.pop();
-        w.u8(W.end);
-        return;
-      case 'loop':
-        w.u8x2(W.loop, T.void);
-        this.push(Lbl.Loop, n.header);
-        this.nodes(n.body);
-        this.pop();
-        w.u8(W.end);
-        return;
       case 'code':
         this.code(n.bb);
-        return;
-      case 'if':
-        this.cond(this.f.blocks[n.bb]!.last, false);
-        w.u8x2(W.if, T.void);
-        this.push(Lbl.If, -1);
-        this.nodes(n.then);
-        if (n.else.length > 0) {
-          w.u8(W.else);
-          this.nodes(n.else);
-        }
-        this.pop();
-        w.u8(W.end);
         return;
       case 'brif':
         this.cond(this.f.blocks[n.bb]!.last, n.negate);
@@ -351,6 +393,8 @@ export class FuncEmitter implements IntrinsicContext {
       case 'dispatch':
         this.dispatch(n.order, n.bodies);
         return;
+      default:
+        throw new Error(`jit: internal error: ${n.kind} is not a leaf`);
     }
   }
 

@@ -13,7 +13,7 @@ import type { Program } from '../../isa/decode.js';
 import { MAX_CALL_FRAMES, STACK_SIZE } from '../../isa/fields.js';
 import { INSNS, Shape } from '../../isa/table.js';
 import type { HelperEnv, HelperRegistry } from '../../helpers/registry.js';
-import { BudgetExceeded, MemoryFault, ProgramError, TsbpfError, UsageError } from '../../internal/errors.js';
+import { BudgetExceeded, MemoryFault, ProgramError, TsbpfError, UnsupportedError, UsageError } from '../../internal/errors.js';
 import type { RuntimeMemory, Region } from '../memory.js';
 import { DEFAULT_BUDGET, type Engine, type EngineConfig, type EntryArgs, type ExecOptions, type ExecResult } from '../types.js';
 import { buildModule, type BuildOptions, type BuiltModule } from './compile.js';
@@ -452,14 +452,34 @@ function prepare(prog: Program, config: EngineConfig, options: JitOptions): { bu
 export function compile(prog: Program, config: EngineConfig, options: JitOptions = {}): JitEngine {
   const { built, ctl } = prepare(prog, config, options);
   const engine = new JitEngine(prog, config, built, ctl, options);
-  return engine.attach(new WebAssembly.Module(built.bytes as BufferSource));
+  let module: WebAssembly.Module;
+  try {
+    module = new WebAssembly.Module(built.bytes as BufferSource);
+  } catch (e) {
+    throw wasmRefused(e);
+  }
+  return engine.attach(module);
+}
+
+/** The Wasm engine refused the module: too large (V8 caps a function at 7,654,321 bytes), or a JIT bug. */
+function wasmRefused(e: unknown): unknown {
+  if (e instanceof WebAssembly.CompileError || e instanceof WebAssembly.LinkError) {
+    return new UnsupportedError(`the WebAssembly engine refused the compiled program: ${e.message}`);
+  }
+  return e;
 }
 
 /** As compile(), with asynchronous Wasm compilation (required for large modules on a browser's main thread). */
 export async function compileAsync(prog: Program, config: EngineConfig, options: JitOptions = {}): Promise<JitEngine> {
   const { built, ctl } = prepare(prog, config, options);
   const engine = new JitEngine(prog, config, built, ctl, options);
-  return engine.attach(await WebAssembly.compile(built.bytes as BufferSource));
+  let module: WebAssembly.Module;
+  try {
+    module = await WebAssembly.compile(built.bytes as BufferSource);
+  } catch (e) {
+    throw wasmRefused(e);
+  }
+  return engine.attach(module);
 }
 
 /** Which shapes the JIT turns into import calls (for documentation and tests). */

@@ -67,32 +67,48 @@ export function successors(b: BasicBlock): number[] {
   }
 }
 
-/** Reverse postorder of the blocks reachable from block 0 (iterative DFS). */
-export function reversePostorder(blocks: readonly BasicBlock[]): number[] {
+/** Up to two successors per block as flat arrays (-1 = none), built once per function. */
+export interface SuccTable {
+  readonly s0: Int32Array;
+  readonly s1: Int32Array;
+}
+
+export function successorTable(blocks: readonly BasicBlock[]): SuccTable {
   const n = blocks.length;
-  const state = new Uint8Array(n); // 0 new, 1 on stack, 2 done
+  const s0 = new Int32Array(n).fill(-1);
+  const s1 = new Int32Array(n).fill(-1);
+  for (let b = 0; b < n; b++) {
+    const succ = successors(blocks[b]!);
+    if (succ.length > 0) s0[b] = succ[0]!;
+    if (succ.length > 1) s1[b] = succ[1]!;
+  }
+  return { s0, s1 };
+}
+
+/** Reverse postorder of the blocks reachable from block 0 (iterative DFS). */
+export function reversePostorder(blocks: readonly BasicBlock[], succ: SuccTable = successorTable(blocks)): number[] {
+  const n = blocks.length;
+  const state = new Uint8Array(n); // 1 = seen
   const post: number[] = [];
-  const stack: number[] = [0];
-  const iter: number[] = [0];
+  const stack = new Int32Array(n);
+  const next = new Uint8Array(n); // which successor of the block to visit next
+  let sp = 0;
+  stack[sp++] = 0;
   state[0] = 1;
-  const succ = blocks.map(successors);
-  while (stack.length > 0) {
-    const top = stack.length - 1;
-    const b = stack[top]!;
-    const s = succ[b]!;
-    if (iter[top]! < s.length) {
-      const c = s[iter[top]!++]!;
-      if (state[c] === 0) {
+  while (sp > 0) {
+    const b = stack[sp - 1]!;
+    const k = next[b]!;
+    if (k < 2) {
+      next[b] = k + 1;
+      const c = k === 0 ? succ.s0[b]! : succ.s1[b]!;
+      if (c >= 0 && state[c] === 0) {
         state[c] = 1;
-        stack.push(c);
-        iter.push(0);
+        stack[sp++] = c;
       }
-    } else {
-      state[b] = 2;
-      post.push(b);
-      stack.pop();
-      iter.pop();
+      continue;
     }
+    post.push(b);
+    sp--;
   }
   return post.reverse();
 }
@@ -101,12 +117,23 @@ export function reversePostorder(blocks: readonly BasicBlock[]): number[] {
  * Immediate dominators (Cooper, Harvey, Kennedy, "A Simple, Fast Dominance
  * Algorithm"). idom[entry] = entry; unreachable blocks get -1.
  */
-export function dominators(blocks: readonly BasicBlock[], rpo: readonly number[]): Int32Array {
+export function dominators(blocks: readonly BasicBlock[], rpo: readonly number[], succ: SuccTable = successorTable(blocks)): Int32Array {
   const n = blocks.length;
   const order = new Int32Array(n).fill(-1);
   rpo.forEach((b, i) => (order[b] = i));
-  const preds: number[][] = blocks.map(() => []);
-  for (const b of rpo) for (const s of successors(blocks[b]!)) preds[s]!.push(b);
+  // predecessors of reachable blocks, as compressed rows
+  const count = new Int32Array(n + 1);
+  for (const b of rpo) {
+    if (succ.s0[b]! >= 0) count[succ.s0[b]! + 1]!++;
+    if (succ.s1[b]! >= 0) count[succ.s1[b]! + 1]!++;
+  }
+  for (let i = 0; i < n; i++) count[i + 1]! += count[i]!;
+  const fill = count.slice(0, n);
+  const preds = new Int32Array(count[n]!);
+  for (const b of rpo) {
+    if (succ.s0[b]! >= 0) preds[fill[succ.s0[b]!]!++] = b;
+    if (succ.s1[b]! >= 0) preds[fill[succ.s1[b]!]!++] = b;
+  }
   const idom = new Int32Array(n).fill(-1);
   idom[rpo[0]!] = rpo[0]!;
   const intersect = (a: number, b: number): number => {
@@ -121,7 +148,8 @@ export function dominators(blocks: readonly BasicBlock[], rpo: readonly number[]
     for (let i = 1; i < rpo.length; i++) {
       const b = rpo[i]!;
       let d = -1;
-      for (const p of preds[b]!) {
+      for (let k = count[b]!; k < count[b + 1]!; k++) {
+        const p = preds[k]!;
         if (idom[p] === -1) continue;
         d = d === -1 ? p : intersect(p, d);
       }
@@ -147,8 +175,9 @@ function dominates(idom: Int32Array, a: number, b: number): boolean {
 /** Build the structure tree of one function. */
 export function structure(f: FuncCfg): Structured {
   const blocks = f.blocks;
-  const rpo = reversePostorder(blocks);
-  const idom = dominators(blocks, rpo);
+  const succ = successorTable(blocks);
+  const rpo = reversePostorder(blocks, succ);
+  const idom = dominators(blocks, rpo, succ);
   const order = new Int32Array(blocks.length).fill(-1);
   rpo.forEach((b, i) => (order[b] = i));
 
@@ -156,7 +185,9 @@ export function structure(f: FuncCfg): Structured {
   const forwardPreds = new Uint16Array(blocks.length);
   let reducible = true;
   for (const b of rpo) {
-    for (const s of successors(blocks[b]!)) {
+    for (let k = 0; k < 2; k++) {
+      const s = k === 0 ? succ.s0[b]! : succ.s1[b]!;
+      if (s < 0) continue;
       if (order[s]! <= order[b]!) {
         loopHeader[s] = 1;
         if (!dominates(idom, s, b)) reducible = false; // a retreating edge that is not a back edge
@@ -169,36 +200,42 @@ export function structure(f: FuncCfg): Structured {
   for (const b of rpo) if (b !== rpo[0]) children[idom[b]!]!.push(b);
   const isMerge = (b: number): boolean => forwardPreds[b]! >= 2;
 
-  // Each function appends to `out`, so building the tree is linear in its size.
+  // Ramsey's functions are recursive, and their recursion is as deep as the
+  // program is long (every merge or inlined successor is a nested call). The
+  // work list below does the same without recursion: doTree(y, out) is
+  // always the last thing that writes to `out` in its caller, so deferring
+  // it cannot reorder anything, and every array is filled by one task.
+  const work: Array<readonly [number, SNode[]]> = [];
+  const blocksToTrim: Array<readonly [SNode[], number]> = [];
   const doTree = (x: number, out: SNode[]): void => {
+    work.push([x, out]);
+  };
+  const expand = (x: number, out: SNode[]): void => {
     // Merge children, highest reverse-postorder number first: the first one
     // gets the outermost block, so its code comes last.
     const merges = children[x]!.filter(isMerge).sort((a, b) => order[b]! - order[a]!);
     if (loopHeader[x]) {
       const body: SNode[] = [];
-      nodeWithin(x, merges, 0, body);
       out.push({ kind: 'loop', header: x, body });
-    } else nodeWithin(x, merges, 0, out);
-  };
-  const nodeWithin = (x: number, ys: readonly number[], i: number, out: SNode[]): void => {
-    if (i === ys.length) {
-      out.push({ kind: 'code', bb: x });
-      branches(x, out);
-      return;
+      out = body;
     }
-    const y = ys[i]!;
-    const body: SNode[] = [];
-    nodeWithin(x, ys, i + 1, body);
-    out.push({ kind: 'block', follow: y, body: dropTrailingBr(body, y) });
-    doTree(y, out);
+    // nodeWithin: block y0 { block y1 { ... { code x } ... } tree(y1) } tree(y0)
+    for (const y of merges) {
+      const body: SNode[] = [];
+      out.push({ kind: 'block', follow: y, body });
+      blocksToTrim.push([body, y]);
+      doTree(y, out);
+      out = body;
+    }
+    out.push({ kind: 'code', bb: x });
+    branches(x, out);
   };
   const isBr = (x: number, y: number): boolean => y >= 0 && (order[y]! <= order[x]! || isMerge(y));
   const brTarget = (x: number, y: number): Target => (order[y]! <= order[x]! ? { to: 'loop', bb: y } : { to: 'follow', bb: y });
   /** The branch x -> y as a br, or (y has no other forward predecessor) y's code in place. */
   const doBranch = (x: number, y: number, out: SNode[]): void => {
     if (y < 0) out.push({ kind: 'falloff', pc: blocks[x]!.last });
-    else if (order[y]! <= order[x]!) out.push({ kind: 'br', target: { to: 'loop', bb: y } });
-    else if (isMerge(y)) out.push({ kind: 'br', target: { to: 'follow', bb: y } });
+    else if (isBr(x, y)) out.push({ kind: 'br', target: brTarget(x, y) });
     else doTree(y, out);
   };
   const branches = (x: number, out: SNode[]): void => {
@@ -230,11 +267,13 @@ export function structure(f: FuncCfg): Structured {
           out.push({ kind: 'brif', bb: x, negate: true, target: brTarget(x, b.next) });
           doBranch(x, b.taken, out);
         } else {
+          // Code never falls out of an arm (it ends in a branch, exit or
+          // fall-off), so the false arm can follow the `if` instead of
+          // sitting in an `else`: chains of tests stay flat.
           const t: SNode[] = [];
+          out.push({ kind: 'if', bb: x, then: t, else: [] });
           doBranch(x, b.taken, t);
-          const e: SNode[] = [];
-          doBranch(x, b.next, e);
-          out.push({ kind: 'if', bb: x, then: t, else: e });
+          doBranch(x, b.next, out);
         }
         return;
       }
@@ -242,21 +281,13 @@ export function structure(f: FuncCfg): Structured {
   };
   const tree: SNode[] = [];
   doTree(rpo[0]!, tree);
-  return { tree, dispatcher: false, rpo, cycleCut: loopHeader };
-}
-
-/**
- * A `br` to the end of the very block it ends is a no-op; so is one at the
- * end of either arm of an `if` that ends the block.
- */
-function dropTrailingBr(body: SNode[], follow: number): SNode[] {
-  const last = body[body.length - 1];
-  if (last === undefined) return body;
-  if (last.kind === 'br' && last.target.to === 'follow' && last.target.bb === follow) body.pop();
-  else if (last.kind === 'if') {
-    body[body.length - 1] = { kind: 'if', bb: last.bb, then: dropTrailingBr([...last.then], follow), else: dropTrailingBr([...last.else], follow) };
+  for (let task = work.pop(); task !== undefined; task = work.pop()) expand(task[0], task[1]);
+  // A br to the end of the very block it ends is a no-op.
+  for (const [body, follow] of blocksToTrim) {
+    const last = body[body.length - 1];
+    if (last !== undefined && last.kind === 'br' && last.target.to === 'follow' && last.target.bb === follow) body.pop();
   }
-  return body;
+  return { tree, dispatcher: false, rpo, cycleCut: loopHeader };
 }
 
 function dispatch(blocks: readonly BasicBlock[], rpo: readonly number[]): SNode {
@@ -351,7 +382,9 @@ export function printStructure(nodes: readonly SNode[], indent = ''): string {
         out += `${indent}code ${n.bb}\n`;
         break;
       case 'if':
-        out += `${indent}if cond${n.bb}\n${printStructure(n.then, indent + '  ')}${indent}else\n${printStructure(n.else, indent + '  ')}${indent}end\n`;
+        out += `${indent}if cond${n.bb}\n${printStructure(n.then, indent + '  ')}`;
+        if (n.else.length > 0) out += `${indent}else\n${printStructure(n.else, indent + '  ')}`;
+        out += `${indent}end\n`;
         break;
       case 'brif':
         out += `${indent}br_if ${n.negate ? '!' : ''}cond${n.bb} ${tgt(n.target)}\n`;

@@ -27,10 +27,23 @@ test('straight line: one block', () => {
   assert.equal(tree(prog(MOV(0, 1), EXIT())), 'code 0\nexit\n');
 });
 
-test('if/else diamond: the join is a merge node after a block', () => {
+test('if/else diamond: taken arm in an if, the other after it, the join after a block', () => {
   // 0: if r1 == 0 goto 3; 1: r0 = 1; 2: goto 4; 3: r0 = 2; 4: exit
   const p = prog(JK(Op.JEQ64_IMM, 1, 0, 2), MOV(0, 1), JA(1), MOV(0, 2), EXIT());
-  assert.equal(tree(p), ['block B3', '  code 0', '  if cond0', '    code 2', '  else', '    code 1', '  end', 'end B3', 'code 3', 'exit', ''].join('\n'));
+  assert.equal(tree(p), ['block B3', '  code 0', '  if cond0', '    code 2', '    br B3', '  end', '  code 1', 'end B3', 'code 3', 'exit', ''].join('\n'));
+  const vm = createVm();
+  for (const r1 of [0, 1]) assert.equal(compile(p, vm.config).run([r1]).r0, r1 === 0 ? 2n : 1n);
+});
+
+test('long programs do not recurse: 100,000 instructions of chained tests compile', () => {
+  // r0 += 1; if r1 > k goto +1; ... (every skip target is a merge node) and a chain of early exits
+  const parts: RawInsn[][] = [MOV(0, 0)];
+  for (let k = 0; k < 25_000; k++) parts.push(K(Op.ADD64_IMM, 0, 1), JK(Op.JGT64_IMM, 1, k, 1), K(Op.ADD64_IMM, 0, 2), JK(Op.JEQ64_IMM, 1, k, 1));
+  parts.push(EXIT(), EXIT());
+  const p = prog(...parts);
+  const vm = createVm();
+  const jit = compile(p, vm.config);
+  assert.equal(jit.run([10]).r0, vm.run(p, { args: [10] }).r0);
 });
 
 test('a counted loop becomes a Wasm loop with a br_if back edge', () => {
