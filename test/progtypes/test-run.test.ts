@@ -1,0 +1,170 @@
+// BPF_PROG_TEST_RUN per program type: contexts built from data_in / ctx_in,
+// data_out after head, tail and metadata adjustments, ctx_out, the kernel's
+// refusals (as TestRunError with its errno). Expected packets were taken
+// from the kernel (bpftool prog run) and are checked against it live by
+// test/runtime/kernel-diff.test.ts.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Runtime } from '../../src/runtime/runtime.js';
+import { TestRunError } from '../../src/progtypes/errors.js';
+import { verdictName, passesPacket } from '../../src/progtypes/verdicts.js';
+import { ethTypeTrans, PACKET_BROADCAST, PACKET_HOST, PACKET_MULTICAST, PACKET_OTHERHOST, SKB } from '../../src/progtypes/skb.js';
+import { objectSpec } from '../runtime/spec-builder.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const read = (...p: string[]): Uint8Array => new Uint8Array(readFileSync(join(ROOT, ...p)));
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+const fromHex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'hex'));
+const ENGINES = ['interp', 'jit'] as const;
+const errno = (f: () => unknown): number => {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof TestRunError) return e.errno;
+    throw e;
+  }
+  return 0;
+};
+const s64 = (b: Uint8Array | undefined): bigint => new DataView(b!.buffer, b!.byteOffset).getBigInt64(0, true);
+
+for (const engine of ENGINES) {
+  test(`xdp: adjust_head, adjust_tail and adjust_meta move data, data_end and data_meta as in the kernel (${engine})`, () => {
+    const coll = new Runtime({ engine }).loadObject(read('examples', 'xdp', 'adjust.o'));
+    const p = coll.program('adjust');
+    const pkt = (op: number): Uint8Array => fromHex(`0${op}112233445566778899aabbccddeeff`);
+    const results = (): bigint[] => [0, 1, 2, 3].map((i) => s64(coll.map('results').lookup(new Uint8Array([i, 0, 0, 0]))));
+    // [op, retval, data_out, results] with data_out from the kernel
+    const cases: [number, number, string, bigint[]][] = [
+      [1, 3, 'efbeadde01112233445566778899aabbccddeeff', [0n, 0n, 0n, 0n]],
+      [2, 2, '2233445566778899aabbccddeeff', [0n, 0n, 0n, 0n]],
+      [3, 2, '03112233445566778899aabbccddeeff000000000000', [0n, 0n, 0n, 0n]],
+      [4, 2, '04112233445566778899aabbccddeeff', [-22n, 0n, 0n, 0n]], // 13 bytes would be less than ETH_HLEN
+      [5, 2, '080706050403020105112233445566778899aabbccddeeff', [0n, 0n, 0n, 0n]], // metadata comes first in data_out
+      [6, 2, '06112233445566778899aabbccddeeff', [-22n, -22n, -13n, -22n]],
+    ];
+    for (const [op, retval, out, res] of cases) {
+      for (let i = 0; i < 4; i++) coll.map('results').update(new Uint8Array([i, 0, 0, 0]), new Uint8Array(8));
+      const r = p.testRun({ dataIn: pkt(op) });
+      assert.deepEqual([r.retval, hex(r.dataOut), results()], [retval, out, res], `op ${op}`);
+    }
+    // repeat runs on the same context: the head moves twice
+    const twice = p.testRun({ dataIn: fromHex('02112233445566778899aabbccddeeff0011'), repeat: 2 });
+    assert.equal(hex(twice.dataOut), '2233445566778899aabbccddeeff0011');
+  });
+
+  test(`xdp: ctx_in metadata, ctx_out offsets, and the kernel's refusals (${engine})`, () => {
+    const coll = new Runtime({ engine }).loadObject(read('test', 'fixtures', 'pcap-runtime', 'ctx_fields.o'), { programs: ['xdp_fields'] });
+    const p = coll.program('xdp_fields');
+    const md = (data: number, end: number, more: number[] = []): Uint8Array => new Uint8Array(new Uint32Array([data, end, ...more]).buffer);
+    const field = (slot: number): bigint => s64(coll.map('fields').lookup(new Uint8Array([slot, 0, 0, 0])));
+    const pkt = new Uint8Array(40).map((_, i) => i);
+    const r = p.testRun({ dataIn: pkt, ctxIn: md(8, 40) });
+    assert.equal(field(48), 32n); // data_end - data
+    assert.equal(field(49), 8n); // data - data_meta
+    assert.equal(field(50), 1n); // loopback
+    assert.equal(hex(r.ctxOut!), hex(md(8, 40, [0, 0, 0, 0])));
+    assert.equal(hex(r.dataOut), hex(pkt));
+    // data_end short of the size: the linear part is smaller, the rest comes back as a fragment
+    p.testRun({ dataIn: pkt, ctxIn: md(0, 30) });
+    assert.equal(field(48), 30n);
+    assert.equal(errno(() => p.testRun({ dataIn: pkt, ctxIn: md(6, 40) })), 22); // metadata not a multiple of 4
+    assert.equal(errno(() => p.testRun({ dataIn: pkt, ctxIn: md(0, 41) })), 22);
+    assert.equal(errno(() => p.testRun({ dataIn: pkt, ctxIn: md(0, 40, [4]) })), 22); // data_meta must be 0
+    assert.equal(errno(() => p.testRun({ dataIn: pkt, ctxIn: md(0, 40, [0, 0, 1]) })), 22); // no rx queue 1
+    assert.equal(errno(() => p.testRun({ dataIn: new Uint8Array(13) })), 22); // less than ETH_HLEN
+    assert.equal(errno(() => p.testRun({ dataIn: pkt, ctxIn: new Uint8Array(32).fill(1) })), 7); // bytes past xdp_md
+  });
+
+  test(`__sk_buff: tc sees the frame, socket filters the network header; writable fields come back in ctx_out (${engine})`, () => {
+    const coll = new Runtime({ engine }).loadObject(read('test', 'fixtures', 'pcap-runtime', 'ctx_fields.o'));
+    const field = (slot: number): bigint => s64(coll.map('fields').lookup(new Uint8Array([slot, 0, 0, 0])));
+    // broadcast ARP frame of 42 bytes
+    const arp = fromHex('ffffffffffff020000000001080600010800060400010200000000010a0000010000000000000a000002');
+    const tc = coll.program('tc_fields').testRun({ dataIn: arp });
+    assert.equal(tc.retval, 0);
+    assert.deepEqual([0, 1, 4, 8, 13, 18].map(field), [42n, BigInt(PACKET_BROADCAST), 0x0608n, 1n, 42n, 0x0806n]);
+    assert.equal(field(19), 0n); // skb_load_bytes ok
+    assert.equal(field(20), 0xffffffffn); // the first 4 bytes
+    assert.equal(field(21), -14n); // past the end: -EFAULT
+    assert.equal(field(22), 0n); // skb_store_bytes
+    assert.equal(field(23), -22n); // bad flags
+    assert.equal(hex(tc.dataOut.subarray(0, 2)), '0a0b');
+    const ctxOut = new DataView(tc.ctxOut!.buffer);
+    assert.deepEqual([ctxOut.getUint32(SKB.mark, true), ctxOut.getUint32(SKB.priority, true), ctxOut.getUint32(SKB.cb + 4, true)], [0x1234, 7, 0xcafe]);
+
+    const sock = coll.program('sock_fields').testRun({ dataIn: arp });
+    assert.equal(sock.retval, 0); // the LD_ABS past the end ended the program with 0
+    assert.deepEqual([32, 34, 35, 40, 41].map(field), [28n, 0x0608n, 1n, 0n, 0x00010a00n]); // LD_ABS offsets count from the ARP header
+    // the kernel hands back the frame with a zeroed Ethernet header
+    assert.equal(hex(sock.dataOut), '0'.repeat(28) + hex(arp.subarray(14)));
+    assert.equal(errno(() => coll.program('tc_fields').testRun({ dataIn: fromHex('000000000000000000000000080045') })), 22); // IPv4 without a header
+    const badCtx = new Uint8Array(192);
+    badCtx[SKB.len] = 1;
+    assert.equal(errno(() => coll.program('tc_fields').testRun({ dataIn: arp, ctxIn: badCtx })), 22);
+  });
+
+  test(`every program type of programs.o test-runs with its context (${engine})`, () => {
+    const coll = new Runtime({ engine }).loadObject(read('examples', 'programs.o'));
+    const frame = new Uint8Array(60);
+    frame[12] = 0x08;
+    frame[13] = 0x06;
+    const got = Object.fromEntries(
+      [...coll.programs.values()].map((p) => {
+        const packet = ['socket_filter', 'sched_cls', 'cgroup_skb', 'xdp'].includes(p.type);
+        return [p.name, p.testRun(packet ? { dataIn: frame } : { ctxIn: new Uint8Array(p.type === 'raw_tracepoint' ? 16 : 8) }).retval];
+      }),
+    );
+    assert.deepEqual(got, { on_open: 0, on_open_ret: 0, on_enter_openat: 0, on_switch: 0, on_malloc: 0, sock: 46, tc_in: 0, cls: 0, egress: 1, frags: 2, sys: 0, perf: 0 });
+  });
+
+  test(`raw tracepoint arguments, kprobe pt_regs and syscall ctx_out (${engine})`, () => {
+    const coll = new Runtime({ engine }).loadObject(
+      objectSpec([
+        { name: 'rawtp', type: 'raw_tracepoint', asm: 'r0 = *(u64 *)(r1 + 8)\nr1 = *(u64 *)(r1 + 0)\nr0 -= r1\nexit' },
+        { name: 'kp', type: 'kprobe', asm: 'r0 = *(u64 *)(r1 + 112)\nexit' }, // pt_regs->di on x86-64
+        { name: 'sys', type: 'syscall', asm: 'r2 = *(u32 *)(r1 + 0)\nr2 *= 3\n*(u32 *)(r1 + 4) = r2\nr0 = 0\nexit' },
+      ]),
+    );
+    const args = new BigUint64Array([5n, 47n]);
+    assert.equal(coll.program('rawtp').testRun({ ctxIn: new Uint8Array(args.buffer) }).retval, 42);
+    const regs = new BigUint64Array(21);
+    regs[14] = 0x1234n;
+    assert.equal(coll.program('kp').testRun({ ctxIn: new Uint8Array(regs.buffer) }).retval, 0x1234);
+    const r = coll.program('sys').testRun({ ctxIn: new Uint8Array(new Uint32Array([7, 0]).buffer) });
+    assert.deepEqual([...new Uint32Array(r.ctxOut!.buffer)], [7, 21]);
+    assert.equal(errno(() => coll.program('rawtp').testRun({ ctxIn: new Uint8Array(12) })), 22); // not whole u64s
+    assert.equal(errno(() => coll.program('rawtp').testRun({ ctxIn: new Uint8Array(13 * 8) })), 22); // more than 12
+    assert.equal(errno(() => coll.program('sys').testRun({ dataIn: new Uint8Array(20) })), 22); // no data_in
+    assert.equal(errno(() => coll.program('kp').testRun({ ctxIn: new Uint8Array(200) })), 7);
+    // a kprobe cannot write its pt_regs
+    const w = new Runtime({ engine }).loadObject(objectSpec([{ name: 'w', type: 'kprobe', asm: 'r2 = 1\n*(u64 *)(r1 + 0) = r2\nr0 = 0\nexit' }]));
+    assert.throws(() => w.program('w').testRun({ ctxIn: new Uint8Array(168) }), /read-only/);
+  });
+}
+
+test('program types without a test run are refused with EOPNOTSUPP', () => {
+  const coll = new Runtime().loadObject(objectSpec([{ name: 'lsm', type: 'lsm', asm: 'r0 = 0\nexit' }]));
+  assert.equal(errno(() => coll.program('lsm').testRun({})), 95);
+});
+
+test('eth_type_trans: protocol as the program reads it, and pkt_type on the loopback device', () => {
+  const f = (dst: string, type: string): Uint8Array => fromHex(`${dst}020000000001${type}0000`);
+  assert.deepEqual(ethTypeTrans(f('000000000000', '0800')), { protocol: 0x0008, pktType: PACKET_HOST });
+  assert.deepEqual(ethTypeTrans(f('ffffffffffff', '86dd')), { protocol: 0xdd86, pktType: PACKET_BROADCAST });
+  assert.deepEqual(ethTypeTrans(f('01005e0000fb', '0800')).pktType, PACKET_MULTICAST);
+  assert.deepEqual(ethTypeTrans(f('020000000002', '0800')).pktType, PACKET_OTHERHOST);
+  // 802.3 length field: 802.2 LLC, or raw 802.3 when the payload starts with ffff
+  assert.equal(ethTypeTrans(fromHex('000000000000020000000001002effff')).protocol, 0x0100);
+  assert.equal(ethTypeTrans(fromHex('000000000000020000000001002eaaaa')).protocol, 0x0400);
+});
+
+test('verdict names and which verdicts pass a packet on', () => {
+  assert.deepEqual([0, 1, 2, 3, 4, 9].map((r) => verdictName('xdp', r)), ['XDP_ABORTED', 'XDP_DROP', 'XDP_PASS', 'XDP_TX', 'XDP_REDIRECT', '9']);
+  assert.deepEqual([0, 2, 7, 0xffffffff].map((r) => verdictName('sched_cls', r)), ['TC_ACT_OK', 'TC_ACT_SHOT', 'TC_ACT_REDIRECT', 'TC_ACT_UNSPEC']);
+  assert.deepEqual([0, 40].map((r) => verdictName('socket_filter', r)), ['drop', 'keep 40']);
+  assert.deepEqual([0, 1, 2, 3].map((r) => passesPacket('xdp', r)), [false, false, true, true]);
+  assert.deepEqual([0, 2].map((r) => passesPacket('sched_cls', r)), [true, false]);
+});
