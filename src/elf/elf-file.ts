@@ -53,7 +53,8 @@ export interface ElfReloc {
   readonly offset: number;
   readonly symbol: number;
   readonly type: number;
-  readonly addend: number;
+  /** The explicit addend of a RELA entry; undefined for REL (BPF's usual form: the addend is in the instruction). */
+  readonly addend?: number;
 }
 
 export interface ElfFile {
@@ -162,10 +163,10 @@ export function parseElf(bytes: Uint8Array, file = '<object>', limits: ElfLimits
     for (let p = 0; p < s.size; p += entsize) {
       const offset = rr.u64At(p, 'r_offset');
       const [typ, sym] = rr.u64PairAt(p + 8, 'r_info');
-      const addend = rela ? rr.u64PairAt(p + 16)[0] | 0 : 0;
+      const addend = rela ? rr.u64PairAt(p + 16)[0] | 0 : undefined;
       if (sym >= symbols.length) throw rr.error(`relocation refers to symbol ${sym}, but there are ${symbols.length}`, p + 8);
       if (target.type !== SHT.NOBITS && offset >= target.size) throw rr.error(`relocation offset ${offset} is outside ${target.name} (${target.size} bytes)`, p);
-      list.push({ offset, symbol: sym, type: typ, addend });
+      list.push(addend === undefined ? { offset, symbol: sym, type: typ } : { offset, symbol: sym, type: typ, addend });
     }
     relocations.set(target.index, list);
   }

@@ -219,7 +219,8 @@ export function linkProgram(ctx: LinkContext, entry: ElfFunction): LinkedProgram
       }
       if (opcode === OPC_LDDW) {
         if (i + 1 >= fn.start + fn.length) throw where(i, 'lddw is cut off by the end of the function');
-        if (reloc) resolveLddw(ctx, out, dv, p, li, imm, reloc, mapRefs, externRefs, place, (reason) => where(i, reason));
+        // A RELA entry carries the addend itself; a REL entry leaves it in the instruction.
+        if (reloc) resolveLddw(ctx, out, dv, p, li, reloc.addend ?? imm, reloc, mapRefs, externRefs, place, (reason) => where(i, reason));
         i++; // the second slot is data
         continue;
       }

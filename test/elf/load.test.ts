@@ -231,3 +231,21 @@ test('line info: instruction -> file, line, column and source text', () => {
   const last = p.insns.length / 8 - 1;
   assert.ok(lines.lineAt(last));
 });
+
+test('asm_calls.o: hand-written assembly without BTF, types or sizes on its symbols', () => {
+  const spec = loadExample('asm_calls.o');
+  assert.equal(spec.btf, undefined);
+  const p = prog(spec, 'xdp_asm');
+  assert.deepEqual(p.functions, [
+    { name: 'xdp_asm', insn: 0, length: 10 },
+    { name: 'add_pair', insn: 10, length: 3 },
+  ]);
+  const d = decodeProgram(p.insns);
+  assert.equal(d.imm[2], 7, 'call re-targeted to the appended add_pair');
+  assert.deepEqual(p.mapRefs, [{ insn: 3, map: 0, kind: 'value', offset: 0 }]);
+  assert.equal(spec.maps[0]!.name, '.data');
+  assert.equal(new DataView(spec.maps[0]!.initial!.buffer).getUint32(0, true), 40);
+  // An lddw without a relocation keeps its 64-bit constant.
+  assert.deepEqual([d.src[7], d.imm[7], d.imm[8]], [0, 0, 1]);
+  assert.deepEqual(spec.subprograms, ['add_pair']);
+});
