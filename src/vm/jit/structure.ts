@@ -196,9 +196,18 @@ export function structure(f: FuncCfg): Structured {
   }
   if (!reducible) return { tree: [dispatch(blocks, rpo)], dispatcher: true, rpo, cycleCut: new Uint8Array(blocks.length).fill(1) };
 
-  const children: number[][] = blocks.map(() => []);
-  for (const b of rpo) if (b !== rpo[0]) children[idom[b]!]!.push(b);
   const isMerge = (b: number): boolean => forwardPreds[b]! >= 2;
+  // The merge children of each node in the dominator tree, highest
+  // reverse-postorder number first (rpo is walked backwards), as compressed rows.
+  const mergeStart = new Int32Array(blocks.length + 1);
+  for (const b of rpo) if (b !== rpo[0] && isMerge(b)) mergeStart[idom[b]! + 1]!++;
+  for (let i = 0; i < blocks.length; i++) mergeStart[i + 1]! += mergeStart[i]!;
+  const mergeList = new Int32Array(mergeStart[blocks.length]!);
+  const fill = mergeStart.slice(0, blocks.length);
+  for (let i = rpo.length - 1; i > 0; i--) {
+    const b = rpo[i]!;
+    if (isMerge(b)) mergeList[fill[idom[b]!]!++] = b;
+  }
 
   // Ramsey's functions are recursive, and their recursion is as deep as the
   // program is long (every merge or inlined successor is a nested call). The
@@ -211,16 +220,16 @@ export function structure(f: FuncCfg): Structured {
     work.push([x, out]);
   };
   const expand = (x: number, out: SNode[]): void => {
-    // Merge children, highest reverse-postorder number first: the first one
-    // gets the outermost block, so its code comes last.
-    const merges = children[x]!.filter(isMerge).sort((a, b) => order[b]! - order[a]!);
     if (loopHeader[x]) {
       const body: SNode[] = [];
       out.push({ kind: 'loop', header: x, body });
       out = body;
     }
     // nodeWithin: block y0 { block y1 { ... { code x } ... } tree(y1) } tree(y0)
-    for (const y of merges) {
+    // Merge children, highest reverse-postorder number first: the first one
+    // gets the outermost block, so its code comes last.
+    for (let k = mergeStart[x]!; k < mergeStart[x + 1]!; k++) {
+      const y = mergeList[k]!;
       const body: SNode[] = [];
       out.push({ kind: 'block', follow: y, body });
       blocksToTrim.push([body, y]);
