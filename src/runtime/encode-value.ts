@@ -11,10 +11,11 @@ import { UsageError } from '../internal/errors.js';
 
 const MAX_DEPTH = 32;
 
-export function encodeBtfValue(btf: Btf, typeId: number, value: BtfValue): Uint8Array {
+/** `what` names the value in error messages ('key', 'value'). */
+export function encodeBtfValue(btf: Btf, typeId: number, value: BtfValue, what = 'value'): Uint8Array {
   const size = btf.sizeOf(typeId);
   const out = new Uint8Array(size);
-  write(btf, btf.type(typeId), value, new DataView(out.buffer), 0, 'value', 0);
+  write(btf, btf.type(typeId), value, new DataView(out.buffer), 0, what, 0);
   return out;
 }
 

@@ -38,7 +38,7 @@ export class TypedMap {
   encodeKey(k: KeyOrValue): Uint8Array {
     if (k instanceof Uint8Array) return k;
     if (this.keyTypeId === undefined) throw new UsageError(`map '${this.map.name}' has no BTF key type: pass the key as bytes`);
-    return encodeBtfValue(this.btf!, this.keyTypeId, k);
+    return encodeBtfValue(this.btf!, this.keyTypeId, k, 'key');
   }
 
   encodeValue(v: KeyOrValue): Uint8Array {
