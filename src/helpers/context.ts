@@ -9,9 +9,8 @@
 // - tail calls: after helper 12 (tail_call) returns, if `pendingTailCall` is
 //   set the engine or run loop takes it (clears it) and starts that program
 //   with the same r1 and a fresh frame; otherwise execution continues after
-//   the call. runWithTailCalls (tail-call.ts) does this for any engine by
-//   switching the helper to 'throw' mode. Call `beginRun()` at the start of
-//   every top-level run.
+//   the call (src/runtime/program.ts does this for every engine). Call
+//   `beginRun()` at the start of every top-level run.
 // - callbacks: set `invoke` to a function that runs the BPF subprogram `fn`
 //   (the value a `lddw rX, func` (BPF_PSEUDO_FUNC) loaded) with r1..r5 from
 //   `args` (10 int32 halves, as in HelperEnv.regs) and returns r0's low 32 bits.
@@ -76,11 +75,6 @@ export class HelperContext {
   readonly commBytes: Uint8Array;
   readonly hz: number;
   invoke: CallbackInvoker | undefined;
-  /**
-   * How bpf_tail_call jumps: leave it 'pending' for the engine or run loop
-   * (the default), or 'throw' a TailCall (runWithTailCalls sets this).
-   */
-  tailCallMode: 'throw' | 'pending' = 'pending';
   /** Set by bpf_tail_call on success in 'pending' mode; the engine jumps to it and clears it. */
   pendingTailCall: object | undefined;
   /** Tail calls taken in this run (the kernel stops at 33). */

@@ -12,9 +12,6 @@ import { TRACE_HELPERS } from './trace.js';
 import { RINGBUF_HELPERS } from './ringbuf-helpers.js';
 import { MISC_HELPERS } from './misc.js';
 import { tailCall } from './tail-call.js';
-export { TailCall, runWithTailCalls } from './tail-call.js';
-export { attachCallbacks } from './callbacks.js';
-export type { CallbackOptions } from './callbacks.js';
 
 export const STANDARD_HELPERS: readonly HelperDef[] = [
   ...MAP_HELPERS,

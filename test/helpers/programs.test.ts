@@ -3,16 +3,13 @@
 // are updated in place with atomics, and user space sees the results.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assemble, assembleToSlots } from '../../src/asm/index.js';
-import { attachCallbacks } from '../../src/helpers/callbacks.js';
+import { assemble } from '../../src/asm/index.js';
 import { createVm } from '../../src/vm/index.js';
 import { hasEngine } from '../../src/vm/engines.js';
 import { RuntimeMemory } from '../../src/vm/memory.js';
 import { MapTable } from '../../src/maps/table.js';
 import { RingBufMap } from '../../src/maps/ringbuf.js';
-import { HelperContext, runWithTailCalls, standardHelpers } from '../../src/helpers/index.js';
-import { ProgArrayMap } from '../../src/maps/prog-array.js';
-import type { Program } from '../../src/isa/decode.js';
+import { HelperContext, standardHelpers } from '../../src/helpers/index.js';
 
 const ENGINES = ['interp', ...(hasEngine('jit') ? ['jit'] : [])];
 
@@ -110,102 +107,5 @@ for (const engine of ENGINES) {
     rb.poll((s) => got.push(new DataView(s.buffer).getBigUint64(0, true)));
     assert.deepEqual(got, [41n, 42n]);
     assert.deepEqual(ctx.tracePipe.readEntries().map((e) => e.message), ['41\n', '42\n']);
-  });
-
-  test(`${engine}: tail calls replace the program, keep r1, and stop after 33`, () => {
-    const { maps, vm, ctx } = world();
-    const pa = maps.create({ name: 'jmp', type: 'prog_array', keySize: 4, valueSize: 4, maxEntries: 4 }) as ProgArrayMap;
-    const count = maps.create({ name: 'count', type: 'array', keySize: 4, valueSize: 8, maxEntries: 1 });
-    const target = vm.load(assemble(`
-      r0 = r1
-      r0 += 1000
-      exit`));
-    const caller = vm.load(assemble(`
-      r6 = r1
-      r2 = ${hex(pa.desc)} ll
-      r3 = 0
-      call 12
-      r0 = r6
-      exit`));
-    // counts its runs, then tail-calls itself until the limit stops it
-    const self = vm.load(assemble(`
-      r6 = r1
-      r1 = 0
-      *(u32 *)(r10 - 4) = r1
-      r2 = r10
-      r2 += -4
-      r1 = ${hex(count.desc)} ll
-      call 1
-      if r0 == 0 goto out
-      r1 = 1
-      lock *(u64 *)(r0 + 0) += r1
-      r1 = r6
-      r2 = ${hex(pa.desc)} ll
-      r3 = 1
-      call 12
-      r0 = 7
-    out:
-      exit`));
-    const run = (p: Program, args: readonly (number | bigint)[]) => vm.run(p, { args, run: ctx, engine });
-    assert.equal(runWithTailCalls(ctx, caller, [5], run).r0, 5n, 'empty slot: the call fails and the caller goes on');
-    pa.set(0, target);
-    assert.equal(runWithTailCalls(ctx, caller, [5], run).r0, 1005n, 'the target ran with the same r1; the caller did not resume');
-    pa.set(1, self);
-    assert.equal(runWithTailCalls(ctx, self, [0], run).r0, 7n);
-    assert.equal(new DataView(count.lookup(new Uint8Array(4))!.buffer).getBigUint64(0, true), 34n, 'the first run and 33 tail calls');
-  });
-
-  test(`${engine}: bpf_loop and bpf_for_each_map_elem run callbacks that write through the caller's stack`, () => {
-    const { mem, maps, vm, ctx } = world();
-    const h = maps.create({ name: 'h', type: 'hash', keySize: 4, valueSize: 8, maxEntries: 8 });
-    for (const k of [3, 5, 9]) h.update(Uint8Array.of(k, 0, 0, 0), new Uint8Array(8).fill(0).map((_, i) => (i === 0 ? k * 10 : 0)));
-    const src = (loopCb: number, eachCb: number): string => `
-      r1 = 0
-      *(u64 *)(r10 - 8) = r1
-      *(u64 *)(r10 - 16) = r1
-      r1 = 5
-      r2 = ${loopCb} ll
-      r3 = r10
-      r3 += -8
-      r4 = 0
-      call 181
-      r6 = r0
-      r1 = ${hex(h.desc)} ll
-      r2 = ${eachCb} ll
-      r3 = r10
-      r3 += -16
-      r4 = 0
-      call 164
-      r6 <<= 8
-      r6 |= r0
-      r0 = *(u64 *)(r10 - 8)
-      r0 <<= 16
-      r0 |= r6
-      r1 = *(u64 *)(r10 - 16)
-      r1 <<= 32
-      r0 |= r1
-      exit
-    loop_cb:
-      r3 = *(u64 *)(r2 + 0)
-      r3 += r1
-      *(u64 *)(r2 + 0) = r3
-      r0 = 0
-      exit
-    each_cb:
-      r5 = *(u64 *)(r3 + 0)
-      r1 = *(u64 *)(r4 + 0)
-      r1 += r5
-      *(u64 *)(r4 + 0) = r1
-      r0 = 0
-      exit`;
-    const labels = assembleToSlots(src(0, 0)).labels;
-    const code = assemble(src(labels.get('loop_cb')!, labels.get('each_cb')!));
-    attachCallbacks(ctx, { mem, helpers: vm.helpers, code, engine });
-    const r = vm.run(code, { args: [], run: ctx, engine }).r0;
-    // sum over bpf_loop's indexes 0..4, the values 30+50+90, and the two call counts
-    assert.equal(r & 0xffn, 3n, 'for_each visited 3 elements');
-    assert.equal((r >> 8n) & 0xffn, 5n, 'bpf_loop ran 5 iterations');
-    assert.equal((r >> 16n) & 0xffffn, 10n);
-    assert.equal(r >> 32n, 170n);
   });
 }
