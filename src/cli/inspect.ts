@@ -47,6 +47,7 @@ export function inspectJson(spec: ObjectSpec): Record<string, unknown> {
       ...(p.attachTo ? { attach_to: p.attachTo } : {}),
       insns: p.insns.length / 8,
       license: p.license,
+      ...(p.autoload ? {} : { autoload: false }),
       functions: p.functions.map((f) => f.name),
       ...(p.coreRelos.length ? { core_relos: p.coreRelos.length } : {}),
       ...(p.externs.length ? { externs: p.externs } : {}),
@@ -136,6 +137,7 @@ export function inspectText(spec: ObjectSpec): string {
           p.coreRelos.length ? `needs CO-RE (${p.coreRelos.length} relocations)` : '',
           p.externs.length ? `externs ${p.externs.join(',')}` : '',
           p.legacySectionName ? 'legacy section name' : '',
+          p.autoload ? '' : 'not auto-loaded (SEC("?..."))',
         ].filter(Boolean).join('; '),
       ]),
     ]));

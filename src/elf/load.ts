@@ -247,6 +247,7 @@ function programSpec(
     sleepable: pt.sleepable,
     progFlags: pt.progFlags,
     legacySectionName: pt.legacy,
+    autoload: pt.autoload,
     insns: linked.insns,
     mapRefs: linked.mapRefs,
     functions: linked.placements.map(({ fn, at }) => ({ name: fn.name, insn: at, length: fn.length })),

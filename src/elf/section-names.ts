@@ -132,6 +132,8 @@ export interface SectionProgramType {
   readonly rule?: string;
   /** True when only the pre-libbpf-1.0 prefix rule matched (e.g. 'xdp_prog'). */
   readonly legacy: boolean;
+  /** False for SEC("?...") programs, which libbpf does not load unless asked to. */
+  readonly autoload: boolean;
 }
 
 function matches(pattern: string, name: string): { ok: boolean; extra?: string } {
@@ -162,11 +164,16 @@ function result(def: SecDef, extra: string | undefined, legacy: boolean): Sectio
     progFlags: (sleepable ? BPF_F_SLEEPABLE : 0) | (frags ? BPF_F_XDP_HAS_FRAGS : 0),
     rule,
     legacy,
+    autoload: true,
   };
 }
 
-/** Program type for an executable section, by libbpf's rules. */
+/**
+ * Program type for an executable section, by libbpf's rules. A leading '?'
+ * (SEC("?xdp")) only turns off auto-loading; the rest of the name decides.
+ */
 export function programTypeForSection(section: string): SectionProgramType {
+  if (section.startsWith('?')) return { ...programTypeForSection(section.slice(1)), autoload: false };
   for (const def of SEC_DEFS) {
     const m = matches(def[0], section);
     if (m.ok) return result(def, m.extra, false);
@@ -183,5 +190,5 @@ export function programTypeForSection(section: string): SectionProgramType {
     // Only 'type+' rules take an attach target; 'socket/2' is just a name.
     return result(best, best[0].endsWith('+') && rest.startsWith('/') ? rest.slice(1) : undefined, true);
   }
-  return { type: 'unspec', typeId: 0, sleepable: false, progFlags: 0, legacy: false };
+  return { type: 'unspec', typeId: 0, sleepable: false, progFlags: 0, legacy: false, autoload: true };
 }

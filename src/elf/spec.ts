@@ -52,6 +52,8 @@ export interface ProgramSpec {
   readonly progFlags: number;
   /** True when the section name only matched by the pre-libbpf-1.0 prefix rule. */
   readonly legacySectionName: boolean;
+  /** False for SEC("?...") programs, which libbpf leaves unloaded unless asked. */
+  readonly autoload: boolean;
   /** The linked, self-contained instruction stream (little-endian, 8 bytes per slot). */
   readonly insns: Uint8Array;
   readonly mapRefs: readonly MapRef[];

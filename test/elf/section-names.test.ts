@@ -32,6 +32,12 @@ test('libbpf section names', () => {
   assert.equal(programTypeForSection('fentry.s/x').sleepable, true);
 });
 
+test("SEC('?name') programs keep their type but are not auto-loaded", () => {
+  const r = programTypeForSection('?kprobe/do_exit');
+  assert.deepEqual([r.type, r.attachTo, r.autoload], ['kprobe', 'do_exit', false]);
+  assert.equal(programTypeForSection('xdp').autoload, true);
+});
+
 test('names libbpf 1.0 rejects: legacy prefix fallback, or unspec', () => {
   // 'kprobex' is not 'kprobe' + '/': strict matching fails, the old prefix rule applies.
   assert.deepEqual([programTypeForSection('xdp_prog').type, programTypeForSection('xdp_prog').legacy], ['xdp', true]);
