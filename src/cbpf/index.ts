@@ -18,3 +18,4 @@ export type { ClassicFilterOptions, PacketMeta, SeccompData } from './classic-fi
 export { scanCapture } from './scan-capture.js';
 export type { ScanOptions, ScanResult, AcceptedPacket, ProgramSource } from './scan-capture.js';
 export { disassembleTranslation } from './disasm-translation.js';
+export { SECCOMP_RET, SECCOMP_RET_ACTION_FULL, SECCOMP_RET_DATA, AUDIT_ARCH, describeSeccompAction } from './seccomp.js';

@@ -9,6 +9,7 @@ import { disassembleTranslation } from '../cbpf/disasm-translation.js';
 import type { ClassicInsn } from '../cbpf/insn.js';
 import { CLASSIC_FORMATS, readClassic, type ClassicFormat } from '../cbpf/read.js';
 import { translateClassic } from '../cbpf/translate.js';
+import { describeSeccompAction } from '../cbpf/seccomp.js';
 import { UsageError } from '../internal/errors.js';
 import { linkTypeInfo, linkTypeName } from '../pcap/linktype.js';
 import { readCaptureSync } from '../pcap/reader.js';
@@ -177,7 +178,7 @@ function run(prog: readonly ClassicInsn[], values: Values, io: Io): number {
     const args = (values.arg ?? []).map((a) => bigOption('arg', a));
     const f = new SeccompFilter(prog, { engine });
     const action = f.run({ nr, arch: intOption('arch', values.arch) ?? 0xc000003e, args });
-    io.out(`0x${action.toString(16).padStart(8, '0')} (${action})`);
+    io.out(`0x${action.toString(16).padStart(8, '0')} ${describeSeccompAction(action)}`);
     return EXIT_OK;
   }
   if (values.packet !== undefined) {
