@@ -59,7 +59,7 @@ export interface RuntimeOptions {
 export interface LoadObjectOptions {
   /** File name for messages when loading bytes. */
   file?: string;
-  /** Load only these programs (by function or section name); default: all. */
+  /** Load only these programs (by function or section name); default: all but SEC("?...") ones. */
   programs?: readonly string[];
   /** Override the runtime's verify option for this object. */
   verify?: boolean;
@@ -230,7 +230,8 @@ export class Runtime implements ProgramHost {
 }
 
 function selectPrograms(spec: ObjectSpec, names: readonly string[] | undefined): readonly ProgramSpec[] {
-  if (names === undefined) return spec.programs;
+  // SEC("?...") programs load only when asked for by name, as with libbpf
+  if (names === undefined) return spec.programs.filter((p) => p.autoload !== false);
   return names.map((n) => {
     const p = spec.programs.find((x) => x.name === n) ?? spec.programs.find((x) => x.section === n);
     if (p === undefined) throw new UsageError(`${spec.file}: no program named or in section '${n}' (have: ${spec.programs.map((x) => x.name).join(', ') || 'none'})`);
