@@ -11,9 +11,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadObject } from '../../src/elf/index.js';
-import { decodeProgram } from '../../src/isa/decode.js';
-import { createVm } from '../../src/vm/vm.js';
+import { Runtime } from '../../src/runtime/runtime.js';
 import { hasEngine } from '../../src/vm/engines.js';
 import { RuntimeMemory } from '../../src/vm/memory.js';
 import { MapTable } from '../../src/maps/table.js';
@@ -31,49 +29,32 @@ const OBJECT = join(ROOT, 'bench', 'maps', 'lookups.bpf.o');
 const PROGRAMS = ['hash_update', 'hash_lookup', 'array_lookup'] as const;
 const NOTE = `ns per map op (${OPS} per run, nop run subtracted)`;
 
-/** The object's programs with their map lddws pointing at our maps' descriptors. */
-function loadLinked(table: MapTable): { maps: Map<string, BpfMap>; progs: Map<string, Uint8Array> } {
-  const spec = loadObject(readFileSync(OBJECT), { file: OBJECT });
-  const maps = new Map<string, BpfMap>();
-  const byIndex = spec.maps.map((m) => {
-    const made = table.create(m);
-    maps.set(m.name, made);
-    return made;
-  });
-  const progs = new Map<string, Uint8Array>();
-  for (const p of spec.programs) {
-    const code = p.insns.slice();
-    const dv = new DataView(code.buffer);
-    for (const ref of p.mapRefs) {
-      if (ref.kind !== 'fd') continue;
-      // what the runtime's lddw rewrite does: a plain 64-bit immediate holding the descriptor address
-      const at = ref.insn * 8;
-      code[at + 1] = code[at + 1]! & 0x0f; // src = 0
-      dv.setInt32(at + 4, byIndex[ref.map]!.desc | 0, true);
-      dv.setInt32(at + 12, 0, true);
-    }
-    progs.set(p.name, code);
-  }
-  return { maps, progs };
-}
-
-function benchPrograms(ctx: Pick<BenchContext, 'filter' | 'scale'>): Row[] {
+/** Mean ns per run of each program, from the runtime's BPF_PROG_TEST_RUN (as the kernel's duration). */
+function benchPrograms(ctx: Pick<BenchContext, 'filter' | 'scale' | 'log'>): Row[] {
   const rows: Row[] = [];
-  const mem = new RuntimeMemory({ maxBytes: 16 * 1024 * 1024 });
-  const table = new MapTable(mem);
-  const { progs } = loadLinked(table);
-  const vm = createVm({ mem, helpers: standardHelpers() });
-  const run = new HelperContext({ maps: table, seed: 1 });
-  const target = 150 * ctx.scale;
+  const repeat = Math.max(200, Math.round(5000 * ctx.scale));
+  const dataIn = new Uint8Array(64);
   for (const engine of ['interp', ...(hasEngine('jit') ? ['jit'] : [])]) {
-    const nop = vm.load(decodeProgram(progs.get('nop')!));
-    const base = timeOps(() => vm.run(nop, { args: [0], run, engine }), { targetMs: target });
-    for (const name of PROGRAMS) {
-      if (!ctx.filter.test(`maps/${name}/${engine}`)) continue;
-      const prog = vm.load(decodeProgram(progs.get(name)!));
-      vm.run(progs.get('hash_update')!, { args: [0], run, engine }); // keys 0..63 exist
-      const ns = timeOps(() => vm.run(prog, { args: [0], run, engine }), { targetMs: target });
-      rows.push({ program: `maps/${name}`, packet: '-', engine, ns_per_run: Math.max(0, ns - base) / OPS, note: NOTE });
+    const rt = new Runtime({ engine });
+    try {
+      const coll = rt.loadObject(readFileSync(OBJECT), { file: OBJECT });
+      const time = (name: string): number => {
+        const p = coll.program(name);
+        p.testRun({ dataIn, repeat: 50 }); // warm up (and compile)
+        const samples = [0, 1, 2].map(() => p.testRun({ dataIn, repeat }).durationNs).sort((x, y) => x - y);
+        return samples[1]!;
+      };
+      coll.program('hash_update').testRun({ dataIn }); // keys 0..63 exist
+      const base = time('nop');
+      for (const name of PROGRAMS) {
+        if (!ctx.filter.test(`maps/${name}/${engine}`)) continue;
+        rows.push({ program: `maps/${name}`, packet: '-', engine, ns_per_run: Math.max(0, time(name) - base) / OPS, note: NOTE });
+      }
+    } catch (e) {
+      // one engine failing must not take the other rows with it
+      ctx.log(`maps/${engine}: ${(e as Error).message.split('\n')[0]}`);
+    } finally {
+      rt.dispose();
     }
   }
   return rows;

@@ -1,7 +1,7 @@
 // Differential test of helper semantics against the running kernel: the same
 // object (fixtures/printk.bpf.o: trace_printk formats, snprintf, strncmp,
 // csum_diff, probe_read_kernel_str) runs under BPF_PROG_TEST_RUN via bpftool
-// and on the tsbpf interpreter; trace lines and return values must match.
+// and on tsbpf (src/runtime, interpreter); trace lines and return values must match.
 // Needs root, bpftool and tracefs; skips with a message otherwise.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,11 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join, dirname } from 'node:path';
-import { RuntimeMemory } from '../../src/vm/memory.js';
-import { MapTable } from '../../src/maps/table.js';
-import { createVm } from '../../src/vm/index.js';
-import { HelperContext, standardHelpers } from '../../src/helpers/index.js';
-import { linkObject } from './link.js';
+import { Runtime } from '../../src/runtime/runtime.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // dist/test/helpers -> test/helpers/fixtures
@@ -55,14 +51,15 @@ function kernelRun(): { ret: number; lines: string[] } {
 }
 
 function ourRun(): { ret: number; lines: string[] } {
-  const mem = new RuntimeMemory({ maxBytes: 16 * 1024 * 1024 });
-  const maps = new MapTable(mem);
-  const { programs } = linkObject(FIXTURE, maps);
-  const vm = createVm({ mem, helpers: standardHelpers() });
-  const ctx = new HelperContext({ maps });
-  const r = vm.run(programs.get('printk')!, { args: [0], run: ctx });
-  const lines = ctx.tracePipe.readEntries().map((e) => e.message.replace(/\n$/, ''));
-  return { ret: Number(r.r0), lines };
+  const rt = new Runtime();
+  try {
+    const coll = rt.loadObject(readFileSync(FIXTURE), { file: FIXTURE });
+    const r = coll.program('printk').testRun({ dataIn: new Uint8Array(64) });
+    const lines = rt.tracePipe.readEntries().map((e) => e.message.replace(/\n$/, ''));
+    return { ret: r.retval, lines };
+  } finally {
+    rt.dispose();
+  }
 }
 
 test('kernel differential: trace_printk, snprintf, strncmp, csum_diff, probe_read_kernel_str', { skip: SKIP }, () => {
