@@ -59,7 +59,10 @@ export interface RuntimeOptions {
 export interface LoadObjectOptions {
   /** File name for messages when loading bytes. */
   file?: string;
-  /** Load only these programs (by function or section name); default: all but SEC("?...") ones. */
+  /**
+   * Load only these programs (by function or section name) and those the
+   * object's prog_arrays refer to; default: all but SEC("?...") ones.
+   */
   programs?: readonly string[];
   /** Override the runtime's verify option for this object. */
   verify?: boolean;
@@ -232,11 +235,21 @@ export class Runtime implements ProgramHost {
 function selectPrograms(spec: ObjectSpec, names: readonly string[] | undefined): readonly ProgramSpec[] {
   // SEC("?...") programs load only when asked for by name, as with libbpf
   if (names === undefined) return spec.programs.filter((p) => p.autoload !== false);
-  return names.map((n) => {
-    const p = spec.programs.find((x) => x.name === n) ?? spec.programs.find((x) => x.section === n);
-    if (p === undefined) throw new UsageError(`${spec.file}: no program named or in section '${n}' (have: ${spec.programs.map((x) => x.name).join(', ') || 'none'})`);
-    return p;
-  });
+  const chosen = new Set(
+    names.map((n) => {
+      const p = spec.programs.find((x) => x.name === n) ?? spec.programs.find((x) => x.section === n);
+      if (p === undefined) throw new UsageError(`${spec.file}: no program named or in section '${n}' (have: ${spec.programs.map((x) => x.name).join(', ') || 'none'})`);
+      return p;
+    }),
+  );
+  // programs the object puts into prog_array slots come along: a tail call should find its target
+  for (const m of spec.maps) {
+    for (const iv of m.initValues ?? []) {
+      const p = iv.program !== undefined ? spec.programs.find((x) => x.name === iv.program) : undefined;
+      if (p !== undefined) chosen.add(p);
+    }
+  }
+  return spec.programs.filter((p) => chosen.has(p));
 }
 
 function u32le(v: number): Uint8Array {
