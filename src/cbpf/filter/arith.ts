@@ -34,7 +34,7 @@ export function foldOp(op: ArithOp, a: number, b: number): number | undefined {
     case '&': return (a & b) >>> 0;
     case '|': return (a | b) >>> 0;
     case '^': return (a ^ b) >>> 0;
-    // Shifts of 32 or more give 0, as a 64-bit machine computing in u32 would after truncation.
+    // A constant shift of 32 or more shifts every bit out (JS alone would shift by b & 31).
     case '<<': return b >= 32 ? 0 : (a << b) >>> 0;
     case '>>': return b >= 32 ? 0 : a >>> b;
   }
@@ -54,13 +54,19 @@ export function constValue(e: Arith): number | undefined {
       const l = constValue(e.l);
       const r = constValue(e.r);
       if (l === undefined || r === undefined) return undefined;
-      checkDivisor(e.op, r, e.pos);
+      checkOperand(e.op, e.r, r, e.pos, true);
       return foldOp(e.op, l, r);
     }
   }
 }
 
-function checkDivisor(op: ArithOp, r: number, pos: number): void {
+/**
+ * libpcap's compile-time checks on a constant right operand. A shift by more
+ * than 31 is refused when written as a literal, or when it would be emitted
+ * (the left side is not constant); a fully constant one folds to 0.
+ */
+function checkOperand(op: ArithOp, rExpr: Arith, r: number, pos: number, leftConst: boolean): void {
+  if ((op === '<<' || op === '>>') && r > 31 && (rExpr.t === 'num' || !leftConst)) throw new FilterError('shift by more than 31 bits', pos);
   if (r !== 0) return;
   if (op === '/') throw new FilterError('division by zero', pos);
   if (op === '%') throw new FilterError('modulus by zero', pos);
@@ -103,7 +109,7 @@ class ValueGen {
         // tsbpf selects what tcpdump selects.
         const r = constValue(e.r);
         if (r !== undefined) {
-          checkDivisor(e.op, r, e.pos);
+          checkOperand(e.op, e.r, r, e.pos, false);
           const l = this.value(e.l);
           return { stmts: [...l.stmts, stmt(BPF_CLASS.ALU | ALU[e.op] | BPF_SRC.K, r)], checks: l.checks };
         }

@@ -257,11 +257,11 @@ class Parser {
     let proto: ProtoQual = 'default';
     let dir: DirQual = 'default';
     let type: TypeQual = 'default';
-    let any = false;
+    let qualified = false;
     if (this.tok.kind === 'kw' && PROTO_KWS.has(this.tok.text)) {
       proto = protoOf(this.tok.text);
       this.i++;
-      any = true;
+      qualified = true;
       if (this.isKw(this.tok, 'broadcast', 'multicast')) {
         const kind = this.tok.text as 'broadcast' | 'multicast';
         this.i++;
@@ -283,18 +283,18 @@ class Parser {
         dir = this.tok.text === 'or' ? 'src-or-dst' : 'src-and-dst';
         this.i += 2;
       }
-      any = true;
+      qualified = true;
     }
     if (this.tok.kind === 'kw' && TYPE_KWS.has(this.tok.text)) {
       type = this.tok.text as TypeQual;
       this.i++;
-      any = true;
+      qualified = true;
     } else if (this.isKw(this.tok, 'proto', 'protochain') && proto === 'default' && dir === 'default') {
       type = this.tok.text as TypeQual;
       this.i++;
-      any = true;
+      qualified = true;
     }
-    if (!any) this.fail(start);
+    if (!qualified) this.fail(start);
     if (type === 'default' && dir === 'default' && proto !== 'default') {
       // A protocol name on its own (`tcp`) unless an id follows (`ether 1:2:3:4:5:6` is not valid either).
       return { node: { t: 'abbrev', proto, pos: start.pos }, q: null };
