@@ -102,7 +102,7 @@ if (existsSync(corpusFile)) {
     try {
       const prog = decodeProgram(p.insns, { validate: false });
       const r = verify(prog, {
-        progType, maps, license: spec.license, logLevel: 0, strictAlignment: e.flags.includes('BPF_F_STRICT_ALIGNMENT'),
+        progType, maps, license: spec.license, logLevel: 0, strictAlignment: e.flags.includes('BPF_F_STRICT_ALIGNMENT'), sleepable: e.flags.includes('BPF_F_SLEEPABLE'),
         expectedAttachType: e.attach_type ? ATTACH[e.attach_type] ?? BPF_ATTACH_TYPE[e.attach_type] : undefined,
       });
       ours = r.ok ? 'accept' : 'reject';
@@ -119,6 +119,38 @@ if (existsSync(corpusFile)) {
   row.slowest = slowest;
 } else {
   rows.push({ corpus: 'kernel verifier selftests', skipped: `no ${corpusFile} (run /work/shared/verifier-corpus/build.sh and corpus.py)` });
+}
+
+// ---- 2b. example objects (examples/**/*.o) ----
+{
+  const { loadObject } = await import(dist('src/elf/index.js'));
+  const { readdirSync } = await import('node:fs');
+  const dir = join(root, 'examples');
+  const files = readdirSync(dir, { recursive: true }).map(String).filter((f) => f.endsWith('.o') && !f.includes('bpfeb'));
+  const progs = [];
+  for (const f of files) {
+    let spec;
+    try {
+      spec = loadObject(new Uint8Array(readFileSync(join(dir, f))), { file: f });
+    } catch {
+      continue;
+    }
+    const maps = spec.maps.map((m) => ({ type: m.typeId, keySize: m.keySize, valueSize: m.valueSize, maxEntries: Math.max(1, m.maxEntries), flags: m.flags, readonly: !!m.frozen }));
+    for (const p of spec.programs) {
+      if (p.typeId < 0) continue;
+      progs.push({ name: `${f}:${p.name}`, bytes: p.insns, progType: p.typeId, maps, license: spec.license, externs: p.externs, progFlags: p.progFlags, expectedAttachType: p.expectedAttachTypeId, sleepable: p.sleepable });
+    }
+  }
+  const kv = kernelVerdicts(progs);
+  const items = progs.map((g, i) => {
+    const t0 = performance.now();
+    const r = verify(decodeProgram(g.bytes, { validate: false }), { progType: g.progType, maps: g.maps, license: g.license, logLevel: 0, sleepable: g.sleepable, expectedAttachType: g.expectedAttachType });
+    const ms = performance.now() - t0;
+    return { name: g.name, kernel: kv[i].status === 'unavailable' ? 'other' : kv[i].status, ours: r.ok ? 'accept' : 'reject', note: `${r.error?.reason ?? ''} | kernel: ${kv[i].log.trimEnd().split('\n').slice(-2, -1)[0] ?? ''}`, ms, insns: g.bytes.length / 8, processed: r.processed };
+  });
+  const row = tally('example objects', items);
+  const big = items.reduce((a, b) => (b.insns > a.insns ? b : a), items[0]);
+  if (big) row.slowest = { ms: big.ms, name: big.name, insns: big.insns, processed: big.processed };
 }
 
 // ---- 3. random programs ----

@@ -11,6 +11,7 @@ import { tnumIsConst, tnumAdd, tnumSub } from './tnum.js';
 import { reject, type Env } from './env.js';
 import { MAX_VAR_OFF } from './memory-access.js';
 import { AluOp } from '../isa/fields.js';
+import { markPrecise } from './precision.js';
 
 const ALU_STRING: Record<number, string> = {
   [AluOp.ADD]: '+=', [AluOp.SUB]: '-=', [AluOp.MUL]: '*=', [AluOp.DIV]: '/=', [AluOp.OR]: '|=', [AluOp.AND]: '&=',
@@ -224,11 +225,13 @@ export function checkBinaryAlu(env: Env, dstno: number, src: RegState, aluOp: nu
       }
       reject(`R${dstno} pointer ${ALU_STRING[aluOp]} pointer prohibited`);
     }
+    // The pointer's bounds now depend on the scalar's exact value.
+    if (dstPtr && srcno >= 0) markPrecise(env, srcno);
+    if (srcPtr) markPrecise(env, dstno);
     if (dstPtr) ptrArithmetic(env, dstno, dst, src, aluOp, true);
     else ptrArithmetic(env, dstno, src, dst, aluOp, false);
     return;
   }
-  void srcno;
   const k = aluKind(aluOp, signed);
   scratch.copyFrom(src);
   // A scalar result has no relation to the copies the old value had.

@@ -269,8 +269,10 @@ export function findGoodPktPointers(state: VerifierState, dst: RegState, openRig
  * proof when the jump is taken, `inFalse` when it falls through.
  */
 export function matchPktPointers(op: number, dst: RegState, src: RegState): { reg: 'dst' | 'src'; branch: 'true' | 'false'; open: boolean } | undefined {
-  const isPkt = (r: RegState): boolean => r.type === RegType.PTR_TO_PACKET;
-  const isEnd = (r: RegState): boolean => r.type === RegType.PTR_TO_PACKET_END;
+  // pkt' vs pkt_end proves packet bytes; pkt_meta' vs pkt proves metadata bytes.
+  const meta = dst.type === RegType.PTR_TO_PACKET_META || src.type === RegType.PTR_TO_PACKET_META;
+  const isPkt = (r: RegState): boolean => r.type === (meta ? RegType.PTR_TO_PACKET_META : RegType.PTR_TO_PACKET);
+  const isEnd = (r: RegState): boolean => r.type === (meta ? RegType.PTR_TO_PACKET : RegType.PTR_TO_PACKET_END);
   if (isPkt(dst) && isEnd(src)) {
     // pkt' OP pkt_end
     switch (op) {

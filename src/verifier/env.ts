@@ -6,6 +6,7 @@ import type { Program } from '../isa/decode.js';
 import type { VerifierLog } from './log.js';
 import type { VerifierState } from './state.js';
 import type { CtxLayout } from '../progtypes/ctx.js';
+import type { Checkpoint } from './prune.js';
 
 /** A map the program refers to (lddw map_fd/map_value imm = index into this list). */
 export interface MapInfo {
@@ -40,6 +41,8 @@ export interface VerifyOptions {
   readonly lineInfo?: readonly LineInfo[];
   /** BPF_ATTACH_TYPE_* number (some program types depend on it). */
   readonly expectedAttachType?: number;
+  /** BPF_F_SLEEPABLE: the program may sleep (syscall programs must). */
+  readonly sleepable?: boolean;
   /** BPF_F_STRICT_ALIGNMENT: check alignment of packet, ctx and map value accesses too (the stack always is). */
   readonly strictAlignment?: boolean;
   /** Processed-instruction budget (default 1,000,000, the kernel's). */
@@ -71,6 +74,12 @@ export interface Env {
   insnIdx: number;
   /** Next id for pointers and scalars that must be tracked together. */
   nextId: number;
+  /** The current path's instructions since its last checkpoint (precision.ts encoding). */
+  hist: number[];
+  /** The last checkpoint on the current path. */
+  cp: Checkpoint | null;
+  /** Stack tag of the instruction being checked (precision.ts). */
+  stackTag: number;
 }
 
 export function reject(message: string): never {

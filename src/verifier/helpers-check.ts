@@ -10,6 +10,7 @@ import { helperAllowed, helperProto, CHANGES_PACKET_DATA, type ArgKind } from '.
 import { helperLogName } from './log.js';
 import { checkMemRegion, MAX_VAR_OFF } from './memory-access.js';
 import { stackHelperAccess } from './stack.js';
+import { markPrecise } from './precision.js';
 import { BPF_FUNC, BPF_MAP_TYPE, nameOf } from '../internal/uapi.gen.js';
 import { STACK_SIZE } from '../isa/fields.js';
 
@@ -75,6 +76,7 @@ function checkSizeArg(env: Env, regno: number, zeroOk: boolean): bigint {
   if (r.smin < 0n) reject(`R${regno} min value is negative, either use unsigned or 'var &= const'`);
   if (r.umin === 0n && !zeroOk) reject(`R${regno} invalid zero-sized read: u64=[${r.umin},${r.umax}]`);
   if (r.umax >= BigInt(MAX_VAR_OFF)) reject(`R${regno} unbounded memory access, use 'var &= const' or 'if (var < const)'`);
+  markPrecise(env, regno);
   return r.umax;
 }
 
@@ -140,6 +142,7 @@ export function checkHelperCall(env: Env, id: number): void {
           if (!(s.type === RegType.SCALAR && tnumIsConst(s.varOff) && s.varOff.value === 0n)) {
             reject(`R${regno} type=scalar expected=${MEM_TYPES}`);
           }
+          markPrecise(env, regno, regno + 1);
           break;
         }
         if (!r.isPointer() || r.flags & RegFlag.MAYBE_NULL) expect(MEM_TYPES);
@@ -157,6 +160,7 @@ export function checkHelperCall(env: Env, id: number): void {
         if (!tnumIsConst(r.varOff)) reject(`R${regno} is not a known constant'`);
         checkSizeArg(env, regno, true);
         meta.allocSize = Number(r.varOff.value);
+        markPrecise(env, regno);
         break;
       case 'ctx':
         if (r.type !== RegType.PTR_TO_CTX) expect('ctx');

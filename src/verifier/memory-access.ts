@@ -12,6 +12,7 @@ import { reject, type Env } from './env.js';
 import { stackReadFixed, stackReadVar, stackWriteFixed, stackWriteVar } from './stack.js';
 import { checkCtxAccess } from '../progtypes/ctx.js';
 import { mapReadonly, mapWriteonly } from './helpers-check.js';
+import { TAG_UNKNOWN } from './precision.js';
 import { STACK_SIZE } from '../isa/fields.js';
 
 /** BPF_MAX_VAR_OFF: variable offsets must stay below 2^29. */
@@ -78,6 +79,7 @@ function checkStackAccess(env: Env, a: Access, r: RegState): void {
   if (tnumIsConst(r.varOff)) {
     const o = off + Number(BigInt.asIntN(64, r.varOff.value));
     if (o < -STACK_SIZE || o + a.size > 0) reject(`invalid ${a.write ? 'write to' : 'read from'} stack R${a.regno} off=${o} size=${a.size}`);
+    env.stackTag = r.frameno === env.state.frames.length - 1 ? ((STACK_SIZE + o) >> 3) + 1 : TAG_UNKNOWN;
     if (a.atomic) {
       stackReadFixed(env, frame, o, a.size, undefined);
       stackWriteFixed(env, frame, o, a.size, undefined, 1);
@@ -93,6 +95,7 @@ function checkStackAccess(env: Env, a: Access, r: RegState): void {
   if (r.smax >= BigInt(MAX_VAR_OFF) || r.smin <= -BigInt(MAX_VAR_OFF)) {
     reject(`invalid unbounded variable-offset ${a.write ? 'write to' : 'read from'} stack R${a.regno}`);
   }
+  env.stackTag = TAG_UNKNOWN;
   const minOff = Number(r.smin) + off;
   const maxOff = Number(r.smax) + off + a.size;
   if (minOff < -STACK_SIZE || maxOff > 0) {

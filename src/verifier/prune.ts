@@ -42,6 +42,7 @@ function regSafe(old: RegState, cur: RegState, ids: IdMap, exact: Exactness): bo
       old.memSize === cur.memSize && old.frameno === cur.frameno && ids.check(old.id, cur.id) && ids.check(old.refObjId, cur.refObjId);
   }
   if (old.type === RegType.SCALAR) {
+    if (!old.precise) return true;
     if (!scalarWithin(old, cur)) return false;
     // Linked scalars: if the old state relied on two registers moving together, so must the current one.
     return old.id === 0 || ids.check(old.id, cur.id);
@@ -112,6 +113,8 @@ export function statesEqual(old: VerifierState, cur: VerifierState, live: (frame
 /** A state stored at a prune point, with the number of paths below it still being explored. */
 export class Checkpoint {
   branches = 1;
+  /** Instructions the creating path ran from the parent checkpoint to here (for precision backtracking). */
+  hist: number[] = [];
   /** Times this state failed / succeeded to prune (states that keep missing are evicted, as the kernel does). */
   miss = 0;
   hit = 0;

@@ -80,6 +80,8 @@ export class RegState {
   memSize = 0;
   /** PTR_TO_STACK: the frame the pointer points into. PTR_TO_FUNC: the subprogram's first insn. */
   frameno = 0;
+  /** Scalars: the exact range matters (see precision.ts); imprecise scalars match any scalar when pruning. */
+  precise = false;
 
   clone(): RegState {
     const r = new RegState();
@@ -106,6 +108,7 @@ export class RegState {
     this.mapIndex = o.mapIndex;
     this.memSize = o.memSize;
     this.frameno = o.frameno;
+    this.precise = o.precise;
   }
 
   isPointer(): boolean {
@@ -127,6 +130,7 @@ function resetCommon(r: RegState): void {
   r.mapIndex = -1;
   r.memSize = 0;
   r.frameno = 0;
+  r.precise = false;
 }
 
 export function markUnbounded(r: RegState): void {

@@ -25,6 +25,7 @@ import {
   scalarBranchTaken, regSetMinMax, revOpcode, syncLinkedScalars, markPtrOrNull, matchPktPointers, findGoodPktPointers,
 } from './branches.js';
 import { statesEqual, Checkpoint, finishBranch } from './prune.js';
+import { markPrecise } from './precision.js';
 import { coerceToSize } from './bounds.js';
 import { tnumIsConst } from './tnum.js';
 
@@ -53,6 +54,7 @@ interface Pending {
   prev: number;
   logMark: number;
   cp: Checkpoint | null;
+  hist: number[];
 }
 
 function frameLive(env: Env, cfg: Cfg, insn: number): (f: number) => number {
@@ -128,6 +130,9 @@ function verifyOnce(prog: Program, opts: VerifyOptions, level: number): VerifyRe
     state: new VerifierState(),
     insnIdx: 0,
     nextId: 0,
+    hist: [],
+    cp: null,
+    stackTag: 0,
   };
   const limit = opts.insnLimit ?? INSN_LIMIT;
   let processed = 0;
@@ -153,6 +158,7 @@ function verifyOnce(prog: Program, opts: VerifyOptions, level: number): VerifyRe
     return { ok: !err, log: text, error, processed, totalStates, peakStates, maxStatesPerInsn, stackDepth };
   };
   try {
+    if (opts.progType === BPF_PROG_TYPE['syscall'] && !opts.sleepable) throw new Reject('Syscall programs can only be sleepable');
     checkLddw(env);
     const cfg = analyzeCfg(prog, env.privileged);
     stackDepth = walk(env, cfg, limit, (p, t, pk, m) => {
@@ -215,12 +221,12 @@ function walk(env: Env, cfg: Cfg, limit: number, stats: (p: number, t: number, p
   env.state.frames = [f0];
   let insn = 0;
   let prev = -1;
-  let cp: Checkpoint | null = null;
+
   let printState = true;
   const level = log.level;
 
   const popPath = (): boolean => {
-    finishBranch(cp);
+    finishBranch(env.cp);
     // Record stack use of every frame of the finished path.
     const next = pending.pop();
     if (!next) return false;
@@ -228,7 +234,8 @@ function walk(env: Env, cfg: Cfg, limit: number, stats: (p: number, t: number, p
     env.state = next.state;
     insn = next.insn;
     prev = next.prev;
-    cp = next.cp;
+    env.cp = next.cp;
+    env.hist = next.hist;
     if (level >= 2) log.write(`\nfrom ${prev} to ${insn}: ${stateLine(env)}\n`);
     printState = true;
     return true;
@@ -278,9 +285,11 @@ function walk(env: Env, cfg: Cfg, limit: number, stats: (p: number, t: number, p
       const list = explored[insn]!;
       prevJmps = jmps;
       prevProcessed = processed;
-      const c: Checkpoint = new Checkpoint(env.state.clone(), cp, insn);
+      const c: Checkpoint = new Checkpoint(env.state.clone(), env.cp, insn);
+      c.hist = env.hist;
+      env.hist = [];
       list.push(c);
-      cp = c;
+      env.cp = c;
       totalStates++;
       curStates++;
       if (curStates > peakStates) peakStates = curStates;
@@ -434,10 +443,10 @@ function walk(env: Env, cfg: Cfg, limit: number, stats: (p: number, t: number, p
         jmps++;
         if (level >= 1) emitComment(env, insnText);
         const target = insn + 1 + off;
-        const taken = checkCondJmp(env, def.shape === Shape.JmpReg, dst, src, imm, code, def.width === 32, pending, target, insn, log.mark(), cp);
+        const taken = checkCondJmp(env, def.shape === Shape.JmpReg, dst, src, imm, code, def.width === 32, pending, target, insn, log.mark(), env.cp);
         if (taken === 1) nextInsn = target;
         if (pending.length > JMP_SEQ_LIMIT) throw new Reject(`The sequence of ${pending.length} jumps is too complex.`);
-        if (taken === 2 && cp) cp.branches++;
+        if (taken === 2 && env.cp) env.cp.branches++;
         break;
       }
       case Shape.Call: {
@@ -501,6 +510,8 @@ function walk(env: Env, cfg: Cfg, limit: number, stats: (p: number, t: number, p
         continue;
       }
     }
+    env.hist.push(insn * 128 + env.stackTag);
+    env.stackTag = 0;
     prev = insn;
     insn = nextInsn;
     if (insn >= prog.length) throw new Reject(`jump out of range from insn ${prev} to ${insn}`);
@@ -608,6 +619,7 @@ function checkReturnCode(env: Env, r0: RegState): void {
     return;
   }
   if (r0.type !== RegType.SCALAR) throw new Reject(`At program exit the register R0 is not a known value (${regName(r0)})`);
+  markPrecise(env, 0);
   if (r0.smin < range[0] || r0.smax > range[1]) {
     let v = '';
     if (r0.smin > -(1n << 63n)) v += ` smin=${r0.smin}`;
@@ -647,6 +659,11 @@ function checkCondJmp(
   } else if (dst.isPointer() && !(dst.flags & RegFlag.MAYBE_NULL) && isNullConst(srcReg) && !w32 && (op === JmpOp.JEQ || op === JmpOp.JNE)) {
     taken = op === JmpOp.JNE ? 1 : 0;
   }
+  if (taken >= 0 && dst.type === RegType.SCALAR) {
+    // The path now depends on these values.
+    if (isReg) markPrecise(env, dstno, srcno);
+    else markPrecise(env, dstno);
+  }
   if (taken === 1) return 1;
   if (taken === 0) return 0;
   // Both sides: the jump side gets a copy.
@@ -685,7 +702,7 @@ function checkCondJmp(
     env.state = other;
     return 1;
   }
-  pending.push({ state: other, insn: target, prev: insn, logMark, cp });
+  pending.push({ state: other, insn: target, prev: insn, logMark, cp, hist: env.hist.slice() });
   return 2;
 }
 

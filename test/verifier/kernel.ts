@@ -14,6 +14,8 @@ export interface KernelRequest {
   readonly maps: readonly MapInfo[];
   readonly license?: string;
   readonly logLevel?: number;
+  readonly progFlags?: number;
+  readonly expectedAttachType?: number;
 }
 
 export interface KernelVerdict {
@@ -36,6 +38,7 @@ export function kernelVerdicts(reqs: readonly KernelRequest[]): KernelVerdict[] 
   const input = reqs
     .map((r) => JSON.stringify({
       insns: Buffer.from(r.bytes).toString('hex'), progType: r.progType, license: r.license ?? 'GPL', logLevel: r.logLevel ?? 1,
+      progFlags: r.progFlags ?? 0, expectedAttachType: r.expectedAttachType ?? 0,
       maps: r.maps.map((m) => ({ type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries, flags: m.flags ?? 0 })),
     }))
     .join('\n') + '\n';

@@ -69,7 +69,8 @@ def load(req):
                      insns=ctypes.addressof(buf), license=ctypes.addressof(lic),
                      log_level=req.get("logLevel", 1), log_size=len(log),
                      log_buf=ctypes.addressof(log),
-                     expected_attach_type=req.get("expectedAttachType", 0))
+                     expected_attach_type=req.get("expectedAttachType", 0),
+                     prog_flags=req.get("progFlags", 0))
         fd, err = bpf(BPF_PROG_LOAD, a)
         text = log.value.decode(errors="replace")
         if fd >= 0:
