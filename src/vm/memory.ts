@@ -98,13 +98,27 @@ export class RuntimeMemory {
     this.refresh();
   }
 
-  /** Rebuild the views if the memory has grown. Cheap; call after anything that may allocate. */
+  /**
+   * Bumped every time this object grows the memory. Holders of their own views
+   * compare it with the value they saw, which is far cheaper than reading
+   * `wasm.buffer` (tens of ns) on every helper call.
+   */
+  generation = 0;
+  private viewGeneration = -1;
+
+  /** Rebuild the views if the memory has grown. Cheap (one compare); call after anything that may allocate. */
   refresh(): void {
+    if (this.viewGeneration !== this.generation) this.resync();
+  }
+
+  /** Rebuild the views from the current buffer unconditionally (after a grow by someone else). */
+  resync(): void {
     const buf = this.wasm.buffer;
     if (this.u8 === undefined || this.u8.buffer !== buf || this.u8.byteLength !== buf.byteLength) {
       this.u8 = new Uint8Array(buf);
       this.dv = new DataView(buf);
     }
+    this.viewGeneration = this.generation;
   }
 
   /** Map a new region. Its bytes are zeroed (or copied from `init`). */
@@ -132,9 +146,9 @@ export class RuntimeMemory {
     }
     if (start < 0) {
       start = alignUp(this.top, align);
+      this.ensure(start + need); // throws before any bookkeeping changes
       if (start > this.top) this.holes.push({ start: this.top, end: start });
       this.top = start + need;
-      this.ensure(this.top);
     }
     const region: Region = {
       id: this.nextId++,
@@ -281,7 +295,14 @@ export class RuntimeMemory {
   private ensure(end: number): void {
     if (end > this.maxBytes) throw new UsageError(`runtime memory exhausted: need ${end} bytes, maximum is ${this.maxBytes}`);
     const have = this.wasm.buffer.byteLength;
-    if (end > have) this.wasm.grow(Math.ceil((end - have) / PAGE));
+    if (end > have) {
+      try {
+        this.wasm.grow(Math.ceil((end - have) / PAGE));
+      } catch (e) {
+        throw new UsageError(`runtime memory exhausted: cannot grow to ${end} bytes (${(e as Error).message})`);
+      }
+      this.generation++;
+    }
     this.refresh();
   }
 
