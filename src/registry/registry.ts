@@ -56,6 +56,8 @@ export class Registry implements LinkSink {
   private readonly progs = new Map<number, ProgRecord>();
   private readonly mapTypes = new Map<number, MapTypes>();
   private readonly linkList: Link[] = [];
+  /** Run counters of links that were detached, per program id: a program's totals outlive its links. */
+  private readonly retired = new Map<number, { runCnt: number; runTimeNs: number; recursionMisses: number }>();
   private readonly tagHash: 'sha1' | 'sha256';
   private stats: boolean;
 
@@ -99,7 +101,13 @@ export class Registry implements LinkSink {
 
   removeLink(link: Link): void {
     const i = this.linkList.indexOf(link);
-    if (i >= 0) this.linkList.splice(i, 1);
+    if (i < 0) return;
+    this.linkList.splice(i, 1);
+    const r = this.retired.get(link.program.id) ?? { runCnt: 0, runTimeNs: 0, recursionMisses: 0 };
+    r.runCnt += link.stats.runCnt;
+    r.runTimeNs += link.stats.runTimeNs;
+    r.recursionMisses += link.stats.recursionMisses;
+    this.retired.set(link.program.id, r);
   }
 
   // ---- stats ---------------------------------------------------------------------
@@ -233,9 +241,10 @@ export class Registry implements LinkSink {
 
   private progInfo(r: ProgRecord): ProgInfo {
     const links = this.linkList.filter((l) => l.program.id === r.prog.id);
-    let runCnt = 0;
-    let runTimeNs = 0;
-    let recursionMisses = 0;
+    const old = this.retired.get(r.prog.id);
+    let runCnt = old?.runCnt ?? 0;
+    let runTimeNs = old?.runTimeNs ?? 0;
+    let recursionMisses = old?.recursionMisses ?? 0;
     for (const l of links) {
       runCnt += l.stats.runCnt;
       runTimeNs += l.stats.runTimeNs;

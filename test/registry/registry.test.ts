@@ -104,6 +104,25 @@ test('links: per-link events, drops and faults; detached links leave the list', 
   assert.deepEqual(reg.program(links[0]!.progId).linkIds, [links[0]!.id]);
 });
 
+test("a program's run totals outlive its detached links", () => {
+  const rt = new Runtime();
+  const reg = new Registry(rt, { stats: true });
+  const coll = reg.loadObject(readFileSync(join(EXAMPLES, 'dropmon.o')), { file: 'dropmon.o' });
+  const kfree = probe.define('skb:kfree_skb');
+  const first = attachObject(coll, { sink: reg });
+  kfree.fire({ location: 'a' });
+  kfree.fire({ location: 'b' });
+  first.detach();
+  assert.deepEqual(reg.links(), []);
+  const second = attachObject(coll, { sink: reg });
+  kfree.fire({ location: 'c' });
+  const p = reg.programs()[0]!;
+  assert.equal(p.runCnt, 3);
+  assert.equal(p.linkIds.length, 1);
+  second.detach();
+  rt.dispose();
+});
+
 test('maps: BTF-formatted dump, lookup, update, delete, and clear errors', () => {
   const { reg } = setup();
   events(6);
