@@ -7,20 +7,9 @@ import type { Program } from '../../isa/decode.js';
 import { AtomicOp } from '../../isa/fields.js';
 import { INSNS, Shape, writesDst } from '../../isa/table.js';
 import { buildCfg, type ProgramCfg } from './blocks.js';
-import {
-  CHECKS,
-  CTL_BUDGET,
-  CTL_DUMP_FLAG,
-  CTL_INDEX,
-  CTL_REGS,
-  FUNC_LOCALS,
-  FuncEmitter,
-  Glob,
-  Imp,
-  emitCheck,
-  type EmitEnv,
-  type Intrinsic,
-} from './emit.js';
+import { CTL_BUDGET, CTL_DUMP_FLAG, CTL_INDEX, CTL_REGS, FUNC_LOCALS, Glob, Imp, type Intrinsic } from './abi.js';
+import { CHECKS, emitCheck } from './check.js';
+import { FuncEmitter, type EmitEnv } from './emit.js';
 import { structure, type Structured } from './structure.js';
 import {
   beginBody,

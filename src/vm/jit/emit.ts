@@ -1,109 +1,40 @@
 // Stage 3 of the JIT: structure trees -> Wasm function bodies. One function
-// per eBPF function, signature (r1..r5: i64, depth: i32) -> r0: i64. Guest
-// registers live in locals; r6..r9 are the callee's own locals, so they are
-// preserved across bpf-to-bpf calls for free. Everything is written into the
-// module's single Writer; emitting an instruction allocates nothing.
+// per eBPF function, signature (r0..r10: i64) -> r0: i64: a callee starts
+// with the caller's registers (r10 one frame lower), and r6..r9 come back
+// unchanged for free because they are the callee's own locals. Everything
+// is written into the module's single Writer; emitting an instruction
+// allocates nothing. Arithmetic is in alu.ts, the memory-check functions in
+// check.ts, the contract with the JS side in abi.ts.
 
-import { AtomicOp, Class, MAX_CALL_FRAMES, STACK_SIZE } from '../../isa/fields.js';
+import { AtomicOp, MAX_CALL_FRAMES, STACK_SIZE } from '../../isa/fields.js';
 import type { Program } from '../../isa/decode.js';
-import { INSNS, OP_COUNT, Shape, writesDst } from '../../isa/table.js';
+import { INSNS, Shape, writesDst } from '../../isa/table.js';
 import { SHADOW_BASE } from '../memory.js';
+import {
+  CTL_DUMP,
+  CTL_REGS,
+  ErrCode,
+  Glob,
+  Imp,
+  INFO_ATOMIC,
+  INFO_WRITE,
+  L_A0,
+  L_BUDGET,
+  L_LABEL,
+  L_R0,
+  L_R10,
+  L_T0,
+  L_T1,
+  REG_LOCAL,
+  type Intrinsic,
+  type IntrinsicContext,
+} from './abi.js';
+import { emitAlu32, emitAlu64, emitCond, emitEndian, emitMovSx, emitNeg } from './alu.js';
 import { Term, type FuncCfg } from './blocks.js';
+import { checkIndex } from './check.js';
 import type { SNode, Structured, Target } from './structure.js';
 import { T, W, WA } from './wasm/opcodes.js';
 import type { Writer } from './wasm/writer.js';
-
-// ---- Locals of an eBPF function --------------------------------------------------
-// Params 0..10 are r0..r10: a bpf-to-bpf callee starts with the caller's
-// registers (as in the interpreter, which keeps one register file) and r10
-// one frame lower. Then 2 i64 and 2 i32 scratch locals.
-const L_R0 = 0;
-const L_R10 = 10;
-const L_T0 = 11;
-const L_T1 = 12;
-const L_LABEL = 13;
-const L_A0 = 14;
-/** The budget counter, kept in a local and synchronised with the global around calls and returns. */
-const L_BUDGET = 15;
-/** eBPF register -> Wasm local index. */
-export const REG_LOCAL: readonly number[] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
-export const FUNC_LOCALS: ReadonlyArray<readonly [number, T]> = [
-  [2, T.i64],
-  [3, T.i32],
-];
-
-/** Globals: the budget left, the call depth (unverified mode), and the abort flag of legacy packet loads. */
-export const enum Glob {
-  budget = 0,
-  depth = 1,
-  abort = 2,
-  /** Store the register file at the exit (ExecOptions.regsOut was given). */
-  dump = 3,
-}
-
-// ---- The control block: a small region shared by Wasm and JavaScript ----------------
-/** r0..r5 as 6 x i64 (the helper calling convention of src/helpers/registry.ts). */
-export const CTL_REGS = 0;
-/** Budget for the next run (i32), and what is left of it after the run. */
-export const CTL_BUDGET = 48;
-/** Index of the packet being run by the batch entry (i32), for error messages. */
-export const CTL_INDEX = 52;
-/** Dump the registers at exit (i32 flag), and where: r0..r10 as 11 x i64. */
-export const CTL_DUMP_FLAG = 56;
-export const CTL_DUMP = 64;
-/**
- * The region that last passed the slow path (a partial granule), as
- * [start, end) (two i32): later accesses inside it skip the JS call. The JS
- * side clears it (end = 0) when a run starts and after every helper call,
- * the only points where regions can be mapped or unmapped.
- */
-export const CTL_PSTART = 152;
-export const CTL_PEND = 156;
-export const CTL_SIZE = 160;
-
-/** Run-time error codes passed to the `err` import. */
-export const enum ErrCode {
-  FallOff = 1,
-  CallDepth = 2,
-  LddwPseudo = 3,
-  Kfunc = 4,
-}
-
-/** Function indices of the imports, in import order. */
-export const enum Imp {
-  helper = 0,
-  slow = 1,
-  fault = 2,
-  budget = 3,
-  err = 4,
-  callx = 5,
-  pkt = 6,
-  count = 7,
-}
-
-/** info word of memory checks: size | write << 8 | atomic << 9. */
-export const INFO_WRITE = 0x100;
-export const INFO_ATOMIC = 0x200;
-
-/**
- * What an intrinsic sees: it emits Wasm in place of a helper call. It reads
- * arguments from the r1..r5 locals and must leave r0's local set and the
- * operand stack as it found it.
- */
-export interface IntrinsicContext {
-  readonly w: Writer;
-  /** Local index of eBPF register r (0..10). */
-  reg(r: number): number;
-  /** Scratch locals the intrinsic may clobber. */
-  readonly tmpI64: readonly [number, number];
-  readonly tmpI32: number;
-  /** Slot of the call instruction. */
-  readonly pc: number;
-  readonly verified: boolean;
-  /** Emit a return of r0 from the current function (the tail-call path uses this after running the callee). */
-  emitReturnR0(): void;
-}
-export type Intrinsic = (ctx: IntrinsicContext) => void;
 
 /** Everything the function emitter needs that is fixed for the whole module. */
 export interface EmitEnv {
@@ -132,50 +63,6 @@ export interface EmitEnv {
   /** Slot of a function's first instruction -> its index. */
   readonly funcAt: ReadonlyMap<number, number>;
   readonly intrinsics: ReadonlyMap<number, Intrinsic>;
-}
-
-// ---- Tables derived from the ISA table when the module loads ------------------------------
-
-const enum Alu {
-  None, Add, Sub, Mul, Div, SDiv, Or, And, Lsh, Rsh, Mod, SMod, Xor, Mov, Arsh,
-}
-const ALU_BY_TOKEN: Record<string, Alu> = {
-  '+=': Alu.Add, '-=': Alu.Sub, '*=': Alu.Mul, '/=': Alu.Div, 's/=': Alu.SDiv, '|=': Alu.Or, '&=': Alu.And,
-  '<<=': Alu.Lsh, '>>=': Alu.Rsh, '%=': Alu.Mod, 's%=': Alu.SMod, '^=': Alu.Xor, '=': Alu.Mov, 's>>=': Alu.Arsh,
-};
-/** i32 opcodes of the plain binary ALU operations; the i64 form is looked up separately. */
-const ALU_I32: Partial<Record<Alu, W>> = {
-  [Alu.Add]: W.i32_add, [Alu.Sub]: W.i32_sub, [Alu.Mul]: W.i32_mul, [Alu.Or]: W.i32_or, [Alu.And]: W.i32_and,
-  [Alu.Lsh]: W.i32_shl, [Alu.Rsh]: W.i32_shr_u, [Alu.Xor]: W.i32_xor, [Alu.Arsh]: W.i32_shr_s,
-};
-const ALU_I64: Partial<Record<Alu, W>> = {
-  [Alu.Add]: W.i64_add, [Alu.Sub]: W.i64_sub, [Alu.Mul]: W.i64_mul, [Alu.Or]: W.i64_or, [Alu.And]: W.i64_and,
-  [Alu.Lsh]: W.i64_shl, [Alu.Rsh]: W.i64_shr_u, [Alu.Xor]: W.i64_xor, [Alu.Arsh]: W.i64_shr_s,
-};
-/** Jump conditions as i32 compare opcodes (the i64 opcode is 11 higher); 0 = jset. */
-const CMP_BY_TOKEN: Record<string, number> = {
-  '==': W.i32_eq, '!=': W.i32_ne, '>': W.i32_gt_u, '>=': W.i32_ge_u, '<': W.i32_lt_u, '<=': W.i32_le_u,
-  's>': W.i32_gt_s, 's>=': W.i32_ge_s, 's<': W.i32_lt_s, 's<=': W.i32_le_s, '&': 0,
-};
-const CMP_INVERSE: Record<number, number> = {
-  [W.i32_eq]: W.i32_ne, [W.i32_ne]: W.i32_eq, [W.i32_gt_u]: W.i32_le_u, [W.i32_le_u]: W.i32_gt_u,
-  [W.i32_ge_u]: W.i32_lt_u, [W.i32_lt_u]: W.i32_ge_u, [W.i32_gt_s]: W.i32_le_s, [W.i32_le_s]: W.i32_gt_s,
-  [W.i32_ge_s]: W.i32_lt_s, [W.i32_lt_s]: W.i32_ge_s,
-};
-const I64_CMP_DELTA = W.i64_eq - W.i32_eq;
-
-const ALU_OF = new Uint8Array(OP_COUNT);
-const CMP_OF = new Int16Array(OP_COUNT).fill(-1);
-for (const d of INSNS) {
-  if (d.shape === Shape.AluImm || d.shape === Shape.AluReg) {
-    const a = ALU_BY_TOKEN[d.llvm];
-    if (a === undefined) throw new Error(`jit: no ALU mapping for '${d.llvm}' (${d.name})`);
-    ALU_OF[d.op] = a;
-  } else if (d.shape === Shape.JmpImm || d.shape === Shape.JmpReg) {
-    const c = CMP_BY_TOKEN[d.llvm];
-    if (c === undefined) throw new Error(`jit: no compare mapping for '${d.llvm}' (${d.name})`);
-    CMP_OF[d.op] = c;
-  }
 }
 
 const LOAD_U: Record<number, W> = { 8: W.i64_load8_u, 16: W.i64_load16_u, 32: W.i64_load32_u, 64: W.i64_load };
@@ -336,7 +223,7 @@ export class FuncEmitter implements IntrinsicContext {
           body = n.body;
           break;
         case 'if':
-          this.cond(this.f.blocks[n.bb]!.last, false);
+          emitCond(this.w, this.env.prog, this.f.blocks[n.bb]!.last, false);
           w.u8x2(W.if, T.void);
           this.push(Lbl.If, -1);
           body = n.then;
@@ -365,7 +252,7 @@ export class FuncEmitter implements IntrinsicContext {
         this.code(n.bb);
         return;
       case 'brif':
-        this.cond(this.f.blocks[n.bb]!.last, n.negate);
+        emitCond(this.w, this.env.prog, this.f.blocks[n.bb]!.last, n.negate);
         w.u8(W.br_if);
         w.u32(this.targetDepth(n.target));
         return;
@@ -582,39 +469,6 @@ export class FuncEmitter implements IntrinsicContext {
     w.u8(W.end);
   }
 
-  /** Push the i32 truth value of the conditional jump at slot i (or its negation). */
-  private cond(i: number, negate: boolean): void {
-    const w = this.w;
-    const prog = this.env.prog;
-    const d = INSNS[prog.op[i]!]!;
-    const is64 = d.width === 64;
-    const dst = REG_LOCAL[prog.dst[i]!]!;
-    w.u8x2(W.local_get, dst);
-    if (!is64) w.u8(W.i32_wrap_i64);
-    if (d.shape === Shape.JmpImm) {
-      w.u8(is64 ? W.i64_const : W.i32_const);
-      w.s32(prog.imm[i]!);
-    } else {
-      w.u8x2(W.local_get, REG_LOCAL[prog.src[i]!]!);
-      if (!is64) w.u8(W.i32_wrap_i64);
-    }
-    const c = CMP_OF[d.op]!;
-    if (c === 0) {
-      // jset: (dst & x) != 0
-      if (is64) {
-        w.u8(W.i64_and);
-        w.u8(W.i64_eqz);
-        if (!negate) w.u8(W.i32_eqz);
-      } else {
-        w.u8(W.i32_and);
-        if (negate) w.u8(W.i32_eqz);
-      }
-      return;
-    }
-    const op = negate ? CMP_INVERSE[c]! : c;
-    w.u8(is64 ? op + I64_CMP_DELTA : op);
-  }
-
   /** One non-terminator instruction. */
   private insn(i: number): void {
     const prog = this.env.prog;
@@ -624,37 +478,17 @@ export class FuncEmitter implements IntrinsicContext {
     switch (d.shape) {
       case Shape.AluImm:
       case Shape.AluReg:
-        if (d.width === 64) this.alu64(i, ALU_OF[d.op] as Alu, d.shape === Shape.AluImm, dst);
-        else this.alu32(i, ALU_OF[d.op] as Alu, d.shape === Shape.AluImm, dst);
+        if (d.width === 64) emitAlu64(w, prog, i, dst);
+        else emitAlu32(w, prog, i, dst);
         return;
       case Shape.Neg:
-        if (d.width === 64) {
-          w.u8x2(W.i64_const, 0);
-          w.u8x2(W.local_get, dst);
-          w.u8(W.i64_sub);
-        } else {
-          w.u8x2(W.i32_const, 0);
-          w.u8x2(W.local_get, dst);
-          w.u8(W.i32_wrap_i64);
-          w.u8(W.i32_sub);
-          w.u8(W.i64_extend_i32_u);
-        }
-        w.u8x2(W.local_set, dst);
+        emitNeg(w, d.width, dst);
         return;
-      case Shape.MovSx: {
-        w.u8x2(W.local_get, REG_LOCAL[prog.src[i]!]!);
-        if ((d.opcode & 7) === Class.ALU64) {
-          w.u8(d.width === 8 ? W.i64_extend8_s : d.width === 16 ? W.i64_extend16_s : W.i64_extend32_s);
-        } else {
-          w.u8(W.i32_wrap_i64);
-          w.u8(d.width === 8 ? W.i32_extend8_s : W.i32_extend16_s);
-          w.u8(W.i64_extend_i32_u);
-        }
-        w.u8x2(W.local_set, dst);
+      case Shape.MovSx:
+        emitMovSx(w, d, REG_LOCAL[prog.src[i]!]!, dst);
         return;
-      }
       case Shape.Endian:
-        this.endian(d.name.startsWith('le'), d.width, dst);
+        emitEndian(w, d.name.startsWith('le'), d.width, dst);
         return;
       case Shape.Load:
       case Shape.LoadSx: {
@@ -719,234 +553,6 @@ export class FuncEmitter implements IntrinsicContext {
         throw new Error(`jit: unhandled shape ${String(never)}`);
       }
     }
-  }
-
-  private alu64(i: number, a: Alu, imm: boolean, dst: number): void {
-    const w = this.w;
-    const prog = this.env.prog;
-    const k = prog.imm[i]!;
-    const src = REG_LOCAL[prog.src[i]!]!;
-    const operand = (): void => {
-      if (imm) {
-        w.u8(W.i64_const);
-        w.s32(k);
-      } else w.u8x2(W.local_get, src);
-    };
-    switch (a) {
-      case Alu.Mov:
-        operand();
-        break;
-      case Alu.Div:
-      case Alu.Mod:
-      case Alu.SDiv:
-      case Alu.SMod:
-        if (imm) {
-          if (k === 0) {
-            // x / 0 = 0, x % 0 = x (eBPF semantics; Wasm would trap)
-            if (a === Alu.Mod || a === Alu.SMod) return;
-            w.u8x2(W.i64_const, 0);
-          } else if (k === -1 && a === Alu.SDiv) {
-            w.u8x2(W.i64_const, 0);
-            w.u8x2(W.local_get, dst);
-            w.u8(W.i64_sub);
-          } else {
-            w.u8x2(W.local_get, dst);
-            operand();
-            w.u8(a === Alu.Div ? W.i64_div_u : a === Alu.Mod ? W.i64_rem_u : a === Alu.SDiv ? W.i64_div_s : W.i64_rem_s);
-          }
-          break;
-        }
-        // if (src == 0) { div: 0, mod: dst } else ...
-        w.u8x2(W.local_get, src);
-        w.u8(W.i64_eqz);
-        w.u8x2(W.if, T.i64);
-        if (a === Alu.Div || a === Alu.SDiv) w.u8x2(W.i64_const, 0);
-        else w.u8x2(W.local_get, dst);
-        w.u8(W.else);
-        if (a === Alu.SDiv) {
-          // INT64_MIN / -1 traps in Wasm; eBPF gives INT64_MIN, which is -dst.
-          w.u8x2(W.local_get, src);
-          w.u8x2(W.i64_const, 0x7f); // -1
-          w.u8(W.i64_eq);
-          w.u8x2(W.if, T.i64);
-          w.u8x2(W.i64_const, 0);
-          w.u8x2(W.local_get, dst);
-          w.u8(W.i64_sub);
-          w.u8(W.else);
-          w.u8x2(W.local_get, dst);
-          w.u8x2(W.local_get, src);
-          w.u8(W.i64_div_s);
-          w.u8(W.end);
-        } else {
-          // rem_s does not trap on INT64_MIN % -1 (it gives 0, as eBPF does).
-          w.u8x2(W.local_get, dst);
-          w.u8x2(W.local_get, src);
-          w.u8(a === Alu.Div ? W.i64_div_u : a === Alu.Mod ? W.i64_rem_u : W.i64_rem_s);
-        }
-        w.u8(W.end);
-        break;
-      default:
-        w.u8x2(W.local_get, dst);
-        operand();
-        w.u8(ALU_I64[a]!);
-    }
-    w.u8x2(W.local_set, dst);
-  }
-
-  private alu32(i: number, a: Alu, imm: boolean, dst: number): void {
-    const w = this.w;
-    const prog = this.env.prog;
-    const k = prog.imm[i]!;
-    const src = REG_LOCAL[prog.src[i]!]!;
-    const operand = (): void => {
-      if (imm) {
-        w.u8(W.i32_const);
-        w.s32(k);
-      } else {
-        w.u8x2(W.local_get, src);
-        w.u8(W.i32_wrap_i64);
-      }
-    };
-    const dst32 = (): void => {
-      w.u8x2(W.local_get, dst);
-      w.u8(W.i32_wrap_i64);
-    };
-    switch (a) {
-      case Alu.Mov:
-        operand();
-        break;
-      case Alu.Div:
-      case Alu.Mod:
-      case Alu.SDiv:
-      case Alu.SMod:
-        if (imm) {
-          if (k === 0) {
-            if (a === Alu.Mod || a === Alu.SMod) dst32();
-            else w.u8x2(W.i32_const, 0);
-          } else if (k === -1 && a === Alu.SDiv) {
-            w.u8x2(W.i32_const, 0);
-            dst32();
-            w.u8(W.i32_sub);
-          } else {
-            dst32();
-            operand();
-            w.u8(a === Alu.Div ? W.i32_div_u : a === Alu.Mod ? W.i32_rem_u : a === Alu.SDiv ? W.i32_div_s : W.i32_rem_s);
-          }
-          break;
-        }
-        operand();
-        w.u8(W.i32_eqz);
-        w.u8x2(W.if, T.i32);
-        if (a === Alu.Div || a === Alu.SDiv) w.u8x2(W.i32_const, 0);
-        else dst32();
-        w.u8(W.else);
-        if (a === Alu.SDiv) {
-          operand();
-          w.u8x2(W.i32_const, 0x7f); // -1
-          w.u8(W.i32_eq);
-          w.u8x2(W.if, T.i32);
-          w.u8x2(W.i32_const, 0);
-          dst32();
-          w.u8(W.i32_sub);
-          w.u8(W.else);
-          dst32();
-          operand();
-          w.u8(W.i32_div_s);
-          w.u8(W.end);
-        } else {
-          dst32();
-          operand();
-          w.u8(a === Alu.Div ? W.i32_div_u : a === Alu.Mod ? W.i32_rem_u : W.i32_rem_s);
-        }
-        w.u8(W.end);
-        break;
-      default:
-        dst32();
-        operand();
-        w.u8(ALU_I32[a]!);
-    }
-    w.u8(W.i64_extend_i32_u);
-    w.u8x2(W.local_set, dst);
-  }
-
-  /** Byte order: on this little-endian target `le` truncates, `be`/`bswap` swap bytes. */
-  private endian(le: boolean, width: number, dst: number): void {
-    const w = this.w;
-    if (le) {
-      if (width === 64) return;
-      w.u8x2(W.local_get, dst);
-      if (width === 32) {
-        w.u8(W.i32_wrap_i64);
-        w.u8(W.i64_extend_i32_u);
-      } else {
-        w.u8(W.i64_const);
-        w.s32(0xffff);
-        w.u8(W.i64_and);
-      }
-      w.u8x2(W.local_set, dst);
-      return;
-    }
-    if (width === 16) {
-      // ((x << 8) & 0xff00) | ((x >> 8) & 0xff)
-      w.u8x2(W.local_get, dst);
-      w.u8(W.i32_wrap_i64);
-      w.u8x2(W.local_tee, L_A0);
-      w.u8x2(W.i32_const, 8);
-      w.u8(W.i32_shl);
-      w.u8(W.i32_const);
-      w.s32(0xff00);
-      w.u8(W.i32_and);
-      w.u8x2(W.local_get, L_A0);
-      w.u8x2(W.i32_const, 8);
-      w.u8(W.i32_shr_u);
-      w.u8(W.i32_const);
-      w.s32(0xff);
-      w.u8(W.i32_and);
-      w.u8(W.i32_or);
-      w.u8(W.i64_extend_i32_u);
-    } else if (width === 32) {
-      w.u8x2(W.local_get, dst);
-      w.u8(W.i32_wrap_i64);
-      w.u8x2(W.local_set, L_A0);
-      this.bswap32();
-      w.u8(W.i64_extend_i32_u);
-    } else {
-      // swap each half, then exchange the halves
-      w.u8x2(W.local_get, dst);
-      w.u8(W.i32_wrap_i64);
-      w.u8x2(W.local_set, L_A0);
-      this.bswap32();
-      w.u8(W.i64_extend_i32_u);
-      w.u8x2(W.i64_const, 32);
-      w.u8(W.i64_shl);
-      w.u8x2(W.local_get, dst);
-      w.u8x2(W.i64_const, 32);
-      w.u8(W.i64_shr_u);
-      w.u8(W.i32_wrap_i64);
-      w.u8x2(W.local_set, L_A0);
-      this.bswap32();
-      w.u8(W.i64_extend_i32_u);
-      w.u8(W.i64_or);
-    }
-    w.u8x2(W.local_set, dst);
-  }
-
-  /** Push bswap32(a0): (rotl(a, 8) & 0x00ff00ff) | (rotr(a, 8) & 0xff00ff00). */
-  private bswap32(): void {
-    const w = this.w;
-    w.u8x2(W.local_get, L_A0);
-    w.u8x2(W.i32_const, 8);
-    w.u8(W.i32_rotl);
-    w.u8(W.i32_const);
-    w.s32(0x00ff00ff);
-    w.u8(W.i32_and);
-    w.u8x2(W.local_get, L_A0);
-    w.u8x2(W.i32_const, 8);
-    w.u8(W.i32_rotr);
-    w.u8(W.i32_const);
-    w.s32(0xff00ff00 | 0);
-    w.u8(W.i32_and);
-    w.u8(W.i32_or);
   }
 
   /**
@@ -1226,136 +832,3 @@ export class FuncEmitter implements IntrinsicContext {
     w.u8x2(W.global_set, Glob.depth);
   }
 }
-
-/** Index of the check function for an access, relative to EmitEnv.checkBase. */
-export function checkIndex(size: number, info: number): number {
-  const log = size === 1 ? 0 : size === 2 ? 1 : size === 4 ? 2 : 3;
-  if ((info & INFO_ATOMIC) !== 0) return 8 + (log - 2);
-  return log * 2 + ((info & INFO_WRITE) !== 0 ? 1 : 0);
-}
-/** The (size, info) of each check function, in index order. */
-export const CHECKS: ReadonlyArray<readonly [number, number]> = [
-  [1, 0], [1, INFO_WRITE], [2, 0], [2, INFO_WRITE], [4, 0], [4, INFO_WRITE], [8, 0], [8, INFO_WRITE],
-  [4, INFO_WRITE | INFO_ATOMIC], [8, INFO_WRITE | INFO_ATOMIC],
-];
-
-/**
- * Body of a check function (ea: i64, pc: i32) -> i32, locals a, sa, sb (i32).
- * Mirrors RuntimeMemory.check: the range must lie below maxBytes, both
- * shadow bytes must grant the access, and a partial granule asks the `slow`
- * import (unless it lies in the region cached at CTL_PSTART). Atomics must also be naturally aligned. Failures call `fault`,
- * which throws.
- */
-export function emitCheck(w: Writer, size: number, info: number, maxBytes: number, ctlBase: number): void {
-  const EA = 0;
-  const PC = 1;
-  const A = 2;
-  const SA = 3;
-  const SB = 4;
-  // Atomics read and write, so they need both permissions (as in the interpreter).
-  const need = (info & INFO_ATOMIC) !== 0 ? 3 : (info & INFO_WRITE) !== 0 ? 2 : 1;
-  const shadowOf = (extra: number): void => {
-    w.u8x2(W.local_get, A);
-    if (extra !== 0) {
-      w.u8(W.i32_const);
-      w.s32(extra);
-      w.u8(W.i32_add);
-    }
-    w.u8x2(W.i32_const, 3);
-    w.u8(W.i32_shr_u);
-    w.u8(W.i32_load8_u);
-    w.u32(0);
-    w.u32(SHADOW_BASE);
-  };
-  w.u8x2(W.block, T.void); // $misaligned
-  w.u8x2(W.block, T.void); // $fail
-  w.u8x2(W.local_get, EA);
-  w.u8(W.i64_const);
-  w.s64(maxBytes - 8, 0); // the same limit as the interpreter, for every size
-  w.u8(W.i64_gt_u);
-  w.u8x2(W.br_if, 0);
-  w.u8x2(W.local_get, EA);
-  w.u8(W.i32_wrap_i64);
-  w.u8x2(W.local_set, A);
-  shadowOf(0);
-  w.u8x2(W.local_set, SA);
-  shadowOf(size - 1);
-  w.u8x2(W.local_set, SB);
-  w.u8x2(W.local_get, SA);
-  w.u8x2(W.local_get, SB);
-  w.u8(W.i32_and);
-  w.u8x2(W.i32_const, need);
-  w.u8(W.i32_and);
-  w.u8x2(W.i32_const, need);
-  w.u8(W.i32_ne);
-  w.u8x2(W.br_if, 0);
-  if ((info & INFO_ATOMIC) !== 0) {
-    w.u8x2(W.local_get, A);
-    w.u8x2(W.i32_const, size - 1);
-    w.u8(W.i32_and);
-    w.u8x2(W.br_if, 1);
-  }
-  w.u8x2(W.local_get, SA);
-  w.u8x2(W.local_get, SB);
-  w.u8(W.i32_or);
-  w.u8(W.i32_const);
-  w.s32(0x80);
-  w.u8(W.i32_and);
-  w.u8(W.i32_eqz);
-  w.u8x2(W.if, T.void);
-  w.u8x2(W.local_get, A);
-  w.u8(W.return);
-  w.u8(W.end);
-  // a partial granule of the region that passed the slow path last time?
-  w.u8(W.i32_const);
-  w.s32(ctlBase);
-  w.u8(W.i32_load);
-  w.u32(2);
-  w.u32(CTL_PSTART);
-  w.u8x2(W.local_get, A);
-  w.u8(W.i32_le_u);
-  w.u8x2(W.local_get, A);
-  w.u8x2(W.i32_const, size);
-  w.u8(W.i32_add);
-  w.u8(W.i32_const);
-  w.s32(ctlBase);
-  w.u8(W.i32_load);
-  w.u32(2);
-  w.u32(CTL_PEND);
-  w.u8(W.i32_le_u);
-  w.u8(W.i32_and);
-  w.u8x2(W.if, T.void);
-  w.u8x2(W.local_get, A);
-  w.u8(W.return);
-  w.u8(W.end);
-  w.u8x2(W.local_get, A);
-  w.u8(W.i32_const);
-  w.s32(size | info);
-  w.u8(W.call);
-  w.u32(Imp.slow);
-  w.u8(W.i32_eqz);
-  w.u8x2(W.br_if, 0);
-  w.u8x2(W.local_get, A);
-  w.u8(W.return);
-  w.u8(W.end); // $fail
-  faultCall(w, size | info);
-  w.u8(W.end); // $misaligned
-  faultCall(w, size | info | 0x400);
-
-  function faultCall(w: Writer, infoWord: number): void {
-    w.u8x2(W.local_get, PC);
-    w.u8x2(W.local_get, EA);
-    w.u8(W.i32_wrap_i64);
-    w.u8x2(W.local_get, EA);
-    w.u8x2(W.i64_const, 32);
-    w.u8(W.i64_shr_u);
-    w.u8(W.i32_wrap_i64);
-    w.u8(W.i32_const);
-    w.s32(infoWord);
-    w.u8(W.call);
-    w.u32(Imp.fault);
-    w.u8(W.unreachable);
-  }
-}
-/** info flag set by the check functions for a misaligned atomic access. */
-export const INFO_MISALIGNED = 0x400;

@@ -11,13 +11,13 @@
 
 import type { Program } from '../../isa/decode.js';
 import { MAX_CALL_FRAMES, STACK_SIZE } from '../../isa/fields.js';
-import { INSNS, Shape } from '../../isa/table.js';
+import { INSNS } from '../../isa/table.js';
 import type { HelperEnv, HelperRegistry } from '../../helpers/registry.js';
 import { BudgetExceeded, MemoryFault, ProgramError, TsbpfError, UnsupportedError, UsageError } from '../../internal/errors.js';
 import type { RuntimeMemory, Region } from '../memory.js';
 import { DEFAULT_BUDGET, type Engine, type EngineConfig, type EntryArgs, type ExecOptions, type ExecResult } from '../types.js';
 import { buildModule, type BuildOptions, type BuiltModule } from './compile.js';
-import { CTL_BUDGET, CTL_DUMP, CTL_DUMP_FLAG, CTL_INDEX, CTL_PEND, CTL_PSTART, CTL_SIZE, ErrCode, INFO_MISALIGNED, INFO_WRITE } from './emit.js';
+import { CTL_BUDGET, CTL_DUMP, CTL_DUMP_FLAG, CTL_INDEX, CTL_PEND, CTL_PSTART, CTL_SIZE, ErrCode, INFO_MISALIGNED, INFO_WRITE } from './abi.js';
 import { printStructure } from './structure.js';
 
 export type JitOptions = BuildOptions;
@@ -392,9 +392,7 @@ export class JitEngine implements Engine {
         return callHelper(lo, pc);
       },
       pkt: (pc: number, at: number, r6lo: number, r6hi: number): number => {
-        const shape = INSNS[prog.op[pc]!]!.shape;
         const size = INSNS[prog.op[pc]!]!.width / 8;
-        void shape;
         const run = env.run as { packet?: { start: number; len: number } } | undefined;
         let start: number;
         let len: number;
@@ -481,6 +479,3 @@ export async function compileAsync(prog: Program, config: EngineConfig, options:
   }
   return engine.attach(module);
 }
-
-/** Which shapes the JIT turns into import calls (for documentation and tests). */
-export const SLOW_PATH_SHAPES: readonly Shape[] = [Shape.Call, Shape.Callx, Shape.LdAbs, Shape.LdInd];

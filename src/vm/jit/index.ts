@@ -10,7 +10,7 @@ export { compile, compileAsync, JitEngine } from './engine.js';
 export type { JitOptions, ExitableEnv } from './engine.js';
 export { buildModule } from './compile.js';
 export type { BuildOptions, BuiltModule, ModuleLayout } from './compile.js';
-export type { Intrinsic, IntrinsicContext } from './emit.js';
+export type { Intrinsic, IntrinsicContext } from './abi.js';
 export { structure, printStructure, checkStructure } from './structure.js';
 export type { SNode, Structured } from './structure.js';
 export { buildCfg } from './blocks.js';

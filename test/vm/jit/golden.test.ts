@@ -11,7 +11,7 @@ import { programFromSlots, type Program } from '../../../src/isa/decode.js';
 import type { RawInsn } from '../../../src/isa/fields.js';
 import { Op } from '../../../src/isa/table.js';
 import { buildModule, type BuildOptions } from '../../../src/vm/jit/compile.js';
-import { Imp } from '../../../src/vm/jit/emit.js';
+import { Imp } from '../../../src/vm/jit/abi.js';
 import { printStructure } from '../../../src/vm/jit/structure.js';
 import { printCode } from '../../../src/vm/jit/wasm/print.js';
 import { ROOT } from '../../paths.js';

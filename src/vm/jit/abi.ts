@@ -1,0 +1,101 @@
+// The contract between the code the JIT generates and the JavaScript around
+// it: how registers map to Wasm locals, the globals, the control block in
+// memory, the imports, the error codes, and the intrinsic hook.
+
+import type { Writer } from './wasm/writer.js';
+import { T } from './wasm/opcodes.js';
+
+// ---- Locals of an eBPF function --------------------------------------------------
+// Params 0..10 are r0..r10: a bpf-to-bpf callee starts with the caller's
+// registers (as in the interpreter, which keeps one register file) and r10
+// one frame lower. Then 2 i64 and 2 i32 scratch locals.
+export const L_R0 = 0;
+export const L_R10 = 10;
+export const L_T0 = 11;
+export const L_T1 = 12;
+export const L_LABEL = 13;
+export const L_A0 = 14;
+/** The budget counter, kept in a local and synchronised with the global around calls and returns. */
+export const L_BUDGET = 15;
+/** eBPF register -> Wasm local index. */
+export const REG_LOCAL: readonly number[] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+export const FUNC_LOCALS: ReadonlyArray<readonly [number, T]> = [
+  [2, T.i64],
+  [3, T.i32],
+];
+
+/** Globals: the budget left, the call depth (unverified mode), and the abort flag of legacy packet loads. */
+export const enum Glob {
+  budget = 0,
+  depth = 1,
+  abort = 2,
+  /** Store the register file at the exit (ExecOptions.regsOut was given). */
+  dump = 3,
+}
+
+// ---- The control block: a small region shared by Wasm and JavaScript ----------------
+/** r0..r5 as 6 x i64 (the helper calling convention of src/helpers/registry.ts). */
+export const CTL_REGS = 0;
+/** Budget for the next run (i32), and what is left of it after the run. */
+export const CTL_BUDGET = 48;
+/** Index of the packet being run by the batch entry (i32), for error messages. */
+export const CTL_INDEX = 52;
+/** Dump the registers at exit (i32 flag), and where: r0..r10 as 11 x i64. */
+export const CTL_DUMP_FLAG = 56;
+export const CTL_DUMP = 64;
+/**
+ * The region that last passed the slow path (a partial granule), as
+ * [start, end) (two i32): later accesses inside it skip the JS call. The JS
+ * side clears it (end = 0) when a run starts and after every helper call,
+ * the only points where regions can be mapped or unmapped.
+ */
+export const CTL_PSTART = 152;
+export const CTL_PEND = 156;
+export const CTL_SIZE = 160;
+
+/** Run-time error codes passed to the `err` import. */
+export const enum ErrCode {
+  FallOff = 1,
+  CallDepth = 2,
+  LddwPseudo = 3,
+  Kfunc = 4,
+}
+
+/** Function indices of the imports, in import order. */
+export const enum Imp {
+  helper = 0,
+  slow = 1,
+  fault = 2,
+  budget = 3,
+  err = 4,
+  callx = 5,
+  pkt = 6,
+  count = 7,
+}
+
+/** info word of memory checks: size | write << 8 | atomic << 9. */
+export const INFO_WRITE = 0x100;
+export const INFO_ATOMIC = 0x200;
+/** Set by the check functions for a misaligned atomic access. */
+export const INFO_MISALIGNED = 0x400;
+
+/**
+ * What an intrinsic sees: it emits Wasm in place of a helper call. It reads
+ * arguments from the r1..r5 locals and must leave r0's local set and the
+ * operand stack as it found it.
+ */
+export interface IntrinsicContext {
+  readonly w: Writer;
+  /** Local index of eBPF register r (0..10). */
+  reg(r: number): number;
+  /** Scratch locals the intrinsic may clobber. */
+  readonly tmpI64: readonly [number, number];
+  readonly tmpI32: number;
+  /** Slot of the call instruction. */
+  readonly pc: number;
+  readonly verified: boolean;
+  /** Emit a return of r0 from the current function (the tail-call path uses this after running the callee). */
+  emitReturnR0(): void;
+}
+export type Intrinsic = (ctx: IntrinsicContext) => void;
+
