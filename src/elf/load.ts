@@ -6,9 +6,9 @@ import type { Btf } from '../btf/btf.js';
 import { LineTable } from '../btf/line-info.js';
 import { parseBtf } from '../btf/parse-btf.js';
 import { parseBtfExt, type BtfExt, type FuncInfo, type LineInfo } from '../btf/parse-ext.js';
-import { BtfKind } from '../btf/types.js';
 import { ElfError } from '../internal/errors.js';
-import { SHF, SHT, STB, STT, type ElfFile, type ElfSection, parseElf } from './elf-file.js';
+import { externKind, externVars, fixDatasecs, ksymFuncs } from './btf-fixup.js';
+import { SHF, SHT, STB, type ElfFile, type ElfSection, parseElf } from './elf-file.js';
 import { codeSection, linkProgram, type CodeSection, type ElfFunction, type LinkedProgram } from './link.js';
 import { isGplCompatible } from './license.js';
 import { collectMaps } from './maps.js';
@@ -87,20 +87,6 @@ export function loadObject(bytes: Uint8Array, options: LoadOptions = {}): Object
   };
 }
 
-function ksymFuncs(btf: Btf | undefined): Set<string> {
-  const out = new Set<string>();
-  if (!btf) return out;
-  for (const id of btf.idsByName('.ksyms')) {
-    const t = btf.type(id);
-    if (t.kind !== BtfKind.DATASEC) continue;
-    for (const v of t.vars) {
-      const f = btf.type(v.type);
-      if (f.kind === BtfKind.FUNC) out.add(f.name);
-    }
-  }
-  return out;
-}
-
 /** Sections libbpf gives meaning to that this loader does not handle yet, with what is lost. */
 function unhandledSections(elf: ElfFile): string[] {
   const notes: string[] = [];
@@ -119,30 +105,6 @@ function readBtf(elf: ElfFile): Btf | undefined {
   const s = section(elf, '.BTF');
   if (!s) return undefined;
   return parseBtf(s.data, { base: s.offset });
-}
-
-/**
- * libbpf's btf_fixup_datasec: clang leaves DATASEC sizes and variable offsets
- * zero in object files; the section size and the symbols' values fill them in.
- */
-function fixDatasecs(elf: ElfFile, btf: Btf): void {
-  const byName = new Map<string, ElfSection>();
-  for (const s of elf.sections) if (!byName.has(s.name)) byName.set(s.name, s);
-  for (const t of btf.types) {
-    if (t.kind !== BtfKind.DATASEC) continue;
-    const sec = byName.get(t.name);
-    if (!sec) continue; // externs (.kconfig, .ksyms) have no section
-    const offsets = new Map<string, number>();
-    for (const y of elf.symbolsBySection.get(sec.index) ?? []) if (y.name !== '' && y.type !== STT.SECTION) offsets.set(y.name, y.value);
-    const vars = t.vars.map((v) => {
-      const name = btf.type(v.type).name;
-      const offset = offsets.get(name);
-      if (offset === undefined) return v; // static variables the compiler dropped keep their record
-      if (offset + v.size > sec.size) throw new ElfError(`variable ${name} at ${offset} (+${v.size}) runs past the section (${sec.size} bytes)`, elf.file, sec.name);
-      return { ...v, offset };
-    });
-    btf.replaceType({ ...t, size: sec.size, vars });
-  }
 }
 
 function readBtfExt(elf: ElfFile, btf: Btf | undefined): BtfExt | undefined {
@@ -179,26 +141,6 @@ function rebase<T extends { insn: number }>(records: readonly T[] | undefined, s
   }
   for (let k = lo; k < records.length && records[k]!.insn < start + length; k++) out.push({ ...records[k]!, insn: records[k]!.insn - start + at });
   return out;
-}
-
-/** Names of the variables in the .kconfig and .ksyms DATASECs: how externs are classified. */
-function externVars(btf: Btf | undefined): { kconfig: Set<string>; ksym: Set<string> } {
-  const out = { kconfig: new Set<string>(), ksym: new Set<string>() };
-  if (!btf) return out;
-  for (const [sec, set] of [['.kconfig', out.kconfig], ['.ksyms', out.ksym]] as const) {
-    for (const id of btf.idsByName(sec)) {
-      const t = btf.type(id);
-      if (t.kind === BtfKind.DATASEC) for (const v of t.vars) set.add(btf.type(v.type).name);
-    }
-  }
-  return out;
-}
-
-function externKind(vars: { kconfig: Set<string>; ksym: Set<string> }, name: string, call: boolean): ExternSpec['kind'] {
-  if (call) return 'kfunc';
-  if (vars.kconfig.has(name)) return 'kconfig';
-  if (vars.ksym.has(name)) return 'ksym';
-  return 'unknown';
 }
 
 function programSpec(
