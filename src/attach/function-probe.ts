@@ -119,7 +119,8 @@ function installSite(owner: Record<string, unknown>, key: string, program: strin
       }
       let result: unknown;
       try {
-        result = new.target !== undefined ? Reflect.construct(original, args, new.target) : Reflect.apply(original, this, args);
+        // `new wrapper()` builds an instance of the original; a subclass's new.target stays itself
+        result = new.target !== undefined ? Reflect.construct(original, args, new.target === site.wrapper ? original : new.target) : Reflect.apply(original, this, args);
       } catch (e) {
         if (rets.length !== 0) {
           ev.args = args;
@@ -146,6 +147,8 @@ function installSite(owner: Record<string, unknown>, key: string, program: strin
   };
   Object.defineProperty(site.wrapper, 'name', { value: original.name });
   Object.defineProperty(site.wrapper, 'length', { value: original.length });
+  // instanceof against the wrapper (what the owner now holds) answers as for the original
+  if ('prototype' in original) site.wrapper.prototype = original.prototype;
   try {
     owner[key] = site.wrapper;
   } catch {

@@ -19,7 +19,7 @@ import type { AttachKind } from './section.js';
 export interface LinkStats {
   /** Events that reached the link. */
   events: number;
-  /** Events dropped: the program faulted, a field could not be read, or the program was already running. */
+  /** Events dropped: the program faulted, the event's fields could not be read (a getter threw), or the program was already running. */
   drops: number;
   faults: number;
   /** Events that arrived while the program was running (re-entry), dropped like the kernel's recursion misses. */
@@ -135,10 +135,21 @@ export class Link {
       return;
     }
     this.busy = true;
+    const ctx = this.ctx;
     try {
-      const ctx = this.ctx;
       const mem = ctx.maps.mem;
       this.writer(mem.u8, mem.dv, ctx.ctxAddr, root);
+    } catch (e) {
+      // the event's own getters threw: not the program's fault, but the event is lost all the same
+      this.busy = false;
+      s.drops++;
+      if (!this.reported) {
+        this.reported = true;
+        this.report(e, 'could not read the event');
+      }
+      return;
+    }
+    try {
       if (this.timed) {
         const t0 = performance.now();
         this.lastResult = this.program.execute(ctx, this.exec).r0lo;
@@ -152,7 +163,7 @@ export class Link {
       s.faults++;
       if (!this.reported) {
         this.reported = true;
-        this.report(e);
+        this.report(e, 'faulted');
       }
     } finally {
       this.busy = false;
@@ -174,7 +185,7 @@ export class Link {
     return `${this.kind}/${this.target}`;
   }
 
-  private report(e: unknown): void {
+  private report(e: unknown, what: string): void {
     const pc = e instanceof MemoryFault || e instanceof BudgetExceeded || e instanceof ProgramError ? e.pc : undefined;
     let sourceLine: string | undefined;
     if (pc !== undefined && this.program.spec.lineInfo.length > 0) {
@@ -184,10 +195,10 @@ export class Link {
     }
     const cause = e instanceof Error ? e.message : String(e);
     const message =
-      `tsbpf: program ${this.program.name} attached to ${this.point} faulted` +
+      `tsbpf: program ${this.program.name} attached to ${this.point} ${what}` +
       (pc !== undefined ? ` at pc ${pc}` : '') +
       (sourceLine !== undefined ? ` (${sourceLine})` : '') +
-      `: ${cause}; the event was dropped, and later faults of this link are only counted`;
+      `: ${cause}; the event was dropped, and later failures of this link are only counted`;
     try {
       this.onFault({ link: this, pc, sourceLine, error: e, message });
     } catch {

@@ -257,3 +257,53 @@ test('examples: http_latency fills a histogram from a real server', async () => 
     server.close();
   }
 });
+
+test('an event whose getter throws is dropped and reported, not thrown into the publisher', () => {
+  const { coll } = load(PROBES);
+  const ch = declareChannel('test:events');
+  const reports: FaultReport[] = [];
+  const link = attachProgram(coll.program('on_event'), { btf: coll.btf, onFault: (r) => reports.push(r) });
+  const evil = {
+    get name(): string {
+      throw new Error('getter exploded');
+    },
+    status: 500,
+  };
+  ch.publish(evil);
+  ch.publish(evil);
+  assert.equal(link.stats.drops, 2);
+  assert.equal(link.stats.faults, 0);
+  assert.equal(reports.length, 1);
+  assert.match(reports[0]!.message, /on_event attached to tracepoint\/test:events could not read the event: getter exploded/);
+  link.detach();
+});
+
+test('function probes keep this and new.target, and nest', () => {
+  const { coll } = load(PROBES);
+  class Point {
+    x: number;
+    constructor(x: number) {
+      this.x = x;
+    }
+  }
+  const calc = {
+    base: 10,
+    add(this: { base: number }, a: number, b: number): number {
+      return a < 3 ? calc.add(a + 1, b) : this.base + a + b;
+    },
+    Point,
+  };
+  const link = attachProgram(coll.program('count_add'), { btf: coll.btf, functions: { calc } });
+  const p2 = attachProgram(coll.program('count_add'), { btf: coll.btf, functions: { calc }, point: { kind: 'uprobe', target: 'calc.Point' } });
+  assert.equal(calc.add(0, 1), 14); // 0 -> 1 -> 2 -> 3: four calls, the inner ones through the wrapper too
+  const made = new calc.Point(5);
+  assert.ok(made instanceof Point);
+  assert.ok(made instanceof calc.Point);
+  assert.equal(made.x, 5);
+  assert.equal(link.stats.events, 4);
+  assert.equal(p2.stats.events, 1);
+  assert.equal(readI64(coll.map('calls').lookup(i64(5n))), 1n, 'the constructor argument');
+  link.detach();
+  p2.detach();
+  assert.equal(calc.Point, Point);
+});
