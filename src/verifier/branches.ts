@@ -272,7 +272,9 @@ export function matchPktPointers(op: number, dst: RegState, src: RegState): { re
   // pkt' vs pkt_end proves packet bytes; pkt_meta' vs pkt proves metadata bytes.
   const meta = dst.type === RegType.PTR_TO_PACKET_META || src.type === RegType.PTR_TO_PACKET_META;
   const isPkt = (r: RegState): boolean => r.type === (meta ? RegType.PTR_TO_PACKET_META : RegType.PTR_TO_PACKET);
-  const isEnd = (r: RegState): boolean => r.type === (meta ? RegType.PTR_TO_PACKET : RegType.PTR_TO_PACKET_END);
+  // The packet start used as the end of the metadata must be the unmodified data pointer.
+  const isEnd = (r: RegState): boolean =>
+    meta ? r.type === RegType.PTR_TO_PACKET && r.off === 0 && r.varOff.mask === 0n && r.varOff.value === 0n : r.type === RegType.PTR_TO_PACKET_END;
   if (isPkt(dst) && isEnd(src)) {
     // pkt' OP pkt_end
     switch (op) {

@@ -609,7 +609,7 @@ function checkReturnCode(env: Env, r0: RegState): void {
     // (0, 1)
   } else if (t === T['sk_lookup']) {
     range = [0n, 1n];
-  } else if (t === T['netfilter']) {
+  } else if (t === (T['netfilter'] ?? 32)) {
     range = [0n, 1n];
   } else {
     range = undefined;
@@ -654,11 +654,8 @@ function checkCondJmp(
   }
   // Decide the branch when the values allow it.
   let taken = -1;
-  if (dst.type === RegType.SCALAR && srcReg.type === RegType.SCALAR) {
-    taken = scalarBranchTaken(dst, srcReg, op, w32);
-  } else if (dst.isPointer() && !(dst.flags & RegFlag.MAYBE_NULL) && isNullConst(srcReg) && !w32 && (op === JmpOp.JEQ || op === JmpOp.JNE)) {
-    taken = op === JmpOp.JNE ? 1 : 0;
-  }
+  // Only scalar comparisons are decided; the kernel (6.18) walks both sides of pointer tests, even against NULL.
+  if (dst.type === RegType.SCALAR && srcReg.type === RegType.SCALAR) taken = scalarBranchTaken(dst, srcReg, op, w32);
   if (taken >= 0 && dst.type === RegType.SCALAR) {
     // The path now depends on these values.
     if (isReg) markPrecise(env, dstno, srcno);
