@@ -3,7 +3,8 @@
 // and batch entry points). Pure: no WebAssembly API calls here, so the bytes
 // can be inspected, cached, or compiled elsewhere.
 
-import type { Program } from '../../isa/decode.js';
+import { checkFields, checkTargets, readSlot, type Program } from '../../isa/decode.js';
+import { DecodeError } from '../../internal/errors.js';
 import { AtomicOp } from '../../isa/fields.js';
 import { INSNS, Shape, writesDst } from '../../isa/table.js';
 import { buildCfg, type ProgramCfg } from './blocks.js';
@@ -93,6 +94,7 @@ const IMPORTS: ReadonlyArray<readonly [string, Ty]> = [
 /** Compile a decoded program into the bytes of a Wasm module. */
 export function buildModule(prog: Program, layout: ModuleLayout, options: BuildOptions = {}): BuiltModule {
   const verified = options.verified ?? false;
+  validate(prog);
   const cfg = buildCfg(prog);
   const structures = cfg.funcs.map(structure);
   const nf = cfg.funcs.length;
@@ -164,6 +166,25 @@ export function buildModule(prog: Program, layout: ModuleLayout, options: BuildO
   emitBatch(w, layout, funcBase);
   endSection(w, code);
   return { bytes: w.finish(), cfg, structures };
+}
+
+/**
+ * A Program decoded with `validate: false` may hold anything; the emitter
+ * trusts register numbers, jump targets and opcodes, so check them here
+ * (DecodeError naming the slot), as the interpreter does.
+ */
+function validate(prog: Program): void {
+  for (let i = 0; i < prog.length; i++) {
+    const op = prog.op[i]!;
+    if (op < 0) {
+      const prev = i > 0 ? prog.op[i - 1]! : -1;
+      if (prev < 0 || INSNS[prev]!.slots !== 2) throw new DecodeError(i, `not an instruction (opcode 0x${prog.opcode[i]!.toString(16).padStart(2, '0')})`);
+      continue;
+    }
+    checkFields(i, INSNS[op]!, readSlot(prog.bytes, i));
+    if (INSNS[op]!.slots === 2 && (i + 1 >= prog.length || prog.op[i + 1]! >= 0)) throw new DecodeError(i, 'lddw is missing its second half');
+  }
+  checkTargets(prog);
 }
 
 /** Reset the per-run globals: budget from the control block, depth and abort to 0. */

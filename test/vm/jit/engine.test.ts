@@ -6,11 +6,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import { EXIT, JK, K, LD, MOV, ST, STX, X } from '../cases.js';
-import { programFromSlots, type Program } from '../../../src/isa/decode.js';
+import { decodeProgram, encodeSlots, programFromSlots, type Program } from '../../../src/isa/decode.js';
 import { MAX_CALL_FRAMES, STACK_SIZE, type RawInsn } from '../../../src/isa/fields.js';
 import { Op } from '../../../src/isa/table.js';
 import { HelperRegistry, argU32, setR0 } from '../../../src/helpers/registry.js';
-import { BudgetExceeded, MemoryFault, ProgramError, UsageError } from '../../../src/internal/errors.js';
+import { BudgetExceeded, DecodeError, MemoryFault, ProgramError, UsageError } from '../../../src/internal/errors.js';
 import { compile, compileAsync, type ExitableEnv } from '../../../src/vm/jit/engine.js';
 import { Interpreter } from '../../../src/vm/interpreter.js';
 import { RuntimeMemory } from '../../../src/vm/memory.js';
@@ -287,4 +287,18 @@ test('compileAsync gives the same engine; every batch record gets the whole budg
   assert.deepEqual([...jit.runBatch([[], [], []], { budget: 1000 })], [45150n, 45150n, 45150n]);
   assert.throws(() => jit.runBatch([[], []], { budget: 500 }), BudgetExceeded);
   assert.match(jit.structureText(), /^func 0\n {2}code 0\n {2}loop L1\n/);
+});
+
+test('programs decoded without validation are checked before compiling', () => {
+  const config = setup();
+  const bytes = (slots: RawInsn[]): Uint8Array => encodeSlots(slots);
+  const bad: Array<[string, RawInsn[], number]> = [
+    ['unknown opcode', [...MOV(0, 1), { opcode: 0xff, dst: 0, src: 0, off: 0, imm: 0 }, ...EXIT()], 1],
+    ['register r11', [{ ...MOV(0, 1)[0]!, dst: 11 }, ...EXIT()], 0],
+    ['jump out of the program', [...JK(Op.JA, 0, 0, 5), ...EXIT()], 0],
+  ];
+  for (const [name, slots, insn] of bad) {
+    const p = decodeProgram(bytes(slots), { validate: false });
+    assert.throws(() => compile(p, config), (e: unknown) => e instanceof DecodeError && e.insn === insn, name);
+  }
 });
