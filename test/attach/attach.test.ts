@@ -307,3 +307,36 @@ test('function probes keep this and new.target, and nest', () => {
   p2.detach();
   assert.equal(calc.Point, Point);
 });
+
+test("Node's http client and fetch (undici) channels", async () => {
+  const { coll } = load(PROBES);
+  const links = [attachProgram(coll.program('http_client_done'), { btf: coll.btf }), attachProgram(coll.program('fetch_headers'), { btf: coll.btf })];
+  const server = http.createServer((req, res) => {
+    res.statusCode = req.method === 'POST' ? 201 : 204;
+    res.end();
+  });
+  try {
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    await new Promise<void>((resolve, reject) => {
+      http.request({ host: '127.0.0.1', port, method: 'POST', path: '/items' }, (res) => res.resume().on('end', resolve)).on('error', reject).end();
+    });
+    const viaFetch = await fetch(`http://127.0.0.1:${port}/f?q=1`);
+    await viaFetch.arrayBuffer();
+    for (let i = 0; i < 50 && links[0]!.stats.events === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    const client = coll.typedMap('last_client');
+    assert.deepEqual(client.lookup(0), { method: 'POST', host: '127.0.0.1', path: '/items', status: 201 });
+    if (links[1]!.stats.events === 0) {
+      // this Node's fetch does not publish undici's diagnostics channels
+      assert.equal(typeof process.versions.undici, 'undefined');
+    } else {
+      const f = client.lookup(1) as Record<string, unknown>;
+      assert.equal(f.method, 'GET');
+      assert.equal(f.path, '/f?q=1');
+      assert.equal(f.status, 204);
+    }
+  } finally {
+    for (const l of links) l.detach();
+    server.close();
+  }
+});
