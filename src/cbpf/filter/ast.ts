@@ -2,6 +2,8 @@
 // tcpdump's implicit-qualifier rule (`host a or b` is `host a or host b`),
 // so every primitive carries its full qualifier set.
 
+import type { Cond } from './cond.js';
+
 /** Protocol qualifiers (pcap-filter's "proto"): `default` when none was written. */
 export type ProtoQual =
   | 'default' | 'link' | 'ip' | 'ip6' | 'arp' | 'rarp' | 'tcp' | 'udp' | 'sctp' | 'icmp' | 'icmp6'
@@ -55,4 +57,6 @@ export type Expr =
   | { readonly t: 'encap'; readonly kind: 'vlan' | 'mpls' | 'pppoed' | 'pppoes'; readonly value?: number; readonly pos: number }
   | { readonly t: 'direction'; readonly outbound: boolean; readonly pos: number }
   | { readonly t: 'llc'; readonly pos: number }
-  | { readonly t: 'unsupported'; readonly what: string; readonly pos: number };
+  | { readonly t: 'unsupported'; readonly what: string; readonly pos: number }
+  /** A primitive the compiler has already turned into code while parsing. */
+  | { readonly t: 'done'; readonly cond: Cond };

@@ -30,10 +30,12 @@ export const DEFAULT_SNAPLEN = 262144;
 export function compileFilter(expression: string, opts: FilterOptions = {}): ClassicInsn[] {
   const link = linkLayer(opts.linkType ?? LINKTYPE.ETHERNET);
   const accept = opts.snaplen ?? DEFAULT_SNAPLEN;
-  const ast = parseFilter(expression);
-  if (ast === undefined) return emitProgram({ t: 'const', v: true }, { accept }).insns;
   const netmask = opts.netmask === null ? undefined : (opts.netmask ?? 0);
-  const cond = new Gen(link, expression, { netmask }).expr(ast);
+  const gen = new Gen(link, expression, { netmask });
+  // Primitives are compiled as they are parsed (see Parser.leaf).
+  const ast = parseFilter(expression, (leaf) => ({ t: 'done', cond: gen.expr(leaf) }));
+  if (ast === undefined) return emitProgram({ t: 'const', v: true }, { accept }).insns;
+  const cond = gen.expr(ast);
   const out = emitProgram(cond, { accept, optimize: opts.optimize });
   if (out.rejectsAll) throw new FilterError('expression rejects all packets', 0, expression);
   return out.insns;

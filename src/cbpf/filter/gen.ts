@@ -52,6 +52,8 @@ export class Gen implements GenContext {
       }
       case 'not':
         return not(this.expr(e.e));
+      case 'done':
+        return e.cond;
       case 'abbrev':
         this.pos = e.pos;
         return this.guard(() => this.layers.abbrev(e.proto));

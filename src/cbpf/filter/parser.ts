@@ -59,7 +59,17 @@ class Parser {
   constructor(
     private readonly toks: Token[],
     private readonly src: string,
+    private readonly onLeaf?: LeafHandler,
   ) {}
+
+  /**
+   * A primitive is complete. With a handler (the compiler) it is turned into
+   * code right away, as libpcap's grammar actions do, so semantic errors come
+   * out in the order of the text, before any later syntax error.
+   */
+  private leaf(e: Expr): Expr {
+    return this.onLeaf ? this.onLeaf(e) : e;
+  }
 
   private get tok(): Token {
     return this.toks[this.i]!;
@@ -208,33 +218,33 @@ class Parser {
         const n = this.tok;
         if (n.kind !== 'num') this.fail();
         this.i++;
-        return { node: { t: 'length', kind: t.text, value: n.value, pos: t.pos }, q: null };
+        return { node: this.leaf({ t: 'length', kind: t.text, value: n.value, pos: t.pos }), q: null };
       }
       case 'vlan':
       case 'mpls':
       case 'pppoes': {
         this.i++;
         const value = this.tok.kind === 'num' || this.isOp(this.tok, '(') ? this.attempt(() => this.parsePnum()) : undefined;
-        return { node: { t: 'encap', kind: t.text, value, pos: t.pos }, q: null };
+        return { node: this.leaf({ t: 'encap', kind: t.text, value, pos: t.pos }), q: null };
       }
       case 'pppoed':
         this.i++;
-        return { node: { t: 'encap', kind: 'pppoed', pos: t.pos }, q: null };
+        return { node: this.leaf({ t: 'encap', kind: 'pppoed', pos: t.pos }), q: null };
       case 'broadcast':
       case 'multicast':
         this.i++;
-        return { node: { t: 'cast', kind: t.text, proto: 'default', pos: t.pos }, q: null };
+        return { node: this.leaf({ t: 'cast', kind: t.text, proto: 'default', pos: t.pos }), q: null };
       case 'inbound':
       case 'outbound':
         this.i++;
-        return { node: { t: 'direction', outbound: t.text === 'outbound', pos: t.pos }, q: null };
+        return { node: this.leaf({ t: 'direction', outbound: t.text === 'outbound', pos: t.pos }), q: null };
       case 'llc':
         this.i++;
-        return { node: { t: 'llc', pos: t.pos }, q: null };
+        return { node: this.leaf({ t: 'llc', pos: t.pos }), q: null };
       case 'geneve':
       case 'lane':
         this.i++;
-        return { node: { t: 'unsupported', what: t.text, pos: t.pos }, q: null };
+        return { node: this.leaf({ t: 'unsupported', what: t.text, pos: t.pos }), q: null };
     }
     return this.parseQualified();
   }
@@ -265,7 +275,7 @@ class Parser {
       if (this.isKw(this.tok, 'broadcast', 'multicast')) {
         const kind = this.tok.text as 'broadcast' | 'multicast';
         this.i++;
-        return { node: { t: 'cast', kind, proto, pos: start.pos }, q: null };
+        return { node: this.leaf({ t: 'cast', kind, proto, pos: start.pos }), q: null };
       }
       if (this.isKw(this.tok, 'proto', 'protochain')) {
         type = this.tok.text as TypeQual;
@@ -296,8 +306,11 @@ class Parser {
     }
     if (!qualified) this.fail(start);
     if (type === 'default' && dir === 'default' && proto !== 'default') {
+      // yacc decides that a protocol name stands alone only on seeing what follows it.
+      const next = this.tok;
+      if (!(next.kind === 'eof' || this.isKw(next, 'and', 'or') || this.isOp(next, '&&', '||', ')'))) this.fail();
       // A protocol name on its own (`tcp`) unless an id follows (`ether 1:2:3:4:5:6` is not valid either).
-      return { node: { t: 'abbrev', proto, pos: start.pos }, q: null };
+      return { node: this.leaf({ t: 'abbrev', proto, pos: start.pos }), q: null };
     }
     const q: Quals = { proto, dir, type };
     return { node: this.parseId(q), q };
@@ -306,7 +319,7 @@ class Parser {
   /** The id after qualifiers, in any of its spellings. */
   private parseId(q: Quals): Expr {
     const t = this.tok;
-    const prim = (id: Id): Expr => ({ t: 'prim', q, id, pos: t.pos });
+    const prim = (id: Id): Expr => this.leaf({ t: 'prim', q, id, pos: t.pos });
     if (this.isKw(t, 'not') || this.isOp(t, '!')) {
       const odd = this.skipNots();
       const inner = this.parseId(q);
@@ -360,7 +373,7 @@ class Parser {
     this.i++;
     const r = this.parseArith();
     const op = (opTok.text === '=' ? '==' : opTok.text) as RelOp;
-    return { t: 'rel', op, l, r, pos: start.pos };
+    return this.leaf({ t: 'rel', op, l, r, pos: start.pos });
   }
 
   /**
@@ -441,8 +454,11 @@ class Parser {
   }
 }
 
+/** Receives each primitive as soon as it is parsed and returns what stands for it in the tree. */
+export type LeafHandler = (leaf: Expr) => Expr;
+
 /** Parse a filter expression into its syntax tree. An empty expression is `undefined` (accept all). */
-export function parseFilter(src: string): Expr | undefined {
+export function parseFilter(src: string, onLeaf?: LeafHandler): Expr | undefined {
   let toks: Token[];
   try {
     toks = tokenize(src);
@@ -453,5 +469,5 @@ export function parseFilter(src: string): Expr | undefined {
   }
   if (toks.length === 1) return undefined;
   if (toks.length > MAX_TOKENS) throw new FilterError(`expression too long: ${toks.length - 1} tokens (limit ${MAX_TOKENS})`, toks[MAX_TOKENS]!.pos, src);
-  return new Parser(toks, src).parseAll();
+  return new Parser(toks, src, onLeaf).parseAll();
 }
