@@ -129,6 +129,18 @@ function boundOffset(r: RegState): void {
 
 /** Make the tnum and all bounds agree with each other (kernel reg_bounds_sync). */
 export function regBoundsSync(r: RegState): void {
+  if (r.varOff.mask === 0n) {
+    // A constant: every bound is the value (if the bounds allow it at all).
+    const v = r.varOff.value;
+    const lo = Number(v & 0xffffffffn);
+    if (
+      r.umin <= v && v <= r.umax && r.smin <= BigInt.asIntN(64, v) && BigInt.asIntN(64, v) <= r.smax &&
+      r.u32min <= lo && lo <= r.u32max && r.s32min <= (lo | 0) && (lo | 0) <= r.s32max
+    ) {
+      markKnown(r, v);
+      return;
+    }
+  }
   updateRegBounds(r);
   deduce32(r);
   deduce64(r);

@@ -110,6 +110,7 @@ export function tnumXor(a: Tnum, b: Tnum): Tnum {
 
 /** Multiplication by shift-and-add over the bits of a (the kernel's algorithm). */
 export function tnumMul(a: Tnum, b: Tnum): Tnum {
+  if (a.mask === 0n && b.mask === 0n) return { value: u64(a.value * b.value), mask: 0n };
   const accV = u64(a.value * b.value);
   let accM: Tnum = TNUM_ZERO;
   let x = a;
