@@ -5,6 +5,7 @@
 import type { ObjectSpec, ProgramSpec } from '../elf/spec.js';
 import type { Program } from '../isa/decode.js';
 import type { BpfMap } from '../maps/base.js';
+import { VerifierError } from '../internal/errors.js';
 import { verify } from '../verifier/verify.js';
 
 /** Returns the verifier log; throws the verifier's VerifierError when the program is rejected. */
@@ -14,8 +15,9 @@ export function verifyProgram(code: Program, p: ProgramSpec, _spec: ObjectSpec, 
     license: p.license,
     maps: maps.map((m) => ({ type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries, flags: m.flags, name: m.name, readonly: m.spec.frozen === true })),
     lineInfo: p.lineInfo.map((l) => ({ insn: l.insn, file: l.file, line: l.line, column: l.col, text: l.text })),
+    sleepable: p.sleepable,
     ...(p.expectedAttachTypeId !== undefined ? { expectedAttachType: p.expectedAttachTypeId } : {}),
   });
-  if (!res.ok) throw res.error!;
+  if (!res.ok) throw res.error ?? new VerifierError(0, 'rejected by the verifier', res.log);
   return res.log;
 }
