@@ -6,5 +6,6 @@ import { programsSuite } from './vm/programs.bench.js';
 import { interpSuite } from './vm/interp.bench.js';
 import { mapsSuite } from './maps/maps.bench.js';
 import { attachSuite } from './attach/attach.bench.js';
+import { elfLoadSuite } from './elf/load.bench.js';
 
-export const SUITES: Suite[] = [nativeSuite, kernelSuite, programsSuite, interpSuite, mapsSuite, attachSuite];
+export const SUITES: Suite[] = [nativeSuite, kernelSuite, programsSuite, interpSuite, mapsSuite, attachSuite, elfLoadSuite];
