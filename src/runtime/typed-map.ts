@@ -78,6 +78,23 @@ export class TypedMap {
     this.map.delete(this.encodeKey(key));
   }
 
+  /** Up to `count` entries after `cursor` (a key, decoded or bytes), decoded; `cursor` continues the walk. */
+  lookupBatch(count: number, cursor?: KeyOrValue): { entries: TypedEntry[]; cursor: BtfValue | Uint8Array | undefined } {
+    const r = this.map.lookupBatch(count, cursor === undefined ? undefined : this.encodeKey(cursor));
+    return {
+      entries: r.keys.map((k, i) => ({ key: this.decodeKey(k), value: this.decodeValue(r.values[i]!) })),
+      cursor: r.cursor === undefined ? undefined : this.decodeKey(r.cursor),
+    };
+  }
+
+  updateBatch(entries: readonly { key: KeyOrValue; value: KeyOrValue }[], flags: number = BPF_ANY): void {
+    this.map.updateBatch(entries.map((e) => this.encodeKey(e.key)), entries.map((e) => this.encodeValue(e.value)), flags);
+  }
+
+  deleteBatch(keys: readonly KeyOrValue[]): void {
+    this.map.deleteBatch(keys.map((k) => this.encodeKey(k)));
+  }
+
   *keys(): IterableIterator<BtfValue | Uint8Array> {
     for (const k of this.map.keys()) yield this.decodeKey(k);
   }

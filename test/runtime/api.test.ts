@@ -21,6 +21,17 @@ test('the root API: load, test-run, typed map access, errors', () => {
   ]);
   flows.update({ saddr: [1, 2, 3, 4], daddr: [5, 6, 7, 8], sport: 1, dport: 2, proto: 6 }, { packets: 10, bytes: 20n });
   assert.deepEqual(flows.lookup({ saddr: [1, 2, 3, 4], daddr: [5, 6, 7, 8], sport: 1, dport: 2, proto: 6 }), { packets: 10, bytes: 20 });
+  // batches of decoded entries
+  flows.updateBatch([
+    { key: { saddr: [9, 9, 9, 1], proto: 1 }, value: { packets: 1, bytes: 1 } },
+    { key: { saddr: [9, 9, 9, 2], proto: 1 }, value: { packets: 2, bytes: 2 } },
+  ]);
+  const first = flows.lookupBatch(2);
+  const rest = flows.lookupBatch(10, first.cursor);
+  assert.equal(first.entries.length + rest.entries.length, 4);
+  assert.equal(rest.cursor, undefined);
+  flows.deleteBatch([{ saddr: [9, 9, 9, 1], proto: 1 }, { saddr: [9, 9, 9, 2], proto: 1 }]);
+  assert.equal([...flows.keys()].length, 2);
   assert.throws(() => flows.lookup({ saddr: [1, 2, 3, 4], nosuch: 1 }), /has no member 'nosuch'/);
   assert.throws(() => flows.update({ sport: 70000 }, { packets: 0 }), /key.sport: 70000 does not fit in 2 bytes/);
   assert.throws(() => coll.map('stats').update(new Uint8Array(4).fill(9), new Uint8Array(8)), (e) => e instanceof MapError && e.errno === 7);
