@@ -305,17 +305,32 @@ test('programs decoded without validation are checked before compiling', () => {
 
 test('a region unmapped by a helper is not reachable through the partial-granule cache', () => {
   let victim: ReturnType<RuntimeMemory['alloc']> | undefined;
-  const helpers = new HelperRegistry([{ id: 50, name: 'unmap', fn: (env) => env.mem.free(victim!) }]);
+  let smaller: ReturnType<RuntimeMemory['alloc']> | undefined;
+  // unmap the 13-byte region and map a 10-byte one in its place: the granule
+  // at +8 is partial in both, so only the exact bounds tell +12 apart
+  const helpers = new HelperRegistry([
+    {
+      id: 50,
+      name: 'remap',
+      fn: (env) => {
+        env.mem.free(victim!);
+        smaller = env.mem.alloc(10, { name: 'smaller' });
+      },
+    },
+  ]);
   const config = setup(helpers);
   victim = config.mem.alloc(13, { name: 'victim' });
   // r6 = r1; r0 = *(u8 *)(r6 + 12) (partial granule: slow path, cached); call 50; r0 = *(u8 *)(r6 + 12)
   const p = prog(X(Op.MOV64_REG, 6, 1), LD(Op.LDXB, 0, 6, 12), CALL(50), LD(Op.LDXB, 0, 6, 12), EXIT());
   assert.throws(() => compile(p, config).run([victim.start]), (e: unknown) => e instanceof MemoryFault && e.pc === 3);
+  assert.equal(smaller!.start, victim.start, 'the allocator reused the hole');
   // and across runs: the region is gone before the second run starts
   const again = config.mem.alloc(13, { name: 'again' });
   const q = prog(LD(Op.LDXB, 0, 1, 12), EXIT());
   const jit = compile(q, config);
   assert.equal(jit.run([again.start]).r0, 0n);
   config.mem.free(again);
+  const shorter = config.mem.alloc(10, { name: 'shorter' });
+  assert.equal(shorter.start, again.start);
   assert.throws(() => jit.run([again.start]), MemoryFault);
 });
