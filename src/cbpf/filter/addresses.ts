@@ -57,7 +57,7 @@ export function hostV6(ctx: GenContext, q: Quals, addr: Uint8Array, mask: Uint8A
 }
 
 export function requireEther(ctx: GenContext): void {
-  if (ctx.layers.link.kind !== 'ether') {
+  if (ctx.layers.kind !== 'ether') {
     ctx.fail('ethernet addresses supported only on ethernet/FDDI/token ring/802.11/ATM LANE/Fibre Channel');
   }
 }
@@ -74,7 +74,7 @@ export function etherHost(ctx: GenContext, dir: DirQual, mac: Uint8Array): Cond 
 
 export function broadcast(ctx: GenContext, proto: ProtoQual): Cond {
   if (proto === 'default' || proto === 'link') {
-    if (ctx.layers.link.kind !== 'ether') ctx.fail('not a broadcast link');
+    if (ctx.layers.kind !== 'ether') ctx.fail('not a broadcast link');
     return and(cmpField(4, 2, 0xffffffff), cmpField(2, 0, 0xffff));
   }
   if (proto !== 'ip') ctx.fail('only link-layer/IP broadcast filters supported');
@@ -88,7 +88,7 @@ export function multicast(ctx: GenContext, proto: ProtoQual): Cond {
   const L = ctx.layers;
   if (proto === 'ip') return and(L.linkType(ETH.IP), cmpField(1, L.offNet + 16, 224, JGE));
   if (proto === 'ip6') return and(L.linkType(ETH.IP6), cmpField(1, L.offNet + 24, 255));
-  if (L.link.kind !== 'ether') {
+  if (L.kind !== 'ether') {
     ctx.fail('link-layer multicast filters supported only on ethernet/FDDI/token ring/ARCNET/802.11/ATM LANE/Fibre Channel');
   }
   if (proto !== 'default' && proto !== 'link') {

@@ -2,10 +2,12 @@
 // (vlan, mpls, pppoes), PPPoE discovery, and the inbound/outbound direction
 // of Linux cooked captures.
 
-import { UnsupportedError } from '../../internal/errors.js';
 import { JEQ, JSET, and, cmpField, loadAbs, not, or, test, type Cond } from './cond.js';
 import type { GenContext } from './context.js';
 import { ETH } from './protocols.js';
+
+/** PPP protocol number of MPLS unicast. */
+const PPP_MPLS_UNICAST = 0x0281;
 
 export function encap(ctx: GenContext, kind: 'vlan' | 'mpls' | 'pppoed' | 'pppoes', value: number | undefined): Cond {
   const L = ctx.layers;
@@ -23,8 +25,8 @@ export function encap(ctx: GenContext, kind: 'vlan' | 'mpls' | 'pppoed' | 'pppoe
 
 export function vlan(ctx: GenContext, value: number | undefined): Cond {
   const L = ctx.layers;
-  if (L.link.kind !== 'ether') ctx.fail(`no VLAN support for ${L.link.label}`);
-  if (L.mode !== 'link') throw new UnsupportedError("filter: 'vlan' inside MPLS or PPPoE is not supported by tsbpf's filter compiler");
+  if (L.mode === 'mpls') ctx.fail('no VLAN match after MPLS');
+  if (L.kind !== 'ether') ctx.fail(`no VLAN support for ${L.label}`);
   if (value !== undefined && value > 4095) ctx.fail(`VLAN tag ${value} greater than maximum 4095`);
   const lt = L.offLinkType;
   const tagged = or(cmpField(2, lt, ETH.VLAN), cmpField(2, lt, ETH.QINQ), cmpField(2, lt, ETH.QINQ_OLD));
@@ -37,11 +39,18 @@ export function vlan(ctx: GenContext, value: number | undefined): Cond {
 
 export function mpls(ctx: GenContext, label: number | undefined): Cond {
   const L = ctx.layers;
-  if (L.link.kind !== 'ether') ctx.fail(`no MPLS support for ${L.link.label}`);
   if (label !== undefined && label > 0xfffff) ctx.fail(`MPLS label ${label} greater than maximum 1048575`);
-  if (L.mode === 'ppp') throw new UnsupportedError("filter: 'mpls' inside PPPoE is not supported by tsbpf's filter compiler");
-  // The first label follows the MPLS Ethernet type; a further one needs the previous label not to be the last.
-  const here = L.mode === 'mpls' ? not(test([loadAbs(1, L.offNet - 2)], JSET, 1)) : L.linkType(0x8847);
+  let here: Cond;
+  if (L.mode === 'mpls') {
+    // A further label: the previous one must not have been the bottom of the stack.
+    here = not(test([loadAbs(1, L.offNet - 2)], JSET, 1));
+  } else if (L.kind === 'ether') {
+    here = L.linkType(0x8847);
+  } else if (L.kind === 'ppp') {
+    here = cmpField(2, L.offLinkType, PPP_MPLS_UNICAST);
+  } else {
+    return ctx.fail(`no MPLS support for ${L.label}`);
+  }
   const c = label === undefined ? here : and(here, cmpField(4, L.offNet, (label << 12) >>> 0, JEQ, 0xfffff000));
   L.mode = 'mpls';
   L.offNet += 4;
@@ -50,12 +59,14 @@ export function mpls(ctx: GenContext, label: number | undefined): Cond {
 
 export function pppoes(ctx: GenContext, session: number | undefined): Cond {
   const L = ctx.layers;
-  if (L.mode !== 'link') throw new UnsupportedError("filter: 'pppoes' inside MPLS or PPPoE is not supported by tsbpf's filter compiler");
   if (session !== undefined && session > 0xffff) ctx.fail(`PPPoE session number ${session} greater than maximum 65535`);
+  // Inside MPLS this fails as libpcap's does ("unsupported protocol over mpls").
   const base = L.linkType(0x8864);
   const c = session === undefined ? base : and(base, cmpField(4, L.offNet, session, JEQ, 0xffff));
-  // From here on the "link type" is the PPP protocol field, and IP starts after the PPPoE and PPP headers.
+  // From here on the link layer is PPP: its header follows the 6-byte PPPoE header,
+  // its protocol field is the "link type", and IP starts after it.
   L.mode = 'ppp';
+  L.offLinkHdr = L.offNet + 6;
   L.offLinkType = L.offNet + 6;
   L.offNet += 8;
   return c;
@@ -66,8 +77,8 @@ export function direction(ctx: GenContext, outbound: boolean): Cond {
   const L = ctx.layers;
   const PACKET_OUTGOING = 4;
   let c: Cond;
-  if (L.link.kind === 'sll') c = cmpField(2, 0, PACKET_OUTGOING);
-  else if (L.link.kind === 'sll2') c = cmpField(1, 10, PACKET_OUTGOING);
-  else ctx.fail(`inbound/outbound not supported on ${L.link.label} when reading savefiles`);
+  if (L.kind === 'sll') c = cmpField(2, 0, PACKET_OUTGOING);
+  else if (L.kind === 'sll2') c = cmpField(1, 10, PACKET_OUTGOING);
+  else ctx.fail(`inbound/outbound not supported on ${L.label} when reading savefiles`);
   return outbound ? c : not(c);
 }

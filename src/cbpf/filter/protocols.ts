@@ -27,7 +27,10 @@ const ETHER_ABBREV: Partial<Record<ProtoQual, number>> = {
 };
 
 /** PPP protocol numbers for the Ethernet types that have one (inside PPPoE). */
-const PPP_OF_ETHERTYPE: ReadonlyMap<number, number> = new Map([[ETH.IP, 0x0021], [ETH.IP6, 0x0057], [0x6003, 0x0027]]);
+const PPP_OF_ETHERTYPE: ReadonlyMap<number, number> = new Map([
+  [ETH.IP, 0x0021], [ETH.IP6, 0x0057], [0x6003, 0x0027], [0x809b, 0x0029], [0x0600, 0x0025],
+  [0xfe, 0x0023], [0x42, 0x0031], [0xe0, 0x002b],
+]);
 
 /** Linux cooked-capture protocol value meaning "802.2 LLC frame follows". */
 const LINUX_SLL_P_802_2 = 4;
@@ -49,10 +52,22 @@ export class Layers {
    * stack (after `mpls`), or the PPP protocol inside PPPoE (after `pppoes`).
    */
   mode: 'link' | 'mpls' | 'ppp' = 'link';
+  /** Where `link[...]`/`ether[...]` count from: the PPP header once inside PPPoE. */
+  offLinkHdr = 0;
 
   constructor(readonly link: LinkLayer) {
     this.offLinkType = link.offLinkType;
     this.offNet = link.offNet;
+  }
+
+  /** The link layer as primitives see it: inside PPPoE it is PPP, whatever carried it. */
+  get kind(): LinkLayer['kind'] | 'ppp' {
+    return this.mode === 'ppp' ? 'ppp' : this.link.kind;
+  }
+
+  /** The link layer's name in tcpdump's messages. */
+  get label(): string {
+    return this.mode === 'ppp' ? 'PPP' : this.link.label;
   }
 
   /** The link layer carries protocol `etype` (an Ethernet type). */
@@ -177,7 +192,7 @@ export class Layers {
 
   /** `llc`: an 802.2 frame that is not raw NetWare (DSAP/SSAP 0xffff); Ethernet only, as in libpcap for savefiles. */
   anyLlc(): Cond {
-    if (this.link.kind !== 'ether') throw new FilterError(`'llc' not supported for ${this.link.label}`);
+    if (this.kind !== 'ether') throw new FilterError(`'llc' not supported for ${this.label}`);
     return this.llc((o) => not(cmpField(2, o, 0xffff)));
   }
 
@@ -185,7 +200,7 @@ export class Layers {
   header(proto: ProtoQual): { check: Cond; base: number; viaIpHeaderLen: boolean } {
     const net = this.offNet;
     const et = ETHER_ABBREV[proto];
-    if (proto === 'link') return { check: and(), base: 0, viaIpHeaderLen: false };
+    if (proto === 'link') return { check: and(), base: this.offLinkHdr, viaIpHeaderLen: false };
     if (et !== undefined) return { check: this.linkType(et), base: net, viaIpHeaderLen: false };
     if (proto === 'icmp6') {
       return { check: and(this.linkType(ETH.IP6), cmpField(1, net + 6, IPPROTO.ICMPV6)), base: net + 40, viaIpHeaderLen: false };
