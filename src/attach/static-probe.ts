@@ -74,7 +74,9 @@ export const probe = {
 };
 
 export function attachStaticProbe(program: AttachProgram, name: string, layout: CtxLayout, options: LinkOptions = {}): Link {
-  const p = probes.get(name);
+  // libbpf's usdt/BINARY:PROVIDER:NAME: the binary is this process
+  const parts = name.split(':');
+  const p = probes.get(name) ?? (parts.length > 2 ? probes.get(parts.slice(-2).join(':')) : undefined);
   if (p === undefined) {
     const near = closest(name, probes.keys());
     throw new AttachError(

@@ -15,6 +15,9 @@ import { ensurePrivateDir, InspectError, socketPath } from './socket-dir.js';
 /** Longest request line accepted (a map update of a large value fits). */
 const MAX_LINE = 4 * 1024 * 1024;
 
+/** Socket paths this process serves, so a second server cannot unlink the first's socket. */
+const serving = new Set<string>();
+
 export interface InspectionServer {
   readonly path: string;
   close(): Promise<void>;
@@ -27,6 +30,7 @@ export interface ServeOptions {
 
 export async function serveInspection(registry: Registry, options: ServeOptions = {}): Promise<InspectionServer> {
   const path = options.path ?? socketPath();
+  if (serving.has(path)) throw new InspectError(`this process already serves ${path}; serve one registry per socket (pass another path)`);
   ensurePrivateDir(dirname(path));
   // a socket left by an earlier process with our pid cannot be in use
   if (existsSync(path)) unlinkSync(path);
@@ -44,6 +48,7 @@ export async function serveInspection(registry: Registry, options: ServeOptions 
   });
   chmodSync(path, 0o600);
   server.unref();
+  serving.add(path);
   const cleanup = (): void => {
     try {
       unlinkSync(path);
@@ -57,6 +62,7 @@ export async function serveInspection(registry: Registry, options: ServeOptions 
     close: () =>
       new Promise<void>((resolve) => {
         process.removeListener('exit', cleanup);
+        serving.delete(path);
         for (const s of open) s.destroy();
         server.close(() => resolve());
         cleanup();

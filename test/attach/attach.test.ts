@@ -74,6 +74,8 @@ test('static probe fields are laid out by the program\'s struct (strings, bools,
   const query = probe.define('test:query');
   assert.equal(query.enabled, false);
   query.fire({ table: 'ignored' }); // nothing attached: nothing runs
+  // libbpf's usdt/BINARY:PROVIDER:NAME names the same probe
+  attachProgram(coll.program('on_query'), { btf: coll.btf, point: { kind: 'usdt', target: '/usr/bin/node:test:query' } }).detach();
   const link = attachProgram(coll.program('on_query'), { btf: coll.btf });
   assert.equal(query.enabled, true);
   const conn = { port: 5432 };

@@ -152,6 +152,7 @@ test('endpoint: a 0600 socket in a 0700 directory; the CLI verbs against it', as
     assert.equal(statSync(sockDir).mode & 0o777, 0o700);
     assert.equal(statSync(server.path).mode & 0o777, 0o600);
     assert.deepEqual(listSockets(sockDir).map((s) => s.pid), [process.pid]);
+    await assert.rejects(serveInspection(reg), /already serves/);
     events(4);
 
     let io = capture();
