@@ -57,11 +57,21 @@ interface Site {
   readonly wrapper: (...args: unknown[]) => unknown;
   entry: Link[];
   ret: Link[];
+  /** Return links that asked to wait for a returned promise (FunctionAttachOptions.settle). */
+  settleLinks: number;
 }
 
 const sites = new WeakMap<object, Map<string, Site>>();
 
 export interface FunctionAttachOptions extends LinkOptions {
+  /**
+   * Return probes of a function that returns a promise fire when it settles
+   * (ret: the value, or threw: 1), and the caller gets a promise that settles
+   * the same way a moment later, instead of the original promise. Without it
+   * (the default) the return probe fires when the function returns, with the
+   * promise's identity as ret.
+   */
+  settle?: boolean;
   /** Objects the first path segment names: { lib: libModule }; otherwise it is looked up on globalThis. */
   functions?: Readonly<Record<string, unknown>>;
 }
@@ -106,6 +116,7 @@ function installSite(owner: Record<string, unknown>, key: string, program: strin
     original,
     entry: [],
     ret: [],
+    settleLinks: 0,
     // `function`, not an arrow: it keeps `this` and `new.target` for the original
     wrapper: function (this: unknown, ...args: unknown[]): unknown {
       const entry = site.entry;
@@ -132,6 +143,32 @@ function installSite(owner: Record<string, unknown>, key: string, program: strin
         throw e;
       }
       if (rets.length !== 0) {
+        // an async function's return probe waits for its promise when asked to (settleLinks)
+        if (site.settleLinks !== 0 && result instanceof Promise) {
+          const self = this;
+          const fireSettled = (ret: unknown, threw: number): void => {
+            ev.args = args;
+            ev.self = self;
+            ev.ret = ret;
+            ev.threw = threw;
+            const now = site.ret;
+            for (let i = 0; i < now.length; i++) now[i]!.fire(ev);
+            ev.args = NO_ARGS;
+            ev.self = undefined;
+            ev.ret = undefined;
+          };
+          // the caller gets a promise that settles the same way, right after the probe ran
+          return result.then(
+            (v: unknown) => {
+              fireSettled(v, 0);
+              return v;
+            },
+            (e: unknown) => {
+              fireSettled(undefined, 1);
+              throw e;
+            },
+          );
+        }
         ev.args = args;
         ev.self = this;
         ev.ret = result;
@@ -187,8 +224,11 @@ export function attachFunction(program: AttachProgram, kind: 'uprobe' | 'uretpro
   const list = kind === 'uprobe' ? 'entry' : 'ret';
   // copy-on-write: a call in progress keeps iterating the list it started with
   site[list] = [...site[list], link];
+  const settles = kind === 'uretprobe' && options.settle === true;
+  if (settles) site.settleLinks++;
   return link.hooked(() => {
     site[list] = site[list].filter((l) => l !== link);
+    if (settles) site.settleLinks--;
     releaseSite(site);
   });
 }

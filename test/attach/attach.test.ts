@@ -342,3 +342,31 @@ test("Node's http client and fetch (undici) channels", async () => {
     server.close();
   }
 });
+
+test('return probes of async functions: at return by default, at settlement with settle', async () => {
+  const { coll } = load(PROBES);
+  const calc = {
+    async add(a: number, b: number): Promise<number> {
+      await new Promise((r) => setTimeout(r, 5));
+      if (a < 0) throw new RangeError('negative');
+      return a + b;
+    },
+  };
+  const totals = coll.map('totals');
+  const plain = attachProgram(coll.program('sum_ret'), { functions: { calc }, btf: coll.btf });
+  const p = calc.add(1, 2);
+  assert.equal(plain.stats.events, 1, 'fired at return, before the promise settled');
+  assert.equal(await p, 3);
+  plain.detach();
+  totals.update(u32(0), i64(0n));
+
+  const settled = attachProgram(coll.program('sum_ret'), { functions: { calc }, btf: coll.btf, settle: true });
+  const q = calc.add(20, 22);
+  assert.equal(settled.stats.events, 0, 'waits for the promise');
+  assert.equal(await q, 42);
+  assert.equal(settled.stats.events, 1);
+  assert.equal(readI64(totals.lookup(u32(0))), 42n, 'ret is the resolved value');
+  await assert.rejects(calc.add(-1, 0), RangeError);
+  assert.equal(readI64(totals.lookup(u32(1))), 1n, 'a rejection counts as threw');
+  settled.detach();
+});
