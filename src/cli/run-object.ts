@@ -13,6 +13,7 @@ import { readCaptureSync } from '../pcap/reader.js';
 import { fileSink, PcapWriter } from '../pcap/writer.js';
 import { LINKTYPE } from '../pcap/linktype.js';
 import { takesPacket } from '../progtypes/kinds.js';
+import { toEthernet } from '../progtypes/to-ethernet.js';
 import { verdictName, passesPacket } from '../progtypes/verdicts.js';
 import type { Collection } from '../runtime/collection.js';
 import type { BpfProgram } from '../runtime/program.js';
@@ -28,7 +29,8 @@ the kernel's BPF_PROG_TEST_RUN (bpftool prog run) does.
 
   --prog NAME    program (function or section name); default: the object's only program
   --data FILE    the packet (raw bytes, a frame from the Ethernet header on) or - for stdin
-  --pcap FILE    run over every packet of a pcap/pcapng capture (Ethernet link type)
+  --pcap FILE    run over every packet of a pcap/pcapng capture (Ethernet; cooked,
+                 raw IP and loopback captures become Ethernet frames)
   --out FILE     with --pcap: write the packets the program passes on (their data_out) to FILE
   --ctx FILE     the context struct (xdp_md, __sk_buff, raw tracepoint arguments...)
   --repeat N     run N times per packet on the same context (default 1)
@@ -181,11 +183,11 @@ async function runCapture(prog: BpfProgram, coll: Collection, pcap: string, outF
   let totalNs = 0;
   try {
     for (const rec of readCaptureSync(pcap)) {
-      if (rec.linkType !== LINKTYPE.ETHERNET) throw new UsageError(`${pcap}: packet ${packets + 1} has link type ${rec.linkType}; test runs take Ethernet frames`);
       packets++;
+      const frame = toEthernet(rec.linkType, rec.data, `${pcap}: packet ${packets}`);
       let r;
       try {
-        r = prog.testRun({ dataIn: rec.data, ...withCtx, repeat });
+        r = prog.testRun({ dataIn: frame, ...withCtx, repeat });
       } catch (e) {
         if (e instanceof Error) e.message = `${pcap}: packet ${packets}: ${e.message}`;
         throw e;
