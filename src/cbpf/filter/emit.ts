@@ -120,5 +120,16 @@ export function emitProgram(c: Cond, opts: EmitOptions): Emitted {
   if (opts.optimize !== false) root = thread(root);
   const order = reachable(root);
   if (opts.optimize !== false) dropRedundantLoads(order);
-  return { insns: layout(order), rejectsAll: root === bld.reject };
+  return { insns: layout(order), rejectsAll: root === bld.reject && provablyRejectsAll(c, opts.accept) };
+}
+
+/**
+ * tcpdump refuses a filter its optimiser proves matches nothing. Value sets
+ * let tsbpf prove more than libpcap does (`(ip or arp) and ip6`), so the
+ * refusal uses a weaker analysis; a filter only tsbpf sees through still
+ * compiles, to `ret #0`.
+ */
+function provablyRejectsAll(c: Cond, accept: number): boolean {
+  const bld = new Builder(accept);
+  return thread(bld.build(c, bld.accept, bld.reject), false) === bld.reject;
 }

@@ -87,14 +87,18 @@ function extend(f: Facts, b: Block, out: boolean): Facts {
   return g;
 }
 
-/** Facts that hold on both of two incoming edges. */
-function meet(a: Facts, b: Facts): Facts {
+/**
+ * Facts that hold on both of two incoming edges. With `valueSets` false only
+ * a value known on both edges survives (a weaker analysis, closer to what
+ * libpcap's optimiser can prove).
+ */
+function meet(a: Facts, b: Facts, valueSets: boolean): Facts {
   const g: Facts = { vals: new Map(), neq: new Map(), outs: new Map() };
   for (const [k, s] of a.vals) {
     const t = b.vals.get(k);
     if (t !== undefined) {
       const union = new Set([...s, ...t]);
-      if (union.size <= MAX_VALUES) g.vals.set(k, union);
+      if (union.size <= (valueSets ? MAX_VALUES : 1)) g.vals.set(k, union);
     }
   }
   for (const [k, v] of a.outs) if (b.outs.get(k) === v) g.outs.set(k, v);
@@ -109,7 +113,7 @@ function meet(a: Facts, b: Facts): Facts {
 }
 
 /** Jump threading: route each edge past tests whose outcome the path already decides. */
-export function thread(root: Block): Block {
+export function thread(root: Block, valueSets = true): Block {
   for (let changed = true; changed; ) {
     changed = false;
     while (root.ret === undefined && root.jt === root.jf) {
@@ -136,7 +140,7 @@ export function thread(root: Block): Block {
         }
         p[side] = b;
         const prev = factsIn.get(b);
-        factsIn.set(b, prev ? meet(prev, fe) : fe);
+        factsIn.set(b, prev ? meet(prev, fe, valueSets) : fe);
       }
     }
   }
