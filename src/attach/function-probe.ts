@@ -59,6 +59,8 @@ interface Site {
   ret: Link[];
   /** Return links that asked to wait for a returned promise (FunctionAttachOptions.settle). */
   settleLinks: number;
+  /** Whether the function was the owner's own property (else it came from a prototype, and release deletes the shadow). */
+  readonly own: boolean;
 }
 
 const sites = new WeakMap<object, Map<string, Site>>();
@@ -117,6 +119,7 @@ function installSite(owner: Record<string, unknown>, key: string, program: strin
     entry: [],
     ret: [],
     settleLinks: 0,
+    own: Object.prototype.hasOwnProperty.call(owner, key),
     // `function`, not an arrow: it keeps `this` and `new.target` for the original
     wrapper: function (this: unknown, ...args: unknown[]): unknown {
       const entry = site.entry;
@@ -204,7 +207,10 @@ function installSite(owner: Record<string, unknown>, key: string, program: strin
 
 function releaseSite(site: Site): void {
   if (site.entry.length !== 0 || site.ret.length !== 0) return;
-  if (site.owner[site.key] === site.wrapper) site.owner[site.key] = site.original;
+  if (site.owner[site.key] === site.wrapper) {
+    if (site.own) site.owner[site.key] = site.original;
+    else delete site.owner[site.key];
+  }
   const byKey = sites.get(site.owner);
   if (byKey?.get(site.key) === site) byKey.delete(site.key);
 }

@@ -370,3 +370,21 @@ test('return probes of async functions: at return by default, at settlement with
   assert.equal(readI64(totals.lookup(u32(1))), 1n, 'a rejection counts as threw');
   settled.detach();
 });
+
+test('a method found on the prototype is shadowed while probed and revealed again after', () => {
+  const { coll } = load(PROBES);
+  class Calc {
+    add(a: number, b: number): number {
+      return a + b;
+    }
+  }
+  const calc = new Calc();
+  const link = attachProgram(coll.program('count_add'), { btf: coll.btf, functions: { calc } });
+  assert.ok(Object.prototype.hasOwnProperty.call(calc, 'add'));
+  assert.equal(calc.add(1, 1), 2);
+  assert.equal(new Calc().add(1, 1), 2);
+  assert.equal(link.stats.events, 1, 'only the probed instance');
+  link.detach();
+  assert.ok(!Object.prototype.hasOwnProperty.call(calc, 'add'));
+  assert.equal(calc.add, Calc.prototype.add);
+});
