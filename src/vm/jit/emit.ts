@@ -779,9 +779,12 @@ export class FuncEmitter implements IntrinsicContext {
     w.u8(W.call);
     w.u32(Imp.pkt);
     w.u8x2(W.if, T.void);
+    w.u8x2(W.i64_const, 0);
+    w.u8x2(W.local_set, L_R0);
+    if (this.f.index === 0) this.dumpRegs();
     w.u8x2(W.i32_const, 1);
     w.u8x2(W.global_set, Glob.abort);
-    w.u8x2(W.i64_const, 0);
+    w.u8x2(W.local_get, L_R0);
     w.u8(W.return);
     w.u8(W.end);
     this.loadR0();

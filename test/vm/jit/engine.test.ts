@@ -334,3 +334,18 @@ test('a region unmapped by a helper is not reachable through the partial-granule
   assert.equal(shorter.start, again.start);
   assert.throws(() => jit.run([again.start]), MemoryFault);
 });
+
+test('legacy packet loads: big-endian reads, and out of the packet the run ends with r0 = 0 as in the interpreter', () => {
+  const config = setup();
+  const pkt = config.mem.alloc(6, { name: 'packet', kind: 'packet', writable: false, init: Uint8Array.of(0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc) });
+  const run = { packet: { start: pkt.start, len: 6 } };
+  // r6 = 7; r0 = ldabsw[0]; r1 = r0; r0 = ldindh[r2 + 4]; r0 += r1; exit
+  const p = prog(MOV(6, 7), K(Op.LD_ABS_W, 0, 0), X(Op.MOV64_REG, 1, 0), [{ ...K(Op.LD_IND_H, 0, 4)[0]!, src: 2 }], X(Op.ADD64_REG, 0, 1), EXIT());
+  for (const r2 of [0, 1, 2]) {
+    const a = new Int32Array(22);
+    const b = new Int32Array(22);
+    const want = new Interpreter(p, config).run([0, r2], { run, regsOut: a }).r0;
+    assert.equal(compile(p, config).run([0, r2], { run, regsOut: b }).r0, want, `r2 = ${r2}`);
+    assert.deepEqual([...b], [...a], `registers, r2 = ${r2}`);
+  }
+});
