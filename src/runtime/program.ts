@@ -8,8 +8,11 @@ import type { Program } from '../isa/decode.js';
 import { testRun, type TestRunOptions, type TestRunResult, type TestRunTarget } from '../progtypes/test-run.js';
 import type { ProgRunContext } from '../progtypes/run-context.js';
 import type { Vm } from '../vm/vm.js';
-import { ProgramError } from '../internal/errors.js';
+import { ProgramError, UsageError } from '../internal/errors.js';
 import { TailCallSignal } from './tail-call.js';
+
+/** Engines that trust the verifier instead of checking memory accesses. */
+const UNCHECKED_ENGINES: readonly string[] = ['jit-verified'];
 
 /** What a program needs from its runtime. */
 export interface ProgramHost {
@@ -68,7 +71,15 @@ export class BpfProgram implements TestRunTarget {
   }
 
   prepare(options: { engine?: string } = {}): void {
-    this.host.vm.engine(this.code, options.engine ?? this.host.defaultEngine);
+    this.host.vm.engine(this.code, this.engineFor(options.engine ?? this.host.defaultEngine));
+  }
+
+  /** The engine name to use for this program; engines without run-time checks only run verified programs. */
+  private engineFor(name: string): string {
+    if (UNCHECKED_ENGINES.includes(name) && this.verifierLog === undefined) {
+      throw new UsageError(`engine ${name} runs without memory checks; program ${this.name} must be loaded with verify: true to use it`);
+    }
+    return name;
   }
 
   /**
@@ -86,12 +97,12 @@ export class BpfProgram implements TestRunTarget {
     let prog: BpfProgram = this;
     let insns = 0;
     for (;;) {
-      prog.engineName = engineName;
+      prog.engineName = prog.engineFor(engineName);
       prog.budget = budget;
       prog.activeCtx = ctx;
       ctx.invoke = prog.invoke;
       try {
-        const r = vm.engine(prog.code, engineName).run(args, exec);
+        const r = vm.engine(prog.code, prog.engineName).run(args, exec);
         return { r0lo: r.r0lo, r0hi: r.r0hi, insns: insns + r.insns };
       } catch (e) {
         if (!(e instanceof TailCallSignal)) throw e;

@@ -290,6 +290,11 @@ test('verify: true runs the verifier at load time', () => {
   const rt = new Runtime({ verify: true });
   const coll = rt.loadObject(read('examples', 'xdp', 'flowcount.o'));
   assert.match(coll.program('flowcount').verifierLog ?? '', /processed \d+ insns/);
+  // the unchecked JIT runs verified programs only
+  const frame60 = new Uint8Array(60);
+  assert.equal(coll.program('flowcount').testRun({ dataIn: frame60, engine: 'jit-verified' }).retval, 2);
+  const unverified = new Runtime().loadObject(read('examples', 'xdp', 'flowcount.o'));
+  assert.throws(() => unverified.program('flowcount').testRun({ dataIn: frame60, engine: 'jit-verified' }), /must be loaded with verify: true/);
   const bad = objectSpec([{ name: 'oob', type: 'xdp', asm: 'r2 = *(u32 *)(r1 + 0)\nr0 = *(u8 *)(r2 + 0)\nexit' }]);
   assert.throws(() => rt.loadObject(bad), (e) => e instanceof LoadError && /program oob \(section xdp\): instruction 1: /.test(e.message));
 });
