@@ -16,6 +16,10 @@ export const O = {
   mov64r: opc('mov', Shape.AluReg),
   add64i: opc('add', Shape.AluImm),
   add64r: opc('add', Shape.AluReg),
+  add32i: opc('add32', Shape.AluImm),
+  jle64i_: opc('jle', Shape.JmpImm),
+  jsge32i: opc('jsge32', Shape.JmpImm),
+  jslt32i: opc('jslt32', Shape.JmpImm),
   sub64r: opc('sub', Shape.AluReg),
   lsh64i: opc('lsh', Shape.AluImm),
   jge64r: opc('jge', Shape.JmpReg),
@@ -93,6 +97,11 @@ export class Emitter {
     }
     this.emit(negated, dst, src, 1, imm);
     this.jump(O.ja, 0, 0, 0, target);
+  }
+  private nextLabel = -1000;
+  /** A fresh local label, for jumps inside the code of one classic instruction. */
+  label(): number {
+    return this.nextLabel--;
   }
   /** The next slot is this place. */
   place(label: number): void {

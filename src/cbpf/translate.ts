@@ -36,8 +36,10 @@
 // Out-of-packet loads end the filter with 0, as in the kernel and libpcap.
 // Packet offsets are limited to MAX_PACKET_OFF (64 KiB - 1, the eBPF
 // verifier's limit for packet pointers): a load reaching past it returns 0
-// even in a bigger packet. Indexed loads compute X + k without wrapping, so
-// a sum past 2^32 is out of the packet (libpcap's rule).
+// even in a bigger packet. Indexed loads wrap X + k at 32 bits and a sum
+// that is negative as a signed number addresses the SKF_LL_OFF/SKF_NET_OFF
+// areas, as in the kernel (libpcap's bpf_filter would instead fail such
+// loads); test/cbpf/kernel-oracle.test.ts checks this against Linux.
 //
 // Seccomp filters get `struct seccomp_data` as ctx; `ld [k]` is a plain
 // 32-bit ctx load (the checker has made sure it is aligned and inside).
@@ -211,14 +213,50 @@ function successors(prog: ClassicProgram, pc: number, mode: ClassicMode, options
     case COp.LD_B_ABS:
       return mode === 'socket' && absOffset(ins.k >>> 0, d.bytes, pc, options) === -1 ? [] : [pc + 1];
     case COp.LDX_B_MSH:
-      return (ins.k | 0) < 0 || (ins.k >>> 0) + 1 > MAX_PACKET_OFF ? [] : [pc + 1];
-    case COp.LD_W_IND:
-    case COp.LD_H_IND:
-    case COp.LD_B_IND:
-      return ins.k >>> 0 > MAX_PACKET_OFF ? [] : [pc + 1];
+      return mode === 'socket' && mshOffset(ins.k >>> 0, pc, options) < 0 ? [] : [pc + 1];
     default:
       return [pc + 1];
   }
+}
+
+/** The packet offset an MSH load reads, or -1 when it can never be inside the packet (no ancillary form). */
+function mshOffset(k: number, pc: number, options: TranslateOptions): number {
+  const off = absOffset(k, 1, pc, options);
+  return off === undefined ? -1 : off;
+}
+
+/**
+ * A = big-endian load of `bytes` at packet offset X + k, or fail. As in the
+ * kernel, the sum wraps at 32 bits, and a sum that is negative as a signed
+ * 32-bit number addresses the SKF_LL_OFF / SKF_NET_OFF areas.
+ */
+function emitIndLoad(e: Emitter, k: number, bytes: number, options: TranslateOptions): void {
+  const last = MAX_PACKET_OFF - bytes; // largest offset a load of this size may start at
+  const inPacket = e.label();
+  const check = e.label();
+  const net = e.label();
+  // w2 = X + k (32-bit, wrapping); zero-extended, so r2 is a bounded scalar for the verifier
+  e.emit(O.mov32r, R_T1, R_X, 0, 0);
+  if (k !== 0) e.emit(O.add32i, R_T1, 0, 0, k);
+  e.jump(O.jle64i_, R_T1, 0, last, inPacket);
+  // Not a plain offset: positive but too far, or one of the negative areas.
+  e.cjump(O.jsge32i, O.jslt32i, R_T1, 0, 0, FAIL);
+  e.cjump(O.jslt32i, O.jsge32i, R_T1, 0, SKF_LL_OFF, FAIL);
+  e.jump(O.jsge32i, R_T1, 0, SKF_NET_OFF, net);
+  e.emit(O.add32i, R_T1, 0, 0, -SKF_LL_OFF); // link layer: the start of the packet
+  e.jump(O.ja, 0, 0, 0, check);
+  e.place(net);
+  if (options.netOffset === undefined) e.jump(O.ja, 0, 0, 0, FAIL); // no network header offset known: nothing there
+  else e.emit(O.add32i, R_T1, 0, 0, options.netOffset - SKF_NET_OFF);
+  e.place(check);
+  e.cjump(O.jgt64i, O.jle64i, R_T1, 0, last, FAIL);
+  e.place(inPacket);
+  e.emit(O.add64r, R_T1, R_DATA, 0, 0);
+  e.emit(O.mov64r, R_T2, R_T1, 0, 0);
+  e.emit(O.add64i, R_T2, 0, 0, bytes);
+  e.cjump(O.jgt64r, O.jle64r, R_T2, R_END, 0, FAIL);
+  e.emit(LOAD_OPC[bytes]!, R_A, R_T1, 0, 0);
+  if (bytes > 1) e.emit(O.be, R_A, 0, 0, bytes * 8);
 }
 
 /** Bytes of a packet load of the given classic size. */
@@ -271,25 +309,9 @@ function translateOne(e: Emitter, ins: ClassicInsn, pc: number, mode: ClassicMod
       return emitAbs(e, k, d.bytes, pc, options, known);
     case COp.LD_W_IND:
     case COp.LD_H_IND:
-    case COp.LD_B_IND: {
-      const bytes = d.bytes;
-      if (k > MAX_PACKET_OFF) {
-        // X + k >= k reaches past every readable offset.
-        e.jump(O.ja, 0, 0, 0, FAIL);
-        return known;
-      }
-      // r2 = X + k (64-bit, no wrap); bound it so the verifier accepts data + r2.
-      e.emit(O.mov64r, R_T1, R_X, 0, 0);
-      if (k !== 0) e.emit(O.add64i, R_T1, 0, 0, k);
-      e.cjump(O.jgt64i, O.jle64i, R_T1, 0, MAX_PACKET_OFF - bytes, FAIL);
-      e.emit(O.add64r, R_T1, R_DATA, 0, 0);
-      e.emit(O.mov64r, R_T2, R_T1, 0, 0);
-      e.emit(O.add64i, R_T2, 0, 0, bytes);
-      e.cjump(O.jgt64r, O.jle64r, R_T2, R_END, 0, FAIL);
-      e.emit(LOAD_OPC[bytes]!, R_A, R_T1, 0, 0);
-      if (bytes > 1) e.emit(O.be, R_A, 0, 0, bytes * 8);
+    case COp.LD_B_IND:
+      emitIndLoad(e, k, d.bytes, options);
       return known;
-    }
     case COp.LD_W_LEN:
     case COp.LDX_W_LEN: {
       const dst = d.op === COp.LD_W_LEN ? R_A : R_X;
@@ -316,8 +338,8 @@ function translateOne(e: Emitter, ins: ClassicInsn, pc: number, mode: ClassicMod
       e.emit(O.stxw, R_FP, R_X, SCRATCH_OFF + 4 * k, 0);
       return known;
     case COp.LDX_B_MSH: {
-      // X = 4 * (P[k] & 0xf); k is a packet offset here (the kernel has no ancillary form of it)
-      const off = (k | 0) < 0 || k + 1 > MAX_PACKET_OFF ? -1 : k;
+      // X = 4 * (P[k] & 0xf), k as for a byte LD ABS (the kernel converts it to one)
+      const off = mshOffset(k, pc, options);
       if (off < 0) {
         e.jump(O.ja, 0, 0, 0, FAIL);
         return known;

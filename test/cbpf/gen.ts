@@ -48,7 +48,8 @@ function one(r: Rng, pc: number, n: number): ClassicInsn {
     case 1:
       return ins(LD | r.pick(SIZES) | BPF_MODE.ABS, offset(r));
     case 2:
-      return ins(LD | r.pick(SIZES) | BPF_MODE.IND, r.int(4) === 0 ? offset(r) : r.int(40));
+      // sometimes sums that wrap at 32 bits or land in the SKF_LL_OFF / SKF_NET_OFF areas
+      return ins(LD | r.pick(SIZES) | BPF_MODE.IND, r.int(4) === 0 ? r.pick([offset(r), 0xffffffff, 0xfffffff8, (-0x200000 + 3) >>> 0, (-0x100000 + 3) >>> 0, 0x80000000]) : r.int(40));
     case 3:
       return ins(LDX | BPF_SIZE.B | BPF_MODE.MSH, offset(r));
     case 4:

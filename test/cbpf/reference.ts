@@ -2,17 +2,19 @@
 // possible, as the oracle for the eBPF translation. It is not part of the
 // product (tsbpf runs classic programs only by translating them).
 //
-// Semantics follow libpcap's bpf_filter plus the two documented rules of the
-// translation (src/cbpf/translate.ts): a packet load that reaches past
-// MAX_PACKET_OFF (0xffff) returns 0, and shifts by X use X mod 32 (the eBPF
-// ALU32 rule; in C the result would be undefined).
+// Semantics follow Linux's classic filters (checked against the kernel by
+// kernel-oracle.test.ts) and the documented limit of the translation
+// (src/cbpf/translate.ts): a packet load that reaches past MAX_PACKET_OFF
+// (0xffff) returns 0. Indexed loads wrap X + k at 32 bits, and negative
+// offsets address the SKF_LL_OFF / SKF_NET_OFF areas; shifts by X use X mod
+// 32 (the eBPF ALU32 rule; in C the result would be undefined).
 
 import { BPF_ALU_OP, BPF_JMP_OP, COp, classicDef, opOf, type ClassicProgram } from '../../src/cbpf/insn.js';
 
 const MAX_PACKET_OFF = 0xffff;
 
 /** Run a checked classic socket filter on one packet; returns the u32 result. */
-export function referenceRun(prog: ClassicProgram, pkt: Uint8Array, wireLen: number = pkt.length): number {
+export function referenceRun(prog: ClassicProgram, pkt: Uint8Array, wireLen: number = pkt.length, netOffset?: number): number {
   let A = 0;
   let X = 0;
   const M = new Uint32Array(16);
@@ -21,6 +23,14 @@ export function referenceRun(prog: ClassicProgram, pkt: Uint8Array, wireLen: num
     let v = 0;
     for (let i = 0; i < bytes; i++) v = v * 256 + pkt[off + i]!;
     return v >>> 0;
+  };
+  /** A signed 32-bit offset to a packet offset: the special areas below 0, or -1 for nowhere. */
+  const area = (s: number): number => {
+    if (s >= 0) return s;
+    if (s >= -0x1000) throw new Error('reference: ancillary loads are not modelled');
+    if (s >= -0x100000) return netOffset === undefined ? -1 : netOffset + (s + 0x100000);
+    if (s >= -0x200000) return s + 0x200000;
+    return -1;
   };
   for (let pc = 0; pc < prog.length; pc++) {
     const ins = prog[pc]!;
@@ -31,9 +41,7 @@ export function referenceRun(prog: ClassicProgram, pkt: Uint8Array, wireLen: num
       case COp.LD_W_ABS:
       case COp.LD_H_ABS:
       case COp.LD_B_ABS: {
-        if ((k | 0) < -0x200000) return 0; // below SKF_LL_OFF: never inside a packet
-        if ((k | 0) < 0) throw new Error('reference: the SKF_* areas are not modelled');
-        const v = load(k, d.bytes);
+        const v = load(area(k | 0), d.bytes);
         if (v === undefined) return 0;
         A = v;
         break;
@@ -41,13 +49,15 @@ export function referenceRun(prog: ClassicProgram, pkt: Uint8Array, wireLen: num
       case COp.LD_W_IND:
       case COp.LD_H_IND:
       case COp.LD_B_IND: {
-        const v = load(X + k, d.bytes); // no 32-bit wrap, as libpcap
+        const s = (X + k) | 0; // wraps at 32 bits, as in the kernel
+        const v = s >= -0x1000 && s < 0 ? undefined : load(area(s), d.bytes);
         if (v === undefined) return 0;
         A = v;
         break;
       }
       case COp.LDX_B_MSH: {
-        const v = load(k, 1);
+        const s = k | 0;
+        const v = s >= -0x1000 && s < 0 ? undefined : load(area(s), 1);
         if (v === undefined) return 0;
         X = (v & 0xf) * 4;
         break;

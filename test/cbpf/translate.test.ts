@@ -52,11 +52,17 @@ test('out-of-packet loads end the filter with 0', () => {
   assert.equal(f.run(new Uint8Array(0)), 0);
 });
 
-test('indexed loads: X + k does not wrap at 2^32', () => {
-  const f = new ClassicFilter(assembleClassic('ldx #0xffffffff\nldb [x + 1]\nret #1\n'));
-  assert.equal(f.run(new Uint8Array(64)), 0);
-  const g = new ClassicFilter(assembleClassic('ldx #3\nldb [x + 1]\nret a\n'));
-  assert.equal(g.run(Uint8Array.of(0, 0, 0, 0, 42)), 42);
+test('indexed loads: X + k wraps at 32 bits, negative sums address the SKF areas (as in the kernel)', () => {
+  const pkt = Uint8Array.from({ length: 64 }, (_, i) => i + 100);
+  const run = (src: string, netOffset?: number): number => new ClassicFilter(assembleClassic(src), netOffset === undefined ? {} : { netOffset }).run(pkt);
+  assert.equal(run('ldx #0xffffffff\nldb [x + 1]\nret a\n'), 100); // wraps to offset 0
+  assert.equal(run('ldx #0xfffffff0\nldb [x + 0x20]\nret a\n'), 116); // wraps to offset 16
+  assert.equal(run('ldx #3\nldb [x + 1]\nret a\n'), 104);
+  assert.equal(run('ldx #0x7fffffff\nldb [x + 2]\nret #7\n'), 0); // 0x80000001: below SKF_LL_OFF
+  assert.equal(run('ldx #5\nldb [x + 0xffe00000]\nret a\n'), 105); // SKF_LL_OFF + 5
+  assert.equal(run('ldx #2\nldb [x + 0xfff00000]\nret a\n', 14), 116); // SKF_NET_OFF + 2, network header at 14
+  assert.equal(run('ldx #2\nldb [x + 0xfff00000]\nret #7\n'), 0); // no network offset known
+  assert.equal(run('ldx #2\nldb [x + 0xfffff000]\nret #7\n'), 0); // the ancillary area is not addressable by indexed loads
 });
 
 test('division and modulo by X = 0 return 0; by non-zero X they divide', () => {
