@@ -8,7 +8,8 @@ import { T } from './wasm/opcodes.js';
 // ---- Locals of an eBPF function --------------------------------------------------
 // Params 0..10 are r0..r10: a bpf-to-bpf callee starts with the caller's
 // registers (as in the interpreter, which keeps one register file) and r10
-// one frame lower. Then 2 i64 and 2 i32 scratch locals.
+// one frame lower. Then 2 i64 scratch locals and 3 i32 locals (dispatcher
+// label, address, budget counter).
 export const L_R0 = 0;
 export const L_R10 = 10;
 export const L_T0 = 11;
@@ -24,7 +25,7 @@ export const FUNC_LOCALS: ReadonlyArray<readonly [number, T]> = [
   [3, T.i32],
 ];
 
-/** Globals: the budget left, the call depth (unverified mode), and the abort flag of legacy packet loads. */
+/** Globals: the budget left, the call depth (unverified mode), the abort flag (a packet load out of bounds or a helper ended the run). */
 export const enum Glob {
   budget = 0,
   depth = 1,
