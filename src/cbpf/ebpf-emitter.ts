@@ -17,7 +17,6 @@ export const O = {
   add64i: opc('add', Shape.AluImm),
   add64r: opc('add', Shape.AluReg),
   add32i: opc('add32', Shape.AluImm),
-  jle64i_: opc('jle', Shape.JmpImm),
   jsge32i: opc('jsge32', Shape.JmpImm),
   jslt32i: opc('jslt32', Shape.JmpImm),
   sub64r: opc('sub', Shape.AluReg),

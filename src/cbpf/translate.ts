@@ -238,7 +238,7 @@ function emitIndLoad(e: Emitter, k: number, bytes: number, options: TranslateOpt
   // w2 = X + k (32-bit, wrapping); zero-extended, so r2 is a bounded scalar for the verifier
   e.emit(O.mov32r, R_T1, R_X, 0, 0);
   if (k !== 0) e.emit(O.add32i, R_T1, 0, 0, k);
-  e.jump(O.jle64i_, R_T1, 0, last, inPacket);
+  e.jump(O.jle64i, R_T1, 0, last, inPacket);
   // Not a plain offset: positive but too far, or one of the negative areas.
   e.cjump(O.jsge32i, O.jslt32i, R_T1, 0, 0, FAIL);
   e.cjump(O.jslt32i, O.jsge32i, R_T1, 0, SKF_LL_OFF, FAIL);
