@@ -10,7 +10,8 @@ import { TypedMap } from './typed-map.js';
 
 /** What a collection needs from its runtime. */
 export interface CollectionHost {
-  readonly maps: { close(map: BpfMap): void };
+  /** Close a map unless it is pinned. */
+  closeMap(map: BpfMap): void;
 }
 
 export class Collection {
@@ -52,6 +53,6 @@ export class Collection {
 
   /** Close the collection's maps (pinned maps stay usable through their pins). */
   close(): void {
-    for (const m of this.maps.values()) this.host.maps.close(m);
+    for (const m of this.maps.values()) this.host.closeMap(m);
   }
 }

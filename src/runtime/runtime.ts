@@ -129,6 +129,7 @@ export class Runtime implements ProgramHost {
     const selected = selectPrograms(spec, options.programs);
     const created: BpfMap[] = [];
     const maps: BpfMap[] = [];
+    const programsBefore = this.programs.length;
     try {
       for (const m of spec.maps) {
         const map = this.mapFor(m);
@@ -143,7 +144,9 @@ export class Runtime implements ProgramHost {
       for (let i = 0; i < spec.maps.length; i++) if (spec.maps[i]!.pinning === 1 && !this.pins.has(spec.maps[i]!.name)) this.pins.set(spec.maps[i]!.name, maps[i]!);
       return coll;
     } catch (e) {
+      // nothing of a failed load stays: its maps are closed, its programs forgotten
       for (const m of created) this.maps.close(m);
+      this.programs.length = programsBefore;
       throw e;
     }
   }
@@ -162,6 +165,17 @@ export class Runtime implements ProgramHost {
     return this.pins.delete(name);
   }
 
+  /** Is this map or program pinned under some name? */
+  isPinned(obj: BpfMap | BpfProgram): boolean {
+    for (const v of this.pins.values()) if (v === obj) return true;
+    return false;
+  }
+
+  /** Close a map unless it is pinned (a pin keeps it alive, as bpffs does). */
+  closeMap(map: BpfMap): void {
+    if (!this.isPinned(map)) this.maps.close(map);
+  }
+
   /** A pinned map of the same name and shape is shared (LIBBPF_PIN_BY_NAME); otherwise a new map. */
   private mapFor(m: MapSpec): BpfMap {
     if (m.pinning === 1) {
@@ -173,7 +187,7 @@ export class Runtime implements ProgramHost {
       }
     }
     try {
-      return this.maps.create({ ...m, type: m.type });
+      return this.maps.create(m);
     } catch (e) {
       throw new LoadError('map', m.name, (e as Error).message, { cause: e });
     }

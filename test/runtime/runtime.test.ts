@@ -259,6 +259,11 @@ test('pin by name: a second object shares the pinned map; a different definition
   assert.equal(rt.pinned('lru'), a.map('lru'));
   const clash = objectSpec([], [{ name: 'lru', type: 'lru_hash', keySize: 8, valueSize: 8, maxEntries: 256, flags: 2, pinning: 1 }]);
   assert.throws(() => rt.loadObject(clash), (e) => e instanceof LoadError && /pinned by name with a different definition/.test(e.message));
+  // closing a collection keeps its pinned maps
+  a.close();
+  assert.equal(b.map('lru').lookup(new Uint8Array(8)), undefined);
+  assert.equal(rt.maps.byId(a.map('counters').id), undefined);
+  assert.equal(rt.maps.byId(b.map('lru').id), b.map('lru'));
   assert.ok(rt.unpin('lru'));
   assert.notEqual(rt.loadObject(read('examples', 'maps.o')).map('lru'), a.map('lru'));
 });
