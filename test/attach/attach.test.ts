@@ -388,3 +388,27 @@ test('a method found on the prototype is shadowed while probed and revealed agai
   assert.ok(!Object.prototype.hasOwnProperty.call(calc, 'add'));
   assert.equal(calc.add, Calc.prototype.add);
 });
+
+test('examples: json_sizes probes the global JSON.parse (sizes by log2, failures) and restores it', () => {
+  const { coll } = load(join(EXAMPLES, 'json_sizes.o'));
+  const original = JSON.parse;
+  const set = attachObject(coll);
+  assert.notEqual(JSON.parse, original);
+  const docs = ['1', '"abcdefgh"', JSON.stringify({ a: 'x'.repeat(100) }), '{"broken":'];
+  let threw = 0;
+  for (const d of docs) {
+    try {
+      JSON.parse(d);
+    } catch {
+      threw++;
+    }
+  }
+  set.detach();
+  assert.equal(JSON.parse, original);
+  assert.equal(threw, 1);
+  const sizes = coll.typedMap('sizes');
+  // lengths 1, 10, 110, 11 -> slots 0, 3, 6, 3
+  const counts = Array.from({ length: 24 }, (_, s) => Number(sizes.lookup(s)));
+  assert.deepEqual(counts.slice(0, 8), [1, 0, 0, 2, 0, 0, 1, 0]);
+  assert.equal(Number(coll.typedMap('failures').lookup(0)), 1);
+});
