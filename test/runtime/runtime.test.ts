@@ -303,3 +303,23 @@ test('verify: true runs the verifier at load time', () => {
   const bad = objectSpec([{ name: 'oob', type: 'xdp', asm: 'r2 = *(u32 *)(r1 + 0)\nr0 = *(u8 *)(r2 + 0)\nexit' }]);
   assert.throws(() => rt.loadObject(bad), (e) => e instanceof LoadError && /program oob \(section xdp\): instruction 1: /.test(e.message));
 });
+
+test('ring buffer records arrive through the async iterator while programs run', async () => {
+  const rt = new Runtime();
+  const coll = rt.loadObject(read('examples', 'maps.o'));
+  const rb = coll.map('events') as RingBufMap;
+  const ac = new AbortController();
+  const got: number[][] = [];
+  const consumer = (async () => {
+    for await (const s of rb.records(ac.signal)) {
+      got.push([...s]);
+      if (got.length === 3) ac.abort();
+    }
+  })();
+  for (let i = 0; i < 3; i++) {
+    coll.program('count_packets').testRun({ dataIn: frame() });
+    await new Promise((r) => setImmediate(r));
+  }
+  await consumer;
+  assert.deepEqual(got, [[0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]]);
+});
