@@ -163,7 +163,7 @@ export function buildModule(prog: Program, layout: ModuleLayout, options: BuildO
     endBody(w, at);
   }
   emitRun(w, layout, funcBase);
-  emitBatch(w, layout, funcBase);
+  emitBatch(w, layout, funcBase, verified, canAbort);
   endSection(w, code);
   return { bytes: w.finish(), cfg, structures };
 }
@@ -250,13 +250,15 @@ function emitRun(w: Writer, layout: ModuleLayout, funcBase: number): void {
  * batch(n, args, out) -> 0: for each of n records of r1..r5 (5 x i64 at
  * args), run the program with a fresh budget and store r0 (i64) at out.
  */
-function emitBatch(w: Writer, layout: ModuleLayout, funcBase: number): void {
+function emitBatch(w: Writer, layout: ModuleLayout, funcBase: number, verified: boolean, canAbort: boolean): void {
   const ctl = layout.ctlBase;
   const N = 0;
   const ARGS = 1;
   const OUT = 2;
   const I = 3;
   const at = beginBody(w, [[1, T.i32]]);
+  // once per batch: everything; per record, only what a run can change
+  resetGlobals(w, ctl);
   w.u8x2(W.block, T.void);
   w.u8x2(W.loop, T.void);
   w.u8x2(W.local_get, I);
@@ -269,7 +271,19 @@ function emitBatch(w: Writer, layout: ModuleLayout, funcBase: number): void {
   w.u8(W.i32_store);
   w.u32(2);
   w.u32(CTL_INDEX);
-  resetGlobals(w, ctl);
+  if (!verified) {
+    // a fresh budget per record (the depth is back at 0 after every normal return)
+    w.u8(W.i32_const);
+    w.s32(ctl);
+    w.u8(W.i32_load);
+    w.u32(2);
+    w.u32(CTL_BUDGET);
+    w.u8x2(W.global_set, Glob.budget);
+  }
+  if (canAbort) {
+    w.u8x2(W.i32_const, 0);
+    w.u8x2(W.global_set, Glob.abort);
+  }
   w.u8x2(W.local_get, OUT);
   entryRegs(w, layout.stackEnd, (r) => {
     w.u8x2(W.local_get, ARGS);

@@ -1063,6 +1063,16 @@
 )
 (func 19
   (local 1 x i32)
+  i32.const 65536
+  i32.load offset=48 align=4
+  global.set 0
+  i32.const 0
+  global.set 1
+  i32.const 0
+  global.set 2
+  i32.const 65536
+  i32.load offset=56 align=4
+  global.set 3
   block
     loop
       local.get 3
@@ -1075,13 +1085,6 @@
       i32.const 65536
       i32.load offset=48 align=4
       global.set 0
-      i32.const 0
-      global.set 1
-      i32.const 0
-      global.set 2
-      i32.const 65536
-      i32.load offset=56 align=4
-      global.set 3
       local.get 2
       i64.const 0
       local.get 1
