@@ -29,11 +29,12 @@ export async function main(argv: string[]): Promise<number> {
     io.out(usage());
     return verb === undefined ? EXIT_USAGE : 0;
   }
-  const cmd = VERBS.find((v) => v.name === verb);
-  if (!cmd) {
+  const entry = VERBS.find((v) => v.name === verb);
+  if (!entry) {
     io.err(`tsbpf: unknown verb '${verb}'\n${usage()}`);
     return EXIT_USAGE;
   }
+  const cmd = await entry.load();
   if (rest.includes('--help') || rest.includes('-h')) {
     io.out(cmd.help);
     return 0;
