@@ -102,7 +102,7 @@ if (existsSync(corpusFile)) {
     try {
       const prog = decodeProgram(p.insns, { validate: false });
       const r = verify(prog, {
-        progType, maps, license: spec.license, logLevel: 0, strictAlignment: e.flags.includes('BPF_F_STRICT_ALIGNMENT'), sleepable: e.flags.includes('BPF_F_SLEEPABLE'),
+        progType, maps, license: spec.license, logLevel: 0, strictAlignment: e.flags.includes('BPF_F_STRICT_ALIGNMENT'), sleepable: e.flags.includes('BPF_F_SLEEPABLE'), btf: p.funcInfo.length > 0,
         expectedAttachType: e.attach_type ? ATTACH[e.attach_type] ?? BPF_ATTACH_TYPE[e.attach_type] : undefined,
       });
       ours = r.ok ? 'accept' : 'reject';
@@ -138,13 +138,13 @@ if (existsSync(corpusFile)) {
     const maps = spec.maps.map((m) => ({ type: m.typeId, keySize: m.keySize, valueSize: m.valueSize, maxEntries: Math.max(1, m.maxEntries), flags: m.flags, readonly: !!m.frozen }));
     for (const p of spec.programs) {
       if (p.typeId < 0) continue;
-      progs.push({ name: `${f}:${p.name}`, bytes: p.insns, progType: p.typeId, maps, license: spec.license, externs: p.externs, progFlags: p.progFlags, expectedAttachType: p.expectedAttachTypeId, sleepable: p.sleepable });
+      progs.push({ name: `${f}:${p.name}`, bytes: p.insns, progType: p.typeId, maps, license: spec.license, externs: p.externs, progFlags: p.progFlags, expectedAttachType: p.expectedAttachTypeId, sleepable: p.sleepable, btf: p.funcInfo.length > 0 });
     }
   }
   const kv = kernelVerdicts(progs);
   const items = progs.map((g, i) => {
     const t0 = performance.now();
-    const r = verify(decodeProgram(g.bytes, { validate: false }), { progType: g.progType, maps: g.maps, license: g.license, logLevel: 0, sleepable: g.sleepable, expectedAttachType: g.expectedAttachType });
+    const r = verify(decodeProgram(g.bytes, { validate: false }), { progType: g.progType, maps: g.maps, license: g.license, logLevel: 0, sleepable: g.sleepable, expectedAttachType: g.expectedAttachType, btf: g.btf });
     const ms = performance.now() - t0;
     return { name: g.name, kernel: kv[i].status === 'unavailable' ? 'other' : kv[i].status, ours: r.ok ? 'accept' : 'reject', note: `${r.error?.reason ?? ''} | kernel: ${kv[i].log.trimEnd().split('\n').slice(-2, -1)[0] ?? ''}`, ms, insns: g.bytes.length / 8, processed: r.processed };
   });

@@ -99,7 +99,7 @@ export const HELPER_PROTOS: readonly HelperProto[] = P;
 
 /** Helpers after which every packet pointer is stale (the kernel's bpf_helper_changes_pkt_data). */
 export const CHANGES_PACKET_DATA: ReadonlySet<number> = new Set(
-  ['skb_store_bytes', 'l3_csum_replace', 'l4_csum_replace', 'tail_call', 'xdp_adjust_head', 'xdp_adjust_meta', 'xdp_adjust_tail',
+  ['skb_store_bytes', 'l3_csum_replace', 'l4_csum_replace', 'xdp_adjust_head', 'xdp_adjust_meta', 'xdp_adjust_tail',
     'skb_change_proto', 'skb_change_tail', 'skb_change_head', 'skb_pull_data', 'skb_vlan_push', 'skb_vlan_pop', 'skb_adjust_room',
     'clone_redirect', 'msg_pull_data', 'msg_push_data', 'msg_pop_data', 'lwt_push_encap', 'lwt_seg6_store_bytes',
     'lwt_seg6_adjust_srh', 'lwt_seg6_action'].map((n) => BPF_FUNC[n]).filter((x): x is number => x !== undefined),

@@ -129,12 +129,15 @@ const PERF_EVENT: CtxLayout = {
   ],
 };
 
-/** Tracepoint records: opaque, read-only, up to PERF_MAX_TRACE_SIZE. */
+/**
+ * Tracepoint records: opaque, read-only, up to PERF_MAX_TRACE_SIZE. The
+ * first 8 bytes (the common_* header) are refused by the 6.18 kernel.
+ */
 const TRACEPOINT: CtxLayout = {
   name: 'trace_event_raw',
   size: 2048,
   packet: 'none',
-  fields: [{ name: 'data', off: 0, size: 2048, read: true, write: false, area: true }],
+  fields: [{ name: 'data', off: 8, size: 2040, read: true, write: false, area: true }],
 };
 
 /** Raw tracepoints: up to MAX_BPF_FUNC_ARGS u64 arguments. */

@@ -41,6 +41,8 @@ export interface VerifyOptions {
   readonly lineInfo?: readonly LineInfo[];
   /** BPF_ATTACH_TYPE_* number (some program types depend on it). */
   readonly expectedAttachType?: number;
+  /** The program carries BTF func_info (some rules, such as tail calls in subprograms, need it). */
+  readonly btf?: boolean;
   /** BPF_F_SLEEPABLE: the program may sleep (syscall programs must). */
   readonly sleepable?: boolean;
   /** BPF_F_STRICT_ALIGNMENT: check alignment of packet, ctx and map value accesses too (the stack always is). */

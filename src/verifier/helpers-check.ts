@@ -108,6 +108,7 @@ export function checkHelperCall(env: Env, id: number): void {
   const allowed = helperAllowed(env.opts.progType, id);
   if (proto === undefined || allowed === false) reject(`program of this type cannot use helper ${helperLogName(id)}`);
   if (proto.gplOnly && !env.gpl) reject('cannot call GPL-restricted function from non-GPL compatible program');
+  if (id === BPF_FUNC['tail_call'] && env.state.cur.subprog !== 0 && !env.opts.btf) reject('tail_call is not allowed in subprogs without BTF');
   const regs = env.state.cur.regs;
   const meta: CallMeta = { mapIndex: -1, allocSize: 0, releaseRef: 0 };
   for (let i = 0; i < proto.args.length; i++) {
@@ -178,7 +179,9 @@ export function checkHelperCall(env: Env, id: number): void {
   }
   if (meta.mapIndex >= 0) checkMapCompat(env, id, meta.mapIndex);
   if (meta.releaseRef) releaseReference(env, meta.releaseRef);
-  if (CHANGES_PACKET_DATA.has(id)) clearPacketPointers(env);
+  // A tail call that returns changed nothing, but a subprogram that tail-calls may
+  // have run a program that moved the packet: the caller's pointers are stale.
+  if (CHANGES_PACKET_DATA.has(id) || (id === BPF_FUNC['tail_call'] && env.state.frames.length > 1)) clearPacketPointers(env);
   // Caller-saved registers are clobbered.
   for (let i = 1; i <= 5; i++) markNotInit(regs[i]!);
   const r0 = regs[0]!;

@@ -9,7 +9,7 @@ import { LDDW_SECOND_HALF, type Program } from '../isa/decode.js';
 import { INSNS, Shape } from '../isa/table.js';
 import { AluOp, AtomicOp, JmpOp, MAX_CALL_FRAMES, PseudoLd, STACK_SIZE, Src } from '../isa/fields.js';
 import { VerifierError } from '../internal/errors.js';
-import { BPF_PROG_TYPE } from '../internal/uapi.gen.js';
+import { BPF_PROG_TYPE, nameOf } from '../internal/uapi.gen.js';
 import { ctxLayout } from '../progtypes/ctx.js';
 import { Reject, type Env, type MapInfo, type VerifyOptions, type LineInfo } from './env.js';
 import { analyzeCfg, type Cfg } from './cfg.js';
@@ -158,6 +158,7 @@ function verifyOnce(prog: Program, opts: VerifyOptions, level: number): VerifyRe
     return { ok: !err, log: text, error, processed, totalStates, peakStates, maxStatesPerInsn, stackDepth };
   };
   try {
+    if (nameOf(BPF_PROG_TYPE, opts.progType) === undefined || opts.progType <= 0) throw new Reject(`unknown program type ${opts.progType}`);
     if (opts.progType === BPF_PROG_TYPE['syscall'] && !opts.sleepable) throw new Reject('Syscall programs can only be sleepable');
     checkLddw(env);
     const cfg = analyzeCfg(prog, env.privileged);
@@ -205,6 +206,8 @@ function walk(env: Env, cfg: Cfg, limit: number, stats: (p: number, t: number, p
   const callEdges = new Map<number, Set<number>>();
   let processed = 0, totalStates = 0, curStates = 0, peakStates = 0, maxPerInsn = 0;
   let jmps = 0, prevJmps = 0, prevProcessed = 0;
+  const lineStarts = env.opts.lineInfo && log.level >= 1 ? new Map(env.opts.lineInfo.map((l) => [l.insn, l])) : undefined;
+  let lastLine: LineInfo | undefined;
   // Pointer type each load/store used first (+1; 0 = not seen): ctx accesses are rewritten per insn, so one insn may not mix ctx and other pointers.
   const ptrTypeAt = new Int8Array(prog.length);
   const samePointer = (regno: number): void => {
@@ -308,8 +311,16 @@ function walk(env: Env, cfg: Cfg, limit: number, stats: (p: number, t: number, p
     const imm = prog.imm[insn]!;
     const regs = env.state.cur.regs;
     const insnText = level >= 1 ? kernelInsnLine(prog, insn, (s, i) => `map[id:${i}]${s === PseudoLd.MAP_VALUE || s === PseudoLd.MAP_IDX_VALUE ? '[0]+' + (prog.imm64hi[insn]! >>> 0) : ''}`) : '';
-    // The instruction is logged before it is checked, so a rejection follows its line.
-    if (level >= 1) log.write(insnText);
+    // The instruction is logged before it is checked, so a rejection follows its line;
+    // a new source line goes first, as the kernel prints it.
+    if (level >= 1) {
+      const src = lineStarts?.get(insn);
+      if (src && src !== lastLine) {
+        log.line(`; ${src.text.trim()} @ ${src.file}:${src.line}`);
+        lastLine = src;
+      }
+      log.write(insnText);
+    }
     let nextInsn = insn + def.slots;
     switch (def.shape) {
       case Shape.AluImm:

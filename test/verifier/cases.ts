@@ -4,7 +4,7 @@
 //
 //   == name
 //   type: xdp                       (program type, default socket_filter)
-//   maps: array:4:8:1 hash:4:8:16   (type:key:value:entries, referenced as ld_pseudo rN, 1, INDEX)
+//   maps: array:4:8:1 hash:4:8:16   (type:key:value:entries[:flags], referenced as ld_pseudo rN, 1, INDEX)
 //   license: MIT                    (default GPL)
 //   expect: accept | reject TEXT    (TEXT: a substring of the kernel's error line)
 //   --
@@ -56,10 +56,10 @@ export function parseCases(text: string, file = 'cases.txt'): VerifierCase[] {
     const progType = BPF_PROG_TYPE[typeName];
     if (progType === undefined) throw new Error(`${file}:${start}: unknown program type ${typeName}`);
     const maps: MapInfo[] = (head.get('maps') ?? '').split(/\s+/).filter(Boolean).map((m) => {
-      const [t, k, v, e] = m.split(':');
+      const [t, k, v, e, f] = m.split(':');
       const type = BPF_MAP_TYPE[t!];
       if (type === undefined) throw new Error(`${file}:${start}: unknown map type ${t}`);
-      return { type, keySize: Number(k), valueSize: Number(v), maxEntries: Number(e) };
+      return { type, keySize: Number(k), valueSize: Number(v), maxEntries: Number(e), flags: Number(f ?? 0) };
     });
     const exp = head.get('expect') ?? '';
     const em = /^(accept|reject)\s*(.*)$/.exec(exp);
