@@ -43,8 +43,9 @@ struct {
 SEC("tracepoint/http.server.request.start")
 int request_start(struct request_start *ctx)
 {
-	__u64 now = bpf_ktime_get_ns();
-	bpf_map_update_elem(&start, &ctx->request, &now, BPF_ANY);
+	/* helpers take stack or map memory, never the context: copy the key out */
+	__u64 req = ctx->request, now = bpf_ktime_get_ns();
+	bpf_map_update_elem(&start, &req, &now, BPF_ANY);
 	return 0;
 }
 
@@ -63,11 +64,12 @@ static __always_inline __u32 log2_slot(__u64 v)
 SEC("tracepoint/http.server.response.finish")
 int response_finish(struct response_finish *ctx)
 {
-	__u64 *t0 = bpf_map_lookup_elem(&start, &ctx->request);
+	__u64 req = ctx->request;
+	__u64 *t0 = bpf_map_lookup_elem(&start, &req);
 	if (!t0)
 		return 0;
 	__u64 us = (bpf_ktime_get_ns() - *t0) / 1000;
-	bpf_map_delete_elem(&start, &ctx->request);
+	bpf_map_delete_elem(&start, &req);
 	__u32 slot = log2_slot(us);
 	__u64 *count = bpf_map_lookup_elem(&latency_us, &slot);
 	if (count)
