@@ -20,7 +20,15 @@ import { buildModule, type BuildOptions, type BuiltModule } from './compile.js';
 import { CTL_BUDGET, CTL_DUMP, CTL_DUMP_FLAG, CTL_INDEX, CTL_PEND, CTL_PSTART, CTL_SIZE, ErrCode, INFO_MISALIGNED, INFO_WRITE } from './abi.js';
 import { printStructure } from './structure.js';
 
-export type JitOptions = BuildOptions;
+export interface JitOptions extends BuildOptions {
+  /**
+   * The control block (register block, budget) the generated code uses, at
+   * least CTL_SIZE bytes. Default: one per memory, shared by every engine of
+   * this thread. Programs running in several workers on one shared memory
+   * need one block per worker.
+   */
+  readonly ctl?: Region;
+}
 
 interface JitExports {
   run(): number;
@@ -431,7 +439,8 @@ function translate(e: unknown): unknown {
 }
 
 function prepare(prog: Program, config: EngineConfig, options: JitOptions): { built: BuiltModule; ctl: Region } {
-  const ctl = ctlBlock(config.mem);
+  const ctl = options.ctl ?? ctlBlock(config.mem);
+  if (ctl.size < CTL_SIZE) throw new UsageError(`control block '${ctl.name}' has ${ctl.size} bytes; the JIT needs ${CTL_SIZE}`);
   const built = buildModule(
     prog,
     {
