@@ -11,6 +11,7 @@ export type { JitOptions, ExitableEnv } from './engine.js';
 export { buildModule } from './compile.js';
 export type { BuildOptions, BuiltModule, ModuleLayout } from './compile.js';
 export type { Intrinsic, IntrinsicContext } from './abi.js';
+export { CTL_SIZE } from './abi.js';
 export { structure, printStructure, checkStructure } from './structure.js';
 export type { SNode, Structured } from './structure.js';
 export { buildCfg } from './blocks.js';
