@@ -144,35 +144,37 @@ test("Node's http.server.response.finish channel: status, method, url and url le
   }
 });
 
-test('a faulting program drops the event, reports once with pc and source line, and the host goes on', () => {
-  const { coll } = load(PROBES);
-  const calc = { bad: (p: number): number => p * 2 };
-  const reports: FaultReport[] = [];
-  const link = attachProgram(coll.program('deref'), { functions: { calc }, btf: coll.btf, onFault: (r) => reports.push(r) });
-  assert.equal(calc.bad(16), 32);
-  assert.equal(calc.bad(24), 48);
-  assert.equal(link.stats.faults, 2);
-  assert.equal(link.stats.drops, 2);
-  assert.equal(reports.length, 1, 'reported once');
-  const r = reports[0]!;
-  assert.equal(typeof r.pc, 'number');
-  assert.match(r.sourceLine ?? '', /probes\.c:\d+: return \*\(volatile long \*\)ctx->arg1;/);
-  assert.match(r.message, /program deref attached to uprobe\/calc\.bad faulted at pc \d+ .*invalid read of 8 bytes at 0x10/);
-  link.detach();
-});
+for (const engine of ['interp', 'jit']) {
+  test(`a faulting program drops the event, reports once with pc and source line, and the host goes on (${engine})`, () => {
+    const { coll } = load(PROBES, engine);
+    const calc = { bad: (p: number): number => p * 2 };
+    const reports: FaultReport[] = [];
+    const link = attachProgram(coll.program('deref'), { functions: { calc }, btf: coll.btf, onFault: (r) => reports.push(r) });
+    assert.equal(calc.bad(16), 32);
+    assert.equal(calc.bad(24), 48);
+    assert.equal(link.stats.faults, 2);
+    assert.equal(link.stats.drops, 2);
+    assert.equal(reports.length, 1, 'reported once');
+    const r = reports[0]!;
+    assert.equal(typeof r.pc, 'number');
+    assert.match(r.sourceLine ?? '', /probes\.c:\d+: return \*\(volatile long \*\)ctx->arg1;/);
+    assert.match(r.message, /program deref attached to uprobe\/calc\.bad faulted at pc \d+ .*invalid read of 8 bytes at 0x10/);
+    link.detach();
+  });
 
-test('a runaway program is stopped by the per-event budget', () => {
-  const { coll } = load(PROBES);
-  const calc = { spin: (n: number): number => n };
-  const reports: FaultReport[] = [];
-  const link = attachProgram(coll.program('spin'), { functions: { calc }, btf: coll.btf, budget: 10_000, onFault: (r) => reports.push(r) });
-  assert.equal(calc.spin(10), 10);
-  assert.equal(link.stats.faults, 0);
-  assert.equal(calc.spin(1e9), 1e9);
-  assert.equal(link.stats.faults, 1);
-  assert.match(reports[0]!.message, /budget of 10000 exhausted/);
-  link.detach();
-});
+  test(`a runaway program is stopped by the per-event budget (${engine})`, () => {
+    const { coll } = load(PROBES, engine);
+    const calc = { spin: (n: number): number => n };
+    const reports: FaultReport[] = [];
+    const link = attachProgram(coll.program('spin'), { functions: { calc }, btf: coll.btf, budget: 10_000, onFault: (r) => reports.push(r) });
+    assert.equal(calc.spin(10), 10);
+    assert.equal(link.stats.faults, 0);
+    assert.equal(calc.spin(1e9), 1e9);
+    assert.equal(link.stats.faults, 1);
+    assert.match(reports[0]!.message, /budget of 10000 exhausted/);
+    link.detach();
+  });
+}
 
 test('attaching to a missing channel, function or probe says so', () => {
   const { coll } = load(PROBES);
