@@ -7,7 +7,7 @@
 import { FilterError, syntaxError } from './errors.js';
 import { KEYWORDS, NAMED_NUMBERS } from './names.js';
 
-export type TokenKind = 'kw' | 'num' | 'hid' | 'hid6' | 'eid' | 'id' | 'op' | 'eof';
+export type TokenKind = 'kw' | 'num' | 'hid' | 'hid6' | 'eid' | 'id' | 'op' | 'eof' | 'error';
 
 export interface Token {
   readonly kind: TokenKind;
@@ -17,6 +17,8 @@ export interface Token {
   readonly value: number;
   /** 0-based offset in the expression. */
   readonly pos: number;
+  /** For `error`: what lexing this token would report. */
+  readonly error?: FilterError;
 }
 
 /** Operators, longest first so that `>=` wins over `>`. */
@@ -111,9 +113,34 @@ function classifyWord(text: string, pos: number): Token {
   return { kind: 'id', text, value: 0, pos };
 }
 
-/** Split an expression into tokens; the last token is `eof`. */
+/** Split an expression into tokens; the last token is `eof`. Throws the first lexical error. */
 export function tokenize(src: string): Token[] {
+  const toks = scan(src);
+  const bad = toks.find((t) => t.kind === 'error');
+  if (bad?.error) throw bad.error;
+  return toks;
+}
+
+/**
+ * Like tokenize, but a lexical error becomes an `error` token where it
+ * happened. libpcap lexes on demand, so `host foo and $` reports the unknown
+ * host before the bad character; the parser raises the error only when it
+ * reaches the token.
+ */
+export function scan(src: string): Token[] {
   const out: Token[] = [];
+  try {
+    lexInto(out, src);
+  } catch (e) {
+    if (!(e instanceof FilterError)) throw e;
+    const pos = e.offset ?? src.length;
+    out.push({ kind: 'error', text: src.slice(pos), value: 0, pos, error: new FilterError(e.reason, pos, src) });
+  }
+  out.push({ kind: 'eof', text: '', value: 0, pos: src.length });
+  return out;
+}
+
+function lexInto(out: Token[], src: string): void {
   let i = 0;
   while (i < src.length) {
     const c = src[i]!;
@@ -155,6 +182,4 @@ export function tokenize(src: string): Token[] {
     out.push({ kind: 'op', text: op, value: 0, pos: i });
     i += op.length;
   }
-  out.push({ kind: 'eof', text: '', value: 0, pos: src.length });
-  return out;
 }

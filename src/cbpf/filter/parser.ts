@@ -7,7 +7,7 @@
 
 import type { Arith, ArithOp, DirQual, Expr, Id, ProtoQual, Quals, RelOp, TypeQual } from './ast.js';
 import { FilterError, syntaxError } from './errors.js';
-import { tokenize, type Token } from './lexer.js';
+import { scan, type Token } from './lexer.js';
 
 /** Keywords that are protocol qualifiers. */
 const PROTO_KWS: ReadonlySet<string> = new Set([
@@ -71,11 +71,16 @@ class Parser {
     return this.onLeaf ? this.onLeaf(e) : e;
   }
 
+  /** The current token; reaching a lexical error raises it, as libpcap's on-demand lexer would. */
   private get tok(): Token {
-    return this.toks[this.i]!;
+    return this.checked(this.toks[this.i]!);
   }
   private peek(n = 1): Token {
-    return this.toks[Math.min(this.i + n, this.toks.length - 1)]!;
+    return this.checked(this.toks[Math.min(this.i + n, this.toks.length - 1)]!);
+  }
+  private checked(t: Token): Token {
+    if (t.kind === 'error' && t.error) throw t.error;
+    return t;
   }
   private isKw(t: Token, ...words: string[]): boolean {
     return t.kind === 'kw' && words.includes(t.text);
@@ -459,14 +464,7 @@ export type LeafHandler = (leaf: Expr) => Expr;
 
 /** Parse a filter expression into its syntax tree. An empty expression is `undefined` (accept all). */
 export function parseFilter(src: string, onLeaf?: LeafHandler): Expr | undefined {
-  let toks: Token[];
-  try {
-    toks = tokenize(src);
-  } catch (e) {
-    // Number errors are found before the text is at hand; attach it for the caret display.
-    if (e instanceof FilterError && e.expression === undefined) throw new FilterError(e.reason, e.offset, src);
-    throw e;
-  }
+  const toks = scan(src);
   if (toks.length === 1) return undefined;
   if (toks.length > MAX_TOKENS) throw new FilterError(`expression too long: ${toks.length - 1} tokens (limit ${MAX_TOKENS})`, toks[MAX_TOKENS]!.pos, src);
   return new Parser(toks, src, onLeaf).parseAll();
