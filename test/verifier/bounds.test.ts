@@ -122,7 +122,21 @@ test('ALU transfer functions and branch refinement keep the concrete value (20,0
         const src = new RegState();
         let y = k === AluKind.LSH || k === AluKind.RSH || k === AluKind.ARSH ? BigInt(Math.floor(rnd() * bits)) : value();
         if (k === AluKind.DIV && y === 0n) y = 3n;
-        markConstScalar(src, y);
+        const shift = k === AluKind.LSH || k === AluKind.RSH || k === AluKind.ARSH;
+        if (!shift && rnd() < 0.5) {
+          // a range, not a constant: unknown & mask (+ offset), with y a member
+          const mask = pick([15n, 255n, 0xffffn, 0xffffffffn]);
+          const add = pick([0n, 1n, 100n, 1n << 40n, M64]);
+          markUnknown(src);
+          const c = new RegState();
+          markConstScalar(c, mask);
+          scalarAlu(src, c, AluKind.AND, 64);
+          markConstScalar(c, add);
+          scalarAlu(src, c, AluKind.ADD, 64);
+          y = ((y & mask) + add) & M64;
+        } else {
+          markConstScalar(src, y);
+        }
         scalarAlu(r, src, k, bits);
         x = concreteAlu(x, y, k, bits);
         const bad = contains(r, x);
