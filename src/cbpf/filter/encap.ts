@@ -66,6 +66,7 @@ export function pppoes(ctx: GenContext, session: number | undefined): Cond {
   // From here on the link layer is PPP: its header follows the 6-byte PPPoE header,
   // its protocol field is the "link type", and IP starts after it.
   L.mode = 'ppp';
+  L.inPpp = true;
   L.offLinkHdr = L.offNet + 6;
   L.offLinkType = L.offNet + 6;
   L.offNet += 8;

@@ -54,6 +54,8 @@ export class Layers {
   mode: 'link' | 'mpls' | 'ppp' = 'link';
   /** Where `link[...]`/`ether[...]` count from: the PPP header once inside PPPoE. */
   offLinkHdr = 0;
+  /** Inside PPPoE the link layer is PPP for the rest of the expression, MPLS on top or not. */
+  inPpp = false;
 
   constructor(readonly link: LinkLayer) {
     this.offLinkType = link.offLinkType;
@@ -62,12 +64,12 @@ export class Layers {
 
   /** The link layer as primitives see it: inside PPPoE it is PPP, whatever carried it. */
   get kind(): LinkLayer['kind'] | 'ppp' {
-    return this.mode === 'ppp' ? 'ppp' : this.link.kind;
+    return this.inPpp ? 'ppp' : this.link.kind;
   }
 
   /** The link layer's name in tcpdump's messages. */
   get label(): string {
-    return this.mode === 'ppp' ? 'PPP' : this.link.label;
+    return this.inPpp ? 'PPP' : this.link.label;
   }
 
   /** The link layer carries protocol `etype` (an Ethernet type). */
