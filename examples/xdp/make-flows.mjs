@@ -19,7 +19,23 @@ function eth(dst, src, type, payload) {
   return [...dst, ...src, type >> 8, type & 0xff, ...payload];
 }
 
+/** TCP/UDP checksum over the IPv4 pseudo-header; the field is at `at` in the L4 header. */
+function l4csum(src, dst, proto, l4, at) {
+  const pseudo = [...ip4(src), ...ip4(dst), 0, proto, l4.length >> 8, l4.length & 0xff];
+  const c = csum([...pseudo, ...l4]) || (proto === 17 ? 0xffff : 0);
+  l4[at] = c >> 8;
+  l4[at + 1] = c & 0xff;
+  return l4;
+}
+
 function ipv4(src, dst, proto, payload, id) {
+  if (proto === 6) payload = l4csum(src, dst, proto, payload, 16);
+  if (proto === 17) payload = l4csum(src, dst, proto, payload, 6);
+  if (proto === 1) {
+    const c = csum(payload);
+    payload[2] = c >> 8;
+    payload[3] = c & 0xff;
+  }
   const len = 20 + payload.length;
   const h = [0x45, 0, len >> 8, len & 0xff, id >> 8, id & 0xff, 0x40, 0, 64, proto, 0, 0, ...ip4(src), ...ip4(dst)];
   const c = csum(h);

@@ -12,6 +12,7 @@ import { UsageError } from '../internal/errors.js';
 import { readCaptureSync } from '../pcap/reader.js';
 import { fileSink, PcapWriter } from '../pcap/writer.js';
 import { LINKTYPE } from '../pcap/linktype.js';
+import { TestRunError } from '../progtypes/errors.js';
 import { takesPacket } from '../progtypes/kinds.js';
 import { toEthernet } from '../progtypes/to-ethernet.js';
 import { verdictName, passesPacket } from '../progtypes/verdicts.js';
@@ -40,7 +41,9 @@ the kernel's BPF_PROG_TEST_RUN (bpftool prog run) does.
                  instead of retval for --pcap; bytes as hex strings, plus
                  key_decoded / value_decoded where the map has BTF types
 
-Then the verdicts (or return value) and every map's contents are printed.`;
+Then the verdicts (or return value) and every map's contents are printed.
+Packets the kernel's test run would refuse (an IPv4 frame too short for its
+header, for a tc program) are counted as "not run (EINVAL)".`;
 
 export const OBJECT_RUN_OPTIONS = ['prog', 'data', 'pcap', 'out', 'ctx', 'repeat', 'json', 'verify'] as const;
 
@@ -189,6 +192,12 @@ async function runCapture(prog: BpfProgram, coll: Collection, pcap: string, outF
       try {
         r = prog.testRun({ dataIn: frame, ...withCtx, repeat });
       } catch (e) {
+        // a frame the kernel's test run refuses (too short for its IPv4 header...) is counted, not fatal
+        if (e instanceof TestRunError) {
+          const v = `not run (${e.code})`;
+          verdicts.set(v, (verdicts.get(v) ?? 0) + 1);
+          continue;
+        }
         if (e instanceof Error) e.message = `${pcap}: packet ${packets}: ${e.message}`;
         throw e;
       }

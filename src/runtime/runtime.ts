@@ -24,6 +24,7 @@ import type { BpfMap } from '../maps/base.js';
 import { ArrayOfMaps, HashOfMaps } from '../maps/map-in-map.js';
 import { ProgArrayMap } from '../maps/prog-array.js';
 import { MapTable } from '../maps/table.js';
+import { NET_HELPERS } from '../progtypes/net-helpers.js';
 import { SKB_HELPERS } from '../progtypes/skb.js';
 import { XDP_HELPERS } from '../progtypes/xdp.js';
 import type { MemoryOptions } from '../vm/memory.js';
@@ -71,7 +72,7 @@ export interface LoadObjectOptions {
 /** The helpers every runtime has: the standard set, program-type helpers, and the unwinding tail call. */
 function runtimeHelpers(extra: readonly HelperDef[]): HelperRegistry {
   const reg = new HelperRegistry();
-  for (const d of [...STANDARD_HELPERS, ...XDP_HELPERS, ...SKB_HELPERS]) reg.register(d, { replace: true });
+  for (const d of [...STANDARD_HELPERS, ...XDP_HELPERS, ...SKB_HELPERS, ...NET_HELPERS]) reg.register(d, { replace: true });
   reg.register(runtimeTailCall, { replace: true });
   for (const d of extra) reg.register(d, { replace: true });
   return reg;
