@@ -27,9 +27,10 @@ Compile a tcpdump filter expression (pcap-filter(7)) to classic BPF with
 tsbpf's own compiler. The words of EXPR are joined with spaces, as tcpdump
 does. Host names are never resolved: use numeric addresses.
 
-  -r FILE        read packets from a pcap or pcapng capture; the filter is
-                 compiled for each link type found. Without -w, each matching
-                 packet is listed (index, time, length) unless -q is given.
+  -r FILE        read packets from a pcap or pcapng capture (- for standard
+                 input); the filter is compiled for each link type found.
+                 Without -w, each matching packet is listed (index, time,
+                 length) unless -q is given.
                  The last line gives the counts; a progress line goes to
                  stderr every few seconds on long files.
   -w FILE        write the matching packets to a pcap file
@@ -91,10 +92,13 @@ function netmaskOption(v: string | undefined): number {
   return parts.reduce((acc, p) => ((acc << 8) | Number(p)) >>> 0, 0);
 }
 
+/** `-` is standard input, as for tcpdump -r. */
+const source = (file: string): string | number => (file === '-' ? 0 : file);
+
 /** Link type and snapshot length of a capture's first interface (for -d/--ebpf with -r, as tcpdump -d -r). */
 function captureInfo(file: string): { linkType: number; snaplen: number } {
   let parser: CaptureParser | undefined;
-  const it = readCaptureSync(file, { onParser: (p) => (parser = p) });
+  const it = readCaptureSync(source(file), { onParser: (p) => (parser = p) });
   const first = it.next();
   it.return(undefined);
   const iface = parser?.interfaces[0];
@@ -133,7 +137,7 @@ function filterCapture(expr: string, values: Values, compile: (linkType: number)
   let matched = 0;
   let lastProgress = Date.now();
   try {
-    for (const rec of readCaptureSync(file)) {
+    for (const rec of readCaptureSync(source(file))) {
       let f = filters.get(rec.linkType);
       if (f === undefined) {
         const info = linkTypeInfo(rec.linkType);

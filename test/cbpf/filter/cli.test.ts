@@ -16,7 +16,11 @@ const MAIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 const CAP = join(FIXTURES, 'filter', 'eth-mixed.pcap');
 
 function tsbpf(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [MAIN, 'filter', ...args], { encoding: 'utf8' });
+  return tsbpfWithInput(undefined, ...args);
+}
+
+function tsbpfWithInput(input: Buffer | undefined, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [MAIN, 'filter', ...args], { encoding: 'utf8', ...(input && { input }) });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -56,6 +60,8 @@ test('tsbpf filter -w writes exactly the matching packets; -c stops early', () =
     got.forEach((p, i) => assert.deepEqual(p.data, packets[want[i]!]!.data));
     const c = tsbpf('-r', CAP, '-q', '-c', '3', 'ip6');
     assert.match(c.stdout, /, 3 matched 'ip6'/);
+    const stdin = tsbpfWithInput(readFileSync(CAP), '-r', '-', '-q', 'arp');
+    assert.equal(stdin.stdout.trim(), `${packets.length} packets read, ${expected('arp').length} matched 'arp'`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
