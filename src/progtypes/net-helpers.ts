@@ -1,7 +1,8 @@
 // Packet helpers shared by the skb program types: bpf_l3_csum_replace and
 // bpf_l4_csum_replace (incremental checksum updates, RFC 1624), and
 // bpf_redirect, whose result depends on the program type (XDP_REDIRECT or
-// TC_ACT_REDIRECT; a test run records the verdict, nothing is sent).
+// TC_ACT_REDIRECT; a test run records the verdict, nothing is sent), and
+// bpf_perf_event_output's packet sampling (BPF_F_CTXLEN_MASK).
 //
 // Checksum arithmetic is one's-complement, which does not depend on byte
 // order as long as every operand is in the same order: the field is read
@@ -11,6 +12,9 @@
 import { arg, argHi, helper, retInt } from '../helpers/define.js';
 import type { HelperEnv } from '../helpers/registry.js';
 import { ProgramError } from '../internal/errors.js';
+import { perfEventOutput as standardPerfEventOutput } from '../helpers/ringbuf-helpers.js';
+import { BPF_F_CURRENT_CPU, PerfEventArrayMap } from '../maps/perf-event-array.js';
+import { E2BIG } from '../maps/errno.js';
 import { EFAULT, EINVAL } from './errno.js';
 import { SkbRunContext } from './skb.js';
 import { XdpRunContext, XDP_ACTION } from './xdp.js';
@@ -118,4 +122,39 @@ export const redirect = helper('redirect', (env) => {
   throw new ProgramError(env.pc, 'helper redirect is for XDP and tc programs run by the runtime');
 });
 
-export const NET_HELPERS = [l3CsumReplace, l4CsumReplace, redirect];
+/**
+ * bpf_perf_event_output with BPF_F_CTXLEN_MASK (flags bits 32..51): for XDP
+ * and skb programs, that many packet bytes follow the program's data in the
+ * record (how xdpdump-style tools sample packets). Without it, or for other
+ * program types, the standard helper does the work.
+ */
+export const perfEventOutput = helper('perf_event_output', (env) => {
+  const ctxLen = argHi(env, 3);
+  const run = env.run;
+  if (ctxLen === 0 || (ctxLen & ~0xfffff) !== 0 || !(run instanceof XdpRunContext || run instanceof SkbRunContext)) {
+    standardPerfEventOutput.fn(env);
+    return;
+  }
+  const map = run.maps.byDesc(arg(env, 2));
+  if (!(map instanceof PerfEventArrayMap)) return retInt(env, -EINVAL);
+  const pkt = run instanceof XdpRunContext ? { start: run.data, len: run.dataEnd - run.data } : { start: run.data, len: run.len };
+  if (ctxLen > pkt.len) return retInt(env, -EFAULT);
+  const lo = arg(env, 3);
+  const index = lo === BPF_F_CURRENT_CPU ? run.cpu : lo;
+  if (index >= map.maxEntries) return retInt(env, -E2BIG);
+  const data = arg(env, 4);
+  const size = arg(env, 5);
+  if (!env.mem.checkRange(data, size, false)) return retInt(env, -EFAULT);
+  // the record is the data, then the packet bytes: stage them together
+  const both = new Uint8Array(size + ctxLen);
+  both.set(env.mem.u8.subarray(data, data + size));
+  both.set(env.mem.u8.subarray(pkt.start, pkt.start + ctxLen), size);
+  const tmp = env.mem.alloc(both.length, { name: 'perf record', kind: 'scratch', writable: false, init: both });
+  try {
+    retInt(env, map.output(index, run.cpu, tmp.start, both.length));
+  } finally {
+    env.mem.free(tmp);
+  }
+}, true);
+
+export const NET_HELPERS = [l3CsumReplace, l4CsumReplace, redirect, perfEventOutput];

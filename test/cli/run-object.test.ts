@@ -72,3 +72,12 @@ test('--prog picks one program of several; usage errors are clear', async () => 
   await assert.rejects(run.run([FLOWCOUNT, '--out', 'x.pcap', '--data', pkt], io()), /--out needs --pcap/);
   await assert.rejects(run.run([FLOWCOUNT, '--data', join(dir, 'nosuch.bin')], io()), /cannot read --data .*nosuch.bin: ENOENT/);
 });
+
+test('the output shown in examples/xdp/README.md is what the command prints', async () => {
+  const readme = readFileSync(join(ROOT, 'examples', 'xdp', 'README.md'), 'utf8');
+  const m = /\$ tsbpf run examples\/xdp\/flowcount.o --pcap examples\/xdp\/flows.pcap\n([\s\S]*?)\n```/.exec(readme);
+  assert.ok(m, 'README has the flowcount example');
+  const t = io();
+  assert.equal(await run.run([FLOWCOUNT, '--pcap', FLOWS], t), 0);
+  assert.equal(t.outText(), m[1]);
+});

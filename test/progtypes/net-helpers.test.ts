@@ -82,3 +82,39 @@ test('bpf_redirect: XDP_REDIRECT, or XDP_ABORTED with flags; TC_ACT_REDIRECT, or
   const frame = new Uint8Array(60);
   assert.deepEqual(['xdp_0', 'xdp_1', 'sched_cls_0', 'sched_cls_1', 'sched_cls_2'].map((n) => coll.program(n).testRun({ dataIn: frame }).retval), [4, 0, 7, 7, 2]);
 });
+
+test('perf_event_output with BPF_F_CTXLEN_MASK appends packet bytes to the record (XDP and tc)', async () => {
+  const { PerfEventArrayMap } = await import('../../src/maps/perf-event-array.js');
+  const asm = (len: number): string => `r6 = r1
+    r1 = 0x61626364
+    *(u32 *)(r10 - 4) = r1
+    r1 = r6
+    r2 = 0 ll
+    r3 = 0x${len.toString(16)}ffffffff ll
+    r4 = r10
+    r4 += -4
+    r5 = 4
+    call 25
+    exit`;
+  const coll = new Runtime().loadObject(
+    objectSpec(
+      [
+        { name: 'x', type: 'xdp', asm: asm(16), maps: [[4, 0]] },
+        { name: 't', type: 'sched_cls', asm: asm(3), maps: [[4, 0]] },
+        { name: 'big', type: 'xdp', asm: asm(100), maps: [[4, 0]] },
+      ],
+      [{ name: 'events', type: 'perf_event_array', keySize: 4, valueSize: 4, maxEntries: 1 }],
+    ),
+  );
+  const events = coll.map('events') as InstanceType<typeof PerfEventArrayMap>;
+  events.openAll();
+  const frame = Uint8Array.from({ length: 60 }, (_, i) => i);
+  assert.equal(coll.program('x').testRun({ dataIn: frame }).retval, 0);
+  assert.equal(coll.program('t').testRun({ dataIn: frame }).retval, 0);
+  assert.equal(BigInt.asIntN(32, BigInt(coll.program('big').testRun({ dataIn: frame }).retval)), -14n); // more than the packet
+  const recs = events.read().map((r) => [...(r.data ?? [])]);
+  assert.deepEqual(recs, [
+    [0x64, 0x63, 0x62, 0x61, ...frame.subarray(0, 16)],
+    [0x64, 0x63, 0x62, 0x61, 0, 1, 2],
+  ]);
+});
