@@ -3,11 +3,16 @@
 // binds tightest, and a bare id after `and`/`or` reuses the qualifiers of the
 // primitive before it (`tcp port 80 or 443`). Where libpcap's LALR parser
 // decides by look-ahead (is `(` a group or arithmetic?), this parser tries
-// the arithmetic reading first and backtracks on a syntax error.
+// the arithmetic reading first and backtracks on a syntax error. Arithmetic
+// lives in parse-arith.ts, the token cursor in parse-cursor.ts.
 
-import type { Arith, ArithOp, DirQual, Expr, Id, ProtoQual, Quals, RelOp, TypeQual } from './ast.js';
-import { FilterError, syntaxError } from './errors.js';
-import { scan, type Token } from './lexer.js';
+import type { DirQual, Expr, Id, ProtoQual, Quals, TypeQual } from './ast.js';
+import { FilterError } from './errors.js';
+import { scan } from './lexer.js';
+import { ArithParser, INDEXABLE, PREC, RELOPS, protoOf } from './parse-arith.js';
+import { Backtrack, type LeafHandler } from './parse-cursor.js';
+
+export type { LeafHandler } from './parse-cursor.js';
 
 /** Keywords that are protocol qualifiers. */
 const PROTO_KWS: ReadonlySet<string> = new Set([
@@ -17,114 +22,12 @@ const PROTO_KWS: ReadonlySet<string> = new Set([
   'lsp', 'snp', 'csnp', 'psnp',
 ]);
 
-/** Link-layer spellings that all mean "the link layer". */
-const LINK_ALIASES: ReadonlySet<string> = new Set(['link', 'ether', 'fddi', 'tr', 'wlan', 'ppp', 'slip']);
-
-/** Protocols that may be indexed with `proto[expr:size]`. */
-const INDEXABLE: ReadonlySet<string> = new Set([
-  'link', 'ether', 'fddi', 'tr', 'wlan', 'ppp', 'slip', 'ip', 'ip6', 'arp', 'rarp', 'tcp', 'udp', 'sctp', 'icmp',
-  'icmp6', 'igmp', 'igrp', 'pim', 'vrrp', 'carp', 'radio', 'atalk', 'decnet', 'lat', 'sca', 'moprc', 'mopdl',
-]);
-
 const TYPE_KWS: ReadonlySet<string> = new Set(['host', 'net', 'port', 'portrange', 'gateway']);
-const RELOPS: ReadonlySet<string> = new Set(['>', '<', '>=', '<=', '=', '==', '!=']);
 
-/**
- * Binary operator precedence as in libpcap's grammar. `%` and `^` have no
- * declared precedence there, so yacc resolves every conflict that involves
- * them by shifting: they group to the right against any neighbour.
- */
-const PREC: ReadonlyMap<string, number> = new Map([
-  ['|', 1], ['&', 2], ['<<', 3], ['>>', 3], ['+', 4], ['-', 4], ['*', 5], ['/', 5], ['%', 0], ['^', 0],
-]);
-
-/** Nesting limit for parentheses, so hostile input cannot exhaust the stack. */
-const MAX_DEPTH = 200;
 /** Token limit: the later stages recurse over the tree, so its size is bounded too. */
 export const MAX_TOKENS = 8000;
 
-function protoOf(kw: string): ProtoQual {
-  if (LINK_ALIASES.has(kw)) return 'link';
-  if (kw === 'es-is') return 'esis';
-  if (kw === 'is-is') return 'isis';
-  return kw as ProtoQual;
-}
-
-/** Thrown internally to backtrack; always a syntax error. */
-class Backtrack extends Error {}
-
-class Parser {
-  private i = 0;
-  private depth = 0;
-  constructor(
-    private readonly toks: Token[],
-    private readonly src: string,
-    private readonly onLeaf?: LeafHandler,
-  ) {}
-
-  /**
-   * A primitive is complete. With a handler (the compiler) it is turned into
-   * code right away, as libpcap's grammar actions do, so semantic errors come
-   * out in the order of the text, before any later syntax error.
-   */
-  private leaf(e: Expr): Expr {
-    return this.onLeaf ? this.onLeaf(e) : e;
-  }
-
-  /** The current token; reaching a lexical error raises it, as libpcap's on-demand lexer would. */
-  private get tok(): Token {
-    return this.checked(this.toks[this.i]!);
-  }
-  private peek(n = 1): Token {
-    return this.checked(this.toks[Math.min(this.i + n, this.toks.length - 1)]!);
-  }
-  private checked(t: Token): Token {
-    if (t.kind === 'error' && t.error) throw t.error;
-    return t;
-  }
-  private isKw(t: Token, ...words: string[]): boolean {
-    return t.kind === 'kw' && words.includes(t.text);
-  }
-  private isOp(t: Token, ...ops: string[]): boolean {
-    return t.kind === 'op' && ops.includes(t.text);
-  }
-  private fail(at: Token = this.tok): never {
-    throw syntaxError(at.pos, this.src);
-  }
-  private expectOp(op: string): Token {
-    if (!this.isOp(this.tok, op)) this.fail();
-    return this.toks[this.i++]!;
-  }
-  private enter(): void {
-    if (++this.depth > MAX_DEPTH) throw new FilterError(`expression nested more than ${MAX_DEPTH} levels deep`, this.tok.pos, this.src);
-  }
-
-  /** Consume a run of `not`/`!`; true when their number is odd. Iterative, so long runs cannot exhaust the stack. */
-  private skipNots(): boolean {
-    let n = 0;
-    while (this.isKw(this.tok, 'not') || this.isOp(this.tok, '!')) {
-      this.i++;
-      n++;
-    }
-    return n % 2 === 1;
-  }
-
-  /** Run `f`; on a syntax error, rewind and return undefined. Other errors propagate. */
-  private attempt<T>(f: () => T): T | undefined {
-    const save = this.i;
-    const depth = this.depth;
-    try {
-      return f();
-    } catch (e) {
-      if (e instanceof Backtrack || (e instanceof FilterError && e.reason.startsWith("can't parse"))) {
-        this.i = save;
-        this.depth = depth;
-        return undefined;
-      }
-      throw e;
-    }
-  }
-
+class Parser extends ArithParser {
   parseAll(): Expr {
     try {
       const { node } = this.parseExpr(null);
@@ -254,18 +157,6 @@ class Parser {
     return this.parseQualified();
   }
 
-  /** A number, possibly in parentheses (libpcap's `pnum`). */
-  private parsePnum(): number {
-    if (this.isOp(this.tok, '(')) {
-      this.i++;
-      const v = this.parsePnum();
-      this.expectOp(')');
-      return v;
-    }
-    if (this.tok.kind !== 'num') this.fail();
-    return this.toks[this.i++]!.value;
-  }
-
   /** [proto] [dir] [type] id, `proto broadcast`, `proto proto N`, or a bare protocol name. */
   private parseQualified(): { node: Expr; q: Quals | null } {
     const start = this.tok;
@@ -368,99 +259,7 @@ class Parser {
         this.fail();
     }
   }
-
-  /** arith relop arith */
-  private parseRelation(): Expr {
-    const start = this.tok;
-    const l = this.parseArith();
-    const opTok = this.tok;
-    if (opTok.kind !== 'op' || !RELOPS.has(opTok.text)) this.fail();
-    this.i++;
-    const r = this.parseArith();
-    const op = (opTok.text === '=' ? '==' : opTok.text) as RelOp;
-    return this.leaf({ t: 'rel', op, l, r, pos: start.pos });
-  }
-
-  /**
-   * Operator-precedence parse that reproduces yacc's choices for libpcap's
-   * grammar, including the right grouping around `%` and `^`.
-   */
-  private parseArith(): Arith {
-    type Pending = { op: string; pos: number };
-    const vals: Arith[] = [];
-    const ops: Pending[] = [];
-    const reduce = (): void => {
-      const p = ops.pop()!;
-      if (p.op === 'neg') {
-        // - - x is x (mod 2^32): folding keeps long runs of minus signs shallow.
-        const v = vals.pop()!;
-        vals.push(v.t === 'neg' ? v.e : { t: 'neg', e: v });
-        return;
-      }
-      const r = vals.pop()!;
-      const l = vals.pop()!;
-      vals.push({ t: 'bin', op: p.op as ArithOp, l, r, pos: p.pos });
-    };
-    const shouldReduce = (top: string, next: string): boolean => {
-      const pn = PREC.get(next)!;
-      if (top === 'neg') return pn !== 0;
-      const pt = PREC.get(top)!;
-      if (pt === 0 || pn === 0) return false;
-      return pt >= pn;
-    };
-    for (;;) {
-      while (this.isOp(this.tok, '-')) {
-        ops.push({ op: 'neg', pos: this.tok.pos });
-        this.i++;
-      }
-      vals.push(this.parseArithPrimary());
-      const t = this.tok;
-      if (t.kind !== 'op' || !PREC.has(t.text)) break;
-      while (ops.length > 0 && shouldReduce(ops[ops.length - 1]!.op, t.text)) reduce();
-      ops.push({ op: t.text, pos: t.pos });
-      this.i++;
-    }
-    while (ops.length > 0) reduce();
-    return vals[0]!;
-  }
-
-  private parseArithPrimary(): Arith {
-    const t = this.tok;
-    if (t.kind === 'num') {
-      this.i++;
-      return { t: 'num', value: t.value };
-    }
-    if (this.isKw(t, 'len')) {
-      this.i++;
-      return { t: 'len' };
-    }
-    if (this.isOp(t, '(')) {
-      this.enter();
-      this.i++;
-      const e = this.parseArith();
-      this.expectOp(')');
-      this.depth--;
-      return e;
-    }
-    if (t.kind === 'kw' && INDEXABLE.has(t.text) && this.isOp(this.peek(), '[')) {
-      this.i += 2;
-      const index = this.parseArith();
-      let size = 1;
-      if (this.isOp(this.tok, ':')) {
-        this.i++;
-        if (this.tok.kind !== 'num') this.fail();
-        size = this.toks[this.i++]!.value;
-      }
-      this.expectOp(']');
-      if (size !== 1 && size !== 2 && size !== 4) throw new FilterError('data size must be 1, 2, or 4', t.pos, this.src);
-      return { t: 'load', proto: protoOf(t.text), index, size, pos: t.pos };
-    }
-    this.fail();
-  }
 }
-
-/** Receives each primitive as soon as it is parsed and returns what stands for it in the tree. */
-export type LeafHandler = (leaf: Expr) => Expr;
 
 /** Parse a filter expression into its syntax tree. An empty expression is `undefined` (accept all). */
 export function parseFilter(src: string, onLeaf?: LeafHandler): Expr | undefined {
