@@ -7,7 +7,8 @@
 //   r6      base of the input memory region (r1 at entry), never written
 //   r9      loop counter, written only by loop headers and latches
 //   r10     frame pointer, never written
-//   r0..r5, r7, r8  free; r1..r5 are re-initialised after every call, as
+//   r7      a pointer derived from r6, rewritten on some paths only
+//   r0..r5, r8  free; r1..r5 are re-initialised after every call, as
 //           the calling convention makes them scratch
 // Programs contain ALU 32/64 (all ops), lddw, loads/stores on the input
 // region and the stack (a few deliberately out of bounds), atomics, forward
@@ -40,7 +41,9 @@ export interface FuzzProgram {
   readonly mem: Uint8Array;
 }
 
-const FREE_REGS = [0, 1, 2, 3, 4, 5, 7, 8] as const;
+const FREE_REGS = [0, 1, 2, 3, 4, 5, 8] as const;
+/** A derived pointer into the input region, set only by 'ptr' chunks (and the prologue). */
+const PTR_REG = 7;
 const SRC_REGS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10] as const;
 const MEM_BASE = 6;
 const LOOP_REG = 9;
@@ -133,7 +136,10 @@ class Generator {
       if (k === 0) a.insn(INSNS[Op.MOV64_REG]!, { dst: MEM_BASE, src: 1 });
       // give every free register a value (the engines agree on zeros too, but values make ALU ops interesting)
       for (const reg of FREE_REGS) if (reg !== 1 && r.chance(0.7)) this.setConst(reg);
-      if (k === 0) a.insn(INSNS[Op.MOV64_IMM]!, { dst: LOOP_REG, imm: r.range(0, 5) });
+      if (k === 0) {
+        a.insn(INSNS[Op.MOV64_IMM]!, { dst: LOOP_REG, imm: r.range(0, 5) });
+        this.setPtr();
+      }
       this.budget = r.range(8, k === 0 ? 40 : 20);
       this.chunks(this.budget, false);
       // fold a few registers into r0 so the result depends on them
@@ -141,6 +147,12 @@ class Generator {
       a.insn(INSNS[Op.EXIT]!);
     }
     return a.resolve();
+  }
+
+  /** r7 = r6 + k, k in the first half of the input region. */
+  private setPtr(): void {
+    this.a.insn(INSNS[Op.MOV64_REG]!, { dst: PTR_REG, src: MEM_BASE });
+    this.a.insn(INSNS[Op.ADD64_IMM]!, { dst: PTR_REG, imm: this.r.int(this.memSize >> 1) });
   }
 
   private imm(): number {
@@ -165,6 +177,7 @@ class Generator {
     const kind = r.weighted<string>([
       [40, 'alu'],
       [3, 'lddw'],
+      [4, 'ptr'],
       [10, 'load'],
       [10, 'store'],
       [5, 'atomic'],
@@ -186,6 +199,9 @@ class Generator {
         return;
       case 'lddw':
         this.setConst(r.pick(FREE_REGS));
+        return;
+      case 'ptr':
+        this.setPtr();
         return;
       case 'load': {
         const d = r.pick(LOAD_ROWS);
@@ -306,6 +322,13 @@ class Generator {
   /** [base register, offset] for an access of `size` bytes; atomics are aligned. */
   private address(size: number, aligned: boolean): [number, number] {
     const r = this.r;
+    if (!aligned && r.chance(0.15)) {
+      // through the derived pointer r7 (see 'ptr'): it differs between paths
+      // and is often something else, so these accesses test the checks
+      // that engines may skip when a range is known to be mapped
+      const half = this.memSize >> 1;
+      return [PTR_REG, r.range(-2, half - size + 2)];
+    }
     const stack = r.chance(0.4);
     const align = aligned ? size : r.chance(0.7) ? size : 1;
     if (r.chance(this.oobRate)) {

@@ -101,6 +101,10 @@ export class FuncEmitter implements IntrinsicContext {
   private readonly rHi = new Int32Array(11);
   private readonly wLo = new Int32Array(11);
   private readonly wHi = new Int32Array(11);
+  // Per block of the current function: its only predecessor, and the ranges known at its end.
+  private singlePred = new Int32Array(0);
+  private snapped = new Uint8Array(0);
+  private snaps = new Int32Array(0);
 
   constructor(env: EmitEnv) {
     this.env = env;
@@ -144,6 +148,7 @@ export class FuncEmitter implements IntrinsicContext {
     if (!this.verified) {
       w.u8x2(W.global_get, Glob.budget);
       w.u8x2(W.local_set, L_BUDGET);
+      this.findSinglePreds(f);
     }
     this.nodes(s.tree);
     // Every path ends in return or a branch; tell the validator the end is unreachable.
@@ -369,7 +374,11 @@ export class FuncEmitter implements IntrinsicContext {
     const prog = this.env.prog;
     if (!this.verified) {
       this.charge(b.insns, b.start, this.s.cycleCut[bb] === 1);
-      this.forgetAll();
+      // A block entered only from one block that is already emitted starts
+      // with what was known at that block's end (no call lies in between).
+      const p = bb === 0 ? -1 : this.singlePred[bb]!;
+      if (p >= 0 && this.snapped[p] === 1) this.restoreRanges(p);
+      else this.forgetAll();
     }
     const stop = b.term === Term.Fall || b.term === Term.FallOff ? b.last + 1 : b.last;
     for (let i = b.start; i < stop; i++) {
@@ -378,12 +387,57 @@ export class FuncEmitter implements IntrinsicContext {
       this.insn(i);
       if (!this.verified) this.forgetWrites(i);
     }
+    if (!this.verified) this.saveRanges(bb);
+  }
+
+  /** singlePred[b] = the only predecessor of b, or -1 (none, or several). */
+  private findSinglePreds(f: FuncCfg): void {
+    const n = f.blocks.length;
+    this.singlePred = new Int32Array(n).fill(-1);
+    const count = new Uint8Array(n);
+    const add = (from: number, to: number): void => {
+      if (to < 0) return;
+      if (count[to]! < 2) count[to]!++;
+      this.singlePred[to] = count[to] === 1 ? from : -1;
+    };
+    for (const b of f.blocks) {
+      if (b.term === Term.Fall) add(b.id, b.next);
+      else if (b.term === Term.Jump) add(b.id, b.taken);
+      else if (b.term === Term.Cond) {
+        add(b.id, b.taken);
+        if (b.next !== b.taken) add(b.id, b.next);
+      }
+    }
+    this.snapped = new Uint8Array(n);
+    this.snaps = new Int32Array(n * 44);
+  }
+
+  private saveRanges(bb: number): void {
+    const at = bb * 44;
+    this.snaps.set(this.rLo, at);
+    this.snaps.set(this.rHi, at + 11);
+    this.snaps.set(this.wLo, at + 22);
+    this.snaps.set(this.wHi, at + 33);
+    this.snapped[bb] = 1;
+  }
+
+  private restoreRanges(bb: number): void {
+    const at = bb * 44;
+    const snaps = this.snaps;
+    for (let r = 0; r < 11; r++) {
+      this.rLo[r] = snaps[at + r]!;
+      this.rHi[r] = snaps[at + 11 + r]!;
+      this.wLo[r] = snaps[at + 22 + r]!;
+      this.wHi[r] = snaps[at + 33 + r]!;
+    }
   }
 
   // ---- checked ranges (unverified mode) ---------------------------------------------------
-  // Within a basic block, between calls, the mapping of memory cannot change,
-  // so once [reg + lo, reg + hi) has passed the check it stays valid until reg
-  // is written. Later accesses inside such a range skip the check.
+  // Between calls the mapping of memory cannot change, so once
+  // [reg + lo, reg + hi) has passed the check it stays valid until reg is
+  // written, and later accesses inside it skip the check. The knowledge
+  // lives through a block, and into a successor that has no other
+  // predecessor.
 
   private forgetAll(): void {
     this.rHi.fill(0);

@@ -16,6 +16,8 @@ import { Interpreter } from '../../../src/vm/interpreter.js';
 import { RuntimeMemory } from '../../../src/vm/memory.js';
 import type { EngineConfig } from '../../../src/vm/types.js';
 import { W } from '../../../src/vm/jit/wasm/opcodes.js';
+import { printCode } from '../../../src/vm/jit/wasm/print.js';
+import { Imp } from '../../../src/vm/jit/abi.js';
 
 const prog = (...parts: RawInsn[][]): Program => programFromSlots(parts.flat());
 const CALL = (id: number): RawInsn[] => K(Op.CALL, 0, id);
@@ -348,4 +350,20 @@ test('legacy packet loads: big-endian reads, and out of the packet the run ends 
     assert.equal(compile(p, config).run([0, r2], { run, regsOut: b }).r0, want, `r2 = ${r2}`);
     assert.deepEqual([...b], [...a], `registers, r2 = ${r2}`);
   }
+});
+
+test('checked ranges flow into single-predecessor blocks only, never across a merge', () => {
+  const config = setup();
+  const input = config.mem.alloc(16, { name: 'input' });
+  // 0: r7 = r1; 1: r7 += 8; 2: if r2 == 0 goto 5; 3: r7 = r1; 4: r0 = *(u8 *)(r7 + 15)
+  // 5: r0 = *(u8 *)(r7 + 15)   <- reached from 2 with r7 = r1 + 8: out of bounds
+  const p = prog(X(Op.MOV64_REG, 7, 1), K(Op.ADD64_IMM, 7, 8), JK(Op.JEQ64_IMM, 2, 0, 2), X(Op.MOV64_REG, 7, 1), LD(Op.LDXB, 0, 7, 15), LD(Op.LDXB, 0, 7, 15), EXIT());
+  const jit = compile(p, config);
+  assert.equal(jit.run([input.start, 1]).r0, 0n);
+  assert.throws(() => jit.run([input.start, 0]), (e: unknown) => e instanceof MemoryFault && e.pc === 5);
+  // and a fact learned before a branch holds in the block that only the branch leads to
+  const q = prog(LD(Op.LDXW, 0, 1, 0), JK(Op.JEQ64_IMM, 2, 0, 1), LD(Op.LDXB, 0, 1, 3), EXIT());
+  const text = printCode(compile(q, config).bytes, { from: Imp.count, to: Imp.count + 1 });
+  // each inline check reads a shadow byte at SHADOW_BASE (offset=4096)
+  assert.equal((text.match(/offset=4096/g) ?? []).length, 1, 'one check (the ldxw); the ldxb at +3 inherits its range');
 });
