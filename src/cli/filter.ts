@@ -19,6 +19,11 @@ import { readCaptureSync } from '../pcap/reader.js';
 import { PcapWriter, fileSink } from '../pcap/writer.js';
 import { EXIT_FAIL, EXIT_OK, type Command, type Io } from './command.js';
 
+/** How often (packets) to look at the clock for the progress line. */
+const PROGRESS_EVERY = 1024;
+/** Default seconds between progress lines. */
+const PROGRESS_SECONDS = 2;
+
 const HELP = `usage: tsbpf filter EXPR... -r IN.pcap [-w OUT.pcap] [-c COUNT] [-q] [--engine E]
        tsbpf filter -d EXPR... [--output d|dd|ddd] [--link-type T] [-r IN.pcap]
        tsbpf filter --ebpf EXPR... [--link-type T] [-r IN.pcap]
@@ -45,6 +50,7 @@ does. Host names are never resolved: use numeric addresses.
                  tcpdump uses when reading a file)
   -O             do not optimise (no jump threading)
   --engine E     engine that runs the translation: interp (default) or jit
+  --progress S   seconds between progress lines on stderr (default ${PROGRESS_SECONDS}; 0: none)
 
 Exit status: 0 on success, 1 for an invalid expression (tcpdump's message,
 with a caret under the place) or unreadable capture, 2 on bad usage.`;
@@ -62,11 +68,8 @@ interface Values {
   snaplen?: string;
   netmask?: string;
   engine?: string;
+  progress?: string;
 }
-
-/** How often (packets) to look at the clock for the progress line. */
-const PROGRESS_EVERY = 8192;
-const PROGRESS_MS = 2000;
 
 function intOption(name: string, v: string | undefined, min: number, max: number): number | undefined {
   if (v === undefined) return undefined;
@@ -74,6 +77,12 @@ function intOption(name: string, v: string | undefined, min: number, max: number
   if (!/^\s*(0x[0-9a-fA-F]+|[0-9]+)\s*$/.test(v) || !Number.isInteger(n) || n < min || n > max) {
     throw new UsageError(`-${name.length > 1 ? '-' : ''}${name}: expected a number ${min}..${max}, got '${v}'`);
   }
+  return n;
+}
+
+function progressOption(v: string): number {
+  const n = Number(v);
+  if (!/^[0-9.]+$/.test(v) || !Number.isFinite(n)) throw new UsageError(`--progress: expected seconds (0 to turn it off), got '${v}'`);
   return n;
 }
 
@@ -135,6 +144,7 @@ function filterCapture(expr: string, values: Values, compile: (linkType: number)
   let writerLinkType = -1;
   let total = 0;
   let matched = 0;
+  const progressMs = 1000 * (values.progress === undefined ? PROGRESS_SECONDS : progressOption(values.progress));
   let lastProgress = Date.now();
   try {
     for (const rec of readCaptureSync(source(file))) {
@@ -160,7 +170,7 @@ function filterCapture(expr: string, values: Values, compile: (linkType: number)
         }
       }
       total++;
-      if (total % PROGRESS_EVERY === 0 && Date.now() - lastProgress >= PROGRESS_MS) {
+      if (progressMs > 0 && total % PROGRESS_EVERY === 0 && Date.now() - lastProgress >= progressMs) {
         lastProgress = Date.now();
         io.err(`${file}: ${total} packets read, ${matched} matched...`);
       }
@@ -196,6 +206,7 @@ export const filter: Command = {
         snaplen: { type: 'string' },
         netmask: { type: 'string' },
         engine: { type: 'string' },
+        progress: { type: 'string' },
       },
     }) as { values: Values; positionals: string[] };
     const expr = positionals.join(' ');

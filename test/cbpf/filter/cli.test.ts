@@ -3,12 +3,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileFilter } from '../../../src/cbpf/filter/index.js';
 import { disassembleClassic } from '../../../src/cbpf/disasm.js';
-import { parseCapture } from '../../../src/pcap/index.js';
+import { MemorySink, PcapWriter, parseCapture } from '../../../src/pcap/index.js';
 import { FIXTURES, ROOT } from '../../paths.js';
 import { evalClassic } from './classic-eval.js';
 
@@ -75,6 +75,26 @@ test('tsbpf filter: bad expressions exit 1 with tcpdump\'s message and a caret; 
   assert.equal(tsbpf('ip').status, 2);
   assert.equal(tsbpf('-d', '--link-type', 'NOPE', 'ip').status, 2);
   assert.equal(tsbpf('-r', join(FIXTURES, 'filter', 'missing.pcap'), 'ip').status === 0, false);
+});
+
+test('tsbpf filter: a progress line on long captures, counts at the end', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsbpf-filter-'));
+  try {
+    // 30 copies of the capture: over 4000 packets.
+    const sink = new MemorySink();
+    const w = new PcapWriter(sink, { linkType: 1 });
+    for (let i = 0; i < 30; i++) for (const p of packets) w.write(p);
+    w.close();
+    const big = join(dir, 'big.pcap');
+    writeFileSync(big, sink.bytes());
+    const r = tsbpf('-r', big, '-q', '--progress', '0.000001', 'udp');
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /big\.pcap: \d+ packets read, \d+ matched\.\.\./);
+    assert.equal(r.stdout.trim(), `${30 * packets.length} packets read, ${30 * expected('udp').length} matched 'udp'`);
+    assert.equal(tsbpf('-r', big, '-q', '--progress', '0', 'udp').stderr, '');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('tsbpf filter --ebpf prints the translation with the classic lines as comments', () => {
