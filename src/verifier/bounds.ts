@@ -78,6 +78,16 @@ function deduce32(r: RegState): void {
   if (u32(r.s32min) <= u32(r.s32max)) {
     r.u32min = Math.max(r.u32min, u32(r.s32min));
     r.u32max = Math.min(r.u32max, u32(r.s32max));
+  } else {
+    // The s32 range crosses zero: as u32 it is [s32min, 2^32) u [0, s32max]. A u32
+    // range inside one of the two pieces pins both ranges to that piece.
+    if (r.u32max < u32(r.s32min)) {
+      r.s32min = r.u32min | 0;
+      r.u32max = Math.min(r.u32max, u32(r.s32max));
+    } else if (u32(r.s32max) < r.u32min) {
+      r.s32max = r.u32max | 0;
+      r.u32min = Math.max(r.u32min, u32(r.s32min));
+    }
   }
 }
 

@@ -5,10 +5,10 @@
 // the rules live in alu.ts, memory-access.ts, helpers-check.ts,
 // branches.ts, stack.ts and prune.ts.
 
-import { LDDW_SECOND_HALF, type Program } from '../isa/decode.js';
+import { LDDW_SECOND_HALF, checkFields, readSlot, type Program } from '../isa/decode.js';
 import { INSNS, Shape } from '../isa/table.js';
 import { AluOp, AtomicOp, JmpOp, MAX_CALL_FRAMES, PseudoLd, STACK_SIZE, Src } from '../isa/fields.js';
-import { VerifierError } from '../internal/errors.js';
+import { DecodeError, VerifierError } from '../internal/errors.js';
 import { BPF_PROG_TYPE, nameOf } from '../internal/uapi.gen.js';
 import { ctxLayout } from '../progtypes/ctx.js';
 import { Reject, type Env, type MapInfo, type VerifyOptions, type LineInfo } from './env.js';
@@ -180,10 +180,26 @@ function checkLddw(env: Env): void {
   const prog = env.prog;
   for (let i = 0; i < prog.length; i++) {
     const op = prog.op[i]!;
-    if (op === LDDW_SECOND_HALF) continue;
+    if (op === LDDW_SECOND_HALF) {
+      // Not the second half of an lddw: an encoding the ISA table does not know.
+      const prevDef = i > 0 && prog.op[i - 1]! >= 0 ? INSNS[prog.op[i - 1]!] : undefined;
+      if (prevDef?.slots !== 2 || (i >= 2 && prog.op[i - 2]! >= 0 && INSNS[prog.op[i - 2]!]!.slots === 2)) {
+        env.insnIdx = i;
+        throw new Reject(`unknown opcode ${prog.opcode[i]!.toString(16).padStart(2, '0')}`);
+      }
+      continue;
+    }
     const def = INSNS[op]!;
-    if (def.shape !== Shape.Lddw) continue;
     env.insnIdx = i;
+    // Structural checks (registers exist, reserved fields zero) for programs decoded without validation.
+    try {
+      checkFields(i, def, readSlot(prog.bytes, i));
+    } catch (e) {
+      if (e instanceof DecodeError) throw new Reject(e.reason);
+      throw e;
+    }
+    if (def.shape !== Shape.Lddw) continue;
+    if (i + 1 >= prog.length) throw new Reject('invalid bpf_ld_imm64 insn');
     const src = prog.src[i]!;
     if (src === PseudoLd.IMM64 || src === PseudoLd.FUNC) continue;
     if (src === PseudoLd.BTF_ID) throw new Reject('ld_imm64 of a BTF id (ksym) is not supported');
@@ -386,7 +402,12 @@ function walk(env: Env, cfg: Cfg, limit: number, stats: (p: number, t: number, p
         break;
       }
       case Shape.StoreReg: {
-        const v = readReg(regs, src).clone();
+        const orig = readReg(regs, src);
+        // A scalar spilled to the stack stays linked to its register (same id), like a copy.
+        if (regs[dst]!.type === RegType.PTR_TO_STACK && orig.type === RegType.SCALAR && orig.id === 0 && !tnumIsConst(orig.varOff)) {
+          orig.id = ++env.nextId;
+        }
+        const v = orig.clone();
         readReg(regs, dst);
         checkMemAccess(env, { regno: dst, off, size: def.width / 8, write: true, value: v, valueRegno: src });
         samePointer(dst);
