@@ -15,6 +15,8 @@ export abstract class ProgRunContext extends HelperContext {
   abstract readonly ctxAddr: number;
   /** Bytes LD_ABS/LD_IND see (engines read it once per run); undefined for non-packet programs. */
   packet: { start: number; len: number } | undefined = undefined;
+  /** A test run is using it (see test-run.ts: contexts are reused between runs). */
+  busy = false;
   /** Regions this context allocated; freed by dispose(). */
   protected readonly regions: Region[] = [];
   protected readonly memory: RuntimeMemory;
@@ -23,6 +25,14 @@ export abstract class ProgRunContext extends HelperContext {
     super(options);
     this.memory = options.maps.mem;
   }
+
+  /**
+   * Prepare for another test run with new input, reusing the regions (what
+   * makes running a capture cheap). Returns false when this context cannot
+   * hold the input (a different context size), so the caller makes a new one.
+   * Throws TestRunError for input the kernel refuses.
+   */
+  abstract reset(dataIn: Uint8Array | undefined, ctxIn: Uint8Array | undefined): boolean;
 
   /** The packet after the run, as BPF_PROG_TEST_RUN's data_out (empty for non-packet programs). */
   abstract dataOut(): Uint8Array;

@@ -24,8 +24,10 @@ import { ETH_HLEN, LOOPBACK_IFINDEX } from './xdp.js';
 import { ProgRunContext } from './run-context.js';
 
 export const SKB_SIZE = 192;
-/** NET_SKB_PAD + NET_IP_ALIGN and SKB_DATA_ALIGN(sizeof(struct skb_shared_info)): the test run's limit is a page minus both. */
-export const SKB_MAX_DATA = 4096 - 66 - 320;
+/** The test run's buffer: a page with NET_SKB_PAD + NET_IP_ALIGN of headroom and SKB_DATA_ALIGN(sizeof(struct skb_shared_info)) of tailroom. */
+const SKB_PAGE = 4096;
+const SKB_HEADROOM = 66;
+export const SKB_MAX_DATA = SKB_PAGE - SKB_HEADROOM - 320;
 
 /** Offsets in struct __sk_buff (include/uapi/linux/bpf.h). */
 export const SKB = {
@@ -75,15 +77,25 @@ export interface SkbRunOptions {
 export class SkbRunContext extends ProgRunContext {
   readonly ctxAddr: number;
   readonly frameStart: number;
-  readonly frameLen: number;
+  frameLen = 0;
   /** skb->data and skb->len as the program sees them. */
-  readonly data: number;
-  readonly len: number;
+  data = 0;
+  len = 0;
   private readonly l2: boolean;
-  private readonly hasCtxIn: boolean;
+  /** The page holding the packet: headroom, the frame, tailroom, like the kernel's test-run buffer. */
+  private readonly page: number;
 
   constructor(options: HelperContextOptions, dataIn: Uint8Array, ctxIn: Uint8Array | undefined, skbOptions: SkbRunOptions) {
     super(options);
+    this.l2 = skbOptions.l2;
+    this.page = this.alloc(SKB_PAGE, 'skb data', 'packet', true).start;
+    this.frameStart = this.page + SKB_HEADROOM;
+    this.ctxAddr = this.alloc(SKB_SIZE, '__sk_buff', 'ctx', true).start;
+    this.reset(dataIn, ctxIn);
+  }
+
+  reset(dataIn: Uint8Array | undefined, ctxIn: Uint8Array | undefined): boolean {
+    dataIn ??= new Uint8Array(0);
     if (dataIn.length < ETH_HLEN) throw new TestRunError(EINVAL, `data_in is ${dataIn.length} bytes, less than ETH_HLEN (${ETH_HLEN})`);
     if (dataIn.length > SKB_MAX_DATA) throw new TestRunError(EINVAL, `data_in is ${dataIn.length} bytes; an skb test run takes at most ${SKB_MAX_DATA}`);
     // the kernel pulls the network header of IPv4 and IPv6 frames into the linear part first
@@ -97,12 +109,11 @@ export class SkbRunContext extends ProgRunContext {
       ctx.set(ctxIn.subarray(0, SKB_SIZE));
       checkCtxIn(ctx, dataIn.length);
     }
-    this.hasCtxIn = ctxIn !== undefined;
-    this.l2 = skbOptions.l2;
-    const frame = this.alloc(dataIn.length, 'skb data', 'packet', true, dataIn);
-    this.frameStart = frame.start;
+    const u8 = this.memory.u8;
+    u8.fill(0, this.page, this.page + SKB_PAGE);
+    u8.set(dataIn, this.frameStart);
     this.frameLen = dataIn.length;
-    this.data = this.l2 ? frame.start : frame.start + ETH_HLEN;
+    this.data = this.l2 ? this.frameStart : this.frameStart + ETH_HLEN;
     this.len = this.l2 ? dataIn.length : dataIn.length - ETH_HLEN;
     this.packet = { start: this.data, len: this.len };
 
@@ -117,8 +128,9 @@ export class SkbRunContext extends ProgRunContext {
     dv.setUint32(SKB.data_end, this.data + this.len, true);
     dv.setUint32(SKB.data_meta, this.data, true);
     // without ctx_in the kernel leaves qdisc_skb_cb->pkt_len (wire_len) 0
-    if (this.hasCtxIn && dv.getUint32(SKB.wire_len, true) === 0) dv.setUint32(SKB.wire_len, this.len, true);
-    this.ctxAddr = this.alloc(SKB_SIZE, '__sk_buff', 'ctx', true, ctx).start;
+    if (ctxIn !== undefined && dv.getUint32(SKB.wire_len, true) === 0) dv.setUint32(SKB.wire_len, this.len, true);
+    u8.set(ctx, this.ctxAddr);
+    return true;
   }
 
   /** The frame: socket filters' Ethernet header comes back zeroed (the kernel pushes a zeroed one). */

@@ -1,5 +1,6 @@
 // The equivalent of the kernel's BPF_PROG_TEST_RUN: build the program type's
-// context from data_in / ctx_in, run the program `repeat` times on the same
+// context from data_in / ctx_in (reusing the program's context regions from
+// the last test run), run the program `repeat` times on the same
 // context (as the kernel does: changes to the packet, its head and tail, and
 // to maps persist from one repetition to the next), and report the last
 // return value, data_out, ctx_out and the mean duration per run.
@@ -53,7 +54,8 @@ export function testRun(target: TestRunTarget, options: TestRunOptions = {}): Te
   const repeat = options.repeat ?? 1;
   if (!Number.isInteger(repeat) || repeat < 0 || repeat > 0xffffffff) throw new UsageError(`repeat must be a u32, got ${repeat}`);
   const runs = Math.max(1, repeat);
-  const ctx = createRunContext(target.type, target.helperContextOptions(options.cpu), options.dataIn, options.ctxIn);
+  const ctx = contextFor(target, options);
+  ctx.busy = true;
   try {
     const exec = { ...(options.engine !== undefined ? { engine: options.engine } : {}), ...(options.budget !== undefined ? { budget: options.budget } : {}) };
     target.prepare(exec);
@@ -70,6 +72,38 @@ export function testRun(target: TestRunTarget, options: TestRunOptions = {}): Te
       insns: r.insns,
     };
   } finally {
-    ctx.dispose();
+    ctx.busy = false;
+    // a context made because the cached one was busy is not kept
+    if (cached.get(target) !== ctx) ctx.dispose();
   }
+}
+
+/**
+ * One run context per program, reset for each test run: running a capture
+ * then allocates nothing per packet but the results. A new context is made
+ * when the cached one cannot take the input (another size of ctx_in) or is
+ * in use (a test run started from inside one).
+ */
+const cached = new WeakMap<TestRunTarget, ProgRunContext>();
+
+function contextFor(target: TestRunTarget, options: TestRunOptions): ProgRunContext {
+  const c = cached.get(target);
+  if (c !== undefined && c.busy) return createRunContext(target.type, target.helperContextOptions(options.cpu), options.dataIn, options.ctxIn);
+  if (c !== undefined && c.reset(options.dataIn, options.ctxIn)) {
+    c.cpu = options.cpu ?? 0;
+    return c;
+  }
+  c?.dispose();
+  cached.delete(target);
+  const n = createRunContext(target.type, target.helperContextOptions(options.cpu), options.dataIn, options.ctxIn);
+  cached.set(target, n);
+  return n;
+}
+
+/** Free the cached run context of a program (its regions in the runtime memory). */
+export function releaseTestRunContext(target: TestRunTarget): void {
+  const c = cached.get(target);
+  if (c === undefined || c.busy) return;
+  c.dispose();
+  cached.delete(target);
 }

@@ -24,25 +24,29 @@ export class BytesRunContext extends ProgRunContext {
   readonly ctxAddr: number;
   readonly size: number;
   private readonly writable: boolean;
+  private readonly kind: BytesCtxKind;
 
   constructor(options: HelperContextOptions, kind: BytesCtxKind, ctxIn: Uint8Array | undefined) {
     super(options);
+    this.kind = kind;
     const bytes = ctxIn ?? new Uint8Array(0);
-    let size = FIXED_SIZE[kind] ?? bytes.length;
-    if (kind === 'raw_tracepoint') {
-      if (bytes.length % 8 !== 0 || bytes.length > MAX_RAW_TP_ARGS * 8)
-        throw new TestRunError(EINVAL, `raw_tracepoint ctx_in is ${bytes.length} bytes; it must be up to ${MAX_RAW_TP_ARGS} u64 arguments`);
-    } else if (kind === 'syscall') {
-      if (bytes.length > MAX_SYSCALL_CTX) throw new TestRunError(EINVAL, `syscall ctx_in is ${bytes.length} bytes, more than ${MAX_SYSCALL_CTX}`);
-    } else if (FIXED_SIZE[kind] !== undefined && bytes.length > size) {
-      throw new TestRunError(E2BIG, `${kind} ctx_in is ${bytes.length} bytes; the context is ${size}`);
-    }
-    size = Math.max(size, bytes.length);
+    const size = contextSize(kind, bytes);
     this.size = size;
     // only syscall programs write their context (a user buffer)
     this.writable = kind === 'syscall';
     // an empty context is still a valid (unreadable) address, never NULL
     this.ctxAddr = this.alloc(size, `${kind} ctx`, 'ctx', this.writable, bytes).start;
+  }
+
+  /** Reusable when the new context has the same size. */
+  reset(dataIn: Uint8Array | undefined, ctxIn: Uint8Array | undefined): boolean {
+    if (dataIn !== undefined && dataIn.length > 0) throw new TestRunError(EINVAL, `program type ${this.kind} takes no data_in, only ctx_in`);
+    const bytes = ctxIn ?? new Uint8Array(0);
+    if (contextSize(this.kind, bytes) !== this.size) return false;
+    const u8 = this.memory.u8;
+    u8.fill(0, this.ctxAddr, this.ctxAddr + this.size);
+    u8.set(bytes, this.ctxAddr);
+    return true;
   }
 
   dataOut(): Uint8Array {
@@ -53,4 +57,18 @@ export class BytesRunContext extends ProgRunContext {
   ctxOut(): Uint8Array | undefined {
     return this.writable ? this.memory.u8.slice(this.ctxAddr, this.ctxAddr + this.size) : undefined;
   }
+}
+
+/** The context's size for this input, after the kernel's checks of ctx_in. */
+function contextSize(kind: BytesCtxKind, bytes: Uint8Array): number {
+  const size = FIXED_SIZE[kind] ?? bytes.length;
+  if (kind === 'raw_tracepoint') {
+    if (bytes.length % 8 !== 0 || bytes.length > MAX_RAW_TP_ARGS * 8)
+      throw new TestRunError(EINVAL, `raw_tracepoint ctx_in is ${bytes.length} bytes; it must be up to ${MAX_RAW_TP_ARGS} u64 arguments`);
+  } else if (kind === 'syscall') {
+    if (bytes.length > MAX_SYSCALL_CTX) throw new TestRunError(EINVAL, `syscall ctx_in is ${bytes.length} bytes, more than ${MAX_SYSCALL_CTX}`);
+  } else if (FIXED_SIZE[kind] !== undefined && bytes.length > size) {
+    throw new TestRunError(E2BIG, `${kind} ctx_in is ${bytes.length} bytes; the context is ${size}`);
+  }
+  return Math.max(size, bytes.length);
 }

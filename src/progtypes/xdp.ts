@@ -42,6 +42,7 @@ export const LOOPBACK_IFINDEX = 1;
 /** XDP verdicts. */
 export const XDP_ACTION = { XDP_ABORTED: 0, XDP_DROP: 1, XDP_PASS: 2, XDP_TX: 3, XDP_REDIRECT: 4 } as const;
 
+const EMPTY = new Uint8Array(0);
 const MD_DATA = 0;
 const MD_DATA_END = 4;
 const MD_DATA_META = 8;
@@ -63,19 +64,32 @@ export class XdpRunContext extends ProgRunContext {
    * fragments, which only multi-buffer helpers reach (not implemented here);
    * they come back after the linear part in data_out.
    */
-  readonly frags: Uint8Array;
-  private readonly ingressIfindex: number;
-  private readonly rxQueueIndex: number;
+  frags: Uint8Array = new Uint8Array(0);
+  /** The furthest data_end since the last reset (what the next reset must clear). */
+  private highWater: number;
+  private ingressIfindex = LOOPBACK_IFINDEX;
+  private rxQueueIndex = 0;
   /** ctx_out keeps the caller's ingress_ifindex (0 when it gave none), as the kernel does. */
-  private readonly ctxInIngress: number;
+  private ctxInIngress = 0;
 
   /**
    * `dataIn` is the packet; `ctxIn`, when given, is a struct xdp_md whose
    * `data` says how many leading bytes of dataIn are metadata and whose
-   * `data_end` must equal dataIn's length (the kernel's checks).
+   * `data_end` ends the linear part (the kernel's checks).
    */
   constructor(options: HelperContextOptions, dataIn: Uint8Array, ctxIn?: Uint8Array) {
     super(options);
+    this.hardStart = this.alloc(XDP_FRAME_SIZE, 'xdp frame', 'packet', true).start;
+    // read-only to the program: every xdp_md field is read-only
+    this.ctxAddr = this.alloc(XDP_MD_SIZE, 'xdp_md', 'ctx', false).start;
+    this.data = this.dataEnd = this.dataMeta = this.hardStart + XDP_PACKET_HEADROOM;
+    this.highWater = this.hardStart + XDP_FRAME_SIZE; // the first reset clears it all
+    this.reset(dataIn, ctxIn);
+  }
+
+  /** Set the frame up for a new packet (a fresh zeroed page, as the kernel's test run allocates). */
+  reset(dataIn: Uint8Array | undefined, ctxIn: Uint8Array | undefined): boolean {
+    dataIn ??= new Uint8Array(0);
     if (dataIn.length < ETH_HLEN) throw new TestRunError(EINVAL, `XDP data_in is ${dataIn.length} bytes, less than ETH_HLEN (${ETH_HLEN})`);
     // the kernel's limit on data_in: a page-sized linear part and up to MAX_SKB_FRAGS pages
     if (dataIn.length > XDP_MAX_DATA + MAX_SKB_FRAGS * XDP_FRAME_SIZE) throw new TestRunError(E2BIG, `XDP data_in is ${dataIn.length} bytes, more than a test run's frame and fragments hold`);
@@ -83,7 +97,6 @@ export class XdpRunContext extends ProgRunContext {
     let metaLen = 0;
     // without an ingress_ifindex the kernel's test run receives on the loopback device
     let ingress = LOOPBACK_IFINDEX;
-    let rxq = 0;
     let ctxInIngress = 0;
     if (ctxIn !== undefined) {
       const md = readMd(ctxIn);
@@ -91,29 +104,32 @@ export class XdpRunContext extends ProgRunContext {
       if (md.dataEnd > dataIn.length) throw new TestRunError(EINVAL, `xdp_md ctx_in: data_end (${md.dataEnd}) is past the data_in size (${dataIn.length})`);
       if (md.data > md.dataEnd || metaLenInvalid(md.data)) throw new TestRunError(EINVAL, `xdp_md ctx_in: data (${md.data}, the metadata length) must be a multiple of 4, at most 32`);
       if (md.egressIfindex !== 0) throw new TestRunError(EINVAL, 'xdp_md ctx_in: egress_ifindex must be 0');
+      // the kernel checks the queue against the device; devices here have one rx queue
+      if (md.rxQueueIndex !== 0) throw new TestRunError(EINVAL, `xdp_md ctx_in: rx_queue_index ${md.rxQueueIndex} does not exist (one rx queue per device)`);
       metaLen = md.data;
       // data_end sets the linear part; the rest of data_in becomes fragments
       linear = Math.min(md.dataEnd, XDP_MAX_DATA);
       if (md.ingressIfindex !== 0) ingress = md.ingressIfindex;
       ctxInIngress = md.ingressIfindex;
-      // the kernel checks the queue against the device; devices here have one rx queue
-      if (md.rxQueueIndex !== 0) throw new TestRunError(EINVAL, `xdp_md ctx_in: rx_queue_index ${md.rxQueueIndex} does not exist (one rx queue per device)`);
-      rxq = md.rxQueueIndex;
     }
-    // The metadata of ctx_in comes out of the headroom, as in the kernel.
-    const frame = this.alloc(XDP_FRAME_SIZE, 'xdp frame', 'packet', true);
-    this.hardStart = frame.start;
-    this.dataMeta = frame.start + XDP_PACKET_HEADROOM - metaLen;
-    this.memory.u8.set(dataIn.subarray(0, linear), this.dataMeta);
-    this.frags = dataIn.slice(linear);
+    const u8 = this.memory.u8;
+    // A fresh zeroed frame, as the kernel allocates. Only the part the last packet
+    // reached needs clearing: the headroom and the packet up to its furthest end.
+    // Bytes an unverified program wrote past that are never exposed, because
+    // growing the tail zero-fills what it adds.
+    u8.fill(0, this.hardStart, Math.max(this.highWater, this.hardStart + XDP_PACKET_HEADROOM));
+    // the metadata of ctx_in comes out of the headroom, as in the kernel
+    this.dataMeta = this.hardStart + XDP_PACKET_HEADROOM - metaLen;
+    u8.set(dataIn.subarray(0, linear), this.dataMeta);
+    this.frags = linear < dataIn.length ? dataIn.slice(linear) : EMPTY;
     this.data = this.dataMeta + metaLen;
     this.dataEnd = this.dataMeta + linear;
+    this.highWater = this.dataEnd;
     this.ingressIfindex = ingress;
-    this.rxQueueIndex = rxq;
+    this.rxQueueIndex = 0;
     this.ctxInIngress = ctxInIngress;
-    // read-only to the program: every xdp_md field is read-only
-    this.ctxAddr = this.alloc(XDP_MD_SIZE, 'xdp_md', 'ctx', false).start;
     this.syncMd();
+    return true;
   }
 
   /** Write the current pointers into the xdp_md the program reads. */
@@ -159,6 +175,7 @@ export class XdpRunContext extends ProgRunContext {
     if (end < this.data + ETH_HLEN) return -EINVAL;
     if (delta > 0) this.memory.u8.fill(0, this.dataEnd, end);
     this.dataEnd = end;
+    if (end > this.highWater) this.highWater = end;
     this.syncMd();
     return 0;
   }

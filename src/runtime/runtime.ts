@@ -25,6 +25,7 @@ import { ArrayOfMaps, HashOfMaps } from '../maps/map-in-map.js';
 import { ProgArrayMap } from '../maps/prog-array.js';
 import { MapTable } from '../maps/table.js';
 import { NET_HELPERS } from '../progtypes/net-helpers.js';
+import { releaseTestRunContext } from '../progtypes/test-run.js';
 import { SKB_HELPERS } from '../progtypes/skb.js';
 import { XDP_HELPERS } from '../progtypes/xdp.js';
 import type { MemoryOptions } from '../vm/memory.js';
@@ -239,6 +240,7 @@ export class Runtime implements ProgramHost {
 
   /** Forget every map (their memory is released) and program. */
   dispose(): void {
+    for (const p of this.programs) if (p !== undefined) releaseTestRunContext(p);
     for (const m of this.maps.list()) this.maps.close(m);
     this.programs.length = 1;
     this.pins.clear();

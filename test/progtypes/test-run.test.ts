@@ -168,3 +168,13 @@ test('verdict names and which verdicts pass a packet on', () => {
   assert.deepEqual([0, 1, 2, 3].map((r) => passesPacket('xdp', r)), [false, false, true, true]);
   assert.deepEqual([0, 2].map((r) => passesPacket('sched_cls', r)), [true, false]);
 });
+
+test('a reused context starts clean: headroom bytes from an earlier run do not leak', () => {
+  const coll = new Runtime().loadObject(objectSpec([{ name: 'push', type: 'xdp', asm: 'r2 = -4\ncall 44\nr0 = 2\nexit' }]));
+  const p = coll.program('push');
+  const pkt = new Uint8Array(20).fill(0xaa);
+  // first run: 8 bytes of metadata (0xaa) sit just below data in the headroom
+  assert.equal(hex(p.testRun({ dataIn: pkt, ctxIn: new Uint8Array(new Uint32Array([8, 20, 0, 0, 0, 0]).buffer) }).dataOut), 'aa'.repeat(4) + 'aa'.repeat(20));
+  // second run on the same frame: the 4 pushed bytes are zero, as in a freshly allocated one
+  assert.equal(hex(p.testRun({ dataIn: pkt }).dataOut), '00000000' + 'aa'.repeat(20));
+});
