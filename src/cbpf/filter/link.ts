@@ -4,7 +4,7 @@
 
 import { FilterError } from './errors.js';
 
-export type LinkKind = 'ether' | 'sll' | 'sll2' | 'raw' | 'null';
+export type LinkKind = 'ether' | 'sll' | 'sll2' | 'raw' | 'null' | 'loop' | 'ipv4' | 'ipv6';
 
 export interface LinkLayer {
   readonly linkType: number;
@@ -17,7 +17,7 @@ export interface LinkLayer {
   readonly offNet: number;
 }
 
-export const LINKTYPE = { NULL: 0, ETHERNET: 1, RAW: 101, LINUX_SLL: 113, LINUX_SLL2: 276 } as const;
+export const LINKTYPE = { NULL: 0, ETHERNET: 1, RAW: 101, LOOP: 108, LINUX_SLL: 113, IPV4: 228, IPV6: 229, LINUX_SLL2: 276 } as const;
 
 const LAYERS: readonly LinkLayer[] = [
   { linkType: LINKTYPE.NULL, kind: 'null', label: 'BSD loopback', offLinkType: -1, offNet: 4 },
@@ -26,7 +26,10 @@ const LAYERS: readonly LinkLayer[] = [
   // DLT_RAW's two historical numbers (BSD/OpenBSD) mean the same.
   { linkType: 12, kind: 'raw', label: 'Raw IP', offLinkType: -1, offNet: 0 },
   { linkType: 14, kind: 'raw', label: 'Raw IP', offLinkType: -1, offNet: 0 },
+  { linkType: LINKTYPE.LOOP, kind: 'loop', label: 'OpenBSD loopback', offLinkType: -1, offNet: 4 },
   { linkType: LINKTYPE.LINUX_SLL, kind: 'sll', label: 'Linux cooked v1', offLinkType: 14, offNet: 16 },
+  { linkType: LINKTYPE.IPV4, kind: 'ipv4', label: 'Raw IPv4', offLinkType: -1, offNet: 0 },
+  { linkType: LINKTYPE.IPV6, kind: 'ipv6', label: 'Raw IPv6', offLinkType: -1, offNet: 0 },
   { linkType: LINKTYPE.LINUX_SLL2, kind: 'sll2', label: 'Linux cooked v2', offLinkType: 0, offNet: 20 },
 ];
 

@@ -5,7 +5,7 @@
 
 import { UnsupportedError } from '../../internal/errors.js';
 import type { ProtoQual } from './ast.js';
-import { FALSE, JEQ, JGT, JSET, and, andK, cmpField, loadAbs, not, or, test, type Cond } from './cond.js';
+import { FALSE, TRUE, JEQ, JGT, JSET, and, andK, cmpField, loadAbs, not, or, test, type Cond } from './cond.js';
 import { FilterError } from './errors.js';
 import type { LinkLayer } from './link.js';
 
@@ -94,13 +94,20 @@ export class Layers {
         if (etype === ETH.IP6) return test([loadAbs(1, this.offNet), andK(0xf0)], JEQ, 0x60);
         return FALSE;
       }
-      case 'null': {
-        // The address family, in the byte order of the capturing host: little-endian here,
-        // read big-endian by the load. IPv6 has three BSD values.
-        if (etype === ETH.IP) return cmpField(4, 0, 0x02000000);
-        if (etype === ETH.IP6) return or(cmpField(4, 0, 0x18000000), cmpField(4, 0, 0x1c000000), cmpField(4, 0, 0x1e000000));
+      case 'null':
+      case 'loop': {
+        // The address family: in the capturing host's byte order for BSD loopback
+        // (little-endian here, read big-endian by the load), network order for
+        // OpenBSD's. IPv6 has three BSD values.
+        const fam = (f: number): number => (this.link.kind === 'null' ? ((f & 0xff) << 24) >>> 0 : f);
+        if (etype === ETH.IP) return cmpField(4, 0, fam(2));
+        if (etype === ETH.IP6) return or(cmpField(4, 0, fam(30)), cmpField(4, 0, fam(24)), cmpField(4, 0, fam(28)));
         return FALSE;
       }
+      case 'ipv4':
+        return etype === ETH.IP ? TRUE : FALSE;
+      case 'ipv6':
+        return etype === ETH.IP6 ? TRUE : FALSE;
     }
   }
 

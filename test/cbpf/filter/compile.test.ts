@@ -149,6 +149,12 @@ test('filter link types: raw IP, Linux cooked v1/v2 and BSD loopback offsets', (
   assert.equal(errorOf('broadcast', LINKTYPE.RAW), 'not a broadcast link');
   assert.equal(errorOf('ether host 1:2:3:4:5:6', LINKTYPE.LINUX_SLL2), 'ethernet addresses supported only on ethernet/FDDI/token ring/802.11/ATM LANE/Fibre Channel');
   assert.throws(() => compileFilter('ip', { linkType: 147 }), FilterError);
+  // Raw IPv4 / IPv6 link types know the version without looking; OpenBSD loopback has the family in network order.
+  assert.equal(dis('ip', LINKTYPE.IPV4), '(000) ret      #262144');
+  assert.equal(errorOf('ip6', LINKTYPE.IPV4), 'expression rejects all packets');
+  assert.match(dis('udp port 53', LINKTYPE.IPV6), /^\(000\) ldb {6}\[6\]/);
+  assert.match(dis('ip', LINKTYPE.LOOP), /jeq {6}#0x2 /);
+  assert.equal(errorOf('vlan', LINKTYPE.LOOP), 'no VLAN support for OpenBSD loopback');
 });
 
 test('filter link types: SLL/raw programs agree with tcpdump -d', { skip: NO_TCPDUMP }, () => {
