@@ -26,6 +26,7 @@ const ATTACH = { netfilter: 45, tcx_ingress: 46, tcx_egress: 47, cgroup_unix_con
 const { loadCases } = await import(dist('test/verifier/cases.js'));
 const { kernelVerdicts } = await import(dist('test/verifier/kernel.js'));
 const { randomPrograms } = await import(dist('test/verifier/random-programs.js'));
+const { unrelocatedMapLoads } = await import(dist('src/cli/check.js'));
 
 const { values: args } = parseArgs({
   options: {
@@ -100,7 +101,7 @@ if (existsSync(corpusFile)) {
     let ours = 'reject', note;
     const t0 = performance.now();
     try {
-      const prog = decodeProgram(p.insns, { validate: false });
+      const prog = decodeProgram(unrelocatedMapLoads(p), { validate: false });
       const r = verify(prog, {
         progType, maps, license: spec.license, logLevel: 0, strictAlignment: e.flags.includes('BPF_F_STRICT_ALIGNMENT'), sleepable: e.flags.includes('BPF_F_SLEEPABLE'), btf: p.funcInfo.length > 0,
         expectedAttachType: e.attach_type ? ATTACH[e.attach_type] ?? BPF_ATTACH_TYPE[e.attach_type] : undefined,

@@ -96,6 +96,21 @@ const CGROUP_SKB: CtxLayout = {
   fields: skbFields({ write: ['mark', 'priority', 'cb', 'tstamp'], deny: ['tc_classid', 'data_meta', 'wire_len'], pkt: true, meta: false }),
 };
 
+// Lightweight tunnels: packet reads everywhere, writes only on xmit.
+function lwt(packet: 'read' | 'write'): CtxLayout {
+  return {
+    name: '__sk_buff',
+    size: SKB_SIZE,
+    packet,
+    fields: skbFields({
+      write: ['mark', 'priority', 'cb'],
+      deny: ['tc_classid', 'family', 'remote_ip4', 'local_ip4', 'remote_ip6', 'local_ip6', 'remote_port', 'local_port', 'data_meta', 'tstamp', 'wire_len', 'hwtstamp'],
+      pkt: true,
+      meta: false,
+    }),
+  };
+}
+
 const XDP: CtxLayout = {
   name: 'xdp_md',
   size: 24,
@@ -157,6 +172,9 @@ const BY_TYPE = new Map<number, CtxLayout>([
   [T['sched_act']!, TC],
   [T['xdp']!, XDP],
   [T['cgroup_skb']!, CGROUP_SKB],
+  [T['lwt_in']!, lwt('read')],
+  [T['lwt_out']!, lwt('read')],
+  [T['lwt_xmit']!, lwt('write')],
   [T['kprobe']!, KPROBE],
   [T['perf_event']!, PERF_EVENT],
   [T['tracepoint']!, TRACEPOINT],
