@@ -15,7 +15,8 @@
 // icmptype, icmp-echo, icmp6type...); vlan [id], mpls [label], pppoes [id],
 // pppoed; inbound/outbound on Linux cooked captures; and/or/not with
 // parentheses and the implicit-qualifier rule.
-// Link types: Ethernet, raw IP, Linux cooked v1/v2, BSD loopback.
+// Link types: Ethernet, raw IP (101, 12, 14, 228, 229), Linux cooked v1/v2,
+// BSD and OpenBSD loopback.
 // Not supported (UnsupportedError): protochain, geneve, 802.11 and ATM
 // primitives, pf log fields, gateway (it needs name resolution).
 // Host names are never resolved: a name is an error, as tcpdump reports an
