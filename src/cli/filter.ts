@@ -236,6 +236,11 @@ export const filter: Command = {
         io.err(`tsbpf filter: ${e.describe()}`);
         return EXIT_FAIL;
       }
+      // A capture that cannot be opened or an output that cannot be created: say which, not a stack.
+      if (e instanceof Error && 'syscall' in e && typeof (e as { code?: unknown }).code === 'string') {
+        io.err(`tsbpf filter: ${e.message}`);
+        return EXIT_FAIL;
+      }
       throw e;
     }
   },

@@ -74,7 +74,10 @@ test('tsbpf filter: bad expressions exit 1 with tcpdump\'s message and a caret; 
   assert.equal(tsbpf('-d', 'host localhost').stderr.split('\n')[0], "tsbpf filter: unknown host 'localhost'");
   assert.equal(tsbpf('ip').status, 2);
   assert.equal(tsbpf('-d', '--link-type', 'NOPE', 'ip').status, 2);
-  assert.equal(tsbpf('-r', join(FIXTURES, 'filter', 'missing.pcap'), 'ip').status === 0, false);
+  const missing = tsbpf('-r', join(FIXTURES, 'filter', 'missing.pcap'), 'ip');
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /^tsbpf filter: ENOENT: no such file or directory, open '.*missing\.pcap'/);
+  assert.equal(tsbpf('-r', CAP, '-w', join(FIXTURES, 'no-such-dir', 'x.pcap'), 'ip').status, 1);
 });
 
 test('tsbpf filter: a progress line on long captures, counts at the end', () => {
