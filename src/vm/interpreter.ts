@@ -19,7 +19,7 @@ import { checkFields, checkTargets, readSlot, type Program } from '../isa/decode
 import { MAX_CALL_FRAMES, STACK_SIZE } from '../isa/fields.js';
 import { INSNS, Op, Shape } from '../isa/table.js';
 import type { HelperEnv, HelperRegistry } from '../helpers/registry.js';
-import { BudgetExceeded, ProgramError, UsageError } from '../internal/errors.js';
+import { BudgetExceeded, MemoryFault, ProgramError, UsageError } from '../internal/errors.js';
 import { Perm, SHADOW_BASE, type RuntimeMemory } from './memory.js';
 import {
   DEFAULT_BUDGET,
@@ -313,7 +313,11 @@ export class Interpreter implements Engine {
     const write = def.shape === Shape.Store || def.shape === Shape.StoreReg || def.shape === Shape.Atomic;
     const base = write ? this.prog.dst[pc]! : this.prog.src[pc]!;
     const addr = regs[2 * base + 1]! * TWO32 + (regs[2 * base]! >>> 0) + this.prog.off[pc]!;
-    return this.mem.fault(pc, addr, def.width / 8, write);
+    const size = def.width / 8;
+    if (def.shape === Shape.Atomic && addr % size !== 0 && this.mem.checkRange(addr, size, true)) {
+      return new MemoryFault(pc, addr, size, true, `atomic access must be aligned to ${size} bytes`);
+    }
+    return this.mem.fault(pc, addr, size, write);
   }
 }
 
@@ -863,7 +867,9 @@ function execute(
       case Op.ATOMIC32_XCHG:
       case Op.ATOMIC32_CMPXCHG: {
         const a = (regs[d]! >>> 0) + off;
-        if (regs[d + 1] !== 0 || a < 0 || a > lim) {
+        // Atomics must be naturally aligned (the kernel's verifier insists and
+        // Wasm atomics trap): fault as the JIT does.
+        if (regs[d + 1] !== 0 || a < 0 || a > lim || (a & 3) !== 0) {
           status = S_FAULT;
           break loop;
         }
@@ -919,7 +925,9 @@ function execute(
       case Op.ATOMIC64_XCHG:
       case Op.ATOMIC64_CMPXCHG: {
         const a = (regs[d]! >>> 0) + off;
-        if (regs[d + 1] !== 0 || a < 0 || a > lim) {
+        // Atomics must be naturally aligned (the kernel's verifier insists and
+        // Wasm atomics trap): fault as the JIT does.
+        if (regs[d + 1] !== 0 || a < 0 || a > lim || (a & 7) !== 0) {
           status = S_FAULT;
           break loop;
         }

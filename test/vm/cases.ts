@@ -237,6 +237,8 @@ fails('ldxb below the last stack frame', p(LD(Op.LDXB, 0, 10, -4097), EXIT()), '
 fails('stxw to a wild address', p(MOV(1, 0x7ffffff0), STX(Op.STXW, 1, 1, 0), EXIT()), 'MemoryFault', 1);
 fails('ldxh at a negative address', p(MOV(1, 4), LD(Op.LDXH, 0, 1, -8), EXIT()), 'MemoryFault', 1);
 fails('atomic add on NULL', p(MOV(1, 0), MOV(2, 1), STX(Op.ATOMIC64_ADD, 1, 2, 0), EXIT()), 'MemoryFault', 2);
+fails('misaligned 64-bit atomic on the stack', p(MOV(2, 1), STX(Op.ATOMIC64_ADD, 10, 2, -12), EXIT()), 'MemoryFault', 1);
+fails('misaligned 32-bit atomic on the stack', p(MOV(2, 1), STX(Op.ATOMIC32_XCHG, 10, 2, -6), EXIT()), 'MemoryFault', 1);
 
 // atomics (on the stack)
 const at = (name: string, op: Op, init: bigint, src: bigint, r0: bigint, read: 'mem' | 'src' | 'r0' | 'mem64', want: bigint): void => {
