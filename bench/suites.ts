@@ -7,5 +7,6 @@ import { interpSuite } from './vm/interp.bench.js';
 import { mapsSuite } from './maps/maps.bench.js';
 import { attachSuite } from './attach/attach.bench.js';
 import { elfLoadSuite } from './elf/load.bench.js';
+import { jitSuite } from './vm/jit.bench.js';
 
-export const SUITES: Suite[] = [nativeSuite, kernelSuite, programsSuite, interpSuite, mapsSuite, attachSuite, elfLoadSuite];
+export const SUITES: Suite[] = [nativeSuite, kernelSuite, programsSuite, jitSuite, interpSuite, mapsSuite, attachSuite, elfLoadSuite];

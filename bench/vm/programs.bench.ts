@@ -65,7 +65,7 @@ export const programsSuite: Suite = {
         const args = [s.ctx.start];
         const want = EXPECTED[name]![packet]!;
         const engines: [string, () => number, () => void][] = [];
-        for (const engine of ['interp', 'jit']) {
+        for (const engine of ['interp', 'jit', 'jit-verified']) {
           if (!ctx.filter.test(`${engine}/${name}/${packet}`)) continue;
           const got = Number(vm.run(verify, { args, engine }).r0 & 0xffffffffn);
           if (got !== want) {
@@ -78,8 +78,9 @@ export const programsSuite: Suite = {
           rows.push({ program: name, packet, engine, ns_per_run: ns, insns_per_run: engine === 'interp' ? insns : undefined });
         }
         if (ctx.filter.test(`jit-batch/${name}/${packet}`)) {
-          const e = vm.engine(prog, 'jit') as unknown as { runBatchAt(n: number, a: number, o: number): void };
-          const vEngine = vm.engine(verify, 'jit') as unknown as { runBatchAt(n: number, a: number, o: number): void };
+          // batches run the verified-mode JIT: the kernel's numbers are for verified code too
+          const e = vm.engine(prog, 'jit-verified') as unknown as { runBatchAt(n: number, a: number, o: number): void };
+          const vEngine = vm.engine(verify, 'jit-verified') as unknown as { runBatchAt(n: number, a: number, o: number): void };
           const recs = vm.mem.alloc(BATCH * 48, { name: 'batch', kind: 'scratch' });
           const dv = vm.mem.dv;
           for (let k = 0; k < BATCH; k++) dv.setUint32(recs.start + 40 * k, s.ctx.start, true);
