@@ -168,7 +168,59 @@ if (existsSync(corpusFile)) {
     });
     const row = tally('random programs', items);
     row.kernelAccepts = items.filter((x) => x.kernel === 'accept').length;
+    row.interpreter = await runAccepted(progs, items);
   }
+}
+
+/**
+ * Run every program our verifier accepted in the runtime's bounds-checked
+ * interpreter (test run with a 64-byte packet): a verified program must never
+ * fault. Returns counts, or why it could not run.
+ */
+async function runAccepted(progs, items) {
+  let Runtime;
+  try {
+    ({ Runtime } = await import(dist('src/runtime/runtime.js')));
+  } catch (e) {
+    return { skipped: `runtime not available: ${e.message}` };
+  }
+  const { MemoryFault } = await import(dist('src/internal/errors.js'));
+  const { BPF_MAP_TYPE } = await import(dist('src/internal/uapi.gen.js'));
+  const mapName = (t) => Object.keys(BPF_MAP_TYPE).find((k) => BPF_MAP_TYPE[t] === undefined && BPF_MAP_TYPE[k] === t) ?? 'hash';
+  const out = { ran: 0, faults: 0, otherErrors: 0, faultList: [], errorSample: undefined };
+  for (let i = 0; i < progs.length; i++) {
+    if (items[i].ours !== 'accept') continue;
+    const g = progs[i];
+    const n = g.bytes.length / 8;
+    const mapRefs = [];
+    for (let k = 0; k < n; k++) if (g.bytes[k * 8] === 0x18 && (g.bytes[k * 8 + 1] >> 4) === 1) mapRefs.push({ insn: k, map: g.bytes[k * 8 + 4], kind: 'fd', offset: 0 });
+    const type = g.progType === 6 ? 'xdp' : 'socket_filter';
+    const spec = {
+      file: 'random', endianness: 'little', license: 'GPL', gplCompatible: true, coreRelos: [], externs: [], subprograms: [], notes: [],
+      maps: g.maps.map((m, k) => ({ name: `m${k}`, type: mapName(m.type), typeId: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries, flags: 0, pinning: 0, section: '.maps', origin: 'btf' })),
+      programs: [{
+        name: 'p', section: type === 'xdp' ? 'xdp' : 'socket', type, typeId: g.progType, sleepable: false, progFlags: 0, legacySectionName: false,
+        insns: g.bytes, mapRefs, functions: [{ name: 'p', insn: 0, length: n }], funcInfo: [], lineInfo: [], coreRelos: [], externs: [], license: 'GPL', autoload: true,
+      }],
+    };
+    try {
+      const rt = new Runtime({ engine: 'interp', verify: false });
+      const coll = rt.loadObject(spec, { verify: false });
+      const packet = new Uint8Array(64).map((_, k) => (k * 37) & 0xff);
+      coll.program('p').testRun({ dataIn: packet, engine: 'interp' });
+      out.ran++;
+      rt.dispose?.();
+    } catch (e) {
+      if (e instanceof MemoryFault) {
+        out.faults++;
+        out.faultList.push(`${items[i].name}: ${e.message}`);
+      } else {
+        out.otherErrors++;
+        out.errorSample ??= `${items[i].name}: ${e.message}`;
+      }
+    }
+  }
+  return out;
 }
 
 if (args.json) {
@@ -183,6 +235,12 @@ if (args.json) {
       (r.kernelAccepts !== undefined ? `, kernel accepted ${r.kernelAccepts}` : '') +
       (r.slowest ? `, slowest ${r.slowest.ms.toFixed(1)} ms (${r.slowest.name}, ${r.slowest.insns} insns, ${r.slowest.processed} processed)` : ''));
     if (r.unsafeList.length) console.log(`  unsafe accepts: ${r.unsafeList.join(', ')}`);
+    if (r.interpreter) {
+      const it = r.interpreter;
+      if (it.skipped) console.log(`  interpreter runs: skipped (${it.skipped})`);
+      else console.log(`  accepted programs run in the bounds-checked interpreter: ${it.ran} ran, ${it.faults} faulted, ${it.otherErrors} other errors${it.errorSample ? ` (e.g. ${it.errorSample})` : ''}`);
+      for (const f of it.faultList ?? []) console.log(`  FAULT ${f}`);
+    }
     if (args.verbose) for (const s of r.strictList) console.log(`  over-strict: ${s}`);
   }
 }
