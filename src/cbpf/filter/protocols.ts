@@ -211,6 +211,8 @@ export class Layers {
     const et = ETHER_ABBREV[proto];
     if (proto === 'link') return { check: and(), base: this.offLinkHdr, viaIpHeaderLen: false };
     if (et !== undefined) return { check: this.linkType(et), base: net, viaIpHeaderLen: false };
+    // AppleTalk counts from the network offset whether it came in a type or a SNAP frame, as in libpcap.
+    if (proto === 'atalk') return { check: this.linkType(ETHERTYPE_ATALK), base: net, viaIpHeaderLen: false };
     if (proto === 'icmp6') {
       return { check: and(this.linkType(ETH.IP6), cmpField(1, net + 6, IPPROTO.ICMPV6)), base: net + 40, viaIpHeaderLen: false };
     }
