@@ -15,19 +15,27 @@
 // their data_out has the Ethernet header zeroed, as the kernel returns it.
 
 import type { HelperContextOptions } from '../helpers/context.js';
-import { arg, helper, retInt } from '../helpers/define.js';
+import { arg, argHi, helper, retInt } from '../helpers/define.js';
 import type { HelperEnv } from '../helpers/registry.js';
 import { ProgramError } from '../internal/errors.js';
 import { EFAULT, EINVAL } from './errno.js';
+import { ENOMEM } from '../maps/errno.js';
 import { TestRunError } from './errors.js';
 import { ETH_HLEN, LOOPBACK_IFINDEX } from './xdp.js';
 import { ProgRunContext } from './run-context.js';
 
 export const SKB_SIZE = 192;
-/** The test run's buffer: a page with NET_SKB_PAD + NET_IP_ALIGN of headroom and SKB_DATA_ALIGN(sizeof(struct skb_shared_info)) of tailroom. */
-const SKB_PAGE = 4096;
-const SKB_HEADROOM = 66;
-export const SKB_MAX_DATA = SKB_PAGE - SKB_HEADROOM - 320;
+/** The kernel's test-run buffer is a page with NET_SKB_PAD + NET_IP_ALIGN (66) of headroom and 320 of tailroom: the input limit. */
+export const SKB_MAX_DATA = 4096 - 66 - 320;
+/** __bpf_skb_max_len on the loopback device: mtu 65536 + hard_header_len 14. */
+export const SKB_MAX_LEN = 65536 + ETH_HLEN;
+/**
+ * Here the buffer is larger so that bpf_skb_change_head/tail can grow the
+ * packet as far as the kernel (which reallocates) lets them: room in front
+ * for pushed headers, and the largest packet after it.
+ */
+const SKB_HEADROOM = 512;
+const SKB_BUFFER = SKB_HEADROOM + SKB_MAX_LEN + 512;
 
 /** Offsets in struct __sk_buff (include/uapi/linux/bpf.h). */
 export const SKB = {
@@ -76,20 +84,20 @@ export interface SkbRunOptions {
 
 export class SkbRunContext extends ProgRunContext {
   readonly ctxAddr: number;
-  readonly frameStart: number;
-  frameLen = 0;
   /** skb->data and skb->len as the program sees them. */
   data = 0;
   len = 0;
   private readonly l2: boolean;
-  /** The page holding the packet: headroom, the frame, tailroom, like the kernel's test-run buffer. */
-  private readonly page: number;
+  /** The buffer holding the packet (see SKB_BUFFER). */
+  private readonly buf: number;
+  /** The furthest packet byte since the last reset (what the next reset must clear). */
+  private highWater: number;
 
   constructor(options: HelperContextOptions, dataIn: Uint8Array, ctxIn: Uint8Array | undefined, skbOptions: SkbRunOptions) {
     super(options);
     this.l2 = skbOptions.l2;
-    this.page = this.alloc(SKB_PAGE, 'skb data', 'packet', true).start;
-    this.frameStart = this.page + SKB_HEADROOM;
+    this.buf = this.alloc(SKB_BUFFER, 'skb data', 'packet', true).start;
+    this.highWater = this.buf + SKB_BUFFER; // the first reset clears it all
     this.ctxAddr = this.alloc(SKB_SIZE, '__sk_buff', 'ctx', true).start;
     this.reset(dataIn, ctxIn);
   }
@@ -110,33 +118,45 @@ export class SkbRunContext extends ProgRunContext {
       checkCtxIn(ctx, dataIn.length);
     }
     const u8 = this.memory.u8;
-    u8.fill(0, this.page, this.page + SKB_PAGE);
-    u8.set(dataIn, this.frameStart);
-    this.frameLen = dataIn.length;
-    this.data = this.l2 ? this.frameStart : this.frameStart + ETH_HLEN;
+    // a zeroed buffer, as the kernel allocates: clear what the last packet reached
+    u8.fill(0, this.buf, this.highWater);
+    const frame = this.buf + SKB_HEADROOM;
+    u8.set(dataIn, frame);
+    this.data = this.l2 ? frame : frame + ETH_HLEN;
     this.len = this.l2 ? dataIn.length : dataIn.length - ETH_HLEN;
-    this.packet = { start: this.data, len: this.len };
+    this.highWater = frame + dataIn.length;
 
     const dv = new DataView(ctx.buffer);
     const { protocol, pktType } = ethTypeTrans(dataIn);
     // what the kernel does not take from ctx_in is the skb's own state
-    dv.setUint32(SKB.len, this.len, true);
     dv.setUint32(SKB.pkt_type, pktType, true);
     dv.setUint32(SKB.protocol, protocol, true);
     if (dv.getUint32(SKB.ifindex, true) <= LOOPBACK_IFINDEX) dv.setUint32(SKB.ifindex, LOOPBACK_IFINDEX, true);
-    dv.setUint32(SKB.data, this.data, true);
-    dv.setUint32(SKB.data_end, this.data + this.len, true);
-    dv.setUint32(SKB.data_meta, this.data, true);
     // without ctx_in the kernel leaves qdisc_skb_cb->pkt_len (wire_len) 0
     if (ctxIn !== undefined && dv.getUint32(SKB.wire_len, true) === 0) dv.setUint32(SKB.wire_len, this.len, true);
     u8.set(ctx, this.ctxAddr);
+    this.syncPointers();
     return true;
   }
 
-  /** The frame: socket filters' Ethernet header comes back zeroed (the kernel pushes a zeroed one). */
+  /** Write len and the packet pointers into the __sk_buff (after a reset or a helper that moved them). */
+  private syncPointers(): void {
+    const dv = this.memory.dv;
+    const a = this.ctxAddr;
+    dv.setUint32(a + SKB.len, this.len, true);
+    dv.setUint32(a + SKB.data, this.data, true);
+    dv.setUint32(a + SKB.data_end, this.data + this.len, true);
+    dv.setUint32(a + SKB.data_meta, this.data, true);
+    this.packet = { start: this.data, len: this.len };
+    if (this.data + this.len > this.highWater) this.highWater = this.data + this.len;
+  }
+
+  /** The packet; socket filters' comes back with a zeroed Ethernet header in front (the kernel pushes one). */
   dataOut(): Uint8Array {
-    const out = this.memory.u8.slice(this.frameStart, this.frameStart + this.frameLen);
-    if (!this.l2) out.fill(0, 0, ETH_HLEN);
+    const u8 = this.memory.u8;
+    if (this.l2) return u8.slice(this.data, this.data + this.len);
+    const out = new Uint8Array(ETH_HLEN + this.len);
+    out.set(u8.subarray(this.data, this.data + this.len), ETH_HLEN);
     return out;
   }
 
@@ -146,6 +166,42 @@ export class SkbRunContext extends ProgRunContext {
     const src = this.memory.u8;
     for (const [off, size] of CTX_IN_ALLOWED) out.set(src.subarray(this.ctxAddr + off, this.ctxAddr + off + size), off);
     return out;
+  }
+
+  /** bpf_skb_pull_data: the linear part already holds everything; asking for more than the packet is -ENOMEM. */
+  pullData(len: number): number {
+    return len > this.len ? -ENOMEM : 0;
+  }
+
+  /** bpf_skb_change_tail: trim, or pad with zeros, to `newLen` bytes. */
+  changeTail(newLen: number, flags: number): number {
+    // __bpf_skb_min_len: the network header offset (14 for tc, which is where change_tail runs)
+    const minLen = this.l2 ? ETH_HLEN : 0;
+    if (flags !== 0 || newLen > SKB_MAX_LEN || newLen < minLen) return -EINVAL;
+    if (this.data + newLen > this.buf + SKB_BUFFER) return -ENOMEM;
+    if (newLen > this.len) this.memory.u8.fill(0, this.data + this.len, this.data + newLen);
+    this.len = newLen;
+    this.syncPointers();
+    return 0;
+  }
+
+  /** bpf_skb_change_head: push `room` zeroed bytes in front (a new link-layer header). */
+  changeHead(room: number, flags: number): number {
+    const newLen = this.len + room;
+    if (flags !== 0 || newLen > SKB_MAX_LEN || newLen < this.len) return -EINVAL;
+    const u8 = this.memory.u8;
+    if (this.data - room < this.buf) {
+      // not enough headroom left: move the packet back, as the kernel reallocates
+      const to = this.buf + room;
+      if (to + this.len > this.buf + SKB_BUFFER) return -ENOMEM;
+      u8.copyWithin(to, this.data, this.data + this.len);
+      this.data = to;
+    }
+    this.data -= room;
+    u8.fill(0, this.data, this.data + room);
+    this.len = newLen;
+    this.syncPointers();
+    return 0;
   }
 
   /** bpf_skb_load_bytes: copy from the packet; -EFAULT (and a zeroed buffer) outside it. */
@@ -194,6 +250,9 @@ function skbOf(env: HelperEnv, name: string): SkbRunContext {
 }
 
 export const SKB_HELPERS = [
+  helper('skb_pull_data', (env) => retInt(env, skbOf(env, 'skb_pull_data').pullData(arg(env, 2)))),
+  helper('skb_change_tail', (env) => retInt(env, argHi(env, 3) !== 0 ? -EINVAL : skbOf(env, 'skb_change_tail').changeTail(arg(env, 2), arg(env, 3)))),
+  helper('skb_change_head', (env) => retInt(env, argHi(env, 3) !== 0 ? -EINVAL : skbOf(env, 'skb_change_head').changeHead(arg(env, 2), arg(env, 3)))),
   helper('skb_load_bytes', (env) => retInt(env, skbOf(env, 'skb_load_bytes').loadBytes(arg(env, 2), arg(env, 3), arg(env, 4)))),
   helper('skb_store_bytes', (env) => retInt(env, skbOf(env, 'skb_store_bytes').storeBytes(arg(env, 2), arg(env, 3), arg(env, 4), arg(env, 5)))),
 ];

@@ -178,3 +178,18 @@ test('a reused context starts clean: headroom bytes from an earlier run do not l
   // second run on the same frame: the 4 pushed bytes are zero, as in a freshly allocated one
   assert.equal(hex(p.testRun({ dataIn: pkt }).dataOut), '00000000' + 'aa'.repeat(20));
 });
+
+for (const engine of ENGINES) {
+  test(`tc packet resizing: skb_pull_data, skb_change_tail, skb_change_head (${engine})`, () => {
+    const coll = new Runtime({ engine }).loadObject(read('test', 'fixtures', 'pcap-runtime', 'resize.o'));
+    const frame = Uint8Array.from({ length: 60 }, (_, i) => i + 1);
+    frame[12] = 0x88;
+    frame[13] = 0xb5;
+    const r = coll.program('resize').testRun({ dataIn: frame });
+    const log = [...Array(12).keys()].map((i) => s64(coll.map('resize_log').lookup(new Uint8Array([i, 0, 0, 0]))));
+    // pull ok, pull past the end -ENOMEM, grow to 70, shrink to 57, below ETH_HLEN and bad flags -EINVAL, push 4 -> 61
+    assert.deepEqual(log, [0n, -12n, 0n, 70n, 0n, 57n, -22n, -22n, 0n, 61n, -22n, 61n]);
+    assert.equal(r.retval, 0);
+    assert.equal(hex(r.dataOut), '44332211' + hex(frame.subarray(0, 57)));
+  });
+}
