@@ -35,8 +35,10 @@ const { values: args } = parseArgs({
     seed: { type: 'string', default: '1' },
     json: { type: 'boolean', default: false },
     verbose: { type: 'boolean', default: false },
+    'update-divergences': { type: 'boolean', default: false },
   },
 });
+const DIVERGENCES = join(root, 'test/fixtures/verifier/selftest-divergences.txt');
 
 const rows = [];
 function tally(name, items) {
@@ -118,6 +120,18 @@ if (existsSync(corpusFile)) {
   }
   const row = tally('kernel verifier selftests', items);
   row.slowest = slowest;
+  // Known divergences: committed, may only shrink.
+  const now = items.filter((x) => (x.kernel === 'accept' || x.kernel === 'reject') && x.kernel !== x.ours)
+    .map((x) => `${x.name}\tkernel ${x.kernel}, tsbpf ${x.ours}${x.note ? `: ${x.note}` : ''}`).sort();
+  const known = existsSync(DIVERGENCES)
+    ? new Set(readFileSync(DIVERGENCES, 'utf8').split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split('\t')[0]))
+    : new Set();
+  row.newDivergences = now.map((l) => l.split('\t')[0]).filter((n) => !known.has(n));
+  row.fixedDivergences = [...known].filter((n) => !now.some((l) => l.startsWith(n + '\t')));
+  if (args['update-divergences']) {
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(DIVERGENCES, '# Kernel selftests where tsbpf\'s verdict differs from the kernel\'s (scripts/verifier-report.mjs --update-divergences).\n# This list may only shrink.\n' + now.join('\n') + '\n');
+  }
 } else {
   rows.push({ corpus: 'kernel verifier selftests', skipped: `no ${corpusFile} (run /work/shared/verifier-corpus/build.sh and corpus.py)` });
 }
@@ -235,6 +249,8 @@ if (args.json) {
       (r.kernelAccepts !== undefined ? `, kernel accepted ${r.kernelAccepts}` : '') +
       (r.slowest ? `, slowest ${r.slowest.ms.toFixed(1)} ms (${r.slowest.name}, ${r.slowest.insns} insns, ${r.slowest.processed} processed)` : ''));
     if (r.unsafeList.length) console.log(`  unsafe accepts: ${r.unsafeList.join(', ')}`);
+    if (r.newDivergences?.length) console.log(`  NEW divergences (not in selftest-divergences.txt): ${r.newDivergences.join(', ')}`);
+    if (r.fixedDivergences?.length) console.log(`  fixed divergences (remove with --update-divergences): ${r.fixedDivergences.join(', ')}`);
     if (r.interpreter) {
       const it = r.interpreter;
       if (it.skipped) console.log(`  interpreter runs: skipped (${it.skipped})`);
