@@ -73,7 +73,7 @@ export class Gen implements GenContext {
         return direction(this, e.outbound);
       case 'llc':
         this.pos = e.pos;
-        return this.layers.anyLlc();
+        return this.guard(() => this.layers.anyLlc(e.subtype));
       case 'unsupported':
         throw new UnsupportedError(`filter: '${e.what}' is not supported by tsbpf's filter compiler`);
       case 'prim':

@@ -146,9 +146,12 @@ class Parser extends ArithParser {
       case 'outbound':
         this.i++;
         return { node: this.leaf({ t: 'direction', outbound: t.text === 'outbound', pos: t.pos }), q: null };
-      case 'llc':
+      case 'llc': {
         this.i++;
-        return { node: this.leaf({ t: 'llc', pos: t.pos }), q: null };
+        // `llc TYPE`: the type is a name (`rnr` happens to be a keyword too).
+        const sub = this.tok.kind === 'id' || this.isKw(this.tok, 'rnr') ? this.toks[this.i++]!.text : undefined;
+        return { node: this.leaf(sub === undefined ? { t: 'llc', pos: t.pos } : { t: 'llc', subtype: sub, pos: t.pos }), q: null };
+      }
       case 'geneve':
       case 'lane':
         this.i++;

@@ -41,6 +41,10 @@ const ETHERTYPE_IPX = 0x8137;
 const ETHERTYPE_ATALK = 0x809b;
 const ETHERTYPE_AARP = 0x80f3;
 
+/** LLC control-field values of the supervisory (low nibble) and unnumbered (mask 0xef) frame types. */
+const LLC_S_TYPES: Readonly<Record<string, number>> = { rr: 0x01, rnr: 0x05, rej: 0x09 };
+const LLC_U_TYPES: Readonly<Record<string, number>> = { ui: 0x03, ua: 0x63, disc: 0x43, sabme: 0x6f, test: 0xe3, xid: 0xaf, frmr: 0x87 };
+
 /** The protocol abbreviations that are LLC SAPs or SNAP types (the values libpcap's gen_linktype gets). */
 const LLC_ABBREV = { iso: LLCSAP.ISONS, stp: LLCSAP.STP, netbeui: LLCSAP.NETBEUI, ipx: LLCSAP.IPX, atalk: ETHERTYPE_ATALK, aarp: ETHERTYPE_AARP } as const;
 
@@ -199,10 +203,24 @@ export class Layers {
     }
   }
 
-  /** `llc`: an 802.2 frame that is not raw NetWare (DSAP/SSAP 0xffff); Ethernet only, as in libpcap for savefiles. */
-  anyLlc(): Cond {
+  /**
+   * `llc [TYPE]`: an 802.2 frame that is not raw NetWare (DSAP/SSAP 0xffff),
+   * optionally of one control-field type (Ethernet only, as in libpcap for
+   * savefiles).
+   */
+  anyLlc(subtype?: string): Cond {
     if (this.kind !== 'ether') throw new FilterError(`'llc' not supported for ${this.label}`);
-    return this.llc((o) => not(cmpField(2, o, 0xffff)));
+    const ctl = (mask: number, value: number) => (o: number): Cond => cmpField(1, o + 2, value, JEQ, mask);
+    let f: ((o: number) => Cond) | undefined;
+    if (subtype === undefined) f = () => and();
+    else if (subtype === 'i') f = (o) => not(test([loadAbs(1, o + 2)], JSET, 1));
+    else if (subtype === 's') f = ctl(0x03, 0x01);
+    else if (subtype === 'u') f = ctl(0x03, 0x03);
+    else if (LLC_S_TYPES[subtype] !== undefined) f = ctl(0x0f, LLC_S_TYPES[subtype]!);
+    else if (LLC_U_TYPES[subtype] !== undefined) f = ctl(0xef, LLC_U_TYPES[subtype]!);
+    if (f === undefined) throw new FilterError(`unknown LLC type name "${subtype}"`);
+    const g = f;
+    return this.llc((o) => and(not(cmpField(2, o, 0xffff)), g(o)));
   }
 
   /** The check that makes `proto[...]` meaningful, and where that header starts. */
