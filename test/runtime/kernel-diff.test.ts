@@ -17,10 +17,18 @@ import { loadObject } from '../../src/elf/load.js';
 import { parseCapture } from '../../src/pcap/reader.js';
 import { TestRunError } from '../../src/progtypes/errors.js';
 import { Runtime } from '../../src/runtime/runtime.js';
+import { LoadError } from '../../src/runtime/errors.js';
 import type { Collection } from '../../src/runtime/collection.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const ENGINES = ['interp', 'jit'] as const;
+/** Programs the kernel loads and tsbpf's verifier still rejects ("dir/file.o program" per line); this list may only shrink. */
+const VERIFIER_KNOWN = new Set(
+  readFileSync(join(ROOT, 'test', 'runtime', 'verifier-known-divergences.txt'), 'utf8')
+    .split('\n')
+    .map((l) => l.replace(/#.*/, '').trim())
+    .filter((l) => l !== ''),
+);
 const KERNEL_TYPES = new Set(['xdp', 'sched_cls', 'sched_act', 'socket_filter']);
 /** Maps whose contents are compared; per-CPU maps compare keys only (the kernel has more CPUs). */
 const COMPARED_MAPS = new Set(['hash', 'array', 'lru_hash', 'lpm_trie', 'percpu_array', 'percpu_hash', 'lru_percpu_hash']);
@@ -127,6 +135,19 @@ for (const obj of objects()) {
       }
       const missing = progs.filter((p) => !existsSync(join(progDir, p.name))).map((p) => p.name);
       if (missing.length > 0) return t.skip(`the kernel's libbpf loaded no program named ${missing.join(', ')} (its symbols are not functions to libbpf)`);
+      // the kernel accepted every program: so must tsbpf's verifier, except for the committed known divergences
+      for (const p of progs) {
+        const key = `${label} ${p.name}`;
+        let rejected: string | undefined;
+        try {
+          new Runtime({ verify: true }).loadObject(spec, { programs: [p.name] }).close();
+        } catch (e) {
+          if (!(e instanceof LoadError)) throw e;
+          rejected = e.message;
+        }
+        if (rejected !== undefined) assert.ok(VERIFIER_KNOWN.has(key), `the verifier rejects ${key}, which the kernel loads: ${rejected}`);
+        else assert.ok(!VERIFIER_KNOWN.has(key), `the verifier now accepts ${key}: delete its line from test/runtime/verifier-known-divergences.txt`);
+      }
       // one runtime per engine; each must match the kernel on its own
       const runtimes = ENGINES.map((engine) => new Runtime({ engine }));
       const colls = runtimes.map((rt) => rt.loadObject(spec, { programs: progs.map((p) => p.name) }));
