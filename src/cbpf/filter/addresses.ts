@@ -3,7 +3,7 @@
 
 import type { DirQual, ProtoQual, Quals } from './ast.js';
 import { JEQ, JGE, JSET, TRUE, and, cmpField, loadAbs, or, test, type Cond } from './cond.js';
-import { byDir, type GenContext } from './context.js';
+import { byDir, type GenContext, type Side } from './context.js';
 import { ETH } from './protocols.js';
 
 const V4_ALLOWED: ReadonlySet<ProtoQual> = new Set(['default', 'ip', 'arp', 'rarp']);
@@ -95,4 +95,29 @@ export function multicast(ctx: GenContext, proto: ProtoQual): Cond {
     ctx.fail('link-layer multicast filters supported only on ethernet/FDDI/token ring/ARCNET/802.11/ATM LANE/Fibre Channel');
   }
   return test([loadAbs(1, 0)], JSET, 1);
+}
+
+/**
+ * `decnet host|src|dst AREA.NODE`: the 16-bit DECnet address (area in the top
+ * 6 bits), stored little-endian, in each of the four routing-header layouts
+ * libpcap knows (short or long, with or without a pad byte).
+ */
+export function decnetHost(ctx: GenContext, dir: DirQual, text: string): Cond {
+  const m = /^([0-9]+)\.([0-9]+)/.exec(text);
+  if (m === null) return ctx.fail(`malformed decnet address '${text}'`);
+  const addr = ((Number(m[1]) & 0x3f) << 10) | (Number(m[2]) & 0x3ff);
+  const swapped = ((addr & 0xff) << 8) | (addr >> 8);
+  const L = ctx.layers;
+  const flags = L.offNet + 2;
+  const side = (s: Side): Cond => {
+    // Offsets of the address after the flags byte: [short, padded short, long, padded long].
+    const at = s === 'dst' ? [1, 2, 7, 8] : [3, 4, 15, 16];
+    return or(
+      and(cmpField(1, flags, 0x02, JEQ, 0x07), cmpField(2, flags + at[0]!, swapped)),
+      and(cmpField(2, flags, 0x8102, JEQ, 0xff07), cmpField(2, flags + at[1]!, swapped)),
+      and(cmpField(1, flags, 0x06, JEQ, 0x07), cmpField(2, flags + at[2]!, swapped)),
+      and(cmpField(2, flags, 0x8106, JEQ, 0xff07), cmpField(2, flags + at[3]!, swapped)),
+    );
+  };
+  return and(L.linkType(0x6003), byDir(dir, side));
 }

@@ -4,7 +4,7 @@
 
 import { UnsupportedError } from '../../internal/errors.js';
 import { BPF_CLASS, BPF_MODE, BPF_SIZE, stmt } from '../insn.js';
-import { atoin, broadcast, etherHost, hostV4, hostV6, multicast, prefixMask } from './addresses.js';
+import { atoin, broadcast, decnetHost, etherHost, hostV4, hostV6, multicast, prefixMask } from './addresses.js';
 import { relation } from './arith.js';
 import type { Expr, Id, ProtoQual, Quals } from './ast.js';
 import { JGE, JGT, and, not, or, test, type Cond } from './cond.js';
@@ -105,6 +105,7 @@ export class Gen implements GenContext {
           if (type === 'gateway') this.fail("'gateway' requires a name");
           this.fail(`'${type}' modifier applied to ip host`);
         }
+        if (q.proto === 'decnet' && type !== 'net') return decnetHost(this, q.dir, id.text);
         const { v, bits } = atoin(id.text, (m) => this.fail(m));
         // A short address is a prefix: `host 10.1.2` matches 10.1.2.0/24.
         return hostV4(this, q, bits === 32 ? v : (v << (32 - bits)) >>> 0, prefixMask(bits));

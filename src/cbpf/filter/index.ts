@@ -6,7 +6,8 @@
 // ether proto; port/portrange (numbers and common service names) for
 // tcp/udp/sctp on IPv4 and IPv6; ip/ip6/arp/rarp/tcp/udp/sctp/icmp/icmp6/
 // igmp/igrp/pim/vrrp/carp/ah/esp/decnet/lat/sca/mopdl/moprc abbreviations;
-// ip proto, ip6 proto, proto (numbers and /etc/protocols names); iso, stp,
+// ip proto, ip6 proto, proto (numbers and /etc/protocols names); decnet
+// host/src/dst AREA.NODE; iso, stp,
 // netbeui, atalk, aarp, ipx and llc [type] (802.2 LLC/SNAP); broadcast, multicast,
 // ip broadcast (with a netmask), ip/ip6 multicast; less, greater, len;
 // proto[expr:size] for link/ether, ip, ip6, arp, rarp, tcp, udp, sctp, icmp,
