@@ -18,7 +18,7 @@ import type { HelperContextOptions } from '../helpers/context.js';
 import { arg, helper, retInt } from '../helpers/define.js';
 import type { HelperEnv } from '../helpers/registry.js';
 import { ProgramError } from '../internal/errors.js';
-import { E2BIG, EACCES, EINVAL, ENOTSUPP } from './errno.js';
+import { E2BIG, EACCES, EFAULT, EINVAL, ENOTSUPP } from './errno.js';
 import { TestRunError } from './errors.js';
 import { ProgRunContext } from './run-context.js';
 
@@ -180,6 +180,36 @@ export class XdpRunContext extends ProgRunContext {
     return 0;
   }
 
+  /** bpf_xdp_get_buff_len: the linear part and the fragments. */
+  buffLen(): number {
+    return this.dataEnd - this.data + this.frags.length;
+  }
+
+  /**
+   * bpf_xdp_load_bytes / bpf_xdp_store_bytes: copy between `buf` and the
+   * packet at `off`, across the linear part and the fragments.
+   */
+  copyBytes(off: number, buf: number, len: number, store: boolean): number {
+    if (off > 0xffff || len > 0xffff) return -EFAULT;
+    if (off + len > this.buffLen()) return -EINVAL;
+    const mem = this.memory;
+    if (!mem.checkRange(buf, len, !store)) return -EFAULT;
+    const u8 = mem.u8;
+    const linear = this.dataEnd - this.data;
+    for (let i = 0; i < len; i++) {
+      const at = off + i;
+      if (at < linear) {
+        if (store) u8[this.data + at] = u8[buf + i]!;
+        else u8[buf + i] = u8[this.data + at]!;
+      } else if (store) {
+        this.frags[at - linear] = u8[buf + i]!;
+      } else {
+        u8[buf + i] = this.frags[at - linear]!;
+      }
+    }
+    return 0;
+  }
+
   /** The kernel copies from data_meta: metadata, then the packet. */
   dataOut(): Uint8Array {
     const lin = this.memory.u8.subarray(this.dataMeta, this.dataEnd);
@@ -226,6 +256,9 @@ function xdpOf(env: HelperEnv, name: string): XdpRunContext {
 const argInt = (env: HelperEnv, i: number): number => env.regs[2 * i]! | 0;
 
 export const XDP_HELPERS = [
+  helper('xdp_get_buff_len', (env) => retInt(env, xdpOf(env, 'xdp_get_buff_len').buffLen())),
+  helper('xdp_load_bytes', (env) => retInt(env, xdpOf(env, 'xdp_load_bytes').copyBytes(arg(env, 2), arg(env, 3), arg(env, 4), false))),
+  helper('xdp_store_bytes', (env) => retInt(env, xdpOf(env, 'xdp_store_bytes').copyBytes(arg(env, 2), arg(env, 3), arg(env, 4), true))),
   helper('xdp_adjust_head', (env) => retInt(env, xdpOf(env, 'xdp_adjust_head').adjustHead(argInt(env, 2)))),
   helper('xdp_adjust_meta', (env) => retInt(env, xdpOf(env, 'xdp_adjust_meta').adjustMeta(argInt(env, 2)))),
   helper('xdp_adjust_tail', (env) => retInt(env, xdpOf(env, 'xdp_adjust_tail').adjustTail(argInt(env, 2)))),

@@ -193,3 +193,18 @@ for (const engine of ENGINES) {
     assert.equal(hex(r.dataOut), '44332211' + hex(frame.subarray(0, 57)));
   });
 }
+
+test('xdp multi-buffer helpers read and write across the linear part and the fragments', () => {
+  const coll = new Runtime().loadObject(read('test', 'fixtures', 'pcap-runtime', 'ctx_fields.o'), { programs: ['xdp_mb'] });
+  const field = (slot: number): bigint => s64(coll.map('fields').lookup(new Uint8Array([slot, 0, 0, 0])));
+  const pkt = Uint8Array.from({ length: 60 }, (_, i) => i + 1);
+  const r = coll.program('xdp_mb').testRun({ dataIn: pkt, ctxIn: new Uint8Array(new Uint32Array([0, 40, 0, 0, 0, 0]).buffer) });
+  assert.equal(r.retval, 2);
+  // whole length, linear length, load ok, the last 4 bytes, store ok, load past the end -EINVAL
+  assert.deepEqual([53, 54, 55, 56, 57, 58].map(field), [60n, 40n, 0n, 0x3c3b3a39n, 0n, -22n]);
+  const want = pkt.slice();
+  want[58] = 0xee;
+  want[59] = 58;
+  assert.equal(hex(r.dataOut), hex(want));
+  assert.equal(r.ctxOut!.length, 24); // an xdp_md
+});

@@ -235,6 +235,8 @@ test('kernel vs tsbpf: ctx_in and ctx_out (__sk_buff, xdp_md)', { skip: SKIP }, 
     { prog: 'xdp_fields', ctx: md(6, pkt.length), what: 'xdp, metadata not a multiple of 4 (EINVAL)' },
     { prog: 'xdp_fields', ctx: md(0, pkt.length - 1), what: 'xdp, data_end one short: the last byte becomes a fragment' },
     { prog: 'xdp_fields', ctx: md(0, pkt.length, 1), what: 'xdp, rx queue 1 (EINVAL)' },
+    { prog: 'xdp_mb', ctx: md(0, 40), what: 'xdp.frags, 40 linear bytes and the rest in a fragment' },
+    { prog: 'xdp_mb', ctx: md(0, pkt.length), what: 'xdp.frags, all linear' },
   ];
   try {
     const load = run('bpftool', ['prog', 'loadall', obj, progDir]);
@@ -248,14 +250,16 @@ test('kernel vs tsbpf: ctx_in and ctx_out (__sk_buff, xdp_md)', { skip: SKIP }, 
       writeFileSync(ctxIn, c.ctx);
       writeFileSync(dataIn, pkt);
       rmSync(ctxOut, { force: true });
-      const r = run('bpftool', ['prog', 'run', 'pinned', join(progDir, c.prog), 'data_in', dataIn, 'ctx_in', ctxIn, 'ctx_out', ctxOut]);
+      rmSync(join(work, 'out.bin'), { force: true });
+      const r = run('bpftool', ['prog', 'run', 'pinned', join(progDir, c.prog), 'data_in', dataIn, 'data_out', join(work, 'out.bin'), 'ctx_in', ctxIn, 'ctx_out', ctxOut]);
       const m = /Return value: (\d+)/.exec(r.stdout);
       const err = /failed to run program: (.*)/.exec(r.stderr);
-      const kernel = m !== null ? { retval: Number(m[1]), ctxOut: existsSync(ctxOut) ? hex(readFileSync(ctxOut)) : '' } : { errno: STRERROR[err?.[1]?.trim() ?? ''] ?? -1 };
+      const dataOut = join(work, 'out.bin');
+      const kernel = m !== null ? { retval: Number(m[1]), ctxOut: existsSync(ctxOut) ? hex(readFileSync(ctxOut)) : '', dataOut: hex(readFileSync(dataOut)) } : { errno: STRERROR[err?.[1]?.trim() ?? ''] ?? -1 };
       let ours: typeof kernel;
       try {
         const res = coll.program(c.prog).testRun({ dataIn: pkt, ctxIn: c.ctx });
-        ours = { retval: res.retval, ctxOut: hex(res.ctxOut ?? new Uint8Array(0)) };
+        ours = { retval: res.retval, ctxOut: hex(res.ctxOut ?? new Uint8Array(0)), dataOut: hex(res.dataOut) };
       } catch (e) {
         if (!(e instanceof TestRunError)) throw e;
         ours = { errno: e.errno };
