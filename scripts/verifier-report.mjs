@@ -39,6 +39,15 @@ const { values: args } = parseArgs({
   },
 });
 const DIVERGENCES = join(root, 'test/fixtures/verifier/selftest-divergences.txt');
+// The kernel bounds bpf_get_smp_processor_id by the machine's possible CPUs; tell our verifier the same.
+const possibleCpus = (() => {
+  try {
+    const m = /(\d+)\s*$/.exec(readFileSync('/sys/devices/system/cpu/possible', 'utf8'));
+    return m ? Number(m[1]) + 1 : undefined;
+  } catch {
+    return undefined;
+  }
+})();
 
 const rows = [];
 function tally(name, items) {
@@ -62,7 +71,7 @@ function tally(name, items) {
   const cases = loadCases(join(root, 'test/fixtures/verifier/cases.txt'));
   const kv = kernelVerdicts(cases.map((c) => ({ bytes: c.bytes, progType: c.progType, maps: c.maps, license: c.license })));
   const items = cases.map((c, i) => {
-    const r = verify(c.prog, { progType: c.progType, maps: c.maps, license: c.license, logLevel: 0 });
+    const r = verify(c.prog, { progType: c.progType, maps: c.maps, license: c.license, logLevel: 0, possibleCpus });
     const k = kv[i].status === 'unavailable' ? c.expect : kv[i].status;
     return { name: c.name, kernel: k, ours: r.ok ? 'accept' : 'reject', note: r.error?.reason };
   });
@@ -105,7 +114,7 @@ if (existsSync(corpusFile)) {
     try {
       const prog = decodeProgram(unrelocatedMapLoads(p), { validate: false });
       const r = verify(prog, {
-        progType, maps, license: spec.license, logLevel: 0, strictAlignment: e.flags.includes('BPF_F_STRICT_ALIGNMENT'), sleepable: e.flags.includes('BPF_F_SLEEPABLE'), btf: p.funcInfo.length > 0,
+        progType, maps, license: spec.license, logLevel: 0, strictAlignment: e.flags.includes('BPF_F_STRICT_ALIGNMENT'), sleepable: e.flags.includes('BPF_F_SLEEPABLE'), btf: p.funcInfo.length > 0, possibleCpus,
         expectedAttachType: e.attach_type ? ATTACH[e.attach_type] ?? BPF_ATTACH_TYPE[e.attach_type] : undefined,
       });
       ours = r.ok ? 'accept' : 'reject';
@@ -159,7 +168,7 @@ if (existsSync(corpusFile)) {
   const kv = kernelVerdicts(progs);
   const items = progs.map((g, i) => {
     const t0 = performance.now();
-    const r = verify(decodeProgram(g.bytes, { validate: false }), { progType: g.progType, maps: g.maps, license: g.license, logLevel: 0, sleepable: g.sleepable, expectedAttachType: g.expectedAttachType, btf: g.btf });
+    const r = verify(decodeProgram(g.bytes, { validate: false }), { progType: g.progType, maps: g.maps, license: g.license, logLevel: 0, sleepable: g.sleepable, expectedAttachType: g.expectedAttachType, btf: g.btf, possibleCpus });
     const ms = performance.now() - t0;
     return { name: g.name, kernel: kv[i].status === 'unavailable' ? 'other' : kv[i].status, ours: r.ok ? 'accept' : 'reject', note: `${r.error?.reason ?? ''} | kernel: ${kv[i].log.trimEnd().split('\n').slice(-2, -1)[0] ?? ''}`, ms, insns: g.bytes.length / 8, processed: r.processed };
   });
@@ -177,7 +186,7 @@ if (existsSync(corpusFile)) {
     rows.push({ corpus: 'random programs', skipped: `kernel oracle unavailable: ${kv[0].log}` });
   } else {
     const items = progs.map((g, i) => {
-      const r = verify(decodeProgram(g.bytes, { validate: false }), { progType: g.progType, maps: g.maps, logLevel: 0 });
+      const r = verify(decodeProgram(g.bytes, { validate: false }), { progType: g.progType, maps: g.maps, logLevel: 0, possibleCpus });
       return { name: `random#${i} seed ${args.seed}`, kernel: kv[i].status, ours: r.ok ? 'accept' : 'reject', note: r.error?.reason, bytes: g.bytes };
     });
     const row = tally('random programs', items);

@@ -26,7 +26,8 @@ export type ArgKind =
   | 'ringbuf_mem'
   | 'uninit_map_value';
 
-export type RetKind = 'integer' | 'void' | 'map_value_or_null' | 'ringbuf_mem_or_null';
+/** 'cpu_id': an integer in [0, number of possible CPUs). */
+export type RetKind = 'integer' | 'void' | 'map_value_or_null' | 'ringbuf_mem_or_null' | 'cpu_id';
 
 export interface HelperProto {
   readonly id: number;
@@ -58,7 +59,7 @@ proto('ktime_get_boot_ns', []);
 proto('ktime_get_coarse_ns', []);
 proto('jiffies64', []);
 proto('get_prandom_u32', []);
-proto('get_smp_processor_id', []);
+proto('get_smp_processor_id', [], 'cpu_id');
 proto('get_numa_node_id', []);
 // Ring buffers and perf output
 proto('ringbuf_output', ['const_map_ptr', 'mem', 'const_size_or_zero', 'anything']);

@@ -43,6 +43,8 @@ export interface VerifyOptions {
   readonly expectedAttachType?: number;
   /** The program carries BTF func_info (some rules, such as tail calls in subprograms, need it). */
   readonly btf?: boolean;
+  /** Possible CPUs of the target (bpf_get_smp_processor_id returns less than this); unknown by default. */
+  readonly possibleCpus?: number;
   /** BPF_F_SLEEPABLE: the program may sleep (syscall programs must). */
   readonly sleepable?: boolean;
   /** BPF_F_STRICT_ALIGNMENT: check alignment of packet, ctx and map value accesses too (the stack always is). */

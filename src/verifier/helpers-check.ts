@@ -5,6 +5,7 @@
 
 import { RegState, RegType, RegFlag, markNotInit, markUnknown, markPointer, regTypeName, isNullConst } from './reg-state.js';
 import { tnumIsConst, tnumString } from './tnum.js';
+import { regBoundsSync } from './bounds.js';
 import { reject, type Env } from './env.js';
 import { helperAllowed, helperProto, CHANGES_PACKET_DATA, type ArgKind } from '../helpers/protos.js';
 import { helperLogName } from './log.js';
@@ -17,6 +18,8 @@ import { STACK_SIZE } from '../isa/fields.js';
 const MEM_TYPES = 'fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_';
 
 interface CallMeta {
+  /** Constant map key read from the stack (-1 when unknown). */
+  constKey: number;
   mapIndex: number;
   allocSize: number;
   releaseRef: number;
@@ -110,7 +113,7 @@ export function checkHelperCall(env: Env, id: number): void {
   if (proto.gplOnly && !env.gpl) reject('cannot call GPL-restricted function from non-GPL compatible program');
   if (id === BPF_FUNC['tail_call'] && env.state.cur.subprog !== 0 && !env.opts.btf) reject('tail_call is not allowed in subprogs without BTF');
   const regs = env.state.cur.regs;
-  const meta: CallMeta = { mapIndex: -1, allocSize: 0, releaseRef: 0 };
+  const meta: CallMeta = { mapIndex: -1, allocSize: 0, releaseRef: 0, constKey: -1 };
   for (let i = 0; i < proto.args.length; i++) {
     const regno = i + 1;
     const kind = proto.args[i]!;
@@ -131,6 +134,7 @@ export function checkHelperCall(env: Env, id: number): void {
         if (!r.isPointer() || r.flags & RegFlag.MAYBE_NULL) expect(MEM_TYPES);
         const m = env.maps[meta.mapIndex]!;
         checkHelperMem(env, regno, BigInt(kind === 'map_key' ? m.keySize : m.valueSize), kind === 'uninit_map_value', false);
+        if (kind === 'map_key') meta.constKey = constStackKey(env, r, m.keySize);
         break;
       }
       case 'mem':
@@ -189,6 +193,14 @@ export function checkHelperCall(env: Env, id: number): void {
     case 'integer':
       markUnknown(r0);
       break;
+    case 'cpu_id':
+      markUnknown(r0);
+      if (env.opts.possibleCpus !== undefined && env.opts.possibleCpus > 0) {
+        // [0, possibleCpus - 1], as the kernel bounds it with nr_cpu_ids.
+        r0.umax = BigInt(env.opts.possibleCpus - 1);
+        regBoundsSync(r0);
+      }
+      break;
     case 'void':
       markNotInit(r0);
       break;
@@ -203,9 +215,12 @@ export function checkHelperCall(env: Env, id: number): void {
         env.state.refs.push({ id: ref, insn: env.insnIdx });
         break;
       }
-      markPointer(r0, RegType.PTR_TO_MAP_VALUE, RegFlag.MAYBE_NULL);
+      // An array lookup with a constant key below max_entries cannot fail (6.18 elides the null check).
+      const m = env.maps[meta.mapIndex];
+      const sure = (mt === BPF_MAP_TYPE['array'] || mt === BPF_MAP_TYPE['percpu_array']) && meta.constKey >= 0 && m !== undefined && meta.constKey < m.maxEntries;
+      markPointer(r0, RegType.PTR_TO_MAP_VALUE, sure ? 0 : RegFlag.MAYBE_NULL);
       r0.mapIndex = meta.mapIndex;
-      r0.id = ++env.nextId;
+      if (!sure) r0.id = ++env.nextId;
       break;
     }
     case 'ringbuf_mem_or_null': {
@@ -218,6 +233,28 @@ export function checkHelperCall(env: Env, id: number): void {
       break;
     }
   }
+}
+
+/**
+ * The key a stack pointer points at, when the stack holds a known constant
+ * there: all-zero bytes, or a spilled constant scalar covering the key.
+ * -1 otherwise.
+ */
+function constStackKey(env: Env, r: RegState, keySize: number): number {
+  if (r.type !== RegType.PTR_TO_STACK || !tnumIsConst(r.varOff) || keySize > 8 || keySize <= 0) return -1;
+  const f = env.state.frames[r.frameno]!;
+  const off = r.off + Number(BigInt.asIntN(64, r.varOff.value));
+  const p = STACK_SIZE + off;
+  if (p < 0 || p + keySize > STACK_SIZE) return -1;
+  let zeros = true;
+  for (let i = 0; i < keySize; i++) if (f.bytes[p + i] !== 2 /* StackByte.ZERO */) zeros = false;
+  if (zeros) return 0;
+  if ((off & 7) !== 0) return -1;
+  const sp = f.spilled[p >> 3];
+  if (!sp || sp.type !== RegType.SCALAR || !tnumIsConst(sp.varOff)) return -1;
+  for (let i = 0; i < keySize; i++) if (f.bytes[p + i] !== 3 /* StackByte.SPILL */) return -1;
+  const v = sp.varOff.value & ((1n << BigInt(keySize * 8)) - 1n);
+  return v > 0x7fffffffn ? -1 : Number(v);
 }
 
 /** BPF_F_RDONLY_PROG maps (and frozen .rodata) cannot be written by programs. */

@@ -554,6 +554,20 @@ function walk(env: Env, cfg: Cfg, limit: number, stats: (p: number, t: number, p
 
 const immReg = new RegState();
 
+function notNull(r: RegState): boolean {
+  if (r.flags & RegFlag.MAYBE_NULL) return false;
+  switch (r.type) {
+    case RegType.PTR_TO_SOCKET:
+    case RegType.PTR_TO_TCP_SOCK:
+    case RegType.PTR_TO_MAP_VALUE:
+    case RegType.PTR_TO_MAP_KEY:
+    case RegType.PTR_TO_SOCK_COMMON:
+    case RegType.PTR_TO_MEM:
+      return true;
+  }
+  return false;
+}
+
 function readReg(regs: RegState[], r: number): RegState {
   const x = regs[r]!;
   if (x.type === RegType.NOT_INIT) throw new Reject(`R${r} !read_ok`);
@@ -686,8 +700,15 @@ function checkCondJmp(
   }
   // Decide the branch when the values allow it.
   let taken = -1;
-  // Only scalar comparisons are decided; the kernel (6.18) walks both sides of pointer tests, even against NULL.
-  if (dst.type === RegType.SCALAR && srcReg.type === RegType.SCALAR) taken = scalarBranchTaken(dst, srcReg, op, w32);
+  if (dst.type === RegType.SCALAR && srcReg.type === RegType.SCALAR) {
+    taken = scalarBranchTaken(dst, srcReg, op, w32);
+  } else if (op === JmpOp.JEQ || op === JmpOp.JNE) {
+    // A pointer that cannot be NULL compared with 0 (the kernel's reg_not_null: map values and
+    // keys, memory, sockets; not ctx or stack pointers, whose tests the kernel walks both ways).
+    const [p, c] = dst.isPointer() ? [dst, srcReg] : [srcReg, dst];
+    const cConst = c.type === RegType.SCALAR && (w32 ? (c.varOff.mask & 0xffffffffn) === 0n && (c.varOff.value & 0xffffffffn) === 0n : isNullConst(c));
+    if (p.isPointer() && cConst && notNull(p)) taken = op === JmpOp.JNE ? 1 : 0;
+  }
   if (taken >= 0 && dst.type === RegType.SCALAR) {
     // The path now depends on these values.
     if (isReg) markPrecise(env, dstno, srcno);
