@@ -19,3 +19,6 @@ export { scanCapture } from './scan-capture.js';
 export type { ScanOptions, ScanResult, AcceptedPacket, ProgramSource } from './scan-capture.js';
 export { disassembleTranslation } from './disasm-translation.js';
 export { SECCOMP_RET, SECCOMP_RET_ACTION_FULL, SECCOMP_RET_DATA, AUDIT_ARCH, describeSeccompAction } from './seccomp.js';
+// The tcpdump filter-expression compiler (expression -> classic program).
+export { compileFilter, DEFAULT_SNAPLEN, FilterError, parseFilter, tokenize, LINKTYPE, linkLayer } from './filter/index.js';
+export type { FilterOptions, Token, TokenKind, LinkLayer, Expr, Arith, Quals, Id } from './filter/index.js';
