@@ -175,6 +175,20 @@ if (existsSync(corpusFile)) {
   const row = tally('example objects', items);
   const big = items.reduce((a, b) => (b.insns > a.insns ? b : a), items[0]);
   if (big) row.slowest = { ms: big.ms, name: big.name, insns: big.insns, processed: big.processed };
+  // Timing of the largest example: first run (cold) and the median of 5 warm runs.
+  const bi = items.indexOf(big);
+  if (bi >= 0) {
+    const g = progs[bi];
+    const prog = decodeProgram(g.bytes, { validate: false });
+    const times = [];
+    for (let k = 0; k < 6; k++) {
+      const t0 = performance.now();
+      verify(prog, { progType: g.progType, maps: g.maps, license: g.license, logLevel: 1 });
+      times.push(performance.now() - t0);
+    }
+    const warm = times.slice(1).sort((a, b) => a - b);
+    row.timing = { name: big.name, insns: big.insns, processed: big.processed, coldMs: +times[0].toFixed(1), warmMedianMs: +warm[2].toFixed(1) };
+  }
 }
 
 // ---- 3. random programs ----
@@ -258,6 +272,7 @@ if (args.json) {
       (r.kernelAccepts !== undefined ? `, kernel accepted ${r.kernelAccepts}` : '') +
       (r.slowest ? `, slowest ${r.slowest.ms.toFixed(1)} ms (${r.slowest.name}, ${r.slowest.insns} insns, ${r.slowest.processed} processed)` : ''));
     if (r.unsafeList.length) console.log(`  unsafe accepts: ${r.unsafeList.join(', ')}`);
+    if (r.timing) console.log(`  timing: ${r.timing.name} (${r.timing.insns} insns, ${r.timing.processed} processed): cold ${r.timing.coldMs} ms, warm median ${r.timing.warmMedianMs} ms`);
     if (r.newDivergences?.length) console.log(`  NEW divergences (not in selftest-divergences.txt): ${r.newDivergences.join(', ')}`);
     if (r.fixedDivergences?.length) console.log(`  fixed divergences (remove with --update-divergences): ${r.fixedDivergences.join(', ')}`);
     if (r.interpreter) {

@@ -5,7 +5,7 @@
 // the rules live in alu.ts, memory-access.ts, helpers-check.ts,
 // branches.ts, stack.ts and prune.ts.
 
-import { LDDW_SECOND_HALF, checkFields, readSlot, type Program } from '../isa/decode.js';
+import { LDDW_SECOND_HALF, checkFields, type Program } from '../isa/decode.js';
 import { INSNS, Shape } from '../isa/table.js';
 import { AluOp, AtomicOp, JmpOp, MAX_CALL_FRAMES, PseudoLd, STACK_SIZE, Src } from '../isa/fields.js';
 import { DecodeError, VerifierError } from '../internal/errors.js';
@@ -178,6 +178,7 @@ function verifyOnce(prog: Program, opts: VerifyOptions, level: number): VerifyRe
 /** lddw pseudo forms: map references must name a map; offsets into values must be inside them. */
 function checkLddw(env: Env): void {
   const prog = env.prog;
+  const slot = { opcode: 0, dst: 0, src: 0, off: 0, imm: 0 };
   for (let i = 0; i < prog.length; i++) {
     const op = prog.op[i]!;
     if (op === LDDW_SECOND_HALF) {
@@ -193,7 +194,12 @@ function checkLddw(env: Env): void {
     env.insnIdx = i;
     // Structural checks (registers exist, reserved fields zero) for programs decoded without validation.
     try {
-      checkFields(i, def, readSlot(prog.bytes, i));
+      slot.opcode = prog.opcode[i]!;
+      slot.dst = prog.dst[i]!;
+      slot.src = prog.src[i]!;
+      slot.off = prog.off[i]!;
+      slot.imm = prog.imm[i]!;
+      checkFields(i, def, slot);
     } catch (e) {
       if (e instanceof DecodeError) throw new Reject(e.reason);
       throw e;
