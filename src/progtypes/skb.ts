@@ -18,7 +18,7 @@ import type { HelperContextOptions } from '../helpers/context.js';
 import { arg, argHi, helper, retInt } from '../helpers/define.js';
 import type { HelperEnv } from '../helpers/registry.js';
 import { ProgramError } from '../internal/errors.js';
-import { EFAULT, EINVAL } from './errno.js';
+import { EFAULT, EINVAL, ENOTSUPP } from './errno.js';
 import { ENOMEM } from '../maps/errno.js';
 import { TestRunError } from './errors.js';
 import { ETH_HLEN, LOOPBACK_IFINDEX } from './xdp.js';
@@ -56,6 +56,15 @@ const CTX_IN_ALLOWED: readonly (readonly [number, number])[] = [
   [SKB.mark, 4], [SKB.priority, 4], [SKB.ingress_ifindex, 4], [SKB.ifindex, 4], [SKB.cb, 20],
   [SKB.tstamp, 8], [SKB.wire_len, 4], [SKB.gso_segs, 4], [SKB.gso_size, 4], [SKB.hwtstamp, 8],
 ];
+/** bpf_skb_adjust_room modes and flags (include/uapi/linux/bpf.h). */
+const BPF_ADJ_ROOM_NET = 0;
+const BPF_ADJ_ROOM_MAC = 1;
+const ADJ_ENCAP_MASK = (1 << 1) | (1 << 2) | (1 << 3) | (1 << 4) | (1 << 6);
+const ADJ_DECAP_L3_IPV4 = 1 << 7;
+const ADJ_DECAP_L3_IPV6 = 1 << 8;
+/** FIXED_GSO, ENCAP_*, NO_CSUM_RESET, DECAP_L3_*. */
+const ADJ_ROOM_FLAGS = 1 | ADJ_ENCAP_MASK | (1 << 5) | ADJ_DECAP_L3_IPV4 | ADJ_DECAP_L3_IPV6;
+
 /** GSO_MAX_SEGS and GSO_LEGACY_MAX_SIZE. */
 const GSO_MAX_SEGS = 65535;
 const GSO_LEGACY_MAX_SIZE = 65536;
@@ -204,6 +213,63 @@ export class SkbRunContext extends ProgRunContext {
     return 0;
   }
 
+  /**
+   * bpf_skb_adjust_room: insert (len_diff > 0) or remove room after the
+   * Ethernet header (BPF_ADJ_ROOM_MAC) or after the fixed IP header
+   * (BPF_ADJ_ROOM_NET), moving the headers in front of it. The encap flags
+   * only describe the new headers to the kernel's offloads; decap flags set
+   * the minimum inner header.
+   */
+  adjustRoom(lenDiff: number, mode: number, flagsLo: number, flagsHi: number): number {
+    const flags = flagsLo >>> 0;
+    // BPF_F_ADJ_ROOM_MASK | BPF_F_ADJ_ROOM_NO_CSUM_RESET, and the L2 length in bits 56..63
+    if ((flags & ~ADJ_ROOM_FLAGS) !== 0 || (flagsHi & 0x00ffffff) !== 0) return -EINVAL;
+    const abs = Math.abs(lenDiff);
+    if (abs > 0xfff) return -EFAULT;
+    const proto = this.ethType();
+    if (proto !== 0x0800 && proto !== 0x86dd) return -ENOTSUPP;
+    const base = proto === 0x0800 ? 20 : 40;
+    let off = ETH_HLEN;
+    if (mode === BPF_ADJ_ROOM_NET) off += base;
+    else if (mode !== BPF_ADJ_ROOM_MAC) return -ENOTSUPP;
+    const shrink = lenDiff < 0;
+    let lenMin = base;
+    const decap = flags & (ADJ_DECAP_L3_IPV4 | ADJ_DECAP_L3_IPV6);
+    if (decap !== 0) {
+      if (!shrink) return -EINVAL;
+      if (decap === ADJ_DECAP_L3_IPV4) lenMin = 20;
+      else if (decap === ADJ_DECAP_L3_IPV6) lenMin = 40;
+      else return -EINVAL;
+    }
+    const encap = flags & ADJ_ENCAP_MASK;
+    if (encap !== 0 && shrink) return -EINVAL;
+    const lenCur = this.len - ETH_HLEN;
+    if (shrink ? abs >= lenCur || lenCur - abs < lenMin : this.len + abs > SKB_MAX_LEN) return -ENOTSUPP;
+    if (!this.l2 || this.len < off) return -EINVAL;
+    const u8 = this.memory.u8;
+    if (shrink) {
+      // bpf_skb_generic_pop: the headers move forward over the removed bytes
+      u8.copyWithin(this.data + abs, this.data, this.data + off);
+      this.data += abs;
+      this.len -= abs;
+    } else {
+      if (this.data - abs < this.buf) return -ENOMEM;
+      // bpf_skb_generic_push: the headers move back; the room between is zeroed
+      u8.copyWithin(this.data - abs, this.data, this.data + off);
+      this.data -= abs;
+      u8.fill(0, this.data + off, this.data + off + abs);
+      this.len += abs;
+    }
+    this.syncPointers();
+    return 0;
+  }
+
+  /** The EtherType skb->protocol holds (from the frame's Ethernet header at reset). */
+  private ethType(): number {
+    const p = this.memory.dv.getUint16(this.ctxAddr + SKB.protocol, true);
+    return ((p & 0xff) << 8) | (p >>> 8);
+  }
+
   /** bpf_skb_load_bytes: copy from the packet; -EFAULT (and a zeroed buffer) outside it. */
   loadBytes(off: number, to: number, len: number): number {
     const mem = this.memory;
@@ -250,6 +316,7 @@ function skbOf(env: HelperEnv, name: string): SkbRunContext {
 }
 
 export const SKB_HELPERS = [
+  helper('skb_adjust_room', (env) => retInt(env, skbOf(env, 'skb_adjust_room').adjustRoom(env.regs[4]! | 0, arg(env, 3), arg(env, 4), argHi(env, 4)))),
   helper('skb_pull_data', (env) => retInt(env, skbOf(env, 'skb_pull_data').pullData(arg(env, 2)))),
   helper('skb_change_tail', (env) => retInt(env, argHi(env, 3) !== 0 ? -EINVAL : skbOf(env, 'skb_change_tail').changeTail(arg(env, 2), arg(env, 3)))),
   helper('skb_change_head', (env) => retInt(env, argHi(env, 3) !== 0 ? -EINVAL : skbOf(env, 'skb_change_head').changeHead(arg(env, 2), arg(env, 3)))),

@@ -208,3 +208,23 @@ test('xdp multi-buffer helpers read and write across the linear part and the fra
   assert.equal(hex(r.dataOut), hex(want));
   assert.equal(r.ctxOut!.length, 24); // an xdp_md
 });
+
+test('bpf_skb_adjust_room: room after the IP header or the Ethernet header, the kernel\'s refusals', () => {
+  const coll = new Runtime().loadObject(read('test', 'fixtures', 'pcap-runtime', 'resize.o'), { programs: ['room'] });
+  const frame = (id: number): Uint8Array => {
+    const f = new Uint8Array(90).map((_, i) => (i * 7 + id) & 0xff);
+    f.set([0x08, 0x00, 0x45, 0, 0, 76, 0, id, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2], 12);
+    return f;
+  };
+  const got = [0, 1, 2, 3, 4, 5, 6, 7].map((id) => {
+    const r = coll.program('room').testRun({ dataIn: frame(id) });
+    const log = (i: number): bigint => s64(coll.map('resize_log').lookup(new Uint8Array([i, 0, 0, 0])));
+    return [log(12), log(13), r.dataOut.length];
+  });
+  // NET +8, NET -8, MAC +4, MAC +20 with ENCAP_L3_IPV4, ENCAP on a shrink (-EINVAL), bad mode (-ENOTSUPP), DECAP -20, 0x1000 (-EFAULT)
+  assert.deepEqual(got, [[0n, 98n, 98], [0n, 82n, 82], [0n, 94n, 94], [0n, 110n, 110], [-22n, 90n, 90], [-524n, 90n, 90], [0n, 70n, 70], [-14n, 90n, 90]]);
+  const f = frame(0);
+  const out = coll.program('room').testRun({ dataIn: f }).dataOut;
+  // the headers stay in front, 8 zero bytes follow the IP header, then the rest
+  assert.equal(hex(out), hex(f.subarray(0, 34)) + '00'.repeat(8) + hex(f.subarray(34)));
+});

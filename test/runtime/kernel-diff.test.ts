@@ -52,6 +52,12 @@ function packets(): Uint8Array[] {
   const frames = [...parseCapture(new Uint8Array(cap), { copy: true })].map((r) => r.data);
   const picked = [0, 3, 7, 11, 13, 15, 16, 17, 18].map((i) => frames[i]!).filter((f) => f !== undefined);
   for (let op = 0; op <= 6; op++) picked.push(Uint8Array.from([op, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0x08, 0x00, 0x45, 0x00]));
+  // IPv4/UDP frames of 90 bytes with IP ids 0..7 (resize.c's room picks its case by the id)
+  for (let id = 0; id < 8; id++) {
+    const f = new Uint8Array(90).map((_, i) => (i * 7 + id) & 0xff);
+    f.set([0x08, 0x00, 0x45, 0, 0, 76, 0, id, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2], 12);
+    picked.push(f);
+  }
   return picked;
 }
 
