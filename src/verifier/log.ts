@@ -105,12 +105,22 @@ export class VerifierLog {
     return this.level > 0;
   }
 
+  /** True when the last write left a line open (an instruction whose `; state` comment is pending). */
+  private open = false;
+
   write(text: string): void {
-    if (this.level > 0) this.chunks.push(text);
+    if (this.level > 0 && text) {
+      this.chunks.push(text);
+      this.open = !text.endsWith('\n');
+    }
   }
 
+  /** A whole line; an open instruction line is ended first, so messages never share its line. */
   line(text: string): void {
-    if (this.level > 0) this.chunks.push(text + '\n');
+    if (this.level > 0) {
+      this.chunks.push((this.open ? '\n' : '') + text + '\n');
+      this.open = false;
+    }
   }
 
   /** Position to rewind to later. */
@@ -120,10 +130,12 @@ export class VerifierLog {
 
   rewind(pos: number): void {
     if (pos < this.chunks.length) this.chunks.length = pos;
+    this.open = this.chunks.length > 0 && !this.chunks[this.chunks.length - 1]!.endsWith('\n');
   }
 
   clear(): void {
     this.chunks = [];
+    this.open = false;
   }
 
   text(): string {

@@ -144,7 +144,6 @@ function verifyOnce(prog: Program, opts: VerifyOptions, level: number): VerifyRe
     let error: VerifierError | undefined;
     if (err) {
       const src = sourceLine(opts.lineInfo, env.insnIdx);
-      if (!log.text().endsWith('\n') && log.text() !== '') log.write('\n');
       if (src) log.line(`; ${src.text.trim()} @ ${src.file}:${src.line}`);
       log.line(err.message);
       const srcText = src ? `${src.text.trim()} @ ${src.file}:${src.line}` : undefined;
