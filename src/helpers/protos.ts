@@ -146,6 +146,7 @@ allow(['sched_cls', 'sched_act'], TC);
 allow(['xdp'], XDP);
 allow(['cgroup_skb'], CGROUP_SKB);
 allow(['lwt_in', 'lwt_out'], CGROUP_SKB);
+allow(['sk_msg'], [...NET_BASE, 'perf_event_output']);
 allow(['lwt_xmit'], [...CGROUP_SKB, 'skb_store_bytes', 'l3_csum_replace', 'l4_csum_replace', 'csum_diff', 'redirect']);
 allow(['kprobe', 'tracepoint', 'perf_event', 'raw_tracepoint', 'raw_tracepoint_writable'], TRACING);
 

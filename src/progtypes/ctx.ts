@@ -124,6 +124,25 @@ const XDP: CtxLayout = {
   ],
 };
 
+/** struct sk_msg_md: read-only; data/data_end are 64-bit pointers; 32-bit fields take exact loads. */
+const SK_MSG: CtxLayout = {
+  name: 'sk_msg_md',
+  size: 80,
+  packet: 'write',
+  fields: [
+    { name: 'data', off: 0, size: 8, read: true, write: false, ptr: 'pkt' },
+    { name: 'data_end', off: 8, size: 8, read: true, write: false, ptr: 'pkt_end' },
+    { name: 'family', off: 16, size: 4, read: true, write: false },
+    { name: 'remote_ip4', off: 20, size: 4, read: true, write: false },
+    { name: 'local_ip4', off: 24, size: 4, read: true, write: false },
+    { name: 'remote_ip6', off: 28, size: 16, read: true, write: false, area: true, sizes: [4] },
+    { name: 'local_ip6', off: 44, size: 16, read: true, write: false, area: true, sizes: [4] },
+    { name: 'remote_port', off: 60, size: 4, read: true, write: false },
+    { name: 'local_port', off: 64, size: 4, read: true, write: false },
+    { name: 'size', off: 68, size: 4, read: true, write: false },
+  ],
+};
+
 /** struct pt_regs on x86-64: 21 unsigned longs. */
 const PT_REGS_SIZE = 168;
 const KPROBE: CtxLayout = {
@@ -172,6 +191,7 @@ const BY_TYPE = new Map<number, CtxLayout>([
   [T['sched_act']!, TC],
   [T['xdp']!, XDP],
   [T['cgroup_skb']!, CGROUP_SKB],
+  [T['sk_msg']!, SK_MSG],
   [T['lwt_in']!, lwt('read')],
   [T['lwt_out']!, lwt('read')],
   [T['lwt_xmit']!, lwt('write')],
