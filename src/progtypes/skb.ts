@@ -56,6 +56,13 @@ const CTX_IN_ALLOWED: readonly (readonly [number, number])[] = [
   [SKB.mark, 4], [SKB.priority, 4], [SKB.ingress_ifindex, 4], [SKB.ifindex, 4], [SKB.cb, 20],
   [SKB.tstamp, 8], [SKB.wire_len, 4], [SKB.gso_segs, 4], [SKB.gso_size, 4], [SKB.hwtstamp, 8],
 ];
+const ETH_P_8021Q = 0x8100;
+const ETH_P_8021AD = 0x88a8;
+const VLAN_HLEN = 4;
+const isVlan = (t: number): boolean => t === ETH_P_8021Q || t === ETH_P_8021AD;
+/** A __be16 argument (as the program passes it, e.g. bpf_htons(ETH_P_8021Q)) as a host number. */
+const swap16 = (v: number): number => ((v & 0xff) << 8) | ((v >>> 8) & 0xff);
+
 /** bpf_skb_adjust_room modes and flags (include/uapi/linux/bpf.h). */
 const BPF_ADJ_ROOM_NET = 0;
 const BPF_ADJ_ROOM_MAC = 1;
@@ -270,6 +277,79 @@ export class SkbRunContext extends ProgRunContext {
     return ((p & 0xff) << 8) | (p >>> 8);
   }
 
+  private setEthType(t: number): void {
+    this.memory.dv.setUint32(this.ctxAddr + SKB.protocol, ((t & 0xff) << 8) | (t >>> 8), true);
+  }
+
+  /** The skb's accelerated VLAN tag (vlan_proto as an EtherType, vlan_tci), kept in the __sk_buff fields. */
+  private hwTag(): { proto: number; tci: number } {
+    const dv = this.memory.dv;
+    const p = dv.getUint32(this.ctxAddr + SKB.vlan_proto, true);
+    return { proto: ((p & 0xff) << 8) | ((p >>> 8) & 0xff), tci: dv.getUint32(this.ctxAddr + SKB.vlan_tci, true) & 0xffff };
+  }
+
+  private setHwTag(proto: number, tci: number): void {
+    const dv = this.memory.dv;
+    dv.setUint32(this.ctxAddr + SKB.vlan_proto, ((proto & 0xff) << 8) | (proto >>> 8), true);
+    dv.setUint32(this.ctxAddr + SKB.vlan_tci, tci, true);
+    // vlan_present reads as "vlan_all != 0"
+    dv.setUint32(this.ctxAddr + SKB.vlan_present, proto !== 0 || tci !== 0 ? 1 : 0, true);
+  }
+
+  /** bpf_skb_vlan_push: the new tag becomes the accelerated one; a tag already there moves into the packet. */
+  vlanPush(proto: number, tci: number): number {
+    if (proto !== ETH_P_8021Q && proto !== ETH_P_8021AD) proto = ETH_P_8021Q;
+    const cur = this.hwTag();
+    if (cur.proto !== 0 || cur.tci !== 0) {
+      if (!this.l2) return -EINVAL; // the kernel warns: the mac header must be at data
+      if (this.data - VLAN_HLEN < this.buf) return -ENOMEM;
+      const u8 = this.memory.u8;
+      u8.copyWithin(this.data - VLAN_HLEN, this.data, this.data + 12);
+      this.data -= VLAN_HLEN;
+      this.len += VLAN_HLEN;
+      const dv = this.memory.dv;
+      dv.setUint16(this.data + 12, cur.proto, false);
+      dv.setUint16(this.data + 14, cur.tci, false);
+      this.setEthType(cur.proto);
+      this.syncPointers();
+    }
+    this.setHwTag(proto, tci);
+    return 0;
+  }
+
+  /** bpf_skb_vlan_pop: drop the accelerated tag, or the packet's outer tag; a next tag becomes the accelerated one. */
+  vlanPop(): number {
+    const cur = this.hwTag();
+    if (cur.proto !== 0 || cur.tci !== 0) {
+      this.setHwTag(0, 0);
+    } else {
+      if (!isVlan(this.ethType())) return 0;
+      const r = this.popPacketTag();
+      if (r < 0) return r;
+    }
+    const proto = this.ethType();
+    if (!isVlan(proto)) return 0;
+    const r = this.popPacketTag();
+    if (r < 0) return r;
+    this.setHwTag(proto, r);
+    return 0;
+  }
+
+  /** __skb_vlan_pop: remove the tag after the MAC addresses; returns its TCI or a negative errno. */
+  private popPacketTag(): number {
+    if (!this.l2) return -EINVAL;
+    if (this.len < ETH_HLEN + VLAN_HLEN) return -ENOMEM;
+    const dv = this.memory.dv;
+    const tci = dv.getUint16(this.data + 14, false);
+    const inner = dv.getUint16(this.data + 16, false);
+    this.memory.u8.copyWithin(this.data + VLAN_HLEN, this.data, this.data + 12);
+    this.data += VLAN_HLEN;
+    this.len -= VLAN_HLEN;
+    this.setEthType(inner);
+    this.syncPointers();
+    return tci;
+  }
+
   /** bpf_skb_load_bytes: copy from the packet; -EFAULT (and a zeroed buffer) outside it. */
   loadBytes(off: number, to: number, len: number): number {
     const mem = this.memory;
@@ -316,6 +396,8 @@ function skbOf(env: HelperEnv, name: string): SkbRunContext {
 }
 
 export const SKB_HELPERS = [
+  helper('skb_vlan_push', (env) => retInt(env, skbOf(env, 'skb_vlan_push').vlanPush(swap16(arg(env, 2)), arg(env, 3) & 0xffff))),
+  helper('skb_vlan_pop', (env) => retInt(env, skbOf(env, 'skb_vlan_pop').vlanPop())),
   helper('skb_adjust_room', (env) => retInt(env, skbOf(env, 'skb_adjust_room').adjustRoom(env.regs[4]! | 0, arg(env, 3), arg(env, 4), argHi(env, 4)))),
   helper('skb_pull_data', (env) => retInt(env, skbOf(env, 'skb_pull_data').pullData(arg(env, 2)))),
   helper('skb_change_tail', (env) => retInt(env, argHi(env, 3) !== 0 ? -EINVAL : skbOf(env, 'skb_change_tail').changeTail(arg(env, 2), arg(env, 3)))),

@@ -228,3 +228,24 @@ test('bpf_skb_adjust_room: room after the IP header or the Ethernet header, the 
   // the headers stay in front, 8 zero bytes follow the IP header, then the rest
   assert.equal(hex(out), hex(f.subarray(0, 34)) + '00'.repeat(8) + hex(f.subarray(34)));
 });
+
+test('VLAN push and pop: the accelerated tag, a tag moved into the packet, tags popped from it', () => {
+  const coll = new Runtime().loadObject(read('test', 'fixtures', 'pcap-runtime', 'resize.o'), { programs: ['vlan'] });
+  const log = (op: number, k: number): bigint => s64(coll.map('vlan_log').lookup(new Uint8Array([op * 8 + k, 0, 0, 0])));
+  const macs = [0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 1];
+  const ip = [0x08, 0x00, 0x45, 0, 0, 40, 0, 9, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2, ...new Array(20).fill(0x5a)];
+  const frame = (sel: number, tags: number[] = []): Uint8Array => Uint8Array.from([...macs.slice(0, 6), sel, ...macs.slice(7), ...tags.flatMap((v) => [v >> 8, v & 0xff]), ...ip]);
+  // case 0: one push: only the skb's tag fields change
+  const plain = frame(0);
+  assert.equal(hex(coll.program('vlan').testRun({ dataIn: plain }).dataOut), hex(plain));
+  assert.deepEqual([2, 3, 4, 5].map((k) => log(0, k)), [0x0008n, 1n, 5n, 0x0081n]);
+  // case 1: a second push moves the first tag (802.1ad, TCI 6) into the packet
+  const pushed = coll.program('vlan').testRun({ dataIn: frame(1) }).dataOut;
+  assert.equal(hex(pushed), hex(frame(1, [0x88a8, 6])));
+  assert.deepEqual([2, 3, 4, 5, 6].map((k) => log(1, k)), [0xa888n, 1n, 7n, 0x0081n, BigInt(pushed.length)]);
+  // case 5: pop a tag from the packet
+  assert.equal(hex(coll.program('vlan').testRun({ dataIn: frame(5, [0x8100, 7]) }).dataOut), hex(frame(5)));
+  // case 6: QinQ: the outer tag goes, the inner one becomes the accelerated tag, the second pop drops it
+  assert.equal(hex(coll.program('vlan').testRun({ dataIn: frame(6, [0x88a8, 100, 0x8100, 7]) }).dataOut), hex(frame(6)));
+  assert.deepEqual([0, 1, 2, 3].map((k) => log(6, k)), [0n, 0n, 0x0008n, 0n]);
+});

@@ -58,6 +58,12 @@ function packets(): Uint8Array[] {
     f.set([0x08, 0x00, 0x45, 0, 0, 76, 0, id, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2], 12);
     picked.push(f);
   }
+  // VLAN-tagged frames (802.1Q, and 802.1ad over 802.1Q): byte 6 picks resize.c's vlan case (5 and 6 pop)
+  for (const [sel, tags] of [[5, [0x8100, 0x0007]], [6, [0x88a8, 0x0064, 0x8100, 0x0007]], [6, [0x8100, 0x0bad]]] as const) {
+    const head = [0, 0, 0, 0, 0, 2, sel, 0, 0, 0, 0, 1, ...tags.flatMap((v) => [v >> 8, v & 0xff])];
+    const ip = [0x08, 0x00, 0x45, 0, 0, 40, 0, 9, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2];
+    picked.push(Uint8Array.from([...head, ...ip, ...new Array(20).fill(0x5a)]));
+  }
   return picked;
 }
 
