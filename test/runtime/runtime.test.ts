@@ -291,6 +291,17 @@ test('programs option loads only the named programs', () => {
   assert.throws(() => rt.loadObject(read('examples', 'maps.o'), { programs: ['nosuch'] }), /no program named or in section 'nosuch' \(have: tail_target, count_packets\)/);
 });
 
+test('with verify: true a program touches only the context fields its type allows', () => {
+  const load = (type: string, asm: string): unknown => new Runtime({ verify: true }).loadObject(objectSpec([{ name: 'p', type, asm }]));
+  // __sk_buff->data: a packet pointer for tc, not readable by socket filters
+  assert.ok(load('sched_cls', 'r0 = *(u32 *)(r1 + 76)\nr0 = 0\nexit'));
+  assert.throws(() => load('socket_filter', 'r0 = *(u32 *)(r1 + 76)\nexit'), /instruction 0: invalid bpf_context access off=76 size=4/);
+  // mark is writable by tc, not by socket filters; xdp_md is read-only
+  assert.ok(load('sched_cls', 'r2 = 1\n*(u32 *)(r1 + 8) = r2\nr0 = 0\nexit'));
+  assert.throws(() => load('socket_filter', 'r2 = 1\n*(u32 *)(r1 + 8) = r2\nr0 = 0\nexit'), /instruction 1: invalid bpf_context access off=8 size=4/);
+  assert.throws(() => load('xdp', 'r2 = 1\n*(u32 *)(r1 + 0) = r2\nr0 = 0\nexit'), /invalid bpf_context access off=0 size=4/);
+});
+
 test('verify: true runs the verifier at load time', () => {
   const rt = new Runtime({ verify: true });
   const coll = rt.loadObject(read('examples', 'xdp', 'flowcount.o'));
