@@ -26,7 +26,8 @@ export const RUN_OBJECT_HELP = `usage: tsbpf run FILE.o [--prog NAME] (--data PK
                 [--ctx CTX.bin] [--repeat N] [--engine NAME] [--verify] [--json]
 
 Load a BPF object with its maps into a runtime and test-run one program, as
-the kernel's BPF_PROG_TEST_RUN (bpftool prog run) does.
+the kernel's BPF_PROG_TEST_RUN (bpftool prog run) does. Any of --prog, --data,
+--pcap, --out, --ctx, --repeat, --verify or --json selects this mode.
 
   --prog NAME    program (function or section name); default: the object's only program
   --data FILE    the packet (raw bytes, a frame from the Ethernet header on) or - for stdin
@@ -35,7 +36,7 @@ the kernel's BPF_PROG_TEST_RUN (bpftool prog run) does.
   --out FILE     with --pcap: write the packets the program passes on (their data_out) to FILE
   --ctx FILE     the context struct (xdp_md, __sk_buff, raw tracepoint arguments...)
   --repeat N     run N times per packet on the same context (default 1)
-  --engine NAME  interp (default) or jit
+  --engine NAME  interp (default), jit, or jit-verified (no run-time checks; needs --verify)
   --verify       run the verifier at load time
   --json         {retval, data_out, duration_ns, maps} for --data; verdicts
                  instead of retval for --pcap; bytes as hex strings, plus
