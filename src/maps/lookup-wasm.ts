@@ -48,7 +48,7 @@ const I32 = 0x7f;
 const op = {
   block: 0x02, loop: 0x03, if: 0x04, else: 0x05, end: 0x0b, br: 0x0c, brIf: 0x0d, ret: 0x0f,
   get: 0x20, set: 0x21, tee: 0x22, load: 0x28, load8u: 0x2d, store: 0x36, const: 0x41,
-  eqz: 0x45, eq: 0x46, ne: 0x47, ltU: 0x49, geU: 0x4f,
+  eqz: 0x45, eq: 0x46, ne: 0x47, ltU: 0x49, gtU: 0x4b, geU: 0x4f,
   add: 0x6a, sub: 0x6b, mul: 0x6c, and: 0x71, or: 0x72, xor: 0x73, shl: 0x74, shrU: 0x76, rotl: 0x77,
 } as const;
 
@@ -166,17 +166,24 @@ function body(): number[] {
     c.get(L.e).o(op.eqz, op.brIf, 1);
     c.get(L.e).ld(ENTRY_HASH).get(L.h).o(op.eq, op.if, 0x40);
     {
-      // compare key bytes
+      // compare the key: 4 bytes at a time, then the tail bytes; a difference leaves $miss
       c.c(0).set(L.i);
-      c.o(op.block, 0x40, op.loop, 0x40);
+      c.o(op.block, 0x40); // $miss
       {
-        c.get(L.i).get(L.len).o(op.geU, op.brIf, 1);
-        c.get(L.e).get(L.i).o(op.add).ld8(ENTRY_HEADER).get(1).get(L.i).o(op.add).ld8().o(op.ne, op.brIf, 1);
-        c.get(L.i).c(1).o(op.add).set(L.i).o(op.br, 0);
-      }
-      c.o(op.end, op.end);
-      c.get(L.i).get(L.len).o(op.eq, op.if, 0x40);
-      {
+        c.o(op.block, 0x40, op.loop, 0x40);
+        {
+          c.get(L.i).c(4).o(op.add).get(L.len).o(op.gtU, op.brIf, 1);
+          c.get(L.e).get(L.i).o(op.add).ld(ENTRY_HEADER).get(1).get(L.i).o(op.add).ld().o(op.ne, op.brIf, 2);
+          c.get(L.i).c(4).o(op.add).set(L.i).o(op.br, 0);
+        }
+        c.o(op.end, op.end);
+        c.o(op.block, 0x40, op.loop, 0x40);
+        {
+          c.get(L.i).get(L.len).o(op.geU, op.brIf, 1);
+          c.get(L.e).get(L.i).o(op.add).ld8(ENTRY_HEADER).get(1).get(L.i).o(op.add).ld8().o(op.ne, op.brIf, 2);
+          c.get(L.i).c(1).o(op.add).set(L.i).o(op.br, 0);
+        }
+        c.o(op.end, op.end);
         // LRU: mark referenced
         c.get(L.type).c(T.lru_hash!).o(op.eq).get(L.type).c(T.lru_percpu_hash!).o(op.eq, op.or, op.if, 0x40);
         c.get(L.e).get(L.e).ld(ENTRY_FLAGS).c(FLAG_REF).o(op.or).st(ENTRY_FLAGS).o(op.end);
@@ -207,6 +214,19 @@ function section(out: number[], id: number, content: number[]): void {
   out.push(...content);
 }
 
+let cachedBody: Uint8Array | undefined;
+
+/**
+ * The lookup function's body as a code-section entry holds it (local
+ * declarations, code, final `end`), for modules that include the function
+ * themselves: the JIT adds it to every module that inlines map lookups.
+ * It uses memory 0 and no other index, so it fits any module whose memory
+ * 0 is the runtime memory. Type: (i32 desc, i32 key, i32 cpu) -> i32.
+ */
+export function lookupFunctionBody(): Uint8Array {
+  return (cachedBody ??= Uint8Array.from(body()));
+}
+
 /** The module's bytes; it imports the memory as env.memory and exports `lookup`. */
 export function lookupModuleBytes(mem: RuntimeMemory): Uint8Array {
   const out = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
@@ -223,7 +243,7 @@ export function lookupModuleBytes(mem: RuntimeMemory): Uint8Array {
   section(out, 3, [1, 0]);
   const exp: number[] = [1, 6, ...new TextEncoder().encode('lookup'), 0x00, 0];
   section(out, 7, exp);
-  const b = body();
+  const b = lookupFunctionBody();
   const code: number[] = [1];
   uleb(code, b.length);
   code.push(...b);

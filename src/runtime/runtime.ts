@@ -30,6 +30,7 @@ import { SKB_HELPERS } from '../progtypes/skb.js';
 import { XDP_HELPERS } from '../progtypes/xdp.js';
 import type { MemoryOptions } from '../vm/memory.js';
 import { createVm, requireEngine, type Vm } from '../vm/vm.js';
+import { mapIntrinsics, setJitDefaults } from '../vm/jit/index.js';
 import { Collection } from './collection.js';
 import { LoadError } from './errors.js';
 import { BpfProgram, type ProgramHost } from './program.js';
@@ -99,6 +100,8 @@ export class Runtime implements ProgramHost {
     this.helpers = runtimeHelpers(options.helpers ?? []);
     this.vm = createVm({ helpers: this.helpers, ...(options.memory ? { memOptions: options.memory } : {}) });
     this.maps = new MapTable(this.vm.mem, { cpus: options.cpus ?? 1, resolveProgram: (id) => this.program(id) });
+    // JIT-compiled programs look up and update this table's arrays and hashes inside Wasm
+    setJitDefaults(this.vm.mem, mapIntrinsics(this.maps, this.helpers));
     this.tracePipe = options.tracePipe ?? new TracePipe();
   }
 

@@ -94,9 +94,45 @@ export interface IntrinsicContext {
   readonly tmpI32: number;
   /** Slot of the call instruction. */
   readonly pc: number;
+  /** Helper id being called. */
+  readonly helperId: number;
   readonly verified: boolean;
   /** Emit a return of r0 from the current function (the tail-call path uses this after running the callee). */
   emitReturnR0(): void;
+  /**
+   * Value of register r at the call when it is known at compile time as a
+   * u32 (set by lddw or mov earlier in the same basic block, as clang does
+   * with map pointers), else -1.
+   */
+  constantU32(r: number): number;
+  /**
+   * When register r is known to be r10 + off with [off, off + size) inside
+   * the current stack frame, and that frame needs no check (verified mode,
+   * or no instruction writes r10): true.
+   */
+  inFrame(r: number, size: number): boolean;
+  /**
+   * Emit the ordinary helper call (arguments to the register block, the
+   * `helper` import, r0 back): the slow path. spillArgs false skips storing
+   * r1..r5, for helpers that read none.
+   */
+  emitHelperCall(spillArgs?: boolean): void;
+  /** Wasm function index of an extra function (BuildOptions.functions) by name. */
+  func(name: string): number;
 }
 export type Intrinsic = (ctx: IntrinsicContext) => void;
 
+/**
+ * A Wasm function added to the module for intrinsics (a hash-map lookup,
+ * a memory-readable test), called by name through IntrinsicContext.func.
+ */
+export interface ExtraFunction {
+  readonly name: string;
+  readonly params: readonly T[];
+  readonly results: readonly T[];
+  /**
+   * Write the body: local declarations, code and the final `end` (what a
+   * code-section entry holds after its size).
+   */
+  emit(w: Writer, layout: { readonly maxBytes: number; readonly ctlBase: number }): void;
+}

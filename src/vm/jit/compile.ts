@@ -4,11 +4,11 @@
 // can be inspected, cached, or compiled elsewhere.
 
 import { checkFields, checkTargets, readSlot, type Program } from '../../isa/decode.js';
-import { DecodeError } from '../../internal/errors.js';
+import { DecodeError, UsageError } from '../../internal/errors.js';
 import { AtomicOp } from '../../isa/fields.js';
 import { INSNS, Shape, writesDst } from '../../isa/table.js';
 import { buildCfg, type ProgramCfg } from './blocks.js';
-import { CTL_BUDGET, CTL_DUMP_FLAG, CTL_INDEX, CTL_REGS, FUNC_LOCALS, Glob, Imp, type Intrinsic } from './abi.js';
+import { CTL_BUDGET, CTL_DUMP_FLAG, CTL_INDEX, CTL_REGS, FUNC_LOCALS, Glob, Imp, type ExtraFunction, type Intrinsic } from './abi.js';
 import { CHECKS, emitCheck } from './check.js';
 import { FuncEmitter, type EmitEnv } from './emit.js';
 import { structure, type Structured } from './structure.js';
@@ -46,6 +46,8 @@ export interface BuildOptions {
   readonly verified?: boolean;
   /** Helper id -> Wasm emitted in place of the call (hot helpers, tail calls). */
   readonly intrinsics?: ReadonlyMap<number, Intrinsic>;
+  /** Functions the intrinsics call (added to the module after the entry points; names must be unique). */
+  readonly functions?: readonly ExtraFunction[];
 }
 
 export interface BuiltModule {
@@ -103,6 +105,12 @@ export function buildModule(prog: Program, layout: ModuleLayout, options: BuildO
   const nChecks = verified ? 0 : CHECKS.length;
   const runIndex = checkBase + nChecks;
   const batchIndex = runIndex + 1;
+  const extras = options.functions ?? [];
+  const extraIndex = new Map<string, number>();
+  extras.forEach((f, k) => {
+    if (extraIndex.has(f.name)) throw new UsageError(`jit: two extra functions are named '${f.name}'`);
+    extraIndex.set(f.name, batchIndex + 1 + k);
+  });
   let canAbort = false;
   let writesFp = false;
   for (let i = 0; i < prog.length; i++) {
@@ -117,12 +125,12 @@ export function buildModule(prog: Program, layout: ModuleLayout, options: BuildO
   // Wasm bytes are roughly 6-10x the eBPF instruction count; start near that.
   const w = new Writer(Math.max(4096, prog.length * 48));
   writeHeader(w);
-  writeTypes(w, TYPES);
+  writeTypes(w, [...TYPES, ...extras]);
   writeImports(w, [
     ...IMPORTS.map(([name, type]) => ({ kind: 'func' as const, module: 'env', name, type })),
     { kind: 'memory', module: 'env', name: 'mem', min: 1, max: layout.maxBytes / 65536, shared: layout.shared },
   ]);
-  writeFunctions(w, [...cfg.funcs.map(() => Ty.prog), ...Array<number>(nChecks).fill(Ty.check), Ty.run, Ty.batch]);
+  writeFunctions(w, [...cfg.funcs.map(() => Ty.prog), ...Array<number>(nChecks).fill(Ty.check), Ty.run, Ty.batch, ...extras.map((_, k) => TYPES.length + k)]);
   writeGlobals(w, [
     { type: T.i32, mutable: true, init: 0 },
     { type: T.i32, mutable: true, init: 0 },
@@ -135,7 +143,7 @@ export function buildModule(prog: Program, layout: ModuleLayout, options: BuildO
   ]);
 
   const code = beginSection(w, Section.Code);
-  w.u32(nf + nChecks + 2);
+  w.u32(nf + nChecks + 2 + extras.length);
   const env: EmitEnv = {
     w,
     prog,
@@ -149,6 +157,7 @@ export function buildModule(prog: Program, layout: ModuleLayout, options: BuildO
     canAbort,
     trustFp: !writesFp && layout.stackTrusted,
     intrinsics: options.intrinsics ?? new Map(),
+    extraFuncs: extraIndex,
   };
   const fe = new FuncEmitter(env);
   for (let k = 0; k < nf; k++) {
@@ -164,6 +173,11 @@ export function buildModule(prog: Program, layout: ModuleLayout, options: BuildO
   }
   emitRun(w, layout, funcBase);
   emitBatch(w, layout, funcBase, verified, canAbort);
+  for (const f of extras) {
+    const at = w.placeholder();
+    f.emit(w, { maxBytes: layout.maxBytes, ctlBase: layout.ctlBase });
+    w.patchSizeFrom(at);
+  }
   endSection(w, code);
   return { bytes: w.finish(), cfg, structures };
 }

@@ -8,7 +8,7 @@
 
 import { AtomicOp, MAX_CALL_FRAMES, STACK_SIZE } from '../../isa/fields.js';
 import type { Program } from '../../isa/decode.js';
-import { INSNS, Shape, writesDst } from '../../isa/table.js';
+import { INSNS, Op, Shape, writesDst } from '../../isa/table.js';
 import { SHADOW_BASE } from '../memory.js';
 import {
   CTL_DUMP,
@@ -63,6 +63,8 @@ export interface EmitEnv {
   /** Slot of a function's first instruction -> its index. */
   readonly funcAt: ReadonlyMap<number, number>;
   readonly intrinsics: ReadonlyMap<number, Intrinsic>;
+  /** Extra functions (for intrinsics) by name -> Wasm function index. */
+  readonly extraFuncs: ReadonlyMap<string, number>;
 }
 
 const LOAD_U: Record<number, W> = { 8: W.i64_load8_u, 16: W.i64_load16_u, 32: W.i64_load32_u, 64: W.i64_load };
@@ -90,7 +92,13 @@ export class FuncEmitter implements IntrinsicContext {
   readonly tmpI64: readonly [number, number] = [L_T0, L_T1];
   readonly tmpI32 = L_A0;
   pc = 0;
+  helperId = 0;
   private readonly env: EmitEnv;
+  // Values known at compile time within the current block (for intrinsics):
+  // kind 0 unknown, 1 constant (kLo, kHi), 2 r10 + kLo.
+  private readonly kKind = new Uint8Array(11);
+  private readonly kLo = new Int32Array(11);
+  private readonly kHi = new Int32Array(11);
   private f!: FuncCfg;
   private s!: Structured;
   private dispatchOrder: Int32Array = new Int32Array(0);
@@ -114,6 +122,34 @@ export class FuncEmitter implements IntrinsicContext {
 
   reg(r: number): number {
     return REG_LOCAL[r]!;
+  }
+
+  constantU32(r: number): number {
+    return this.kKind[r] === 1 && this.kHi[r] === 0 ? this.kLo[r]! >>> 0 : -1;
+  }
+
+  inFrame(r: number, size: number): boolean {
+    if (this.kKind[r] !== 2 || !(this.verified || this.env.trustFp)) return false;
+    const off = this.kLo[r]!;
+    return off >= -STACK_SIZE && off <= -size;
+  }
+
+  func(name: string): number {
+    const f = this.env.extraFuncs.get(name);
+    if (f === undefined) throw new Error(`jit: internal error: an intrinsic calls function '${name}', which the module does not have`);
+    return f;
+  }
+
+  emitHelperCall(spillArgs = true): void {
+    const w = this.w;
+    if (spillArgs) this.spillArgs();
+    w.u8(W.i32_const);
+    w.s32(this.helperId);
+    w.u8(W.i32_const);
+    w.s32(this.pc);
+    w.u8(W.call);
+    w.u32(Imp.helper);
+    this.endIfAsked();
   }
 
   emitReturnR0(): void {
@@ -381,10 +417,12 @@ export class FuncEmitter implements IntrinsicContext {
       else this.forgetAll();
     }
     const stop = b.term === Term.Fall || b.term === Term.FallOff ? b.last + 1 : b.last;
+    this.kKind.fill(0);
     for (let i = b.start; i < stop; i++) {
       if (prog.op[i]! < 0) continue;
       this.pc = i;
       this.insn(i);
+      this.track(i);
       if (!this.verified) this.forgetWrites(i);
     }
     if (!this.verified) this.saveRanges(bb);
@@ -429,6 +467,55 @@ export class FuncEmitter implements IntrinsicContext {
       this.rHi[r] = snaps[at + 11 + r]!;
       this.wLo[r] = snaps[at + 22 + r]!;
       this.wHi[r] = snaps[at + 33 + r]!;
+    }
+  }
+
+  /** After the instruction at i: update the values known at compile time. */
+  private track(i: number): void {
+    const prog = this.env.prog;
+    const op = prog.op[i]!;
+    const d = INSNS[op]!;
+    const dst = prog.dst[i]!;
+    const kind = this.kKind;
+    switch (op) {
+      case Op.LDDW:
+        kind[dst] = 1;
+        this.kLo[dst] = prog.imm[i]!;
+        this.kHi[dst] = prog.imm64hi[i]!;
+        return;
+      case Op.MOV64_IMM:
+      case Op.MOV32_IMM:
+        kind[dst] = 1;
+        this.kLo[dst] = prog.imm[i]!;
+        this.kHi[dst] = op === Op.MOV64_IMM ? prog.imm[i]! >> 31 : 0;
+        return;
+      case Op.MOV64_REG: {
+        const src = prog.src[i]!;
+        if (src === 10) {
+          kind[dst] = 2;
+          this.kLo[dst] = 0;
+        } else {
+          kind[dst] = kind[src]!;
+          this.kLo[dst] = this.kLo[src]!;
+          this.kHi[dst] = this.kHi[src]!;
+        }
+        return;
+      }
+      case Op.ADD64_IMM:
+        // only frame offsets are followed; keep them small so they stay exact
+        if (kind[dst] === 2 && Math.abs(this.kLo[dst]! + prog.imm[i]!) < 1 << 20) this.kLo[dst] = this.kLo[dst]! + prog.imm[i]!;
+        else kind[dst] = 0;
+        return;
+      default:
+    }
+    if (writesDst(d.shape)) kind[dst] = 0;
+    else if (d.shape === Shape.Atomic) {
+      const a = d.discr!.value;
+      if (a === AtomicOp.CMPXCHG) kind[0] = 0;
+      else if (a === AtomicOp.XCHG || (a & AtomicOp.FETCH) !== 0) kind[prog.src[i]!] = 0;
+    } else if (d.shape === Shape.Call || d.shape === Shape.Callx || d.shape === Shape.CallLocal || d.shape === Shape.LdAbs || d.shape === Shape.LdInd) {
+      // r0 is the result; r1..r5 are scratch after a call
+      for (let r = 0; r <= 5; r++) kind[r] = 0;
     }
   }
 
@@ -730,20 +817,11 @@ export class FuncEmitter implements IntrinsicContext {
   }
 
   private helperCall(i: number, id: number): void {
+    this.pc = i;
+    this.helperId = id;
     const intrinsic = this.env.intrinsics.get(id);
-    if (intrinsic !== undefined) {
-      intrinsic(this);
-      return;
-    }
-    const w = this.w;
-    this.spillArgs();
-    w.u8(W.i32_const);
-    w.s32(id);
-    w.u8(W.i32_const);
-    w.s32(i);
-    w.u8(W.call);
-    w.u32(Imp.helper);
-    this.endIfAsked();
+    if (intrinsic !== undefined) intrinsic(this);
+    else this.emitHelperCall();
   }
 
   /**

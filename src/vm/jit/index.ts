@@ -5,6 +5,7 @@
 
 import { hasEngine, registerEngine } from '../engines.js';
 import { compile } from './engine.js';
+import { jitDefaults } from './defaults.js';
 
 export { compile, compileAsync, JitEngine } from './engine.js';
 export type { JitOptions, ExitableEnv } from './engine.js';
@@ -17,5 +18,10 @@ export type { SNode, Structured } from './structure.js';
 export { buildCfg } from './blocks.js';
 export { printCode } from './wasm/print.js';
 
-if (!hasEngine('jit')) registerEngine('jit', (prog, config) => compile(prog, config));
-if (!hasEngine('jit-verified')) registerEngine('jit-verified', (prog, config) => compile(prog, config, { verified: true }));
+export { mapIntrinsics } from './intrinsics.js';
+export type { IntrinsicSet } from './intrinsics.js';
+export type { ExtraFunction } from './abi.js';
+export { setJitDefaults, jitDefaults } from './defaults.js';
+
+if (!hasEngine('jit')) registerEngine('jit', (prog, config) => compile(prog, config, jitDefaults(config.mem)));
+if (!hasEngine('jit-verified')) registerEngine('jit-verified', (prog, config) => compile(prog, config, { ...jitDefaults(config.mem), verified: true }));

@@ -105,6 +105,8 @@ export const W = {
   i64_extend16_s: 0xc3,
   i64_extend32_s: 0xc4,
 
+  /** Prefix of the bulk-memory instructions (memory.copy is sub-opcode 10). */
+  misc_prefix: 0xfc,
   /** Prefix of the threads proposal's atomic instructions. */
   atomic_prefix: 0xfe,
 } as const;
@@ -134,6 +136,12 @@ export const enum WA {
   i64_full = 1,
   /** Offset from a base to i64.atomic.rmw32.<op>_u (4 bytes, zero-extended result). */
   i64_32u = 6,
+}
+
+/** Sub-opcodes after the 0xfc prefix. */
+export const enum WM {
+  /** memory.copy (dst, src, n), followed by two memory indices (0 0). */
+  memory_copy = 10,
 }
 
 /** Value types. */

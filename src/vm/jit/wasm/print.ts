@@ -3,7 +3,7 @@
 // For golden tests and debugging, so it favours clarity over speed and knows
 // exactly the instructions and sections the JIT emits.
 
-import { W, W_NAMES, WA } from './opcodes.js';
+import { W, W_NAMES, WA, WM } from './opcodes.js';
 
 class Reader {
   pos = 0;
@@ -78,7 +78,7 @@ function printBody(r: Reader, end: number, out: string[]): void {
   let depth = 1;
   while (r.pos < end) {
     const op = r.u8();
-    const name = op === W.atomic_prefix ? '' : (W_NAMES.get(op) ?? `unknown-0x${op.toString(16)}`);
+    const name = op === W.atomic_prefix || op === W.misc_prefix ? '' : (W_NAMES.get(op) ?? `unknown-0x${op.toString(16)}`);
     if (op === W.end || op === W.else) depth--;
     let text = name;
     switch (op) {
@@ -112,6 +112,15 @@ function printBody(r: Reader, end: number, out: string[]): void {
         const sub = r.u32();
         text = ATOMIC_NAMES.get(sub) ?? `atomic-0x${sub.toString(16)}`;
         text += memarg(r);
+        break;
+      }
+      case W.misc_prefix: {
+        const sub = r.u32();
+        if (sub === WM.memory_copy) {
+          r.u8();
+          r.u8();
+          text = 'memory.copy';
+        } else text = `misc-0x${sub.toString(16)}`;
         break;
       }
       default:
