@@ -11,7 +11,7 @@ import { Runtime } from '../../src/runtime/runtime.js';
 import { LoadError } from '../../src/runtime/errors.js';
 import { ProgArrayMap } from '../../src/maps/prog-array.js';
 import { RingBufMap } from '../../src/maps/ringbuf.js';
-import { ProgramError } from '../../src/internal/errors.js';
+import { BudgetExceeded, ProgramError } from '../../src/internal/errors.js';
 import { frame, objectSpec } from './spec-builder.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -247,6 +247,16 @@ for (const engine of ENGINES) {
     // a source range outside every region: -EFAULT, nothing written
     assert.equal(BigInt.asIntN(32, BigInt(ring.testRun({ ctxIn: new Uint8Array(8) }).retval)), -14n);
     rt.dispose();
+  });
+}
+
+for (const engine of ENGINES) {
+  test(`a runaway program stops at the budget with a typed error, and the runtime stays usable (${engine})`, () => {
+    const rt = new Runtime({ engine, budget: 10_000 });
+    const coll = rt.loadObject(objectSpec([{ name: 'spin', type: 'xdp', asm: 'r0 = 0\nr0 += 1\ngoto -2\nexit' }, { name: 'ok', type: 'xdp', asm: 'r0 = 2\nexit' }]));
+    assert.throws(() => coll.program('spin').testRun({ dataIn: frame() }), (e) => e instanceof BudgetExceeded && e.budget === 10_000);
+    assert.throws(() => coll.program('spin').testRun({ dataIn: frame(), budget: 50 }), (e) => e instanceof BudgetExceeded && e.budget === 50);
+    assert.equal(coll.program('ok').testRun({ dataIn: frame() }).retval, 2);
   });
 }
 
