@@ -395,7 +395,29 @@ function skbOf(env: HelperEnv, name: string): SkbRunContext {
   return run;
 }
 
+/** skb->hash as __sk_buff.hash shows it. */
+function setHash(env: HelperEnv, skb: SkbRunContext, hash: number): void {
+  env.mem.dv.setUint32(skb.ctxAddr + SKB.hash, hash, true);
+}
+
 export const SKB_HELPERS = [
+  helper('set_hash', (env) => {
+    setHash(env, skbOf(env, 'set_hash'), arg(env, 2));
+    retInt(env, 0);
+  }),
+  helper('set_hash_invalid', (env) => {
+    setHash(env, skbOf(env, 'set_hash_invalid'), 0);
+    retInt(env, 0);
+  }),
+  // skb_change_type: only PACKET_HOST .. PACKET_OTHERHOST, from and to
+  helper('skb_change_type', (env) => {
+    const skb = skbOf(env, 'skb_change_type');
+    const dv = env.mem.dv;
+    const type = arg(env, 2);
+    if (argHi(env, 2) !== 0 || type > PACKET_OTHERHOST || dv.getUint32(skb.ctxAddr + SKB.pkt_type, true) > PACKET_OTHERHOST) return retInt(env, -EINVAL);
+    dv.setUint32(skb.ctxAddr + SKB.pkt_type, type, true);
+    retInt(env, 0);
+  }),
   helper('skb_vlan_push', (env) => retInt(env, skbOf(env, 'skb_vlan_push').vlanPush(swap16(arg(env, 2)), arg(env, 3) & 0xffff))),
   helper('skb_vlan_pop', (env) => retInt(env, skbOf(env, 'skb_vlan_pop').vlanPop())),
   helper('skb_adjust_room', (env) => retInt(env, skbOf(env, 'skb_adjust_room').adjustRoom(env.regs[4]! | 0, arg(env, 3), arg(env, 4), argHi(env, 4)))),

@@ -249,3 +249,12 @@ test('VLAN push and pop: the accelerated tag, a tag moved into the packet, tags 
   assert.equal(hex(coll.program('vlan').testRun({ dataIn: frame(6, [0x88a8, 100, 0x8100, 7]) }).dataOut), hex(frame(6)));
   assert.deepEqual([0, 1, 2, 3].map((k) => log(6, k)), [0n, 0n, 0x0008n, 0n]);
 });
+
+test('skb metadata helpers: skb_change_type within PACKET_HOST..PACKET_OTHERHOST, set_hash, set_hash_invalid', () => {
+  const coll = new Runtime().loadObject(read('test', 'fixtures', 'pcap-runtime', 'resize.o'), { programs: ['meta'] });
+  const r = coll.program('meta').testRun({ dataIn: new Uint8Array(60) });
+  const log = (i: number): bigint => s64(coll.map('resize_log').lookup(new Uint8Array([i, 0, 0, 0])));
+  // change to OTHERHOST ok; to 4: -EINVAL (x100) plus pkt_type still 3; the hash set, then cleared
+  assert.deepEqual([log(14), log(15)], [-2200n + 3n, 0x1234abcdn]);
+  assert.equal(r.retval, 3);
+});
