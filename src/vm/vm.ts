@@ -10,11 +10,10 @@
 // address and r2 its length (the bpf_conformance contract), and `args`, if
 // given as well, become r3..r5. Without `mem`, `args` are r1..r5.
 
-import { fileURLToPath } from 'node:url';
 import { decodeProgram, type Program } from '../isa/decode.js';
 import { MAX_CALL_FRAMES, STACK_SIZE } from '../isa/fields.js';
 import { HelperRegistry } from '../helpers/registry.js';
-import { engineFactory, hasEngine, registerEngine, type EngineFactory } from './engines.js';
+import { engineFactory, hasEngine } from './engines.js';
 import { RuntimeMemory, type MemoryOptions, type Region } from './memory.js';
 import type { Engine, EngineConfig, EntryArgs, ExecOptions, ExecResult } from './types.js';
 
@@ -98,34 +97,12 @@ export function createVm(options: VmOptions = {}): Vm {
   };
 }
 
-// ---- optional engines ----------------------------------------------------------
-// Engine modules that may or may not exist in this build. Each is imported once
-// when this module loads; a module registers itself through engines.ts, or
-// exports `compile(prog, config)` returning an Engine, which is registered under
-// the name given here. A missing module is fine; a module that fails to load is not.
-const OPTIONAL_ENGINE_MODULES: ReadonlyArray<readonly [name: string, specifier: string]> = [['jit', './jit/index.js']];
-
-function isMissing(e: unknown, specifier: string): boolean {
-  if (!(e instanceof Error) || (e as { code?: unknown }).code !== 'ERR_MODULE_NOT_FOUND') return false;
-  const path = fileURLToPath(new URL(specifier, import.meta.url));
-  // only our own import of that file, not a missing import inside it
-  return e.message.includes(path) && e.message.includes(fileURLToPath(import.meta.url));
-}
-
-for (const [name, specifier] of OPTIONAL_ENGINE_MODULES) {
-  let mod: unknown;
-  try {
-    mod = await import(specifier);
-  } catch (e) {
-    if (isMissing(e, specifier)) continue;
-    throw e;
-  }
-  const compile = (mod as { compile?: unknown }).compile;
-  if (!hasEngine(name) && typeof compile === 'function') {
-    const factory: EngineFactory = (prog, config) => (compile as EngineFactory)(prog, config);
-    registerEngine(name, factory);
-  }
-}
+// ---- engines ---------------------------------------------------------------------
+// The JIT registers itself ('jit', 'jit-verified') through engines.ts when its
+// module loads; importing it here makes every Vm able to use it. It imports
+// engines.ts, never this file, so there is no cycle. Only standard APIs are
+// used on this path, so the VM loads in browsers too.
+import './jit/index.js';
 
 /** Fail early with a clear message when a caller names an engine that is not there. */
 export function requireEngine(name: string): void {
