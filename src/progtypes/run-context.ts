@@ -30,9 +30,12 @@ export abstract class ProgRunContext extends HelperContext {
    * Prepare for another test run with new input, reusing the regions (what
    * makes running a capture cheap). Returns false when this context cannot
    * hold the input (a different context size), so the caller makes a new one.
-   * Throws TestRunError for input the kernel refuses.
+   * Throws TestRunError for input the kernel refuses. The default: not
+   * reusable (subclasses that can be reset override it).
    */
-  abstract reset(dataIn: Uint8Array | undefined, ctxIn: Uint8Array | undefined): boolean;
+  reset(_dataIn: Uint8Array | undefined, _ctxIn: Uint8Array | undefined): boolean {
+    return false;
+  }
 
   /** The packet after the run, as BPF_PROG_TEST_RUN's data_out (empty for non-packet programs). */
   abstract dataOut(): Uint8Array;
