@@ -3,13 +3,13 @@
 
 import { parseArgs } from 'node:util';
 import { disassembleProgram } from '../asm/disassemble.js';
-import { parseHexText } from '../asm/hex-text.js';
 import { decodeProgram } from '../isa/decode.js';
 import { UsageError } from '../internal/errors.js';
 import { BPF_FUNC, nameOf } from '../internal/uapi.gen.js';
 import { readInput } from './asm.js';
 import { EXIT_OK, type Command } from './command.js';
 import { disassembleObjectFile, isElfObject } from './dis-object.js';
+import { programFromInput } from './run.js';
 
 const HELP = `usage: tsbpf dis FILE [--hex-input] [--raw-bytes] [--labels] [--cpu v1|v3] [--kernel]
        tsbpf dis FILE.o [--section S] [--source] [--no-raw-bytes]
@@ -72,7 +72,8 @@ export const dis: Command = {
     }
     if (values.section !== undefined || values.source === true) throw new UsageError('--section and --source apply to object files only');
     const name = file === '-' ? '<stdin>' : file;
-    const bytes = values['hex-input'] === true ? parseHexText(new TextDecoder().decode(input), name) : input;
+    // Same content detection as `run`: raw bytes, hex text, assembly or a .data file.
+    const bytes = programFromInput(input, name, values['hex-input'] === true).bytes;
     // No validation: show what is there, with <unknown> for non-instructions.
     const prog = decodeProgram(bytes, { validate: false });
     if (values.kernel === true && values.labels === true) throw new UsageError('--kernel cannot be combined with --labels');

@@ -76,9 +76,14 @@ test('errors: bad assembly exits 1 with file:line:column, usage errors exit 2', 
     assert.equal(run(['asm']).code, 2);
     assert.equal(run(['asm', src, '--dialect', 'intel']).code, 2);
     assert.equal(run(['dis', src, '--cpu', 'v9']).code, 2);
+    // text input is detected like `run` does: here it is (bad) assembly, reported by position
     const odd = run(['dis', '-'], 'abc');
     assert.equal(odd.code, 1);
-    assert.match(odd.err, /not a multiple of 8/);
+    assert.match(odd.err, /<stdin>:1:1: unknown instruction 'abc'/);
+    // binary input of a wrong length still names the problem
+    const short = run(['dis', '-'], '\u0001\u0002\u0003');
+    assert.equal(short.code, 1);
+    assert.match(short.err, /not a multiple of 8/);
     const badHex = run(['dis', '-', '--hex-input'], 'b7 0');
     assert.equal(badHex.code, 1);
     assert.match(badHex.err, /1:4: odd number of hex digits/);
