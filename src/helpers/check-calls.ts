@@ -8,20 +8,10 @@ import { BPF_FUNC, nameOf } from '../internal/uapi.gen.js';
 import type { Program } from '../isa/decode.js';
 import { Op } from '../isa/table.js';
 import type { HelperRegistry } from './registry.js';
+import { isGplCompatible } from '../elf/license.js';
 
-/** The licenses the kernel treats as GPL-compatible (include/linux/license.h). */
-export const GPL_COMPATIBLE_LICENSES: readonly string[] = [
-  'GPL',
-  'GPL v2',
-  'GPL and additional rights',
-  'Dual BSD/GPL',
-  'Dual MIT/GPL',
-  'Dual MPL/GPL',
-];
-
-export function isGplCompatible(license: string): boolean {
-  return GPL_COMPATIBLE_LICENSES.includes(license);
-}
+// The license rule lives in one place (elf/license.ts); re-exported for helper users.
+export { isGplCompatible };
 
 /** The kernel's name for a helper id in messages: bpf_map_lookup_elem, or "unknown". */
 function funcName(id: number): string {

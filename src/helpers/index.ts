@@ -35,4 +35,4 @@ export type { CallbackInvoker, Clock, HelperContextOptions, ProcessIdentity } fr
 export { TracePipe, formatTraceLine } from './trace-pipe.js';
 export type { TraceEntry } from './trace-pipe.js';
 export { bprintf, MAX_BPRINTF_BUF, MAX_BPRINTF_VARARGS } from './bprintf.js';
-export { checkHelperCalls, isGplCompatible, GPL_COMPATIBLE_LICENSES } from './check-calls.js';
+export { checkHelperCalls, isGplCompatible } from './check-calls.js';
