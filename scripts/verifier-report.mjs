@@ -27,6 +27,8 @@ const { loadCases } = await import(dist('test/verifier/cases.js'));
 const { kernelVerdicts } = await import(dist('test/verifier/kernel.js'));
 const { randomPrograms } = await import(dist('test/verifier/random-programs.js'));
 const { unrelocatedMapLoads } = await import(dist('src/cli/check.js'));
+const { funcSignatures } = await import(dist('src/verifier/btf-funcs.js'));
+const { ctxLayout } = await import(dist('src/progtypes/ctx.js'));
 
 const { values: args } = parseArgs({
   options: {
@@ -115,6 +117,7 @@ if (existsSync(corpusFile)) {
       const prog = decodeProgram(unrelocatedMapLoads(p), { validate: false });
       const r = verify(prog, {
         progType, maps, license: spec.license, logLevel: 0, strictAlignment: e.flags.includes('BPF_F_STRICT_ALIGNMENT'), sleepable: e.flags.includes('BPF_F_SLEEPABLE'), btf: p.funcInfo.length > 0, possibleCpus,
+        funcs: funcSignatures(spec.btf, p.funcInfo, ctxLayout(progType).name),
         expectedAttachType: e.attach_type ? ATTACH[e.attach_type] ?? BPF_ATTACH_TYPE[e.attach_type] : undefined,
       });
       ours = r.ok ? 'accept' : 'reject';

@@ -10,6 +10,8 @@ import { loadObject } from '../elf/load.js';
 import type { ObjectSpec, ProgramSpec } from '../elf/spec.js';
 import { decodeProgram } from '../isa/decode.js';
 import { verify } from '../verifier/verify.js';
+import { funcSignatures } from '../verifier/btf-funcs.js';
+import { ctxLayout } from '../progtypes/ctx.js';
 import type { MapInfo } from '../verifier/env.js';
 import { BPF_PROG_TYPE, nameOf } from '../internal/uapi.gen.js';
 import { UsageError } from '../internal/errors.js';
@@ -87,6 +89,7 @@ export function checkProgram(spec: ObjectSpec, p: ProgramSpec, typeOverride: num
   const prog = decodeProgram(unrelocatedMapLoads(p), { validate: false });
   const r = verify(prog, {
     progType, maps: verifierMaps(spec), license: spec.license, logLevel, sleepable: p.sleepable, btf: p.funcInfo.length > 0,
+    funcs: funcSignatures(spec.btf, p.funcInfo, ctxLayout(progType).name),
     expectedAttachType: p.expectedAttachTypeId,
     lineInfo: p.lineInfo.map((l) => ({ insn: l.insn, file: basename(l.file), line: l.line, column: l.col, text: l.text })),
   });

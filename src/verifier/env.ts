@@ -7,6 +7,7 @@ import type { VerifierLog } from './log.js';
 import type { VerifierState } from './state.js';
 import type { CtxLayout } from '../progtypes/ctx.js';
 import type { Checkpoint } from './prune.js';
+import type { FuncSig } from './btf-funcs.js';
 
 /** A map the program refers to (lddw map_fd/map_value imm = index into this list). */
 export interface MapInfo {
@@ -41,6 +42,11 @@ export interface VerifyOptions {
   readonly lineInfo?: readonly LineInfo[];
   /** BPF_ATTACH_TYPE_* number (some program types depend on it). */
   readonly expectedAttachType?: number;
+  /**
+   * Function signatures from BTF (btf-funcs.ts). Global functions among them
+   * are verified on their own against their prototypes, as the kernel does.
+   */
+  readonly funcs?: readonly FuncSig[];
   /** The program carries BTF func_info (some rules, such as tail calls in subprograms, need it). */
   readonly btf?: boolean;
   /** Possible CPUs of the target (bpf_get_smp_processor_id returns less than this); unknown by default. */

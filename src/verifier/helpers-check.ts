@@ -26,7 +26,7 @@ interface CallMeta {
 }
 
 /** Memory at register regno, `size` bytes from its current position: readable (or writable). */
-function checkHelperMem(env: Env, regno: number, size: bigint, write: boolean, zeroOk: boolean): void {
+export function checkHelperMem(env: Env, regno: number, size: bigint, write: boolean, zeroOk: boolean): void {
   const r = env.state.cur.regs[regno]!;
   if (size === 0n && !zeroOk) reject('invalid zero-sized read');
   const n = Number(size);

@@ -9,10 +9,10 @@ import { LDDW_SECOND_HALF, checkFields, type Program } from '../isa/decode.js';
 import { INSNS, Shape } from '../isa/table.js';
 import { AluOp, AtomicOp, JmpOp, MAX_CALL_FRAMES, PseudoLd, STACK_SIZE, Src } from '../isa/fields.js';
 import { DecodeError, VerifierError } from '../internal/errors.js';
-import { BPF_PROG_TYPE, nameOf } from '../internal/uapi.gen.js';
+import { BPF_FUNC, BPF_PROG_TYPE, nameOf } from '../internal/uapi.gen.js';
 import { ctxLayout } from '../progtypes/ctx.js';
 import { Reject, type Env, type MapInfo, type VerifyOptions, type LineInfo } from './env.js';
-import { analyzeCfg, type Cfg } from './cfg.js';
+import { analyzeCfg, subprogEnd, type Cfg } from './cfg.js';
 import { FuncState, VerifierState, StackByte } from './state.js';
 import {
   RegState, RegType, RegFlag, formatReg, markConstScalar, markNotInit, markPointer, markUnknown, isNullConst,
@@ -20,7 +20,9 @@ import {
 import { VerifierLog, kernelInsnLine, statsLine, commentPad } from './log.js';
 import { checkBinaryAlu, checkMov, checkMovImm, checkUnaryAlu } from './alu.js';
 import { checkMemAccess } from './memory-access.js';
-import { checkHelperCall } from './helpers-check.js';
+import { checkHelperCall, checkHelperMem, clearPacketPointers } from './helpers-check.js';
+import { CHANGES_PACKET_DATA } from '../helpers/protos.js';
+import type { FuncSig } from './btf-funcs.js';
 import {
   scalarBranchTaken, regSetMinMax, revOpcode, syncLinkedScalars, markPtrOrNull, matchPktPointers, findGoodPktPointers,
 } from './branches.js';
@@ -161,12 +163,27 @@ function verifyOnce(prog: Program, opts: VerifyOptions, level: number): VerifyRe
     if (opts.progType === BPF_PROG_TYPE['syscall'] && !opts.sleepable) throw new Reject('Syscall programs can only be sleepable');
     checkLddw(env);
     const cfg = analyzeCfg(prog, env.privileged);
-    stackDepth = walk(env, cfg, limit, (p, t, pk, m) => {
-      processed = p;
-      totalStates = t;
-      peakStates = pk;
-      maxStatesPerInsn = m;
-    });
+    // Global functions (BTF linkage global) are verified once each, on their own.
+    const globals = new Map<number, FuncSig>();
+    for (const f of opts.funcs ?? []) if (f.global && f.insn !== 0) globals.set(f.insn, f);
+    const queue: number[] = [];
+    const base = { p: 0, t: 0, pk: 0, m: 0 };
+    const stats = (p: number, t: number, pk: number, m: number): void => {
+      processed = base.p + p;
+      totalStates = base.t + t;
+      peakStates = Math.max(base.pk, pk);
+      maxStatesPerInsn = Math.max(base.m, m);
+    };
+    stackDepth = walk(env, cfg, limit, stats, 0, undefined, globals, queue);
+    for (let k = 0; k < queue.length; k++) {
+      const fn = globals.get(queue[k]!)!;
+      Object.assign(base, { p: processed, t: totalStates, pk: peakStates, m: maxStatesPerInsn });
+      if (log.level >= 1) log.line(`Validating ${fn.name}() func#${cfg.subprogs.indexOf(fn.insn)}...`);
+      env.state = new VerifierState();
+      env.cp = null;
+      env.hist = [];
+      stackDepth = Math.max(stackDepth, walk(env, cfg, limit - processed, stats, fn.insn, fn, globals, queue));
+    }
     return finish();
   } catch (e) {
     if (e instanceof Reject) return finish(e);
@@ -218,7 +235,10 @@ function checkLddw(env: Env): void {
   }
 }
 
-function walk(env: Env, cfg: Cfg, limit: number, stats: (p: number, t: number, pk: number, m: number) => void): number {
+function walk(
+  env: Env, cfg: Cfg, limit: number, stats: (p: number, t: number, pk: number, m: number) => void,
+  entry: number, globalFn: FuncSig | undefined, globals: Map<number, FuncSig>, queue: number[],
+): number {
   const prog = env.prog;
   const log = env.log;
   const explored: (Checkpoint[] | undefined)[] = new Array(prog.length);
@@ -238,12 +258,27 @@ function walk(env: Env, cfg: Cfg, limit: number, stats: (p: number, t: number, p
     else if (prevT !== t && (t === RegType.PTR_TO_CTX || prevT === RegType.PTR_TO_CTX)) throw new Reject('same insn cannot be used with different pointers');
   };
 
-  // Entry state: r1 = ctx, r10 = frame pointer.
+  // Entry state: r1 = ctx, r10 = frame pointer; a global function gets its arguments from its prototype.
   const f0 = new FuncState();
   f0.initFramePointer();
-  markPointer(f0.regs[1]!, RegType.PTR_TO_CTX);
+  f0.subprog = entry;
+  if (globalFn) {
+    if (globalFn.unsupported) throw new Reject(globalFn.unsupported);
+    globalFn.args.forEach((a, i) => {
+      const r = f0.regs[i + 1]!;
+      if (a.kind === 'scalar') markUnknown(r);
+      else if (a.kind === 'ctx') markPointer(r, RegType.PTR_TO_CTX);
+      else if (a.kind === 'mem') {
+        markPointer(r, RegType.PTR_TO_MEM, RegFlag.MAYBE_NULL);
+        r.memSize = a.size;
+        r.id = ++env.nextId;
+      } else throw new Reject(a.why);
+    });
+  } else {
+    markPointer(f0.regs[1]!, RegType.PTR_TO_CTX);
+  }
   env.state.frames = [f0];
-  let insn = 0;
+  let insn = entry;
   let prev = -1;
 
   let printState = true;
@@ -492,8 +527,18 @@ function walk(env: Env, cfg: Cfg, limit: number, stats: (p: number, t: number, p
         break;
       }
       case Shape.CallLocal: {
-        if (level >= 1) emitComment(env, insnText);
         const target = insn + 1 + imm;
+        const g = globals.get(target);
+        if (g) {
+          // A global function: check the arguments against its prototype, then go on as after a helper.
+          checkGlobalCall(env, g, cfg.subprogs.indexOf(target));
+          // A function that may move packet data (itself or through its callees) leaves stale packet pointers.
+          if (subprogChangesPacket(prog, cfg, target, new Set())) clearPacketPointers(env);
+          if (!queue.includes(target)) queue.push(target);
+          if (level >= 1) emitComment(env, insnText, 0);
+          break;
+        }
+        if (level >= 1) emitComment(env, insnText);
         if (env.state.frames.length >= MAX_CALL_FRAMES) throw new Reject(`the call stack of ${env.state.frames.length + 1} frames is too deep !`);
         const caller = env.state.cur;
         const callee = new FuncState();
@@ -520,6 +565,15 @@ function walk(env: Env, cfg: Cfg, limit: number, stats: (p: number, t: number, p
         const r0 = st.cur.regs[0]!;
         if (r0.type === RegType.NOT_INIT) throw new Reject('R0 !read_ok');
         noteDepth();
+        if (st.frames.length === 1 && globalFn) {
+          if (r0.type !== RegType.SCALAR) throw new Reject(`At subprogram exit the register R0 is not a scalar value (${regName(r0)})`);
+          if (st.refs.length > 0) throw new Reject('BPF_EXIT instruction in global subprogram would lead to reference leak');
+          if (!popPath()) {
+            stats(processed, totalStates, peakStates, maxPerInsn);
+            return combinedStack(subprogDepth, callEdges);
+          }
+          continue;
+        }
         if (st.frames.length > 1) {
           if (r0.type === RegType.PTR_TO_STACK && r0.frameno === st.cur.frameno) throw new Reject('cannot return stack pointer to the caller');
           if (r0.type !== RegType.SCALAR) {
@@ -558,6 +612,54 @@ function walk(env: Env, cfg: Cfg, limit: number, stats: (p: number, t: number, p
 }
 
 const immReg = new RegState();
+
+/** Does the subprogram at `start` (or one it calls) call a helper that moves packet data, or tail-call? */
+function subprogChangesPacket(prog: Program, cfg: Cfg, start: number, seen: Set<number>): boolean {
+  if (seen.has(start)) return false;
+  seen.add(start);
+  const end = subprogEnd(cfg, start, prog.length);
+  for (let i = start; i < end; i++) {
+    const op = prog.op[i]!;
+    if (op < 0) continue;
+    const shape = INSNS[op]!.shape;
+    if (shape === Shape.Call && (CHANGES_PACKET_DATA.has(prog.imm[i]!) || prog.imm[i] === BPF_FUNC['tail_call'])) return true;
+    if (shape === Shape.CallLocal && subprogChangesPacket(prog, cfg, i + 1 + prog.imm[i]!, seen)) return true;
+  }
+  return false;
+}
+
+/** A call of a global function: arguments must fit its prototype (the kernel's btf_check_func_arg_match). */
+function checkGlobalCall(env: Env, fn: FuncSig, funcNo: number): void {
+  if (fn.unsupported) throw new Reject(fn.unsupported);
+  const regs = env.state.cur.regs;
+  const bad = (why: string): never => {
+    env.log.line(why);
+    throw new Reject(`Caller passes invalid args into func#${funcNo} ('${fn.name}')`);
+  };
+  fn.args.forEach((a, i) => {
+    const regno = i + 1;
+    const r = regs[regno]!;
+    if (r.type === RegType.NOT_INIT) throw new Reject(`R${regno} !read_ok`);
+    if (a.kind === 'scalar') {
+      if (r.type !== RegType.SCALAR) bad(`R${regno} is not a scalar`);
+    } else if (a.kind === 'ctx') {
+      if (r.type !== RegType.PTR_TO_CTX) bad(`arg#${i} expects pointer to ctx`);
+    } else if (a.kind === 'mem') {
+      if (isNullConst(r)) return;
+      try {
+        checkHelperMem(env, regno, BigInt(a.size), false, true);
+        checkHelperMem(env, regno, BigInt(a.size), true, true);
+      } catch (e) {
+        if (e instanceof Reject) bad(e.message);
+        throw e;
+      }
+    } else {
+      throw new Reject(a.why);
+    }
+  });
+  for (let i = 1; i <= 5; i++) markNotInit(regs[i]!);
+  markUnknown(regs[0]!);
+}
 
 function notNull(r: RegState): boolean {
   if (r.flags & RegFlag.MAYBE_NULL) return false;

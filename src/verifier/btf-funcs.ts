@@ -1,0 +1,60 @@
+// Function signatures from BTF (func_info + FUNC/FUNC_PROTO types), for the
+// kernel's rule on global functions: each is verified once, on its own, with
+// arguments typed by its prototype (scalars, the program's context, or
+// memory of the pointee's size that may be NULL), and callers are checked
+// against the prototype instead of being followed into the body.
+
+import type { Btf } from '../btf/btf.js';
+import { BtfFuncLinkage, BtfKind } from '../btf/types.js';
+import type { FuncInfo } from '../btf/parse-ext.js';
+
+export type FuncArg =
+  | { readonly kind: 'scalar' }
+  | { readonly kind: 'ctx' }
+  | { readonly kind: 'mem'; readonly size: number }
+  | { readonly kind: 'unsupported'; readonly why: string };
+
+export interface FuncSig {
+  /** First instruction of the function in the linked program. */
+  readonly insn: number;
+  readonly name: string;
+  readonly global: boolean;
+  readonly args: readonly FuncArg[];
+  /** Why the function cannot be verified as a global function (return type...), if it cannot. */
+  readonly unsupported?: string;
+}
+
+/** Signatures of the functions in a program's func_info; `ctxName` is the program type's context struct. */
+export function funcSignatures(btf: Btf | undefined, funcInfo: readonly FuncInfo[], ctxName: string): FuncSig[] {
+  if (!btf) return [];
+  const out: FuncSig[] = [];
+  for (const fi of funcInfo) {
+    const f = btf.type(fi.typeId);
+    if (f.kind !== BtfKind.FUNC) continue;
+    const proto = btf.type(f.type);
+    if (proto.kind !== BtfKind.FUNC_PROTO) continue;
+    const args: FuncArg[] = proto.params.map((p, i) => argKind(btf, p.type, ctxName, i));
+    let unsupported: string | undefined;
+    const ret = proto.returnType === 0 ? undefined : btf.skipModifiers(proto.returnType);
+    if (ret === undefined || !(ret.kind === BtfKind.INT || ret.kind === BtfKind.ENUM || ret.kind === BtfKind.ENUM64)) {
+      unsupported = `Global function ${f.name}() doesn't return scalar. Only those are supported.`;
+    }
+    out.push({ insn: fi.insn, name: f.name, global: f.linkage === BtfFuncLinkage.GLOBAL, args, unsupported });
+  }
+  return out;
+}
+
+function argKind(btf: Btf, typeId: number, ctxName: string, i: number): FuncArg {
+  const t = btf.skipModifiers(typeId);
+  if (t.kind === BtfKind.INT || t.kind === BtfKind.ENUM || t.kind === BtfKind.ENUM64) return { kind: 'scalar' };
+  if (t.kind !== BtfKind.PTR) return { kind: 'unsupported', why: `arg#${i} type is not a scalar or a pointer` };
+  const target = btf.skipModifiers(t.type);
+  if ((target.kind === BtfKind.STRUCT || target.kind === BtfKind.UNION) && target.name === ctxName) return { kind: 'ctx' };
+  try {
+    const size = btf.sizeOf(t.type);
+    if (size > 0) return { kind: 'mem', size };
+  } catch {
+    // no size: falls through
+  }
+  return { kind: 'unsupported', why: `arg#${i} reference type('${btf.describe(t.type)}') size cannot be determined` };
+}
