@@ -118,7 +118,7 @@ export class SkbRunContext extends ProgRunContext {
     this.reset(dataIn, ctxIn);
   }
 
-  reset(dataIn: Uint8Array | undefined, ctxIn: Uint8Array | undefined): boolean {
+  override reset(dataIn: Uint8Array | undefined, ctxIn: Uint8Array | undefined): boolean {
     dataIn ??= new Uint8Array(0);
     if (dataIn.length < ETH_HLEN) throw new TestRunError(EINVAL, `data_in is ${dataIn.length} bytes, less than ETH_HLEN (${ETH_HLEN})`);
     if (dataIn.length > SKB_MAX_DATA) throw new TestRunError(EINVAL, `data_in is ${dataIn.length} bytes; an skb test run takes at most ${SKB_MAX_DATA}`);

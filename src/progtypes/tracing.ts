@@ -39,7 +39,7 @@ export class BytesRunContext extends ProgRunContext {
   }
 
   /** Reusable when the new context has the same size. */
-  reset(dataIn: Uint8Array | undefined, ctxIn: Uint8Array | undefined): boolean {
+  override reset(dataIn: Uint8Array | undefined, ctxIn: Uint8Array | undefined): boolean {
     if (dataIn !== undefined && dataIn.length > 0) throw new TestRunError(EINVAL, `program type ${this.kind} takes no data_in, only ctx_in`);
     const bytes = ctxIn ?? new Uint8Array(0);
     if (contextSize(this.kind, bytes) !== this.size) return false;

@@ -88,7 +88,7 @@ export class XdpRunContext extends ProgRunContext {
   }
 
   /** Set the frame up for a new packet (a fresh zeroed page, as the kernel's test run allocates). */
-  reset(dataIn: Uint8Array | undefined, ctxIn: Uint8Array | undefined): boolean {
+  override reset(dataIn: Uint8Array | undefined, ctxIn: Uint8Array | undefined): boolean {
     dataIn ??= new Uint8Array(0);
     if (dataIn.length < ETH_HLEN) throw new TestRunError(EINVAL, `XDP data_in is ${dataIn.length} bytes, less than ETH_HLEN (${ETH_HLEN})`);
     // the kernel's limit on data_in: a page-sized linear part and up to MAX_SKB_FRAGS pages
