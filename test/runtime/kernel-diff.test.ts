@@ -286,3 +286,28 @@ test('kernel vs tsbpf: ctx_in and ctx_out (__sk_buff, xdp_md)', { skip: SKIP }, 
     rmSync(work, { recursive: true, force: true });
   }
 });
+
+/** repeat: the kernel runs the program again on the same frame; growth and map updates accumulate. */
+test('kernel vs tsbpf: repeat keeps the frame and the maps between runs', { skip: SKIP }, () => {
+  const obj = join(ROOT, 'examples', 'xdp', 'adjust.o');
+  const work = mkdtempSync(join(tmpdir(), 'tsbpf-kdiff-'));
+  const pin = `/sys/fs/bpf/tsbpf-kdiff-repeat-${process.pid}`;
+  try {
+    assert.equal(run('bpftool', ['prog', 'load', obj, pin]).status, 0);
+    const coll = new Runtime().loadObject(new Uint8Array(readFileSync(obj)));
+    for (const [op, repeat] of [[3, 3], [1, 2], [5, 4]] as const) {
+      const pkt = Uint8Array.from([op, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff]);
+      const inFile = join(work, 'in.bin');
+      const outFile = join(work, 'out.bin');
+      writeFileSync(inFile, pkt);
+      const r = run('bpftool', ['prog', 'run', 'pinned', pin, 'data_in', inFile, 'data_out', outFile, 'repeat', String(repeat)]);
+      const m = /Return value: (\d+)/.exec(r.stdout);
+      assert.ok(m, r.stderr);
+      const ours = coll.program('adjust').testRun({ dataIn: pkt, repeat });
+      assert.deepEqual({ retval: ours.retval, dataOut: hex(ours.dataOut) }, { retval: Number(m[1]), dataOut: hex(readFileSync(outFile)) }, `op ${op} x${repeat}`);
+    }
+  } finally {
+    rmSync(pin, { force: true });
+    rmSync(work, { recursive: true, force: true });
+  }
+});
