@@ -90,6 +90,8 @@ export interface Env {
   cp: Checkpoint | null;
   /** Stack tag of the instruction being checked (precision.ts). */
   stackTag: number;
+  /** The source line the log printed last. */
+  shownLine: LineInfo | undefined;
 }
 
 export function reject(message: string): never {

@@ -135,6 +135,7 @@ function verifyOnce(prog: Program, opts: VerifyOptions, level: number): VerifyRe
     hist: [],
     cp: null,
     stackTag: 0,
+    shownLine: undefined,
   };
   const limit = opts.insnLimit ?? INSN_LIMIT;
   let processed = 0;
@@ -146,7 +147,8 @@ function verifyOnce(prog: Program, opts: VerifyOptions, level: number): VerifyRe
     let error: VerifierError | undefined;
     if (err) {
       const src = sourceLine(opts.lineInfo, env.insnIdx);
-      if (src) log.line(`; ${src.text.trim()} @ ${src.file}:${src.line}`);
+      // The failing instruction's source line, unless the path log just showed it.
+      if (src && src !== env.shownLine) log.line(`; ${src.text.trim()} @ ${src.file}:${src.line}`);
       log.line(err.message);
       const srcText = src ? `${src.text.trim()} @ ${src.file}:${src.line}` : undefined;
       error = new VerifierError(env.insnIdx, err.message, undefined, srcText);
@@ -366,7 +368,7 @@ function walk(
     const off = prog.off[insn]!;
     const imm = prog.imm[insn]!;
     const regs = env.state.cur.regs;
-    const insnText = level >= 1 ? kernelInsnLine(prog, insn, (s, i) => `map[id:${i}]${s === PseudoLd.MAP_VALUE || s === PseudoLd.MAP_IDX_VALUE ? '[0]+' + (prog.imm64hi[insn]! >>> 0) : ''}`) : '';
+    const insnText = level >= 1 ? kernelInsnLine(prog, insn, (s, i) => s === PseudoLd.FUNC ? `func[pc${i >= 0 ? '+' : ''}${i}]` : `map[id:${i}]${s === PseudoLd.MAP_VALUE || s === PseudoLd.MAP_IDX_VALUE ? '[0]+' + (prog.imm64hi[insn]! >>> 0) : ''}`) : '';
     // The instruction is logged before it is checked, so a rejection follows its line;
     // a new source line goes first, as the kernel prints it.
     if (level >= 1) {
@@ -374,6 +376,7 @@ function walk(
       if (src && src !== lastLine) {
         log.line(`; ${src.text.trim()} @ ${src.file}:${src.line}`);
         lastLine = src;
+        env.shownLine = src;
       }
       log.write(insnText);
     }
