@@ -41,7 +41,8 @@ const SKB_BUFFER = SKB_HEADROOM + SKB_MAX_LEN + 512;
 export const SKB = {
   len: 0, pkt_type: 4, mark: 8, queue_mapping: 12, protocol: 16, vlan_present: 20, vlan_tci: 24, vlan_proto: 28,
   priority: 32, ingress_ifindex: 36, ifindex: 40, tc_index: 44, cb: 48, hash: 68, tc_classid: 72, data: 76,
-  data_end: 80, napi_id: 84, family: 88, data_meta: 140, tstamp: 152, wire_len: 160, gso_segs: 164, sk: 168,
+  data_end: 80, napi_id: 84, family: 88, remote_ip4: 92, local_ip4: 96, remote_ip6: 100, local_ip6: 116,
+  remote_port: 132, local_port: 136, data_meta: 140, tstamp: 152, wire_len: 160, gso_segs: 164, sk: 168,
   gso_size: 176, hwtstamp: 184,
 } as const;
 
@@ -148,6 +149,7 @@ export class SkbRunContext extends ProgRunContext {
     dv.setUint32(SKB.pkt_type, pktType, true);
     dv.setUint32(SKB.protocol, protocol, true);
     if (dv.getUint32(SKB.ifindex, true) <= LOOPBACK_IFINDEX) dv.setUint32(SKB.ifindex, LOOPBACK_IFINDEX, true);
+    setSocketFields(dv, dataIn, ethType);
     // without ctx_in the kernel leaves qdisc_skb_cb->pkt_len (wire_len) 0
     if (ctxIn !== undefined && dv.getUint32(SKB.wire_len, true) === 0) dv.setUint32(SKB.wire_len, this.len, true);
     u8.set(ctx, this.ctxAddr);
@@ -370,6 +372,27 @@ export class SkbRunContext extends ProgRunContext {
     if (!mem.checkRange(from, len, false)) return -EFAULT;
     mem.u8.copyWithin(this.data + off, from, from + len);
     return 0;
+  }
+}
+
+/**
+ * The test run's socket (skb->sk) takes its family and addresses from the
+ * frame's IP header: family AF_INET or AF_INET6, the local address = the
+ * source, the remote address = the destination (ports stay 0). cgroup_skb
+ * programs read them as family, local_ip4/6 and remote_ip4/6.
+ */
+function setSocketFields(dv: DataView, frame: Uint8Array, ethType: number): void {
+  const copy = (to: number, from: number, n: number): void => {
+    for (let i = 0; i < n; i++) dv.setUint8(to + i, frame[from + i]!);
+  };
+  if (ethType === 0x0800) {
+    dv.setUint32(SKB.family, 2, true); // AF_INET
+    copy(SKB.local_ip4, ETH_HLEN + 12, 4);
+    copy(SKB.remote_ip4, ETH_HLEN + 16, 4);
+  } else if (ethType === 0x86dd) {
+    dv.setUint32(SKB.family, 10, true); // AF_INET6
+    copy(SKB.local_ip6, ETH_HLEN + 8, 16);
+    copy(SKB.remote_ip6, ETH_HLEN + 24, 16);
   }
 }
 

@@ -258,3 +258,14 @@ test('skb metadata helpers: skb_change_type within PACKET_HOST..PACKET_OTHERHOST
   assert.deepEqual([log(14), log(15)], [-2200n + 3n, 0x1234abcdn]);
   assert.equal(r.retval, 3);
 });
+
+test('cgroup_skb sees the test run socket: family and addresses from the IP header', () => {
+  const coll = new Runtime().loadObject(read('test', 'fixtures', 'pcap-runtime', 'ctx_fields.o'), { programs: ['cg_fields'] });
+  const field = (slot: number): bigint => s64(coll.map('fields').lookup(new Uint8Array([slot, 0, 0, 0])));
+  // Ethernet (dst, src, IPv4) + an IPv4 header from 10.0.0.1 to 10.0.0.2
+  const ip4 = fromHex('000000000000' + '020000000001' + '0800' + '4500001400000000401100000a0000010a000002');
+  assert.equal(ip4.length, 34);
+  assert.equal(coll.program('cg_fields').testRun({ dataIn: ip4 }).retval, 1);
+  // AF_INET; local = source 10.0.0.1, remote = destination 10.0.0.2 (as the program's u32 loads read them)
+  assert.deepEqual([59, 60, 61, 63].map(field), [2n, 0x0100000an, 0x0200000an, 20n]);
+});
