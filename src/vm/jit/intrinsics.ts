@@ -220,6 +220,55 @@ function hashLookup(ctx: IntrinsicContext, m: MapShape): void {
   w.u8x2(W.local_set, ctx.reg(0));
 }
 
+const LOAD_U: Readonly<Record<number, W>> = { 1: W.i64_load8_u, 2: W.i64_load16_u, 4: W.i64_load32_u, 8: W.i64_load };
+const STORE: Readonly<Record<number, W>> = { 1: W.i64_store8, 2: W.i64_store16, 4: W.i64_store32, 8: W.i64_store };
+
+/**
+ * With the destination address on the stack: copy n bytes from r3 there,
+ * with memmove semantics (the value may overlap the element). Up to 16
+ * bytes: one or two loads of the widest power of two w <= n (at 0 and
+ * n - w, overlapping when n is not 2w), both done before the stores; V8
+ * compiles memory.copy to a call, which costs more than the whole update
+ * for the 8-byte values programs usually store. Larger values: memory.copy.
+ */
+function copyValue(ctx: IntrinsicContext, n: number): void {
+  const w = ctx.w;
+  const dst = ctx.tmpI32;
+  const [t0, t1] = ctx.tmpI64;
+  if (n > 16) {
+    w.u8x2(W.local_get, ctx.reg(3));
+    w.u8(W.i32_wrap_i64);
+    i32c(w, n);
+    w.u8(W.misc_prefix);
+    w.u32(WM.memory_copy);
+    w.u8x2(0, 0);
+    return;
+  }
+  let width = 1;
+  while (width * 2 <= n && width < 8) width *= 2;
+  const two = width !== n;
+  w.u8x2(W.local_set, dst);
+  const part = (off: number, t: number): void => {
+    w.u8x2(W.local_get, ctx.reg(3));
+    w.u8(W.i32_wrap_i64);
+    w.u8(LOAD_U[width]!);
+    w.u32(0);
+    w.u32(off);
+    w.u8x2(W.local_set, t);
+  };
+  part(0, t0);
+  if (two) part(n - width, t1);
+  const put = (off: number, t: number): void => {
+    w.u8x2(W.local_get, dst);
+    w.u8x2(W.local_get, t);
+    w.u8(STORE[width]!);
+    w.u32(0);
+    w.u32(off);
+  };
+  put(0, t0);
+  if (two) put(n - width, t1);
+}
+
 /**
  * The checks of map_update_elem and ArrayMap.updateAt, in their order, then
  * the copy: flags (r4) -EINVAL, index -E2BIG, BPF_NOEXIST -EEXIST, else 0.
@@ -263,12 +312,7 @@ function arrayUpdate(ctx: IntrinsicContext, m: MapShape): void {
   w.u8(W.i32_mul);
   i32c(w, m.data);
   w.u8(W.i32_add);
-  w.u8x2(W.local_get, ctx.reg(3));
-  w.u8(W.i32_wrap_i64);
-  i32c(w, m.valueSize);
-  w.u8(W.misc_prefix);
-  w.u32(WM.memory_copy);
-  w.u8x2(0, 0);
+  copyValue(ctx, m.valueSize);
   w.u8x2(W.i64_const, 0);
   w.u8x2(W.local_set, r0);
   w.u8(W.end);
