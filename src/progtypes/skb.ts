@@ -18,7 +18,7 @@ import type { HelperContextOptions } from '../helpers/context.js';
 import { arg, argHi, helper, retInt } from '../helpers/define.js';
 import type { HelperEnv } from '../helpers/registry.js';
 import { ProgramError } from '../internal/errors.js';
-import { EFAULT, EINVAL, ENOTSUPP } from './errno.js';
+import { EFAULT, EINVAL } from './errno.js';
 import { ENOMEM } from '../maps/errno.js';
 import { TestRunError } from './errors.js';
 import { ETH_HLEN, LOOPBACK_IFINDEX } from './xdp.js';
@@ -57,21 +57,6 @@ const CTX_IN_ALLOWED: readonly (readonly [number, number])[] = [
   [SKB.mark, 4], [SKB.priority, 4], [SKB.ingress_ifindex, 4], [SKB.ifindex, 4], [SKB.cb, 20],
   [SKB.tstamp, 8], [SKB.wire_len, 4], [SKB.gso_segs, 4], [SKB.gso_size, 4], [SKB.hwtstamp, 8],
 ];
-const ETH_P_8021Q = 0x8100;
-const ETH_P_8021AD = 0x88a8;
-const VLAN_HLEN = 4;
-const isVlan = (t: number): boolean => t === ETH_P_8021Q || t === ETH_P_8021AD;
-/** A __be16 argument (as the program passes it, e.g. bpf_htons(ETH_P_8021Q)) as a host number. */
-const swap16 = (v: number): number => ((v & 0xff) << 8) | ((v >>> 8) & 0xff);
-
-/** bpf_skb_adjust_room modes and flags (include/uapi/linux/bpf.h). */
-const BPF_ADJ_ROOM_NET = 0;
-const BPF_ADJ_ROOM_MAC = 1;
-const ADJ_ENCAP_MASK = (1 << 1) | (1 << 2) | (1 << 3) | (1 << 4) | (1 << 6);
-const ADJ_DECAP_L3_IPV4 = 1 << 7;
-const ADJ_DECAP_L3_IPV6 = 1 << 8;
-/** FIXED_GSO, ENCAP_*, NO_CSUM_RESET, DECAP_L3_*. */
-const ADJ_ROOM_FLAGS = 1 | ADJ_ENCAP_MASK | (1 << 5) | ADJ_DECAP_L3_IPV4 | ADJ_DECAP_L3_IPV6;
 
 /** GSO_MAX_SEGS and GSO_LEGACY_MAX_SIZE. */
 const GSO_MAX_SEGS = 65535;
@@ -104,17 +89,20 @@ export class SkbRunContext extends ProgRunContext {
   /** skb->data and skb->len as the program sees them. */
   data = 0;
   len = 0;
-  private readonly l2: boolean;
-  /** The buffer holding the packet (see SKB_BUFFER). */
-  private readonly buf: number;
+  /** tc: the packet starts at the Ethernet header (socket filters and cgroup_skb: at the network header). */
+  readonly l2: boolean;
+  /** The buffer holding the packet (see SKB_BUFFER): [bufStart, bufEnd). */
+  readonly bufStart: number;
+  readonly bufEnd: number;
   /** The furthest packet byte since the last reset (what the next reset must clear). */
   private highWater: number;
 
   constructor(options: HelperContextOptions, dataIn: Uint8Array, ctxIn: Uint8Array | undefined, skbOptions: SkbRunOptions) {
     super(options);
     this.l2 = skbOptions.l2;
-    this.buf = this.alloc(SKB_BUFFER, 'skb data', 'packet', true).start;
-    this.highWater = this.buf + SKB_BUFFER; // the first reset clears it all
+    this.bufStart = this.alloc(SKB_BUFFER, 'skb data', 'packet', true).start;
+    this.bufEnd = this.bufStart + SKB_BUFFER;
+    this.highWater = this.bufEnd; // the first reset clears it all
     this.ctxAddr = this.alloc(SKB_SIZE, '__sk_buff', 'ctx', true).start;
     this.reset(dataIn, ctxIn);
   }
@@ -136,8 +124,8 @@ export class SkbRunContext extends ProgRunContext {
     }
     const u8 = this.memory.u8;
     // a zeroed buffer, as the kernel allocates: clear what the last packet reached
-    u8.fill(0, this.buf, this.highWater);
-    const frame = this.buf + SKB_HEADROOM;
+    u8.fill(0, this.bufStart, this.highWater);
+    const frame = this.bufStart + SKB_HEADROOM;
     u8.set(dataIn, frame);
     this.data = this.l2 ? frame : frame + ETH_HLEN;
     this.len = this.l2 ? dataIn.length : dataIn.length - ETH_HLEN;
@@ -158,7 +146,7 @@ export class SkbRunContext extends ProgRunContext {
   }
 
   /** Write len and the packet pointers into the __sk_buff (after a reset or a helper that moved them). */
-  private syncPointers(): void {
+  syncPointers(): void {
     const dv = this.memory.dv;
     const a = this.ctxAddr;
     dv.setUint32(a + SKB.len, this.len, true);
@@ -191,165 +179,14 @@ export class SkbRunContext extends ProgRunContext {
     return len > this.len ? -ENOMEM : 0;
   }
 
-  /** bpf_skb_change_tail: trim, or pad with zeros, to `newLen` bytes. */
-  changeTail(newLen: number, flags: number): number {
-    // __bpf_skb_min_len: the network header offset (14 for tc, which is where change_tail runs)
-    const minLen = this.l2 ? ETH_HLEN : 0;
-    if (flags !== 0 || newLen > SKB_MAX_LEN || newLen < minLen) return -EINVAL;
-    if (this.data + newLen > this.buf + SKB_BUFFER) return -ENOMEM;
-    if (newLen > this.len) this.memory.u8.fill(0, this.data + this.len, this.data + newLen);
-    this.len = newLen;
-    this.syncPointers();
-    return 0;
-  }
-
-  /** bpf_skb_change_head: push `room` zeroed bytes in front (a new link-layer header). */
-  changeHead(room: number, flags: number): number {
-    const newLen = this.len + room;
-    if (flags !== 0 || newLen > SKB_MAX_LEN || newLen < this.len) return -EINVAL;
-    const u8 = this.memory.u8;
-    if (this.data - room < this.buf) {
-      // not enough headroom left: move the packet back, as the kernel reallocates
-      const to = this.buf + room;
-      if (to + this.len > this.buf + SKB_BUFFER) return -ENOMEM;
-      u8.copyWithin(to, this.data, this.data + this.len);
-      this.data = to;
-    }
-    this.data -= room;
-    u8.fill(0, this.data, this.data + room);
-    this.len = newLen;
-    this.syncPointers();
-    return 0;
-  }
-
-  /**
-   * bpf_skb_adjust_room: insert (len_diff > 0) or remove room after the
-   * Ethernet header (BPF_ADJ_ROOM_MAC) or after the fixed IP header
-   * (BPF_ADJ_ROOM_NET), moving the headers in front of it. The encap flags
-   * only describe the new headers to the kernel's offloads; decap flags set
-   * the minimum inner header.
-   */
-  adjustRoom(lenDiff: number, mode: number, flagsLo: number, flagsHi: number): number {
-    const flags = flagsLo >>> 0;
-    // BPF_F_ADJ_ROOM_MASK | BPF_F_ADJ_ROOM_NO_CSUM_RESET, and the L2 length in bits 56..63
-    if ((flags & ~ADJ_ROOM_FLAGS) !== 0 || (flagsHi & 0x00ffffff) !== 0) return -EINVAL;
-    const abs = Math.abs(lenDiff);
-    if (abs > 0xfff) return -EFAULT;
-    const proto = this.ethType();
-    if (proto !== 0x0800 && proto !== 0x86dd) return -ENOTSUPP;
-    const base = proto === 0x0800 ? 20 : 40;
-    let off = ETH_HLEN;
-    if (mode === BPF_ADJ_ROOM_NET) off += base;
-    else if (mode !== BPF_ADJ_ROOM_MAC) return -ENOTSUPP;
-    const shrink = lenDiff < 0;
-    let lenMin = base;
-    const decap = flags & (ADJ_DECAP_L3_IPV4 | ADJ_DECAP_L3_IPV6);
-    if (decap !== 0) {
-      if (!shrink) return -EINVAL;
-      if (decap === ADJ_DECAP_L3_IPV4) lenMin = 20;
-      else if (decap === ADJ_DECAP_L3_IPV6) lenMin = 40;
-      else return -EINVAL;
-    }
-    const encap = flags & ADJ_ENCAP_MASK;
-    if (encap !== 0 && shrink) return -EINVAL;
-    const lenCur = this.len - ETH_HLEN;
-    if (shrink ? abs >= lenCur || lenCur - abs < lenMin : this.len + abs > SKB_MAX_LEN) return -ENOTSUPP;
-    if (!this.l2 || this.len < off) return -EINVAL;
-    const u8 = this.memory.u8;
-    if (shrink) {
-      // bpf_skb_generic_pop: the headers move forward over the removed bytes
-      u8.copyWithin(this.data + abs, this.data, this.data + off);
-      this.data += abs;
-      this.len -= abs;
-    } else {
-      if (this.data - abs < this.buf) return -ENOMEM;
-      // bpf_skb_generic_push: the headers move back; the room between is zeroed
-      u8.copyWithin(this.data - abs, this.data, this.data + off);
-      this.data -= abs;
-      u8.fill(0, this.data + off, this.data + off + abs);
-      this.len += abs;
-    }
-    this.syncPointers();
-    return 0;
-  }
-
-  /** The EtherType skb->protocol holds (from the frame's Ethernet header at reset). */
-  private ethType(): number {
+  /** The EtherType skb->protocol holds (from the frame's Ethernet header at reset, changed by VLAN pops). */
+  ethType(): number {
     const p = this.memory.dv.getUint16(this.ctxAddr + SKB.protocol, true);
     return ((p & 0xff) << 8) | (p >>> 8);
   }
 
-  private setEthType(t: number): void {
+  setEthType(t: number): void {
     this.memory.dv.setUint32(this.ctxAddr + SKB.protocol, ((t & 0xff) << 8) | (t >>> 8), true);
-  }
-
-  /** The skb's accelerated VLAN tag (vlan_proto as an EtherType, vlan_tci), kept in the __sk_buff fields. */
-  private hwTag(): { proto: number; tci: number } {
-    const dv = this.memory.dv;
-    const p = dv.getUint32(this.ctxAddr + SKB.vlan_proto, true);
-    return { proto: ((p & 0xff) << 8) | ((p >>> 8) & 0xff), tci: dv.getUint32(this.ctxAddr + SKB.vlan_tci, true) & 0xffff };
-  }
-
-  private setHwTag(proto: number, tci: number): void {
-    const dv = this.memory.dv;
-    dv.setUint32(this.ctxAddr + SKB.vlan_proto, ((proto & 0xff) << 8) | (proto >>> 8), true);
-    dv.setUint32(this.ctxAddr + SKB.vlan_tci, tci, true);
-    // vlan_present reads as "vlan_all != 0"
-    dv.setUint32(this.ctxAddr + SKB.vlan_present, proto !== 0 || tci !== 0 ? 1 : 0, true);
-  }
-
-  /** bpf_skb_vlan_push: the new tag becomes the accelerated one; a tag already there moves into the packet. */
-  vlanPush(proto: number, tci: number): number {
-    if (proto !== ETH_P_8021Q && proto !== ETH_P_8021AD) proto = ETH_P_8021Q;
-    const cur = this.hwTag();
-    if (cur.proto !== 0 || cur.tci !== 0) {
-      if (!this.l2) return -EINVAL; // the kernel warns: the mac header must be at data
-      if (this.data - VLAN_HLEN < this.buf) return -ENOMEM;
-      const u8 = this.memory.u8;
-      u8.copyWithin(this.data - VLAN_HLEN, this.data, this.data + 12);
-      this.data -= VLAN_HLEN;
-      this.len += VLAN_HLEN;
-      const dv = this.memory.dv;
-      dv.setUint16(this.data + 12, cur.proto, false);
-      dv.setUint16(this.data + 14, cur.tci, false);
-      this.setEthType(cur.proto);
-      this.syncPointers();
-    }
-    this.setHwTag(proto, tci);
-    return 0;
-  }
-
-  /** bpf_skb_vlan_pop: drop the accelerated tag, or the packet's outer tag; a next tag becomes the accelerated one. */
-  vlanPop(): number {
-    const cur = this.hwTag();
-    if (cur.proto !== 0 || cur.tci !== 0) {
-      this.setHwTag(0, 0);
-    } else {
-      if (!isVlan(this.ethType())) return 0;
-      const r = this.popPacketTag();
-      if (r < 0) return r;
-    }
-    const proto = this.ethType();
-    if (!isVlan(proto)) return 0;
-    const r = this.popPacketTag();
-    if (r < 0) return r;
-    this.setHwTag(proto, r);
-    return 0;
-  }
-
-  /** __skb_vlan_pop: remove the tag after the MAC addresses; returns its TCI or a negative errno. */
-  private popPacketTag(): number {
-    if (!this.l2) return -EINVAL;
-    if (this.len < ETH_HLEN + VLAN_HLEN) return -ENOMEM;
-    const dv = this.memory.dv;
-    const tci = dv.getUint16(this.data + 14, false);
-    const inner = dv.getUint16(this.data + 16, false);
-    this.memory.u8.copyWithin(this.data + VLAN_HLEN, this.data, this.data + 12);
-    this.data += VLAN_HLEN;
-    this.len -= VLAN_HLEN;
-    this.setEthType(inner);
-    this.syncPointers();
-    return tci;
   }
 
   /** bpf_skb_load_bytes: copy from the packet; -EFAULT (and a zeroed buffer) outside it. */
@@ -411,7 +248,8 @@ function checkCtxIn(ctx: Uint8Array, size: number): void {
   if (dv.getUint32(SKB.gso_segs, true) > GSO_MAX_SEGS) throw new TestRunError(EINVAL, `__sk_buff ctx_in: gso_segs above ${GSO_MAX_SEGS}`);
 }
 
-function skbOf(env: HelperEnv, name: string): SkbRunContext {
+/** The skb context of a helper call whose r1 must be the program's __sk_buff. */
+export function skbOf(env: HelperEnv, name: string): SkbRunContext {
   const run = env.run;
   if (!(run instanceof SkbRunContext)) throw new ProgramError(env.pc, `helper ${name} is for __sk_buff programs run by the runtime (no skb context)`);
   if (arg(env, 1) !== run.ctxAddr) throw new ProgramError(env.pc, `helper ${name}: r1 is not the program's __sk_buff`);
@@ -441,12 +279,7 @@ export const SKB_HELPERS = [
     dv.setUint32(skb.ctxAddr + SKB.pkt_type, type, true);
     retInt(env, 0);
   }),
-  helper('skb_vlan_push', (env) => retInt(env, skbOf(env, 'skb_vlan_push').vlanPush(swap16(arg(env, 2)), arg(env, 3) & 0xffff))),
-  helper('skb_vlan_pop', (env) => retInt(env, skbOf(env, 'skb_vlan_pop').vlanPop())),
-  helper('skb_adjust_room', (env) => retInt(env, skbOf(env, 'skb_adjust_room').adjustRoom(env.regs[4]! | 0, arg(env, 3), arg(env, 4), argHi(env, 4)))),
   helper('skb_pull_data', (env) => retInt(env, skbOf(env, 'skb_pull_data').pullData(arg(env, 2)))),
-  helper('skb_change_tail', (env) => retInt(env, argHi(env, 3) !== 0 ? -EINVAL : skbOf(env, 'skb_change_tail').changeTail(arg(env, 2), arg(env, 3)))),
-  helper('skb_change_head', (env) => retInt(env, argHi(env, 3) !== 0 ? -EINVAL : skbOf(env, 'skb_change_head').changeHead(arg(env, 2), arg(env, 3)))),
   helper('skb_load_bytes', (env) => retInt(env, skbOf(env, 'skb_load_bytes').loadBytes(arg(env, 2), arg(env, 3), arg(env, 4)))),
   helper('skb_store_bytes', (env) => retInt(env, skbOf(env, 'skb_store_bytes').storeBytes(arg(env, 2), arg(env, 3), arg(env, 4), arg(env, 5)))),
 ];
