@@ -240,7 +240,7 @@ export function markPtrOrNull(state: VerifierState, id: number, isNull: boolean)
     } else {
       r.flags &= ~RegFlag.MAYBE_NULL;
       // The id only tied the copies for this check (references keep ref_obj_id).
-      if (!r.refObjId) r.id = 0;
+      r.id = 0;
     }
   });
   if (isNull && released) {

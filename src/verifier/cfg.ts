@@ -137,21 +137,17 @@ export function analyzeCfg(prog: Program, privileged: boolean): Cfg {
 const ARGS = 0b111110; // r1..r5
 const CALLER_SAVED = 0b111111; // r0..r5
 
-/** Backward may-read analysis per instruction (registers only, within a frame). */
-export function liveness(prog: Program): Uint16Array {
-  const n = prog.length;
-  const use = new Uint16Array(n);
-  const def = new Uint16Array(n);
-  const succ: number[][] = new Array(n);
-  for (let i = 0; i < n; i++) {
-    succ[i] = [];
+/** Registers instruction i reads and writes (bit i = ri), and its successors within the frame. */
+export function useDef(prog: Program, i: number, succ?: number[]): { use: number; def: number } {
     const op = prog.op[i]!;
-    if (op === LDDW_SECOND_HALF) continue;
+    if (op === LDDW_SECOND_HALF) return { use: 0, def: 0 };
     const d = INSNS[op]!;
+    const n = prog.length;
     const dst = 1 << prog.dst[i]!;
     const src = 1 << prog.src[i]!;
     let u = 0, w = 0;
     let next = true;
+    succ ??= [];
     switch (d.shape) {
       case Shape.AluImm: u = d.llvm === '=' ? 0 : dst; w = dst; break;
       case Shape.AluReg: u = (d.llvm === '=' ? 0 : dst) | src; w = dst; break;
@@ -169,17 +165,29 @@ export function liveness(prog: Program): Uint16Array {
       case Shape.Lddw: w = dst; break;
       case Shape.LdAbs: u = 1 << 6; w = CALLER_SAVED; break;
       case Shape.LdInd: u = (1 << 6) | src; w = CALLER_SAVED; break;
-      case Shape.JmpImm: u = dst; succ[i]!.push(i + 1 + prog.off[i]!); break;
-      case Shape.JmpReg: u = dst | src; succ[i]!.push(i + 1 + prog.off[i]!); break;
-      case Shape.Ja: succ[i]!.push(i + 1 + prog.off[i]!); next = false; break;
-      case Shape.Ja32: succ[i]!.push(i + 1 + prog.imm[i]!); next = false; break;
+      case Shape.JmpImm: u = dst; succ.push(i + 1 + prog.off[i]!); break;
+      case Shape.JmpReg: u = dst | src; succ.push(i + 1 + prog.off[i]!); break;
+      case Shape.Ja: succ.push(i + 1 + prog.off[i]!); next = false; break;
+      case Shape.Ja32: succ.push(i + 1 + prog.imm[i]!); next = false; break;
       case Shape.Call: case Shape.CallLocal: case Shape.CallKfunc: u = ARGS; w = CALLER_SAVED; break;
       case Shape.Callx: u = ARGS | dst; w = CALLER_SAVED; break;
       case Shape.Exit: u = 1; next = false; break;
     }
-    if (next && i + d.slots < n) succ[i]!.push(i + d.slots);
-    use[i] = u;
-    def[i] = w;
+    if (next && i + d.slots < n) succ.push(i + d.slots);
+    return { use: u, def: w };
+}
+
+/** Backward may-read analysis per instruction (registers only, within a frame). */
+export function liveness(prog: Program): Uint16Array {
+  const n = prog.length;
+  const use = new Uint16Array(n);
+  const def = new Uint16Array(n);
+  const succ: number[][] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    succ[i] = [];
+    const ud = useDef(prog, i, succ[i]);
+    use[i] = ud.use;
+    def[i] = ud.def;
   }
   const live = new Uint16Array(n);
   let changed = true;

@@ -209,6 +209,7 @@ export function checkHelperCall(env: Env, id: number): void {
       if (mt === BPF_MAP_TYPE['sockmap'] || mt === BPF_MAP_TYPE['sockhash']) {
         // Lookups in socket maps return a referenced socket that must be released.
         markPointer(r0, RegType.PTR_TO_SOCKET, RegFlag.MAYBE_NULL);
+        ++env.nextId;
         const ref = ++env.nextId;
         r0.id = ref;
         r0.refObjId = ref;
@@ -226,6 +227,8 @@ export function checkHelperCall(env: Env, id: number): void {
     case 'ringbuf_mem_or_null': {
       markPointer(r0, RegType.PTR_TO_MEM, RegFlag.MAYBE_NULL | RegFlag.RINGBUF);
       r0.memSize = meta.allocSize;
+      // Like the kernel: one id for the null check, then the reference's own id for both.
+      ++env.nextId;
       const ref = ++env.nextId;
       r0.id = ref;
       r0.refObjId = ref;

@@ -12,7 +12,7 @@ import { DecodeError, VerifierError } from '../internal/errors.js';
 import { BPF_FUNC, BPF_PROG_TYPE, nameOf } from '../internal/uapi.gen.js';
 import { ctxLayout } from '../progtypes/ctx.js';
 import { Reject, type Env, type MapInfo, type VerifyOptions, type LineInfo } from './env.js';
-import { analyzeCfg, subprogEnd, type Cfg } from './cfg.js';
+import { analyzeCfg, subprogEnd, useDef, type Cfg } from './cfg.js';
 import { FuncState, VerifierState, StackByte } from './state.js';
 import {
   RegState, RegType, RegFlag, formatReg, markConstScalar, markNotInit, markPointer, markUnknown, isNullConst,
@@ -69,13 +69,17 @@ function frameLive(env: Env, cfg: Cfg, insn: number): (f: number) => number {
   };
 }
 
-function formatState(env: Env, fs: FuncState): string {
+/** Registers and stack of a frame as the kernel prints them; with `onlySlot`, just that stack slot. */
+function formatState(env: Env, fs: FuncState, onlySlot = -1): string {
   const parts: string[] = [];
   const sizes = (i: number): { keySize: number; valueSize: number } | undefined => env.maps[i];
-  fs.regs.forEach((r, i) => {
-    if (r.type !== RegType.NOT_INIT) parts.push(`R${i}=${formatReg(r, fs.frameno, sizes)}`);
-  });
+  if (onlySlot < 0) {
+    fs.regs.forEach((r, i) => {
+      if (r.type !== RegType.NOT_INIT) parts.push(`R${i}=${formatReg(r, fs.frameno, sizes)}`);
+    });
+  }
   for (let slot = fs.spilled.length - 1; slot >= 0; slot--) {
+    if (onlySlot >= 0 && slot !== onlySlot) continue;
     const base = slot * 8;
     let any = false;
     for (let b = 0; b < 8; b++) if (fs.bytes[base + b] !== StackByte.INVALID) any = true;
@@ -83,7 +87,10 @@ function formatState(env: Env, fs: FuncState): string {
     const off = base - STACK_SIZE;
     const sp = fs.spilled[slot];
     if (sp && fs.bytes[base] === StackByte.SPILL) {
-      parts.push(`fp${off}=${formatReg(sp, fs.frameno, sizes)}`);
+      // A narrow spill prints the other bytes' kinds first, like the kernel: fp-8=mmmm0.
+      let pre = '';
+      for (let b = 7; b >= 0; b--) if (fs.bytes[base + b] !== StackByte.SPILL) pre += '?m0r'[fs.bytes[base + b]!]!;
+      parts.push(`fp${off}=${pre}${formatReg(sp, fs.frameno, sizes)}`);
     } else {
       let s = '';
       for (let b = 7; b >= 0; b--) s += '?m0r'[fs.bytes[base + b]!]!;
@@ -96,7 +103,8 @@ function formatState(env: Env, fs: FuncState): string {
 function stateLine(env: Env): string {
   const st = env.state;
   const f = st.cur;
-  return (st.frames.length > 1 ? `frame${f.frameno}: ` : '') + formatState(env, f);
+  const refs = st.refs.length ? ` refs=${st.refs.map((r) => r.id).join(',')}` : '';
+  return (st.frames.length > 1 ? `frame${f.frameno}: ` : '') + formatState(env, f) + refs;
 }
 
 function sourceLine(lines: readonly LineInfo[] | undefined, insn: number): LineInfo | undefined {
@@ -516,9 +524,12 @@ function walk(
       case Shape.JmpImm:
       case Shape.JmpReg: {
         jmps++;
-        if (level >= 1) emitComment(env, insnText);
         const target = insn + 1 + off;
-        const taken = checkCondJmp(env, def.shape === Shape.JmpReg, dst, src, imm, code, def.width === 32, pending, target, insn, log.mark(), env.cp);
+        // The pushed branch rewinds the log to the end of this line (level 1 keeps only the failing path).
+        const mark = log.mark() + 1;
+        const taken = checkCondJmp(env, def.shape === Shape.JmpReg, dst, src, imm, code, def.width === 32, pending, target, insn, mark, env.cp);
+        // The comment shows the registers as the path continues (refined by the comparison).
+        if (level >= 1) emitComment(env, insnText);
         if (taken === 1) nextInsn = target;
         if (pending.length > JMP_SEQ_LIMIT) throw new Reject(`The sequence of ${pending.length} jumps is too complex.`);
         if (taken === 2 && env.cp) env.cp.branches++;
@@ -684,14 +695,35 @@ function readReg(regs: RegState[], r: number): RegState {
   return x;
 }
 
-/** End an instruction's log line, with the written register's new state as the kernel's `; R1=...` comment. */
+/**
+ * End an instruction's log line with the kernel's `; R1=... fp-8=...` comment:
+ * the registers the instruction read or wrote (only r0 for helper calls) and
+ * the stack slot it touched, as they are now.
+ */
 function emitComment(env: Env, insnText: string, written?: number): void {
-  if (written !== undefined && written >= 0) {
-    const r = env.state.cur.regs[written]!;
-    env.log.write(`${' '.repeat(commentPad(insnText.length))}; R${written}=${formatReg(r, env.state.cur.frameno, (i) => env.maps[i])}\n`);
-  } else {
-    env.log.write('\n');
+  const prog = env.prog;
+  const i = env.insnIdx;
+  const shape = INSNS[prog.op[i]!]!.shape;
+  let mask = 0;
+  if (shape === Shape.Call || shape === Shape.LdAbs || shape === Shape.LdInd || (shape === Shape.CallLocal && written === 0)) mask = 1;
+  else if (shape !== Shape.Exit && shape !== Shape.Ja && shape !== Shape.Ja32 && shape !== Shape.CallLocal) {
+    const ud = useDef(prog, i);
+    mask = ud.use | ud.def;
   }
+  const f = env.state.cur;
+  const parts: string[] = [];
+  for (let r = 0; r <= 10; r++) {
+    if (mask & (1 << r) && f.regs[r]!.type !== RegType.NOT_INIT) parts.push(`R${r}=${formatReg(f.regs[r]!, f.frameno, (k) => env.maps[k])}`);
+  }
+  const tag = env.stackTag;
+  if (tag > 0 && tag < 127) {
+    const slot = tag - 1;
+    const one = formatState(env, f, slot);
+    if (one) parts.push(one);
+  }
+  if (parts.length && env.state.refs.length) parts.push(`refs=${env.state.refs.map((r) => r.id).join(',')}`);
+  const prefix = env.state.frames.length > 1 ? `frame${f.frameno}: ` : '';
+  env.log.write(parts.length ? `${' '.repeat(commentPad(insnText.length))}; ${prefix}${parts.join(' ')}\n` : '\n');
 }
 
 function regName(r: RegState): string {
