@@ -1010,8 +1010,15 @@ function execute(
       case Op.LD_IND_H:
       case Op.LD_IND_W: {
         const o = (w & 0xff) as Op;
+        // Read the packet from the run state each time: a helper (change_head,
+        // adjust_room, vlan_pop...) may have moved it since the run started.
+        const cur = env.run;
         let start = pktStart;
         let len = pktLen;
+        if (isPacketSource(cur) && cur.packet !== undefined) {
+          start = cur.packet.start;
+          len = cur.packet.len;
+        }
         if (start < 0) {
           // No packet given: read from r6 to the end of the region it points into.
           const region = regs[13] === 0 ? mem.regionOf(regs[12]! >>> 0) : undefined;
