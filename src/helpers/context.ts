@@ -15,7 +15,6 @@
 //   (the value a `lddw rX, func` (BPF_PSEUDO_FUNC) loaded) with r1..r5 from
 //   `args` (10 int32 halves, as in HelperEnv.regs) and returns r0's low 32 bits.
 
-import { readFileSync } from 'node:fs';
 import { ProgramError, UsageError } from '../internal/errors.js';
 import type { MapTable } from '../maps/table.js';
 import type { HelperEnv } from './registry.js';
@@ -49,19 +48,30 @@ export interface HelperContextOptions {
   hz?: number;
 }
 
-function hostComm(): string {
-  try {
-    return readFileSync('/proc/self/comm', 'latin1').trim().slice(0, 15);
-  } catch {
-    return 'node';
-  }
+// The host process, where there is one. Only `globalThis.process` is used (no
+// Node built-in module), so helpers load in browsers too, where the identity
+// is that of "no process" (pid 0, comm "browser") unless the embedder passes one.
+interface HostProcess {
+  pid?: number;
+  title?: string;
+  getuid?: () => number;
+  getgid?: () => number;
+  hrtime?: { bigint(): bigint };
 }
+const host = (globalThis as { process?: HostProcess }).process;
 
 function hostIdentity(): ProcessIdentity {
-  const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
-  const gid = typeof process.getgid === 'function' ? process.getgid() : 0;
-  return { pid: process.pid, tgid: process.pid, uid, gid, comm: hostComm() };
+  const uid = typeof host?.getuid === 'function' ? host.getuid() : 0;
+  const gid = typeof host?.getgid === 'function' ? host.getgid() : 0;
+  const pid = host?.pid ?? 0;
+  // The kernel's comm is the thread name (15 bytes); for Node that is its title, "node" by default.
+  const comm = (host?.title ?? 'browser').slice(0, 15);
+  return { pid, tgid: pid, uid, gid, comm };
 }
+
+/** Monotonic nanoseconds: process.hrtime where it exists, else performance.now(). */
+const hostClock = (): bigint =>
+  host?.hrtime !== undefined ? host.hrtime.bigint() : BigInt(Math.round(performance.now() * 1e6));
 
 let cachedIdentity: ProcessIdentity | undefined;
 
@@ -92,7 +102,7 @@ export class HelperContext {
     this.maps = options.maps;
     this.cpu = options.cpu ?? 0;
     this.tracePipe = options.tracePipe ?? new TracePipe();
-    this.clock = options.clock ?? process.hrtime.bigint;
+    this.clock = options.clock ?? hostClock;
     const id = { ...(cachedIdentity ??= hostIdentity()), ...options.identity };
     id.comm = id.comm.slice(0, 15); // TASK_COMM_LEN - 1
     this.identity = id;
