@@ -55,15 +55,15 @@ export function kernelStyle(prog: Program, i: number, mapName?: (src: number, im
     case Shape.StoreReg:
       return kernelMem(text);
     case Shape.Atomic: {
-      // The kernel names fetch/xchg/cmpxchg atomic64_* for 64-bit and atomic_* for 32-bit, with r registers.
-      let t = kernelMem(text).replace(/\bw(\d+)/g, 'r$1');
-      const w64 = def.width === 64;
-      t = t.replace(/\b(cmpxchg|xchg)(?:_64|32_32)\(/, (_m, n: string) => `${w64 ? 'atomic64' : 'atomic'}_${n}((u${def.width} *)(`);
-      t = t.replace(/\(\((u\d+ \*)\)\((r\d+ [+-]\d+)\)\)\(/, '(($1)($2)'); // normalise if doubled
-      t = t.replace(/\batomic_fetch_(\w+)\(/, (_m, n: string) => `${w64 ? 'atomic64' : 'atomic'}_fetch_${n}(`);
-      // `atomic64_xchg((u64 *)(r10 -8, r1)` fix-up for call-style forms that lacked the cast
-      t = t.replace(/\(\(u(\d+) \*\)\((r\d+ [+-]\d+), /, '((u$1 *)($2), ');
-      return t;
+      // disasm.c spells atomics differently from LLVM (atomic64_fetch_add((u64 *)(r10 -8), r1)),
+      // so this one shape is written out from the row here.
+      const dst = prog.dst[i]!, src = prog.src[i]!, off = prog.off[i]!;
+      const mem = `(u${def.width} *)(r${dst} ${off < 0 ? off : '+' + off})`;
+      const fam = def.width === 64 ? 'atomic64' : 'atomic';
+      if (def.llvm.endsWith('=')) return `lock *${mem} ${def.llvm} r${src}`;
+      if (def.llvm === 'cmpxchg') return `r0 = ${fam}_cmpxchg(${mem}, r0, r${src})`;
+      if (def.llvm === 'xchg') return `r${src} = ${fam}_xchg(${mem}, r${src})`;
+      return `r${src} = ${fam}_${def.llvm.replace(/^atomic_/, '')}(${mem}, r${src})`;
     }
     case Shape.Lddw:
       return text.replace(/ ll$/, '').replace(/= (-?0x[0-9a-f]+)$/, (_m, h: string) => `= 0x${BigInt.asUintN(64, BigInt(h.startsWith('-') ? '-' + h.slice(1) : h)).toString(16)}`);

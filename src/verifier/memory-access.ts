@@ -9,7 +9,7 @@ import {
 import { coerceToSize, coerceToSizeSx } from './bounds.js';
 import { tnumIsConst, tnumString, tnumIsAligned, tnumAdd, tnumConst } from './tnum.js';
 import { reject, type Env } from './env.js';
-import { stackReadFixed, stackReadVar, stackWriteFixed, stackWriteVar } from './stack.js';
+import { stackReadFixed, stackReadVar, stackWriteFixed, stackWriteMisc, stackWriteVar } from './stack.js';
 import { checkCtxAccess } from '../progtypes/ctx.js';
 import { mapReadonly, mapWriteonly } from './helpers-check.js';
 import { TAG_UNKNOWN } from './precision.js';
@@ -81,11 +81,9 @@ function checkStackAccess(env: Env, a: Access, r: RegState): void {
     if (o < -STACK_SIZE || o + a.size > 0) reject(`invalid ${a.write ? 'write to' : 'read from'} stack R${a.regno} off=${o} size=${a.size}`);
     env.stackTag = r.frameno === env.state.frames.length - 1 ? ((STACK_SIZE + o) >> 3) + 1 : TAG_UNKNOWN;
     if (a.atomic) {
-      stackReadFixed(env, frame, o, a.size, undefined);
-      stackWriteFixed(env, frame, o, a.size, undefined, 1);
-      const f = frame;
-      // The result of an atomic update is unknown data.
-      void f;
+      // Read (a fetch sees the old value, spills included), then the bytes become data.
+      stackReadFixed(env, frame, o, a.size, a.value);
+      stackWriteMisc(frame, o, a.size);
       return;
     }
     if (a.write) stackWriteFixed(env, frame, o, a.size, a.value, a.imm ?? 0);

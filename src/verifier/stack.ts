@@ -35,19 +35,19 @@ export function stackWriteFixed(env: Env, f: FuncState, off: number, size: numbe
   touch(f, off);
   const aligned = (off & 7) === 0;
   if (value && aligned && value.type === RegType.SCALAR && env.privileged) {
-    spill(f, slot, value, size);
+    spill(f, slot, value, size, env.privileged);
     return;
   }
   if (!value && aligned && env.privileged) {
     const tmp = new RegState();
     markConstScalar(tmp, BigInt(imm));
-    spill(f, slot, tmp, size);
+    spill(f, slot, tmp, size, env.privileged);
     return;
   }
   if (value && value.isPointer()) {
     if (size !== 8) reject('invalid size of register spill');
     if (f !== env.state.cur && value.type === RegType.PTR_TO_STACK) reject('cannot spill pointers to stack into stack frame of the caller');
-    spill(f, slot, value, 8);
+    spill(f, slot, value, 8, env.privileged);
     return;
   }
   clearSpill(f, slot);
@@ -57,7 +57,7 @@ export function stackWriteFixed(env: Env, f: FuncState, off: number, size: numbe
   for (let i = 0; i < size; i++) bytes[pos(off) + i] = t;
 }
 
-function spill(f: FuncState, slot: number, value: RegState, size: number): void {
+function spill(f: FuncState, slot: number, value: RegState, size: number, privileged = true): void {
   const base = slot * 8;
   const bytes = f.wbytes();
   const spilled = f.wspilled();
@@ -66,7 +66,8 @@ function spill(f: FuncState, slot: number, value: RegState, size: number): void 
   for (let i = 0; i < 8; i++) {
     if (i < size) bytes[base + i] = StackByte.SPILL;
     else if (bytes[base + i] === StackByte.SPILL) bytes[base + i] = StackByte.MISC;
-    else if (bytes[base + i] === StackByte.INVALID) bytes[base + i] = StackByte.MISC;
+    // Privileged, untouched bytes stay uninitialised (the kernel's mark_stack_slot_misc).
+    else if (bytes[base + i] === StackByte.INVALID && !privileged) bytes[base + i] = StackByte.MISC;
   }
   // A narrow spill of a value wider than the stored bytes only keeps the stored part.
   if (size < 8 && value.type === RegType.SCALAR) {
@@ -121,6 +122,15 @@ export function stackReadFixed(env: Env, f: FuncState, off: number, size: number
   if (!dst) return;
   if (zeros === size) markConstScalar(dst, 0n);
   else markUnknown(dst);
+}
+
+/** An atomic update's write: the bytes become data (a spill there is gone). */
+export function stackWriteMisc(f: FuncState, off: number, size: number): void {
+  const slot = pos(off) >> 3;
+  touch(f, off);
+  clearSpill(f, slot);
+  const bytes = f.wbytes();
+  for (let i = 0; i < size; i++) bytes[pos(off) + i] = StackByte.MISC;
 }
 
 /** A write through a stack pointer with a variable offset: every byte it may touch becomes data. */

@@ -766,7 +766,9 @@ function checkAtomic(env: Env, dst: number, src: number, off: number, imm: numbe
   if (p.type !== RegType.PTR_TO_STACK) checkMemAccess(env, { regno: dst, off, size, write: true, value: unknownScalar(), valueRegno: -1 });
   const out = imm === AtomicOp.CMPXCHG ? 0 : imm & AtomicOp.FETCH ? src : -1;
   if (out >= 0) {
-    markUnknown(regs[out]!);
+    // The fetched register gets what the read saw (a stack spill is restored, anything else is unknown).
+    if (loaded.type === RegType.NOT_INIT || loaded.isPointer()) markUnknown(loaded);
+    regs[out]!.copyFrom(loaded);
     if (size < 8) coerceToSize(regs[out]!, size);
   }
 }

@@ -46,6 +46,7 @@ export function randomPrograms(count: number, seed: number): RandomProgram[] {
     const maps: MapInfo[] = [
       { type: 2, keySize: 4, valueSize, maxEntries: 4 },
       { type: 1, keySize: 4, valueSize: 8, maxEntries: 16 },
+      { type: 27, keySize: 0, valueSize: 0, maxEntries: 4096 },
     ];
     // Fragments are lists of slots; jumps inside a fragment are relative and stay inside it.
     const frags: RawInsn[][] = [];
@@ -60,7 +61,7 @@ export function randomPrograms(count: number, seed: number): RandomProgram[] {
       const f: RawInsn[] = [];
       const r = 6 + int(4);
       const s = 6 + int(4);
-      switch (int(9)) {
+      switch (int(12)) {
         case 0: { // scalar ALU
           const op = pick(ALU_OPS);
           const cls = chance(0.5) ? Class.ALU64 : Class.ALU;
@@ -149,6 +150,51 @@ export function randomPrograms(count: number, seed: number): RandomProgram[] {
           f.push(ins(Class.ALU64 | AluOp.ADD | Src.K, 4, 0, 0, need));
           f.push(ins(Class.JMP | pick([JmpOp.JGT, JmpOp.JGE, JmpOp.JGT]) | Src.X, 4, 3, 1));
           f.push(ins(Class.LDX | Mode.MEM | SIZES[sz]!, r, 2, int(need + 2) - BYTES[sz]! + 1));
+          break;
+        }
+        case 9: { // atomic add / fetch-add on a stack slot or a map value
+          const sz = chance(0.5) ? Size.DW : Size.W;
+          const imm = pick([0x00, 0x01, 0xe1]); // add, fetch add, xchg
+          if (chance(0.5)) {
+            const off = -8 * (2 + int(6));
+            f.push(ins(Class.ST | Mode.MEM | Size.DW, 10, 0, off, int(9)));
+            f.push(ins(Class.STX | Mode.ATOMIC | sz, 10, s, off + (chance(0.1) ? 4 : 0), imm));
+          } else {
+            f.push(ins(Class.ST | Mode.MEM | Size.W, 10, 0, -4, 0));
+            f.push(ins(Class.ALU64 | AluOp.MOV | Src.X, 2, 10));
+            f.push(ins(Class.ALU64 | AluOp.ADD | Src.K, 2, 0, 0, -4));
+            f.push(ins(Class.LD | Mode.IMM | Size.DW, 1, 1, 0, 0), ins(0, 0, 0, 0, 0));
+            f.push(ins(Class.JMP | JmpOp.CALL, 0, 0, 0, 1));
+            f.push(ins(Class.JMP | JmpOp.JEQ | Src.K, 0, 0, 1, 0));
+            f.push(ins(Class.STX | Mode.ATOMIC | sz, 0, s, chance(0.9) ? 0 : valueSize - 4, imm));
+          }
+          break;
+        }
+        case 10: { // ring buffer reserve, write, submit (sometimes leaked or written out of bounds)
+          const size = pick([8, 16, 32]);
+          f.push(ins(Class.LD | Mode.IMM | Size.DW, 1, 1, 0, 2), ins(0, 0, 0, 0, 0));
+          f.push(ins(Class.ALU64 | AluOp.MOV | Src.K, 2, 0, 0, size));
+          f.push(ins(Class.ALU64 | AluOp.MOV | Src.K, 3, 0, 0, 0));
+          f.push(ins(Class.JMP | JmpOp.CALL, 0, 0, 0, 131));
+          const body: RawInsn[] = [
+            ins(Class.STX | Mode.MEM | Size.DW, 0, s, chance(0.9) ? size - 8 : size),
+            ins(Class.ALU64 | AluOp.MOV | Src.X, 1, 0),
+            ins(Class.ALU64 | AluOp.MOV | Src.K, 2, 0, 0, 0),
+            ins(Class.JMP | JmpOp.CALL, 0, 0, 0, chance(0.5) ? 132 : 133),
+          ];
+          if (chance(0.05)) body.pop();
+          f.push(ins(Class.JMP | JmpOp.JEQ | Src.K, 0, 0, body.length, 0), ...body);
+          break;
+        }
+        case 11: { // narrow spill and fill of a scalar, then used to index the stack
+          f.push(ins(Class.ALU64 | AluOp.AND | Src.K, r, 0, 0, pick([7, 15, 31, 63])));
+          f.push(ins(Class.STX | Mode.MEM | pick([Size.W, Size.DW, Size.H]), 10, r, -24));
+          f.push(ins(Class.LDX | Mode.MEM | pick([Size.W, Size.DW, Size.H]), 2, 10, -24));
+          f.push(ins(Class.ALU64 | AluOp.AND | Src.K, 2, 0, 0, 7));
+          f.push(ins(Class.ALU64 | AluOp.MOV | Src.X, 3, 10));
+          f.push(ins(Class.ALU64 | AluOp.ADD | Src.K, 3, 0, 0, -64));
+          f.push(ins(Class.ALU64 | AluOp.ADD | Src.X, 3, 2));
+          f.push(ins(Class.STX | Mode.MEM | Size.B, 3, s, chance(0.9) ? 0 : 60));
           break;
         }
       }
