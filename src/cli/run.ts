@@ -210,7 +210,7 @@ export async function runFile(args: string[], io: Io): Promise<number> {
 
 export const run: Command = {
   name: 'run',
-  summary: 'run a program (bytes, hex, assembly or .data file) on the interpreter and print r0',
+  summary: 'run a program (object file, bytes, hex, assembly or .data file) over packets or memory: retval, verdicts, maps',
   help: HELP,
   run: runFile,
 };
