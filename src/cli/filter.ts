@@ -1,26 +1,23 @@
 // `tsbpf filter EXPR -r IN.pcap [-w OUT.pcap] [-c COUNT]`, `tsbpf filter -d EXPR`,
 // `tsbpf filter --ebpf EXPR`: tcpdump filter expressions compiled by tsbpf,
 // printed as tcpdump -d does, or run over a capture through the eBPF
-// translation.
+// translation (scanCapture: the whole file goes through VM memory in large
+// buffers, one engine call per buffer).
 
 import { parseArgs } from 'node:util';
-import { disassembleProgram } from '../asm/disassemble.js';
-import { ClassicFilter } from '../cbpf/classic-filter.js';
-import { disassembleClassic, formatClassicInsn, formatDd, formatDdd } from '../cbpf/disasm.js';
+import type { AcceptedPacket } from '../cbpf/scan-capture.js';
 import { compileFilter, DEFAULT_SNAPLEN } from '../cbpf/filter/compile.js';
 import { FilterError } from '../cbpf/filter/errors.js';
 import type { ClassicInsn } from '../cbpf/insn.js';
-import { translateClassic } from '../cbpf/translate.js';
-import { decodeProgram } from '../isa/decode.js';
 import { UsageError } from '../internal/errors.js';
 import { LINKTYPE, linkTypeByName, linkTypeInfo, linkTypeName } from '../pcap/linktype.js';
 import type { CaptureParser } from '../pcap/parser.js';
-import { readCaptureSync } from '../pcap/reader.js';
-import { PcapWriter, fileSink } from '../pcap/writer.js';
 import { EXIT_FAIL, EXIT_OK, type Command, type Io } from './command.js';
 
-/** How often (packets) to look at the clock for the progress line. */
-const PROGRESS_EVERY = 1024;
+// Only what every use needs is imported up front: the modules of the
+// printing paths (-d, --ebpf) and of the capture scan are loaded when used,
+// because start-up time counts when a whole capture takes a fraction of a second.
+
 /** Default seconds between progress lines. */
 const PROGRESS_SECONDS = 2;
 
@@ -49,7 +46,8 @@ does. Host names are never resolved: use numeric addresses.
   --netmask M    IPv4 netmask for 'ip broadcast' (dotted quad; default 0 as
                  tcpdump uses when reading a file)
   -O             do not optimise (no jump threading)
-  --engine E     engine that runs the translation: interp (default) or jit
+  --engine E     engine that runs the translation over the capture: jit
+                 (the default when available), jit-verified or interp
   --progress S   seconds between progress lines on stderr (default ${PROGRESS_SECONDS}; 0: none)
 
 Exit status: 0 on success, 1 for an invalid expression (tcpdump's message,
@@ -105,7 +103,8 @@ function netmaskOption(v: string | undefined): number {
 const source = (file: string): string | number => (file === '-' ? 0 : file);
 
 /** Link type and snapshot length of a capture's first interface (for -d/--ebpf with -r, as tcpdump -d -r). */
-function captureInfo(file: string): { linkType: number; snaplen: number } {
+async function captureInfo(file: string): Promise<{ linkType: number; snaplen: number }> {
+  const { readCaptureSync } = await import('../pcap/reader.js');
   let parser: CaptureParser | undefined;
   const it = readCaptureSync(source(file), { onParser: (p) => (parser = p) });
   const first = it.next();
@@ -116,7 +115,13 @@ function captureInfo(file: string): { linkType: number; snaplen: number } {
   throw new UsageError(`${file}: the capture describes no interface, so its link type is unknown (use --link-type)`);
 }
 
-function printEbpf(prog: ClassicInsn[], linkType: number, io: Io): void {
+async function printEbpf(prog: ClassicInsn[], linkType: number, io: Io): Promise<void> {
+  const [{ translateClassic }, { formatClassicInsn }, { decodeProgram }, { disassembleProgram }] = await Promise.all([
+    import('../cbpf/translate.js'),
+    import('../cbpf/disasm.js'),
+    import('../isa/decode.js'),
+    import('../asm/disassemble.js'),
+  ]);
   const info = linkTypeInfo(linkType);
   const t = translateClassic(prog, { mode: 'socket', ...(info && { hatype: info.hatype }), ...(info?.netOffset !== undefined && { netOffset: info.netOffset }) });
   const starts = new Map<number, string[]>();
@@ -135,50 +140,70 @@ function formatTime(sec: number, nsec: number): string {
   return `${sec}.${String(Math.floor(nsec / 1000)).padStart(6, '0')}`;
 }
 
-function filterCapture(expr: string, values: Values, compile: (linkType: number) => ClassicInsn[], io: Io): number {
+/** Lines of the match listing are written in blocks: one write per line costs more than the filter. */
+const LIST_BLOCK = 4096;
+
+/**
+ * Filter a capture through scanCapture: the file is read straight into VM
+ * memory and the translated filter runs over whole buffers of records (pcap)
+ * or batches of packets (pcapng), so the per-packet cost is the filter
+ * itself. Matching packets are written (-w) or listed as they are found;
+ * the pcap writer flushes every megabyte, so memory stays constant.
+ */
+async function filterCapture(expr: string, values: Values, compile: (linkType: number) => ClassicInsn[], io: Io): Promise<number> {
+  const { scanCapture } = await import('../cbpf/scan-capture.js');
+  const { PcapWriter, fileSink } = await import('../pcap/writer.js');
   const file = values.r!;
   const limit = intOption('c', values.c, 1, Number.MAX_SAFE_INTEGER);
-  const engine = values.engine ?? 'interp';
-  const filters = new Map<number, ClassicFilter>();
-  let writer: PcapWriter | undefined;
-  let writerLinkType = -1;
-  let total = 0;
-  let matched = 0;
   const progressMs = 1000 * (values.progress === undefined ? PROGRESS_SECONDS : progressOption(values.progress));
-  let lastProgress = Date.now();
-  try {
-    for (const rec of readCaptureSync(source(file))) {
-      let f = filters.get(rec.linkType);
-      if (f === undefined) {
-        const info = linkTypeInfo(rec.linkType);
-        f = new ClassicFilter(compile(rec.linkType), { engine, ...(info && { hatype: info.hatype }), ...(info?.netOffset !== undefined && { netOffset: info.netOffset }) });
-        filters.set(rec.linkType, f);
+  const list = values.w === undefined && values.q !== true;
+  let writer: InstanceType<typeof PcapWriter> | undefined;
+  let writerLinkType = -1;
+  let matched = 0;
+  let lines: string[] = [];
+  // One record object for the writer, refilled per match.
+  const toWrite: { data: Uint8Array; wireLen: number; tsSec: number; tsNsec: number } = { data: new Uint8Array(0), wireLen: 0, tsSec: 0, tsNsec: 0 };
+  const onAccept = (p: AcceptedPacket): boolean => {
+    matched++;
+    if (values.w !== undefined) {
+      if (writer === undefined) {
+        writer = new PcapWriter(fileSink(values.w), { linkType: p.linkType });
+        writerLinkType = p.linkType;
+      } else if (p.linkType !== writerLinkType) {
+        throw new UsageError(`-w writes one pcap link type, but matching packets are ${linkTypeName(writerLinkType)} and ${linkTypeName(p.linkType)}`);
       }
-      const r = f.run(rec.data, rec.wireLen);
-      if (r !== 0) {
-        matched++;
-        if (values.w !== undefined) {
-          if (writer === undefined) {
-            writer = new PcapWriter(fileSink(values.w), { linkType: rec.linkType });
-            writerLinkType = rec.linkType;
-          } else if (rec.linkType !== writerLinkType) {
-            throw new UsageError(`-w writes one pcap link type, but matching packets are ${linkTypeName(writerLinkType)} and ${linkTypeName(rec.linkType)}`);
-          }
-          writer.write({ ...rec, data: rec.data.subarray(0, Math.min(r, rec.data.length)) });
-        } else if (values.q !== true) {
-          io.out(`${total}\t${formatTime(rec.tsSec, rec.tsNsec)}\t${rec.wireLen}`);
-        }
+      // The accept length cuts the packet, as the kernel's socket filter does.
+      toWrite.data = p.result >= p.data.length ? p.data : p.data.subarray(0, p.result);
+      toWrite.wireLen = p.wireLen;
+      toWrite.tsSec = p.tsSec;
+      toWrite.tsNsec = p.tsNsec;
+      writer.write(toWrite);
+    } else if (list) {
+      lines.push(`${p.index}\t${formatTime(p.tsSec, p.tsNsec)}\t${p.wireLen}`);
+      if (lines.length === LIST_BLOCK) {
+        io.out(lines.join('\n'));
+        lines = [];
       }
-      total++;
-      if (progressMs > 0 && total % PROGRESS_EVERY === 0 && Date.now() - lastProgress >= progressMs) {
-        lastProgress = Date.now();
-        io.err(`${file}: ${total} packets read, ${matched} matched...`);
-      }
-      if (limit !== undefined && matched >= limit) break;
     }
+    return limit === undefined || matched < limit;
+  };
+  let lastProgress = Date.now();
+  const onProgress = (packets: number, accepted: number): void => {
+    if (Date.now() - lastProgress < progressMs) return;
+    lastProgress = Date.now();
+    io.err(`${file}: ${packets} packets read, ${accepted} matched...`);
+  };
+  let total: number;
+  try {
+    const r = scanCapture(source(file), compile, {
+      onAccept,
+      ...(progressMs > 0 && { onProgress }),
+      ...(values.engine !== undefined && { engine: values.engine }),
+    });
+    total = r.packets;
   } finally {
+    if (lines.length > 0) io.out(lines.join('\n'));
     writer?.close();
-    for (const f of filters.values()) f.dispose();
   }
   io.out(`${total} packets read, ${matched} matched '${expr}'${values.w !== undefined ? `, written to ${values.w}` : ''}`);
   return EXIT_OK;
@@ -220,17 +245,18 @@ export const filter: Command = {
     try {
       if (print) {
         // With -r, like tcpdump -d -r: the capture's link type and snapshot length.
-        const info = values.r !== undefined ? captureInfo(values.r) : undefined;
+        const info = values.r !== undefined ? await captureInfo(values.r) : undefined;
         const linkType = values['link-type'] !== undefined || info === undefined ? linkTypeOption(values['link-type']) : info.linkType;
         const prog = compile(linkType, snaplenFlag ?? info?.snaplen ?? DEFAULT_SNAPLEN);
         if (values.d === true) {
+          const { disassembleClassic, formatDd, formatDdd } = await import('../cbpf/disasm.js');
           const out = values.output ?? 'd';
           io.out(out === 'dd' ? formatDd(prog) : out === 'ddd' ? formatDdd(prog) : disassembleClassic(prog));
         }
-        if (values.ebpf === true) printEbpf(prog, linkType, io);
+        if (values.ebpf === true) await printEbpf(prog, linkType, io);
         return EXIT_OK;
       }
-      return filterCapture(expr, values, compile, io);
+      return await filterCapture(expr, values, compile, io);
     } catch (e) {
       if (e instanceof FilterError) {
         io.err(`tsbpf filter: ${e.describe()}`);

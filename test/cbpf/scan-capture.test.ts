@@ -76,7 +76,7 @@ for (const engine of engineNames()) {
           batch,
           bufferSize,
           driver,
-          onAccept: (p) => got.push(`${p.tsSec}.${p.tsNsec} ${p.linkType} ${p.result} ${createHash('md5').update(p.data).digest('hex')}`),
+          onAccept: (p) => void got.push(`${p.tsSec}.${p.tsNsec} ${p.linkType} ${p.result} ${createHash('md5').update(p.data).digest('hex')}`),
         });
         assert.deepEqual(got, want, `${name} batch ${batch} buffer ${bufferSize} driver ${driver}`);
         assert.equal(r.accepted, want.length);
@@ -139,7 +139,7 @@ test('scanCapture: a program per link type', () => {
     return [{ code: 0x06, jt: 0, jf: 0, k: lt }]; // ret #linktype
   };
   const results = new Map<number, number>();
-  const r = scanCapture(join(DIR, 'two-if.pcapng'), byLinkType, { onAccept: (p) => results.set(p.linkType, p.result) });
+  const r = scanCapture(join(DIR, 'two-if.pcapng'), byLinkType, { onAccept: (p) => void results.set(p.linkType, p.result) });
   assert.deepEqual(seen.sort((a, b) => a - b), [1, 113]);
   assert.deepEqual([...results].sort((a, b) => a[0] - b[0]), [[1, 1], [113, 113]]);
   assert.equal(r.accepted, r.packets);
