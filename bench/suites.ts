@@ -8,5 +8,6 @@ import { mapsSuite } from './maps/maps.bench.js';
 import { attachSuite } from './attach/attach.bench.js';
 import { elfLoadSuite } from './elf/load.bench.js';
 import { jitSuite } from './vm/jit.bench.js';
+import { filterSuite } from './cbpf/filter.bench.js';
 
-export const SUITES: Suite[] = [nativeSuite, kernelSuite, programsSuite, jitSuite, interpSuite, mapsSuite, attachSuite, elfLoadSuite];
+export const SUITES: Suite[] = [nativeSuite, kernelSuite, programsSuite, jitSuite, interpSuite, mapsSuite, attachSuite, elfLoadSuite, filterSuite];
