@@ -81,6 +81,7 @@ proto('get_current_uid_gid', []);
 proto('get_current_comm', ['uninit_mem', 'const_size']);
 proto('get_current_task', [], 'integer', true);
 proto('get_stackid', ['ctx', 'const_map_ptr', 'anything'], 'integer', true);
+proto('get_stack', ['ctx', 'uninit_mem', 'const_size_or_zero', 'anything'], 'integer', true);
 // Packets
 proto('skb_load_bytes', ['ctx', 'anything', 'uninit_mem', 'const_size']);
 proto('skb_store_bytes', ['ctx', 'anything', 'mem', 'const_size', 'anything']);
@@ -124,7 +125,7 @@ const BASE = [
 const TRACING = [
   // bpf_ktime_get_coarse_ns is refused for tracing programs
   ...BASE, 'probe_read', 'probe_read_str', 'get_current_pid_tgid', 'get_current_uid_gid', 'get_current_comm',
-  'perf_event_output', 'get_stackid',
+  'perf_event_output', 'get_stackid', 'get_stack',
 ];
 const NET_BASE = [...BASE, 'ktime_get_coarse_ns'];
 const SOCKET = [...NET_BASE, 'skb_load_bytes', 'get_socket_cookie', 'get_socket_uid', 'perf_event_output'];

@@ -11,7 +11,8 @@ import type { FuncInfo } from '../btf/parse-ext.js';
 export type FuncArg =
   | { readonly kind: 'scalar' }
   | { readonly kind: 'ctx' }
-  | { readonly kind: 'mem'; readonly size: number }
+  /** Memory of `size` bytes; NULL allowed unless tagged __arg_nonnull. */
+  | { readonly kind: 'mem'; readonly size: number; readonly nonnull?: boolean }
   | { readonly kind: 'unsupported'; readonly why: string };
 
 export interface FuncSig {
@@ -27,13 +28,22 @@ export interface FuncSig {
 /** Signatures of the functions in a program's func_info; `ctxName` is the program type's context struct. */
 export function funcSignatures(btf: Btf | undefined, funcInfo: readonly FuncInfo[], ctxName: string): FuncSig[] {
   if (!btf) return [];
+  // Argument tags (__arg_ctx, __arg_nonnull): DECL_TAGs "arg:..." on a FUNC's parameter.
+  const tags = new Map<string, Set<string>>();
+  for (const t of btf.types) {
+    if (t && t.kind === BtfKind.DECL_TAG && t.name.startsWith('arg:') && t.componentIdx >= 0) {
+      const key = `${t.type}:${t.componentIdx}`;
+      if (!tags.has(key)) tags.set(key, new Set());
+      tags.get(key)!.add(t.name.slice(4));
+    }
+  }
   const out: FuncSig[] = [];
   for (const fi of funcInfo) {
     const f = btf.type(fi.typeId);
     if (f.kind !== BtfKind.FUNC) continue;
     const proto = btf.type(f.type);
     if (proto.kind !== BtfKind.FUNC_PROTO) continue;
-    const args: FuncArg[] = proto.params.map((p, i) => argKind(btf, p.type, ctxName, i));
+    const args: FuncArg[] = proto.params.map((p, i) => argKind(btf, p.type, ctxName, i, tags.get(`${fi.typeId}:${i}`)));
     let unsupported: string | undefined;
     const ret = proto.returnType === 0 ? undefined : btf.skipModifiers(proto.returnType);
     if (ret === undefined || !(ret.kind === BtfKind.INT || ret.kind === BtfKind.ENUM || ret.kind === BtfKind.ENUM64)) {
@@ -44,15 +54,16 @@ export function funcSignatures(btf: Btf | undefined, funcInfo: readonly FuncInfo
   return out;
 }
 
-function argKind(btf: Btf, typeId: number, ctxName: string, i: number): FuncArg {
+function argKind(btf: Btf, typeId: number, ctxName: string, i: number, tags: Set<string> | undefined): FuncArg {
   const t = btf.skipModifiers(typeId);
   if (t.kind === BtfKind.INT || t.kind === BtfKind.ENUM || t.kind === BtfKind.ENUM64) return { kind: 'scalar' };
   if (t.kind !== BtfKind.PTR) return { kind: 'unsupported', why: `arg#${i} type is not a scalar or a pointer` };
+  if (tags?.has('ctx')) return { kind: 'ctx' };
   const target = btf.skipModifiers(t.type);
   if ((target.kind === BtfKind.STRUCT || target.kind === BtfKind.UNION) && target.name === ctxName) return { kind: 'ctx' };
   try {
     const size = btf.sizeOf(t.type);
-    if (size > 0) return { kind: 'mem', size };
+    if (size > 0) return { kind: 'mem', size, nonnull: tags?.has('nonnull') === true };
   } catch {
     // no size: falls through
   }

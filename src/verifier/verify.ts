@@ -279,9 +279,9 @@ function walk(
       if (a.kind === 'scalar') markUnknown(r);
       else if (a.kind === 'ctx') markPointer(r, RegType.PTR_TO_CTX);
       else if (a.kind === 'mem') {
-        markPointer(r, RegType.PTR_TO_MEM, RegFlag.MAYBE_NULL);
+        markPointer(r, RegType.PTR_TO_MEM, a.nonnull ? 0 : RegFlag.MAYBE_NULL);
         r.memSize = a.size;
-        r.id = ++env.nextId;
+        if (!a.nonnull) r.id = ++env.nextId;
       } else throw new Reject(a.why);
     });
   } else {
@@ -659,7 +659,10 @@ function checkGlobalCall(env: Env, fn: FuncSig, funcNo: number): void {
     } else if (a.kind === 'ctx') {
       if (r.type !== RegType.PTR_TO_CTX) bad(`arg#${i} expects pointer to ctx`);
     } else if (a.kind === 'mem') {
-      if (isNullConst(r)) return;
+      if (isNullConst(r)) {
+        if (a.nonnull) bad(`arg#${i} expected non-NULL pointer`);
+        return;
+      }
       try {
         checkHelperMem(env, regno, BigInt(a.size), false, true);
         checkHelperMem(env, regno, BigInt(a.size), true, true);
