@@ -8,7 +8,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ObjectSpec } from '../../../src/elf/spec.js';
-import type { HelperDef } from '../../../src/helpers/registry.js';
 import type { BpfMap } from '../../../src/maps/base.js';
 import { parseCapture } from '../../../src/pcap/reader.js';
 import type { Collection } from '../../../src/runtime/collection.js';
@@ -17,6 +16,15 @@ import type { JitEngine } from '../../../src/vm/jit/engine.js';
 import { printCode } from '../../../src/vm/jit/wasm/print.js';
 import { frame, objectSpec } from '../../runtime/spec-builder.js';
 import { SHARED } from '../../paths.js';
+import { assemble } from '../../../src/asm/assemble.js';
+import { HelperContext } from '../../../src/helpers/context.js';
+import { STANDARD_HELPERS } from '../../../src/helpers/index.js';
+import { HelperRegistry, type HelperDef } from '../../../src/helpers/registry.js';
+import { decodeProgram } from '../../../src/isa/decode.js';
+import { MapTable } from '../../../src/maps/table.js';
+import { compile } from '../../../src/vm/jit/engine.js';
+import { mapIntrinsics } from '../../../src/vm/jit/intrinsics.js';
+import { createVm } from '../../../src/vm/vm.js';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const read = (...p: string[]): Uint8Array => new Uint8Array(readFileSync(join(ROOT, ...p)));
@@ -401,4 +409,40 @@ test('array updates of every value size copy like memmove, even from the element
     const ref = sameOnEveryEngine(spec, [frame()], `value size ${vs}`);
     assert.match(ref.maps, /^arr: 00000000=(?!0+ )/, `value size ${vs}: index 0 was written`);
   }
+});
+
+// Compiled tail calls (fixtures/tailcall.c): verifiable, so every engine runs them, jit-verified included.
+for (const { engine, verify } of ENGINES) {
+  test(`compiled tail calls: a chain to an empty slot, and a ring stopped at 33 (${engine})`, () => {
+    const rt = new Runtime({ engine, verify });
+    const coll = rt.loadObject(read('test', 'vm', 'jit', 'fixtures', 'tailcall.o'));
+    const hits = (i: number): number => Number(new DataView(coll.map('hits').lookup(new Uint8Array([i, 0, 0, 0]))!.buffer).getBigUint64(0, true));
+    assert.equal(coll.program('step0').testRun({ dataIn: frame() }).retval, 102, 'step2 finds slot 3 empty');
+    assert.deepEqual([0, 1, 2].map(hits), [1, 1, 1]);
+    // step4 -> step5 -> step4 ...: 34 runs (the entry and 33 tail calls); the 34th, step5, returns
+    assert.equal(coll.program('step4').testRun({ dataIn: frame() }).retval, 105);
+    assert.deepEqual([4, 5].map(hits), [17, 17]);
+    assert.equal(coll.program('step5').testRun({ dataIn: frame() }).retval, 104);
+    assert.deepEqual([4, 5].map(hits), [34, 34]);
+    rt.dispose();
+  });
+}
+
+test('ktime_get_ns under the intrinsics: the run context clock, read without spilling argument registers', () => {
+  const helpers = new HelperRegistry(STANDARD_HELPERS);
+  const vm = createVm({ helpers });
+  const maps = new MapTable(vm.mem);
+  const prog = decodeProgram(assemble(`r1 = 7
+    r2 = -1
+    call 5
+    r0 += 7
+    exit`, { dialect: 'llvm' }));
+  const e = compile(prog, vm.config, mapIntrinsics(maps, helpers));
+  const run = new HelperContext({ maps, clock: () => 0x123456789abn });
+  assert.equal(e.run([], { run }).r0, 0x123456789abn + 7n);
+  assert.doesNotMatch(printCode(e.bytes, { from: 7, to: 8 }), /i64\.store offset=8 align/, 'r1 is not stored to the register block');
+  // without intrinsics the same program spills its arguments, with the same result
+  const plain = compile(prog, vm.config);
+  assert.match(printCode(plain.bytes, { from: 7, to: 8 }), /i64\.store offset=8 align/);
+  assert.equal(plain.run([], { run }).r0, 0x123456789abn + 7n);
 });
