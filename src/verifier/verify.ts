@@ -589,10 +589,8 @@ function walk(
           continue;
         }
         if (st.frames.length > 1) {
+          // A static function may return any value but a pointer into its own frame.
           if (r0.type === RegType.PTR_TO_STACK && r0.frameno === st.cur.frameno) throw new Reject('cannot return stack pointer to the caller');
-          if (r0.type !== RegType.SCALAR) {
-            throw new Reject(`At subprogram exit the register R0 is not a scalar value (${regName(r0)})`);
-          }
           const callee = st.frames.pop()!;
           const caller = st.cur;
           // Pointers into the callee's stack die with it.

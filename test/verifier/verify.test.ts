@@ -90,3 +90,14 @@ test('arbitrary instruction bytes never throw and never hang', () => {
     if (!r.ok) assert.ok(r.error!.reason.length > 0);
   }
 });
+
+test('without privilege: back-edges, uninitialised stack, pointer comparisons and leaks are refused', () => {
+  const unpriv = (text: string) => verify(asm(text), { progType: SOCKET_FILTER, privileged: false }).error?.reason;
+  assert.equal(unpriv('r0 = 0\nr0 += 1\nif r0 < 4 goto -2\nexit'), 'back-edge from insn 2 to 1');
+  assert.equal(unpriv('r0 = *(u64 *)(r10 - 8)\nexit'), 'invalid read from stack off -8+0 size 8');
+  assert.equal(unpriv('r2 = r10\nif r1 > r2 goto +0\nr0 = 0\nexit'), 'R1 pointer comparison prohibited');
+  assert.equal(unpriv('r0 = r1\nexit'), 'R0 leaks addr as return value');
+  // The same programs pass as root, as the kernel lets root run them.
+  assert.equal(verify(asm('r0 = 0\nr0 += 1\nif r0 < 4 goto -2\nexit'), { progType: SOCKET_FILTER }).ok, true);
+  assert.equal(verify(asm('r0 = *(u64 *)(r10 - 8)\nexit'), { progType: SOCKET_FILTER }).ok, true);
+});
