@@ -16,6 +16,7 @@ import { UsageError } from '../internal/errors.js';
 import { CaptureParser } from '../pcap/parser.js';
 import { linkTypeInfo } from '../pcap/linktype.js';
 import { createVm, type Vm } from '../vm/vm.js';
+import type { Region } from '../vm/memory.js';
 import { hasEngine } from '../vm/engines.js';
 import type { Engine, ExecOptions } from '../vm/types.js';
 import type { ClassicProgram } from './insn.js';
@@ -95,14 +96,13 @@ export function scanCapture(file: string | number, source: ProgramSource, option
   const bufSize = options.bufferSize ?? 2 * 1024 * 1024;
   // All regions are mapped before the scan, so the memory never grows while views are in use.
   const bufRegion = mem.alloc(bufSize, { name: 'capture buffer', kind: 'packet', writable: false });
-  const ctxRegion = mem.alloc(batch * SKB_SIZE, { name: 'cbpf ctx batch', kind: 'ctx', writable: false });
-  const argRegion = mem.alloc(batch * ARG_RECORD, { name: 'cbpf batch args', kind: 'scratch', writable: false });
-  const outRegion = mem.alloc(batch * OUT_RECORD, { name: 'cbpf batch results', kind: 'scratch', writable: false });
-  const fd = typeof file === 'number' ? file : openSync(file, 'r');
+  // The batch regions are mapped only for the per-packet path (pcapng); the
+  // pcap driver needs none of them, and mapping costs milliseconds of a
+  // command that may take a hundred.
+  const regions: Region[] = [bufRegion];
+  let fd = -1;
   try {
-    const u8 = mem.u8;
-    let dv = mem.dv;
-    let ctx32 = new Uint32Array(mem.wasm.buffer);
+    fd = typeof file === 'number' ? file : openSync(file, 'r');
     const parser = new CaptureParser({ buffer: new Uint8Array(mem.wasm.buffer, bufRegion.start, bufSize), ...(typeof file === 'string' && { file }) });
     const read = (buf: Uint8Array, off: number, len: number): number => readSync(fd, buf, off, len, null);
     while (!parser.header()) {
@@ -122,6 +122,16 @@ export function scanCapture(file: string | number, source: ProgramSource, option
       const driverEngine = options.engine ?? (hasEngine('jit-verified') ? 'jit-verified' : engineName);
       return scanPcap(vm, parser, read, bufRegion.start, programFor(parser.interfaces[0]!.linkType), driverEngine, batch * 16, options);
     }
+    const ctxRegion = mem.alloc(batch * SKB_SIZE, { name: 'cbpf ctx batch', kind: 'ctx', writable: false });
+    regions.push(ctxRegion);
+    const argRegion = mem.alloc(batch * ARG_RECORD, { name: 'cbpf batch args', kind: 'scratch', writable: false });
+    regions.push(argRegion);
+    const outRegion = mem.alloc(batch * OUT_RECORD, { name: 'cbpf batch results', kind: 'scratch', writable: false });
+    regions.push(outRegion);
+    mem.refresh();
+    const u8 = mem.u8;
+    let dv = mem.dv;
+    let ctx32 = new Uint32Array(mem.wasm.buffer);
     const bufAddr = bufRegion.start;
     const ctxBase = ctxRegion.start;
     for (let k = 0; k < batch; k++) dv.setUint32(argRegion.start + k * ARG_RECORD, ctxBase + k * SKB_SIZE, true);
@@ -229,8 +239,8 @@ export function scanCapture(file: string | number, source: ProgramSource, option
     if (!stopped) parser.finish();
     return { packets, accepted: acceptedCount, engine: engineName, stopped };
   } finally {
-    if (typeof file === 'string') closeSync(fd);
-    for (const r of [bufRegion, ctxRegion, argRegion, outRegion]) mem.free(r);
+    if (typeof file === 'string' && fd >= 0) closeSync(fd);
+    for (const r of regions) mem.free(r);
   }
 }
 

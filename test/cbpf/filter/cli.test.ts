@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import type { PacketRecord } from '../../../src/pcap/index.js';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -105,4 +106,103 @@ test('tsbpf filter --ebpf prints the translation with the classic lines as comme
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /; \(000\) ldb {6}\[0\]/);
   assert.match(r.stdout, /exit/);
+});
+
+/** What -w must write: every accepted packet, cut to the accept length, through the pcap writer (microseconds). */
+function expectedPcap(file: string, expr: string, snaplen?: number): { bytes: Uint8Array; matched: number; total: number } {
+  const sink = new MemorySink();
+  let w: PcapWriter | undefined;
+  let matched = 0;
+  let total = 0;
+  for (const p of parseCapture(new Uint8Array(readFileSync(file)))) {
+    total++;
+    const r = evalClassic(compileFilter(expr, { linkType: p.linkType, ...(snaplen !== undefined && { snaplen }) }), p.data, p.wireLen);
+    if (r === 0) continue;
+    matched++;
+    w ??= new PcapWriter(sink, { linkType: p.linkType });
+    w.write({ data: p.data.subarray(0, Math.min(r, p.data.length)), wireLen: p.wireLen, tsSec: p.tsSec, tsNsec: p.tsNsec });
+  }
+  w?.close();
+  return { bytes: sink.bytes(), matched, total };
+}
+
+test('tsbpf filter -w is byte-identical to the writer fed the accepted packets (pcap, nanosecond pcap, pcapng; accept length cuts)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsbpf-filter-'));
+  try {
+    const cases: [string, string, string[]][] = [
+      [CAP, 'tcp or udp', []],
+      [CAP, 'ip', ['--snaplen', '60']],
+      [join(FIXTURES, 'pcap', 'lo-ns.pcap'), 'tcp', []],
+      [join(FIXTURES, 'pcap', 'lo-ns.pcapng'), 'tcp[tcpflags] & tcp-ack != 0', ['--snaplen', '70']],
+    ];
+    for (const [file, expr, extra] of cases) {
+      const out = join(dir, 'out.pcap');
+      rmSync(out, { force: true });
+      const snaplen = extra[0] === '--snaplen' ? Number(extra[1]) : undefined;
+      const want = expectedPcap(file, expr, snaplen);
+      assert.ok(want.matched > 2 && want.matched < want.total, `${file} '${expr}' selects ${want.matched} of ${want.total}`);
+      const r = tsbpf('-r', file, '-w', out, ...extra, expr);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout.trim(), `${want.total} packets read, ${want.matched} matched '${expr}', written to ${out}`);
+      assert.deepEqual(new Uint8Array(readFileSync(out)), want.bytes, `${file} '${expr}' ${extra.join(' ')}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('tsbpf filter -c stops after COUNT matches when writing; -w refuses matches of two link types', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsbpf-filter-'));
+  try {
+    const out = join(dir, 'out.pcap');
+    const want = expected('tcp');
+    const r = tsbpf('-r', CAP, '-w', out, '-c', '5', 'tcp');
+    assert.equal(r.status, 0, r.stderr);
+    // The count of packets read stops at the fifth match, as tcpdump -c does.
+    assert.equal(r.stdout.trim(), `${want[4]! + 1} packets read, 5 matched 'tcp', written to ${out}`);
+    const got = [...parseCapture(new Uint8Array(readFileSync(out)), { copy: true })];
+    assert.deepEqual(got.map((p) => p.data), want.slice(0, 5).map((i) => packets[i]!.data));
+    // two-if.pcapng has an Ethernet and a Linux cooked interface, both carrying IP.
+    const mixed = tsbpf('-r', join(FIXTURES, 'pcap', 'two-if.pcapng'), '-w', join(dir, 'mixed.pcap'), 'ip or ip6');
+    assert.equal(mixed.status, 2);
+    assert.match(mixed.stderr, /-w writes one pcap link type, but matching packets are EN10MB and LINUX_SLL/);
+    // Listing works across link types: indices count every packet of the file.
+    const list = tsbpf('-r', join(FIXTURES, 'pcap', 'two-if.pcapng'), 'ip or ip6');
+    assert.equal(list.status, 0, list.stderr);
+    const all = [...parseCapture(new Uint8Array(readFileSync(join(FIXTURES, 'pcap', 'two-if.pcapng'))), { copy: true })];
+    const idx = all.flatMap((p, i) => (evalClassic(compileFilter('ip or ip6', { linkType: p.linkType }), p.data, p.wireLen) !== 0 ? [i] : []));
+    const lines = list.stdout.trim().split('\n');
+    assert.deepEqual(lines.slice(0, -1).map((l) => Number(l.split('\t')[0])), idx);
+    assert.equal(lines.at(-1), `${all.length} packets read, ${idx.length} matched 'ip or ip6'`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+const hasTcpdump = spawnSync('tcpdump', ['--version'], { stdio: 'ignore' }).status === 0;
+
+test('tsbpf filter -w writes the packets tcpdump -w writes, on every link type of the filter captures', { skip: hasTcpdump ? false : 'tcpdump not installed' }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsbpf-filter-'));
+  let nonEmpty = 0;
+  const key = (p: PacketRecord): string => `${p.tsSec}.${p.tsNsec} ${p.wireLen} ${Buffer.from(p.data).toString('hex')}`;
+  try {
+    for (const name of ['eth-mixed.pcap', 'eth-short.pcap', 'sll-mixed.pcap', 'sll2-mixed.pcap', 'raw-mixed.pcap']) {
+      const file = join(FIXTURES, 'filter', name);
+      for (const expr of ['tcp port 80 or udp port 53', 'ip6 and not icmp6', 'tcp[tcpflags] & tcp-syn != 0']) {
+        const out = join(dir, 'out.pcap');
+        const r = tsbpf(expr, '-r', file, '-w', out);
+        assert.equal(r.status, 0, r.stderr);
+        const theirs = spawnSync('tcpdump', ['-r', file, '-w', '-', '--', expr], { stdio: ['ignore', 'pipe', 'ignore'] });
+        assert.equal(theirs.status, 0);
+        const want = [...parseCapture(new Uint8Array(theirs.stdout), { copy: true })].map(key);
+        const got = [...parseCapture(new Uint8Array(readFileSync(out)), { copy: true })].map(key);
+        assert.deepEqual(got, want, `${name} '${expr}'`);
+        assert.match(r.stdout, new RegExp(`, ${want.length} matched`));
+        if (want.length > 0) nonEmpty++;
+      }
+    }
+    assert.ok(nonEmpty >= 12, `only ${nonEmpty} of 15 cases select anything`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
