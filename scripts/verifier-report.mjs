@@ -26,7 +26,7 @@ const ATTACH = { netfilter: 45, tcx_ingress: 46, tcx_egress: 47, cgroup_unix_con
 const { loadCases } = await import(dist('test/verifier/cases.js'));
 const { kernelVerdicts } = await import(dist('test/verifier/kernel.js'));
 const { randomPrograms } = await import(dist('test/verifier/random-programs.js'));
-const { unrelocatedMapLoads } = await import(dist('src/cli/check.js'));
+const { unrelocatedMapLoads, verifierMaps } = await import(dist('src/cli/check.js'));
 const { funcSignatures } = await import(dist('src/verifier/btf-funcs.js'));
 const { ctxLayout } = await import(dist('src/progtypes/ctx.js'));
 
@@ -110,7 +110,7 @@ if (existsSync(corpusFile)) {
       continue;
     }
     const progType = BPF_PROG_TYPE[e.prog_type] ?? p.typeId;
-    const maps = spec.maps.map((m) => ({ type: m.typeId, keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries, flags: m.flags, readonly: !!m.frozen }));
+    const maps = verifierMaps(spec);
     let ours = 'reject', note;
     const t0 = performance.now();
     try {

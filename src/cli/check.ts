@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadObject } from '../elf/load.js';
-import type { ObjectSpec, ProgramSpec } from '../elf/spec.js';
+import type { MapSpec, ObjectSpec, ProgramSpec } from '../elf/spec.js';
 import { decodeProgram } from '../isa/decode.js';
 import { verify } from '../verifier/verify.js';
 import { funcSignatures } from '../verifier/btf-funcs.js';
@@ -54,10 +54,11 @@ export function parseProgType(t: string): number {
 
 /** The maps an object's programs refer to, as the verifier sees them. */
 export function verifierMaps(spec: ObjectSpec): MapInfo[] {
-  return spec.maps.map((m) => ({
+  const info = (m: MapSpec): MapInfo => ({
     type: m.typeId, keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries, flags: m.flags, name: m.name,
-    readonly: m.frozen === true,
-  }));
+    readonly: m.frozen === true, ...(m.innerMap ? { inner: info(m.innerMap) } : {}),
+  });
+  return spec.maps.map(info);
 }
 
 /**

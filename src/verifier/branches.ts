@@ -231,7 +231,7 @@ export function syncLinkedScalars(state: VerifierState, r: RegState): void {
  * copy becomes the scalar 0; on the other side the "or null" goes away.
  * Returns the reference id released on the null side (ring buffer memory), or 0.
  */
-export function markPtrOrNull(state: VerifierState, id: number, isNull: boolean): number {
+export function markPtrOrNull(state: VerifierState, id: number, isNull: boolean, innerMap?: (mapIndex: number) => number): number {
   let released = 0;
   state.updateRegs((r) => r.id === id && (r.flags & RegFlag.MAYBE_NULL) !== 0, (r) => {
     if (isNull) {
@@ -239,6 +239,11 @@ export function markPtrOrNull(state: VerifierState, id: number, isNull: boolean)
       markConstScalar(r, 0n);
     } else {
       r.flags &= ~RegFlag.MAYBE_NULL;
+      const inner = r.type === RegType.PTR_TO_MAP_VALUE && innerMap ? innerMap(r.mapIndex) : -1;
+      if (inner >= 0) {
+        r.type = RegType.CONST_PTR_TO_MAP;
+        r.mapIndex = inner;
+      }
       // The id only tied the copies for this check (references keep ref_obj_id).
       r.id = 0;
     }

@@ -20,6 +20,8 @@ export interface MapInfo {
   readonly name?: string;
   /** Read-only map (BPF_F_RDONLY_PROG, .rodata): stores through its values are refused. */
   readonly readonly?: boolean;
+  /** Map-in-map (array_of_maps, hash_of_maps): the shape of the inner maps. */
+  readonly inner?: MapInfo;
 }
 
 /** Source position of an instruction, from BTF line info. */

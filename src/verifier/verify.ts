@@ -114,6 +114,24 @@ function sourceLine(lines: readonly LineInfo[] | undefined, insn: number): LineI
   return best;
 }
 
+/** The maps, followed by the inner map of each map-in-map (index = maps.length + k). */
+function withInnerMaps(maps: readonly MapInfo[]): MapInfo[] {
+  const out = [...maps];
+  for (const m of maps) if (m.inner) out.push(m.inner);
+  return out;
+}
+
+/** Index (in withInnerMaps) of a map-in-map's inner map, or -1. */
+export function innerMapIndex(maps: readonly MapInfo[], outer: number, count: number): number {
+  let k = count;
+  for (let i = 0; i < count; i++) {
+    if (!maps[i]!.inner) continue;
+    if (i === outer) return k;
+    k++;
+  }
+  return -1;
+}
+
 /** Verify a program. Never throws for a bad program: the verdict and the log say why. */
 export function verify(prog: Program, opts: VerifyOptions): VerifyResult {
   const level = opts.logLevel ?? 1;
@@ -132,7 +150,8 @@ function verifyOnce(prog: Program, opts: VerifyOptions, level: number): VerifyRe
   const env: Env = {
     prog,
     opts,
-    maps: opts.maps ?? [],
+    // Inner maps of map-in-maps are appended, so registers can point at them by index.
+    maps: withInnerMaps(opts.maps ?? []),
     log,
     ctx: ctxLayout(opts.progType),
     privileged: opts.privileged ?? true,
@@ -881,8 +900,11 @@ function checkCondJmp(
     }
   } else if (!isReg && imm === 0 && !w32 && (op === JmpOp.JEQ || op === JmpOp.JNE) && dst.flags & RegFlag.MAYBE_NULL && dst.id) {
     // if (p == NULL): p is NULL on the jump side of JEQ and on the fall-through of JNE.
-    markPtrOrNull(other, dst.id, op === JmpOp.JEQ);
-    markPtrOrNull(env.state, dst.id, op === JmpOp.JNE);
+    // A map-in-map lookup that is not NULL is the inner map.
+    const count = env.opts.maps?.length ?? 0;
+    const inner = (idx: number): number => innerMapIndex(env.maps, idx, count);
+    markPtrOrNull(other, dst.id, op === JmpOp.JEQ, inner);
+    markPtrOrNull(env.state, dst.id, op === JmpOp.JNE, inner);
   } else if (isReg && !w32) {
     const m = matchPktPointers(op, dst, srcReg);
     if (m) {
