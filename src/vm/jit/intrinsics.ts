@@ -16,7 +16,8 @@
 // helper. In unverified mode the key and value must lie in fully readable
 // granules (tested inline by `readable`, or known to be in the stack frame);
 // otherwise the call goes to the helper, which gives the same result as the
-// interpreter (NULL or -EFAULT). An intrinsic is used only while the
+// interpreter (NULL or -EFAULT); a map closed after compilation also sends
+// the call to the helper (see emitLive). An intrinsic is used only while the
 // registry still maps its id to the standard helper, so an embedder's
 // replacement is always called.
 
@@ -24,7 +25,7 @@ import { mapLookupElem, mapUpdateElem } from '../../helpers/map-helpers.js';
 import type { HelperRegistry } from '../../helpers/registry.js';
 import { TASK_HELPERS } from '../../helpers/task.js';
 import { BPF_FUNC, BPF_MAP_TYPE } from '../../internal/uapi.gen.js';
-import { Desc } from '../../maps/descriptor.js';
+import { DESC_MAGIC, Desc } from '../../maps/descriptor.js';
 import { E2BIG, EEXIST, EINVAL } from '../../maps/errno.js';
 import { lookupFunctionBody } from '../../maps/lookup-wasm.js';
 import { BPF_F_RDONLY_PROG } from '../../maps/spec.js';
@@ -147,6 +148,7 @@ interface MapShape {
   readonly keySize: number;
   readonly valueSize: number;
   readonly flags: number;
+  readonly id: number;
 }
 
 function i32c(w: Writer, v: number): void {
@@ -160,28 +162,61 @@ function i64c(w: Writer, v: number): void {
 }
 
 /**
- * Emit `fast` guarded by readability tests of (register, size) pairs in
- * unverified mode; when one fails, the ordinary helper call runs instead.
+ * Emit `fast` guarded, in unverified mode, by readability tests of
+ * (register, size) pairs and by a test that the map is still the one seen
+ * at compile time; when a test fails, the ordinary helper call runs instead.
  */
-function guarded(ctx: IntrinsicContext, ranges: ReadonlyArray<readonly [number, number]>, fast: () => void): void {
+function guarded(ctx: IntrinsicContext, m: MapShape, ranges: ReadonlyArray<readonly [number, number]>, fast: () => void): void {
   const w = ctx.w;
-  const tests = ctx.verified ? [] : ranges.filter(([r, n]) => !ctx.inFrame(r, n));
-  if (tests.length === 0) {
+  if (ctx.verified) {
     fast();
     return;
   }
-  tests.forEach(([r, n], k) => {
+  emitLive(w, m);
+  for (const [r, n] of ranges) {
+    if (ctx.inFrame(r, n)) continue;
     w.u8x2(W.local_get, ctx.reg(r));
     i32c(w, n);
     w.u8(W.call);
     w.u32(ctx.func(FN_READABLE));
-    if (k > 0) w.u8(W.i32_and);
-  });
+    w.u8(W.i32_and);
+  }
   w.u8x2(W.if, T.void);
   fast();
   w.u8(W.else);
   ctx.emitHelperCall();
   w.u8(W.end);
+}
+
+/**
+ * i32 1 when the map is still open: its descriptor granule is mapped
+ * read-only (as descriptors are) and holds the magic and the id seen at
+ * compile time. Closing a map frees its descriptor and its data; the
+ * inline paths write to the data address they were compiled with, so an
+ * unverified program that outlives its map must take the helper (which
+ * then finds no map) rather than write into memory reused by someone else.
+ */
+function emitLive(w: Writer, m: MapShape): void {
+  i32c(w, m.desc >>> 3);
+  w.u8(W.i32_load8_u);
+  w.u32(0);
+  w.u32(SHADOW_BASE);
+  w.u8x2(W.i32_const, 1);
+  w.u8(W.i32_eq);
+  i32c(w, m.desc);
+  w.u8(W.i32_load);
+  w.u32(0);
+  w.u32(Desc.MAGIC);
+  i32c(w, DESC_MAGIC);
+  w.u8(W.i32_eq);
+  w.u8(W.i32_and);
+  i32c(w, m.desc);
+  w.u8(W.i32_load);
+  w.u32(0);
+  w.u32(Desc.ID);
+  i32c(w, m.id);
+  w.u8(W.i32_eq);
+  w.u8(W.i32_and);
 }
 
 /** r0 = idx < max ? data + idx * stride : 0, with idx the u32 at r2. */
@@ -341,12 +376,13 @@ export function mapIntrinsics(maps: MapTable, helpers: HelperRegistry): Intrinsi
       keySize: m.keySize,
       valueSize: m.valueSize,
       flags: m.flags,
+      id: m.id,
     };
   };
   const lookup: Intrinsic = (ctx) => {
     const m = shapeAt(ctx, mapLookupElem.fn);
-    if (m !== undefined && m.type === ARRAY) guarded(ctx, [[2, m.keySize]], () => arrayLookup(ctx, m));
-    else if (m !== undefined && (m.type === HASH || m.type === LRU_HASH)) guarded(ctx, [[2, m.keySize]], () => hashLookup(ctx, m));
+    if (m !== undefined && m.type === ARRAY) guarded(ctx, m, [[2, m.keySize]], () => arrayLookup(ctx, m));
+    else if (m !== undefined && (m.type === HASH || m.type === LRU_HASH)) guarded(ctx, m, [[2, m.keySize]], () => hashLookup(ctx, m));
     else ctx.emitHelperCall();
   };
   const update: Intrinsic = (ctx) => {
@@ -354,6 +390,7 @@ export function mapIntrinsics(maps: MapTable, helpers: HelperRegistry): Intrinsi
     if (m !== undefined && m.type === ARRAY && (m.flags & BPF_F_RDONLY_PROG) === 0) {
       guarded(
         ctx,
+        m,
         [
           [2, m.keySize],
           [3, m.valueSize],

@@ -446,3 +446,38 @@ test('ktime_get_ns under the intrinsics: the run context clock, read without spi
   assert.match(printCode(plain.bytes, { from: 7, to: 8 }), /i64\.store offset=8 align/);
   assert.equal(plain.run([], { run }).r0, 0x123456789abn + 7n);
 });
+
+test('a map closed after compilation: inline paths fall back to the helper and never write into reused memory', () => {
+  for (const { engine } of UNVERIFIED) {
+    const rt = new Runtime({ engine });
+    const coll = rt.loadObject(
+      objectSpec(
+        [{
+          name: 'upd', type: 'xdp', maps: [[9, 0]],
+          asm: `r1 = 1
+            *(u32 *)(r10 - 4) = r1
+            r1 = 0x77
+            *(u64 *)(r10 - 16) = r1
+            r2 = r10
+            r2 += -4
+            r3 = r10
+            r3 += -16
+            r4 = 0
+            r1 = 0 ll
+            call 2
+            exit`,
+        }],
+        [{ name: 'arr', type: 'array', keySize: 4, valueSize: 8, maxEntries: 64 }],
+      ),
+    );
+    const p = coll.program('upd');
+    assert.equal(p.testRun({ dataIn: frame() }).retval, 0, `${engine}: update while the map is open`);
+    rt.maps.close(coll.map('arr'));
+    // whatever is allocated next may reuse the map's descriptor and data
+    const reuse = Array.from({ length: 4 }, () => rt.mem.alloc(1024, { name: 'reuse', writable: true }));
+    for (const r of reuse) rt.mem.u8.fill(0x5a, r.start, r.start + r.size);
+    assert.equal(BigInt.asIntN(64, p.testRun({ dataIn: frame() }).r0), -22n, `${engine}: -EINVAL, no such map`);
+    for (const r of reuse) assert.ok(rt.mem.u8.subarray(r.start, r.start + r.size).every((b) => b === 0x5a), `${engine}: reused memory untouched`);
+    rt.dispose();
+  }
+});
