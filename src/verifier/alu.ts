@@ -73,8 +73,11 @@ export function checkMov(env: Env, dstno: number, srcno: number, bits: 32 | 64, 
     regBoundsSync(dst);
     return;
   }
+  // A value that already fits in 32 bits is the same value after w-mov: keep the copies linked.
+  const fits32 = src.umax <= 0xffffffffn;
+  if (fits32 && src.id === 0 && !tnumIsConst(src.varOff)) src.id = ++env.nextId;
   dst.copyFrom(src);
-  dst.id = 0;
+  if (!fits32) dst.id = 0;
   zext32To64(dst);
   regBoundsSync(dst);
 }
