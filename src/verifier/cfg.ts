@@ -66,21 +66,19 @@ export function analyzeCfg(prog: Program, privileged: boolean): Cfg {
   // Depth-first walk: reachability and back-edges.
   const prunePoint = new Uint8Array(n);
   const state = new Uint8Array(n); // 0 unseen, 1 on the DFS stack, 2 done
-  const edge = (from: number, to: number, stack: number[]): void => {
+  const edge = (from: number, to: number, fresh: number[]): void => {
     if (to < 0 || to >= n) reject(`jump out of range from insn ${from} to ${to}`);
     if (prog.op[to] === LDDW_SECOND_HALF) reject(`jump into the middle of ldimm64 insn ${to - 1}`);
     if (state[to] === 1) {
       if (!privileged) reject(`back-edge from insn ${from} to ${to}`);
       prunePoint[to] = 1;
     } else if (state[to] === 0) {
-      stack.push(to);
+      fresh.push(to);
     }
   };
   for (const entry of subprogs) {
     if (state[entry] !== 0) continue;
     // Iterative DFS with explicit post-order marking.
-    const stack: number[] = [entry];
-    const iter: number[] = [];
     const visit = (i: number): number[] => {
       const op = prog.op[i]!;
       const def = INSNS[op]!;
@@ -109,8 +107,6 @@ export function analyzeCfg(prog: Program, privileged: boolean): Cfg {
     const frames: { i: number; succ: number[]; k: number }[] = [];
     state[entry] = 1;
     frames.push({ i: entry, succ: visit(entry), k: 0 });
-    void stack;
-    void iter;
     while (frames.length > 0) {
       const f = frames[frames.length - 1]!;
       if (f.k < f.succ.length) {
