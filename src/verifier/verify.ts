@@ -139,7 +139,10 @@ export function verify(prog: Program, opts: VerifyOptions): VerifyResult {
   // walk again with the log only when the program is rejected.
   if (level === 1) {
     const quiet = verifyOnce(prog, opts, 0);
-    if (quiet.ok) return { ...quiet, log: statsLine(quiet.processed, opts.insnLimit ?? INSN_LIMIT, quiet.maxStatesPerInsn, quiet.totalStates, quiet.peakStates) + '\n' };
+    const stats = statsLine(quiet.processed, opts.insnLimit ?? INSN_LIMIT, quiet.maxStatesPerInsn, quiet.totalStates, quiet.peakStates) + '\n';
+    if (quiet.ok) return { ...quiet, log: stats };
+    // A walk that long would log too much to read; name the error without walking again.
+    if (quiet.processed > 200_000) return { ...quiet, log: `${quiet.error!.reason}\n${stats}` };
   }
   return verifyOnce(prog, opts, level);
 }
