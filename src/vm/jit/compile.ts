@@ -156,6 +156,7 @@ export function buildModule(prog: Program, layout: ModuleLayout, options: BuildO
     funcCount: nf,
     canAbort,
     trustFp: !writesFp && layout.stackTrusted,
+    fpConst: writesFp ? -1 : layout.stackEnd,
     intrinsics: options.intrinsics ?? new Map(),
     extraFuncs: extraIndex,
   };

@@ -49,6 +49,8 @@ export interface EmitEnv {
    * stack's frames and [r10 - 512, r10) needs no check (unverified mode).
    */
   readonly trustFp: boolean;
+  /** r10 of function 0 when no instruction writes r10 (it is then this constant), else -1. */
+  readonly fpConst: number;
   /**
    * Something in the program can end the whole run from any call depth: a
    * legacy packet load out of bounds, or a helper that asks to (the
@@ -705,10 +707,16 @@ export class FuncEmitter implements IntrinsicContext {
    */
   private address(base: number, off: number, size: number, info: number, pc: number): number {
     const w = this.w;
-    w.u8x2(W.local_get, base);
     const atomic = (info & INFO_ATOMIC) !== 0;
     const write = (info & INFO_WRITE) !== 0;
     const inFrame = this.env.trustFp && base === L_R10 && off >= -STACK_SIZE && off <= -size && !atomic;
+    if (base === L_R10 && this.f.index === 0 && this.env.fpConst > 0 && (this.verified || inFrame)) {
+      // r10 of the outermost frame is a constant: a constant address lets V8 fold it
+      w.u8(W.i32_const);
+      w.s32(this.env.fpConst + off);
+      return 0;
+    }
+    w.u8x2(W.local_get, base);
     if (!this.verified && !inFrame && (atomic || !this.covered(base, off, size, write))) {
       this.checkedAddress(off, size, info, pc);
       this.remember(base, off, size, write);

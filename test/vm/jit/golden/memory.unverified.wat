@@ -103,10 +103,7 @@
   local.get 2
   i64.atomic.rmw.add align=8
   local.set 2
-  local.get 10
-  i32.wrap_i64
-  i32.const -8
-  i32.add
+  i32.const 131064
   local.get 3
   i64.store align=8
   local.get 2
