@@ -117,6 +117,11 @@ export interface IntrinsicContext {
    * r1..r5, for helpers that read none.
    */
   emitHelperCall(spillArgs?: boolean): void;
+  /**
+   * Push register r's low 32 bits as an i32 address: a constant when r is
+   * known to be r10 + off in the outermost frame and r10 is never written.
+   */
+  pushAddress(r: number): void;
   /** Wasm function index of an extra function (BuildOptions.functions) by name. */
   func(name: string): number;
 }

@@ -136,6 +136,17 @@ export class FuncEmitter implements IntrinsicContext {
     return off >= -STACK_SIZE && off <= -size;
   }
 
+  pushAddress(r: number): void {
+    const w = this.w;
+    if (this.kKind[r] === 2 && this.f.index === 0 && this.env.fpConst > 0) {
+      w.u8(W.i32_const);
+      w.s32(this.env.fpConst + this.kLo[r]!);
+      return;
+    }
+    w.u8x2(W.local_get, REG_LOCAL[r]!);
+    w.u8(W.i32_wrap_i64);
+  }
+
   func(name: string): number {
     const f = this.env.extraFuncs.get(name);
     if (f === undefined) throw new Error(`jit: internal error: an intrinsic calls function '${name}', which the module does not have`);

@@ -223,8 +223,7 @@ function emitLive(w: Writer, m: MapShape): void {
 function arrayLookup(ctx: IntrinsicContext, m: MapShape): void {
   const w = ctx.w;
   const a = ctx.tmpI32;
-  w.u8x2(W.local_get, ctx.reg(2));
-  w.u8(W.i32_wrap_i64);
+  ctx.pushAddress(2);
   w.u8(W.i32_load);
   w.u32(0);
   w.u32(0);
@@ -246,8 +245,7 @@ function arrayLookup(ctx: IntrinsicContext, m: MapShape): void {
 function hashLookup(ctx: IntrinsicContext, m: MapShape): void {
   const w = ctx.w;
   i32c(w, m.desc);
-  w.u8x2(W.local_get, ctx.reg(2));
-  w.u8(W.i32_wrap_i64);
+  ctx.pushAddress(2);
   w.u8x2(W.i32_const, 0);
   w.u8(W.call);
   w.u32(ctx.func(FN_LOOKUP));
@@ -271,8 +269,7 @@ function copyValue(ctx: IntrinsicContext, n: number): void {
   const dst = ctx.tmpI32;
   const [t0, t1] = ctx.tmpI64;
   if (n > 16) {
-    w.u8x2(W.local_get, ctx.reg(3));
-    w.u8(W.i32_wrap_i64);
+    ctx.pushAddress(3);
     i32c(w, n);
     w.u8(W.misc_prefix);
     w.u32(WM.memory_copy);
@@ -284,8 +281,7 @@ function copyValue(ctx: IntrinsicContext, n: number): void {
   const two = width !== n;
   w.u8x2(W.local_set, dst);
   const part = (off: number, t: number): void => {
-    w.u8x2(W.local_get, ctx.reg(3));
-    w.u8(W.i32_wrap_i64);
+    ctx.pushAddress(3);
     w.u8(LOAD_U[width]!);
     w.u32(0);
     w.u32(off);
@@ -324,8 +320,7 @@ function arrayUpdate(ctx: IntrinsicContext, m: MapShape): void {
   w.u8x2(W.br_if, 0);
   i64c(w, -E2BIG);
   w.u8x2(W.local_set, r0);
-  w.u8x2(W.local_get, ctx.reg(2));
-  w.u8(W.i32_wrap_i64);
+  ctx.pushAddress(2);
   w.u8(W.i32_load);
   w.u32(0);
   w.u32(0);
