@@ -2,6 +2,13 @@
 // registers the engine as 'jit' (unverified: every access checked, budget
 // enforced) and 'jit-verified' (no checks; only for programs the verifier
 // accepted).
+//
+// Hot helpers can be emitted as Wasm instead of calls into JavaScript:
+// `mapIntrinsics(maps, helpers)` (intrinsics.ts) inlines array lookups and
+// updates and calls an in-module hash lookup for the maps of one MapTable.
+// Pass it in JitOptions, or register it for every program compiled by the
+// named engines over a memory with `setJitDefaults(mem, ...)`, as the
+// Runtime does.
 
 import { hasEngine, registerEngine } from '../engines.js';
 import { compile } from './engine.js';
