@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Generate src/internal/uapi.gen.ts from the kernel's UAPI header linux/bpf.h:
 helper ids (BPF_FUNC_*), map types, program types and attach types, with the
-kernel's names. Rerun when the header changes: python3 scripts/gen-uapi.py [/usr/include/linux/bpf.h]"""
+kernel's names. Rerun when the header changes, from the kernel source tree (linux-source-6.12):
+  tar -xJf /usr/src/linux-source-6.12.tar.xz linux-source-6.12/include/uapi/linux/bpf.h
+  python3 scripts/gen-uapi.py linux-source-6.12/include/uapi/linux/bpf.h"""
 import re, sys
 path = sys.argv[1] if len(sys.argv) > 1 else '/usr/include/linux/bpf.h'
 src = open(path).read()
@@ -20,7 +22,12 @@ def enum_names(name, prefix):
         n = parts[0]
         if len(parts) > 1:
             try: val = int(parts[1], 0)
-            except ValueError: continue  # alias of another name
+            except ValueError:
+                # an alias (CGROUP_STORAGE = CGROUP_STORAGE_DEPRECATED): the alias keeps the
+                # kernel's usual spelling, so it replaces the _deprecated name
+                target = parts[1][len(prefix):].lower()
+                out = [(n[len(prefix):].lower(), v) if t == target else (t, v) for t, v in out]
+                continue
         else: val += 1
         if n.startswith('__') or n.endswith('MAX_ID'): continue
         out.append((n[len(prefix):].lower(), val))
