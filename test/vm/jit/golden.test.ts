@@ -15,11 +15,51 @@ import { Imp } from '../../../src/vm/jit/abi.js';
 import { printStructure } from '../../../src/vm/jit/structure.js';
 import { printCode } from '../../../src/vm/jit/wasm/print.js';
 import { ROOT } from '../../paths.js';
+import { assemble } from '../../../src/asm/assemble.js';
+import { decodeProgram } from '../../../src/isa/decode.js';
+import { STANDARD_HELPERS } from '../../../src/helpers/index.js';
+import { HelperRegistry } from '../../../src/helpers/registry.js';
+import { MapTable } from '../../../src/maps/table.js';
+import { RuntimeMemory } from '../../../src/vm/memory.js';
+import { mapIntrinsics } from '../../../src/vm/jit/intrinsics.js';
 
 const GOLDEN = join(ROOT, 'test', 'vm', 'jit', 'golden');
 const prog = (...parts: RawInsn[][]): Program => programFromSlots(parts.flat());
 /** A fixed layout, so addresses in the listings do not depend on the allocator. */
 const LAYOUT = { ctlBase: 0x10000, stackEnd: 0x20000, stackTrusted: true, maxBytes: 16 << 20, shared: true };
+
+/** An array and a hash map in a fresh memory (fixed addresses), and the intrinsics for them. */
+const maps = new MapTable(new RuntimeMemory());
+const arr = maps.create({ name: 'arr', type: 'array', keySize: 4, valueSize: 8, maxEntries: 256 });
+const hash = maps.create({ name: 'h', type: 'hash', keySize: 12, valueSize: 8, maxEntries: 16 });
+const MAPS = mapIntrinsics(maps, new HelperRegistry(STANDARD_HELPERS));
+// hist[key]++ with the key on the stack, then h[key] looked up, then arr[key] = *value
+const mapProgram = decodeProgram(
+  assemble(
+    `*(u32 *)(r10 - 4) = r1
+    r2 = r10
+    r2 += -4
+    r1 = ${arr.desc} ll
+    call 1
+    if r0 == 0x0 goto +3
+    r1 = *(u64 *)(r0 + 0)
+    r1 += 1
+    *(u64 *)(r0 + 0) = r1
+    r2 = r10
+    r2 += -16
+    r1 = ${hash.desc} ll
+    call 1
+    r2 = r10
+    r2 += -4
+    r3 = r10
+    r3 += -16
+    r4 = 0
+    r1 = ${arr.desc} ll
+    call 2
+    exit`,
+    { dialect: 'llvm' },
+  ),
+);
 
 const CASES: ReadonlyArray<readonly [string, Program, BuildOptions, boolean]> = [
   // r0 = sum of 1..r1
@@ -40,6 +80,10 @@ const CASES: ReadonlyArray<readonly [string, Program, BuildOptions, boolean]> = 
     {},
     false,
   ],
+  // map intrinsics: array lookup inline, hash lookup through the module's lookup function, array update as loads and stores
+  ['map-intrinsics.verified', mapProgram, { ...MAPS, verified: true }, false],
+  // ... and guarded by the map's liveness and key readability, with the helper call as the fallback
+  ['map-intrinsics.unverified', mapProgram, MAPS, false],
 ];
 
 for (const [name, p, options, everything] of CASES) {
