@@ -9,7 +9,11 @@
 // Nothing is allocated per packet and no packet byte is copied.
 //
 // Packets are handed to `onAccept` as views into the read buffer, valid only
-// during the call.
+// during the call (`data` is made only when asked for). Accepted packets can
+// also go to `pcapOut` as ready-made pcap records: on the scan driver's path
+// they are packed in place in the read buffer (records only move towards the
+// front, over records already filtered) and handed over in one chunk per
+// buffer, so writing a match costs a header and one memmove, not a JS copy.
 
 import { openSync, readSync, closeSync } from 'node:fs';
 import { UsageError } from '../internal/errors.js';
@@ -33,13 +37,45 @@ export interface AcceptedPacket {
   /** Index of the packet in the file (0-based). */
   index: number;
   /** The captured bytes (a view, valid during the callback). */
-  data: Uint8Array;
+  readonly data: Uint8Array;
+  /** The read buffer and where the captured bytes start in it (data without making a view). */
+  readonly buffer: Uint8Array;
+  readonly offset: number;
+  readonly caplen: number;
   wireLen: number;
   tsSec: number;
   tsNsec: number;
   linkType: number;
   /** The filter's return value (the accept length). */
   result: number;
+}
+
+/** One reused AcceptedPacket per scan: the data view is made only when read. */
+class AcceptedView implements AcceptedPacket {
+  index = 0;
+  offset = 0;
+  caplen = 0;
+  wireLen = 0;
+  tsSec = 0;
+  tsNsec = 0;
+  linkType = 0;
+  result = 0;
+  constructor(public buffer: Uint8Array) {}
+  get data(): Uint8Array {
+    return this.buffer.subarray(this.offset, this.offset + this.caplen);
+  }
+}
+
+/** Where accepted packets go as classic pcap records (see pcapOut). */
+export interface PcapRecordSink {
+  /** Largest number of bytes kept per packet (the output file's snapshot length). */
+  readonly snaplen: number;
+  /**
+   * A run of little-endian, microsecond pcap records (16-byte header, then
+   * the bytes cut to the accept length and to snaplen), in file order, all
+   * of `linkType`. A view, valid during the call.
+   */
+  write(records: Uint8Array, linkType: number): void;
 }
 
 export interface ScanOptions extends Omit<TranslateOptions, 'mode'> {
@@ -51,6 +87,11 @@ export interface ScanOptions extends Omit<TranslateOptions, 'mode'> {
   engine?: string;
   /** Called for each accepted packet, in file order. Return false to stop the scan there. */
   onAccept?: (p: AcceptedPacket) => boolean | void;
+  /**
+   * Also write every accepted packet here as a pcap record (after onAccept
+   * saw it; the packet that stops the scan is written too).
+   */
+  pcapOut?: PcapRecordSink;
   /** Called after each batch with the running counts (for progress reports). */
   onProgress?: (packets: number, accepted: number) => void;
   /** Packets per engine call (default 4096; the pcap driver uses 16 times as many). */
@@ -129,7 +170,6 @@ export function scanCapture(file: string | number, source: ProgramSource, option
     const outRegion = mem.alloc(batch * OUT_RECORD, { name: 'cbpf batch results', kind: 'scratch', writable: false });
     regions.push(outRegion);
     mem.refresh();
-    const u8 = mem.u8;
     let dv = mem.dv;
     let ctx32 = new Uint32Array(mem.wasm.buffer);
     const bufAddr = bufRegion.start;
@@ -159,14 +199,17 @@ export function scanCapture(file: string | number, source: ProgramSource, option
       return e;
     };
 
-    // Per batch slot: where the packet is, for onAccept.
+    // Per batch slot: where the packet is, for onAccept and pcapOut.
     const onAccept = options.onAccept;
+    const pcapOut = options.pcapOut;
+    const keepSlots = onAccept !== undefined || pcapOut !== undefined;
+    const records = pcapOut && new RecordBuffer(pcapOut);
     const offs = new Int32Array(batch);
     const caps = new Int32Array(batch);
     const wires = new Float64Array(batch);
     const secs = new Float64Array(batch);
     const nsecs = new Float64Array(batch);
-    const accepted: AcceptedPacket = { index: 0, data: u8.subarray(0, 0), wireLen: 0, tsSec: 0, tsNsec: 0, linkType: 0, result: 0 };
+    const accepted = new AcceptedView(parser.buffer);
 
     let packets = 0;
     let acceptedCount = 0;
@@ -183,7 +226,10 @@ export function scanCapture(file: string | number, source: ProgramSource, option
         const r = batched ? dv.getUint32(outRegion.start + k * OUT_RECORD, true) : engine.run(ctxArgs[k]!).r0lo >>> 0;
         if (r !== 0) {
           acceptedCount++;
-          if (onAccept && deliver(k, r) === false) {
+          const stop = onAccept !== undefined && deliver(k, r) === false;
+          records?.add(parser.buffer, offs[k]!, Math.min(r, caps[k]!), wires[k]!, secs[k]!, nsecs[k]!);
+          if (stop) {
+            records?.flush(batchLinkType);
             packets += k + 1;
             n = 0;
             stopped = true;
@@ -191,13 +237,15 @@ export function scanCapture(file: string | number, source: ProgramSource, option
           }
         }
       }
+      records?.flush(batchLinkType);
       packets += n;
       n = 0;
       options.onProgress?.(packets, acceptedCount);
     };
     const deliver = (k: number, r: number): boolean | void => {
       accepted.index = packets + k;
-      accepted.data = parser.buffer.subarray(offs[k]!, offs[k]! + caps[k]!);
+      accepted.offset = offs[k]!;
+      accepted.caplen = caps[k]!;
       accepted.wireLen = wires[k]!;
       accepted.tsSec = secs[k]!;
       accepted.tsNsec = nsecs[k]!;
@@ -206,8 +254,18 @@ export function scanCapture(file: string | number, source: ProgramSource, option
       return onAccept!(accepted);
     };
 
+    // A malformed record throws from the parser; the packets before it are
+    // filtered and delivered first, as a packet-by-packet reader would have.
+    const nextPacket = (): boolean => {
+      try {
+        return parser.nextPacket();
+      } catch (e) {
+        flush();
+        throw e;
+      }
+    };
     scan: for (;;) {
-      while (parser.nextPacket()) {
+      while (nextPacket()) {
         if (parser.linkType !== batchLinkType) {
           flush();
           if (stopped) break scan;
@@ -220,7 +278,7 @@ export function scanCapture(file: string | number, source: ProgramSource, option
         ctx32[c + (SKB.len >> 2)] = parser.wireLen;
         ctx32[c + (SKB.data >> 2)] = data;
         ctx32[c + (SKB.data_end >> 2)] = data + parser.caplen;
-        if (onAccept) {
+        if (keepSlots) {
           offs[n] = parser.offset;
           caps[n] = parser.caplen;
           wires[n] = parser.wireLen;
@@ -280,10 +338,15 @@ function scanPcap(
     const le = !parser.bigEndian;
     const nano = parser.nanosecond;
     const onAccept = options.onAccept;
-    const acc: AcceptedPacket = { index: 0, data: parser.buffer.subarray(0, 0), wireLen: 0, tsSec: 0, tsNsec: 0, linkType, result: 0 };
-    const out32 = new Uint32Array(mem.wasm.buffer, out.start, maxOut * 2);
+    const pcapOut = options.pcapOut;
+    const snaplen = pcapOut?.snaplen ?? 0;
     const buf = parser.buffer; // a fixed buffer: never replaced
+    const acc = new AcceptedView(buf);
+    acc.linkType = linkType;
+    const out32 = new Uint32Array(mem.wasm.buffer, out.start, maxOut * 2);
     const bv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    // The parser checks this for the records it reads itself; the driver reads these.
+    const fracLimit = nano ? 1e9 : 1e6;
     let packets = 0;
     let accepted = 0;
     for (;;) {
@@ -294,22 +357,36 @@ function scanPcap(
         dv.setUint32(c + SCAN_CTX.bufEnd, bufAddr + start + parser.unreadLength, true);
         engine.run(args, exec);
         count = dv.getUint32(c + SCAN_CTX.count, true);
+        // Accepted records are packed from `start` on (see the top of the file); `packed` is where the next goes.
+        let packed = start;
         for (let k = 0; k < count; k++) {
           const r = out32[2 * k]!;
+          const h = start + out32[2 * k + 1]!;
+          const frac = bv.getUint32(h + 4, le);
+          if (frac >= fracLimit) {
+            if (packed > start) pcapOut!.write(buf.subarray(start, packed), linkType);
+            throw parser.errorAt(`timestamp fraction ${frac} out of range for ${nano ? 'nano' : 'micro'}second pcap`, h);
+          }
           if (r === 0) continue;
           accepted++;
+          let stop = false;
           if (onAccept) {
-            const h = start + out32[2 * k + 1]!;
-            const cap = bv.getUint32(h + 8, le);
-            acc.data = buf.subarray(h + 16, h + 16 + cap);
+            acc.offset = h + 16;
+            acc.caplen = bv.getUint32(h + 8, le);
             acc.tsSec = bv.getUint32(h, le);
-            acc.tsNsec = nano ? bv.getUint32(h + 4, le) : bv.getUint32(h + 4, le) * 1000;
+            acc.tsNsec = nano ? frac : frac * 1000;
             acc.wireLen = bv.getUint32(h + 12, le);
             acc.result = r;
             acc.index = packets + k;
-            if (onAccept(acc) === false) return { packets: packets + k + 1, accepted, engine: engineName, stopped: true };
+            stop = onAccept(acc) === false;
+          }
+          if (pcapOut) packed = packRecord(buf, bv, le, nano, h, r, snaplen, packed);
+          if (stop) {
+            if (packed > start) pcapOut!.write(buf.subarray(start, packed), linkType);
+            return { packets: packets + k + 1, accepted, engine: engineName, stopped: true };
           }
         }
+        if (packed > start) pcapOut!.write(buf.subarray(start, packed), linkType);
         packets += count;
         parser.skip(dv.getUint32(c + SCAN_CTX.consumed, true));
         options.onProgress?.(packets, accepted);
@@ -326,3 +403,57 @@ function scanPcap(
   }
 }
 
+
+/**
+ * Rewrite the pcap record at `h` (byte order `le`, nanosecond or
+ * microsecond) as a little-endian microsecond record cut to the accept
+ * length `r` and to `snaplen`, at `to` <= h in the same buffer. Every field
+ * is read before anything is written, and the bytes move with copyWithin (a
+ * memmove), so the two may overlap. Returns where the next record goes.
+ */
+function packRecord(buf: Uint8Array, bv: DataView, le: boolean, nano: boolean, h: number, r: number, snaplen: number, to: number): number {
+  const sec = bv.getUint32(h, le);
+  const frac = bv.getUint32(h + 4, le);
+  const cap = bv.getUint32(h + 8, le);
+  const wire = bv.getUint32(h + 12, le);
+  const keep = Math.min(r, cap, snaplen);
+  bv.setUint32(to, sec, true);
+  bv.setUint32(to + 4, nano ? Math.floor(frac / 1000) : frac, true);
+  bv.setUint32(to + 8, keep, true);
+  bv.setUint32(to + 12, wire, true);
+  if (to !== h) buf.copyWithin(to + 16, h + 16, h + 16 + keep);
+  return to + 16 + keep;
+}
+
+/** Accepted packets of the per-packet path as pcap records, collected in a private buffer until the batch ends. */
+class RecordBuffer {
+  private buf = new Uint8Array(1 << 16);
+  private dv = new DataView(this.buf.buffer);
+  private pos = 0;
+  constructor(private readonly sink: PcapRecordSink) {}
+
+  add(src: Uint8Array, offset: number, length: number, wireLen: number, tsSec: number, tsNsec: number): void {
+    const keep = Math.min(length, this.sink.snaplen);
+    if (this.pos + 16 + keep > this.buf.length) {
+      let cap = this.buf.length * 2;
+      while (cap < this.pos + 16 + keep) cap *= 2;
+      const nb = new Uint8Array(cap);
+      nb.set(this.buf.subarray(0, this.pos));
+      this.buf = nb;
+      this.dv = new DataView(nb.buffer);
+    }
+    const dv = this.dv;
+    dv.setUint32(this.pos, tsSec, true);
+    dv.setUint32(this.pos + 4, Math.floor(tsNsec / 1000), true);
+    dv.setUint32(this.pos + 8, keep, true);
+    dv.setUint32(this.pos + 12, wireLen, true);
+    this.buf.set(src.subarray(offset, offset + keep), this.pos + 16);
+    this.pos += 16 + keep;
+  }
+
+  flush(linkType: number): void {
+    if (this.pos === 0) return;
+    this.sink.write(this.buf.subarray(0, this.pos), linkType);
+    this.pos = 0;
+  }
+}

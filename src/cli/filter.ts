@@ -5,7 +5,7 @@
 // buffers, one engine call per buffer).
 
 import { parseArgs } from 'node:util';
-import type { AcceptedPacket } from '../cbpf/scan-capture.js';
+import type { AcceptedPacket, PcapRecordSink } from '../cbpf/scan-capture.js';
 import { compileFilter, DEFAULT_SNAPLEN } from '../cbpf/filter/compile.js';
 import { FilterError } from '../cbpf/filter/errors.js';
 import type { ClassicInsn } from '../cbpf/insn.js';
@@ -140,6 +140,9 @@ function formatTime(sec: number, nsec: number): string {
   return `${sec}.${String(Math.floor(nsec / 1000)).padStart(6, '0')}`;
 }
 
+/** Snapshot length in the header of -w files (PcapWriter's default, what tsbpf has always written). */
+const WRITE_SNAPLEN = 262144;
+
 /** Lines of the match listing are written in blocks: one write per line costs more than the filter. */
 const LIST_BLOCK = 4096;
 
@@ -161,24 +164,27 @@ async function filterCapture(expr: string, values: Values, compile: (linkType: n
   let writerLinkType = -1;
   let matched = 0;
   let lines: string[] = [];
-  // One record object for the writer, refilled per match.
-  const toWrite: { data: Uint8Array; wireLen: number; tsSec: number; tsNsec: number } = { data: new Uint8Array(0), wireLen: 0, tsSec: 0, tsNsec: 0 };
+  // Matches reach the file as runs of ready-made pcap records (little-endian,
+  // microseconds, cut to the accept length as the kernel's socket filter
+  // cuts them), packed by the scan: the same bytes PcapWriter.write makes.
+  const pcapOut: PcapRecordSink | undefined =
+    values.w === undefined
+      ? undefined
+      : {
+          snaplen: WRITE_SNAPLEN,
+          write(records, linkType) {
+            if (writer === undefined) {
+              writer = new PcapWriter(fileSink(values.w!), { linkType, snaplen: WRITE_SNAPLEN });
+              writerLinkType = linkType;
+            } else if (linkType !== writerLinkType) {
+              throw new UsageError(`-w writes one pcap link type, but matching packets are ${linkTypeName(writerLinkType)} and ${linkTypeName(linkType)}`);
+            }
+            writer.writeRecords(records);
+          },
+        };
   const onAccept = (p: AcceptedPacket): boolean => {
     matched++;
-    if (values.w !== undefined) {
-      if (writer === undefined) {
-        writer = new PcapWriter(fileSink(values.w), { linkType: p.linkType });
-        writerLinkType = p.linkType;
-      } else if (p.linkType !== writerLinkType) {
-        throw new UsageError(`-w writes one pcap link type, but matching packets are ${linkTypeName(writerLinkType)} and ${linkTypeName(p.linkType)}`);
-      }
-      // The accept length cuts the packet, as the kernel's socket filter does.
-      toWrite.data = p.result >= p.data.length ? p.data : p.data.subarray(0, p.result);
-      toWrite.wireLen = p.wireLen;
-      toWrite.tsSec = p.tsSec;
-      toWrite.tsNsec = p.tsNsec;
-      writer.write(toWrite);
-    } else if (list) {
+    if (list) {
       lines.push(`${p.index}\t${formatTime(p.tsSec, p.tsNsec)}\t${p.wireLen}`);
       if (lines.length === LIST_BLOCK) {
         io.out(lines.join('\n'));
@@ -197,6 +203,7 @@ async function filterCapture(expr: string, values: Values, compile: (linkType: n
   try {
     const r = scanCapture(source(file), compile, {
       onAccept,
+      ...(pcapOut !== undefined && { pcapOut }),
       ...(progressMs > 0 && { onProgress }),
       ...(values.engine !== undefined && { engine: values.engine }),
     });

@@ -234,6 +234,15 @@ export class CaptureParser {
     if (left !== 0) throw this.error(`truncated ${this.fmt === 'pcap' ? 'packet record' : 'block'}: ${left} bytes left at the end of the file`);
   }
 
+  /**
+   * A CaptureError about the bytes at `at` in `buffer` (for callers that
+   * parse records themselves, e.g. a scan over the buffer), with the stream
+   * offset and file name the parser's own errors carry.
+   */
+  errorAt(reason: string, at: number): CaptureError {
+    return this.error(reason, at);
+  }
+
   private error(reason: string, at = this.start): CaptureError {
     return new CaptureError(reason, this.base + at, this.file);
   }

@@ -55,6 +55,8 @@ export interface PacketToWrite {
 }
 
 const FLUSH_AT = 1 << 20;
+/** Runs of ready-made records at least this long skip the buffer (PcapWriter.writeRecords). */
+const DIRECT_WRITE = 1 << 16;
 
 /** Buffered little/big-endian output shared by both writers. */
 class Out {
@@ -148,6 +150,24 @@ export class PcapWriter {
     o.u32(data.length);
     o.u32(p.wireLen ?? p.data.length);
     o.bytes(data);
+    o.maybeFlush();
+  }
+
+  /**
+   * Append records that are already in this file's format (16-byte headers
+   * in its byte order and time unit, each packet at most snaplen bytes), as
+   * scanCapture's pcapOut produces them: one copy or one write, however many
+   * records. Large runs go to the sink directly.
+   */
+  writeRecords(records: Uint8Array): void {
+    const o = this.out;
+    if (records.length >= DIRECT_WRITE) {
+      o.flush();
+      this.sink.write(records);
+      return;
+    }
+    o.reserve(records.length);
+    o.bytes(records);
     o.maybeFlush();
   }
 

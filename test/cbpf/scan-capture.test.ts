@@ -15,7 +15,7 @@ import { readCaptureSync } from '../../src/pcap/reader.js';
 import { engineNames } from '../../src/vm/engines.js';
 import { FIXTURES } from '../paths.js';
 import { CaptureError } from '../../src/pcap/errors.js';
-import { PcapWriter, fileSink } from '../../src/pcap/writer.js';
+import { MemorySink, PcapWriter, fileSink } from '../../src/pcap/writer.js';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
@@ -169,5 +169,80 @@ test('scanCapture: packet indices, stopping early from onAccept, progress', () =
         assert.deepEqual([s.packets, s.accepted, s.stopped], [stopAt + 1, 3, true], `${name} stop, driver ${driver} batch ${batch}`);
       }
     }
+  }
+});
+
+/** Split a run of little-endian pcap records into `linkType:hex` strings. */
+function splitRecords(chunk: Uint8Array, linkType: number, into: string[]): void {
+  const dv = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  for (let at = 0; at < chunk.length; ) {
+    const len = 16 + dv.getUint32(at + 8, true);
+    assert.ok(at + len <= chunk.length, 'a record overruns its chunk');
+    into.push(`${linkType}:${Buffer.from(chunk.subarray(at, at + len)).toString('hex')}`);
+    at += len;
+  }
+}
+
+test('scanCapture pcapOut: records as PcapWriter writes them (cut to the accept length and snaplen), any path, order kept, the stopping packet included', () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'tsbpf-scan-'));
+  try {
+    const be = join(tmp, 'be.pcap');
+    const w = new PcapWriter(fileSink(be), { linkType: 1, bigEndian: true, nanosecond: true });
+    for (const p of readCaptureSync(join(DIR, 'lo-ns.pcap'))) w.write(p);
+    w.close();
+    for (const file of [join(DIR, 'lo-us.pcap'), join(DIR, 'two-if.pcapng'), join(DIR, 'lo-ns.pcapng'), be]) {
+      for (const snaplen of [262144, 40]) {
+        for (const [batch, bufferSize, driver] of [[4096, 2 << 20, true], [4096, 2 << 20, false], [3, 8192, true], [2, 4096, false]] as const) {
+          for (const stopAfter of [Infinity, 3]) {
+            const want: string[] = [];
+            const got: string[] = [];
+            let seen = 0;
+            const r = scanCapture(file, PROG, {
+              batch,
+              bufferSize,
+              driver,
+              onAccept: (p) => {
+                const sink = new MemorySink();
+                const one = new PcapWriter(sink, { linkType: p.linkType, snaplen });
+                one.write({ data: p.data.subarray(0, Math.min(p.result, p.data.length)), wireLen: p.wireLen, tsSec: p.tsSec, tsNsec: p.tsNsec });
+                one.close();
+                want.push(`${p.linkType}:${Buffer.from(sink.bytes().subarray(24)).toString('hex')}`);
+                return ++seen < stopAfter;
+              },
+              pcapOut: { snaplen, write: (chunk, linkType) => splitRecords(chunk, linkType, got) },
+            });
+            const what = `${file} snaplen ${snaplen} batch ${batch} driver ${driver} stop ${stopAfter}`;
+            assert.ok(want.length >= 3, what);
+            assert.equal(r.stopped, stopAfter !== Infinity, what);
+            assert.deepEqual(got, want, what);
+          }
+        }
+      }
+    }
+  } finally {
+    rmSync(tmp, { recursive: true });
+  }
+});
+
+test('scanCapture: a timestamp fraction out of range is the parser\'s CaptureError on the driver path too', () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'tsbpf-scan-'));
+  try {
+    const bytes = Uint8Array.from(readFileSync(join(DIR, 'lo-us.pcap')));
+    new DataView(bytes.buffer).setUint32(24 + 16 + 74 + 4, 1_000_000, true); // second record's microseconds
+    const bad = join(tmp, 'frac.pcap');
+    writeFileSync(bad, bytes);
+    let parserError = '';
+    assert.throws(() => [...readCaptureSync(bad)], (e: unknown) => e instanceof CaptureError && (parserError = e.message) !== '');
+    assert.match(parserError, /offset 114: timestamp fraction 1000000 out of range for microsecond pcap/);
+    for (const driver of [true, false]) {
+      const got: string[] = [];
+      assert.throws(
+        () => scanCapture(bad, [{ code: 0x06, jt: 0, jf: 0, k: 0xffff }], { driver, pcapOut: { snaplen: 65535, write: (c, lt) => splitRecords(c, lt, got) } }),
+        (e: unknown) => e instanceof CaptureError && e.message === parserError,
+      );
+      assert.equal(got.length, 1, `driver ${driver}: the record before the bad one is written`);
+    }
+  } finally {
+    rmSync(tmp, { recursive: true });
   }
 });

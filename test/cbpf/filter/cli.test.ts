@@ -96,6 +96,12 @@ test('tsbpf filter: a progress line on long captures, counts at the end', () => 
     assert.match(r.stderr, /big\.pcap: \d+ packets read, \d+ matched\.\.\./);
     assert.equal(r.stdout.trim(), `${30 * packets.length} packets read, ${30 * expected('udp').length} matched 'udp'`);
     assert.equal(tsbpf('-r', big, '-q', '--progress', '0', 'udp').stderr, '');
+    // Runs of matches longer than the writer's buffer go straight to the file: still the same bytes.
+    const out = join(dir, 'out.pcap');
+    const want = expectedPcap(big, 'ip or ip6');
+    assert.ok(want.bytes.length > 1 << 17, `only ${want.bytes.length} bytes selected`);
+    assert.equal(tsbpf('-r', big, '-w', out, 'ip or ip6').status, 0);
+    assert.deepEqual(new Uint8Array(readFileSync(out)), want.bytes);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
