@@ -11,7 +11,8 @@
 // Runs as a suite (filterSuite) or alone: node dist/bench/cbpf/filter.bench.js [REGEX]
 
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseCapture } from '../../src/pcap/index.js';
@@ -38,14 +39,29 @@ function command(tool: Tool, expr: string, file: string, out: string): [string, 
   return tool === 'tsbpf' ? [process.execPath, [MAIN, 'filter', expr, '-r', file, '-w', out]] : ['tcpdump', ['-r', file, '-w', out, '--', expr]];
 }
 
-/** Wall-clock ms of one run; throws with the tool's message when it fails. */
-function timeRun(tool: Tool, expr: string, file: string): number {
+// On a shared machine wall time depends on the load, so the CPU time (user +
+// system) of each command is taken too, through GNU time when it is there.
+const TIME = '/usr/bin/time';
+const TIME_OUT = join(tmpdir(), `tsbpf-bench-time-${process.pid}.txt`);
+const hasGnuTime = existsSync(TIME);
+
+interface Timing {
+  wallMs: number;
+  /** NaN without GNU time. */
+  cpuMs: number;
+}
+
+/** One run; throws with the tool's message when it fails. */
+function timeRun(tool: Tool, expr: string, file: string): Timing {
   const [cmd, args] = command(tool, expr, file, '/dev/null');
   const t0 = performance.now();
-  const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
-  const ms = performance.now() - t0;
+  const r = hasGnuTime
+    ? spawnSync(TIME, ['-f', '%U %S', '-o', TIME_OUT, cmd, ...args], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' })
+    : spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  const wallMs = performance.now() - t0;
   if (r.status !== 0) throw new Error(`${tool} '${expr}' on ${file} failed (${r.status ?? r.signal}): ${r.stderr.trim().split('\n').at(-1) ?? ''}`);
-  return ms;
+  const cpu = hasGnuTime ? readFileSync(TIME_OUT, 'utf8').trim().split('\n').at(-1)!.split(' ').map(Number) : [NaN, NaN];
+  return { wallMs, cpuMs: 1000 * (cpu[0]! + cpu[1]!) };
 }
 
 /** Packets each tool selects: tsbpf's count line and the records tcpdump writes to standard output. */
@@ -67,11 +83,14 @@ function hasTcpdump(): boolean {
   return spawnSync('tcpdump', ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
-/** Median ms per tool for `expr` on `file`, runs alternating between the tools. */
-function timeBoth(expr: string, file: string, tools: readonly Tool[]): Map<Tool, number> {
-  const samples = new Map<Tool, number[]>(tools.map((t) => [t, []]));
+/** Median wall ms per tool for `expr` on `file` (and the median CPU ms), runs alternating between the tools. */
+function timeBoth(expr: string, file: string, tools: readonly Tool[]): { wall: Map<Tool, number>; cpu: Map<Tool, number> } {
+  const samples = new Map<Tool, Timing[]>(tools.map((t) => [t, []]));
   for (let i = 0; i < REPS; i++) for (const t of tools) samples.get(t)!.push(timeRun(t, expr, file));
-  return new Map(tools.map((t) => [t, median(samples.get(t)!)]));
+  return {
+    wall: new Map(tools.map((t) => [t, median(samples.get(t)!.map((x) => x.wallMs))])),
+    cpu: new Map(tools.map((t) => [t, median(samples.get(t)!.map((x) => x.cpuMs))])),
+  };
 }
 
 const fmtRate = (pps: number): string => (Number.isNaN(pps) ? '?' : pps >= 1e6 ? `${(pps / 1e6).toFixed(2)} M` : `${(pps / 1e3).toFixed(0)} k`);
@@ -93,8 +112,10 @@ export const filterSuite: Suite = {
       const sel = selections(expr, cap.path, tcpdump);
       if (sel.tcpdump !== undefined && sel.tcpdump !== sel.tsbpf) throw new Error(`'${expr}': tsbpf selects ${sel.tsbpf} packets, tcpdump ${sel.tcpdump}`);
       // Start-up: the same command on the small template capture.
-      const small = timeBoth(expr, TEMPLATE_CAPTURE, tools);
-      const big = timeBoth(expr, cap.path, tools);
+      const small = timeBoth(expr, TEMPLATE_CAPTURE, tools).wall;
+      const both = timeBoth(expr, cap.path, tools);
+      const big = both.wall;
+      const cpu = both.cpu;
       const pps = (t: Tool): number => (cap.packets * 1000) / big.get(t)!;
       // Under load the difference can drown in noise; then there is no marginal rate to give (NaN).
       const marginal = (t: Tool): number => {
@@ -102,17 +123,21 @@ export const filterSuite: Suite = {
         return ms > 0.1 * big.get(t)! ? ((cap.packets - tiny) * 1000) / ms : NaN;
       };
       for (const t of tools) {
-        const vs = t === 'tsbpf' && tcpdump ? `; ${(pps('tsbpf') / pps('tcpdump')).toFixed(2)}x tcpdump (${fmtRatio(marginal('tsbpf') / marginal('tcpdump'))} after start-up)` : '';
+        const vs =
+          t === 'tsbpf' && tcpdump
+            ? `; ${(pps('tsbpf') / pps('tcpdump')).toFixed(2)}x tcpdump (${fmtRatio(marginal('tsbpf') / marginal('tcpdump'))} after start-up, ${fmtRatio(cpu.get('tcpdump')! / cpu.get('tsbpf')!)} by CPU time)`
+            : '';
         rows.push({
           program: `filter:${expr}`,
           packet: CAPTURE_NAME,
           engine: t,
           ns_per_run: (big.get(t)! * 1e6) / cap.packets,
-          note: `${fmtRate(pps(t))} pps, ${sel.tsbpf} matched, start-up ${small.get(t)!.toFixed(0)} ms, ${fmtRate(marginal(t))} pps after it${vs}`,
+          note: `${fmtRate(pps(t))} pps, ${sel.tsbpf} matched, CPU ${cpu.get(t)!.toFixed(0)} ms, start-up ${small.get(t)!.toFixed(0)} ms, ${fmtRate(marginal(t))} pps after it${vs}`,
         });
       }
       ctx.log(`cbpf-filter: '${expr}' tsbpf ${big.get('tsbpf')!.toFixed(0)} ms${tcpdump ? `, tcpdump ${big.get('tcpdump')!.toFixed(0)} ms` : ''}`);
     }
+    rmSync(TIME_OUT, { force: true });
     return rows;
   },
 };
