@@ -69,7 +69,8 @@ proto('ringbuf_discard', ['ringbuf_mem', 'anything'], 'void');
 proto('ringbuf_query', ['const_map_ptr', 'anything']);
 proto('perf_event_output', ['ctx', 'const_map_ptr', 'anything', 'mem', 'const_size_or_zero'], 'integer', true);
 // Tracing
-proto('trace_printk', ['mem', 'const_size', 'anything', 'anything', 'anything'], 'integer', true);
+// r3..r5 are not in the kernel's prototype: the format decides how many are read.
+proto('trace_printk', ['mem', 'const_size'], 'integer', true);
 proto('probe_read', ['uninit_mem', 'const_size_or_zero', 'anything'], 'integer', true);
 proto('probe_read_str', ['uninit_mem', 'const_size_or_zero', 'anything'], 'integer', true);
 proto('probe_read_user', ['uninit_mem', 'const_size_or_zero', 'anything'], 'integer', true);

@@ -81,7 +81,9 @@ export function analyzeCfg(prog: Program, privileged: boolean): Cfg {
     // Iterative DFS with explicit post-order marking.
     const visit = (i: number): number[] => {
       const op = prog.op[i]!;
-      const def = INSNS[op]!;
+      const def = INSNS[op];
+      // A subprogram may start on bytes the table does not know (lddw func target inside an lddw, unvalidated decode).
+      if (def === undefined) reject(`unknown opcode ${prog.opcode[i]!.toString(16).padStart(2, '0')}`);
       const succ: number[] = [];
       if (def.shape === Shape.Exit) return succ;
       if (def.shape === Shape.Ja || def.shape === Shape.Ja32) {

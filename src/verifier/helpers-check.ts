@@ -15,6 +15,8 @@ import { markPrecise } from './precision.js';
 import { BPF_FUNC, BPF_MAP_TYPE, nameOf } from '../internal/uapi.gen.js';
 import { STACK_SIZE } from '../isa/fields.js';
 
+const WRITING_HELPERS = new Set(['map_delete_elem', 'map_update_elem', 'map_push_elem', 'map_pop_elem'].map((n) => BPF_FUNC[n]!));
+
 const MEM_TYPES = 'fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_';
 
 interface CallMeta {
@@ -181,7 +183,11 @@ export function checkHelperCall(env: Env, id: number): void {
         break;
     }
   }
-  if (meta.mapIndex >= 0) checkMapCompat(env, id, meta.mapIndex);
+  if (meta.mapIndex >= 0) {
+    // record_func_map: helpers that change a map refuse maps read-only to programs.
+    if (mapReadonly(env.maps[meta.mapIndex]) && WRITING_HELPERS.has(id)) reject('write into map forbidden');
+    checkMapCompat(env, id, meta.mapIndex);
+  }
   if (meta.releaseRef) releaseReference(env, meta.releaseRef);
   // A tail call that returns changed nothing, but a subprogram that tail-calls may
   // have run a program that moved the packet: the caller's pointers are stale.

@@ -7,7 +7,7 @@ import {
   RegState, RegType, RegFlag, markUnknown, markPointer, regTypeName, isPacketPointer,
 } from './reg-state.js';
 import { coerceToSize, coerceToSizeSx } from './bounds.js';
-import { tnumIsConst, tnumString, tnumIsAligned, tnumAdd, tnumConst } from './tnum.js';
+import { tnumIsConst, tnumString, tnumIsAligned, tnumAdd, tnumConst, type Tnum } from './tnum.js';
 import { reject, type Env } from './env.js';
 import { stackReadFixed, stackReadVar, stackWriteFixed, stackWriteMisc, stackWriteVar } from './stack.js';
 import { checkCtxAccess } from '../progtypes/ctx.js';
@@ -31,8 +31,10 @@ export interface Access {
   valueRegno?: number;
   imm?: number;
   signExtend?: boolean;
-  /** Atomic read-modify-write (both read and write rules apply). */
+  /** Atomic read-modify-write on the stack (both read and write rules apply). */
   atomic?: boolean;
+  /** Natural alignment required whatever the program's flags (atomics: the kernel's strict_alignment_once). */
+  aligned?: boolean;
 }
 
 function mapValueSize(env: Env, r: RegState): number {
@@ -74,7 +76,7 @@ function checkStackAccess(env: Env, a: Access, r: RegState): void {
   // Stack accesses must be aligned to their size (the spill tracking relies on it).
   const total = tnumAdd(r.varOff, tnumConst(BigInt(off)));
   if (!tnumIsAligned(total, a.size)) {
-    reject(`misaligned stack access off ${tnumString(r.varOff)}+${r.off}+${a.off} size ${a.size}`);
+    reject(`misaligned stack access off ${varOffString(r.varOff)}+${r.off}+${a.off} size ${a.size}`);
   }
   if (tnumIsConst(r.varOff)) {
     const o = off + Number(BigInt.asIntN(64, r.varOff.value));
@@ -140,9 +142,9 @@ function checkPacket(env: Env, a: Access, r: RegState): void {
     reject(a.write ? 'cannot write into packet' : `invalid access to packet`);
   }
   if (a.write && a.value && a.value.isPointer() && !env.privileged) reject(`R${a.valueRegno} leaks addr into packet`);
-  if (env.opts.strictAlignment) {
+  if (env.opts.strictAlignment || a.aligned === true) {
     const t = tnumAdd(r.varOff, tnumConst(BigInt(2 + r.off + a.off)));
-    if (!tnumIsAligned(t, a.size)) reject(`misaligned packet access off 2+${tnumString(r.varOff)}+${r.off}+${a.off} size ${a.size}`);
+    if (!tnumIsAligned(t, a.size)) reject(`misaligned packet access off 2+${varOffString(r.varOff)}+${r.off}+${a.off} size ${a.size}`);
   }
   const off = a.off + r.off;
   if (r.smin < 0n) reject(`R${a.regno} min value is negative, either use unsigned index or do a if (index >=0) check.`);
@@ -155,17 +157,23 @@ function checkPacket(env: Env, a: Access, r: RegState): void {
 
 function checkMem(env: Env, a: Access, r: RegState): void {
   if (a.write && r.flags & RegFlag.RDONLY) reject(`R${a.regno} cannot write into ${regTypeName(r.type, r.flags)}`);
+  checkAlignment(env, a, r, '');
   const off = a.off + r.off;
   const what = (o: number): string => `invalid access to memory, mem_size=${r.memSize} off=${o} size=${a.size}`;
   checkMemRegion(env, a.regno, r, off, a.size, r.memSize, false, what);
   if (!a.write && a.value) markUnknown(a.value);
 }
 
+/** The variable part of an offset in alignment messages: a constant prints as its value (6.18: `off 0+0+4`). */
+function varOffString(t: Tnum): string {
+  return tnumIsConst(t) ? BigInt.asIntN(64, t.value).toString() : tnumString(t);
+}
+
 /** With BPF_F_STRICT_ALIGNMENT, accesses through ctx, map values and memory must be aligned to their size. */
 function checkAlignment(env: Env, a: Access, r: RegState, desc: string): void {
-  if (!env.opts.strictAlignment) return;
+  if (!env.opts.strictAlignment && a.aligned !== true) return;
   const t = tnumAdd(r.varOff, tnumConst(BigInt(r.off + a.off)));
-  if (!tnumIsAligned(t, a.size)) reject(`misaligned ${desc}access off ${tnumString(r.varOff)}+${r.off}+${a.off} size ${a.size}`);
+  if (!tnumIsAligned(t, a.size)) reject(`misaligned ${desc}access off ${varOffString(r.varOff)}+${r.off}+${a.off} size ${a.size}`);
 }
 
 /** Check one load, store or atomic through register a.regno, and set the loaded register. */

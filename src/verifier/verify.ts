@@ -5,6 +5,7 @@
 // the rules live in alu.ts, memory-access.ts, helpers-check.ts,
 // branches.ts, stack.ts and prune.ts.
 
+import { isGplCompatible } from '../elf/license.js';
 import { LDDW_SECOND_HALF, checkFields, type Program } from '../isa/decode.js';
 import { INSNS, Shape } from '../isa/table.js';
 import { AluOp, AtomicOp, JmpOp, MAX_CALL_FRAMES, PseudoLd, STACK_SIZE, Src } from '../isa/fields.js';
@@ -47,8 +48,6 @@ export interface VerifyResult {
 export const INSN_LIMIT = 1_000_000;
 /** BPF_COMPLEXITY_LIMIT_JMP_SEQ: pending branches at once. */
 const JMP_SEQ_LIMIT = 8192;
-
-const GPL_LICENSES = new Set(['GPL', 'GPL v2', 'GPL and additional rights', 'Dual BSD/GPL', 'Dual MIT/GPL', 'Dual MPL/GPL']);
 
 interface Pending {
   state: VerifierState;
@@ -158,7 +157,7 @@ function verifyOnce(prog: Program, opts: VerifyOptions, level: number): VerifyRe
     log,
     ctx: ctxLayout(opts.progType),
     privileged: opts.privileged ?? true,
-    gpl: GPL_LICENSES.has(license),
+    gpl: isGplCompatible(license),
     state: new VerifierState(),
     insnIdx: 0,
     nextId: 0,
@@ -594,7 +593,7 @@ function walk(
       case Shape.CallKfunc:
         throw new Reject('calling kernel functions is not supported');
       case Shape.Callx:
-        throw new Reject(`unknown opcode ${code.toString(16)}`);
+        throw new Reject(`unknown opcode ${code.toString(16).padStart(2, "0")}`);
       case Shape.Exit: {
         if (level >= 1) emitComment(env, insnText);
         const st = env.state;
@@ -785,8 +784,8 @@ function checkAtomic(env: Env, dst: number, src: number, off: number, imm: numbe
   }
   if (regs[src]!.isPointer() && !env.privileged) throw new Reject(`R${src} leaks addr into mem`);
   const loaded = new RegState();
-  checkMemAccess(env, { regno: dst, off, size, write: false, value: loaded, valueRegno: -1, atomic: p.type === RegType.PTR_TO_STACK });
-  if (p.type !== RegType.PTR_TO_STACK) checkMemAccess(env, { regno: dst, off, size, write: true, value: unknownScalar(), valueRegno: -1 });
+  checkMemAccess(env, { regno: dst, off, size, write: false, value: loaded, valueRegno: -1, atomic: p.type === RegType.PTR_TO_STACK, aligned: true });
+  if (p.type !== RegType.PTR_TO_STACK) checkMemAccess(env, { regno: dst, off, size, write: true, value: unknownScalar(), valueRegno: -1, aligned: true });
   const out = imm === AtomicOp.CMPXCHG ? 0 : imm & AtomicOp.FETCH ? src : -1;
   if (out >= 0) {
     // The fetched register gets what the read saw (a stack spill is restored, anything else is unknown).
