@@ -1,12 +1,13 @@
 // Filtering a whole capture file fast. The file is read straight into a
 // region of the VM's memory and packets are filtered where they lie:
-//  - pcap files run the scan driver (translate.ts): the filter wrapped in a
+//  - pcap files run the scan driver (scan-driver.ts): the filter wrapped in a
 //    loop over the records, one engine call per buffer of records;
 //  - pcapng (and pcap with `driver: false`) get a `struct __sk_buff` per
 //    packet, and the plain translation runs over a batch of them in one
 //    call when the engine can batch (the JIT's runBatchAt), else one call
 //    per packet.
-// Nothing is allocated per packet and no packet byte is copied.
+// Nothing is allocated per packet and no packet byte is copied to be
+// filtered (pcapOut below moves the accepted ones, within the buffer).
 //
 // Packets are handed to `onAccept` as views into the read buffer, valid only
 // during the call (`data` is made only when asked for). Accepted packets can

@@ -46,8 +46,9 @@ does. Host names are never resolved: use numeric addresses.
   --netmask M    IPv4 netmask for 'ip broadcast' (dotted quad; default 0 as
                  tcpdump uses when reading a file)
   -O             do not optimise (no jump threading)
-  --engine E     engine that runs the translation over the capture: jit
-                 (the default when available), jit-verified or interp
+  --engine E     engine that runs the translation over the capture: jit,
+                 jit-verified or interp (default: jit-verified for pcap,
+                 whose scan loop is safe by construction; jit for pcapng)
   --progress S   seconds between progress lines on stderr (default ${PROGRESS_SECONDS}; 0: none)
 
 Exit status: 0 on success, 1 for an invalid expression (tcpdump's message,
