@@ -127,7 +127,7 @@ test('verified JIT code for the array program never calls into JavaScript (looku
 test('a replaced map_lookup_elem helper is called by JIT code (no intrinsic behind its back)', () => {
   let calls = 0;
   const mine: HelperDef = { id: 1, name: 'map_lookup_elem', fn: (env) => { calls++; env.regs[0] = 0; env.regs[1] = 0; } };
-  const rt = new Runtime({ engine: 'jit', helpers: [mine] });
+  const rt = new Runtime({ engine: 'jit', verify: false, helpers: [mine] });
   const coll = rt.loadObject(read('test', 'fixtures', 'bench', 'array_verify.o'));
   const r = coll.program('xdp_array').testRun({ dataIn: BENCH_PACKETS[0]! });
   assert.equal(calls, 65, '64 bytes + the final lookup');
@@ -449,7 +449,7 @@ test('ktime_get_ns under the intrinsics: the run context clock, read without spi
 
 test('a map closed after compilation: inline paths fall back to the helper and never write into reused memory', () => {
   for (const { engine } of UNVERIFIED) {
-    const rt = new Runtime({ engine });
+    const rt = new Runtime({ engine, verify: false });
     const coll = rt.loadObject(
       objectSpec(
         [{
