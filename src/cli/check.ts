@@ -4,15 +4,13 @@
 // when one is not (with the verifier log), 2 for usage errors.
 
 import { readFile } from 'node:fs/promises';
-import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadObject } from '../elf/load.js';
-import type { MapSpec, ObjectSpec, ProgramSpec } from '../elf/spec.js';
+import type { ObjectSpec, ProgramSpec } from '../elf/spec.js';
 import { decodeProgram } from '../isa/decode.js';
 import { verify } from '../verifier/verify.js';
-import { funcSignatures } from '../verifier/btf-funcs.js';
-import { ctxLayout } from '../progtypes/ctx.js';
-import type { MapInfo } from '../verifier/env.js';
+import { objectVerifyOptions, unrelocatedMapLoads } from '../verifier/object.js';
+import { attachCtxSize } from '../runtime/verify.js';
 import { BPF_PROG_TYPE, nameOf } from '../internal/uapi.gen.js';
 import { UsageError } from '../internal/errors.js';
 import { EXIT_FAIL, EXIT_OK, type Command } from './command.js';
@@ -52,29 +50,7 @@ export function parseProgType(t: string): number {
   return n;
 }
 
-/** The maps an object's programs refer to, as the verifier sees them. */
-export function verifierMaps(spec: ObjectSpec): MapInfo[] {
-  const info = (m: MapSpec): MapInfo => ({
-    type: m.typeId, keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries, flags: m.flags, name: m.name,
-    readonly: m.frozen === true, ...(m.innerMap ? { inner: info(m.innerMap) } : {}),
-  });
-  return spec.maps.map(info);
-}
-
-/**
- * The program's bytes with map loads that no relocation filled in (a raw
- * lddw with a map pseudo source) pointed at a map index that does not exist,
- * so the verifier refuses them as the kernel refuses a bad fd.
- */
-export function unrelocatedMapLoads(p: ProgramSpec): Uint8Array {
-  const out = new Uint8Array(p.insns);
-  const refs = new Set(p.mapRefs.map((r) => r.insn));
-  for (let i = 0; i < out.length / 8; i++) {
-    const src = out[i * 8 + 1]! >> 4;
-    if (out[i * 8] === 0x18 && (src === 1 || src === 2) && !refs.has(i)) new DataView(out.buffer).setInt32(i * 8 + 4, -1, true);
-  }
-  return out;
-}
+export { verifierMaps, unrelocatedMapLoads } from '../verifier/object.js';
 
 /** Verify one program of a loaded object. */
 export function checkProgram(spec: ObjectSpec, p: ProgramSpec, typeOverride: number | undefined, logLevel: number): CheckRow & { log: string } {
@@ -88,12 +64,9 @@ export function checkProgram(spec: ObjectSpec, p: ProgramSpec, typeOverride: num
     };
   }
   const prog = decodeProgram(unrelocatedMapLoads(p), { validate: false });
-  const r = verify(prog, {
-    progType, maps: verifierMaps(spec), license: spec.license, logLevel, sleepable: p.sleepable, btf: p.funcInfo.length > 0,
-    funcs: funcSignatures(spec.btf, p.funcInfo, ctxLayout(progType).name),
-    expectedAttachType: p.expectedAttachTypeId,
-    lineInfo: p.lineInfo.map((l) => ({ insn: l.insn, file: basename(l.file), line: l.line, column: l.col, text: l.text })),
-  });
+  // Programs attached in Node read their own struct (src/attach), laid out from offset 0.
+  const ctxSize = attachCtxSize(spec, p);
+  const r = verify(prog, objectVerifyOptions(spec, p, { progType, logLevel, ...(ctxSize !== undefined ? { ctxSize } : {}) }));
   const ms = Math.round((performance.now() - t0) * 100) / 100;
   const row: CheckRow & { log: string } = {
     program: p.name, section: p.section, type: typeName, verdict: r.ok ? 'accept' : 'reject', processed: r.processed, ms, log: r.log,

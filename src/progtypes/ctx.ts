@@ -207,6 +207,17 @@ export function ctxLayout(progType: number): CtxLayout {
   return BY_TYPE.get(progType) ?? NONE;
 }
 
+/**
+ * The context of a program attached in Node (src/attach: diagnostics_channel
+ * tracepoints, function probes, static probes): the program's own struct,
+ * laid out from offset 0 by the attach layer, `size` bytes from its BTF.
+ * Read-only; any naturally aligned access inside it.
+ */
+export function structCtxLayout(size: number, name = 'attach context'): CtxLayout {
+  const n = Math.max(0, Math.floor(size));
+  return { name, size: n, packet: 'none', fields: n > 0 ? [{ name: 'struct', off: 0, size: n, read: true, write: false, area: true }] : [] };
+}
+
 /** Program types with a described context. */
 export function supportedCtxTypes(): number[] {
   return [...BY_TYPE.keys()];

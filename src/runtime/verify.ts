@@ -1,23 +1,49 @@
 // Load-time verification through src/verifier: the program as the loader
 // linked it (map references still indexes into the object's maps, as the
-// kernel sees them), its maps' shapes, license and line info.
+// kernel sees them; loads no relocation filled in are refused), its maps'
+// shapes with inner maps, license, BTF functions, line info, the runtime's
+// CPU count, and, for programs attached in Node (src/attach), the context
+// struct the attach layer will lay out for them.
 
 import type { ObjectSpec, ProgramSpec } from '../elf/spec.js';
-import type { Program } from '../isa/decode.js';
-import type { BpfMap } from '../maps/base.js';
-import { VerifierError } from '../internal/errors.js';
+import { decodeProgram } from '../isa/decode.js';
+import { TsbpfError, VerifierError } from '../internal/errors.js';
 import { verify } from '../verifier/verify.js';
+import { objectVerifyOptions, unrelocatedMapLoads } from '../verifier/object.js';
+import { ctxLayoutOf, DEFAULT_FUNC_LAYOUT } from '../attach/ctx-layout.js';
+import { attachPointOf } from '../attach/section.js';
+
+/**
+ * Size of the context a Node attach point gives the program (its BTF
+ * struct, or struct js_args for function probes without one); undefined
+ * for programs whose section names no Node attach point, or whose struct
+ * the attach layer cannot lay out (attaching will say why).
+ */
+export function attachCtxSize(spec: ObjectSpec, p: ProgramSpec): number | undefined {
+  const point = attachPointOf(p.section);
+  if (point === undefined) return undefined;
+  try {
+    const layout = ctxLayoutOf(spec.btf, p);
+    if (layout !== undefined) return layout.size;
+  } catch (e) {
+    if (!(e instanceof TsbpfError)) throw e;
+    return undefined;
+  }
+  return point.kind === 'uprobe' || point.kind === 'uretprobe' ? DEFAULT_FUNC_LAYOUT.size : undefined;
+}
+
+export interface RuntimeVerifyOptions {
+  readonly possibleCpus?: number;
+}
 
 /** Returns the verifier log; throws the verifier's VerifierError when the program is rejected. */
-export function verifyProgram(code: Program, p: ProgramSpec, _spec: ObjectSpec, maps: readonly BpfMap[]): string {
-  const res = verify(code, {
-    progType: p.typeId,
-    license: p.license,
-    maps: maps.map((m) => ({ type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries, flags: m.flags, name: m.name, readonly: m.spec.frozen === true })),
-    lineInfo: p.lineInfo.map((l) => ({ insn: l.insn, file: l.file, line: l.line, column: l.col, text: l.text })),
-    sleepable: p.sleepable,
-    ...(p.expectedAttachTypeId !== undefined ? { expectedAttachType: p.expectedAttachTypeId } : {}),
-  });
+export function verifyProgram(p: ProgramSpec, spec: ObjectSpec, options: RuntimeVerifyOptions = {}): string {
+  const code = decodeProgram(unrelocatedMapLoads(p), { validate: false });
+  const ctxSize = attachCtxSize(spec, p);
+  const res = verify(code, objectVerifyOptions(spec, p, {
+    ...(options.possibleCpus !== undefined ? { possibleCpus: options.possibleCpus } : {}),
+    ...(ctxSize !== undefined ? { ctxSize } : {}),
+  }));
   if (!res.ok) throw res.error ?? new VerifierError(0, 'rejected by the verifier', res.log);
   return res.log;
 }

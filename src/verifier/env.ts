@@ -51,6 +51,12 @@ export interface VerifyOptions {
   readonly funcs?: readonly FuncSig[];
   /** The program carries BTF func_info (some rules, such as tail calls in subprograms, need it). */
   readonly btf?: boolean;
+  /**
+   * The context is the program's own struct of this many bytes, laid out
+   * from offset 0 and read-only (programs attached in Node, src/attach),
+   * instead of the program type's kernel layout.
+   */
+  readonly ctxSize?: number;
   /** Possible CPUs of the target (bpf_get_smp_processor_id returns less than this); unknown by default. */
   readonly possibleCpus?: number;
   /** BPF_F_SLEEPABLE: the program may sleep (syscall programs must). */

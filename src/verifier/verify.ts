@@ -11,7 +11,7 @@ import { INSNS, Shape } from '../isa/table.js';
 import { AluOp, AtomicOp, JmpOp, MAX_CALL_FRAMES, PseudoLd, STACK_SIZE, Src } from '../isa/fields.js';
 import { DecodeError, VerifierError } from '../internal/errors.js';
 import { BPF_FUNC, BPF_PROG_TYPE, nameOf } from '../internal/uapi.gen.js';
-import { ctxLayout } from '../progtypes/ctx.js';
+import { ctxLayout, structCtxLayout } from '../progtypes/ctx.js';
 import { Reject, type Env, type MapInfo, type VerifyOptions, type LineInfo } from './env.js';
 import { analyzeCfg, subprogEnd, useDef, type Cfg } from './cfg.js';
 import { FuncState, VerifierState, StackByte } from './state.js';
@@ -155,7 +155,7 @@ function verifyOnce(prog: Program, opts: VerifyOptions, level: number): VerifyRe
     // Inner maps of map-in-maps are appended, so registers can point at them by index.
     maps: withInnerMaps(opts.maps ?? []),
     log,
-    ctx: ctxLayout(opts.progType),
+    ctx: opts.ctxSize !== undefined ? structCtxLayout(opts.ctxSize) : ctxLayout(opts.progType),
     privileged: opts.privileged ?? true,
     gpl: isGplCompatible(license),
     state: new VerifierState(),
