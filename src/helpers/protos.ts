@@ -24,7 +24,13 @@ export type ArgKind =
   | 'ctx'
   /** Memory from bpf_ringbuf_reserve, released by the call. */
   | 'ringbuf_mem'
-  | 'uninit_map_value';
+  | 'uninit_map_value'
+  /** A function pointer (lddw of a subprogram): the callback. */
+  | 'func'
+  /** A stack pointer or NULL: the callback's context. */
+  | 'stack_or_null'
+  /** A NUL-terminated string in a read-only map value at a constant offset. */
+  | 'const_str';
 
 /** 'cpu_id': an integer in [0, number of possible CPUs). */
 export type RetKind = 'integer' | 'void' | 'map_value_or_null' | 'ringbuf_mem_or_null' | 'cpu_id';
@@ -94,6 +100,24 @@ proto('redirect_map', ['const_map_ptr', 'anything', 'anything']);
 proto('xdp_adjust_head', ['ctx', 'anything']);
 proto('xdp_adjust_meta', ['ctx', 'anything']);
 proto('xdp_adjust_tail', ['ctx', 'anything']);
+proto('xdp_get_buff_len', ['ctx']);
+proto('xdp_load_bytes', ['ctx', 'anything', 'uninit_mem', 'const_size']);
+proto('xdp_store_bytes', ['ctx', 'anything', 'mem', 'const_size']);
+proto('skb_pull_data', ['ctx', 'anything']);
+proto('skb_change_tail', ['ctx', 'anything', 'anything']);
+proto('skb_change_head', ['ctx', 'anything', 'anything']);
+proto('skb_adjust_room', ['ctx', 'anything', 'anything', 'anything']);
+proto('skb_vlan_push', ['ctx', 'anything', 'anything']);
+proto('skb_vlan_pop', ['ctx']);
+proto('skb_change_type', ['ctx', 'anything']);
+proto('set_hash', ['ctx', 'anything']);
+proto('set_hash_invalid', ['ctx'], 'void');
+// Callbacks, strings
+proto('loop', ['anything', 'func', 'stack_or_null', 'anything']);
+proto('for_each_map_elem', ['const_map_ptr', 'func', 'stack_or_null', 'anything']);
+proto('snprintf', ['mem_or_null', 'const_size_or_zero', 'const_str', 'mem_or_null', 'const_size_or_zero']);
+proto('strncmp', ['mem', 'const_size', 'const_str']);
+proto('map_lookup_percpu_elem', ['const_map_ptr', 'map_key', 'anything'], 'map_value_or_null');
 proto('get_socket_cookie', ['ctx']);
 proto('get_socket_uid', ['ctx']);
 proto('get_hash_recalc', ['ctx']);
@@ -121,7 +145,7 @@ const BASE = [
   'ringbuf_output', 'ringbuf_reserve', 'ringbuf_submit', 'ringbuf_discard', 'ringbuf_query',
   // privileged (CAP_BPF / CAP_PERFMON) additions of bpf_base_func_proto
   'jiffies64', 'trace_printk', 'probe_read_user', 'probe_read_kernel', 'probe_read_user_str', 'probe_read_kernel_str',
-  'get_current_task',
+  'get_current_task', 'loop', 'for_each_map_elem', 'snprintf', 'strncmp', 'map_lookup_percpu_elem',
 ];
 const TRACING = [
   // bpf_ktime_get_coarse_ns is refused for tracing programs
@@ -133,8 +157,13 @@ const SOCKET = [...NET_BASE, 'skb_load_bytes', 'get_socket_cookie', 'get_socket_
 const TC = [
   ...NET_BASE, 'skb_load_bytes', 'skb_store_bytes', 'l3_csum_replace', 'l4_csum_replace', 'csum_diff', 'redirect',
   'perf_event_output', 'get_hash_recalc', 'get_socket_cookie', 'get_socket_uid',
+  'skb_pull_data', 'skb_change_tail', 'skb_change_head', 'skb_adjust_room', 'skb_vlan_push', 'skb_vlan_pop',
+  'skb_change_type', 'set_hash', 'set_hash_invalid',
 ];
-const XDP = [...NET_BASE, 'perf_event_output', 'csum_diff', 'xdp_adjust_head', 'xdp_adjust_meta', 'xdp_adjust_tail', 'redirect', 'redirect_map'];
+const XDP = [
+  ...NET_BASE, 'perf_event_output', 'csum_diff', 'xdp_adjust_head', 'xdp_adjust_meta', 'xdp_adjust_tail', 'redirect', 'redirect_map',
+  'xdp_get_buff_len', 'xdp_load_bytes', 'xdp_store_bytes',
+];
 const CGROUP_SKB = [...NET_BASE, 'skb_load_bytes', 'get_socket_cookie', 'get_socket_uid', 'perf_event_output'];
 
 const T = BPF_PROG_TYPE;

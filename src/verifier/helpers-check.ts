@@ -11,6 +11,7 @@ import { helperAllowed, helperProto, CHANGES_PACKET_DATA, type ArgKind } from '.
 import { helperLogName } from './log.js';
 import { checkMemRegion, MAX_VAR_OFF } from './memory-access.js';
 import { stackHelperAccess } from './stack.js';
+import { checkCallbackStackWrite } from './callbacks.js';
 import { markPrecise } from './precision.js';
 import { BPF_FUNC, BPF_MAP_TYPE, nameOf } from '../internal/uapi.gen.js';
 import { STACK_SIZE } from '../isa/fields.js';
@@ -45,6 +46,7 @@ export function checkHelperMem(env: Env, regno: number, size: bigint, write: boo
         if (tnumIsConst(r.varOff)) reject(`invalid ${what} stack R${regno} off=${minOff} size=${n}`);
         reject(`invalid variable-offset ${what} stack R${regno} var_off=${tnumString(r.varOff)} off=${r.off} size=${n}`);
       }
+      if (write) checkCallbackStackWrite(env, frame, minOff, maxOff + n, undefined);
       for (let o = minOff; o <= maxOff; o++) stackHelperAccess(env, frame, regno, o, n, write);
       return;
     }
@@ -104,6 +106,10 @@ function checkMapCompat(env: Env, id: number, mapIndex: number): void {
   if (m.type === T['perf_event_array'] && id !== F['perf_event_output'] && id !== F['perf_event_read'] && id !== F['perf_event_read_value']) bad();
   if (id === F['perf_event_output'] && m.type !== T['perf_event_array']) bad();
   if (id === F['get_stackid'] && m.type !== T['stack_trace']) bad();
+  const percpu = [T['percpu_array'], T['percpu_hash'], T['lru_percpu_hash']];
+  if (id === F['map_lookup_percpu_elem'] && !percpu.includes(m.type)) bad();
+  const iterable = [T['hash'], T['lru_hash'], T['array'], ...percpu];
+  if (id === F['for_each_map_elem'] && !iterable.includes(m.type)) bad();
 }
 
 export function checkHelperCall(env: Env, id: number): void {
@@ -173,6 +179,22 @@ export function checkHelperCall(env: Env, id: number): void {
         if (r.type !== RegType.PTR_TO_CTX) expect('ctx');
         if (r.off !== 0 || !tnumIsConst(r.varOff) || r.varOff.value !== 0n) reject(`dereference of modified ctx ptr R${regno} off=${r.off} disallowed`);
         break;
+      case 'func':
+        if (r.type !== RegType.PTR_TO_FUNC) expect('func');
+        break;
+      case 'stack_or_null':
+        if (!isNullConst(r) && r.type !== RegType.PTR_TO_STACK) expect('fp');
+        break;
+      case 'const_str': {
+        // The kernel also reads the string out of the frozen map; here the value must be a read-only map's.
+        if (r.type !== RegType.PTR_TO_MAP_VALUE || r.flags & RegFlag.MAYBE_NULL) expect('map_value');
+        const m = env.maps[r.mapIndex];
+        if (!mapReadonly(m)) reject(`R${regno} does not point to a readonly map'`);
+        if (!tnumIsConst(r.varOff)) reject(`R${regno} is not a constant address'`);
+        const off = r.off + Number(BigInt.asIntN(64, r.varOff.value));
+        if (off < 0 || off >= m!.valueSize) reject(`R${regno} string is not zero-terminated`);
+        break;
+      }
       case 'ringbuf_mem':
         if (r.type !== RegType.PTR_TO_MEM || !(r.flags & RegFlag.RINGBUF) || r.flags & RegFlag.MAYBE_NULL) expect('ringbuf_mem');
         if (r.off !== 0 || !tnumIsConst(r.varOff) || r.varOff.value !== 0n) {
@@ -224,7 +246,7 @@ export function checkHelperCall(env: Env, id: number): void {
       }
       // An array lookup with a constant key below max_entries cannot fail (6.18 elides the null check).
       const m = env.maps[meta.mapIndex];
-      const sure = (mt === BPF_MAP_TYPE['array'] || mt === BPF_MAP_TYPE['percpu_array']) && meta.constKey >= 0 && m !== undefined && meta.constKey < m.maxEntries;
+      const sure = id === BPF_FUNC['map_lookup_elem'] && (mt === BPF_MAP_TYPE['array'] || mt === BPF_MAP_TYPE['percpu_array']) && meta.constKey >= 0 && m !== undefined && meta.constKey < m.maxEntries;
       markPointer(r0, RegType.PTR_TO_MAP_VALUE, sure ? 0 : RegFlag.MAYBE_NULL);
       r0.mapIndex = meta.mapIndex;
       if (!sure) r0.id = ++env.nextId;

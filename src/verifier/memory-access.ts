@@ -7,6 +7,7 @@ import {
   RegState, RegType, RegFlag, markUnknown, markPointer, regTypeName, isPacketPointer,
 } from './reg-state.js';
 import { coerceToSize, coerceToSizeSx } from './bounds.js';
+import { checkCallbackStackWrite } from './callbacks.js';
 import { tnumIsConst, tnumString, tnumIsAligned, tnumAdd, tnumConst, type Tnum } from './tnum.js';
 import { reject, type Env } from './env.js';
 import { stackReadFixed, stackReadVar, stackWriteFixed, stackWriteMisc, stackWriteVar } from './stack.js';
@@ -82,6 +83,7 @@ function checkStackAccess(env: Env, a: Access, r: RegState): void {
     const o = off + Number(BigInt.asIntN(64, r.varOff.value));
     if (o < -STACK_SIZE || o + a.size > 0) reject(`invalid ${a.write ? 'write to' : 'read from'} stack R${a.regno} off=${o} size=${a.size}`);
     env.stackTag = r.frameno === env.state.frames.length - 1 ? ((STACK_SIZE + o) >> 3) + 1 : TAG_UNKNOWN;
+    if (a.write || a.atomic) checkCallbackStackWrite(env, frame, o, o + a.size, a.value);
     if (a.atomic) {
       // Read (a fetch sees the old value, spills included), then the bytes become data.
       stackReadFixed(env, frame, o, a.size, a.value);
@@ -102,6 +104,7 @@ function checkStackAccess(env: Env, a: Access, r: RegState): void {
     reject(`invalid variable-offset ${a.write ? 'write to' : 'read from'} stack R${a.regno} var_off=${tnumString(r.varOff)} off=${off} size=${a.size}`);
   }
   if (a.write) {
+    checkCallbackStackWrite(env, frame, minOff, maxOff, a.value);
     if (a.value && a.value.isPointer() && !env.privileged) reject(`R${a.regno} variable stack access prohibited for !root`);
     stackWriteVar(env, frame, minOff, maxOff, a.value, a.imm ?? 0);
   } else {

@@ -33,6 +33,10 @@ export class FuncState {
   frameno = 0;
   /** First instruction of the subprogram this frame runs. */
   subprog = 0;
+  /** A callback frame (bpf_loop, for_each_map_elem): returns to after the helper call, r0 in [0, 1]. */
+  callback = false;
+  /** References held when the callback was entered (it must leave as many). */
+  callbackRefs = 0;
 
   constructor(init = true) {
     this.regs = [];
@@ -89,6 +93,8 @@ export class FuncState {
     f.callsite = this.callsite;
     f.frameno = this.frameno;
     f.subprog = this.subprog;
+    f.callback = this.callback;
+    f.callbackRefs = this.callbackRefs;
     return f;
   }
 

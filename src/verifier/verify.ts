@@ -21,6 +21,7 @@ import {
 import { VerifierLog, kernelInsnLine, statsLine, commentPad } from './log.js';
 import { checkBinaryAlu, checkMov, checkMovImm, checkUnaryAlu } from './alu.js';
 import { checkMemAccess } from './memory-access.js';
+import { callbackSite, checkCallbackExit, enterCallback, isCallbackHelper } from './callbacks.js';
 import { checkHelperCall, checkHelperMem, clearPacketPointers } from './helpers-check.js';
 import { CHANGES_PACKET_DATA } from '../helpers/protos.js';
 import type { FuncSig } from './btf-funcs.js';
@@ -511,6 +512,8 @@ function walk(
             r.off = hi >>> 0;
             break;
           case PseudoLd.FUNC:
+            // check_ld_imm: a function pointer needs the program's BTF func_info.
+            if (!env.opts.btf) throw new Reject('missing btf func_info');
             markPointer(r, RegType.PTR_TO_FUNC);
             r.frameno = insn + 1 + imm;
             break;
@@ -557,7 +560,21 @@ function walk(
         break;
       }
       case Shape.Call: {
+        const site = isCallbackHelper(imm) ? callbackSite(env, imm) : undefined;
         checkHelperCall(env, imm);
+        if (site !== undefined) {
+          // The helper calls the callback: verify its body now, then come back after the call.
+          if (level >= 1) emitComment(env, insnText);
+          if (env.state.frames.length >= MAX_CALL_FRAMES) throw new Reject(`the call stack of ${env.state.frames.length + 1} frames is too deep !`);
+          const caller = env.state.cur;
+          let edges = callEdges.get(caller.subprog);
+          if (!edges) callEdges.set(caller.subprog, (edges = new Set()));
+          edges.add(site.target);
+          const callee = enterCallback(env, imm, site, insn);
+          nextInsn = site.target;
+          if (level >= 1) log.line(`caller:\n ${formatState(env, caller)}\ncallee:\n ${formatState(env, callee)}`);
+          break;
+        }
         if (level >= 1) emitComment(env, insnText, 0);
         break;
       }
@@ -612,10 +629,13 @@ function walk(
         if (st.frames.length > 1) {
           // A static function may return any value but a pointer into its own frame.
           if (r0.type === RegType.PTR_TO_STACK && r0.frameno === st.cur.frameno) throw new Reject('cannot return stack pointer to the caller');
+          if (st.cur.callback) checkCallbackExit(env, st.cur);
           const callee = st.frames.pop()!;
           const caller = st.cur;
-          // Pointers into the callee's stack die with it.
-          caller.regs[0]!.copyFrom(callee.regs[0]!);
+          // Pointers into the callee's stack die with it. After a callback, r0 is what the helper returns.
+          if (callee.callback) markUnknown(caller.regs[0]!);
+          else caller.regs[0]!.copyFrom(callee.regs[0]!);
+          if (callee.callback && subprogChangesPacket(prog, cfg, callee.subprog, new Set())) clearPacketPointers(env);
           for (let i = 1; i <= 5; i++) markNotInit(caller.regs[i]!);
           nextInsn = callee.callsite + 1;
           if (level >= 1) log.line(`returning from callee:\n ${formatState(env, callee)}\nto caller at ${nextInsn}:\n ${formatState(env, caller)}`);

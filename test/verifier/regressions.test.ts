@@ -74,3 +74,36 @@ test('bpf_trace_printk reads only r1 and r2 (bpf_printk with no arguments)', () 
   const r = verify(asm('r1 = 10\n*(u64 *)(r10 - 8) = r1\nr1 = r10\nr1 += -8\nr2 = 1\ncall 6\nr0 = 0\nexit'), { progType: KPROBE });
   assert.equal(r.ok, true, r.log);
 });
+
+// Callbacks need BTF func_info in the kernel; these run with btf: true (the
+// kernel-checked case without it is in cases.txt).
+const withBtf = (text: string, maps: { type: number; keySize: number; valueSize: number; maxEntries: number }[] = []) =>
+  verify(asm(text), { progType: SOCKET_FILTER, btf: true, maps });
+const LOOP_CALL = 'r1 = 4\nld_pseudo r2, 4, 6\nr3 = 0\nr4 = 0\ncall 181\nr0 = 0\nexit\n';
+const ARRAY = { type: 2, keySize: 4, valueSize: 8, maxEntries: 4 };
+
+test('bpf_loop: the callback is verified and must return 0 or 1', () => {
+  assert.equal(withBtf(LOOP_CALL + 'r0 = 0\nexit').ok, true);
+  assert.equal(withBtf(LOOP_CALL + 'r0 = 2\nexit').error?.reason, 'At callback return the register R0 has smin=2 smax=2 should have been in [0, 1]');
+  assert.equal(withBtf(LOOP_CALL + 'r0 = *(u64 *)(r1 + 0)\nexit').error?.reason, "R1 invalid mem access 'scalar'");
+  assert.equal(withBtf(LOOP_CALL + 'r0 = r3\nexit').error?.reason, 'R3 !read_ok');
+});
+
+test('bpf_loop: what one iteration leaves in the caller stack is not assumed by the next', () => {
+  const caller = 'r1 = 0\n*(u64 *)(r10 - 8) = r1\nr1 = 4\nld_pseudo r2, 4, 7\nr3 = r10\nr3 += -8\nr4 = 0\ncall 181\nr0 = 0\nexit\n';
+  const grows = 'r1 = *(u64 *)(r2 + 0)\nr1 += 1\n*(u64 *)(r2 + 0) = r1\nr4 = r10\nr4 -= r1\nr0 = *(u8 *)(r4 + 0)\nr0 = 0\nexit';
+  assert.equal(withBtf(caller + grows).ok, false);
+  // Reading and writing scalars through the context is fine.
+  assert.equal(withBtf(caller + 'r1 = *(u64 *)(r2 + 0)\nr1 += 1\n*(u64 *)(r2 + 0) = r1\nr0 = 0\nexit').ok, true);
+  // Pointers may not be stored into the caller's stack (their type would change between iterations).
+  assert.equal(withBtf(caller + '*(u64 *)(r2 + 0) = r10\nr0 = 0\nexit').error?.reason, "a callback cannot store pointers into its caller's stack");
+});
+
+test('for_each_map_elem: the callback gets the map, the key and a non-null value', () => {
+  const call = 'ld_pseudo r1, 1, 0\nld_pseudo r2, 4, 6\nr3 = 0\nr4 = 0\ncall 164\nr0 = 0\nexit\n';
+  assert.equal(withBtf(call + 'r0 = *(u64 *)(r3 + 0)\nr1 = *(u32 *)(r2 + 0)\nr0 = 0\nexit', [ARRAY]).ok, true);
+  assert.equal(withBtf(call + 'r0 = *(u64 *)(r3 + 8)\nr0 = 0\nexit', [ARRAY]).ok, false);
+  assert.equal(withBtf(call + 'r0 = *(u32 *)(r2 + 4)\nr0 = 0\nexit', [ARRAY]).ok, false);
+  assert.equal(withBtf(call + '*(u32 *)(r2 + 0) = r1\nr0 = 0\nexit', [ARRAY]).ok, false);
+  assert.match(withBtf(call + 'r0 = 0\nexit', [{ type: 27, keySize: 0, valueSize: 0, maxEntries: 4096 }]).error!.reason, /cannot pass map_type 27 into func bpf_for_each_map_elem#164/);
+});
