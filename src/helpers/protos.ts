@@ -186,3 +186,8 @@ export function helperAllowed(progType: number, id: number): boolean | undefined
   const s = ALLOW.get(progType);
   return s === undefined ? undefined : s.has(id);
 }
+
+/** Program types with an allow list here, and the helper ids each may call (for tests and tools). */
+export function helperAllowLists(): ReadonlyMap<number, ReadonlySet<number>> {
+  return ALLOW;
+}
