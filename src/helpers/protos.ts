@@ -115,7 +115,7 @@ proto('set_hash_invalid', ['ctx'], 'void');
 // Callbacks, strings
 proto('loop', ['anything', 'func', 'stack_or_null', 'anything']);
 proto('for_each_map_elem', ['const_map_ptr', 'func', 'stack_or_null', 'anything']);
-proto('snprintf', ['mem_or_null', 'const_size_or_zero', 'const_str', 'mem_or_null', 'const_size_or_zero']);
+proto('snprintf', ['mem_or_null', 'const_size_or_zero', 'const_str', 'mem_or_null', 'const_size_or_zero'], 'integer', true);
 proto('strncmp', ['mem', 'const_size', 'const_str']);
 proto('map_lookup_percpu_elem', ['const_map_ptr', 'map_key', 'anything'], 'map_value_or_null');
 proto('get_socket_cookie', ['ctx']);

@@ -45,9 +45,9 @@ export interface RuntimeOptions {
   /** Default engine for runs: 'interp' (default) or 'jit'. */
   engine?: string;
   /**
-   * Run the verifier on every program at load time (default false: the
-   * verifier is still being completed; runs are memory-safe without it, and
-   * the kernel differential tests are the oracle for what it must accept).
+   * Run the verifier on every program at load time (default true: a program
+   * the verifier rejects does not load). `verify: false` is the explicit
+   * opt-out: such programs run only on the engines that check every access.
    */
   verify?: boolean;
   /** Possible CPUs: per-CPU map copies (default 1). */
@@ -89,6 +89,7 @@ export class Runtime implements ProgramHost {
   readonly defaultEngine: string;
   readonly defaultBudget: number | undefined;
   private readonly verifyByDefault: boolean;
+  private readonly cpus: number;
   private readonly programs: (BpfProgram | undefined)[] = [undefined]; // id 0 is never used
   private readonly pins = new Map<string, BpfMap | BpfProgram>();
   private readonly nested: Vm[] = [];
@@ -97,10 +98,11 @@ export class Runtime implements ProgramHost {
     this.defaultEngine = options.engine ?? 'interp';
     requireEngine(this.defaultEngine);
     this.defaultBudget = options.budget;
-    this.verifyByDefault = options.verify ?? false;
+    this.verifyByDefault = options.verify ?? true;
+    this.cpus = options.cpus ?? 1;
     this.helpers = runtimeHelpers(options.helpers ?? []);
     this.vm = createVm({ helpers: this.helpers, ...(options.memory ? { memOptions: options.memory } : {}) });
-    this.maps = new MapTable(this.vm.mem, { cpus: options.cpus ?? 1, resolveProgram: (id) => this.program(id) });
+    this.maps = new MapTable(this.vm.mem, { cpus: this.cpus, resolveProgram: (id) => this.program(id) });
     // JIT-compiled programs look up and update this table's arrays and hashes inside Wasm
     setJitDefaults(this.vm.mem, mapIntrinsics(this.maps, this.helpers));
     this.tracePipe = options.tracePipe ?? new TracePipe();
@@ -228,7 +230,7 @@ export class Runtime implements ProgramHost {
     try {
       const raw = decodeProgram(p.insns);
       checkHelperCalls(raw, this.helpers, p.license);
-      if (verify) log = verifyProgram(raw, p, spec, maps);
+      if (verify) log = verifyProgram(p, spec, { possibleCpus: this.cpus });
       const insns = relocateMapRefs(p, maps);
       const callbacks = new Map(resolveFuncRefs(insns).map((t) => [t, decodeProgram(callbackTrampoline(insns, t))]));
       const id = this.programs.length;

@@ -18,14 +18,24 @@ export function verifierMaps(spec: ObjectSpec): MapInfo[] {
 }
 
 /**
- * The program's bytes with map loads that no relocation filled in (a raw
- * lddw with a map pseudo source) pointed at a map index that does not exist,
- * so the verifier refuses them as the kernel refuses a bad fd.
+ * The program's bytes as the kernel's verifier sees them after libbpf: each
+ * map reference an lddw with BPF_PSEUDO_MAP_FD (src 1) or BPF_PSEUDO_MAP_VALUE
+ * (src 2, offset in the second slot) and the map's index as imm, whatever
+ * the loader left there; a map load that no relocation filled in points at
+ * an index that does not exist, so it is refused as the kernel refuses a bad fd.
  */
 export function unrelocatedMapLoads(p: ProgramSpec): Uint8Array {
   const out = new Uint8Array(p.insns);
   const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  const refs = new Set(p.mapRefs.map((r) => r.insn));
+  const refs = new Set<number>();
+  for (const r of p.mapRefs) {
+    const at = r.insn * 8;
+    if (r.insn < 0 || at + 16 > out.length || out[at] !== 0x18) continue;
+    refs.add(r.insn);
+    out[at + 1] = (out[at + 1]! & 0x0f) | ((r.kind === 'fd' ? 1 : 2) << 4);
+    dv.setInt32(at + 4, r.map, true);
+    dv.setInt32(at + 12, r.kind === 'fd' ? 0 : r.offset, true);
+  }
   for (let i = 0; i < out.length >> 3; i++) {
     const src = out[i * 8 + 1]! >> 4;
     if (out[i * 8] === 0x18 && (src === 1 || src === 2) && !refs.has(i)) dv.setInt32(i * 8 + 4, -1, true);

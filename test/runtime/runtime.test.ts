@@ -146,7 +146,8 @@ for (const engine of ENGINES) {
   });
 
   test(`bad input behaves as in the kernel: map full, bad helper pointers, ring buffer full (${engine})`, () => {
-    const rt = new Runtime({ engine });
+    // the runtime's own checks, without the verifier (explicit opt-out)
+    const rt = new Runtime({ engine, verify: false });
     const coll = rt.loadObject(
       objectSpec(
         [
@@ -252,7 +253,7 @@ for (const engine of ENGINES) {
 
 for (const engine of ENGINES) {
   test(`a runaway program stops at the budget with a typed error, and the runtime stays usable (${engine})`, () => {
-    const rt = new Runtime({ engine, budget: 10_000 });
+    const rt = new Runtime({ engine, budget: 10_000, verify: false });
     const coll = rt.loadObject(objectSpec([{ name: 'spin', type: 'xdp', asm: 'r0 = 0\nr0 += 1\ngoto -2\nexit' }, { name: 'ok', type: 'xdp', asm: 'r0 = 2\nexit' }]));
     assert.throws(() => coll.program('spin').testRun({ dataIn: frame() }), (e) => e instanceof BudgetExceeded && e.budget === 10_000);
     assert.throws(() => coll.program('spin').testRun({ dataIn: frame(), budget: 50 }), (e) => e instanceof BudgetExceeded && e.budget === 50);
@@ -319,7 +320,7 @@ test('verify: true runs the verifier at load time', () => {
   // the unchecked JIT runs verified programs only
   const frame60 = new Uint8Array(60);
   assert.equal(coll.program('flowcount').testRun({ dataIn: frame60, engine: 'jit-verified' }).retval, 2);
-  const unverified = new Runtime().loadObject(read('examples', 'xdp', 'flowcount.o'));
+  const unverified = new Runtime({ verify: false }).loadObject(read('examples', 'xdp', 'flowcount.o'));
   assert.throws(() => unverified.program('flowcount').testRun({ dataIn: frame60, engine: 'jit-verified' }), /must be loaded with verify: true/);
   const bad = objectSpec([{ name: 'oob', type: 'xdp', asm: 'r2 = *(u32 *)(r1 + 0)\nr0 = *(u8 *)(r2 + 0)\nexit' }]);
   assert.throws(() => rt.loadObject(bad), (e) => e instanceof LoadError && /program oob \(section xdp\): instruction 1: /.test(e.message));
