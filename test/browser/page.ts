@@ -1,0 +1,92 @@
+// Runs inside headless Chromium as a native ES module loaded from dist/ over
+// http: no bundler, no Node built-ins. It imports the engine path the way a
+// browser embedder would (the asm and vm subpath entry points), parses and
+// assembles the conformance files itself, and runs them on every engine in
+// two memory modes: the default (shared WebAssembly.Memory when the page is
+// cross-origin isolated) and an explicitly unshared memory.
+
+import { assemble, parseDataFile } from '../../src/asm/index.js';
+import { createVm, engineNames, type Vm } from '../../src/vm/index.js';
+import { conformanceHelpers } from '../../src/helpers/test-helpers.js';
+import type { EngineRun, MemoryModeRun, PageInput, PageResult } from './protocol.js';
+
+function hexToBytes(hex: string): Uint8Array {
+  const out = new Uint8Array(hex.length >> 1);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+function describe(e: unknown): string {
+  return e instanceof Error ? `${e.name}: ${e.message}` : `thrown non-Error: ${String(e)}`;
+}
+
+/** The programs, assembled once per page (the assembler is under test too). */
+interface Prepared {
+  readonly cases: { name: string; code: Uint8Array | string; mem?: Uint8Array }[];
+  readonly checksum: Uint8Array;
+  readonly packets: { name: string; bytes: Uint8Array }[];
+}
+
+function prepare(input: PageInput): Prepared {
+  const cases = input.cases.map((c) => {
+    try {
+      const df = parseDataFile(c.text, c.name);
+      const code = df.raw ?? assemble(df.asm, { dialect: 'conformance', file: c.name, firstLine: df.asmLine });
+      return df.mem === undefined ? { name: c.name, code } : { name: c.name, code, mem: df.mem };
+    } catch (e) {
+      // kept as a string so the per-file result says why, instead of losing the whole page
+      return { name: c.name, code: describe(e) };
+    }
+  });
+  const checksum = assemble(input.checksumAsm, { dialect: 'conformance', file: 'checksum.asm' });
+  const packets = input.packets.map((p) => ({ name: p.name, bytes: hexToBytes(p.hex) }));
+  return { cases, checksum, packets };
+}
+
+function runEngine(vm: Vm, prep: Prepared, engine: string): EngineRun {
+  const t0 = performance.now();
+  const r0: Record<string, string> = {};
+  for (const c of prep.cases) {
+    if (typeof c.code === 'string') {
+      r0[c.name] = c.code;
+      continue;
+    }
+    try {
+      const r = vm.run(c.code, c.mem === undefined ? { engine } : { engine, mem: c.mem });
+      r0[c.name] = `0x${r.r0.toString(16)}`;
+    } catch (e) {
+      r0[c.name] = describe(e);
+    }
+  }
+  const checksum: Record<string, string> = {};
+  const prog = vm.load(prep.checksum);
+  for (const p of prep.packets) {
+    try {
+      checksum[p.name] = `0x${vm.run(prog, { engine, mem: p.bytes }).r0.toString(16)}`;
+    } catch (e) {
+      checksum[p.name] = describe(e);
+    }
+  }
+  return { r0, checksum, ms: Math.round(performance.now() - t0) };
+}
+
+function runMode(prep: Prepared, engines: readonly string[], shared: boolean | undefined): MemoryModeRun {
+  const vm = createVm({ helpers: conformanceHelpers(), ...(shared === undefined ? {} : { memOptions: { shared } }) });
+  const out: Record<string, EngineRun> = {};
+  for (const engine of engines) out[engine] = runEngine(vm, prep, engine);
+  return { shared: vm.mem.shared, engines: out };
+}
+
+export function runPage(input: PageInput): PageResult {
+  const prep = prepare(input);
+  return {
+    userAgent: navigator.userAgent,
+    crossOriginIsolated: globalThis.crossOriginIsolated === true,
+    hasSharedArrayBuffer: typeof SharedArrayBuffer !== 'undefined',
+    registered: engineNames(),
+    modes: {
+      default: runMode(prep, input.engines, undefined),
+      unshared: runMode(prep, input.engines, false),
+    },
+  };
+}
