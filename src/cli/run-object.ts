@@ -23,11 +23,12 @@ import { readInput } from './asm.js';
 import { EXIT_OK, type Io } from './command.js';
 
 export const RUN_OBJECT_HELP = `usage: tsbpf run FILE.o [--prog NAME] (--data PKT.bin | --pcap IN.pcap [--out OUT.pcap])
-                [--ctx CTX.bin] [--repeat N] [--engine NAME] [--verify] [--json]
+                [--ctx CTX.bin] [--repeat N] [--engine NAME] [--no-verify] [--json]
 
 Load a BPF object with its maps into a runtime and test-run one program, as
 the kernel's BPF_PROG_TEST_RUN (bpftool prog run) does. Any of --prog, --data,
---pcap, --out, --ctx, --repeat, --verify or --json selects this mode.
+--pcap, --out, --ctx, --repeat, --no-verify or --json selects this mode. Every
+program is verified at load time (as the kernel does) unless --no-verify.
 
   --prog NAME    program (function or section name); default: the object's only program
   --data FILE    the packet (raw bytes, a frame from the Ethernet header on) or - for stdin
@@ -36,8 +37,8 @@ the kernel's BPF_PROG_TEST_RUN (bpftool prog run) does. Any of --prog, --data,
   --out FILE     with --pcap: write the packets the program passes on (their data_out) to FILE
   --ctx FILE     the context struct (xdp_md, __sk_buff, raw tracepoint arguments...)
   --repeat N     run N times per packet on the same context (default 1)
-  --engine NAME  interp (default), jit, or jit-verified (no run-time checks; needs --verify)
-  --verify       run the verifier at load time
+  --engine NAME  interp (default), jit, or jit-verified (no run-time checks; verified programs only)
+  --no-verify    load without the verifier (runs on the checking engines only)
   --json         {retval, data_out, duration_ns, maps} for --data; verdicts
                  instead of retval for --pcap; bytes as hex strings, plus
                  key_decoded / value_decoded where the map has BTF types
@@ -46,7 +47,7 @@ Then the verdicts (or return value) and every map's contents are printed.
 Packets the kernel's test run would refuse (an IPv4 frame too short for its
 header, for a tc program) are counted as "not run (EINVAL)".`;
 
-export const OBJECT_RUN_OPTIONS = ['prog', 'data', 'pcap', 'out', 'ctx', 'repeat', 'json', 'verify'] as const;
+export const OBJECT_RUN_OPTIONS = ['prog', 'data', 'pcap', 'out', 'ctx', 'repeat', 'json', 'verify', 'no-verify'] as const;
 
 const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
@@ -132,7 +133,9 @@ export async function runObject(args: string[], io: Io): Promise<number> {
       ctx: { type: 'string' },
       repeat: { type: 'string' },
       engine: { type: 'string' },
+      // --verify is the default and kept for old command lines; --no-verify opts out
       verify: { type: 'boolean' },
+      'no-verify': { type: 'boolean' },
       json: { type: 'boolean' },
     },
     allowPositionals: true,
@@ -147,7 +150,7 @@ export async function runObject(args: string[], io: Io): Promise<number> {
     repeat = Number(values.repeat);
   }
   const engine = values.engine ?? 'interp';
-  const rt = new Runtime({ engine, verify: values.verify === true });
+  const rt = new Runtime({ engine, verify: values['no-verify'] !== true });
   const bytes = await readInput(file, io);
   // only the chosen program: others in the object that cannot run here do not get in the way
   const coll = rt.loadObject(bytes, { file, ...(values.prog !== undefined ? { programs: [values.prog] } : {}) });

@@ -166,6 +166,8 @@ export async function runFile(args: string[], io: Io): Promise<number> {
   const name = file === '-' ? '<stdin>' : file;
   const loaded = programFromInput(await readInput(file, io), name, values.hex === true, values.section);
   const engine = values.engine ?? 'interp';
+  // Raw instructions have no program type to verify against: the unchecked engine is for verified objects only.
+  if (engine === 'jit-verified') throw new UsageError('engine jit-verified runs without memory checks and only verified programs; a raw program is not verified here (use --engine jit, or tsbpf run FILE.o, which verifies)');
   if (values.trace === true && engine !== 'interp') throw new UsageError('--trace needs the interpreter (the hook is not called by other engines)');
   let mem = loaded.mem;
   if (values.mem !== undefined) {
