@@ -61,6 +61,11 @@ xor %r0, 0xffff
 exit
 `;
 
+/** Straight-line code whose Wasm module is far over the 4 KB some browsers allow to compile synchronously. */
+const LARGE_N = 5000;
+const LARGE_ASM = ['mov %r0, 0', ...Array.from({ length: LARGE_N }, (_, i) => (i % 2 === 0 ? 'add %r0, 3' : 'sub %r0, 1')), 'exit'].join('\n');
+const LARGE_WANT = `0x${LARGE_N.toString(16)}`; // +3 -1 per pair
+
 function pseudoRandomBytes(n: number, seed: number): Uint8Array {
   const out = new Uint8Array(n);
   let x = seed >>> 0;
@@ -103,17 +108,29 @@ function mismatches(result: PageResult, engines: readonly string[], expected: Ma
         const got = er.r0[name];
         if (got !== want) bad.push(`${mode}/${engine} ${name}: got ${got ?? 'nothing'}, want ${want}`);
       }
-      for (const [name, bytes] of Object.entries(PACKETS)) {
-        const want = `0x${internetChecksum(bytes).toString(16)}`;
-        const got = er.checksum[name];
-        if (got !== want) bad.push(`${mode}/${engine} checksum ${name}: got ${got ?? 'nothing'}, want ${want}`);
-      }
+      bad.push(...checksumMismatches(`${mode}/${engine}`, er.checksum));
+      if (er.large !== LARGE_WANT) bad.push(`${mode}/${engine} large program: got ${er.large}, want ${LARGE_WANT}`);
+      const cls = engine === 'interp' ? 'Interpreter' : 'JitEngine';
+      if (er.engineClass !== cls) bad.push(`${mode}/${engine}: engine is ${er.engineClass}, want ${cls}`);
     }
+    const a = run.jitAsync;
+    if (a.engineClass !== 'JitEngine') bad.push(`${mode}/compileAsync: ${a.engineClass}`);
+    if (a.large !== LARGE_WANT) bad.push(`${mode}/compileAsync large program: got ${a.large}, want ${LARGE_WANT}`);
+    bad.push(...checksumMismatches(`${mode}/compileAsync`, a.checksum));
   }
   return bad;
 }
 
-test('engines run unchanged in headless Chromium', { skip: CHROMIUM === undefined ? 'chromium not installed (apt-get install chromium)' : false, timeout: 2 * TIMEOUT_MS + 10_000 }, async (t) => {
+function checksumMismatches(where: string, got: Record<string, string>): string[] {
+  const bad: string[] = [];
+  for (const [name, bytes] of Object.entries(PACKETS)) {
+    const want = `0x${internetChecksum(bytes).toString(16)}`;
+    if (got[name] !== want) bad.push(`${where} checksum ${name}: got ${got[name] ?? 'nothing'}, want ${want}`);
+  }
+  return bad;
+}
+
+test('engines run unchanged in headless Chromium', { skip: CHROMIUM === undefined ? `chromium not found (${process.env.CHROMIUM ?? '/usr/bin/chromium'}); Debian: apt-get install chromium` : false, timeout: 2 * TIMEOUT_MS + 10_000 }, async (t) => {
   const engines = engineNames();
   assert.ok(engines.includes('interp') && engines.includes('jit') && engines.includes('jit-verified'), `engines: ${engines.join(', ')}`);
 
@@ -128,14 +145,14 @@ test('engines run unchanged in headless Chromium', { skip: CHROMIUM === undefine
   assert.ok(cases.length >= 300, `only ${cases.length} conformance files under ${TESTS_DIR}`);
   const packets: PagePacket[] = Object.entries(PACKETS).map(([name, bytes]) => ({ name, hex: hex(bytes) }));
   assert.equal(internetChecksum(IPV4_HEADER), 0, 'the Node-side checksum agrees with the header on the wire');
-  const input: PageInput = { engines, cases, checksumAsm: CHECKSUM_ASM, packets };
+  const input: PageInput = { engines, cases, checksumAsm: CHECKSUM_ASM, packets, largeAsm: LARGE_ASM };
 
   const { server, origin } = await startServer(ROOT, pageHtml(input));
   try {
     for (const page of ['isolated', 'plain'] as const) {
       await t.test(`${page} page`, async () => {
-        const report = await runChromium(CHROMIUM!, `${origin}/${page}.html`, TIMEOUT_MS);
-        if (!report.ok) assert.fail(`the page failed in the browser:\n${report.error}`);
+        const { report, console } = await runChromium(CHROMIUM!, `${origin}/${page}.html`, TIMEOUT_MS);
+        if (!report.ok) assert.fail(`the page failed in the browser:\n${report.error}\nconsole:\n${console.join('\n')}`);
         const r = report.result;
         const isolated = page === 'isolated';
         assert.match(r.userAgent, /Chrome\//);
@@ -145,8 +162,7 @@ test('engines run unchanged in headless Chromium', { skip: CHROMIUM === undefine
         assert.equal(r.modes.default?.shared, isolated, 'default memory is shared exactly when SharedArrayBuffer exists');
         assert.equal(r.modes.unshared?.shared, false);
         assert.deepEqual(mismatches(r, engines, expected), []);
-        const times = Object.entries(r.modes).flatMap(([m, run]) => Object.entries(run.engines).map(([e, er]) => `${m}/${e} ${er.ms} ms`));
-        t.diagnostic(`${page}: ${cases.length} files + ${packets.length} packets per run; ${times.join(', ')}`);
+        t.diagnostic(`${page}: ${r.userAgent}; ${cases.length} files, ${packets.length} checksums and a ${LARGE_N}-insn program on ${engines.join(', ')} and compileAsync, in ${Object.keys(r.modes).join(' and ')} memory`);
       });
     }
   } finally {

@@ -7,8 +7,10 @@
 
 import { assemble, parseDataFile } from '../../src/asm/index.js';
 import { createVm, engineNames, type Vm } from '../../src/vm/index.js';
+import { compileAsync } from '../../src/vm/jit/index.js';
+import type { Engine } from '../../src/vm/index.js';
 import { conformanceHelpers } from '../../src/helpers/test-helpers.js';
-import type { EngineRun, MemoryModeRun, PageInput, PageResult } from './protocol.js';
+import type { AsyncJitRun, EngineRun, MemoryModeRun, PageInput, PageResult } from './protocol.js';
 
 function hexToBytes(hex: string): Uint8Array {
   const out = new Uint8Array(hex.length >> 1);
@@ -24,6 +26,7 @@ function describe(e: unknown): string {
 interface Prepared {
   readonly cases: { name: string; code: Uint8Array | string; mem?: Uint8Array }[];
   readonly checksum: Uint8Array;
+  readonly large: Uint8Array;
   readonly packets: { name: string; bytes: Uint8Array }[];
 }
 
@@ -39,12 +42,30 @@ function prepare(input: PageInput): Prepared {
     }
   });
   const checksum = assemble(input.checksumAsm, { dialect: 'conformance', file: 'checksum.asm' });
+  const large = assemble(input.largeAsm, { dialect: 'conformance', file: 'large.asm' });
   const packets = input.packets.map((p) => ({ name: p.name, bytes: hexToBytes(p.hex) }));
-  return { cases, checksum, packets };
+  return { cases, checksum, large, packets };
+}
+
+/** Run an engine directly with `bytes` as input (what vm.run does for engines it builds itself). */
+function runWithInput(vm: Vm, e: Engine, bytes: Uint8Array): string {
+  const input = vm.mem.alloc(bytes.length, { name: 'input', kind: 'input', writable: true, init: bytes });
+  try {
+    return `0x${e.run([input.start, bytes.length]).r0.toString(16)}`;
+  } finally {
+    vm.mem.free(input);
+  }
+}
+
+function attempt(f: () => string): string {
+  try {
+    return f();
+  } catch (e) {
+    return describe(e);
+  }
 }
 
 function runEngine(vm: Vm, prep: Prepared, engine: string): EngineRun {
-  const t0 = performance.now();
   const r0: Record<string, string> = {};
   for (const c of prep.cases) {
     if (typeof c.code === 'string') {
@@ -67,17 +88,39 @@ function runEngine(vm: Vm, prep: Prepared, engine: string): EngineRun {
       checksum[p.name] = describe(e);
     }
   }
-  return { r0, checksum, ms: Math.round(performance.now() - t0) };
+  const large = attempt(() => `0x${vm.run(prep.large, { engine }).r0.toString(16)}`);
+  const engineClass = attempt(() => vm.engine(prog, engine).constructor.name);
+  return { r0, checksum, large, engineClass };
 }
 
-function runMode(prep: Prepared, engines: readonly string[], shared: boolean | undefined): MemoryModeRun {
+async function runJitAsync(vm: Vm, prep: Prepared): Promise<AsyncJitRun> {
+  const checksum: Record<string, string> = {};
+  let engineClass: string;
+  try {
+    const e = await compileAsync(vm.load(prep.checksum), vm.config);
+    engineClass = e.constructor.name;
+    for (const p of prep.packets) checksum[p.name] = attempt(() => runWithInput(vm, e, p.bytes));
+  } catch (e) {
+    engineClass = describe(e);
+  }
+  let large: string;
+  try {
+    const e = await compileAsync(vm.load(prep.large), vm.config);
+    large = `0x${e.run([]).r0.toString(16)}`;
+  } catch (e) {
+    large = describe(e);
+  }
+  return { engineClass, large, checksum };
+}
+
+async function runMode(prep: Prepared, engines: readonly string[], shared: boolean | undefined): Promise<MemoryModeRun> {
   const vm = createVm({ helpers: conformanceHelpers(), ...(shared === undefined ? {} : { memOptions: { shared } }) });
   const out: Record<string, EngineRun> = {};
   for (const engine of engines) out[engine] = runEngine(vm, prep, engine);
-  return { shared: vm.mem.shared, engines: out };
+  return { shared: vm.mem.shared, engines: out, jitAsync: await runJitAsync(vm, prep) };
 }
 
-export function runPage(input: PageInput): PageResult {
+export async function runPage(input: PageInput): Promise<PageResult> {
   const prep = prepare(input);
   return {
     userAgent: navigator.userAgent,
@@ -85,8 +128,8 @@ export function runPage(input: PageInput): PageResult {
     hasSharedArrayBuffer: typeof SharedArrayBuffer !== 'undefined',
     registered: engineNames(),
     modes: {
-      default: runMode(prep, input.engines, undefined),
-      unshared: runMode(prep, input.engines, false),
+      default: await runMode(prep, input.engines, undefined),
+      unshared: await runMode(prep, input.engines, false),
     },
   };
 }

@@ -19,6 +19,8 @@ export interface PageInput {
   /** Conformance-dialect assembly: RFC 1071 checksum of r1[0..r2). */
   readonly checksumAsm: string;
   readonly packets: readonly PagePacket[];
+  /** A long straight-line program (its Wasm is far over 4 KB), run on every engine and via compileAsync. */
+  readonly largeAsm: string;
 }
 
 /** Results of one memory mode ('default' or 'unshared') on one engine. */
@@ -27,14 +29,24 @@ export interface EngineRun {
   readonly r0: Record<string, string>;
   /** Packet name -> checksum r0 as 0x hex, or "Error: ...". */
   readonly checksum: Record<string, string>;
-  /** Wall time of the run in the browser, for the report only (never asserted). */
-  readonly ms: number;
+  /** r0 of the large program as 0x hex, or "Error: ..." (sync compile on the main thread). */
+  readonly large: string;
+  /** Constructor name of the engine built for the checksum program ('Interpreter', 'JitEngine'). */
+  readonly engineClass: string;
+}
+
+/** The JIT's asynchronous compile path (WebAssembly.compile), which browsers always allow. */
+export interface AsyncJitRun {
+  readonly engineClass: string;
+  readonly large: string;
+  readonly checksum: Record<string, string>;
 }
 
 export interface MemoryModeRun {
   /** RuntimeMemory.shared as the VM saw it. */
   readonly shared: boolean;
   readonly engines: Record<string, EngineRun>;
+  readonly jitAsync: AsyncJitRun;
 }
 
 export interface PageResult {

@@ -11,10 +11,11 @@ import { extname, join, resolve, sep } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { PageInput, PageReport } from './protocol.js';
 
-/** The Chromium binary: $CHROMIUM, else the Debian package's path; undefined when absent. */
+/** The Chromium binary: $CHROMIUM if set (only that), else the Debian package's path; undefined when absent. */
 export function findChromium(): string | undefined {
-  const candidates = [process.env.CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'];
-  return candidates.find((p): p is string => p !== undefined && p !== '' && existsSync(p));
+  const env = process.env.CHROMIUM;
+  const candidates = env !== undefined && env !== '' ? [env] : ['/usr/bin/chromium', '/usr/bin/chromium-browser'];
+  return candidates.find((p) => existsSync(p));
 }
 
 const TYPES: Record<string, string> = {
@@ -48,7 +49,7 @@ const report = (r) => { out.textContent = JSON.stringify(r); };
 try {
   const { runPage } = await import('/dist/test/browser/page.js');
   const input = JSON.parse(document.getElementById('input').textContent);
-  report({ ok: true, result: runPage(input) });
+  report({ ok: true, result: await runPage(input) });
 } catch (e) {
   report({ ok: false, error: e instanceof Error ? String(e.stack || e) : String(e) });
 }
@@ -114,12 +115,20 @@ export function parseDump(dom: string): PageReport {
  * its own process group so that on timeout the whole tree (renderer, GPU and
  * utility processes) is killed; it never outlives the call.
  */
-export async function runChromium(chromium: string, url: string, timeoutMs: number): Promise<PageReport> {
+export interface ChromiumRun {
+  readonly report: PageReport;
+  /** The page's console messages (Chromium's `INFO:CONSOLE` log lines). */
+  readonly console: readonly string[];
+}
+
+export async function runChromium(chromium: string, url: string, timeoutMs: number): Promise<ChromiumRun> {
   const profile = mkdtempSync(join(tmpdir(), 'tsbpf-chromium-'));
   const args = [
     '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
     '--disable-background-networking', '--disable-component-update', '--disable-sync',
     '--disable-dev-shm-usage', `--user-data-dir=${profile}`,
+    // the page's console goes to stderr: the real cause when a module fails to load
+    '--enable-logging=stderr', '--v=0',
     '--virtual-time-budget=20000', '--dump-dom', url,
   ];
   const child = spawn(chromium, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -152,7 +161,8 @@ export async function runChromium(chromium: string, url: string, timeoutMs: numb
       });
     });
     if (code !== 0) throw new BrowserRunError(`chromium exited with ${code}; stderr tail:\n${stderr.slice(-1500)}`);
-    return parseDump(stdout);
+    const console = stderr.split('\n').filter((l) => l.includes(':CONSOLE'));
+    return { report: parseDump(stdout), console };
   } finally {
     killTree();
     rmSync(profile, { recursive: true, force: true });
