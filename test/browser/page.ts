@@ -3,12 +3,13 @@
 // browser embedder would (the asm and vm subpath entry points), parses and
 // assembles the conformance files itself, and runs them on every engine in
 // two memory modes: the default (shared WebAssembly.Memory when the page is
-// cross-origin isolated) and an explicitly unshared memory.
+// cross-origin isolated) and an explicitly unshared memory. A long program
+// also goes through the JIT's synchronous compile on the main thread and
+// through compileAsync.
 
 import { assemble, parseDataFile } from '../../src/asm/index.js';
-import { createVm, engineNames, type Vm } from '../../src/vm/index.js';
+import { createVm, engineNames, type Engine, type Vm } from '../../src/vm/index.js';
 import { compileAsync } from '../../src/vm/jit/index.js';
-import type { Engine } from '../../src/vm/index.js';
 import { conformanceHelpers } from '../../src/helpers/test-helpers.js';
 import type { AsyncJitRun, EngineRun, MemoryModeRun, PageInput, PageResult } from './protocol.js';
 
