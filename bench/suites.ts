@@ -9,5 +9,6 @@ import { attachSuite } from './attach/attach.bench.js';
 import { elfLoadSuite } from './elf/load.bench.js';
 import { jitSuite } from './vm/jit.bench.js';
 import { filterSuite } from './cbpf/filter.bench.js';
+import { verifierSuite } from './verifier/verify.bench.js';
 
-export const SUITES: Suite[] = [nativeSuite, kernelSuite, programsSuite, jitSuite, interpSuite, mapsSuite, attachSuite, elfLoadSuite, filterSuite];
+export const SUITES: Suite[] = [nativeSuite, kernelSuite, programsSuite, jitSuite, interpSuite, mapsSuite, attachSuite, elfLoadSuite, filterSuite, verifierSuite];
