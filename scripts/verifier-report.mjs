@@ -8,10 +8,15 @@
 //   3. random programs (scalars, stack, ctx, maps and helper calls), loaded
 //      into the kernel when root; accepted ones also run in the bounds-checked
 //      interpreter when it is available, and none may fault.
+//   2b. every example object, loaded into the kernel as libbpf loads it
+//      (`bpftool prog loadall`: BTF, func_info, inner maps) and verified
+//      here with the runtime's options (src/verifier/object.ts).
+// Where both reject, the error lines are compared too ("same error").
 // Usage: node scripts/verifier-report.mjs [--corpus DIR] [--random N] [--seed S] [--json] [--verbose]
 // (run `npx tsc -p .` first). Agreement counts programs where the kernel gave
 // a verdict; "unsafe accepts" are programs the kernel rejects and we accept.
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -26,7 +31,8 @@ const ATTACH = { netfilter: 45, tcx_ingress: 46, tcx_egress: 47, cgroup_unix_con
 const { loadCases } = await import(dist('test/verifier/cases.js'));
 const { kernelVerdicts } = await import(dist('test/verifier/kernel.js'));
 const { randomPrograms } = await import(dist('test/verifier/random-programs.js'));
-const { unrelocatedMapLoads, verifierMaps } = await import(dist('src/cli/check.js'));
+const { unrelocatedMapLoads, verifierMaps, objectVerifyOptions } = await import(dist('src/verifier/object.js'));
+const { attachCtxSize } = await import(dist('src/runtime/verify.js'));
 const { funcSignatures } = await import(dist('src/verifier/btf-funcs.js'));
 const { ctxLayout } = await import(dist('src/progtypes/ctx.js'));
 
@@ -51,6 +57,20 @@ const possibleCpus = (() => {
   }
 })();
 
+/** The kernel's error line: the last log line before the statistics (processed N insns ...). */
+function kernelErrorLine(log) {
+  const lines = String(log ?? '').split('\n').map((l) => l.trimEnd()).filter((l) => l !== '');
+  let end = lines.length;
+  while (end > 0 && /^(processed \d+ insns|verification time|stack depth|libbpf:|-- END|Error:)/.test(lines[end - 1])) end--;
+  return end > 0 ? lines[end - 1] : undefined;
+}
+
+/** Same error: equal lines, or one contains the other (the kernel sometimes adds a prefix such as 'R1 '). */
+function sameErrorLine(kernel, ours) {
+  if (kernel === undefined || ours === undefined) return false;
+  return kernel === ours || kernel.includes(ours) || ours.includes(kernel);
+}
+
 const rows = [];
 function tally(name, items) {
   // items: {name, kernel: 'accept'|'reject'|other, ours: 'accept'|'reject', note?}
@@ -58,10 +78,15 @@ function tally(name, items) {
   const agree = judged.filter((x) => x.kernel === x.ours);
   const unsafe = judged.filter((x) => x.kernel === 'reject' && x.ours === 'accept');
   const strict = judged.filter((x) => x.kernel === 'accept' && x.ours === 'reject');
+  // Both reject: is our one-line reason the kernel's error line?
+  const bothReject = judged.filter((x) => x.kernel === 'reject' && x.ours === 'reject' && x.kernelError !== undefined);
+  const sameError = bothReject.filter((x) => sameErrorLine(x.kernelError, x.note));
   const row = {
     corpus: name, programs: items.length, judged: judged.length, agree: agree.length,
     agreement: judged.length ? +(100 * agree.length / judged.length).toFixed(1) : null,
     unsafeAccepts: unsafe.length, overStrict: strict.length,
+    bothReject: bothReject.length, sameError: sameError.length,
+    errorDiffs: bothReject.filter((x) => !sameErrorLine(x.kernelError, x.note)).map((x) => `${x.name}: kernel '${x.kernelError}', tsbpf '${x.note ?? ''}'`),
     unsafeList: unsafe.map((x) => x.name), strictList: strict.map((x) => `${x.name}: ${x.note ?? ''}`),
   };
   rows.push(row);
@@ -75,7 +100,8 @@ function tally(name, items) {
   const items = cases.map((c, i) => {
     const r = verify(c.prog, { progType: c.progType, maps: c.maps, license: c.license, logLevel: 0, possibleCpus });
     const k = kv[i].status === 'unavailable' ? c.expect : kv[i].status;
-    return { name: c.name, kernel: k, ours: r.ok ? 'accept' : 'reject', note: r.error?.reason };
+    const kernelError = kv[i].status === 'reject' ? kernelErrorLine(kv[i].log) : undefined;
+    return { name: c.name, kernel: k, ours: r.ok ? 'accept' : 'reject', note: r.error?.reason, kernelError };
   });
   tally(kv[0]?.status === 'unavailable' ? 'hand-written (recorded kernel verdicts)' : 'hand-written (live kernel)', items);
 }
@@ -127,8 +153,9 @@ if (existsSync(corpusFile)) {
     } catch (err) {
       note = `error: ${err.message}`;
     }
+    const kernelError = kernel === 'reject' && e.kernel_stage === 'verifier' && e.kernel_error ? e.kernel_error : undefined;
     if (p.externs.length) note = `${note ?? ''} [externs: ${p.externs.join(',')}]`;
-    items.push({ name, kernel, ours, note });
+    items.push({ name, kernel, ours, note, kernelError });
   }
   const row = tally('kernel verifier selftests', items);
   row.slowest = slowest;
@@ -153,8 +180,9 @@ if (existsSync(corpusFile)) {
   const { loadObject } = await import(dist('src/elf/index.js'));
   const { readdirSync } = await import('node:fs');
   const dir = join(root, 'examples');
-  const files = readdirSync(dir, { recursive: true }).map(String).filter((f) => f.endsWith('.o') && !f.includes('bpfeb'));
-  const progs = [];
+  const files = readdirSync(dir, { recursive: true }).map(String).filter((f) => f.endsWith('.o') && !f.includes('bpfeb')).sort();
+  const items = [];
+  const jobs = [];
   for (const f of files) {
     let spec;
     try {
@@ -162,35 +190,70 @@ if (existsSync(corpusFile)) {
     } catch {
       continue;
     }
-    const maps = spec.maps.map((m) => ({ type: m.typeId, keySize: m.keySize, valueSize: m.valueSize, maxEntries: Math.max(1, m.maxEntries), flags: m.flags, readonly: !!m.frozen }));
+    const kernel = bpftoolVerdicts(join(dir, f), spec.programs.map((p) => p.name));
     for (const p of spec.programs) {
-      if (p.typeId < 0) continue;
-      progs.push({ name: `${f}:${p.name}`, bytes: p.insns, progType: p.typeId, maps, license: spec.license, externs: p.externs, progFlags: p.progFlags, expectedAttachType: p.expectedAttachTypeId, sleepable: p.sleepable, btf: p.funcInfo.length > 0 });
+      if (p.typeId <= 0) continue;
+      // As the runtime verifies it (Node attach contexts included).
+      const ctxSize = attachCtxSize(spec, p);
+      const prog = decodeProgram(unrelocatedMapLoads(p), { validate: false });
+      const opts = objectVerifyOptions(spec, p, { logLevel: 0, ...(possibleCpus ? { possibleCpus } : {}), ...(ctxSize !== undefined ? { ctxSize } : {}) });
+      const t0 = performance.now();
+      const r = verify(prog, opts);
+      const ms = performance.now() - t0;
+      const k = kernel.get(p.name) ?? { status: 'other' };
+      // Programs attached in Node read a context the kernel never gives them: their kernel verdict is not comparable.
+      const status = ctxSize !== undefined ? 'other' : k.status;
+      items.push({ name: `${f}:${p.name}`, kernel: status, ours: r.ok ? 'accept' : 'reject', note: r.error?.reason, kernelError: k.error, ms, insns: prog.length, processed: r.processed });
+      jobs.push({ prog, opts });
     }
   }
-  const kv = kernelVerdicts(progs);
-  const items = progs.map((g, i) => {
-    const t0 = performance.now();
-    const r = verify(decodeProgram(g.bytes, { validate: false }), { progType: g.progType, maps: g.maps, license: g.license, logLevel: 0, sleepable: g.sleepable, expectedAttachType: g.expectedAttachType, btf: g.btf, possibleCpus });
-    const ms = performance.now() - t0;
-    return { name: g.name, kernel: kv[i].status === 'unavailable' ? 'other' : kv[i].status, ours: r.ok ? 'accept' : 'reject', note: `${r.error?.reason ?? ''} | kernel: ${kv[i].log.trimEnd().split('\n').slice(-2, -1)[0] ?? ''}`, ms, insns: g.bytes.length / 8, processed: r.processed };
-  });
-  const row = tally('example objects', items);
+  const row = tally(kernelAvailable() ? 'example objects (bpftool prog loadall)' : 'example objects (no kernel: not judged)', items);
   const big = items.reduce((a, b) => (b.insns > a.insns ? b : a), items[0]);
   if (big) row.slowest = { ms: big.ms, name: big.name, insns: big.insns, processed: big.processed };
   // Timing of the largest example: first run (cold) and the median of 5 warm runs.
   const bi = items.indexOf(big);
   if (bi >= 0) {
-    const g = progs[bi];
-    const prog = decodeProgram(g.bytes, { validate: false });
+    const { prog, opts } = jobs[bi];
     const times = [];
     for (let k = 0; k < 6; k++) {
       const t0 = performance.now();
-      verify(prog, { progType: g.progType, maps: g.maps, license: g.license, logLevel: 1 });
+      verify(prog, { ...opts, logLevel: 1 });
       times.push(performance.now() - t0);
     }
     const warm = times.slice(1).sort((a, b) => a - b);
     row.timing = { name: big.name, insns: big.insns, processed: big.processed, coldMs: +times[0].toFixed(1), warmMedianMs: +warm[2].toFixed(1) };
+  }
+}
+
+function kernelAvailable() {
+  return process.getuid?.() === 0 && spawnSync('bpftool', ['version']).status === 0 && existsSync('/sys/fs/bpf');
+}
+
+/**
+ * The kernel's verdict per program of an object, loaded the way libbpf loads
+ * it (bpftool prog loadall: BTF, func_info, line info, inner maps). The load
+ * is all or nothing: when it fails, the program libbpf names is rejected
+ * (with its verifier error line) and the others are unknown ('other').
+ */
+function bpftoolVerdicts(file, names) {
+  const out = new Map();
+  if (!kernelAvailable()) return out;
+  const pin = `/sys/fs/bpf/tsbpf-report-${process.pid}`;
+  try {
+    const r = spawnSync('bpftool', ['prog', 'loadall', file, pin], { encoding: 'utf8', timeout: 60_000 });
+    if (r.status === 0) {
+      for (const n of names) out.set(n, { status: 'accept' });
+      return out;
+    }
+    const text = `${r.stdout}\n${r.stderr}`;
+    const failed = /libbpf: prog '([^']+)': BPF program load failed/.exec(text)?.[1];
+    if (failed !== undefined) {
+      const log = /-- BEGIN PROG LOAD LOG --\n([\s\S]*?)-- END PROG LOAD LOG --/.exec(text)?.[1] ?? '';
+      out.set(failed, { status: 'reject', error: kernelErrorLine(log) });
+    }
+    return out;
+  } finally {
+    rmSync(pin, { recursive: true, force: true });
   }
 }
 
@@ -274,6 +337,7 @@ if (args.json) {
     console.log(`${r.corpus}: ${r.agree}/${r.judged} agree (${r.agreement}%), unsafe accepts ${r.unsafeAccepts}, over-strict rejects ${r.overStrict}` +
       (r.kernelAccepts !== undefined ? `, kernel accepted ${r.kernelAccepts}` : '') +
       (r.slowest ? `, slowest ${r.slowest.ms.toFixed(1)} ms (${r.slowest.name}, ${r.slowest.insns} insns, ${r.slowest.processed} processed)` : ''));
+    if (r.bothReject) console.log(`  both reject: ${r.sameError}/${r.bothReject} with the kernel's error line`);
     if (r.unsafeList.length) console.log(`  unsafe accepts: ${r.unsafeList.join(', ')}`);
     if (r.timing) console.log(`  timing: ${r.timing.name} (${r.timing.insns} insns, ${r.timing.processed} processed): cold ${r.timing.coldMs} ms, warm median ${r.timing.warmMedianMs} ms`);
     if (r.newDivergences?.length) console.log(`  NEW divergences (not in selftest-divergences.txt): ${r.newDivergences.join(', ')}`);
@@ -285,5 +349,6 @@ if (args.json) {
       for (const f of it.faultList ?? []) console.log(`  FAULT ${f}`);
     }
     if (args.verbose) for (const s of r.strictList) console.log(`  over-strict: ${s}`);
+    if (args.verbose) for (const s of r.errorDiffs ?? []) console.log(`  other error: ${s}`);
   }
 }

@@ -8,9 +8,10 @@
 // overwrite a pointer spilled there: then one walk of the body covers every
 // iteration, and zero iterations are covered too.
 
-import { RegState, RegType, RegFlag, markNotInit, markPointer, markUnknown } from './reg-state.js';
+import { RegState, RegType, RegFlag, markNotInit, markPointer, markUnknown, regTypeName } from './reg-state.js';
 import { FuncState, StackByte, type VerifierState } from './state.js';
 import { reject, type Env } from './env.js';
+import { markPrecise } from './precision.js';
 import { BPF_FUNC } from '../internal/uapi.gen.js';
 import { STACK_SIZE } from '../isa/fields.js';
 
@@ -110,8 +111,15 @@ export function checkCallbackStackWrite(env: Env, f: FuncState, minOff: number, 
 /** Leaving a callback frame: r0 in [0, 1], no reference leaked. */
 export function checkCallbackExit(env: Env, callee: FuncState): void {
   const r0 = callee.regs[0]!;
-  if (r0.type !== RegType.SCALAR) reject(`At callback return the register R0 is not a known value (${r0.type === RegType.NOT_INIT ? '?' : 'ptr'})`);
-  if (r0.smin < 0n || r0.smax > 1n) reject(`At callback return the register R0 has smin=${r0.smin} smax=${r0.smax} should have been in [0, 1]`);
+  if (r0.type === RegType.SCALAR) markPrecise(env, 0); // the range decides the verdict: states that differ in r0 must not prune
+  if (r0.type !== RegType.SCALAR) reject(`At callback return the register R0 is not a known value (${regTypeName(r0.type, r0.flags)})`);
+  if (r0.smin < 0n || r0.smax > 1n) {
+    // verbose_invalid_scalar: only the bounds that say something.
+    let v = '';
+    if (r0.smin > -(1n << 63n)) v += ` smin=${r0.smin}`;
+    if (r0.smax < (1n << 63n) - 1n) v += ` smax=${r0.smax}`;
+    reject(`At callback return the register R0 has${v || ' unknown scalar value'} should have been in [0, 1]`);
+  }
   if (env.state.refs.length !== callee.callbackRefs) {
     const r = env.state.refs[env.state.refs.length - 1]!;
     env.log.line(`Unreleased reference id=${r.id} alloc_insn=${r.insn}`);

@@ -107,3 +107,10 @@ test('for_each_map_elem: the callback gets the map, the key and a non-null value
   assert.equal(withBtf(call + '*(u32 *)(r2 + 0) = r1\nr0 = 0\nexit', [ARRAY]).ok, false);
   assert.match(withBtf(call + 'r0 = 0\nexit', [{ type: 27, keySize: 0, valueSize: 0, maxEntries: 4096 }]).error!.reason, /cannot pass map_type 27 into func bpf_for_each_map_elem#164/);
 });
+
+test('a callback whose r0 is out of range on one path only is rejected (r0 precise at callback exit)', () => {
+  // kernel selftest verifier_subprog_precision callback_precise_return_fail, in short
+  const r = withBtf(LOOP_CALL + 'call 7\nif r0 s> 1000 goto +1\nr0 = 0\nexit');
+  assert.equal(r.ok, false);
+  assert.equal(r.error!.reason, 'At callback return the register R0 has smin=1001 should have been in [0, 1]');
+});
