@@ -34,7 +34,28 @@ export function relocateMapRefs(spec: ProgramSpec, maps: readonly BpfMap[]): Uin
     dv.setInt32(at + 4, addr | 0, true);
     dv.setInt32(at + SLOT + 4, 0, true);
   }
+  refuseUnrelocatedMapLoads(out, spec.mapRefs);
   return out;
+}
+
+/**
+ * A map load (lddw with a map pseudo source: fd, value, idx, idx value) that
+ * no relocation resolved would hand the program whatever its imm says: refuse
+ * it, as the kernel refuses an fd that names no map, verified or not.
+ */
+function refuseUnrelocatedMapLoads(insns: Uint8Array, refs: ProgramSpec['mapRefs']): void {
+  const done = new Set(refs.map((r) => r.insn));
+  const dv = new DataView(insns.buffer, insns.byteOffset, insns.byteLength);
+  const n = insns.length / SLOT;
+  for (let i = 0; i + 1 < n; i++) {
+    const at = i * SLOT;
+    if (insns[at] !== 0x18) continue;
+    const src = insns[at + 1]! >> 4;
+    if ((src === 1 || src === 2 || src === 5 || src === 6) && !done.has(i)) {
+      throw new VerifierError(i, `fd ${dv.getInt32(at + 4, true)} is not pointing to valid bpf_map`);
+    }
+    i++; // skip the second slot
+  }
 }
 
 const LDDW = 0x18;

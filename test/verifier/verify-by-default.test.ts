@@ -75,3 +75,12 @@ test('tsbpf run FILE.o verifies by default; --no-verify opts out', () => {
   assert.notEqual(raw.status, 0);
   assert.match(raw.stderr, /engine jit-verified runs without memory checks and only verified programs/);
 });
+
+test('a map load no relocation resolved is refused with or without the verifier', () => {
+  const spec = objectSpec([{ name: 'raw', type: 'xdp', asm: 'ld_pseudo r1, 1, 7\nr0 = 2\nexit' }]);
+  for (const verifyOpt of [true, false]) {
+    const rt = new Runtime({ verify: verifyOpt });
+    assert.throws(() => rt.loadObject(spec), (e: unknown) => e instanceof LoadError && /instruction 0: fd -?\d+ is not pointing to valid bpf_map/.test(e.message), `verify: ${verifyOpt}`);
+    rt.dispose();
+  }
+});
