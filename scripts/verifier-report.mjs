@@ -61,7 +61,8 @@ const possibleCpus = (() => {
 function kernelErrorLine(log) {
   const lines = String(log ?? '').split('\n').map((l) => l.trimEnd()).filter((l) => l !== '');
   let end = lines.length;
-  while (end > 0 && /^(processed \d+ insns|verification time|stack depth|libbpf:|-- END|Error:)/.test(lines[end - 1])) end--;
+  // (after 'infinite loop detected' the kernel prints the two states it compared)
+  while (end > 0 && /^(processed \d+ insns|verification time|stack depth|libbpf:|-- END|Error:|cur state:|old state:)/.test(lines[end - 1])) end--;
   return end > 0 ? lines[end - 1] : undefined;
 }
 
