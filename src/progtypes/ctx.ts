@@ -96,6 +96,21 @@ const CGROUP_SKB: CtxLayout = {
   fields: skbFields({ write: ['mark', 'priority', 'cb', 'tstamp'], deny: ['tc_classid', 'data_meta', 'wire_len'], pkt: true, meta: false }),
 };
 
+// sk_skb (sockmap parsers and verdicts): sk_skb_is_valid_access. Writes
+// only to tc_index and priority; no mark, tc_classid, data_meta, tstamp,
+// wire_len or hwtstamp; direct packet access.
+const SK_SKB: CtxLayout = {
+  name: '__sk_buff',
+  size: SKB_SIZE,
+  packet: 'write',
+  fields: skbFields({
+    write: ['tc_index', 'priority'],
+    deny: ['mark', 'tc_classid', 'data_meta', 'tstamp', 'wire_len', 'hwtstamp'],
+    pkt: true,
+    meta: false,
+  }),
+};
+
 // Lightweight tunnels: packet reads everywhere, writes only on xmit.
 function lwt(packet: 'read' | 'write'): CtxLayout {
   return {
@@ -192,6 +207,7 @@ const BY_TYPE = new Map<number, CtxLayout>([
   [T['xdp']!, XDP],
   [T['cgroup_skb']!, CGROUP_SKB],
   [T['sk_msg']!, SK_MSG],
+  [T['sk_skb']!, SK_SKB],
   [T['lwt_in']!, lwt('read')],
   [T['lwt_out']!, lwt('read')],
   [T['lwt_xmit']!, lwt('write')],
