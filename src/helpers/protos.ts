@@ -30,7 +30,9 @@ export type ArgKind =
   /** A stack pointer or NULL: the callback's context. */
   | 'stack_or_null'
   /** A NUL-terminated string in a read-only map value at a constant offset. */
-  | 'const_str';
+  | 'const_str'
+  /** A referenced socket, released by the call. */
+  | 'sock_release';
 
 /** 'cpu_id': an integer in [0, number of possible CPUs). */
 export type RetKind = 'integer' | 'void' | 'map_value_or_null' | 'ringbuf_mem_or_null' | 'cpu_id';
@@ -118,6 +120,7 @@ proto('for_each_map_elem', ['const_map_ptr', 'func', 'stack_or_null', 'anything'
 proto('snprintf', ['mem_or_null', 'const_size_or_zero', 'const_str', 'mem_or_null', 'const_size_or_zero'], 'integer', true);
 proto('strncmp', ['mem', 'const_size', 'const_str']);
 proto('map_lookup_percpu_elem', ['const_map_ptr', 'map_key', 'anything'], 'map_value_or_null');
+proto('sk_release', ['sock_release']);
 proto('get_socket_cookie', ['ctx']);
 proto('get_socket_uid', ['ctx']);
 proto('get_hash_recalc', ['ctx']);
@@ -158,13 +161,14 @@ const TC = [
   ...NET_BASE, 'skb_load_bytes', 'skb_store_bytes', 'l3_csum_replace', 'l4_csum_replace', 'csum_diff', 'redirect',
   'perf_event_output', 'get_hash_recalc', 'get_socket_cookie', 'get_socket_uid',
   'skb_pull_data', 'skb_change_tail', 'skb_change_head', 'skb_adjust_room', 'skb_vlan_push', 'skb_vlan_pop',
-  'skb_change_type', 'set_hash', 'set_hash_invalid',
+  'skb_change_type', 'set_hash', 'set_hash_invalid', 'sk_release',
 ];
 const XDP = [
   ...NET_BASE, 'perf_event_output', 'csum_diff', 'xdp_adjust_head', 'xdp_adjust_meta', 'xdp_adjust_tail', 'redirect', 'redirect_map',
-  'xdp_get_buff_len', 'xdp_load_bytes', 'xdp_store_bytes',
+  'xdp_get_buff_len', 'xdp_load_bytes', 'xdp_store_bytes', 'sk_release',
 ];
 const CGROUP_SKB = [...NET_BASE, 'skb_load_bytes', 'get_socket_cookie', 'get_socket_uid', 'perf_event_output'];
+const CGROUP_SKB_ONLY = [...CGROUP_SKB, 'sk_release'];
 
 const T = BPF_PROG_TYPE;
 const ALLOW = new Map<number, ReadonlySet<number>>();
@@ -175,10 +179,11 @@ function allow(types: string[], names: readonly string[]): void {
 allow(['socket_filter'], SOCKET);
 allow(['sched_cls', 'sched_act'], TC);
 allow(['xdp'], XDP);
-allow(['cgroup_skb'], CGROUP_SKB);
+allow(['cgroup_skb'], CGROUP_SKB_ONLY);
 allow(['lwt_in', 'lwt_out'], CGROUP_SKB);
 allow(['sk_msg'], [...NET_BASE, 'perf_event_output']);
 allow(['lwt_xmit'], [...CGROUP_SKB, 'skb_store_bytes', 'l3_csum_replace', 'l4_csum_replace', 'csum_diff', 'redirect']);
+allow(['flow_dissector'], [...NET_BASE, 'skb_load_bytes']);
 allow(['kprobe', 'tracepoint', 'perf_event', 'raw_tracepoint', 'raw_tracepoint_writable'], TRACING);
 
 /** May a program of this type call the helper? (undefined: the type has no allow list here) */

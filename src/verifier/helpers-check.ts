@@ -13,10 +13,29 @@ import { checkMemRegion, MAX_VAR_OFF } from './memory-access.js';
 import { stackHelperAccess } from './stack.js';
 import { checkCallbackStackWrite } from './callbacks.js';
 import { markPrecise } from './precision.js';
-import { BPF_FUNC, BPF_MAP_TYPE, nameOf } from '../internal/uapi.gen.js';
+import { BPF_ATTACH_TYPE, BPF_FUNC, BPF_MAP_TYPE, BPF_PROG_TYPE, nameOf } from '../internal/uapi.gen.js';
 import { STACK_SIZE } from '../isa/fields.js';
 
 const WRITING_HELPERS = new Set(['map_delete_elem', 'map_update_elem', 'map_push_elem', 'map_pop_elem'].map((n) => BPF_FUNC[n]!));
+
+function isSockMap(type: number | undefined): boolean {
+  return type === BPF_MAP_TYPE['sockmap'] || type === BPF_MAP_TYPE['sockhash'];
+}
+
+/** Program types that may update or delete sockmap/sockhash entries (the kernel's may_update_sockmap, 6.x). */
+const SOCKMAP_WRITERS = new Set(
+  ['socket_filter', 'sched_cls', 'sched_act', 'xdp', 'sk_reuseport', 'flow_dissector', 'sk_lookup']
+    .map((n) => BPF_PROG_TYPE[n]).filter((x): x is number => x !== undefined),
+);
+
+function maySockmapWrite(env: Env, id: number): boolean {
+  const t = env.opts.progType;
+  if (SOCKMAP_WRITERS.has(t)) return true;
+  // sock_ops may delete (it updates through its own helper); tracing only as a map iterator.
+  if (t === BPF_PROG_TYPE['sock_ops']) return id === BPF_FUNC['map_delete_elem'];
+  if (t === BPF_PROG_TYPE['tracing']) return env.opts.expectedAttachType === BPF_ATTACH_TYPE['trace_iter'];
+  return false;
+}
 
 const MEM_TYPES = 'fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_';
 
@@ -102,6 +121,8 @@ function checkMapCompat(env: Env, id: number, mapIndex: number): void {
   if (m.type === T['ringbuf'] && !ringbufHelpers.includes(id)) bad();
   if (ringbufHelpers.includes(id) && m.type !== T['ringbuf']) bad();
   if (m.type === T['prog_array'] && id !== F['tail_call']) bad();
+  // may_update_sockmap: only some program types may change a sockmap or sockhash.
+  if (isSockMap(m.type) && (id === F['map_update_elem'] || id === F['map_delete_elem']) && !maySockmapWrite(env, id)) bad();
   if (id === F['tail_call'] && m.type !== T['prog_array']) bad();
   if (m.type === T['perf_event_array'] && id !== F['perf_event_output'] && id !== F['perf_event_read'] && id !== F['perf_event_read_value']) bad();
   if (id === F['perf_event_output'] && m.type !== T['perf_event_array']) bad();
@@ -139,6 +160,12 @@ export function checkHelperCall(env: Env, id: number): void {
       case 'map_value':
       case 'uninit_map_value': {
         if (meta.mapIndex < 0) reject(`invalid map_ptr to access map->${kind === 'map_key' ? 'key' : 'value'}`);
+        if (kind === 'map_value' && isSockMap(env.maps[meta.mapIndex]?.type)) {
+          // resolve_map_arg_type: a sockmap/sockhash value is a socket (ARG_PTR_TO_BTF_ID_SOCK_COMMON).
+          const sock = r.type === RegType.PTR_TO_SOCK_COMMON || r.type === RegType.PTR_TO_SOCKET || r.type === RegType.PTR_TO_TCP_SOCK;
+          if (!sock || r.flags & RegFlag.MAYBE_NULL) expect('sock_common, sock, tcp_sock, xdp_sock, ptr_, trusted_ptr_');
+          break;
+        }
         if (!r.isPointer() || r.flags & RegFlag.MAYBE_NULL) expect(MEM_TYPES);
         const m = env.maps[meta.mapIndex]!;
         checkHelperMem(env, regno, BigInt(kind === 'map_key' ? m.keySize : m.valueSize), kind === 'uninit_map_value', false);
@@ -193,6 +220,13 @@ export function checkHelperCall(env: Env, id: number): void {
         if (!tnumIsConst(r.varOff)) reject(`R${regno} is not a constant address'`);
         const off = r.off + Number(BigInt.asIntN(64, r.varOff.value));
         if (off < 0 || off >= m!.valueSize) reject(`R${regno} string is not zero-terminated`);
+        break;
+      }
+      case 'sock_release': {
+        const sock = r.type === RegType.PTR_TO_SOCK_COMMON || r.type === RegType.PTR_TO_SOCKET || r.type === RegType.PTR_TO_TCP_SOCK;
+        if (!sock || r.flags & RegFlag.MAYBE_NULL) expect('sock_common, sock, tcp_sock, xdp_sock, ptr_, trusted_ptr_');
+        if (!r.refObjId) reject(`R${regno} must be referenced when passed to release function`);
+        meta.releaseRef = r.refObjId;
         break;
       }
       case 'ringbuf_mem':
