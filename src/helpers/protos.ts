@@ -35,7 +35,10 @@ export type ArgKind =
   | 'sock_release';
 
 /** 'cpu_id': an integer in [0, number of possible CPUs). */
-export type RetKind = 'integer' | 'void' | 'map_value_or_null' | 'ringbuf_mem_or_null' | 'cpu_id';
+export type RetKind = 'integer' | 'void' | 'map_value_or_null' | 'ringbuf_mem_or_null' | 'cpu_id'
+  /** A referenced socket (or NULL) the program must release with bpf_sk_release. */
+  | 'socket_or_null_acquire'
+  | 'sock_common_or_null_acquire';
 
 export interface HelperProto {
   readonly id: number;
@@ -121,6 +124,10 @@ proto('snprintf', ['mem_or_null', 'const_size_or_zero', 'const_str', 'mem_or_nul
 proto('strncmp', ['mem', 'const_size', 'const_str']);
 proto('map_lookup_percpu_elem', ['const_map_ptr', 'map_key', 'anything'], 'map_value_or_null');
 proto('sk_release', ['sock_release']);
+// Socket lookups (the tc/xdp/cgroup_skb versions): tuple memory, its size, netns, flags.
+proto('sk_lookup_tcp', ['ctx', 'mem', 'const_size', 'anything', 'anything'], 'socket_or_null_acquire');
+proto('sk_lookup_udp', ['ctx', 'mem', 'const_size', 'anything', 'anything'], 'socket_or_null_acquire');
+proto('skc_lookup_tcp', ['ctx', 'mem', 'const_size', 'anything', 'anything'], 'sock_common_or_null_acquire');
 proto('get_socket_cookie', ['ctx']);
 proto('get_socket_uid', ['ctx']);
 proto('get_hash_recalc', ['ctx']);
@@ -161,14 +168,14 @@ const TC = [
   ...NET_BASE, 'skb_load_bytes', 'skb_store_bytes', 'l3_csum_replace', 'l4_csum_replace', 'csum_diff', 'redirect',
   'perf_event_output', 'get_hash_recalc', 'get_socket_cookie', 'get_socket_uid',
   'skb_pull_data', 'skb_change_tail', 'skb_change_head', 'skb_adjust_room', 'skb_vlan_push', 'skb_vlan_pop',
-  'skb_change_type', 'set_hash', 'set_hash_invalid', 'sk_release',
+  'skb_change_type', 'set_hash', 'set_hash_invalid', 'sk_release', 'sk_lookup_tcp', 'sk_lookup_udp', 'skc_lookup_tcp',
 ];
 const XDP = [
   ...NET_BASE, 'perf_event_output', 'csum_diff', 'xdp_adjust_head', 'xdp_adjust_meta', 'xdp_adjust_tail', 'redirect', 'redirect_map',
-  'xdp_get_buff_len', 'xdp_load_bytes', 'xdp_store_bytes', 'sk_release',
+  'xdp_get_buff_len', 'xdp_load_bytes', 'xdp_store_bytes', 'sk_release', 'sk_lookup_tcp', 'sk_lookup_udp', 'skc_lookup_tcp',
 ];
 const CGROUP_SKB = [...NET_BASE, 'skb_load_bytes', 'get_socket_cookie', 'get_socket_uid', 'perf_event_output'];
-const CGROUP_SKB_ONLY = [...CGROUP_SKB, 'sk_release'];
+const CGROUP_SKB_ONLY = [...CGROUP_SKB, 'sk_release', 'sk_lookup_tcp', 'sk_lookup_udp', 'skc_lookup_tcp'];
 
 const T = BPF_PROG_TYPE;
 const ALLOW = new Map<number, ReadonlySet<number>>();

@@ -245,6 +245,11 @@ export function checkHelperCall(env: Env, id: number): void {
     checkMapCompat(env, id, meta.mapIndex);
   }
   if (meta.releaseRef) releaseReference(env, meta.releaseRef);
+  // A taken tail call never returns: references held now could never be released.
+  if (id === BPF_FUNC['tail_call'] && env.state.refs.length > 0) {
+    for (const r of env.state.refs) env.log.line(`Unreleased reference id=${r.id} alloc_insn=${r.insn}`);
+    reject('tail_call would lead to reference leak');
+  }
   // A tail call that returns changed nothing, but a subprogram that tail-calls may
   // have run a program that moved the packet: the caller's pointers are stale.
   if (CHANGES_PACKET_DATA.has(id) || (id === BPF_FUNC['tail_call'] && env.state.frames.length > 1)) clearPacketPointers(env);
@@ -284,6 +289,17 @@ export function checkHelperCall(env: Env, id: number): void {
       markPointer(r0, RegType.PTR_TO_MAP_VALUE, sure ? 0 : RegFlag.MAYBE_NULL);
       r0.mapIndex = meta.mapIndex;
       if (!sure) r0.id = ++env.nextId;
+      break;
+    }
+    case 'socket_or_null_acquire':
+    case 'sock_common_or_null_acquire': {
+      // acquire_reference: one id for the null check, the reference's own for both (as for ring buffer memory).
+      markPointer(r0, proto.ret === 'socket_or_null_acquire' ? RegType.PTR_TO_SOCKET : RegType.PTR_TO_SOCK_COMMON, RegFlag.MAYBE_NULL);
+      ++env.nextId;
+      const ref = ++env.nextId;
+      r0.id = ref;
+      r0.refObjId = ref;
+      env.state.refs.push({ id: ref, insn: env.insnIdx });
       break;
     }
     case 'ringbuf_mem_or_null': {

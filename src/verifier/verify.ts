@@ -532,7 +532,7 @@ function walk(
         if (def.shape === Shape.LdInd) readReg(regs, src);
         const r6 = regs[6]!;
         if (r6.type !== RegType.PTR_TO_CTX) throw new Reject('at the time of BPF_LD_ABS|IND R6 != pointer to skb');
-        if (env.state.refs.length > 0) throw new Reject('BPF_LD_[ABS|IND] cannot be mixed with socket references');
+        if (env.state.refs.length > 0) throw new Reject('BPF_LD_[ABS|IND] would lead to reference leak');
         for (let i = 1; i <= 5; i++) markNotInit(regs[i]!);
         markUnknown(regs[0]!);
         coerceToSize(regs[0]!, def.width / 8);
