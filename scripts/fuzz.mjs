@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Differential fuzzing of the JIT against the interpreter, for as long as
-// asked: node scripts/fuzz.mjs [--seconds N] [--start SEED] [--count N]
+// asked: node scripts/fuzz.mjs [--seconds N] [--start SEED] [--count N] [--maps]
 // (run `tsc -p .` first). Each seed is a random program (src/vm/fuzz/gen.ts);
+// with --maps, it also gets a few maps and calls map helpers on them
+// (src/vm/fuzz/gen-maps.ts, maps.ts), and the maps' contents are compared;
 // a mismatch prints the seed and the differences, and the exit code is 1.
 // Reproduce one seed with --start SEED --count 1.
 import { DiffHarness } from '../dist/src/vm/fuzz/diff.js';
@@ -20,7 +22,8 @@ function arg(name, fallback) {
 const seconds = arg('seconds', 10);
 const start = arg('start', (Date.now() % 1_000_000_000) * 16);
 const count = arg('count', Infinity);
-const harness = new DiffHarness();
+const maps = process.argv.includes('--maps');
+const harness = new DiffHarness({ maps });
 const deadline = Date.now() + seconds * 1000;
 let seed = start;
 let runs = 0;
@@ -32,10 +35,10 @@ while (runs < count && Date.now() < deadline) {
   outcomes.set(kind, (outcomes.get(kind) ?? 0) + 1);
   if (r.mismatches.length > 0) {
     bad++;
-    console.log(`MISMATCH seed ${seed >>> 0}:\n  ${r.mismatches.join('\n  ')}`);
+    console.log(`MISMATCH seed ${seed >>> 0}${maps ? ' (--maps)' : ''}:\n  ${r.mismatches.join('\n  ')}`);
   }
   seed++;
   runs++;
 }
-console.log(`${runs} programs from seed ${start >>> 0}, ${bad} mismatches; outcomes ${JSON.stringify(Object.fromEntries(outcomes))}`);
+console.log(`${runs} programs${maps ? ' with maps' : ''} from seed ${start >>> 0}, ${bad} mismatches; outcomes ${JSON.stringify(Object.fromEntries(outcomes))}`);
 process.exit(bad > 0 ? 1 : 0);

@@ -4,29 +4,46 @@
 // faults the address, size and direction). A run that ends normally on the
 // interpreter is also run on the JIT in verified mode (no checks), which
 // must then agree too.
+//
+// With maps (DiffHarness option `maps`), each seed also gets a few maps
+// (maps.ts), built afresh for every engine at the same addresses, and
+// programs that call map helpers on them (gen-maps.ts); the JIT inlines
+// those calls as the Runtime configures it. The maps' contents after the
+// run are compared too, through the user-space API and byte for byte.
 
 import { decodeProgram, encodeSlots, type Program } from '../../isa/decode.js';
-import { MAX_CALL_FRAMES, STACK_SIZE } from '../../isa/fields.js';
-import { HelperRegistry, argI64, setR0Big } from '../../helpers/registry.js';
+import { MAX_CALL_FRAMES, STACK_SIZE, type RawInsn } from '../../isa/fields.js';
+import { INSNS, Op } from '../../isa/table.js';
+import { HelperRegistry, argI64, setR0Big, type HelperDef } from '../../helpers/registry.js';
+import { HelperContext } from '../../helpers/context.js';
+import { STANDARD_HELPERS } from '../../helpers/index.js';
 import { MemoryFault, TsbpfError } from '../../internal/errors.js';
 import { Interpreter } from '../interpreter.js';
 import { RuntimeMemory, type Region } from '../memory.js';
 import { REG_FILE_LENGTH, type Engine, type EngineConfig } from '../types.js';
 import { compile } from '../jit/engine.js';
+import { mapIntrinsics } from '../jit/intrinsics.js';
 import { FUZZ_HELPER_MIX, generateProgram, type FuzzProgram, type GenOptions } from './gen.js';
+import { FuzzMapSet, planMaps, type MapPlan } from './maps.js';
 
-/** The helper fuzz programs call: a 64-bit mix of r1..r5 into r0. */
-export function fuzzHelpers(): HelperRegistry {
-  return new HelperRegistry([
-    {
-      id: FUZZ_HELPER_MIX,
-      name: 'fuzz_mix',
-      fn: (env) => {
-        const v = (argI64(env, 1) * 31n + argI64(env, 2)) ^ (argI64(env, 3) << 7n) ^ (argI64(env, 4) - argI64(env, 5));
-        setR0Big(env, BigInt.asIntN(64, v));
-      },
-    },
-  ]);
+const MOV_R0_0: RawInsn = { opcode: INSNS[Op.MOV64_IMM]!.opcode, dst: 0, src: 0, off: 0, imm: 0 };
+const EXIT: RawInsn = { opcode: INSNS[Op.EXIT]!.opcode, dst: 0, src: 0, off: 0, imm: 0 };
+
+/** Bytes reserved for one seed's maps: far more than 4 maps of 8 elements of 40-byte keys and values take. */
+const MAP_ARENA = 1 << 20;
+
+const fuzzMix: HelperDef = {
+  id: FUZZ_HELPER_MIX,
+  name: 'fuzz_mix',
+  fn: (env) => {
+    const v = (argI64(env, 1) * 31n + argI64(env, 2)) ^ (argI64(env, 3) << 7n) ^ (argI64(env, 4) - argI64(env, 5));
+    setR0Big(env, BigInt.asIntN(64, v));
+  },
+};
+
+/** The helper fuzz programs call (a 64-bit mix of r1..r5 into r0), with the standard helpers when `standard`. */
+export function fuzzHelpers(standard = false): HelperRegistry {
+  return new HelperRegistry(standard ? [...STANDARD_HELPERS, fuzzMix] : [fuzzMix]);
 }
 
 export interface Outcome {
@@ -36,6 +53,9 @@ export interface Outcome {
   readonly error?: string;
   readonly mem: Uint8Array;
   readonly stack: Uint8Array;
+  /** With maps: each map's elements as text, then its descriptor and data bytes. */
+  readonly maps?: readonly string[];
+  readonly mapBytes?: readonly Uint8Array[];
 }
 
 export interface DiffResult {
@@ -45,6 +65,8 @@ export interface DiffResult {
   readonly interp: Outcome;
   readonly jit: Outcome;
   readonly program: FuzzProgram;
+  /** The maps the program ran with (maps mode). */
+  readonly plan?: MapPlan;
 }
 
 function describeError(e: unknown): string {
@@ -62,17 +84,29 @@ export class DiffHarness {
   readonly config: EngineConfig;
   private readonly input: Region;
   readonly budget: number;
+  /** Programs call map helpers on per-seed maps. */
+  readonly withMaps: boolean;
 
-  constructor(options: { memSize?: number; budget?: number } = {}) {
+  constructor(options: { memSize?: number; budget?: number; maps?: boolean } = {}) {
     this.mem = new RuntimeMemory({ maxBytes: 16 * 1024 * 1024 });
     const stack = this.mem.alloc(MAX_CALL_FRAMES * STACK_SIZE, { name: 'stack', kind: 'stack' });
     // 61 bytes: the last granule is partial, so accesses near the end take the slow path
     this.input = this.mem.alloc(options.memSize ?? 61, { name: 'input', kind: 'input' });
-    this.config = { mem: this.mem, helpers: fuzzHelpers(), stack };
+    this.withMaps = options.maps ?? false;
+    this.config = { mem: this.mem, helpers: fuzzHelpers(this.withMaps), stack };
     this.budget = options.budget ?? 1_000_000;
+    // The JIT allocates its control block at the first compile over a memory: do that now,
+    // so that it does not land between two builds of a seed's maps and move the second.
+    if (this.withMaps) {
+      compile(decodeProgram(encodeSlots([MOV_R0_0, EXIT])), this.config);
+      // Reserve the heap the maps will use, then free it: it stays one hole, into which
+      // every seed's maps go first-fit, so a seed's map addresses (and so its program)
+      // do not depend on the seeds run before it.
+      this.mem.free(this.mem.alloc(MAP_ARENA, { name: 'fuzz map arena' }));
+    }
   }
 
-  private execute(engine: Engine, fp: FuzzProgram): Outcome {
+  private execute(engine: Engine, fp: FuzzProgram, maps?: FuzzMapSet): Outcome {
     const mem = this.mem;
     mem.refresh();
     mem.u8.set(fp.mem.subarray(0, this.input.size), this.input.start);
@@ -81,7 +115,9 @@ export class DiffHarness {
     const regs = new Int32Array(REG_FILE_LENGTH);
     let error: string | undefined;
     try {
-      engine.run([this.input.start, this.input.size], { budget: this.budget, regsOut: regs });
+      // a fixed clock and random seed: helpers the fuzz programs do not call should not differ either
+      const run = maps === undefined ? undefined : new HelperContext({ maps: maps.table, cpu: 0, seed: 1, clock: () => 0n });
+      engine.run([this.input.start, this.input.size], { budget: this.budget, regsOut: regs, run });
     } catch (e) {
       error = describeError(e);
     }
@@ -90,14 +126,51 @@ export class DiffHarness {
       ...(error === undefined ? { regs } : { error }),
       mem: mem.u8.slice(this.input.start, this.input.start + this.input.size),
       stack: mem.u8.slice(stack.start, stack.start + stack.size),
+      ...(maps === undefined ? {} : { maps: maps.contents(), mapBytes: maps.rawBytes() }),
     };
   }
 
   /** Generate the program for a seed, run it on both engines, compare. */
   runSeed(seed: number, gen: GenOptions = {}): DiffResult {
+    if (this.withMaps) return this.runSeedWithMaps(seed, gen);
     const program = generateProgram(seed, { memSize: this.input.size, ...gen });
     const prog = decodeProgram(encodeSlots(program.slots));
     return this.compare(seed, program, prog);
+  }
+
+  /**
+   * Maps mode: the seed's maps are built (the generator needs their
+   * addresses), the program runs on the interpreter, and the maps are
+   * closed and rebuilt from the plan for each further engine: same
+   * addresses, same ids, same hash seeds, same elements.
+   */
+  private runSeedWithMaps(seed: number, gen: GenOptions): DiffResult {
+    const plan = planMaps(seed);
+    let set = new FuzzMapSet(this.mem, plan);
+    const layout = set.layout();
+    const program = generateProgram(seed, { memSize: this.input.size, ...gen, maps: set.fuzzMaps() });
+    const prog = decodeProgram(encodeSlots(program.slots));
+    const rebuild = (): FuzzMapSet => {
+      set.close();
+      set = new FuzzMapSet(this.mem, plan);
+      if (set.layout() !== layout) throw new Error(`fuzz harness: seed ${seed}: maps rebuilt at other addresses (${set.layout()} vs ${layout})`);
+      return set;
+    };
+    try {
+      const interp = this.execute(new Interpreter(prog, this.config), program, set);
+      rebuild();
+      const jit = this.execute(compile(prog, this.config, mapIntrinsics(set.table, this.config.helpers)), program, set);
+      const mismatches = diffOutcomes(interp, jit, 'jit');
+      // verified mode trusts pointers the verifier would have checked: only for programs that pass none that are bad
+      if (interp.error === undefined && !program.wild) {
+        rebuild();
+        const verified = this.execute(compile(prog, this.config, { verified: true, ...mapIntrinsics(set.table, this.config.helpers) }), program, set);
+        mismatches.push(...diffOutcomes(interp, verified, 'jit-verified'));
+      }
+      return { seed, mismatches, interp, jit, program, plan };
+    } finally {
+      set.close();
+    }
   }
 
   compare(seed: number, program: FuzzProgram, prog: Program): DiffResult {
@@ -112,7 +185,8 @@ export class DiffHarness {
   }
 }
 
-function diffOutcomes(a: Outcome, b: Outcome, label: string): string[] {
+/** Differences of `b` (an engine named `label`) from `a` (the interpreter), one line each. */
+export function diffOutcomes(a: Outcome, b: Outcome, label: string): string[] {
   const out: string[] = [];
   if (a.error !== b.error) out.push(`${label}: error ${b.error ?? 'none'}, interpreter ${a.error ?? 'none'}`);
   if (a.regs && b.regs) {
@@ -126,6 +200,18 @@ function diffOutcomes(a: Outcome, b: Outcome, label: string): string[] {
   if (m >= 0) out.push(`${label}: input byte ${m} = ${b.mem[m]}, interpreter ${a.mem[m]}`);
   const s = firstDiff(a.stack, b.stack);
   if (s >= 0) out.push(`${label}: stack byte ${s} = ${b.stack[s]}, interpreter ${a.stack[s]}`);
+  const am = a.maps ?? [];
+  const bm = b.maps ?? [];
+  for (let i = 0; i < Math.max(am.length, bm.length); i++) {
+    if (am[i] !== bm[i]) out.push(`${label}: map contents ${bm[i] ?? 'none'}, interpreter ${am[i] ?? 'none'}`);
+  }
+  const ab = a.mapBytes ?? [];
+  const bb = b.mapBytes ?? [];
+  for (let i = 0; i < Math.max(ab.length, bb.length); i++) {
+    const d = ab[i] !== undefined && bb[i] !== undefined ? firstDiff(ab[i]!, bb[i]!) : 0;
+    // (region 2k is map k's descriptor, 2k + 1 its data)
+    if (d >= 0) out.push(`${label}: map region ${i} byte ${d} = ${bb[i]?.[d]}, interpreter ${ab[i]?.[d]}`);
+  }
   return out;
 }
 

@@ -14,10 +14,12 @@
 // region and the stack (a few deliberately out of bounds), atomics, forward
 // jumps, dead code, bounded loops, loops with two entries (irreducible),
 // bpf-to-bpf calls (occasionally unbounded recursion), helper calls, and
-// rarely a runaway loop.
+// rarely a runaway loop. Given maps (GenOptions.maps), programs also call
+// map_lookup/update/delete_elem on them and use the values (gen-maps.ts).
 
 import { AtomicOp, Field, type RawInsn } from '../../isa/fields.js';
 import { INSNS, Op, Shape, type InsnDef } from '../../isa/table.js';
+import { MapCallGen, type FuzzMap } from './gen-maps.js';
 import { Prng } from './prng.js';
 
 /** Helper ids the fuzz programs call; see fuzzHelpers in diff.ts. */
@@ -31,6 +33,8 @@ export interface GenOptions {
   maxFuncs?: number;
   /** Probability that a memory access is deliberately out of bounds (default 0.005). */
   oobRate?: number;
+  /** Maps the program may call map helpers on (their descriptors must exist when it runs). */
+  maps?: readonly FuzzMap[];
 }
 
 export interface FuzzProgram {
@@ -39,20 +43,26 @@ export interface FuzzProgram {
   readonly memSize: number;
   /** Initial contents of the input region. */
   readonly mem: Uint8Array;
+  /**
+   * The program passes a map helper something a verifier would refuse (a
+   * bad key or value pointer, a non-map r1): engines in verified mode may
+   * then legitimately differ, so only unverified runs are compared.
+   */
+  readonly wild: boolean;
 }
 
-const FREE_REGS = [0, 1, 2, 3, 4, 5, 8] as const;
+export const FREE_REGS = [0, 1, 2, 3, 4, 5, 8] as const;
 /** A derived pointer into the input region, set only by 'ptr' chunks (and the prologue). */
 const PTR_REG = 7;
-const SRC_REGS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10] as const;
-const MEM_BASE = 6;
-const LOOP_REG = 9;
+export const SRC_REGS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10] as const;
+export const MEM_BASE = 6;
+export const LOOP_REG = 9;
 
 const rowsOf = (pred: (d: InsnDef) => boolean): InsnDef[] => INSNS.filter(pred);
 const ALU_ROWS = rowsOf((d) => d.shape === Shape.AluImm || d.shape === Shape.AluReg || d.shape === Shape.Neg || d.shape === Shape.Endian || d.shape === Shape.MovSx);
-const LOAD_ROWS = rowsOf((d) => d.shape === Shape.Load || d.shape === Shape.LoadSx);
-const STORE_ROWS = rowsOf((d) => d.shape === Shape.Store || d.shape === Shape.StoreReg);
-const ATOMIC_ROWS = rowsOf((d) => d.shape === Shape.Atomic);
+export const LOAD_ROWS = rowsOf((d) => d.shape === Shape.Load || d.shape === Shape.LoadSx);
+export const STORE_ROWS = rowsOf((d) => d.shape === Shape.Store || d.shape === Shape.StoreReg);
+export const ATOMIC_ROWS = rowsOf((d) => d.shape === Shape.Atomic);
 const COND_ROWS = rowsOf((d) => d.shape === Shape.JmpImm || d.shape === Shape.JmpReg);
 
 /** Immediates that hit the edge cases: zero, -1, sign boundaries, shift widths. */
@@ -66,7 +76,7 @@ interface Fixup {
 }
 
 /** A tiny assembler with forward/backward labels. */
-class Asm {
+export class Asm {
   readonly slots: RawInsn[] = [];
   private readonly labels: number[] = [];
   private readonly fixups: Fixup[] = [];
@@ -110,19 +120,23 @@ class Asm {
 }
 
 class Generator {
-  private readonly r: Prng;
-  private readonly a = new Asm();
-  private readonly memSize: number;
+  readonly r: Prng;
+  readonly a = new Asm();
+  readonly memSize: number;
   private readonly oobRate: number;
   private readonly funcLabels: number[] = [];
   /** Index of the function being generated (0 = main). */
   private fn = 0;
   private budget = 0;
+  /** Emits map helper calls; undefined when the program has no maps. */
+  readonly mapCalls: MapCallGen | undefined;
 
   constructor(seed: number, options: GenOptions) {
     this.r = new Prng(seed);
     this.memSize = options.memSize ?? 64;
     this.oobRate = options.oobRate ?? 0.005;
+    const maps = options.maps ?? [];
+    this.mapCalls = maps.length > 0 ? new MapCallGen(this, maps) : undefined;
     const nFuncs = this.r.int((options.maxFuncs ?? 3) + 1);
     for (let k = 0; k <= nFuncs; k++) this.funcLabels.push(this.a.label());
   }
@@ -155,7 +169,7 @@ class Generator {
     this.a.insn(INSNS[Op.ADD64_IMM]!, { dst: PTR_REG, imm: this.r.int(this.memSize >> 1) });
   }
 
-  private imm(): number {
+  imm(): number {
     const r = this.r;
     return r.chance(0.5) ? r.pick(EDGE_IMMS) : r.chance(0.5) ? r.range(-100, 100) : r.next() | 0;
   }
@@ -191,6 +205,8 @@ class Generator {
       [this.fn > 0 ? 0.15 : 0, 'recurse'],
       [0.05, 'badhelper'],
       [0.03, 'spin'],
+      // (last, and weight 0 without maps: programs without maps stay what they were for each seed)
+      [this.mapCalls !== undefined ? 14 : 0, 'map'],
     ]);
     const a = this.a;
     switch (kind) {
@@ -275,6 +291,9 @@ class Generator {
         // a runaway loop: both engines must stop it with BudgetExceeded
         a.insn(INSNS[Op.JA]!, { off: -1 });
         return;
+      case 'map':
+        this.mapCalls!.emit();
+        return;
       case 'helper':
       case 'badhelper':
         a.insn(INSNS[Op.CALL]!, { imm: kind === 'helper' ? FUZZ_HELPER_MIX : FUZZ_HELPER_UNKNOWN });
@@ -290,7 +309,7 @@ class Generator {
     a.ref(a.insn(INSNS[this.r.chance(0.5) ? Op.JNE64_IMM : Op.JNE32_IMM]!, { dst: LOOP_REG, imm: 0 }), top, 'off');
   }
 
-  private condJump(label: number): void {
+  condJump(label: number): void {
     const r = this.r;
     const d = r.pick(COND_ROWS);
     const at = this.a.insn(d, { dst: r.pick(SRC_REGS), src: r.pick(SRC_REGS), imm: this.imm() });
@@ -298,7 +317,7 @@ class Generator {
   }
 
   /** After a call, r1..r5 are scratch: give them fresh constants so nothing depends on them. */
-  private clobberArgs(): void {
+  clobberArgs(): void {
     for (let reg = 1; reg <= 5; reg++) this.a.insn(INSNS[Op.MOV64_IMM]!, { dst: reg, imm: this.imm() });
   }
 
@@ -354,5 +373,5 @@ export function generateProgram(seed: number, options: GenOptions = {}): FuzzPro
   const r = new Prng(seed ^ 0x5bd1e995);
   const mem = new Uint8Array(memSize);
   for (let i = 0; i < memSize; i++) mem[i] = r.int(256);
-  return { seed, slots, memSize, mem };
+  return { seed, slots, memSize, mem, wild: g.mapCalls?.wild ?? false };
 }
