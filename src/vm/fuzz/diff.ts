@@ -24,7 +24,7 @@ import { REG_FILE_LENGTH, type Engine, type EngineConfig } from '../types.js';
 import { compile } from '../jit/engine.js';
 import { mapIntrinsics } from '../jit/intrinsics.js';
 import { FUZZ_HELPER_MIX, generateProgram, type FuzzProgram, type GenOptions } from './gen.js';
-import { FuzzMapSet, planMaps, type MapPlan } from './maps.js';
+import { FUZZ_CPUS, FuzzMapSet, planMaps, type MapPlan } from './maps.js';
 
 const MOV_R0_0: RawInsn = { opcode: INSNS[Op.MOV64_IMM]!.opcode, dst: 0, src: 0, off: 0, imm: 0 };
 const EXIT: RawInsn = { opcode: INSNS[Op.EXIT]!.opcode, dst: 0, src: 0, off: 0, imm: 0 };
@@ -106,7 +106,7 @@ export class DiffHarness {
     }
   }
 
-  private execute(engine: Engine, fp: FuzzProgram, maps?: FuzzMapSet): Outcome {
+  private execute(engine: Engine, fp: FuzzProgram, maps?: FuzzMapSet, cpu = 0): Outcome {
     const mem = this.mem;
     mem.refresh();
     mem.u8.set(fp.mem.subarray(0, this.input.size), this.input.start);
@@ -116,7 +116,7 @@ export class DiffHarness {
     let error: string | undefined;
     try {
       // a fixed clock and random seed: helpers the fuzz programs do not call should not differ either
-      const run = maps === undefined ? undefined : new HelperContext({ maps: maps.table, cpu: 0, seed: 1, clock: () => 0n });
+      const run = maps === undefined ? undefined : new HelperContext({ maps: maps.table, cpu, seed: 1, clock: () => 0n });
       engine.run([this.input.start, this.input.size], { budget: this.budget, regsOut: regs, run });
     } catch (e) {
       error = describeError(e);
@@ -146,6 +146,8 @@ export class DiffHarness {
    */
   private runSeedWithMaps(seed: number, gen: GenOptions): DiffResult {
     const plan = planMaps(seed);
+    // odd seeds run as CPU 1: per-CPU maps then hand out their second copy
+    const cpu = seed % FUZZ_CPUS;
     let set = new FuzzMapSet(this.mem, plan);
     const layout = set.layout();
     const program = generateProgram(seed, { memSize: this.input.size, ...gen, maps: set.fuzzMaps() });
@@ -157,14 +159,14 @@ export class DiffHarness {
       return set;
     };
     try {
-      const interp = this.execute(new Interpreter(prog, this.config), program, set);
+      const interp = this.execute(new Interpreter(prog, this.config), program, set, cpu);
       rebuild();
-      const jit = this.execute(compile(prog, this.config, mapIntrinsics(set.table, this.config.helpers)), program, set);
+      const jit = this.execute(compile(prog, this.config, mapIntrinsics(set.table, this.config.helpers)), program, set, cpu);
       const mismatches = diffOutcomes(interp, jit, 'jit');
       // verified mode trusts pointers the verifier would have checked: only for programs that pass none that are bad
       if (interp.error === undefined && !program.wild) {
         rebuild();
-        const verified = this.execute(compile(prog, this.config, { verified: true, ...mapIntrinsics(set.table, this.config.helpers) }), program, set);
+        const verified = this.execute(compile(prog, this.config, { verified: true, ...mapIntrinsics(set.table, this.config.helpers) }), program, set, cpu);
         mismatches.push(...diffOutcomes(interp, verified, 'jit-verified'));
       }
       return { seed, mismatches, interp, jit, program, plan };

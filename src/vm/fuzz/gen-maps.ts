@@ -48,6 +48,7 @@ export interface MapGenHost {
 const LOOKUP = BPF_FUNC.map_lookup_elem!;
 const UPDATE = BPF_FUNC.map_update_elem!;
 const DELETE = BPF_FUNC.map_delete_elem!;
+const KTIME = BPF_FUNC.ktime_get_ns!;
 
 const MEM_BASE = 6;
 /** Registers a use of the value may load into (r0 holds the value pointer). */
@@ -91,6 +92,8 @@ export class MapCallGen {
       [3, 'update'],
       [2, 'delete'],
       [1.5, 'lookup-update'],
+      // (an intrinsic too: the call skips the argument spill)
+      [0.5, 'ktime'],
     ]);
     switch (kind) {
       case 'lookup':
@@ -101,6 +104,9 @@ export class MapCallGen {
         break;
       case 'delete':
         this.delete(m);
+        break;
+      case 'ktime':
+        this.callAndKeep(KTIME);
         break;
       case 'lookup-update': {
         // update with a value (or key) that lives in a map: r0 of a lookup,

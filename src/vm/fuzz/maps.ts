@@ -15,7 +15,7 @@ import type { RuntimeMemory } from '../memory.js';
 import type { FuzzMap } from './gen-maps.js';
 import { Prng } from './prng.js';
 
-/** Per-CPU maps keep this many copies; programs run as CPU 0. */
+/** Per-CPU maps keep this many copies; programs run as CPU 0 or 1 (see DiffHarness). */
 export const FUZZ_CPUS = 2;
 
 export interface PlannedMap {
