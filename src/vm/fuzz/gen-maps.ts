@@ -28,8 +28,6 @@ export interface FuzzMap {
   readonly keySize: number;
   readonly valueSize: number;
   readonly maxEntries: number;
-  /** BPF_F_RDONLY_PROG: program writes to values fault, updates and deletes are -EPERM. */
-  readonly readOnly: boolean;
   /** Keys worth trying: present initially or inserted by other calls. */
   readonly keys: readonly Uint8Array[];
 }
@@ -112,24 +110,8 @@ export class MapCallGen {
         // update with a value (or key) that lives in a map: r0 of a lookup,
         // often the very element being written (an overlapping copy)
         const target = r.chance(0.75) ? m : r.pick(this.maps);
-        this.lookup(
-          m,
-          () => {
-          const a = this.h.a;
-          if (r.chance(0.25) && target.keySize <= m.valueSize) {
-            a.insn(INSNS[Op.MOV64_REG]!, { dst: 2, src: 0 });
-            this.pointer(3, target.valueSize, 'value', this.randomBytes(target.valueSize));
-            this.finishUpdate(target, false);
-            return;
-          }
-          a.insn(INSNS[Op.MOV64_REG]!, { dst: 3, src: 0 });
-          // a value longer than the one r0 points at reads what follows it
-          if (target.valueSize > m.valueSize) this.wild = true;
-          this.finishUpdate(target, true);
-          },
-          // without the null check, NULL reaches the helper as a pointer
-          true,
-        );
+        // without the null check, NULL reaches the helper as a pointer: wild
+        this.lookup(m, () => this.updateFromValue(m, target), true);
         break;
       }
     }
@@ -161,7 +143,22 @@ export class MapCallGen {
     this.callAndKeep(UPDATE);
   }
 
-  /** The rest of an update whose r3 (or r2, when keySet is false) is already set. */
+  /** With r0 pointing at a value of `m`: update `target` with that value (r3 = r0), or with it as the key (r2 = r0). */
+  private updateFromValue(m: FuzzMap, target: FuzzMap): void {
+    const a = this.h.a;
+    if (this.h.r.chance(0.25) && target.keySize <= m.valueSize) {
+      a.insn(INSNS[Op.MOV64_REG]!, { dst: 2, src: 0 });
+      this.pointer(3, target.valueSize, 'value', this.randomBytes(target.valueSize));
+      this.finishUpdate(target, false);
+      return;
+    }
+    a.insn(INSNS[Op.MOV64_REG]!, { dst: 3, src: 0 });
+    // a value longer than the one r0 points at reads what follows it (maybe a guard granule)
+    if (target.valueSize > m.valueSize) this.wild = true;
+    this.finishUpdate(target, true);
+  }
+
+  /** The rest of an update whose r3 (valueSet) or r2 (otherwise) is already set. */
   private finishUpdate(m: FuzzMap, valueSet: boolean): void {
     if (valueSet) this.pointer(2, m.keySize, 'key', this.keyBytes(m));
     this.flags();

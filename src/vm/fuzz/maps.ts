@@ -126,7 +126,6 @@ export class FuzzMapSet {
       keySize: m.keySize,
       valueSize: m.valueSize,
       maxEntries: m.maxEntries,
-      readOnly: (m.flags & BPF_F_RDONLY_PROG) !== 0,
       keys: this.plan[i]!.keys,
     }));
   }
