@@ -7,6 +7,7 @@
 
 import type { RuntimeMemory } from '../vm/memory.js';
 import { UsageError } from '../internal/errors.js';
+import type { ArgKind, RetKind, HelperProto } from './protos.js';
 
 /** What a helper sees while it runs. */
 export interface HelperEnv {
@@ -35,6 +36,12 @@ export interface HelperDef {
   readonly fn: HelperFn;
   /** GPL-only helpers are refused for programs whose license is not GPL-compatible. */
   readonly gplOnly?: boolean;
+  /**
+   * For an embedder's own helper: its prototype (argument and return kinds
+   * as in src/helpers/protos.ts), so the verifier can check calls to it.
+   * Without one, a helper the kernel does not know cannot pass verification.
+   */
+  readonly proto?: { readonly args: readonly ArgKind[]; readonly ret: RetKind };
 }
 
 /** Read helper argument i (1..5) as an unsigned 32-bit number (pointers, sizes, flags). */
@@ -80,6 +87,15 @@ export class HelperRegistry {
 
   list(): HelperDef[] {
     return [...this.byId.values()].sort((a, b) => a.id - b.id);
+  }
+
+  /** Prototypes of the helpers that carry one (embedders' helpers), for the verifier. */
+  protos(): Map<number, HelperProto> {
+    const out = new Map<number, HelperProto>();
+    for (const d of this.byId.values()) {
+      if (d.proto !== undefined) out.set(d.id, { id: d.id, name: d.name, args: d.proto.args, ret: d.proto.ret, gplOnly: d.gplOnly ?? false });
+    }
+    return out;
   }
 
   /** A copy that can be extended without touching this one. */

@@ -230,7 +230,7 @@ export class Runtime implements ProgramHost {
     try {
       const raw = decodeProgram(p.insns);
       checkHelperCalls(raw, this.helpers, p.license);
-      if (verify) log = verifyProgram(p, spec, { possibleCpus: this.cpus });
+      if (verify) log = verifyProgram(p, spec, { possibleCpus: this.cpus, extraHelpers: this.helpers.protos() });
       const insns = relocateMapRefs(p, maps);
       const callbacks = new Map(resolveFuncRefs(insns).map((t) => [t, decodeProgram(callbackTrampoline(insns, t))]));
       const id = this.programs.length;

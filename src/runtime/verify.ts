@@ -9,6 +9,7 @@ import type { ObjectSpec, ProgramSpec } from '../elf/spec.js';
 import { decodeProgram } from '../isa/decode.js';
 import { TsbpfError, VerifierError } from '../internal/errors.js';
 import { verify } from '../verifier/verify.js';
+import type { HelperProto } from '../helpers/protos.js';
 import { objectVerifyOptions, unrelocatedMapLoads } from '../verifier/object.js';
 import { ctxLayoutOf, DEFAULT_FUNC_LAYOUT } from '../attach/ctx-layout.js';
 import { attachPointOf } from '../attach/section.js';
@@ -34,6 +35,8 @@ export function attachCtxSize(spec: ObjectSpec, p: ProgramSpec): number | undefi
 
 export interface RuntimeVerifyOptions {
   readonly possibleCpus?: number;
+  /** Prototypes of the runtime's embedder-registered helpers (HelperRegistry.protos()). */
+  readonly extraHelpers?: ReadonlyMap<number, HelperProto>;
 }
 
 /** Returns the verifier log; throws the verifier's VerifierError when the program is rejected. */
@@ -43,6 +46,7 @@ export function verifyProgram(p: ProgramSpec, spec: ObjectSpec, options: Runtime
   const res = verify(code, objectVerifyOptions(spec, p, {
     ...(options.possibleCpus !== undefined ? { possibleCpus: options.possibleCpus } : {}),
     ...(ctxSize !== undefined ? { ctxSize } : {}),
+    ...(options.extraHelpers !== undefined && options.extraHelpers.size > 0 ? { extraHelpers: options.extraHelpers } : {}),
   }));
   if (!res.ok) throw res.error ?? new VerifierError(0, 'rejected by the verifier', res.log);
   return res.log;

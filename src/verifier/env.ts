@@ -1,3 +1,4 @@
+import type { HelperProto } from '../helpers/protos.js';
 // What the verifier's modules share while checking one program: the
 // program, its maps and type, the log, the current state and instruction.
 // A rejection is thrown as a Reject (internal, never escapes verify()).
@@ -71,6 +72,12 @@ export interface VerifyOptions {
    * pointer leaks into maps are allowed. Default true (the kernel oracle runs as root).
    */
   readonly privileged?: boolean;
+  /**
+   * Prototypes of helpers an embedder registered (HelperDef.proto), by id.
+   * They take precedence over the kernel's table and are allowed for every
+   * program type.
+   */
+  readonly extraHelpers?: ReadonlyMap<number, HelperProto>;
 }
 
 export class Reject extends Error {

@@ -134,10 +134,11 @@ function checkMapCompat(env: Env, id: number, mapIndex: number): void {
 }
 
 export function checkHelperCall(env: Env, id: number): void {
-  const name = nameOf(BPF_FUNC, id);
+  const extra = env.opts.extraHelpers?.get(id);
+  const name = extra?.name ?? nameOf(BPF_FUNC, id);
   if (name === undefined || id < 0) reject(`invalid func ${helperLogName(id)}`);
-  const proto = helperProto(id);
-  const allowed = helperAllowed(env.opts.progType, id);
+  const proto = extra ?? helperProto(id);
+  const allowed = extra !== undefined ? true : helperAllowed(env.opts.progType, id);
   if (proto === undefined || allowed === false) reject(`program of this type cannot use helper ${helperLogName(id)}`);
   if (proto.gplOnly && !env.gpl) reject('cannot call GPL-restricted function from non-GPL compatible program');
   if (id === BPF_FUNC['tail_call'] && env.state.cur.subprog !== 0 && !env.opts.btf) reject('tail_call is not allowed in subprogs without BTF');

@@ -50,6 +50,8 @@ export interface ObjectVerifyExtras {
   readonly possibleCpus?: number;
   /** The program's own context struct size (programs attached in Node). */
   readonly ctxSize?: number;
+  /** Embedders' helper prototypes (VerifyOptions.extraHelpers). */
+  readonly extraHelpers?: VerifyOptions['extraHelpers'];
 }
 
 /** Everything verify() needs to know about program p of an object. */
@@ -66,6 +68,7 @@ export function objectVerifyOptions(spec: ObjectSpec, p: ProgramSpec, extras: Ob
     ...(p.expectedAttachTypeId !== undefined ? { expectedAttachType: p.expectedAttachTypeId } : {}),
     ...(extras.possibleCpus !== undefined ? { possibleCpus: extras.possibleCpus } : {}),
     ...(extras.ctxSize !== undefined ? { ctxSize: extras.ctxSize } : {}),
+    ...(extras.extraHelpers !== undefined ? { extraHelpers: extras.extraHelpers } : {}),
     lineInfo: p.lineInfo.map((l) => ({ insn: l.insn, file: l.file.slice(l.file.lastIndexOf('/') + 1), line: l.line, column: l.col, text: l.text })),
   };
 }
