@@ -11,6 +11,9 @@ import { join } from 'node:path';
 import { loadObject } from '../../src/elf/load.js';
 import { decodeProgram, type Program } from '../../src/isa/decode.js';
 import { createVm, type Vm } from '../../src/vm/vm.js';
+import { trustProgram } from '../../src/vm/engines.js';
+import { verify } from '../../src/verifier/verify.js';
+import { objectVerifyOptions } from '../../src/verifier/object.js';
 import { HelperContext } from '../../src/helpers/context.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import type { Engine } from '../../src/vm/types.js';
@@ -34,7 +37,11 @@ function loadProgram(name: string): Program {
   const spec = loadObject(new Uint8Array(readFileSync(file)), { file });
   const p = spec.programs[0];
   if (!p) throw new Error(`${file}: no program`);
-  return decodeProgram(p.insns);
+  const prog = decodeProgram(p.insns);
+  // The unchecked engine ('jit-verified') runs only what our verifier accepted.
+  const res = verify(prog, objectVerifyOptions(spec, p));
+  if (!res.ok) throw new Error(`${file}: the verifier rejects ${p.name}: ${res.error?.message ?? 'rejected'}`);
+  return trustProgram(prog);
 }
 
 interface Setup {

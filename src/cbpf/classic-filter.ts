@@ -9,6 +9,7 @@
 // behind run() without changing callers.
 
 import { UsageError } from '../internal/errors.js';
+import { trustProgram } from '../vm/engines.js';
 import type { Program } from '../isa/decode.js';
 import { createVm, type Vm } from '../vm/vm.js';
 import type { Region } from '../vm/memory.js';
@@ -69,7 +70,10 @@ export class ClassicFilter {
     this.translation = translateClassic(prog, { ...options, mode: 'socket' });
     this.ownVm = options.vm === undefined;
     this.vm = options.vm ?? createVm();
-    this.program = this.vm.load(this.translation.ebpf);
+    // Translations of checked classic programs are safe by construction (every
+    // packet load is bounds-checked in the code; test/cbpf/verify.test.ts runs them
+    // through the verifier), so the unchecked engine may run them.
+    this.program = trustProgram(this.vm.load(this.translation.ebpf));
     this.engine = this.vm.engine(this.program, options.engine ?? 'interp');
     const mem = this.vm.mem;
     this.ctx = mem.alloc(SKB_SIZE, { name: 'cbpf ctx', kind: 'ctx', writable: false });
@@ -156,7 +160,7 @@ export class SeccompFilter {
   constructor(prog: ClassicProgram, options: { engine?: string; vm?: Vm; budget?: number } = {}) {
     this.translation = translateClassic(prog, { mode: 'seccomp' });
     this.vm = options.vm ?? createVm();
-    this.engine = this.vm.engine(this.vm.load(this.translation.ebpf), options.engine ?? 'interp');
+    this.engine = this.vm.engine(trustProgram(this.vm.load(this.translation.ebpf)), options.engine ?? 'interp');
     this.ctx = this.vm.mem.alloc(SECCOMP_DATA_SIZE, { name: 'seccomp_data', kind: 'ctx', writable: false });
     this.exec = options.budget !== undefined ? { budget: options.budget } : {};
   }

@@ -22,7 +22,7 @@ import { CaptureParser } from '../pcap/parser.js';
 import { linkTypeInfo } from '../pcap/linktype.js';
 import { createVm, type Vm } from '../vm/vm.js';
 import type { Region } from '../vm/memory.js';
-import { hasEngine } from '../vm/engines.js';
+import { hasEngine, trustProgram } from '../vm/engines.js';
 import type { Engine, ExecOptions } from '../vm/types.js';
 import type { ClassicProgram } from './insn.js';
 import { SKB, SKB_SIZE, translateClassic, type TranslateOptions } from './translate.js';
@@ -191,7 +191,7 @@ export function scanCapture(file: string | number, source: ProgramSource, option
           ...(options.hatype !== undefined && { hatype: options.hatype }),
           ...(options.netOffset !== undefined && { netOffset: options.netOffset }),
         });
-        e = vm.engine(vm.load(t.ebpf), engineName);
+        e = vm.engine(trustProgram(vm.load(t.ebpf)), engineName);
         engines.set(linkType, e);
         mem.refresh();
         dv = mem.dv;
@@ -324,7 +324,8 @@ function scanPcap(
     ...(options.hatype !== undefined && { hatype: options.hatype }),
     ...(options.netOffset !== undefined && { netOffset: options.netOffset }),
   });
-  const engine = vm.engine(vm.load(t.ebpf), engineName);
+  // The scan driver is safe by construction (see above): trusted for the unchecked engine.
+  const engine = vm.engine(trustProgram(vm.load(t.ebpf)), engineName);
   const ctx = mem.alloc(SCAN_CTX_SIZE, { name: 'cbpf scan ctx', kind: 'ctx', writable: true });
   const out = mem.alloc(maxOut * SCAN_OUT_RECORD, { name: 'cbpf scan results', kind: 'scratch', writable: true });
   try {

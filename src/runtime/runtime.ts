@@ -38,6 +38,7 @@ import { BpfProgram, type ProgramHost } from './program.js';
 import { callbackTrampoline, relocateMapRefs, resolveFuncRefs } from './relocate.js';
 import { runtimeTailCall } from './tail-call.js';
 import { verifyProgram } from './verify.js';
+import { trustProgram } from '../vm/engines.js';
 
 const MAX_CALLBACK_DEPTH = 8;
 
@@ -233,8 +234,14 @@ export class Runtime implements ProgramHost {
       if (verify) log = verifyProgram(p, spec, { possibleCpus: this.cpus, extraHelpers: this.helpers.protos() });
       const insns = relocateMapRefs(p, maps);
       const callbacks = new Map(resolveFuncRefs(insns).map((t) => [t, decodeProgram(callbackTrampoline(insns, t))]));
+      const code = decodeProgram(insns);
+      if (log !== undefined) {
+        // proven safe: the unchecked engine may run it (and its callback entries)
+        trustProgram(code);
+        for (const c of callbacks.values()) trustProgram(c);
+      }
       const id = this.programs.length;
-      const prog = new BpfProgram(this, id, p, insns, decodeProgram(insns), log, callbacks);
+      const prog = new BpfProgram(this, id, p, insns, code, log, callbacks);
       this.programs.push(prog);
       return prog;
     } catch (e) {

@@ -31,4 +31,4 @@ export type { ExtraFunction } from './abi.js';
 export { setJitDefaults, jitDefaults } from './defaults.js';
 
 if (!hasEngine('jit')) registerEngine('jit', (prog, config) => compile(prog, config, jitDefaults(config.mem)));
-if (!hasEngine('jit-verified')) registerEngine('jit-verified', (prog, config) => compile(prog, config, { ...jitDefaults(config.mem), verified: true }));
+if (!hasEngine('jit-verified')) registerEngine('jit-verified', (prog, config) => compile(prog, config, { ...jitDefaults(config.mem), verified: true }), { unchecked: true });
