@@ -204,7 +204,9 @@ export abstract class BpfMap {
 
   *keys(): IterableIterator<Uint8Array> {
     let k = this.nextKey();
-    while (k !== undefined) {
+    // A map never holds more than maxEntries keys; a walk that yields more has
+    // met a cycle (an unverified program rewrote a key or a chain link).
+    for (let left = this.maxEntries; k !== undefined && left > 0; left--) {
       yield k;
       k = this.nextKey(k);
     }

@@ -116,7 +116,9 @@ export class HashMap extends BpfMap {
     const u8 = this.mem.u8;
     const ks = this.keySize;
     let e = u32[(this.region.start >>> 2) + (h & this.mask)]!;
-    while (e !== 0) {
+    // Bounded by the map's size: headers live in program-writable memory, and an
+    // unverified program that overwrote one (a cycle) must not hang the host.
+    for (let steps = this.maxEntries; e !== 0 && steps > 0; steps--) {
       if (u32[(e + ENTRY_HASH) >>> 2] === h) {
         const k = e + ENTRY_HEADER;
         let i = 0;
@@ -214,7 +216,10 @@ export class HashMap extends BpfMap {
   private remove(e: number, h: number): void {
     const u32 = this.u32;
     let link = (this.region.start >>> 2) + (h & this.mask); // u32 index of the pointer to patch
-    while (u32[link] !== e) link = (u32[link]! + ENTRY_NEXT) >>> 2;
+    for (let steps = this.maxEntries; u32[link] !== e; steps--) {
+      if (steps === 0 || u32[link] === 0) return; // corrupted chain (see find): leave it
+      link = (u32[link]! + ENTRY_NEXT) >>> 2;
+    }
     u32[link] = u32[(e + ENTRY_NEXT) >>> 2]!;
     if (this.lru) this.lruUnlink(e);
     u32[(e + ENTRY_FLAGS) >>> 2] = 0;
@@ -298,7 +303,7 @@ export class HashMap extends BpfMap {
     let n = 0;
     for (let b = 0; b < this.buckets; b++) {
       let e = u32[base + b]!;
-      while (e !== 0) {
+      for (let steps = this.maxEntries; e !== 0 && steps > 0; steps--) {
         // the callback may have deleted the element we were about to visit; its
         // `next` now leads into the free list, so leave this bucket
         if ((u32[(e + ENTRY_FLAGS) >>> 2]! & FLAG_USED) === 0) break;

@@ -161,9 +161,14 @@ function body(): number[] {
   c.get(L.h).get(L.h).c(16).o(op.shrU, op.xor).set(L.h);
   // e = bucket head
   c.desc(Desc.DATA).get(L.h).desc(Desc.MASK).o(op.and).c(2).o(op.shl, op.add).ld().set(L.e);
+  // A chain is never longer than the map: an unverified program that wrote
+  // over an entry header (a cycle) ends the walk here instead of hanging.
+  c.desc(Desc.MAX_ENTRIES).set(L.k);
   c.o(op.block, 0x40, op.loop, 0x40);
   {
     c.get(L.e).o(op.eqz, op.brIf, 1);
+    c.get(L.k).o(op.eqz, op.brIf, 1);
+    c.get(L.k).c(1).o(op.sub).set(L.k);
     c.get(L.e).ld(ENTRY_HASH).get(L.h).o(op.eq, op.if, 0x40);
     {
       // compare the key: 4 bytes at a time, then the tail bytes; a difference leaves $miss
