@@ -155,21 +155,6 @@ function bswap32(v: number): number {
   return ((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24);
 }
 
-/**
- * Read a big-endian value of `size` bytes at packet offset `off` for LD_ABS/LD_IND.
- * Returns -1 when the access is outside the packet (the kernel then ends the
- * program with r0 = 0) or not readable.
- */
-function packetLoad(mem: RuntimeMemory, start: number, len: number, off: number, size: number): number {
-  if (off < 0 || off + size > len) return -1;
-  const a = start + off;
-  if (!mem.check(a, size, false)) return -1;
-  const u8 = mem.u8;
-  if (size === 1) return u8[a]!;
-  if (size === 2) return (u8[a]! << 8) | u8[a + 1]!;
-  return ((u8[a]! << 24) | (u8[a + 1]! << 16) | (u8[a + 2]! << 8) | u8[a + 3]!) >>> 0;
-}
-
 /** What the helpers see (HelperEnv); one object per engine, its pc updated before each call. */
 interface MutableEnv {
   mem: RuntimeMemory;
@@ -1031,7 +1016,7 @@ function execute(
         }
         const size = o === Op.LD_ABS_B || o === Op.LD_IND_B ? 1 : o === Op.LD_ABS_H || o === Op.LD_IND_H ? 2 : 4;
         const at = o === Op.LD_IND_B || o === Op.LD_IND_H || o === Op.LD_IND_W ? (regs[s]! + imm) | 0 : imm;
-        const v = packetLoad(mem, start, len, at, size);
+        const v = mem.packetLoad(start, len, at, size);
         if (v < 0) {
           // out of the packet: the program ends with r0 = 0, as in the kernel
           regs[0] = regs[1] = 0;

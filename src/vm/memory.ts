@@ -280,6 +280,22 @@ export class RuntimeMemory {
     return new MemoryFault(pc, addr, size, write, detail);
   }
 
+  /**
+   * The legacy packet loads (LD_ABS/LD_IND) of both engines: `size` (1, 2, 4)
+   * big-endian bytes at offset `off` of the packet [start, start+len), or -1
+   * when the load is outside the packet or its region (the program then ends
+   * with r0 = 0, as in the kernel).
+   */
+  packetLoad(start: number, len: number, off: number, size: number): number {
+    if (off < 0 || off + size > len) return -1;
+    const a = start + off;
+    if (!this.check(a, size, false)) return -1;
+    const u8 = this.u8;
+    if (size === 1) return u8[a]!;
+    if (size === 2) return (u8[a]! << 8) | u8[a + 1]!;
+    return ((u8[a]! << 24) | (u8[a + 1]! << 16) | (u8[a + 2]! << 8) | u8[a + 3]!) >>> 0;
+  }
+
   /** Copy bytes out of a region (user-space access; bounds-checked). */
   read(addr: number, size: number): Uint8Array {
     if (!this.checkRange(addr, size, false)) throw this.fault(-1, addr, size, false);

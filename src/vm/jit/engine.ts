@@ -54,17 +54,6 @@ function ctlBlock(mem: RuntimeMemory): Region {
   return r;
 }
 
-/** Big-endian packet bytes for LD_ABS/LD_IND, or -1 outside the packet (same rule as the interpreter). */
-function packetLoad(mem: RuntimeMemory, start: number, len: number, off: number, size: number): number {
-  if (off < 0 || off + size > len) return -1;
-  const a = start + off;
-  if (!mem.check(a, size, false)) return -1;
-  const u8 = mem.u8;
-  if (size === 1) return u8[a]!;
-  if (size === 2) return (u8[a]! << 8) | u8[a + 1]!;
-  return ((u8[a]! << 24) | (u8[a + 1]! << 16) | (u8[a + 2]! << 8) | u8[a + 3]!) >>> 0;
-}
-
 const NO_OPTIONS: ExecOptions = {};
 
 /** A run's result; r0 as a BigInt is built only when asked for. */
@@ -414,7 +403,7 @@ export class JitEngine implements Engine {
           start = r6lo >>> 0;
           len = region.start + region.size - start;
         }
-        const v = packetLoad(mem, start, len, at, size);
+        const v = mem.packetLoad(start, len, at, size);
         const regs = this.regsView();
         if (v < 0) {
           regs[0] = 0;
