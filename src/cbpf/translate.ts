@@ -61,25 +61,11 @@ import {
 } from './insn.js';
 import { UnsupportedError } from '../internal/errors.js';
 import { Shape, encodeSlots } from '../isa/index.js';
+import { SKB, SKB_SIZE } from '../progtypes/skb-layout.js';
 import { Emitter, FAIL, O, RESULT, R_A, R_CTX, R_DATA, R_END, R_FP, R_T1, R_T2, R_X, opc, withFarRetry } from './ebpf-emitter.js';
 
-/** Byte offsets in struct __sk_buff of the fields the translation reads. */
-export const SKB = {
-  len: 0,
-  pkt_type: 4,
-  mark: 8,
-  queue_mapping: 12,
-  protocol: 16,
-  vlan_present: 20,
-  vlan_tci: 24,
-  vlan_proto: 28,
-  ifindex: 40,
-  hash: 68,
-  data: 76,
-  data_end: 80,
-} as const;
-/** sizeof(struct __sk_buff) (Linux 6.x). */
-export const SKB_SIZE = 192;
+/** struct __sk_buff: one layout, owned by src/progtypes. */
+export { SKB, SKB_SIZE };
 /** Packet bytes beyond this offset are never read (the verifier's MAX_PACKET_OFF). */
 export const MAX_PACKET_OFF = 0xffff;
 /** Where M[0] lives, relative to the frame pointer. */

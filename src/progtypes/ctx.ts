@@ -5,6 +5,7 @@
 // from it. Rules follow the kernel's *_is_valid_access functions (6.x).
 
 import { BPF_PROG_TYPE } from '../internal/uapi.gen.js';
+import { SKB, SKB_SIZE, type SkbField } from './skb-layout.js';
 
 /** What a ctx load produces when it is not a plain scalar. */
 export type CtxPtrKind = 'pkt' | 'pkt_end' | 'pkt_meta' | 'sock_common_or_null' | 'flow_keys';
@@ -38,29 +39,28 @@ export type CtxAccess = { readonly ok: true; readonly field: CtxField } | { read
 
 const u32 = (name: string, off: number, write = false, narrow = true): CtxField => ({ name, off, size: 4, read: true, write, narrow });
 
-// struct __sk_buff, offsets from include/uapi/linux/bpf.h.
-const SKB_SIZE = 192;
+// struct __sk_buff: offsets from the one layout table (skb-layout.ts).
 function skbFields(opts: { write: readonly string[]; deny: readonly string[]; pkt: boolean; meta: boolean }): CtxField[] {
   const w = (n: string): boolean => opts.write.includes(n);
+  const f32 = (n: SkbField): CtxField => u32(n, SKB[n], w(n));
+  const ro = (n: SkbField, size: number, extra: Partial<CtxField> = {}): CtxField => ({ name: n, off: SKB[n], size, read: true, write: false, ...extra });
   const all: CtxField[] = [
-    u32('len', 0), u32('pkt_type', 4), u32('mark', 8, w('mark')), u32('queue_mapping', 12, w('queue_mapping')),
-    u32('protocol', 16), u32('vlan_present', 20), u32('vlan_tci', 24), u32('vlan_proto', 28),
-    u32('priority', 32, w('priority')), u32('ingress_ifindex', 36), u32('ifindex', 40), u32('tc_index', 44, w('tc_index')),
-    { name: 'cb', off: 48, size: 20, read: true, write: w('cb'), area: true },
-    u32('hash', 68), u32('tc_classid', 72, w('tc_classid')),
-    { name: 'data', off: 76, size: 4, read: true, write: false, ptr: opts.pkt ? 'pkt' : undefined },
-    { name: 'data_end', off: 80, size: 4, read: true, write: false, ptr: opts.pkt ? 'pkt_end' : undefined },
-    u32('napi_id', 84), u32('family', 88), { name: 'remote_ip4', off: 92, size: 4, read: true, write: false },
-    { name: 'local_ip4', off: 96, size: 4, read: true, write: false },
-    { name: 'remote_ip6', off: 100, size: 16, read: true, write: false, area: true, sizes: [4] },
-    { name: 'local_ip6', off: 116, size: 16, read: true, write: false, area: true, sizes: [4] },
-    u32('remote_port', 132), u32('local_port', 136),
-    { name: 'data_meta', off: 140, size: 4, read: true, write: false, ptr: opts.meta ? 'pkt_meta' : undefined },
-    { name: 'tstamp', off: 152, size: 8, read: true, write: w('tstamp') },
-    u32('wire_len', 160), u32('gso_segs', 164),
-    { name: 'sk', off: 168, size: 8, read: true, write: false, ptr: 'sock_common_or_null' },
-    u32('gso_size', 176),
-    { name: 'hwtstamp', off: 184, size: 8, read: true, write: false },
+    f32('len'), f32('pkt_type'), f32('mark'), f32('queue_mapping'), f32('protocol'), f32('vlan_present'), f32('vlan_tci'), f32('vlan_proto'),
+    f32('priority'), f32('ingress_ifindex'), f32('ifindex'), f32('tc_index'),
+    { name: 'cb', off: SKB.cb, size: 20, read: true, write: w('cb'), area: true },
+    f32('hash'), f32('tc_classid'),
+    ro('data', 4, { ptr: opts.pkt ? 'pkt' : undefined }),
+    ro('data_end', 4, { ptr: opts.pkt ? 'pkt_end' : undefined }),
+    f32('napi_id'), f32('family'), ro('remote_ip4', 4), ro('local_ip4', 4),
+    ro('remote_ip6', 16, { area: true, sizes: [4] }),
+    ro('local_ip6', 16, { area: true, sizes: [4] }),
+    f32('remote_port'), f32('local_port'),
+    ro('data_meta', 4, { ptr: opts.meta ? 'pkt_meta' : undefined }),
+    { name: 'tstamp', off: SKB.tstamp, size: 8, read: true, write: w('tstamp') },
+    f32('wire_len'), f32('gso_segs'),
+    ro('sk', 8, { ptr: 'sock_common_or_null' }),
+    f32('gso_size'),
+    ro('hwtstamp', 8),
   ];
   return all.filter((f) => !opts.deny.includes(f.name));
 }

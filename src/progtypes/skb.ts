@@ -23,8 +23,10 @@ import { ENOMEM } from '../maps/errno.js';
 import { TestRunError } from './errors.js';
 import { ETH_HLEN, LOOPBACK_IFINDEX } from './xdp.js';
 import { ProgRunContext } from './run-context.js';
+import { SKB, SKB_SIZE } from './skb-layout.js';
 
-export const SKB_SIZE = 192;
+export { SKB, SKB_SIZE };
+
 /** The kernel's test-run buffer is a page with NET_SKB_PAD + NET_IP_ALIGN (66) of headroom and 320 of tailroom: the input limit. */
 export const SKB_MAX_DATA = 4096 - 66 - 320;
 /** __bpf_skb_max_len on the loopback device: mtu 65536 + hard_header_len 14. */
@@ -37,14 +39,6 @@ export const SKB_MAX_LEN = 65536 + ETH_HLEN;
 const SKB_HEADROOM = 512;
 const SKB_BUFFER = SKB_HEADROOM + SKB_MAX_LEN + 512;
 
-/** Offsets in struct __sk_buff (include/uapi/linux/bpf.h). */
-export const SKB = {
-  len: 0, pkt_type: 4, mark: 8, queue_mapping: 12, protocol: 16, vlan_present: 20, vlan_tci: 24, vlan_proto: 28,
-  priority: 32, ingress_ifindex: 36, ifindex: 40, tc_index: 44, cb: 48, hash: 68, tc_classid: 72, data: 76,
-  data_end: 80, napi_id: 84, family: 88, remote_ip4: 92, local_ip4: 96, remote_ip6: 100, local_ip6: 116,
-  remote_port: 132, local_port: 136, data_meta: 140, tstamp: 152, wire_len: 160, gso_segs: 164, sk: 168,
-  gso_size: 176, hwtstamp: 184,
-} as const;
 
 /** sk_buff pkt_type values (linux/if_packet.h). */
 export const PACKET_HOST = 0;
