@@ -1,5 +1,6 @@
-#!/usr/bin/env node
 // tsbpf command line: `tsbpf VERB [ARGS]`, `tsbpf --help`, `tsbpf VERB --help`.
+// main.ts (the binary) starts it through runCli, from the bundle of this
+// module when one is built (see main.ts) or from here.
 import { readFileSync } from 'node:fs';
 import { TsbpfError, UsageError } from '../internal/errors.js';
 import { EXIT_FAIL, EXIT_USAGE, type Io } from './command.js';
@@ -59,18 +60,17 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-// `tsbpf ... | head` closes our stdout early: that is not an error.
-process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  throw e;
-});
-
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (e: unknown) => {
+/** Run the command line with these arguments; sets process.exitCode. */
+export async function runCli(argv: string[]): Promise<void> {
+  // `tsbpf ... | head` closes our stdout early: that is not an error.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+  try {
+    process.exitCode = await main(argv);
+  } catch (e) {
     process.stderr.write(`tsbpf: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     process.exitCode = 70;
-  },
-);
+  }
+}

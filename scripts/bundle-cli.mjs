@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+// Builds the CLI bundle that dist/src/cli/main.js starts from (see the top of
+// src/cli/main.ts): run after tsc by `npm run build`, `prepare`, `test` and
+// `bench`.
+//  1. esbuild (a dev dependency) bundles dist/src/cli/cli.js and everything
+//     it imports into one CommonJS script;
+//  2. a stamp records dist/.tsbuildinfo, so main.js ignores the bundle once
+//     tsc has emitted again;
+//  3. a warm-up run (`tsbpf filter` over a small capture) writes V8's code
+//     cache for the bundle, holding the functions such a run compiles.
+// Without esbuild (a production install) it says so and leaves no bundle:
+// the CLI then loads its ES modules, as it did before bundling.
+import { spawnSync } from 'node:child_process';
+import { existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BUNDLE_FILES, WRITE_CACHE_ENV } from '../dist/src/cli/bundle-files.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const cliDir = join(root, 'dist', 'src', 'cli');
+const out = (name) => join(cliDir, name);
+
+// Whatever happens below, no bundle from an older build stays in use.
+for (const name of Object.values(BUNDLE_FILES)) rmSync(out(name), { force: true });
+
+let esbuild;
+try {
+  esbuild = await import('esbuild');
+} catch {
+  console.log('bundle-cli: esbuild is not installed (npm install): the CLI runs from its ES modules, which starts slower');
+  process.exit(0);
+}
+
+await esbuild.build({
+  entryPoints: [out('cli.js')],
+  outfile: out(BUNDLE_FILES.bundle),
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  logLevel: 'warning',
+});
+
+const info = join(root, 'dist', '.tsbuildinfo');
+const st = existsSync(info) ? statSync(info) : undefined;
+/** @type {import('../dist/src/cli/bundle-files.js').BundleStamp} */
+const stamp = { tsbuildinfo: st === undefined ? null : { mtimeMs: st.mtimeMs, size: st.size } };
+writeFileSync(out(BUNDLE_FILES.stamp), JSON.stringify(stamp) + '\n');
+
+// Warm-up: the filter path the benchmark times (compile, JIT, pcap scan, -w).
+const capture = join(root, 'test', 'fixtures', 'filter', 'eth-mixed.pcap');
+const run = spawnSync(process.execPath, [out('main.js'), 'filter', 'tcp port 80', '-r', capture, '-w', '/dev/null'], {
+  env: { ...process.env, [WRITE_CACHE_ENV]: '1' },
+  encoding: 'utf8',
+});
+if (run.status !== 0 || !existsSync(out(BUNDLE_FILES.cache))) {
+  // The bundle itself is fine without a cache; say why there is none.
+  console.error(`bundle-cli: the warm-up run failed (${run.status ?? run.signal}), no code cache: ${run.stderr.trim()}`);
+  process.exit(1);
+}
+const kb = (name) => `${(statSync(out(name)).size / 1024).toFixed(0)} KiB`;
+console.log(`bundle-cli: ${BUNDLE_FILES.bundle} ${kb(BUNDLE_FILES.bundle)}, code cache ${kb(BUNDLE_FILES.cache)}`);
