@@ -62,6 +62,8 @@ const OPERANDS: Readonly<Record<Shape, string>> = {
   [Shape.CallKfunc]: 'BTF id',
   [Shape.Callx]: '%rN',
   [Shape.Exit]: 'no operands',
+  [Shape.MayGoto]: 'target',
+  [Shape.AddrSpaceCast]: 'dst, src, dst_as, src_as',
 };
 
 function tokenize(text: string): Tok[] {
@@ -161,10 +163,13 @@ function countOf(shape: Shape): number {
     case Shape.CallLocal:
     case Shape.CallKfunc:
     case Shape.Callx:
+    case Shape.MayGoto:
       return 1;
     case Shape.JmpImm:
     case Shape.JmpReg:
       return 3;
+    case Shape.AddrSpaceCast:
+      return 4;
     default:
       return 2;
   }
@@ -182,7 +187,7 @@ function pick(rows: readonly InsnDef[], regShape: Shape, useReg: boolean): InsnD
 
 function build(rows: readonly InsnDef[], ops: Tok[], col: number, ctx: LineCtx): ParsedInsn {
   const def0 = rows[0]!;
-  const [a, b, c] = ops;
+  const [a, b, c, d] = ops;
   switch (def0.shape) {
     case Shape.AluImm:
     case Shape.AluReg: {
@@ -231,6 +236,10 @@ function build(rows: readonly InsnDef[], ops: Tok[], col: number, ctx: LineCtx):
       return makeInsn(def0, { imm: imm32(a!, ctx) }, col);
     case Shape.LdInd:
       return makeInsn(def0, { src: reg(a!, ctx), imm: imm32(b!, ctx) }, col);
+    case Shape.AddrSpaceCast:
+      // Not in the upstream dialect (bpf_conformance predates it); operands follow LLVM's order.
+      return makeInsn(def0, { dst: reg(a!, ctx), src: reg(b!, ctx), imm: (addrSpace(c!, ctx) << 16) | addrSpace(d!, ctx) }, col);
+    case Shape.MayGoto:
     case Shape.Ja: {
       const t = target(a!, ctx, S16_MIN, S16_MAX);
       return makeInsn(def0, { off: t.value }, col, t.label);
@@ -284,6 +293,13 @@ function imm32(t: Tok, ctx: LineCtx): number {
   const ok = hex ? v >= S32_MIN && v <= U32_MAX : v >= S32_MIN && v <= S32_MAX;
   if (!ok) fail(ctx, t.col, `immediate ${t.text} out of range`, hex ? 'hex from -0x80000000 to 0xffffffff' : 'decimal from -2147483648 to 2147483647');
   return toInt32(v);
+}
+
+/** An address space number of addr_space_cast: 0..0xffff. */
+function addrSpace(t: Tok, ctx: LineCtx): number {
+  const v = parseInteger(t.text);
+  if (v === undefined || v < 0n || v > 0xffffn) fail(ctx, t.col, `invalid address space '${t.text}'`, 'an address space number from 0 to 0xffff');
+  return Number(v);
 }
 
 /** `[%rN]`, `[%rN+off]`, `[%rN-off]`: off decimal in s16, or hex up to 0xffff. */

@@ -127,7 +127,18 @@ export function formatInsn(prog: Program, i: number, opts: FormatOptions = {}): 
       return `callx ${r(dst)}`;
     case Shape.Exit:
       return 'exit';
+    case Shape.MayGoto:
+      return `may_goto ${jump(off)}`;
+    case Shape.AddrSpaceCast: {
+      const [dstAs, srcAs] = addrSpaces(imm);
+      return `${r(dst)} = addr_space_cast(${r(src)}, 0x${dstAs.toString(16)}, 0x${srcAs.toString(16)})`;
+    }
   }
+}
+
+/** addr_space_cast's imm: [destination address space, source address space]. */
+function addrSpaces(imm: number): [number, number] {
+  return [imm >>> 16, imm & 0xffff];
 }
 
 function formatAtomic(def: InsnDef, dst: number, src: number, off: number, alu32: boolean): string {
@@ -244,6 +255,14 @@ function formatKernel(def: InsnDef, prog: Program, i: number, symbols?: SymbolHo
     case Shape.Exit:
       text = 'exit';
       break;
+    case Shape.MayGoto:
+      text = `may_goto ${kpc(off)}`;
+      break;
+    case Shape.AddrSpaceCast: {
+      const [dstAs, srcAs] = addrSpaces(imm);
+      text = `r${dst} = addr_space_cast(r${src}, ${dstAs}, ${srcAs})`;
+      break;
+    }
   }
   return code + text;
 }

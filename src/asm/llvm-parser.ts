@@ -340,6 +340,11 @@ function statement(c: Cursor): ParsedInsn {
         const tg = target(c, S16_MIN, S16_MAX);
         return makeInsn(need(c, `shape ${Shape.Ja}`, col, 'goto'), { off: tg.value }, col, tg.label);
       }
+      case 'may_goto': {
+        c.next();
+        const tg = target(c, S16_MIN, S16_MAX);
+        return makeInsn(need(c, `shape ${Shape.MayGoto}`, col, 'may_goto'), { off: tg.value }, col, tg.label);
+      }
       case 'gotol': {
         c.next();
         const tg = target(c, S32_MIN, S32_MAX);
@@ -502,6 +507,7 @@ function assign(c: Cursor, col: number): ParsedInsn {
       if (dst.w || src.n !== dst.n) fail(c.ctx, src.col, `byte swap must name the same 64-bit register on both sides`, `r${dst.n}`);
       return makeInsn(end, { dst: dst.n }, col);
     }
+    if (t.text === 'addr_space_cast') return addrSpaceCast(c, col, dst);
     if (t.text.startsWith('atomic_fetch_')) return fetchOp(c, col, dst);
     const call = parseAtomicCallName(t.text);
     if (call !== undefined) return xchgOp(c, col, dst, call.llvm, call.width);
@@ -552,6 +558,20 @@ function load(c: Cursor, col: number, dst: Reg): ParsedInsn {
   if (def === undefined) fail(c.ctx, size.col, `no load of size ${size.text}`, 'u8, u16, u32, u64, s8, s16 or s32');
   if (dst.w && (def.shape !== Shape.Load || def.width === 64)) fail(c.ctx, dst.col, `a ${size.text} load needs a 64-bit register`, `r${dst.n}`);
   return makeInsn(def, { dst: dst.n, src: m.base, off: m.off }, col);
+}
+
+/** `r1 = addr_space_cast(r2, 0x0, 0x1)`: imm = dst_as << 16 | src_as. */
+function addrSpaceCast(c: Cursor, col: number, dst: Reg): ParsedInsn {
+  c.next();
+  if (dst.w) fail(c.ctx, dst.col, 'addr_space_cast needs a 64-bit register', `r${dst.n}`);
+  c.expect('(');
+  const src = reg(c, false);
+  c.expect(',');
+  const dstAs = Number(inRange(c, num(c, 'an address space'), 0n, 0xffffn, 'address space'));
+  c.expect(',');
+  const srcAs = Number(inRange(c, num(c, 'an address space'), 0n, 0xffffn, 'address space'));
+  c.expect(')');
+  return makeInsn(need(c, `shape ${Shape.AddrSpaceCast}`, col, 'addr_space_cast'), { dst: dst.n, src: src.n, imm: (dstAs << 16) | srcAs }, col);
 }
 
 /** `r2 = atomic_fetch_add((u64 *)(r1 - 0x3), r2)` */

@@ -7,8 +7,9 @@ import { arg, argHi, helper, retInt, retU32 } from './define.js';
 import { noInvoker } from './map-helpers.js';
 import type { HelperDef } from './registry.js';
 
-/** bpf_loop's cap on iterations (BPF_MAX_LOOPS). */
-export const BPF_MAX_LOOPS = 8 * 1024 * 1024;
+// bpf_loop's cap on iterations; the same constant is may_goto's loop budget.
+import { BPF_MAX_LOOPS } from '../isa/fields.js';
+export { BPF_MAX_LOOPS };
 
 /**
  * strncmp(s1, s1_sz, s2): the kernel's strncmp over at most s1_sz bytes:

@@ -128,6 +128,9 @@ export function checkFields(i: number, def: InsnDef, s: RawInsn): void {
       throw new DecodeError(i, `${def.name}: reserved ${label} field must be 0, is ${s[key]}`);
     }
   }
+  if (def.imms !== undefined && !def.imms.includes(s.imm)) {
+    throw new DecodeError(i, `${def.name}: immediate ${s.imm} is not defined (expected ${def.imms.join(' or ')})`);
+  }
   if ((def.zero & Field.DST) === 0 && s.dst > MAX_REG) throw new DecodeError(i, `${def.name}: invalid dst register r${s.dst}`);
   const usesSrcReg = (def.zero & Field.SRC) === 0 && def.discr?.field !== 'src';
   if (usesSrcReg && s.src > MAX_REG) throw new DecodeError(i, `${def.name}: invalid src register r${s.src}`);

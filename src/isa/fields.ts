@@ -33,8 +33,20 @@ export const AluOp = {
 /** Operation field (high nibble) of JMP/JMP32 opcodes. */
 export const JmpOp = {
   JA: 0x00, JEQ: 0x10, JGT: 0x20, JGE: 0x30, JSET: 0x40, JNE: 0x50, JSGT: 0x60, JSGE: 0x70,
-  CALL: 0x80, EXIT: 0x90, JLT: 0xa0, JLE: 0xb0, JSLT: 0xc0, JSLE: 0xd0,
+  CALL: 0x80, EXIT: 0x90, JLT: 0xa0, JLE: 0xb0, JSLT: 0xc0, JSLE: 0xd0, JCOND: 0xe0,
 } as const;
+
+/** src values of BPF_JCOND jumps: may_goto is the only one so far. */
+export const JcondSrc = { MAY_GOTO: 0 } as const;
+
+/** off of an ALU64 mov that makes it addr_space_cast (BPF_ADDR_SPACE_CAST). */
+export const ADDR_SPACE_CAST_OFF = 1;
+
+/**
+ * The loop budget of may_goto per function invocation, and bpf_loop's cap on
+ * iterations (BPF_MAX_LOOPS in include/linux/bpf.h, 6.12).
+ */
+export const BPF_MAX_LOOPS = 8 * 1024 * 1024;
 
 /** imm values of BPF_ATOMIC instructions. FETCH is or-ed into add/or/and/xor. */
 export const AtomicOp = {

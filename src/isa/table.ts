@@ -7,7 +7,7 @@
 // instructions, a discriminator field: src for lddw and call, off for
 // sdiv/smod and movsx, imm for atomics and byte swaps.
 
-import { AluOp, AtomicOp, Class, Field, JmpOp, Mode, PseudoCall, PseudoLd, Size, Src } from './fields.js';
+import { ADDR_SPACE_CAST_OFF, AluOp, AtomicOp, Class, Field, JcondSrc, JmpOp, Mode, PseudoCall, PseudoLd, Size, Src } from './fields.js';
 
 /**
  * Semantic tag of an instruction, one per row. A const enum so that the
@@ -185,7 +185,12 @@ export const enum Op {
   CALL_KFUNC = 168,
   CALLX = 169,
   EXIT = 170,
+  MAY_GOTO = 171,
+  ADDR_SPACE_CAST = 172,
 }
+
+/** The last Op value (the table's self-check counts rows against it). */
+const LAST_OP = Op.ADDR_SPACE_CAST;
 
 /** Operand shapes: how the fields are used, and so how the instruction prints and assembles. */
 export const enum Shape {
@@ -233,7 +238,18 @@ export const enum Shape {
   Callx,
   /** exit */
   Exit,
+  /** may_goto +off: taken once the frame's loop budget is spent, else the budget shrinks by one */
+  MayGoto,
+  /** dst = addr_space_cast(src, dst_as, src_as): imm = dst_as << 16 | src_as */
+  AddrSpaceCast,
 }
+
+/** What an ALU row computes (ALU/ALU64 binary rows), independent of how it prints. */
+export type AluKind = 'add' | 'sub' | 'mul' | 'div' | 'sdiv' | 'or' | 'and' | 'lsh' | 'rsh' | 'mod' | 'smod' | 'xor' | 'mov' | 'arsh';
+/** What a conditional jump tests (JMP/JMP32 rows): unsigned gt/ge/lt/le, signed s*, set = (dst & x) != 0. */
+export type CmpKind = 'eq' | 'ne' | 'set' | 'gt' | 'ge' | 'lt' | 'le' | 'sgt' | 'sge' | 'slt' | 'sle';
+/** Byte-order rows: to little-endian (truncate here), to big-endian, or unconditional swap. */
+export type EndianKind = 'le' | 'be' | 'bswap';
 
 export type Discriminator = { readonly field: 'src' | 'off' | 'imm'; readonly value: number };
 
@@ -254,6 +270,14 @@ export interface InsnDef {
   readonly zero: number;
   /** The minimum -mcpu version that has the instruction (1..4), for reporting. */
   readonly cpu: 1 | 2 | 3 | 4;
+  /** ALU binary rows: the operation (engines switch on this, never on `llvm`). */
+  readonly alu?: AluKind;
+  /** Conditional jump rows: the comparison. */
+  readonly cmp?: CmpKind;
+  /** Byte-order rows: which conversion. */
+  readonly endian?: EndianKind;
+  /** The only immediates the instruction defines, when it restricts them (checked by the decoder). */
+  readonly imms?: readonly number[];
 }
 
 const { DST, SRC, OFF, IMM } = Field;
@@ -264,7 +288,7 @@ function def(d: InsnDef): void {
 
 // ---- ALU and ALU64 ---------------------------------------------------------
 // [name, AluOp, llvm operator, discriminating off (sdiv/smod), cpu]
-const ALU_BINARY: ReadonlyArray<readonly [string, number, string, number, 1 | 4]> = [
+const ALU_BINARY: ReadonlyArray<readonly [AluKind, number, string, number, 1 | 4]> = [
   ['add', AluOp.ADD, '+=', 0, 1],
   ['sub', AluOp.SUB, '-=', 0, 1],
   ['mul', AluOp.MUL, '*=', 0, 1],
@@ -290,8 +314,8 @@ for (const [width, cls, suffix] of [
 ] as const) {
   for (const [name, aluOp, llvm, off, cpu] of ALU_BINARY) {
     const discr: Discriminator = { field: 'off', value: off };
-    def({ op: next(), name: name + suffix, opcode: aluOp | Src.K | cls, shape: Shape.AluImm, discr, width, slots: 1, llvm, zero: SRC | OFF, cpu });
-    def({ op: next(), name: name + suffix, opcode: aluOp | Src.X | cls, shape: Shape.AluReg, discr, width, slots: 1, llvm, zero: IMM | OFF, cpu });
+    def({ op: next(), name: name + suffix, opcode: aluOp | Src.K | cls, shape: Shape.AluImm, discr, width, slots: 1, llvm, zero: SRC | OFF, cpu, alu: name });
+    def({ op: next(), name: name + suffix, opcode: aluOp | Src.X | cls, shape: Shape.AluReg, discr, width, slots: 1, llvm, zero: IMM | OFF, cpu, alu: name });
   }
 }
 def({ op: next(), name: 'neg', opcode: AluOp.NEG | Class.ALU64, shape: Shape.Neg, width: 64, slots: 1, llvm: '-', zero: SRC | OFF | IMM, cpu: 1 });
@@ -310,7 +334,7 @@ for (const [prefix, opcode, cpu] of [
   ['bswap', AluOp.END | Class.ALU64, 4],
 ] as const) {
   for (const w of [16, 32, 64] as const) {
-    def({ op: next(), name: `${prefix}${w}`, opcode, shape: Shape.Endian, discr: { field: 'imm', value: w }, width: w, slots: 1, llvm: `${prefix}${w}`, zero: SRC | OFF, cpu });
+    def({ op: next(), name: `${prefix}${w}`, opcode, shape: Shape.Endian, discr: { field: 'imm', value: w }, width: w, slots: 1, llvm: `${prefix}${w}`, zero: SRC | OFF, cpu, endian: prefix });
   }
 }
 
@@ -377,27 +401,28 @@ for (const [s, size, w] of SIZES.slice(0, 3)) {
 // ---- Jumps, calls, exit --------------------------------------------------------
 def({ op: next(), name: 'ja', opcode: JmpOp.JA | Class.JMP, shape: Shape.Ja, width: 64, slots: 1, llvm: 'goto', zero: DST | SRC | IMM, cpu: 1 });
 def({ op: next(), name: 'ja32', opcode: JmpOp.JA | Class.JMP32, shape: Shape.Ja32, width: 32, slots: 1, llvm: 'gotol', zero: DST | SRC | OFF, cpu: 4 });
-const CONDS: ReadonlyArray<readonly [string, number, string, 1 | 2]> = [
-  ['jeq', JmpOp.JEQ, '==', 1],
-  ['jgt', JmpOp.JGT, '>', 1],
-  ['jge', JmpOp.JGE, '>=', 1],
-  ['jset', JmpOp.JSET, '&', 1],
-  ['jne', JmpOp.JNE, '!=', 1],
-  ['jsgt', JmpOp.JSGT, 's>', 1],
-  ['jsge', JmpOp.JSGE, 's>=', 1],
-  ['jlt', JmpOp.JLT, '<', 2],
-  ['jle', JmpOp.JLE, '<=', 2],
-  ['jslt', JmpOp.JSLT, 's<', 2],
-  ['jsle', JmpOp.JSLE, 's<=', 2],
+const CONDS: ReadonlyArray<readonly [CmpKind, number, string, 1 | 2]> = [
+  ['eq', JmpOp.JEQ, '==', 1],
+  ['gt', JmpOp.JGT, '>', 1],
+  ['ge', JmpOp.JGE, '>=', 1],
+  ['set', JmpOp.JSET, '&', 1],
+  ['ne', JmpOp.JNE, '!=', 1],
+  ['sgt', JmpOp.JSGT, 's>', 1],
+  ['sge', JmpOp.JSGE, 's>=', 1],
+  ['lt', JmpOp.JLT, '<', 2],
+  ['le', JmpOp.JLE, '<=', 2],
+  ['slt', JmpOp.JSLT, 's<', 2],
+  ['sle', JmpOp.JSLE, 's<=', 2],
 ];
 for (const [width, cls, suffix] of [
   [64, Class.JMP, ''],
   [32, Class.JMP32, '32'],
 ] as const) {
-  for (const [name, jop, llvm, cpu] of CONDS) {
+  for (const [cmp, jop, llvm, cpu] of CONDS) {
     const c = cls === Class.JMP32 ? 3 : cpu;
-    def({ op: next(), name: name + suffix, opcode: jop | Src.K | cls, shape: Shape.JmpImm, width, slots: 1, llvm, zero: SRC, cpu: c });
-    def({ op: next(), name: name + suffix, opcode: jop | Src.X | cls, shape: Shape.JmpReg, width, slots: 1, llvm, zero: IMM, cpu: c });
+    const name = `j${cmp}${suffix}`;
+    def({ op: next(), name, opcode: jop | Src.K | cls, shape: Shape.JmpImm, width, slots: 1, llvm, zero: SRC, cpu: c, cmp });
+    def({ op: next(), name, opcode: jop | Src.X | cls, shape: Shape.JmpReg, width, slots: 1, llvm, zero: IMM, cpu: c, cmp });
   }
 }
 def({ op: next(), name: 'call', opcode: JmpOp.CALL | Class.JMP, shape: Shape.Call, discr: { field: 'src', value: PseudoCall.HELPER }, width: 64, slots: 1, llvm: 'call', zero: DST | OFF, cpu: 1 });
@@ -406,6 +431,23 @@ def({ op: next(), name: 'call local', opcode: JmpOp.CALL | Class.JMP, shape: Sha
 def({ op: next(), name: 'call runtime', opcode: JmpOp.CALL | Class.JMP, shape: Shape.CallKfunc, discr: { field: 'src', value: PseudoCall.KFUNC }, width: 64, slots: 1, llvm: 'call', zero: DST, cpu: 1 });
 def({ op: next(), name: 'callx', opcode: JmpOp.CALL | Src.X | Class.JMP, shape: Shape.Callx, width: 64, slots: 1, llvm: 'callx', zero: SRC | OFF | IMM, cpu: 1 });
 def({ op: next(), name: 'exit', opcode: JmpOp.EXIT | Class.JMP, shape: Shape.Exit, width: 64, slots: 1, llvm: 'exit', zero: DST | SRC | OFF | IMM, cpu: 1 });
+
+// ---- Later additions (Linux 6.9; LLVM 19 reads and prints them at any -mcpu) ----------------
+// may_goto (BPF_JCOND with src BPF_MAY_GOTO): a conditional jump whose
+// condition is the loop budget of the current frame. The kernel keeps one
+// counter per function invocation (a hidden stack slot set to BPF_MAX_LOOPS
+// when the function is entered, kernel/bpf/verifier.c do_misc_fixups): while
+// it is non-zero, may_goto decrements it and falls through; once it is zero
+// the jump is taken, every time. Every may_goto of a function shares the
+// counter; a bpf-to-bpf call or a callback starts its own.
+def({ op: next(), name: 'may_goto', opcode: JmpOp.JCOND | Src.K | Class.JMP, shape: Shape.MayGoto, discr: { field: 'src', value: JcondSrc.MAY_GOTO }, width: 64, slots: 1, llvm: 'may_goto', zero: DST | SRC | IMM, cpu: 1 });
+// addr_space_cast (mov64 with off 1): arena pointer casts. tsbpf has one
+// linear memory with 32-bit addresses and maps an arena's user and kernel
+// views onto the same bytes, so both directions keep the low 32 bits and
+// clear the upper half, and NULL stays NULL: as(1)->as(0) (imm 1) is what the
+// kernel rewrites it to (a 32-bit mov), as(0)->as(1) (imm 1 << 16) is the
+// JIT's `(u32)src | user_vm_start_hi` with a user_vm_start below 4 GiB.
+def({ op: next(), name: 'addr_space_cast', opcode: AluOp.MOV | Src.X | Class.ALU64, shape: Shape.AddrSpaceCast, discr: { field: 'off', value: ADDR_SPACE_CAST_OFF }, width: 64, slots: 1, llvm: 'addr_space_cast', zero: 0, cpu: 1, imms: [1, 1 << 16] });
 
 /** Every instruction, indexed by Op. */
 export const INSNS: readonly InsnDef[] = rows;
@@ -452,7 +494,7 @@ export function lookup(opcode: number, src: number, off: number, imm: number): I
 
 /** Is this a conditional or unconditional jump with a pc-relative target? */
 export function isJump(shape: Shape): boolean {
-  return shape === Shape.Ja || shape === Shape.Ja32 || shape === Shape.JmpImm || shape === Shape.JmpReg;
+  return shape === Shape.Ja || shape === Shape.Ja32 || shape === Shape.JmpImm || shape === Shape.JmpReg || shape === Shape.MayGoto;
 }
 
 /** Shapes that write their dst register (used by the register-init check and the verifier). */
@@ -466,6 +508,7 @@ export function writesDst(shape: Shape): boolean {
     case Shape.Load:
     case Shape.LoadSx:
     case Shape.Lddw:
+    case Shape.AddrSpaceCast:
       return true;
     default:
       return false;
@@ -480,7 +523,7 @@ export function writesDst(shape: Shape): boolean {
     if (seen.has(key)) throw new Error(`isa table: duplicate encoding ${key} (${r.name})`);
     seen.add(key);
   }
-  if (rows.length !== Op.EXIT + 1) throw new Error(`isa table: ${rows.length} rows but Op has ${Op.EXIT + 1} values`);
+  if (rows.length !== LAST_OP + 1) throw new Error(`isa table: ${rows.length} rows but Op has ${LAST_OP + 1} values`);
   rows.forEach((r, i) => {
     if (r.op !== i) throw new Error(`isa table: row ${i} (${r.name}) has op ${r.op}`);
   });

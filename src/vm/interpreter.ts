@@ -16,7 +16,7 @@
 // region list only for granules a region covers partly.
 
 import { checkFields, checkTargets, readSlot, type Program } from '../isa/decode.js';
-import { MAX_CALL_FRAMES, STACK_SIZE } from '../isa/fields.js';
+import { BPF_MAX_LOOPS, MAX_CALL_FRAMES, STACK_SIZE } from '../isa/fields.js';
 import { INSNS, Op, Shape } from '../isa/table.js';
 import type { HelperEnv, HelperRegistry } from '../helpers/registry.js';
 import { BudgetExceeded, MemoryFault, ProgramError, UsageError } from '../internal/errors.js';
@@ -55,6 +55,9 @@ const OP_END = 0xfe;
 const OP_HALF = 0xff;
 
 const TWO32 = 4294967296;
+
+/** Words per saved call frame: r6..r9 halves, return pc, caller's r10, caller's may_goto budget. */
+const FRAME_WORDS = 11;
 
 // Scratch for 64-bit division results (lo, hi); module-level so division allocates nothing.
 const divOut = new Int32Array(2);
@@ -189,11 +192,11 @@ export class Interpreter implements Engine {
    * plus a sentinel slot (OP_END) after the last instruction.
    */
   private readonly code: Int32Array;
-  // Register file, call frames (r6..r9 halves, return pc, r10 per frame) and
+  // Register file, call frames (r6..r9 halves, return pc, r10, may_goto budget per frame) and
   // helper env, reused across runs: a run allocates nothing unless a helper
   // re-enters this engine.
   private readonly regs: RegFile = new Int32Array(REG_FILE_LENGTH);
-  private readonly frames = new Int32Array(MAX_CALL_FRAMES * 10);
+  private readonly frames = new Int32Array(MAX_CALL_FRAMES * FRAME_WORDS);
   private readonly env: MutableEnv;
   private busy = false;
 
@@ -227,7 +230,7 @@ export class Interpreter implements Engine {
   }
 
   run(args: EntryArgs, options: ExecOptions = {}): ExecResult {
-    if (this.busy) return this.runWith(new Int32Array(REG_FILE_LENGTH), new Int32Array(MAX_CALL_FRAMES * 10), { mem: this.mem, regs: new Int32Array(0), pc: 0, run: undefined }, args, options);
+    if (this.busy) return this.runWith(new Int32Array(REG_FILE_LENGTH), new Int32Array(MAX_CALL_FRAMES * FRAME_WORDS), { mem: this.mem, regs: new Int32Array(0), pc: 0, run: undefined }, args, options);
     this.busy = true;
     try {
       return this.runWith(this.regs, this.frames, this.env, args, options);
@@ -341,6 +344,8 @@ function execute(
   let pc = 0;
   let n = 0;
   let depth = 0;
+  // may_goto's budget for the running frame; a local call saves the caller's and starts afresh.
+  let loops = BPF_MAX_LOOPS;
   let status = S_EXIT;
 
   loop: for (;;) {
@@ -469,6 +474,10 @@ function execute(
       case Op.MOV64_REG:
         regs[d] = regs[s]!;
         regs[d + 1] = regs[s + 1]!;
+        break;
+      case Op.ADDR_SPACE_CAST: // both directions keep the low 32 bits (see the table row)
+        regs[d] = regs[s]!;
+        regs[d + 1] = 0;
         break;
       case Op.LSH64_IMM:
       case Op.LSH64_REG: {
@@ -1034,6 +1043,11 @@ function execute(
       case Op.JA32:
         pc += imm;
         break;
+      case Op.MAY_GOTO:
+        // the kernel's rewrite: if (budget == 0) goto target; budget--
+        if (loops === 0) pc += off;
+        else loops--;
+        break;
       case Op.JEQ64_IMM:
         if (regs[d] === imm && regs[d + 1] === imm >> 31) pc += off;
         break;
@@ -1193,8 +1207,8 @@ function execute(
           status = S_DEPTH;
           break loop;
         }
-        const f = depth * 10;
-        // save r6..r9 (both halves), the return pc and the caller's r10
+        const f = depth * FRAME_WORDS;
+        // save r6..r9 (both halves), the return pc, the caller's r10 and may_goto budget
         frames[f] = regs[12]!;
         frames[f + 1] = regs[13]!;
         frames[f + 2] = regs[14]!;
@@ -1205,6 +1219,8 @@ function execute(
         frames[f + 7] = regs[19]!;
         frames[f + 8] = pc;
         frames[f + 9] = regs[20]!;
+        frames[f + 10] = loops;
+        loops = BPF_MAX_LOOPS;
         depth++;
         regs[20] = (regs[20]! - STACK_SIZE) | 0;
         pc += imm;
@@ -1216,7 +1232,7 @@ function execute(
       case Op.EXIT: {
         if (depth === 0) break loop;
         depth--;
-        const f = depth * 10;
+        const f = depth * FRAME_WORDS;
         regs[12] = frames[f]!;
         regs[13] = frames[f + 1]!;
         regs[14] = frames[f + 2]!;
@@ -1228,6 +1244,7 @@ function execute(
         pc = frames[f + 8]!;
         regs[20] = frames[f + 9]!;
         regs[21] = 0;
+        loops = frames[f + 10]!;
         break;
       }
       default:

@@ -109,8 +109,12 @@ export function probeSlots(): RawInsn[] {
             case Shape.Call:
               late.push(slot(def, { imm: 5 })); // bpf_ktime_get_ns
               break;
+            case Shape.MayGoto:
+              // The kernel wants a non-zero offset: skip one mov.
+              out.push(slot(def, { off: 1 }), slot(mov, { dst: 2, imm: 1 }));
+              break;
             default:
-              // kfunc calls, callx and pseudo lddw need BTF, maps or features the kernel lacks.
+              // kfunc calls, callx, pseudo lddw and addr_space_cast need BTF, maps (an arena) or features the kernel lacks.
               break;
           }
       }

@@ -45,6 +45,7 @@ function randomProgram(n: number, seed: number, rows: readonly InsnDef[]): Uint8
     if (def.zero & Field.IMM) s.imm = 0;
     if (def.shape === Shape.LdInd) s.imm = 0; // llvm cannot write skb[rN + imm]
     if (def.discr !== undefined) s[def.discr.field] = def.discr.value;
+    if (def.imms !== undefined) s.imm = def.imms[int(0, def.imms.length - 1)]!;
     slots.push(s);
     if (def.slots === 2) slots.push({ opcode: 0, dst: 0, src: 0, off: 0, imm: imm32() });
   }
@@ -60,7 +61,7 @@ function randomProgram(n: number, seed: number, rows: readonly InsnDef[]): Uint8
     const def = rows.find((d) => d.opcode === slots[i]!.opcode && (d.discr === undefined || slots[i]![d.discr.field] === d.discr.value))!;
     const rel = targets[int(0, targets.length - 1)]! - (i + 1);
     if (def.shape === Shape.Ja32) slots[i]!.imm = rel;
-    else if (def.shape === Shape.Ja || def.shape === Shape.JmpImm || def.shape === Shape.JmpReg) slots[i]!.off = rel;
+    else if (def.shape === Shape.Ja || def.shape === Shape.JmpImm || def.shape === Shape.JmpReg || def.shape === Shape.MayGoto) slots[i]!.off = rel;
   }
   return encodeSlots(slots);
 }

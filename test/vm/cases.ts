@@ -442,6 +442,26 @@ c('ldindb negative offset ends with r0 = 0', p(MOV(3, -1), ins(Op.LD_IND_B, { sr
 fails('legacy packet load with no packet and r6 = 0', p(MOV(6, 0), ins(Op.LD_ABS_B, { imm: 0 }), EXIT()), 'ProgramError', 1);
 c('ldabsh from the region r6 points into', p(X(Op.MOV64_REG, 6, 1), ins(Op.LD_ABS_H, { imm: 6 }), EXIT()), 0x1192n, { mem: MEM });
 
+// may_goto: a per-frame budget of BPF_MAX_LOOPS (2^23) fall-throughs, then taken every time
+const LOOPS = 8n * 1024n * 1024n;
+const mayGoto = (off: number): RawInsn[] => ins(Op.MAY_GOTO, { off });
+c('may_goto falls through BPF_MAX_LOOPS times, then is always taken',
+  p(MOV(0, 0), mayGoto(2), K(Op.ADD64_IMM, 0, 1), ins(Op.JA, { off: -3 }), mayGoto(1), MOV(0, 99), EXIT()),
+  LOOPS, { budget: 0 });
+c('may_goto: each call starts its own budget and the caller keeps its own',
+  p(MOV(6, 0), mayGoto(3), K(Op.ADD64_IMM, 6, 1), ins(Op.CALL_LOCAL, { imm: 3 }), ins(Op.JA, { off: -4 }), X(Op.MOV64_REG, 0, 6), EXIT(),
+    mayGoto(1), MOV(0, 0), EXIT()),
+  LOOPS, { budget: 0 });
+c('may_goto +0 is a no-op', p(MOV(0, 3), mayGoto(0), EXIT()), 3n);
+fails('the instruction budget stops a may_goto loop first', p(mayGoto(1), ins(Op.JA, { off: -2 }), EXIT()), 'BudgetExceeded', undefined, { budget: 1000 });
+
+// addr_space_cast: both directions keep the low 32 bits
+const cast = (dst: number, src: number, imm: number): RawInsn[] => ins(Op.ADDR_SPACE_CAST, { dst, src, imm });
+c('addr_space_cast as(1) -> as(0) zero-extends the low 32 bits', p(LDDW(1, 0xdeadbeef12345678n), cast(0, 1, 1), EXIT()), 0x12345678n);
+c('addr_space_cast as(0) -> as(1) keeps the low 32 bits', p(LDDW(1, 0xdeadbeef87654321n), cast(0, 1, 1 << 16), EXIT()), 0x87654321n);
+c('addr_space_cast keeps NULL', p(MOV(0, 7), MOV(1, 0), cast(0, 1, 1), EXIT()), 0n);
+c('addr_space_cast pointer dereferences', p(cast(2, 1, 1 << 16), cast(3, 2, 1), LD(Op.LDXB, 0, 3, 1), EXIT()), BigInt(MEM[1]!), { mem: MEM });
+
 export const CASES: readonly EngineCase[] = cases;
 
 /** Program bytes of a case. */

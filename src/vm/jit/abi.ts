@@ -8,8 +8,8 @@ import { T } from './wasm/opcodes.js';
 // ---- Locals of an eBPF function --------------------------------------------------
 // Params 0..10 are r0..r10: a bpf-to-bpf callee starts with the caller's
 // registers (as in the interpreter, which keeps one register file) and r10
-// one frame lower. Then 2 i64 scratch locals and 3 i32 locals (dispatcher
-// label, address, budget counter).
+// one frame lower. Then 2 i64 scratch locals and 4 i32 locals (dispatcher
+// label, address, budget counter, may_goto budget).
 export const L_R0 = 0;
 export const L_R10 = 10;
 export const L_T0 = 11;
@@ -18,11 +18,13 @@ export const L_LABEL = 13;
 export const L_A0 = 14;
 /** The budget counter, kept in a local and synchronised with the global around calls and returns. */
 export const L_BUDGET = 15;
+/** may_goto's loop budget for this invocation: set to BPF_MAX_LOOPS on entry by functions that have a may_goto. */
+export const L_LOOPS = 16;
 /** eBPF register -> Wasm local index. */
 export const REG_LOCAL: readonly number[] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
 export const FUNC_LOCALS: ReadonlyArray<readonly [number, T]> = [
   [2, T.i64],
-  [3, T.i32],
+  [4, T.i32],
 ];
 
 /** Globals: the budget left, the call depth (unverified mode), the abort flag (a packet load out of bounds or a helper ended the run). */

@@ -6,7 +6,7 @@
 import type { Program } from '../../isa/decode.js';
 import { Class } from '../../isa/fields.js';
 import { INSNS, OP_COUNT, Shape, type InsnDef } from '../../isa/table.js';
-import { L_A0, REG_LOCAL } from './abi.js';
+import { L_A0, L_LOOPS, REG_LOCAL } from './abi.js';
 import { T, W } from './wasm/opcodes.js';
 import type { Writer } from './wasm/writer.js';
 
@@ -77,6 +77,10 @@ for (const d of INSNS) {
 /** Push the i32 truth value of the conditional jump at slot i (or its negation). */
 export function emitCond(w: Writer, prog: Program, i: number, negate: boolean): void {
   const d = INSNS[prog.op[i]!]!;
+  if (d.shape === Shape.MayGoto) {
+    emitMayGoto(w, negate);
+    return;
+  }
   const is64 = d.width === 64;
   const dst = REG_LOCAL[prog.dst[i]!]!;
   w.u8x2(W.local_get, dst);
@@ -103,6 +107,24 @@ export function emitCond(w: Writer, prog: Program, i: number, negate: boolean): 
   }
   const op = negate ? CMP_INVERSE[c]! : c;
   w.u8(is64 ? op + I64_CMP_DELTA : op);
+}
+
+/**
+ * may_goto's condition, evaluated once per execution: taken = (budget == 0);
+ * budget -= (budget != 0), i.e. budget - 1 + taken. Leaves taken (or its
+ * negation) on the stack.
+ */
+function emitMayGoto(w: Writer, negate: boolean): void {
+  w.u8x2(W.local_get, L_LOOPS);
+  w.u8(W.i32_eqz);
+  w.u8x2(W.local_tee, L_A0);
+  w.u8x2(W.local_get, L_LOOPS);
+  w.u8(W.i32_add);
+  w.u8x2(W.i32_const, 1);
+  w.u8(W.i32_sub);
+  w.u8x2(W.local_set, L_LOOPS);
+  w.u8x2(W.local_get, L_A0);
+  if (negate) w.u8(W.i32_eqz);
 }
 
 export function emitAlu64(w: Writer, prog: Program, i: number, dst: number): void {

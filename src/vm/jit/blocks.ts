@@ -60,6 +60,7 @@ export function jumpTarget(prog: Program, i: number): number {
     case Shape.Ja:
     case Shape.JmpImm:
     case Shape.JmpReg:
+    case Shape.MayGoto:
       return i + 1 + prog.off[i]!;
     case Shape.Ja32:
       return i + 1 + prog.imm[i]!;

@@ -6,7 +6,7 @@
 // allocates nothing. Arithmetic is in alu.ts, the memory-check functions in
 // check.ts, the contract with the JS side in abi.ts.
 
-import { AtomicOp, MAX_CALL_FRAMES, STACK_SIZE } from '../../isa/fields.js';
+import { AtomicOp, BPF_MAX_LOOPS, MAX_CALL_FRAMES, STACK_SIZE } from '../../isa/fields.js';
 import type { Program } from '../../isa/decode.js';
 import { INSNS, Op, Shape, writesDst } from '../../isa/table.js';
 import { SHADOW_BASE } from '../memory.js';
@@ -21,6 +21,7 @@ import {
   L_A0,
   L_BUDGET,
   L_LABEL,
+  L_LOOPS,
   L_R0,
   L_R10,
   L_T0,
@@ -198,6 +199,12 @@ export class FuncEmitter implements IntrinsicContext {
       w.u8x2(W.global_get, Glob.budget);
       w.u8x2(W.local_set, L_BUDGET);
       this.findSinglePreds(f);
+    }
+    if (hasMayGoto(this.env.prog, f)) {
+      // The kernel's prologue store: this invocation's may_goto budget.
+      w.u8(W.i32_const);
+      w.s32(BPF_MAX_LOOPS);
+      w.u8x2(W.local_set, L_LOOPS);
     }
     this.nodes(s.tree);
     // Every path ends in return or a branch; tell the validator the end is unreachable.
@@ -696,6 +703,14 @@ export class FuncEmitter implements IntrinsicContext {
       case Shape.CallKfunc:
         this.error(ErrCode.Kfunc, i);
         return;
+      case Shape.AddrSpaceCast:
+        // both directions keep the low 32 bits (see the table row)
+        w.u8x2(W.local_get, REG_LOCAL[prog.src[i]!]!);
+        w.u8(W.i32_wrap_i64);
+        w.u8(W.i64_extend_i32_u);
+        w.u8x2(W.local_set, dst);
+        return;
+      case Shape.MayGoto:
       case Shape.Ja:
       case Shape.Ja32:
       case Shape.JmpImm:
@@ -985,4 +1000,13 @@ export class FuncEmitter implements IntrinsicContext {
     w.u8(op);
     w.u8x2(W.global_set, Glob.depth);
   }
+}
+
+/** Does the function have a may_goto (and so a loop budget to set up)? */
+function hasMayGoto(prog: Program, f: FuncCfg): boolean {
+  for (let i = f.start; i < f.end; i++) {
+    const op = prog.op[i]!;
+    if (op >= 0 && INSNS[op]!.shape === Shape.MayGoto) return true;
+  }
+  return false;
 }

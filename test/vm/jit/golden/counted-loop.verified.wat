@@ -7,7 +7,7 @@
 ;;     exit
 ;;   end L1
 (func 7
-  (local 2 x i64, 3 x i32)
+  (local 2 x i64, 4 x i32)
   i64.const 0
   local.set 0
   loop

@@ -21,7 +21,7 @@
 ;;       code 1
 ;;       goto 2
 (func 7
-  (local 2 x i64, 3 x i32)
+  (local 2 x i64, 4 x i32)
   loop
     block
       block

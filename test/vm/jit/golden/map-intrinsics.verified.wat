@@ -7,7 +7,7 @@
 ;;   code 2
 ;;   exit
 (func 7
-  (local 2 x i64, 3 x i32)
+  (local 2 x i64, 4 x i32)
   block
     i32.const 131068
     local.get 1

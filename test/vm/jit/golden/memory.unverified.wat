@@ -2,7 +2,7 @@
 ;;   code 0
 ;;   exit
 (func 7
-  (local 2 x i64, 3 x i32)
+  (local 2 x i64, 4 x i32)
   global.get 0
   local.set 15
   local.get 15
