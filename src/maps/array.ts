@@ -7,12 +7,16 @@
 // times the number of per-CPU copies (1 for array). Keeping one element's
 // per-CPU copies together makes the user-space view one copy. The JIT inlines
 // a lookup as a bounds check of the u32 key against MAX_ENTRIES and that sum.
-// Elements always exist: delete is EINVAL, BPF_NOEXIST is EEXIST.
+// Elements always exist: delete is EINVAL, BPF_NOEXIST is EEXIST. Arrays have
+// no mutable state besides their values, so threads attached to one
+// (MapTable.attach) need no lock; BPF_F_LOCK copies under the value's
+// bpf_spin_lock.
 
 import type { Region } from '../vm/memory.js';
 import { Desc } from './descriptor.js';
 import { BpfMap, USER, type MapHost } from './base.js';
 import { E2BIG, EEXIST, EINVAL, ENOENT } from './errno.js';
+import { spinLockAt, spinUnlockAt } from './lock.js';
 import { BPF_EXIST, BPF_F_LOCK, BPF_F_RDONLY_PROG, type ResolvedSpec } from './spec.js';
 
 export class ArrayMap extends BpfMap {
@@ -22,11 +26,17 @@ export class ArrayMap extends BpfMap {
   readonly elemStride: number;
   readonly perCpu: boolean;
 
-  constructor(host: MapHost, spec: ResolvedSpec, id: number) {
+  constructor(host: MapHost, spec: ResolvedSpec, id: number, attachAt?: number) {
     const perCpu = spec.typeName === 'percpu_array';
-    super(host, spec, id, perCpu);
+    super(host, spec, id, perCpu, attachAt);
     this.perCpu = perCpu;
     this.elemStride = this.valueStride * (perCpu ? host.cpus : 1);
+    if (attachAt !== undefined) {
+      this.region = this.attachedRegion(this.getDesc(Desc.DATA));
+      this.data = this.region.start;
+      this.iterKey = this.scratchWord();
+      return;
+    }
     const kind = spec.initial !== undefined || spec.name.startsWith('.') ? 'global' : 'map';
     this.region = this.allocData(this.elemStride * spec.maxEntries, {
       name: `map ${spec.name}`,
@@ -63,7 +73,13 @@ export class ArrayMap extends BpfMap {
     if ((flags & 3) === 1) return -EEXIST; // BPF_NOEXIST: every element exists
     const u8 = this.mem.u8;
     const at = this.data + i * this.elemStride;
-    if (!this.perCpu) u8.copyWithin(at, value, value + this.valueSize);
+    if ((flags & BPF_F_LOCK) !== 0) {
+      if (this.spinLockOff < 0) return -EINVAL; // the value has no bpf_spin_lock
+      const i32 = new Int32Array(u8.buffer);
+      spinLockAt(i32, at + this.spinLockOff, this.name);
+      this.copyValue(at, value);
+      spinUnlockAt(i32, at + this.spinLockOff);
+    } else if (!this.perCpu) this.copyValue(at, value);
     else if (cpu === USER) {
       // user space supplies every CPU's copy, each padded to 8 bytes
       for (let c = 0; c < this.host.cpus; c++) u8.copyWithin(at + c * this.valueStride, value + c * this.valueStride, value + c * this.valueStride + this.valueSize);

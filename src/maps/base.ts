@@ -12,7 +12,8 @@
 import type { AllocOptions, Region, RuntimeMemory } from '../vm/memory.js';
 import { DESC_MAGIC, DESC_SIZE, Desc } from './descriptor.js';
 import { E2BIG, EEXIST, EINVAL, ENOENT, ENOMEM, ENOSPC, EOPNOTSUPP, EPERM, MapError } from './errno.js';
-import { BPF_ANY, BPF_F_RDONLY, BPF_F_WRONLY, roundUp8, type ResolvedSpec } from './spec.js';
+import { spinLockAt, spinUnlockAt } from './lock.js';
+import { BPF_ANY, BPF_F_LOCK, BPF_F_RDONLY, BPF_F_WRONLY, roundUp8, type ResolvedSpec } from './spec.js';
 
 /** `cpu` value meaning "user space": per-CPU maps use all copies. */
 export const USER = -1;
@@ -26,6 +27,17 @@ export interface MapHost {
   byDesc(addr: number): BpfMap | undefined;
   /** The map with this id (user-space "fd"). */
   byId(id: number): BpfMap | undefined;
+}
+
+/**
+ * What another thread needs to attach to a map (MapTable.attach): plain data,
+ * so it travels by postMessage next to the shared WebAssembly.Memory.
+ */
+export interface MapHandle {
+  readonly id: number;
+  /** Address of the descriptor, which holds the layout and every mutable field. */
+  readonly desc: number;
+  readonly spec: ResolvedSpec;
 }
 
 export interface BatchResult {
@@ -54,10 +66,21 @@ export abstract class BpfMap {
   readonly userValueSize: number;
   protected readonly host: MapHost;
   protected readonly mem: RuntimeMemory;
+  /** Offset of the value's bpf_spin_lock, or -1 (BPF_F_LOCK is then EINVAL). */
+  readonly spinLockOff: number;
+  /** Built over another thread's map (MapTable.attach): this thread does not own its memory. */
+  readonly attached: boolean;
   private scratch: Region | undefined;
   private frozenFlag = false;
+  /** The user handle was closed; the map lives on while programs hold it. */
+  private handleClosed = false;
 
-  constructor(host: MapHost, spec: ResolvedSpec, id: number, perCpu = false) {
+  /**
+   * `attachAt`: the descriptor address of a map another thread created in the
+   * same memory; nothing is allocated or initialised, the map's state is read
+   * from the descriptor.
+   */
+  constructor(host: MapHost, spec: ResolvedSpec, id: number, perCpu = false, attachAt?: number) {
     this.host = host;
     this.mem = host.mem;
     this.spec = spec;
@@ -71,6 +94,17 @@ export abstract class BpfMap {
     this.id = id;
     this.valueStride = roundUp8(spec.valueSize);
     this.userValueSize = perCpu ? this.valueStride * host.cpus : spec.valueSize;
+    this.spinLockOff = spec.spinLockOff ?? -1;
+    this.attached = attachAt !== undefined;
+    if (attachAt !== undefined) {
+      this.descRegion = this.attachedRegion(attachAt);
+      this.desc = attachAt;
+      const dv = this.mem.dv;
+      if (dv.getUint32(attachAt + Desc.MAGIC, true) !== DESC_MAGIC || dv.getUint32(attachAt + Desc.ID, true) !== id || dv.getUint32(attachAt + Desc.TYPE, true) !== spec.type)
+        throw this.error(EINVAL, 'attach', `no map ${id} of type ${spec.typeName} at 0x${attachAt.toString(16)} (closed, or a stale handle)`);
+      Atomics.add(this.i32(), (attachAt + Desc.REFS) >>> 2, 1);
+      return;
+    }
     this.descRegion = host.mem.alloc(DESC_SIZE, { name: `map ${spec.name} descriptor`, kind: 'map', writable: false });
     this.desc = this.descRegion.start;
     const f = this.setDesc.bind(this);
@@ -84,8 +118,54 @@ export abstract class BpfMap {
     f(Desc.VALUE_STRIDE, this.valueStride);
     f(Desc.CPUS, perCpu ? host.cpus : 1);
     f(Desc.KEY_STRIDE, roundUp8(spec.keySize));
+    f(Desc.SPIN_LOCK, this.spinLockOff + 1);
+    f(Desc.REFS, 1); // the creator's handle
   }
 
+  /** The region of another thread's map at `addr`, from this thread's copy of the region list. */
+  protected attachedRegion(addr: number): Region {
+    const r = this.mem.regionOf(addr);
+    if (r === undefined || r.start !== addr) throw this.error(EINVAL, 'attach', `0x${addr.toString(16)} is not the start of a region this memory knows (attach the memory after the map was created)`);
+    return r;
+  }
+
+  private i32(): Int32Array {
+    return new Int32Array(this.mem.u8.buffer);
+  }
+
+  /** What a worker thread passes to MapTable.attach to use this map. */
+  handle(): MapHandle {
+    return { id: this.id, desc: this.desc, spec: this.spec };
+  }
+
+  // ---- references (the kernel's map refcount) --------------------------------
+
+  /** Holders: user handles (the creator's, attached threads') and loaded programs. */
+  get refs(): number {
+    return Atomics.load(this.i32(), (this.desc + Desc.REFS) >>> 2);
+  }
+
+  /** A program (or another holder) keeps the map alive. */
+  hold(): void {
+    Atomics.add(this.i32(), (this.desc + Desc.REFS) >>> 2, 1);
+  }
+
+  /** Drop a reference; true when it was the last (the owner then frees the memory). */
+  release(): boolean {
+    return Atomics.sub(this.i32(), (this.desc + Desc.REFS) >>> 2, 1) === 1;
+  }
+
+  /** Drop the user handle's reference once; true when no holder is left. */
+  releaseHandle(): boolean {
+    if (this.handleClosed) return this.refs <= 0;
+    this.handleClosed = true;
+    return this.release();
+  }
+
+  /** Was the user handle closed (the map then lives only for the programs that hold it)? */
+  get handleIsClosed(): boolean {
+    return this.handleClosed;
+  }
   /**
    * Allocate the map's memory, refusing with ENOMEM up front when it cannot
    * fit after the last region: RuntimeMemory.alloc would fail too, but only
@@ -163,11 +243,47 @@ export abstract class BpfMap {
 
   // ---- user space: bytes ---------------------------------------------------
 
-  /** The value for `key` (per-CPU maps: all CPUs' copies), or undefined. */
-  lookup(key: Uint8Array): Uint8Array | undefined {
+  /**
+   * The value for `key` (per-CPU maps: all CPUs' copies), or undefined.
+   * `flags` BPF_F_LOCK copies it under the value's bpf_spin_lock.
+   */
+  lookup(key: Uint8Array, flags = 0): Uint8Array | undefined {
     if ((this.flags & BPF_F_WRONLY) !== 0) throw this.error(EPERM, 'lookup', 'map is write-only (BPF_F_WRONLY)');
-    const v = this.lookupAt(this.stageKey(key, 0, 'lookup'), USER);
+    if ((flags & ~BPF_F_LOCK) !== 0) throw this.error(EINVAL, 'lookup', `flags 0x${flags.toString(16)}: only BPF_F_LOCK is valid`);
+    const k = this.stageKey(key, 0, 'lookup');
+    if ((flags & BPF_F_LOCK) !== 0) {
+      if (this.spinLockOff < 0) throw this.error(EINVAL, 'lookup', 'BPF_F_LOCK: the value has no bpf_spin_lock');
+      const out = this.ensureScratch().start + this.valueSlot;
+      const r = this.lookupLockedInto(k, out);
+      if (r === -ENOENT) return undefined;
+      this.check(r, 'lookup');
+      return this.exportValue(out);
+    }
+    const v = this.lookupAt(k, USER);
     return v === 0 ? undefined : this.exportValue(v);
+  }
+
+  /** BPF_F_LOCK lookup: copy the value of the key at `key` to `out` under its spin lock; 0 or a negative errno. */
+  protected lookupLockedInto(key: number, out: number): number {
+    const v = this.lookupAt(key, USER);
+    if (v === 0) return -ENOENT;
+    const lock = v + this.spinLockOff;
+    spinLockAt(this.i32(), lock, this.name);
+    this.copyValue(out, v);
+    spinUnlockAt(this.i32(), lock);
+    return 0;
+  }
+
+  /** Copy one value (value_size bytes) but not its bpf_spin_lock word, as the kernel's copy_map_value. */
+  protected copyValue(dst: number, src: number): void {
+    const u8 = this.mem.u8;
+    const off = this.spinLockOff;
+    if (off < 0) {
+      u8.copyWithin(dst, src, src + this.valueSize);
+      return;
+    }
+    u8.copyWithin(dst, src, src + off);
+    u8.copyWithin(dst + off + 4, src + off + 4, src + this.valueSize);
   }
 
   /** Insert or replace; throws a MapError carrying the kernel's errno. */
@@ -278,9 +394,20 @@ export abstract class BpfMap {
     return true;
   }
 
-  /** Release the map's memory. The map must not be used afterwards. */
+  /**
+   * Release the map's memory (an attached map: only this thread's scratch and
+   * its reference). The map must not be used afterwards.
+   */
   close(): void {
     if (this.scratch) this.mem.free(this.scratch);
+    this.scratch = undefined;
+    if (this.attached) {
+      if (!this.handleClosed) this.release();
+      this.handleClosed = true;
+      return;
+    }
+    // a stale pointer to the descriptor must not pass for a map
+    this.mem.dv.setUint32(this.desc + Desc.MAGIC, 0, true);
     this.mem.free(this.descRegion);
     this.freeData();
   }
@@ -291,7 +418,10 @@ export abstract class BpfMap {
 
   /** Bytes user space sees for the value at `addr` (map-in-map translates addresses to ids). */
   protected exportValue(addr: number): Uint8Array {
-    return this.mem.u8.slice(addr, addr + this.userValueSize);
+    const out = this.mem.u8.slice(addr, addr + this.userValueSize);
+    // the kernel never shows a lock's state to user space (check_and_init_map_value)
+    if (this.spinLockOff >= 0) out.fill(0, this.spinLockOff, this.spinLockOff + 4);
+    return out;
   }
 
   /** Copy a user value into scratch and return its address (map-in-map translates ids to addresses). */

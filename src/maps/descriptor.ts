@@ -9,7 +9,11 @@
 // element addresses and walk hash buckets without calling out.
 //
 // All fields are little-endian u32 at the offsets below. The region is
-// read-only to programs, so a program cannot forge or corrupt one.
+// read-only to programs, so a program cannot forge or corrupt one. Every
+// mutable field of a map (counts, free list, LRU list, queue positions, the
+// writer lock, the reference count) lives here too, not in a JS object, so a
+// worker thread that shares the memory can attach to the map from its
+// descriptor address and work on the same state (see lock.ts).
 
 export const DESC_MAGIC = 0x4d465042; // "BPFM"
 
@@ -48,6 +52,14 @@ export const Desc = {
   LRU_TAIL: 68,
   /** round_up(key_size, 8). */
   KEY_STRIDE: 72,
+  /** The map's writer lock (0 free, 1 held): inserts, deletes and list changes from any thread (lock.ts). */
+  LOCK: 76,
+  /** Hash: last entry of the free list (entries are reused first in, first out). */
+  FREE_TAIL: 80,
+  /** Holders of the map: user-space handles and loaded programs; the memory is released at 0. */
+  REFS: 84,
+  /** Offset of the value's `struct bpf_spin_lock` + 1 (0: the value has none), for BPF_F_LOCK. */
+  SPIN_LOCK: 88,
 } as const;
 
-export const DESC_SIZE = 80;
+export const DESC_SIZE = 96;

@@ -11,6 +11,7 @@ export const EAGAIN = 11;
 export const ENOMEM = 12;
 export const EFAULT = 14;
 export const EBUSY = 16;
+export const EACCES = 13;
 export const EEXIST = 17;
 export const EINVAL = 22;
 export const ENOSPC = 28;

@@ -1,36 +1,64 @@
 // The flat layout of hash, percpu_hash, lru_hash, lru_percpu_hash and
 // hash_of_maps in the runtime memory, precise enough for a Wasm emitter to
 // implement the same lookup inline. Everything is little-endian; addresses
-// are u32 offsets into the runtime memory; 0 means "none".
+// are u32 offsets into the runtime memory.
 //
 // Descriptor fields used (see descriptor.ts):
-//   DATA     address of the bucket array: (MASK + 1) u32 entry addresses
+//   DATA     address of the bucket array: (MASK + 1) u32 words, each the first
+//            entry of the bucket or the bucket's end marker NULLS(b) = b*2 + 1
 //   MASK     bucket count - 1; the bucket count is roundup_pow_of_two(max_entries)
 //   SEED     seed of hash32 (0 when the map has BPF_F_ZERO_SEED)
 //   ENTRIES  address of entry 0; entries are preallocated, ELEM_STRIDE apart
 //   ELEM_STRIDE  bytes per entry = ENTRY_HEADER + KEY_STRIDE + VALUE_STRIDE * CPUS
-//   COUNT    entries in use; FREE head of the free list (chained through `next`)
+//   COUNT    entries in use; FREE / FREE_TAIL the free list (chained through
+//            `next`, ends with 0), used first in, first out
 //   LRU_HEAD / LRU_TAIL  LRU maps: the recency list (most recent at the head)
+//   LOCK     writer lock (lock.ts): every change of a chain, list or count
 //
 // Entry (8-byte aligned):
-//   +0  u32 next      next entry in the same bucket (or in the free list)
+//   +0  u32 next      next entry in the same bucket, NULLS(bucket) after the
+//                     last; in the free list: the next free entry or 0
 //   +4  u32 hash      hash32 of the key
 //   +8  u32 lru_prev  LRU list neighbours (unused by non-LRU maps)
 //   +12 u32 lru_next
-//   +16 u32 flags     bit 0: in use; bit 1: referenced since last considered for eviction
+//   +16 u32 flags     bit 0 USED: in use; bit 1 REF: referenced since last
+//                     considered for eviction; bits 2..31: generation, bumped
+//                     whenever the entry is freed or reused
 //   +20 u32 reserved
 //   +24 key           key_size bytes, padded to KEY_STRIDE
 //   +24+KEY_STRIDE    value; per-CPU maps: CPUS copies, VALUE_STRIDE apart
 //
+// Lookups take no lock (the kernel's are RCU readers). A writer publishes an
+// entry (key, hash, value, then flags = USED with a new generation, all
+// before the atomic store that links it), and frees one by unlinking it,
+// then storing flags with a new generation and no USED, then appending it to
+// the free list. A reader racing with that can (a) follow a freed entry's
+// `next` into another bucket or the free list: it notices because the walk
+// does not end at its own bucket's NULLS marker, and restarts (the kernel's
+// hlist_nulls trick); (b) compare against an entry being rewritten: it reads
+// flags (atomically) before and after the key compare and accepts the match
+// only if USED was set and the generation did not change, so it never returns
+// an entry whose key it saw half-written. What it can return, as in the kernel
+// with preallocated maps, is an entry deleted right after the match: the
+// pointer stays inside the map (entries are never unmapped) and may later
+// hold another key's value.
+//
 // Lookup (what the JIT must reproduce):
-//   h = hash32(key, key_size, SEED)
-//   e = u32[DATA + (h & MASK) * 4]
-//   while e != 0:
-//     if u32[e + 4] == h && bytes(e + 24, key_size) == bytes(key, key_size):
-//       (LRU maps: u32[e + 16] |= 2)
-//       return e + 24 + KEY_STRIDE + cpu * VALUE_STRIDE   (cpu = 0 unless per-CPU)
+//   h = hash32(key, key_size, SEED); b = h & MASK
+//   restart: e = u32[DATA + b * 4]
+//   while e is an entry (e != 0, e even):
+//     if u32[e + 4] == h:
+//       f = atomic u32[e + 16]
+//       if f & USED && bytes(e + 24, key_size) == bytes(key, key_size)
+//          && (atomic u32[e + 16] ^ f) & ~REF == 0:
+//         (LRU maps: if not f & REF, atomic u32[e + 16] |= REF)
+//         return e + 24 + KEY_STRIDE + cpu * VALUE_STRIDE   (cpu = 0 unless per-CPU)
 //     e = u32[e]
+//   if e != NULLS(b): goto restart (at most RESTARTS times)
 //   return 0
+// Every walk is also bounded by MAX_ENTRIES steps: the headers lie in
+// program-writable memory, and an unverified program that made a cycle must
+// not hang the host.
 //
 // hash32 is MurmurHash3's 32-bit mixing (x86_32 variant) over the key bytes:
 //   h = seed
@@ -52,6 +80,14 @@ export const ENTRY_HEADER = 24;
 
 export const FLAG_USED = 1;
 export const FLAG_REF = 2;
+/** One generation step in the flags word (bits 2..31). */
+export const FLAG_GEN = 4;
+
+/** How often a lock-free lookup restarts after straying off its chain before it reports "no element". */
+export const RESTARTS = 64;
+
+/** The end marker of bucket b's chain (odd, so never an entry address). */
+export const nulls = (b: number): number => (b << 1) | 1;
 
 /**
  * hash32 of `len` bytes at `addr` in `u8` (see the header), as a signed int32

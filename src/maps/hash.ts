@@ -1,14 +1,25 @@
 // hash, percpu_hash, lru_hash and lru_percpu_hash: a chained hash table laid
-// out flat in the runtime memory (layout and lookup in hash-layout.ts), so
-// value pointers stay valid, atomics work on values, and the JIT can inline
-// lookups. Entries are preallocated, as the kernel's default; a deleted entry
-// goes to a free list and its memory is reused by the next insert.
+// out flat in the runtime memory (layout, lookup and what a concurrent reader
+// may observe: hash-layout.ts), so value pointers stay valid, atomics work on
+// values, and the JIT can inline lookups. Entries are preallocated, as the
+// kernel's default; a deleted entry goes to the tail of a free list and is
+// reused after every other free entry, which keeps a just-deleted entry
+// stable for a racing reader as long as possible.
 //
-// LRU maps evict when full instead of failing with E2BIG. The kernel's LRU is
-// approximate (a reference bit set on lookup, lists rotated lazily); this is
-// the same idea in its simplest exact form, a CLOCK over the recency list:
-// take the oldest entry; if it was referenced since it was last considered,
-// clear the bit and move it to the head; otherwise evict it.
+// All mutable state (bucket chains, free list, count, LRU list) lives in the
+// memory and is changed only under the map's writer lock (lock.ts), so maps
+// attached from worker threads (MapTable.attach) insert and delete
+// concurrently; lookups take no lock.
+//
+// An update of an existing key copies the new value over the old one in place
+// (the kernel links a fresh element instead, for non-per-CPU maps): a reader
+// in another thread may see a value half old, half new, as with arrays. A
+// value with a bpf_spin_lock is copied under that lock by BPF_F_LOCK updates
+// and lookups, and its lock word is never overwritten by a copy.
+//
+// LRU maps evict when full instead of failing with E2BIG: a CLOCK over the
+// recency list (take the oldest entry; if it was referenced since it was last
+// considered, clear the bit and move it to the head; otherwise evict it).
 
 import type { Region } from '../vm/memory.js';
 import { BpfMap, USER, type MapHost } from './base.js';
@@ -21,12 +32,19 @@ import {
   ENTRY_LRU_NEXT,
   ENTRY_LRU_PREV,
   ENTRY_NEXT,
+  FLAG_GEN,
   FLAG_REF,
   FLAG_USED,
+  RESTARTS,
   hash32,
+  nulls,
   roundUpPow2,
 } from './hash-layout.js';
+import { lockWord, spinLockAt, spinUnlockAt, unlockWord } from './lock.js';
 import { BPF_EXIST, BPF_F_LOCK, BPF_F_RDONLY_PROG, BPF_F_ZERO_SEED, BPF_NOEXIST, roundUp8, type ResolvedSpec } from './spec.js';
+
+const F = ENTRY_FLAGS >>> 2;
+const N = ENTRY_NEXT >>> 2;
 
 export class HashMap extends BpfMap {
   readonly region: Region;
@@ -43,23 +61,34 @@ export class HashMap extends BpfMap {
   // Int32Array: addresses and hashes as int32 bits, so V8 keeps them unboxed
   private u32: Int32Array;
   private u8: Uint8Array;
-  private count = 0;
-  private free = 0;
-  private lruHead = 0;
-  private lruTail = 0;
+  /** u32 index of the descriptor (its mutable fields are the map's state). */
+  private readonly d: number;
+  /** u32 index of bucket 0. */
+  private readonly b0: number;
 
-  constructor(host: MapHost, spec: ResolvedSpec, id: number) {
+  constructor(host: MapHost, spec: ResolvedSpec, id: number, attachAt?: number) {
     const perCpu = spec.typeName === 'percpu_hash' || spec.typeName === 'lru_percpu_hash';
-    super(host, spec, id, perCpu);
+    super(host, spec, id, perCpu, attachAt);
     this.perCpu = perCpu;
     this.lru = spec.typeName.startsWith('lru');
     this.buckets = roundUpPow2(spec.maxEntries);
     this.mask = this.buckets - 1;
-    this.seed = (spec.flags & BPF_F_ZERO_SEED) !== 0 ? 0 : (Math.random() * 0x100000000) | 0;
     this.keyStride = roundUp8(spec.keySize);
     this.valueOff = ENTRY_HEADER + this.keyStride;
     this.entrySize = this.valueOff + this.valueStride * (perCpu ? host.cpus : 1);
     const bucketBytes = roundUp8(this.buckets * 4);
+    this.d = this.desc >>> 2;
+    if (attachAt !== undefined) {
+      // another thread built it: take the layout from the descriptor
+      this.region = this.attachedRegion(this.getDesc(Desc.DATA));
+      this.seed = this.getDesc(Desc.SEED) | 0;
+      this.entryBase = this.getDesc(Desc.ENTRIES);
+      this.u8 = this.mem.u8;
+      this.u32 = new Int32Array(this.u8.buffer);
+      this.b0 = this.region.start >>> 2;
+      return;
+    }
+    this.seed = (spec.flags & BPF_F_ZERO_SEED) !== 0 ? 0 : (Math.random() * 0x100000000) | 0;
     this.region = this.allocData(bucketBytes + this.entrySize * spec.maxEntries, {
       name: `map ${spec.name}`,
       kind: 'map',
@@ -68,24 +97,42 @@ export class HashMap extends BpfMap {
     this.entryBase = this.region.start + bucketBytes;
     this.u8 = this.mem.u8;
     this.u32 = new Int32Array(this.u8.buffer);
-    // thread every entry onto the free list, lowest address first
+    this.b0 = this.region.start >>> 2;
     const u32 = this.u32;
+    for (let b = 0; b < this.buckets; b++) u32[this.b0 + b] = nulls(b);
+    // thread every entry onto the free list, lowest address first
+    let next = 0;
     for (let i = spec.maxEntries - 1; i >= 0; i--) {
       const e = this.entryBase + i * this.entrySize;
-      u32[(e + ENTRY_NEXT) >>> 2] = this.free;
-      this.free = e;
+      u32[(e >>> 2) + N] = next;
+      next = e;
     }
     this.setDesc(Desc.DATA, this.region.start);
     this.setDesc(Desc.ELEM_STRIDE, this.entrySize);
     this.setDesc(Desc.MASK, this.mask);
     this.setDesc(Desc.SEED, this.seed);
     this.setDesc(Desc.ENTRIES, this.entryBase);
-    this.syncDesc();
+    this.setDesc(Desc.COUNT, 0);
+    this.setDesc(Desc.FREE, next);
+    this.setDesc(Desc.FREE_TAIL, this.entryBase + (spec.maxEntries - 1) * this.entrySize);
   }
 
   /** Elements in use. */
   get size(): number {
-    return this.count;
+    return Atomics.load(this.view(), this.d + (Desc.COUNT >>> 2));
+  }
+
+  /** Entries on the free list (max_entries - size when nothing is in flight). */
+  freeCount(): number {
+    const u32 = this.view();
+    let n = 0;
+    this.lock();
+    try {
+      for (let e = u32[this.d + (Desc.FREE >>> 2)]!; e !== 0 && n <= this.maxEntries; e = u32[(e >>> 2) + N]!) n++;
+    } finally {
+      this.unlock();
+    }
+    return n;
   }
 
   private view(): Int32Array {
@@ -100,83 +147,119 @@ export class HashMap extends BpfMap {
     return this.u32;
   }
 
-  /** Keep the descriptor's mutable fields current, so inline code and dumps agree with this object. */
-  private syncDesc(): void {
-    const u32 = this.u32;
-    const d = this.desc >>> 2;
-    u32[d + (Desc.COUNT >>> 2)] = this.count;
-    u32[d + (Desc.FREE >>> 2)] = this.free;
-    u32[d + (Desc.LRU_HEAD >>> 2)] = this.lruHead;
-    u32[d + (Desc.LRU_TAIL >>> 2)] = this.lruTail;
+  private lock(): void {
+    lockWord(this.u32, this.d + (Desc.LOCK >>> 2), this.name);
   }
 
-  /** The entry holding the key at `key` with hash `h`, or 0. */
+  private unlock(): void {
+    unlockWord(this.u32, this.d + (Desc.LOCK >>> 2));
+  }
+
+  /** The entry holding the key at `key` with hash `h`, or 0. Lock-free (hash-layout.ts). */
   private find(key: number, h: number): number {
     const u32 = this.u32;
-    const u8 = this.mem.u8;
+    const u8 = this.u8;
     const ks = this.keySize;
-    let e = u32[(this.region.start >>> 2) + (h & this.mask)]!;
-    // Bounded by the map's size: headers live in program-writable memory, and an
-    // unverified program that overwrote one (a cycle) must not hang the host.
-    for (let steps = this.maxEntries; e !== 0 && steps > 0; steps--) {
-      if (u32[(e + ENTRY_HASH) >>> 2] === h) {
-        const k = e + ENTRY_HEADER;
-        let i = 0;
-        while (i < ks && u8[k + i] === u8[key + i]) i++;
-        if (i === ks) return e;
+    const b = h & this.mask;
+    const end = nulls(b);
+    for (let tries = RESTARTS; tries > 0; tries--) {
+      let e = u32[this.b0 + b]!;
+      let steps = this.maxEntries;
+      for (; (e & 1) === 0 && e !== 0 && steps > 0; steps--) {
+        const ei = e >>> 2;
+        if (u32[ei + 1] === h) {
+          const f = Atomics.load(u32, ei + F);
+          if ((f & FLAG_USED) !== 0) {
+            const k = e + ENTRY_HEADER;
+            let i = 0;
+            while (i < ks && u8[k + i] === u8[key + i]) i++;
+            if (i === ks && ((Atomics.load(u32, ei + F) ^ f) & ~FLAG_REF) === 0) return e;
+          }
+        }
+        e = u32[ei + N]!;
       }
-      e = u32[(e + ENTRY_NEXT) >>> 2]!;
+      // the chain ended where it should, or was too long (a corrupted header)
+      if (e === end || steps === 0) return 0;
+      // we followed an entry freed or moved under us: start the bucket again
     }
     return 0;
   }
 
   override lookupAt(key: number, cpu: number): number {
     this.view();
-    const e = this.find(key, hash32(this.mem.u8, key, this.keySize, this.seed));
+    const e = this.find(key, hash32(this.u8, key, this.keySize, this.seed));
     if (e === 0) return 0;
     if (this.lru && cpu !== USER) {
-      const f = (e + ENTRY_FLAGS) >>> 2;
-      this.u32[f] = this.u32[f]! | FLAG_REF;
+      const f = (e >>> 2) + F;
+      if ((this.u32[f]! & FLAG_REF) === 0) Atomics.or(this.u32, f, FLAG_REF);
     }
     return (e + this.valueOff + (this.perCpu && cpu > 0 ? cpu * this.valueStride : 0)) >>> 0;
   }
 
+  /** User space with BPF_F_LOCK: the value copied under its bpf_spin_lock, lock word zero. */
+  protected override lookupLockedInto(key: number, out: number): number {
+    this.view();
+    const e = this.find(key, hash32(this.u8, key, this.keySize, this.seed));
+    if (e === 0) return -ENOENT;
+    const v = e + this.valueOff;
+    const lock = v + this.spinLockOff;
+    spinLockAt(this.u32, lock, this.name);
+    this.copyValue(out, v);
+    spinUnlockAt(this.u32, lock);
+    return 0;
+  }
+
   override updateAt(key: number, value: number, flags: number, cpu: number): number {
     if ((flags & ~BPF_F_LOCK) > BPF_EXIST) return -EINVAL;
-    if ((flags & BPF_F_LOCK) !== 0) return -EINVAL; // needs a bpf_spin_lock in the value (BTF), not supported
-    const u32 = this.view();
-    const u8 = this.mem.u8;
-    const h = hash32(u8, key, this.keySize, this.seed);
+    if ((flags & BPF_F_LOCK) !== 0 && this.spinLockOff < 0) return -EINVAL; // the value has no bpf_spin_lock
+    this.view();
+    const h = hash32(this.u8, key, this.keySize, this.seed);
+    this.lock();
+    try {
+      return this.updateLocked(key, value, flags, cpu, h);
+    } finally {
+      this.unlock();
+    }
+  }
+
+  private updateLocked(key: number, value: number, flags: number, cpu: number, h: number): number {
+    const u32 = this.u32;
+    const d = this.d;
+    const mode = flags & ~BPF_F_LOCK;
     let e = this.find(key, h);
     if (e !== 0) {
-      if (flags === BPF_NOEXIST) return -EEXIST;
-      this.writeValue(e, value, cpu, false);
+      if (mode === BPF_NOEXIST) return -EEXIST;
+      if ((flags & BPF_F_LOCK) !== 0) {
+        const v = e + this.valueOff;
+        spinLockAt(u32, v + this.spinLockOff, this.name);
+        this.copyValue(v, value);
+        spinUnlockAt(u32, v + this.spinLockOff);
+      } else this.writeValue(e, value, cpu, false);
       if (this.lru) {
         this.lruUnlink(e);
         this.lruPushHead(e);
-        this.syncDesc();
       }
       return 0;
     }
-    if (flags === BPF_EXIST) return -ENOENT;
-    e = this.free;
+    if (mode === BPF_EXIST) return -ENOENT;
+    e = u32[d + (Desc.FREE >>> 2)]!;
     if (e === 0) {
       if (!this.lru) return -E2BIG;
       e = this.evict();
       if (e === 0) return -E2BIG;
-    } else {
-      this.free = u32[(e + ENTRY_NEXT) >>> 2]!;
     }
-    u8.copyWithin(e + ENTRY_HEADER, key, key + this.keySize);
-    u32[(e + ENTRY_HASH) >>> 2] = h;
-    u32[(e + ENTRY_FLAGS) >>> 2] = FLAG_USED;
+    this.takeFree(e);
+    const ei = e >>> 2;
+    this.u8.copyWithin(e + ENTRY_HEADER, key, key + this.keySize);
+    u32[ei + 1] = h;
     this.writeValue(e, value, cpu, true);
-    const b = (this.region.start >>> 2) + (h & this.mask);
-    u32[(e + ENTRY_NEXT) >>> 2] = u32[b]!;
-    u32[b] = e;
+    // publish: a new generation with USED, then the link (atomic stores order the plain writes before them)
+    Atomics.store(u32, ei + F, ((u32[ei + F]! & ~(FLAG_GEN - 1)) + FLAG_GEN) | FLAG_USED);
+    const b = this.b0 + (h & this.mask);
+    u32[ei + N] = u32[b]!;
+    Atomics.store(u32, b, e);
     if (this.lru) this.lruPushHead(e);
-    this.count++;
-    this.syncDesc();
+    u32[d + (Desc.COUNT >>> 2)] = u32[d + (Desc.COUNT >>> 2)]! + 1;
     return 0;
   }
 
@@ -186,10 +269,11 @@ export class HashMap extends BpfMap {
    * user space writes every copy.
    */
   private writeValue(e: number, value: number, cpu: number, fresh: boolean): void {
-    const u8 = this.mem.u8;
+    const u8 = this.u8;
     const v = e + this.valueOff;
     if (!this.perCpu) {
-      u8.copyWithin(v, value, value + this.valueSize);
+      if (fresh && this.spinLockOff >= 0) u8.fill(0, v + this.spinLockOff, v + this.spinLockOff + 4);
+      this.copyValue(v, value);
       return;
     }
     const st = this.valueStride;
@@ -204,37 +288,67 @@ export class HashMap extends BpfMap {
 
   override deleteAt(key: number): number {
     this.view();
-    const h = hash32(this.mem.u8, key, this.keySize, this.seed);
-    const e = this.find(key, h);
-    if (e === 0) return -ENOENT;
-    this.remove(e, h);
-    this.syncDesc();
-    return 0;
+    const h = hash32(this.u8, key, this.keySize, this.seed);
+    this.lock();
+    try {
+      const e = this.find(key, h);
+      if (e === 0) return -ENOENT;
+      this.remove(e, h);
+      return 0;
+    } finally {
+      this.unlock();
+    }
   }
 
-  /** Unlink an in-use entry from its bucket (and LRU list) and free it. */
+  /** Unlink an in-use entry from its bucket (and LRU list) and free it (writer lock held). */
   private remove(e: number, h: number): void {
     const u32 = this.u32;
-    let link = (this.region.start >>> 2) + (h & this.mask); // u32 index of the pointer to patch
+    let link = this.b0 + (h & this.mask); // u32 index of the pointer to patch
     for (let steps = this.maxEntries; u32[link] !== e; steps--) {
-      if (steps === 0 || u32[link] === 0) return; // corrupted chain (see find): leave it
-      link = (u32[link]! + ENTRY_NEXT) >>> 2;
+      const n = u32[link]!;
+      if (steps === 0 || (n & 1) !== 0 || n === 0) return; // corrupted chain (see find): leave it
+      link = (n >>> 2) + N;
     }
-    u32[link] = u32[(e + ENTRY_NEXT) >>> 2]!;
+    const ei = e >>> 2;
+    Atomics.store(u32, link, u32[ei + N]!);
     if (this.lru) this.lruUnlink(e);
-    u32[(e + ENTRY_FLAGS) >>> 2] = 0;
-    u32[(e + ENTRY_NEXT) >>> 2] = this.free;
-    this.free = e;
-    this.count--;
+    // a new generation without USED: a reader comparing this entry's key now rejects it
+    Atomics.store(u32, ei + F, (u32[ei + F]! & ~(FLAG_GEN - 1)) + FLAG_GEN);
+    this.pushFree(e);
+    const c = this.d + (Desc.COUNT >>> 2);
+    u32[c] = u32[c]! - 1;
+  }
+
+  /** Append to the free list (first in, first out). */
+  private pushFree(e: number): void {
+    const u32 = this.u32;
+    const head = this.d + (Desc.FREE >>> 2);
+    const tail = this.d + (Desc.FREE_TAIL >>> 2);
+    u32[(e >>> 2) + N] = 0;
+    const t = u32[tail]!;
+    if (t !== 0) u32[(t >>> 2) + N] = e;
+    else u32[head] = e;
+    u32[tail] = e;
+  }
+
+  /** Take `e`, the head of the free list, off it. */
+  private takeFree(e: number): void {
+    const u32 = this.u32;
+    const head = this.d + (Desc.FREE >>> 2);
+    const n = u32[(e >>> 2) + N]!;
+    u32[head] = n;
+    if (n === 0) u32[this.d + (Desc.FREE_TAIL >>> 2)] = 0;
   }
 
   private lruPushHead(e: number): void {
     const u32 = this.u32;
+    const hi = this.d + (Desc.LRU_HEAD >>> 2);
+    const head = u32[hi]!;
     u32[(e + ENTRY_LRU_PREV) >>> 2] = 0;
-    u32[(e + ENTRY_LRU_NEXT) >>> 2] = this.lruHead;
-    if (this.lruHead !== 0) u32[(this.lruHead + ENTRY_LRU_PREV) >>> 2] = e;
-    else this.lruTail = e;
-    this.lruHead = e;
+    u32[(e + ENTRY_LRU_NEXT) >>> 2] = head;
+    if (head !== 0) u32[(head + ENTRY_LRU_PREV) >>> 2] = e;
+    else u32[this.d + (Desc.LRU_TAIL >>> 2)] = e;
+    u32[hi] = e;
   }
 
   private lruUnlink(e: number): void {
@@ -242,73 +356,82 @@ export class HashMap extends BpfMap {
     const p = u32[(e + ENTRY_LRU_PREV) >>> 2]!;
     const n = u32[(e + ENTRY_LRU_NEXT) >>> 2]!;
     if (p !== 0) u32[(p + ENTRY_LRU_NEXT) >>> 2] = n;
-    else this.lruHead = n;
+    else u32[this.d + (Desc.LRU_HEAD >>> 2)] = n;
     if (n !== 0) u32[(n + ENTRY_LRU_PREV) >>> 2] = p;
-    else this.lruTail = p;
+    else u32[this.d + (Desc.LRU_TAIL >>> 2)] = p;
   }
 
-  /** CLOCK eviction: returns a now-unused entry (off every list), or 0 when the map is empty. */
+  /** CLOCK eviction: frees an entry and leaves it at the head of the free list; returns it, or 0 when the map is empty. */
   private evict(): number {
     const u32 = this.u32;
+    const count = u32[this.d + (Desc.COUNT >>> 2)]!;
     // each entry is passed over at most once, so this ends within count + 1 steps
-    for (let steps = 0; steps <= this.count; steps++) {
-      const e = this.lruTail;
+    for (let steps = 0; steps <= count; steps++) {
+      const e = u32[this.d + (Desc.LRU_TAIL >>> 2)]!;
       if (e === 0) return 0;
-      const f = (e + ENTRY_FLAGS) >>> 2;
-      if ((u32[f]! & FLAG_REF) !== 0 && steps < this.count) {
-        u32[f] = u32[f]! & ~FLAG_REF;
+      const f = (e >>> 2) + F;
+      if ((u32[f]! & FLAG_REF) !== 0 && steps < count) {
+        Atomics.and(u32, f, ~FLAG_REF);
         this.lruUnlink(e);
         this.lruPushHead(e);
         continue;
       }
-      this.remove(e, u32[(e + ENTRY_HASH) >>> 2]!);
-      this.free = u32[(e + ENTRY_NEXT) >>> 2]!; // take it back off the free list
+      this.remove(e, u32[(e >>> 2) + 1]!);
+      // remove() appended it to the free list, which was empty: it is the whole list now
       return e;
     }
     return 0;
   }
 
   override nextKeyAt(key: number, out: number): number {
-    const u32 = this.view();
-    const u8 = this.mem.u8;
+    this.view();
+    this.lock();
+    try {
+      return this.nextKeyLocked(key, out);
+    } finally {
+      this.unlock();
+    }
+  }
+
+  private nextKeyLocked(key: number, out: number): number {
+    const u32 = this.u32;
     let b = 0;
     if (key !== 0) {
-      const h = hash32(u8, key, this.keySize, this.seed);
+      const h = hash32(this.u8, key, this.keySize, this.seed);
       const e = this.find(key, h);
       // a missing key restarts the walk at the first key, as the kernel does
       if (e !== 0) {
-        const n = u32[(e + ENTRY_NEXT) >>> 2]!;
-        if (n !== 0) return this.copyKey(n, out);
+        const n = u32[(e >>> 2) + N]!;
+        if ((n & 1) === 0 && n !== 0) return this.copyKey(n, out);
         b = (h & this.mask) + 1;
       }
     }
-    const base = this.region.start >>> 2;
     for (; b < this.buckets; b++) {
-      const e = u32[base + b]!;
-      if (e !== 0) return this.copyKey(e, out);
+      const e = u32[this.b0 + b]!;
+      if ((e & 1) === 0 && e !== 0) return this.copyKey(e, out);
     }
     return -ENOENT;
   }
 
   private copyKey(e: number, out: number): number {
     const k = (e + ENTRY_HEADER) >>> 0;
-    this.mem.u8.copyWithin(out, k, k + this.keySize);
+    this.u8.copyWithin(out, k, k + this.keySize);
     return 0;
   }
 
+  /** Visit every element without the writer lock (the callback may update or delete). */
   override forEachAt(cpu: number, cb: (key: number, value: number) => boolean): number {
     const u32 = this.view();
-    const base = this.region.start >>> 2;
     const off = this.valueOff + (this.perCpu && cpu > 0 ? cpu * this.valueStride : 0);
     let n = 0;
     for (let b = 0; b < this.buckets; b++) {
-      let e = u32[base + b]!;
-      for (let steps = this.maxEntries; e !== 0 && steps > 0; steps--) {
+      let e = u32[this.b0 + b]!;
+      for (let steps = this.maxEntries; (e & 1) === 0 && e !== 0 && steps > 0; steps--) {
         // the callback may have deleted the element we were about to visit; its
         // `next` now leads into the free list, so leave this bucket
-        if ((u32[(e + ENTRY_FLAGS) >>> 2]! & FLAG_USED) === 0) break;
+        if ((u32[(e >>> 2) + F]! & FLAG_USED) === 0) break;
         // read the successor first: the callback may delete this element
-        const next = u32[(e + ENTRY_NEXT) >>> 2]!;
+        const next = u32[(e >>> 2) + N]!;
         n++;
         if (cb((e + ENTRY_HEADER) >>> 0, (e + off) >>> 0)) return n;
         e = next;

@@ -4,7 +4,7 @@
 // create-time checks with the kernel's error codes.
 
 import { BPF_MAP_TYPE, nameOf } from '../internal/uapi.gen.js';
-import { E2BIG, EINVAL, EOPNOTSUPP, MapError } from './errno.js';
+import { E2BIG, EACCES, EINVAL, EOPNOTSUPP, MapError } from './errno.js';
 
 /** Update flags (the `flags` argument of map_update_elem). */
 export const BPF_ANY = 0;
@@ -54,6 +54,8 @@ export interface MapSpec {
   readonly initial?: Uint8Array;
   /** Freeze after creation (.rodata): user space can no longer update, programs cannot write. */
   readonly frozen?: boolean;
+  /** Byte offset of a `struct bpf_spin_lock` in the value (from BTF), enabling BPF_F_LOCK. */
+  readonly spinLockOff?: number;
 }
 
 /** A spec after defaults and checks. */
@@ -69,6 +71,8 @@ export interface ResolvedSpec {
   readonly innerMap?: ResolvedSpec;
   readonly initial?: Uint8Array;
   readonly frozen: boolean;
+  /** Offset of the value's bpf_spin_lock, when it has one. */
+  readonly spinLockOff?: number;
 }
 
 export const roundUp8 = (n: number): number => (n + 7) & ~7;
@@ -225,7 +229,15 @@ export function normalizeSpec(spec: MapSpec, cpus: number): ResolvedSpec {
   }
   if (spec.initial && spec.initial.length > (typeName === 'array' ? valueSize : 0))
     throw bad(EINVAL, `initial contents (${spec.initial.length} bytes) do not fit ${typeName === 'array' ? `value_size ${valueSize}` : `a ${typeName} map`}`);
+  const spinLockOff = spec.spinLockOff;
+  if (spinLockOff !== undefined) {
+    // the kernel's map_check_btf: spin locks only in hash and array values, 4-byte aligned, inside the value
+    need(typeName === 'hash' || typeName === 'array', EOPNOTSUPP, `${typeName} values cannot hold a bpf_spin_lock`);
+    need(Number.isInteger(spinLockOff) && spinLockOff >= 0 && (spinLockOff & 3) === 0 && spinLockOff + 4 <= valueSize, EINVAL, `bpf_spin_lock at offset ${spinLockOff} does not fit value_size ${valueSize} 4-byte aligned`);
+    need((flags & (BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG)) === 0, EACCES, 'a map with a bpf_spin_lock cannot be read-only or write-only to programs');
+  }
   return {
+    ...(spinLockOff !== undefined ? { spinLockOff } : {}),
     name,
     type,
     typeName,

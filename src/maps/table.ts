@@ -1,13 +1,19 @@
 // The set of maps of one runtime: creates maps from specs, hands out ids
 // (the user-visible "fd") and descriptor addresses, and finds a map again
 // from the pointer a program passes to a helper.
+//
+// Maps are reference counted as in the kernel (descriptor field REFS): the
+// creator's handle and every loaded program that uses the map hold it;
+// `close` drops the handle, and the memory is released when the last holder
+// lets go. A worker thread that shares the memory builds its own table with
+// `MapTable.attach` from the maps' handles (postMessage-able data).
 
 import { UsageError } from '../internal/errors.js';
 import type { RuntimeMemory } from '../vm/memory.js';
 import { ArrayMap } from './array.js';
-import type { BpfMap, MapHost } from './base.js';
+import type { BpfMap, MapHandle, MapHost } from './base.js';
 import { DESC_MAGIC, DESC_SIZE, Desc } from './descriptor.js';
-import { ENOMEM, MapError } from './errno.js';
+import { EEXIST, ENOMEM, EOPNOTSUPP, MapError } from './errno.js';
 import { HashMap } from './hash.js';
 import { LpmTrieMap } from './lpm-trie.js';
 import { ArrayOfMaps, HashOfMaps } from './map-in-map.js';
@@ -25,24 +31,32 @@ export interface MapTableOptions {
   resolveProgram?: ProgramResolver;
 }
 
-type MapCtor = new (host: MapHost, spec: ResolvedSpec, id: number) => BpfMap;
+/** `attachAt`: build over the descriptor of a map another thread created (only types with `shared: true`). */
+type MapCtor = new (host: MapHost, spec: ResolvedSpec, id: number, attachAt?: number) => BpfMap;
 
-const CTORS: Readonly<Record<string, MapCtor>> = {
-  array: ArrayMap,
-  percpu_array: ArrayMap,
-  hash: HashMap,
-  percpu_hash: HashMap,
-  lru_hash: HashMap,
-  lru_percpu_hash: HashMap,
-  lpm_trie: LpmTrieMap,
-  queue: QueueStackMap,
-  stack: QueueStackMap,
-  bloom_filter: BloomFilterMap,
-  ringbuf: RingBufMap,
-  perf_event_array: PerfEventArrayMap,
-  prog_array: ProgArrayMap,
-  array_of_maps: ArrayOfMaps,
-  hash_of_maps: HashOfMaps,
+interface MapTypeImpl {
+  readonly ctor: MapCtor;
+  /** Every mutable field is in the shared memory, guarded by lock.ts: threads may attach and write concurrently. */
+  readonly shared: boolean;
+}
+
+/** The implementation of each map type; a new type is one row (and its file). */
+const IMPLS: Readonly<Record<string, MapTypeImpl>> = {
+  array: { ctor: ArrayMap, shared: true },
+  percpu_array: { ctor: ArrayMap, shared: true },
+  hash: { ctor: HashMap, shared: true },
+  percpu_hash: { ctor: HashMap, shared: true },
+  lru_hash: { ctor: HashMap, shared: true },
+  lru_percpu_hash: { ctor: HashMap, shared: true },
+  lpm_trie: { ctor: LpmTrieMap, shared: false }, // the trie's shape is a JS structure
+  queue: { ctor: QueueStackMap, shared: false },
+  stack: { ctor: QueueStackMap, shared: false },
+  bloom_filter: { ctor: BloomFilterMap, shared: false },
+  ringbuf: { ctor: RingBufMap, shared: false },
+  perf_event_array: { ctor: PerfEventArrayMap, shared: false }, // slots hold JS objects
+  prog_array: { ctor: ProgArrayMap, shared: false },
+  array_of_maps: { ctor: ArrayOfMaps, shared: false },
+  hash_of_maps: { ctor: HashOfMaps, shared: false },
 };
 
 export class MapTable implements MapHost {
@@ -62,7 +76,7 @@ export class MapTable implements MapHost {
   /** Create a map; throws MapError with the kernel's errno for a bad spec. */
   create(spec: MapSpec): BpfMap {
     const resolved = normalizeSpec(spec, this.cpus);
-    const ctor = CTORS[resolved.typeName];
+    const ctor = IMPLS[resolved.typeName]?.ctor;
     if (ctor === undefined) throw new MapError(95, spec.name, 'create', `map type ${resolved.typeName} is not available (its module was not loaded)`);
     const id = this.maps.length;
     const before = new Set(this.mem.list());
@@ -77,6 +91,29 @@ export class MapTable implements MapHost {
     }
     if (map instanceof ProgArrayMap) map.resolver = (pid) => this.resolveProgram?.(pid);
     this.maps.push(map);
+    return map;
+  }
+
+  /**
+   * A table in another thread over the same memory (a RuntimeMemory attached
+   * to the creator's WebAssembly.Memory) with the maps of these handles, at
+   * the same ids and addresses. Each attached map holds a reference until it
+   * is closed here.
+   */
+  static attach(mem: RuntimeMemory, handles: readonly MapHandle[], options: MapTableOptions = {}): MapTable {
+    const t = new MapTable(mem, options);
+    for (const h of handles) t.adopt(h);
+    return t;
+  }
+
+  /** Add another thread's map (see attach); throws MapError for types whose state is not all in the memory. */
+  adopt(h: MapHandle): BpfMap {
+    const impl = IMPLS[h.spec.typeName];
+    if (impl === undefined || !impl.shared) throw new MapError(EOPNOTSUPP, h.spec.name, 'attach', `${h.spec.typeName} maps keep state outside the shared memory and cannot be used from another thread`);
+    if (this.maps[h.id] !== undefined) throw new MapError(EEXIST, h.spec.name, 'attach', `id ${h.id} is already in this table`);
+    const map = new impl.ctor(this, h.spec, h.id, h.desc);
+    while (this.maps.length <= h.id) this.maps.push(undefined);
+    this.maps[h.id] = map;
     return map;
   }
 
@@ -102,9 +139,28 @@ export class MapTable implements MapHost {
     return this.maps.filter((m): m is BpfMap => m !== undefined);
   }
 
-  /** Close a map and forget it; its id is not reused. */
+  /**
+   * Close the user handle of a map. Its memory is released (and its id
+   * forgotten, never reused) when no loaded program holds it any more;
+   * until then programs keep using it.
+   */
   close(map: BpfMap): void {
     if (this.maps[map.id] !== map) return;
+    if (map.releaseHandle()) this.free(map);
+  }
+
+  /** A program stops holding the map: the last holder of a closed map frees it. */
+  release(map: BpfMap): void {
+    if (this.maps[map.id] !== map) return;
+    if (map.release() && map.handleIsClosed) this.free(map);
+  }
+
+  /** Release the map's memory now, whoever holds it (runtime disposal). */
+  destroy(map: BpfMap): void {
+    if (this.maps[map.id] === map) this.free(map);
+  }
+
+  private free(map: BpfMap): void {
     this.maps[map.id] = undefined;
     map.close();
   }

@@ -51,8 +51,9 @@ export class Collection {
     return new TypedMap(map, this.spec.btf, ms.keyTypeId, ms.valueTypeId);
   }
 
-  /** Close the collection's maps (pinned maps stay usable through their pins). */
+  /** Unload the collection's programs and close its maps (pinned maps stay usable through their pins). */
   close(): void {
+    for (const p of this.programs.values()) p.close();
     for (const m of this.maps.values()) this.host.closeMap(m);
   }
 }

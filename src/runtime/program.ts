@@ -10,6 +10,7 @@ import type { ProgRunContext } from '../progtypes/run-context.js';
 import type { Vm } from '../vm/vm.js';
 import { ProgramError, UsageError } from '../internal/errors.js';
 import { TailCallSignal } from './tail-call.js';
+import type { BpfMap } from '../maps/base.js';
 
 /** Engines that trust the verifier instead of checking memory accesses. */
 const UNCHECKED_ENGINES: readonly string[] = ['jit-verified'];
@@ -22,6 +23,8 @@ export interface ProgramHost {
   readonly defaultEngine: string;
   readonly defaultBudget: number | undefined;
   helperContextOptions(cpu?: number): HelperContextOptions;
+  /** Forget the program and release its maps. */
+  unloadProgram(prog: BpfProgram): void;
 }
 
 export class BpfProgram implements TestRunTarget {
@@ -42,6 +45,8 @@ export class BpfProgram implements TestRunTarget {
   readonly code: Program;
   /** The verifier's log when the program was verified. */
   readonly verifierLog: string | undefined;
+  /** The maps the program refers to; it holds a reference to each until closed. */
+  readonly maps: readonly BpfMap[];
   private readonly host: ProgramHost;
   /** Callback entry programs by target instruction (see relocate.ts callbackTrampoline). */
   private readonly callbacks: ReadonlyMap<number, Program>;
@@ -51,8 +56,18 @@ export class BpfProgram implements TestRunTarget {
   private budget: number | undefined;
   private activeCtx: ProgRunContext | undefined;
 
-  constructor(host: ProgramHost, id: number, spec: ProgramSpec, insns: Uint8Array, code: Program, verifierLog: string | undefined, callbacks: ReadonlyMap<number, Program> = new Map()) {
+  constructor(
+    host: ProgramHost,
+    id: number,
+    spec: ProgramSpec,
+    insns: Uint8Array,
+    code: Program,
+    verifierLog: string | undefined,
+    callbacks: ReadonlyMap<number, Program> = new Map(),
+    maps: readonly BpfMap[] = [],
+  ) {
     this.host = host;
+    this.maps = maps;
     this.callbacks = callbacks;
     this.id = id;
     this.spec = spec;
@@ -68,6 +83,22 @@ export class BpfProgram implements TestRunTarget {
 
   helperContextOptions(cpu?: number): HelperContextOptions {
     return this.host.helperContextOptions(cpu);
+  }
+
+  private closed = false;
+
+  /** Unload the program (the kernel: its last fd closed): its maps are released; it must not run again. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.host.unloadProgram(this);
+  }
+
+  /** A failed load drops the references the program took (the runtime calls this). */
+  releaseMaps(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const m of this.maps) m.release();
   }
 
   prepare(options: { engine?: string } = {}): void {
@@ -88,6 +119,7 @@ export class BpfProgram implements TestRunTarget {
    * the chain runs with a fresh stack per program as in the kernel.
    */
   execute(ctx: ProgRunContext, options: { engine?: string; budget?: number } = {}): { r0lo: number; r0hi: number; insns: number } {
+    if (this.closed) throw new UsageError(`program ${this.name} was closed`);
     const vm = this.host.vm;
     const engineName = options.engine ?? this.host.defaultEngine;
     const budget = options.budget ?? this.host.defaultBudget;

@@ -153,9 +153,9 @@ export class Runtime implements ProgramHost {
       for (let i = 0; i < spec.maps.length; i++) if (spec.maps[i]!.pinning === 1 && !this.pins.has(spec.maps[i]!.name)) this.pins.set(spec.maps[i]!.name, maps[i]!);
       return coll;
     } catch (e) {
-      // nothing of a failed load stays: its maps are closed, its programs forgotten
+      // nothing of a failed load stays: its programs let go of their maps, its maps are closed
+      for (const p of this.programs.splice(programsBefore)) p?.releaseMaps();
       for (const m of created) this.maps.close(m);
-      this.programs.length = programsBefore;
       throw e;
     }
   }
@@ -241,7 +241,10 @@ export class Runtime implements ProgramHost {
         for (const c of callbacks.values()) trustProgram(c);
       }
       const id = this.programs.length;
-      const prog = new BpfProgram(this, id, p, insns, code, log, callbacks);
+      // the program holds the maps it refers to, as the kernel's used_maps: closing them keeps them alive for it
+      const used = [...new Set(p.mapRefs.map((r) => maps[r.map]!))];
+      const prog = new BpfProgram(this, id, p, insns, code, log, callbacks, used);
+      for (const m of used) m.hold();
       this.programs.push(prog);
       return prog;
     } catch (e) {
@@ -251,10 +254,21 @@ export class Runtime implements ProgramHost {
     }
   }
 
+  /**
+   * Unload a program (BpfProgram.close calls this): it is forgotten and lets
+   * go of its maps; a map whose handle was closed is freed with its last holder.
+   */
+  unloadProgram(prog: BpfProgram): void {
+    if (this.programs[prog.id] !== prog) return;
+    this.programs[prog.id] = undefined;
+    releaseTestRunContext(prog);
+    for (const m of prog.maps) this.maps.release(m);
+  }
+
   /** Forget every map (their memory is released) and program. */
   dispose(): void {
     for (const p of this.programs) if (p !== undefined) releaseTestRunContext(p);
-    for (const m of this.maps.list()) this.maps.close(m);
+    for (const m of this.maps.list()) this.maps.destroy(m);
     this.programs.length = 1;
     this.pins.clear();
     for (const v of this.nested.splice(0)) v.dispose();

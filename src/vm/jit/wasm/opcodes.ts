@@ -126,6 +126,8 @@ export const W_NAMES: ReadonlyMap<number, string> = (() => {
 
 /** Atomic sub-opcodes (after the 0xfe prefix). rmw ops: base + 1 is the i64 form, base + 6 the i64 32-bit form. */
 export const enum WA {
+  /** i32.atomic.load (map lookups read entry flags with it). */
+  i32_load = 0x10,
   rmw_add = 0x1e,
   rmw_and = 0x2c,
   rmw_or = 0x33,
