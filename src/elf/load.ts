@@ -3,6 +3,7 @@
 // section other than .text) and link each one into a self-contained stream.
 
 import type { Btf } from '../btf/btf.js';
+import { applyCoreRelos } from './core-apply.js';
 import { LineTable } from '../btf/line-info.js';
 import { parseBtf } from '../btf/parse-btf.js';
 import { parseBtfExt, type BtfExt, type FuncInfo, type LineInfo } from '../btf/parse-ext.js';
@@ -21,6 +22,12 @@ export const MAX_TOTAL_INSNS = 4_000_000;
 export interface LoadOptions {
   /** Name used in error messages and ObjectSpec.file. */
   file?: string;
+  /**
+   * Target BTF (usually the kernel's, /sys/kernel/btf/vmlinux) to apply CO-RE
+   * relocations against. Without it relocations are only listed, and programs
+   * that need them are reported as not runnable.
+   */
+  coreTarget?: Btf;
 }
 
 /** Load an object file. Throws ElfError/BtfError (both TsbpfError) with a precise reason. */
@@ -40,7 +47,7 @@ export function loadObject(bytes: Uint8Array, options: LoadOptions = {}): Object
   }
   const ctx = { elf, code, maps, mapSections: bySection, ksymFuncs: ksymFuncs(btf) };
 
-  const programs: ProgramSpec[] = [];
+  let programs: ProgramSpec[] = [];
   const coreRelos: CoreReloSpec[] = [];
   const externs = new Map<string, { kind: ExternSpec['kind']; refs: { program: string; insn: number }[] }>();
   const subprograms: string[] = [];
@@ -67,9 +74,10 @@ export function loadObject(bytes: Uint8Array, options: LoadOptions = {}): Object
       }
       const spec = programSpec(entry, linked, btf, btfExt, license, elf, externs, vars);
       programs.push(spec);
-      for (const r of spec.coreRelos) coreRelos.push(r); // no spread: counts come from the file
     }
   }
+  if (options.coreTarget && btf && btfExt) programs = applyCoreRelos(file, btf, btfExt, programs, options.coreTarget);
+  for (const p of programs) for (const r of p.coreRelos) coreRelos.push(r); // no spread: counts come from the file
   return {
     file,
     endianness: elf.littleEndian ? 'little' : 'big',
@@ -164,7 +172,7 @@ function programSpec(
     for (const r of rebase(btfExt?.funcInfo.get(s), fn.start, fn.length, at)) funcInfo.push(r);
     for (const r of rebase(btfExt?.lineInfo.get(s), fn.start, fn.length, at)) lineInfo.push(r);
     for (const r of rebase(btfExt?.coreRelos.get(s), fn.start, fn.length, at)) {
-      relos.push({ ...r, program: entry.name, section: s, typeName: btf ? btf.describe(r.typeId) : String(r.typeId) });
+      relos.push({ ...r, program: entry.name, section: s, typeName: btf ? btf.describe(r.typeId) : String(r.typeId), sectionInsn: r.insn - at + fn.start });
     }
   }
   const names = new Set<string>();

@@ -1,5 +1,5 @@
 // Whether a loaded program can run as it is. Loading lists CO-RE relocations
-// and externs instead of failing; a runtime must refuse such a program with a
+// (applied only when given a target BTF) and externs instead of failing; a runtime must refuse such a program with a
 // clear reason rather than run it with unpatched offsets or zero constants.
 
 import { UnsupportedError } from '../internal/errors.js';
@@ -8,9 +8,10 @@ import type { ObjectSpec, ProgramSpec } from './spec.js';
 /** Reasons the program cannot run without more loader work; empty when it can. */
 export function unsupportedReasons(spec: ObjectSpec, program: ProgramSpec): string[] {
   const out: string[] = [];
-  if (program.coreRelos.length > 0) {
-    const types = [...new Set(program.coreRelos.map((r) => r.typeName))].slice(0, 3).join(', ');
-    out.push(`needs ${program.coreRelos.length} CO-RE relocation${program.coreRelos.length === 1 ? '' : 's'} against a target BTF (${types})`);
+  const pending = program.coreRelos.filter((r) => r.result === undefined);
+  if (pending.length > 0) {
+    const types = [...new Set(pending.map((r) => r.typeName))].slice(0, 3).join(', ');
+    out.push(`needs ${pending.length} CO-RE relocation${pending.length === 1 ? '' : 's'} against a target BTF (${types})`);
   }
   for (const name of program.externs) {
     const e = spec.externs.find((x) => x.name === name);

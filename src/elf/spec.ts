@@ -25,6 +25,20 @@ export interface CoreReloSpec extends CoreRelo {
   readonly section: string;
   /** The local type's description ('struct task_struct'). */
   readonly typeName: string;
+  /** The instruction index within `section` (the record's own insn_off / 8). */
+  readonly sectionInsn: number;
+  /** Set when the relocation was applied against a target BTF (LoadOptions.coreTarget). */
+  readonly result?: CoreReloOutcome;
+}
+
+/** What applying a CO-RE relocation did to its instruction. */
+export interface CoreReloOutcome {
+  /** The value patched in (offset, size, immediate...); 0 when poisoned. */
+  readonly value: bigint;
+  /** Nothing in the target matched: the instruction became `call 0xbad2310`, fatal only if reachable. */
+  readonly poisoned: boolean;
+  /** The target spec that matched, or why none did. */
+  readonly target: string;
 }
 
 /** A symbol the object uses but does not define (.kconfig, __ksym, kfuncs). */
