@@ -149,6 +149,8 @@ interface MapShape {
   readonly valueSize: number;
   readonly flags: number;
   readonly id: number;
+  /** The value holds a bpf_spin_lock (BPF_F_LOCK updates go to the helper). */
+  readonly spinLock: boolean;
 }
 
 function i32c(w: Writer, v: number): void {
@@ -311,10 +313,9 @@ function arrayUpdate(ctx: IntrinsicContext, m: MapShape): void {
   w.u8x2(W.block, T.void);
   i64c(w, -EINVAL);
   w.u8x2(W.local_set, r0);
-  // (flags & ~BPF_F_LOCK) > BPF_EXIST, as u64: also catches a non-zero high half
+  // flags > BPF_EXIST, as u64: also catches a non-zero high half, and BPF_F_LOCK
+  // (only maps without a bpf_spin_lock come here, for which it is EINVAL)
   w.u8x2(W.local_get, ctx.reg(4));
-  i64c(w, ~4);
-  w.u8(W.i64_and);
   w.u8x2(W.i64_const, 2);
   w.u8(W.i64_gt_u);
   w.u8x2(W.br_if, 0);
@@ -372,6 +373,7 @@ export function mapIntrinsics(maps: MapTable, helpers: HelperRegistry): Intrinsi
       valueSize: m.valueSize,
       flags: m.flags,
       id: m.id,
+      spinLock: dv.getUint32(desc + Desc.SPIN_LOCK, true) !== 0,
     };
   };
   const lookup: Intrinsic = (ctx) => {
@@ -382,7 +384,7 @@ export function mapIntrinsics(maps: MapTable, helpers: HelperRegistry): Intrinsi
   };
   const update: Intrinsic = (ctx) => {
     const m = shapeAt(ctx, mapUpdateElem.fn);
-    if (m !== undefined && m.type === ARRAY && (m.flags & BPF_F_RDONLY_PROG) === 0) {
+    if (m !== undefined && m.type === ARRAY && (m.flags & BPF_F_RDONLY_PROG) === 0 && !m.spinLock) {
       guarded(
         ctx,
         m,

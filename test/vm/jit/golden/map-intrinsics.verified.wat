@@ -25,7 +25,7 @@
     local.tee 14
     i32.const 8
     i32.mul
-    i32.const 8454232
+    i32.const 8454248
     i32.add
     i64.extend_i32_u
     i64.const 0
@@ -57,9 +57,9 @@
   i64.const -16
   i64.add
   local.set 2
-  i64.const 8456328
+  i64.const 8456344
   local.set 1
-  i32.const 8456328
+  i32.const 8456344
   i32.const 131056
   i32.const 0
   call 10
@@ -85,8 +85,6 @@
     i64.const -22
     local.set 0
     local.get 4
-    i64.const -5
-    i64.and
     i64.const 2
     i64.gt_u
     br_if 0
@@ -110,7 +108,7 @@
     local.get 14
     i32.const 8
     i32.mul
-    i32.const 8454232
+    i32.const 8454248
     i32.add
     local.set 14
     i32.const 131056
