@@ -14,7 +14,10 @@
 // region and the stack (a few deliberately out of bounds), atomics, forward
 // jumps, dead code, bounded loops, loops with two entries (irreducible),
 // bpf-to-bpf calls (occasionally unbounded recursion), helper calls, and
-// rarely a runaway loop. Given maps (GenOptions.maps), programs also call
+// rarely a runaway loop. may_goto guards loops and skips code (its budget of
+// BPF_MAX_LOOPS is never spent within the fuzz instruction budget, so the
+// taken edge is left to the semantics table), and addr_space_cast converts
+// values and the derived pointer. Given maps (GenOptions.maps), programs also call
 // map_lookup/update/delete_elem on them and use the values (gen-maps.ts).
 
 import { AtomicOp, Field, type RawInsn } from '../../isa/fields.js';
@@ -64,6 +67,8 @@ export const LOAD_ROWS = rowsOf((d) => d.shape === Shape.Load || d.shape === Sha
 export const STORE_ROWS = rowsOf((d) => d.shape === Shape.Store || d.shape === Shape.StoreReg);
 export const ATOMIC_ROWS = rowsOf((d) => d.shape === Shape.Atomic);
 const COND_ROWS = rowsOf((d) => d.shape === Shape.JmpImm || d.shape === Shape.JmpReg);
+const MAY_GOTO = INSNS[Op.MAY_GOTO]!;
+const CAST = INSNS[Op.ADDR_SPACE_CAST]!;
 
 /** Immediates that hit the edge cases: zero, -1, sign boundaries, shift widths. */
 const EDGE_IMMS = [0, 1, -1, 2, 3, 7, 8, 15, 16, 31, 32, 33, 63, 64, 0x7fffffff, -0x80000000, 0xffff, 0xff, -2, 0x80];
@@ -207,6 +212,10 @@ class Generator {
       [0.03, 'spin'],
       // (last, and weight 0 without maps: programs without maps stay what they were for each seed)
       [this.mapCalls !== undefined ? 14 : 0, 'map'],
+      [inLoop ? 0 : 3, 'maygoto-loop'],
+      [2, 'maygoto-skip'],
+      [0.03, 'maygoto-spin'],
+      [3, 'cast'],
     ]);
     const a = this.a;
     switch (kind) {
@@ -294,6 +303,43 @@ class Generator {
       case 'map':
         this.mapCalls!.emit();
         return;
+      case 'maygoto-loop': {
+        // mov r9, N; top: may_goto out; body; r9 -= 1; if r9 != 0 goto top; out:
+        a.insn(INSNS[Op.MOV64_IMM]!, { dst: LOOP_REG, imm: r.range(1, 6) });
+        const top = a.label();
+        const out = a.label();
+        a.bind(top);
+        a.ref(a.insn(MAY_GOTO), out, 'off');
+        this.chunks(r.range(1, 3), true);
+        this.latch(top);
+        a.bind(out);
+        return;
+      }
+      case 'maygoto-skip': {
+        // falls through (the budget is not spent), so the skipped code runs
+        const l = a.label();
+        a.ref(a.insn(MAY_GOTO), l, 'off');
+        this.chunks(r.range(1, 2), inLoop);
+        a.bind(l);
+        return;
+      }
+      case 'maygoto-spin': {
+        // the kernel's open-coded loop without a bound: the instruction budget stops it first
+        const top = a.label();
+        const out = a.label();
+        a.bind(top);
+        a.ref(a.insn(MAY_GOTO), out, 'off');
+        a.ref(a.insn(INSNS[Op.JA]!), top, 'off');
+        a.bind(out);
+        return;
+      }
+      case 'cast': {
+        // either direction keeps the low 32 bits: the derived pointer stays a pointer
+        const imm = r.pick(CAST.imms!);
+        if (r.chance(0.4)) a.insn(CAST, { dst: PTR_REG, src: PTR_REG, imm });
+        else a.insn(CAST, { dst: r.pick(FREE_REGS), src: r.pick(SRC_REGS), imm });
+        return;
+      }
       case 'helper':
       case 'badhelper':
         a.insn(INSNS[Op.CALL]!, { imm: kind === 'helper' ? FUZZ_HELPER_MIX : FUZZ_HELPER_UNKNOWN });

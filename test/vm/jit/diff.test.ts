@@ -9,6 +9,7 @@ import { generateProgram } from '../../../src/vm/fuzz/gen.js';
 import { decodeProgram, encodeSlots } from '../../../src/isa/decode.js';
 import { buildCfg } from '../../../src/vm/jit/blocks.js';
 import { structure } from '../../../src/vm/jit/structure.js';
+import { Op } from '../../../src/isa/table.js';
 
 const SEEDS = 300;
 
@@ -30,8 +31,12 @@ test('the generator covers loops, irreducible graphs, calls and every kind of er
   let dispatcher = 0;
   let loops = 0;
   let calls = 0;
+  let mayGoto = 0;
+  let casts = 0;
   for (let seed = 1; seed <= 100; seed++) {
     const prog = decodeProgram(encodeSlots(generateProgram(seed).slots));
+    if (prog.op.includes(Op.MAY_GOTO)) mayGoto++;
+    if (prog.op.includes(Op.ADDR_SPACE_CAST)) casts++;
     const cfg = buildCfg(prog);
     if (cfg.funcs.length > 1) calls++;
     const s = cfg.funcs.map(structure);
@@ -41,6 +46,8 @@ test('the generator covers loops, irreducible graphs, calls and every kind of er
   assert.ok(dispatcher >= 10, `irreducible programs: ${dispatcher}`);
   assert.ok(loops >= 30, `programs with loops: ${loops}`);
   assert.ok(calls >= 30, `programs with local calls: ${calls}`);
+  assert.ok(mayGoto >= 30, `programs with may_goto: ${mayGoto}`);
+  assert.ok(casts >= 30, `programs with addr_space_cast: ${casts}`);
   const h = new DiffHarness();
   const kinds = new Set<string>();
   for (let seed = 1; seed <= 300; seed++) {
