@@ -39,6 +39,7 @@ function readsOf(def: InsnDef, dst: number, src: number): number {
     case Shape.AluReg:
       return def.op === Op.MOV64_REG || def.op === Op.MOV32_REG ? bit(src) : bit(dst) | bit(src);
     case Shape.MovSx:
+    case Shape.AddrSpaceCast:
     case Shape.Load:
     case Shape.LoadSx:
       return bit(src);
@@ -59,7 +60,7 @@ function readsOf(def: InsnDef, dst: number, src: number): number {
       return bit(6) | bit(src);
     case Shape.Exit:
       return R0;
-    default: // Lddw, Ja, Ja32, Call, CallLocal, CallKfunc
+    default: // Lddw, Ja, Ja32, MayGoto, Call, CallLocal, CallKfunc
       return 0;
   }
 }
@@ -70,6 +71,7 @@ function transfer(def: InsnDef, dst: number, m: number): number {
     case Shape.AluImm:
     case Shape.AluReg:
     case Shape.MovSx:
+    case Shape.AddrSpaceCast:
     case Shape.Neg:
     case Shape.Endian:
     case Shape.Load:
@@ -140,6 +142,7 @@ export function checkRegisterInit(prog: Program, options: InitCheckOptions = {})
         break;
       case Shape.JmpImm:
       case Shape.JmpReg:
+      case Shape.MayGoto:
         meet(i + 1, out);
         meet(i + 1 + prog.off[i]!, out);
         break;

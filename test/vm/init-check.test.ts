@@ -137,3 +137,11 @@ test('legacy packet loads read r6 and clobber r1..r5', () => {
 test('unreachable code is not checked', () => {
   check('mov %r0, 0\nexit\nmov %r0, %r7\nexit');
 });
+
+test('addr_space_cast reads src and writes dst; may_goto reaches both of its successors', () => {
+  check('addr_space_cast %r0, %r1, 0, 1\nexit');
+  rejects('addr_space_cast %r0, %r2, 1, 0\nexit', 0, 'R2 !read_ok');
+  // the taken edge of may_goto skips the write of r0
+  rejects('may_goto +1\nmov %r0, 1\nexit', 2, 'R0 !read_ok');
+  check('mov %r0, 0\nmay_goto +1\nmov %r0, 1\nexit');
+});
