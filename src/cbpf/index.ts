@@ -10,7 +10,7 @@ export { disassembleClassic, formatClassicInsn, formatDd, formatDdd } from './di
 export { checkClassic, ancillaryOf, SECCOMP_DATA_SIZE } from './check.js';
 export type { CheckClassicOptions, ClassicMode } from './check.js';
 export { translateClassic, SKB, SKB_SIZE, MAX_PACKET_OFF, SCRATCH_OFF } from './translate.js';
-export { translateScanDriver, SCAN_CTX, SCAN_CTX_SIZE, SCAN_OUT_RECORD } from './scan-driver.js';
+export { translateScanDriver, SCAN_CTX, SCAN_CTX_SIZE, SCAN_OUT_RECORD, SCAN_STATUS } from './scan-driver.js';
 export type { TranslateOptions, Translation } from './translate.js';
 export type { ScanDriverOptions } from './scan-driver.js';
 export { ClassicFilter, SeccompFilter, compileClassic } from './classic-filter.js';

@@ -7,14 +7,14 @@
 //    call when the engine can batch (the JIT's runBatchAt), else one call
 //    per packet.
 // Nothing is allocated per packet and no packet byte is copied to be
-// filtered (pcapOut below moves the accepted ones, within the buffer).
+// filtered (pcapOut below copies the accepted ones).
 //
 // Packets are handed to `onAccept` as views into the read buffer, valid only
 // during the call (`data` is made only when asked for). Accepted packets can
 // also go to `pcapOut` as ready-made pcap records: on the scan driver's path
-// they are packed in place in the read buffer (records only move towards the
-// front, over records already filtered) and handed over in one chunk per
-// buffer, so writing a match costs a header and one memmove, not a JS copy.
+// the driver itself writes them to a pack buffer in VM memory (timestamp
+// conversion, cut to the accept length, copy), handed over in one chunk per
+// buffer, so a scan without onAccept runs no JS per packet at all.
 
 import { openSync, readSync, closeSync } from 'node:fs';
 import { UsageError } from '../internal/errors.js';
@@ -26,7 +26,7 @@ import { hasEngine, trustProgram } from '../vm/engines.js';
 import type { Engine, ExecOptions } from '../vm/types.js';
 import type { ClassicProgram } from './insn.js';
 import { SKB, SKB_SIZE, translateClassic, type TranslateOptions } from './translate.js';
-import { SCAN_CTX, SCAN_CTX_SIZE, SCAN_OUT_RECORD, translateScanDriver } from './scan-driver.js';
+import { SCAN_CTX, SCAN_CTX_SIZE, SCAN_OUT_RECORD, SCAN_STATUS, translateScanDriver } from './scan-driver.js';
 
 /** An engine that can run many argument records in one call (the JIT). */
 interface BatchEngine extends Engine {
@@ -303,7 +303,7 @@ export function scanCapture(file: string | number, source: ProgramSource, option
   }
 }
 
-/** pcap through the scan driver: one engine call per buffer of records. */
+/** pcap through the scan driver: one engine call per buffer of records; JS sees only accepted packets. */
 function scanPcap(
   vm: Vm,
   parser: CaptureParser,
@@ -317,81 +317,93 @@ function scanPcap(
   const mem = vm.mem;
   const linkType = parser.interfaces[0]!.linkType;
   const info = linkTypeInfo(linkType);
+  const pcapOut = options.pcapOut;
   const t = translateScanDriver(prog, {
     bigEndian: parser.bigEndian,
+    nanosecond: parser.nanosecond,
+    pack: pcapOut !== undefined,
     ...(info && { hatype: info.hatype }),
     ...(info?.netOffset !== undefined && { netOffset: info.netOffset }),
     ...(options.hatype !== undefined && { hatype: options.hatype }),
     ...(options.netOffset !== undefined && { netOffset: options.netOffset }),
   });
-  // The scan driver is safe by construction (see above): trusted for the unchecked engine.
+  // The scan driver is safe by construction (see scan-driver.ts): trusted for the unchecked engine.
   const engine = vm.engine(trustProgram(vm.load(t.ebpf)), engineName);
+  const bufSize = parser.buffer.length;
   const ctx = mem.alloc(SCAN_CTX_SIZE, { name: 'cbpf scan ctx', kind: 'ctx', writable: true });
   const out = mem.alloc(maxOut * SCAN_OUT_RECORD, { name: 'cbpf scan results', kind: 'scratch', writable: true });
+  // Packed records are never longer than the records they come from, so a
+  // pack buffer as large as the read buffer never fills; the driver checks anyway.
+  const pack = pcapOut && mem.alloc(bufSize, { name: 'cbpf scan pack', kind: 'scratch', writable: true });
   try {
     mem.refresh();
     const dv = mem.dv;
     const c = ctx.start;
     dv.setUint32(c + SCAN_CTX.out, out.start, true);
     dv.setUint32(c + SCAN_CTX.maxOut, maxOut, true);
+    if (pack !== undefined) {
+      dv.setUint32(c + SCAN_CTX.pack, pack.start, true);
+      dv.setUint32(c + SCAN_CTX.packEnd, pack.start + bufSize, true);
+      dv.setUint32(c + SCAN_CTX.snaplen, pcapOut!.snaplen, true);
+    }
+    const packed = pack && new Uint8Array(mem.wasm.buffer, pack.start, bufSize);
     const args = [c];
-    // Each record runs at most every filter slot once plus the loop.
-    const exec = { budget: maxOut * (t.slots + 32) + 64 };
-    const le = !parser.bigEndian;
+    // Per record: every filter slot at most once, the loop, and the copy
+    // (at most one instruction per byte of the buffer plus a few per record).
+    const records = Math.floor(bufSize / 16) + 1;
+    const exec = { budget: records * (t.slots + 96) + 6 * bufSize + 64 };
     const nano = parser.nanosecond;
+    const le = !parser.bigEndian;
     const onAccept = options.onAccept;
-    const pcapOut = options.pcapOut;
-    const snaplen = pcapOut?.snaplen ?? 0;
     const buf = parser.buffer; // a fixed buffer: never replaced
     const acc = new AcceptedView(buf);
     acc.linkType = linkType;
-    const out32 = new Uint32Array(mem.wasm.buffer, out.start, maxOut * 2);
+    const out32 = new Uint32Array(mem.wasm.buffer, out.start, maxOut * (SCAN_OUT_RECORD >> 2));
     const bv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-    // The parser checks this for the records it reads itself; the driver reads these.
-    const fracLimit = nano ? 1e9 : 1e6;
     let packets = 0;
     let accepted = 0;
     for (;;) {
-      let count = maxOut;
-      while (count === maxOut && parser.unreadLength > 0) {
+      while (parser.unreadLength > 0) {
         const start = parser.unreadOffset;
         dv.setUint32(c + SCAN_CTX.buf, bufAddr + start, true);
         dv.setUint32(c + SCAN_CTX.bufEnd, bufAddr + start + parser.unreadLength, true);
         engine.run(args, exec);
-        count = dv.getUint32(c + SCAN_CTX.count, true);
-        // Accepted records are packed from `start` on (see the top of the file); `packed` is where the next goes.
-        let packed = start;
-        for (let k = 0; k < count; k++) {
-          const r = out32[2 * k]!;
-          const h = start + out32[2 * k + 1]!;
-          const frac = bv.getUint32(h + 4, le);
-          if (frac >= fracLimit) {
-            if (packed > start) pcapOut!.write(buf.subarray(start, packed), linkType);
-            throw parser.errorAt(`timestamp fraction ${frac} out of range for ${nano ? 'nano' : 'micro'}second pcap`, h);
-          }
-          if (r === 0) continue;
-          accepted++;
-          let stop = false;
-          if (onAccept) {
+        const count = dv.getUint32(c + SCAN_CTX.count, true);
+        const found = dv.getUint32(c + SCAN_CTX.accepted, true);
+        const consumed = dv.getUint32(c + SCAN_CTX.consumed, true);
+        const status = dv.getUint32(c + SCAN_CTX.status, true);
+        if (onAccept !== undefined) {
+          for (let j = 0; j < found; j++) {
+            const e = j * (SCAN_OUT_RECORD >> 2);
+            const h = start + out32[e + 1]!;
+            const frac = bv.getUint32(h + 4, le);
+            accepted++;
+            acc.result = out32[e]!;
+            acc.index = packets + out32[e + 2]!;
             acc.offset = h + 16;
             acc.caplen = bv.getUint32(h + 8, le);
             acc.tsSec = bv.getUint32(h, le);
             acc.tsNsec = nano ? frac : frac * 1000;
             acc.wireLen = bv.getUint32(h + 12, le);
-            acc.result = r;
-            acc.index = packets + k;
-            stop = onAccept(acc) === false;
+            if (onAccept(acc) === false) {
+              // The packet that stops the scan is written too, nothing after it.
+              if (packed !== undefined && out32[e + 3]! > 0) pcapOut!.write(packed.subarray(0, out32[e + 3]!), linkType);
+              return { packets: acc.index + 1, accepted, engine: engineName, stopped: true };
+            }
           }
-          if (pcapOut) packed = packRecord(buf, bv, le, nano, h, r, snaplen, packed);
-          if (stop) {
-            if (packed > start) pcapOut!.write(buf.subarray(start, packed), linkType);
-            return { packets: packets + k + 1, accepted, engine: engineName, stopped: true };
-          }
+        } else {
+          accepted += found;
         }
-        if (packed > start) pcapOut!.write(buf.subarray(start, packed), linkType);
+        const packedLength = pack === undefined ? 0 : dv.getUint32(c + SCAN_CTX.packed, true);
+        if (packedLength > 0) pcapOut!.write(packed!.subarray(0, packedLength), linkType);
         packets += count;
-        parser.skip(dv.getUint32(c + SCAN_CTX.consumed, true));
+        parser.skip(consumed);
         options.onProgress?.(packets, accepted);
+        if (status === SCAN_STATUS.BAD_TIME) {
+          const h = start + consumed;
+          throw parser.errorAt(`timestamp fraction ${bv.getUint32(h + 4, le)} out of range for ${nano ? 'nano' : 'micro'}second pcap`, h);
+        }
+        if (status !== SCAN_STATUS.FULL) break;
       }
       // What is left is an incomplete record; let the parser judge it (a corrupt length throws here).
       if (parser.nextPacket()) throw new Error('cbpf scan: the driver stopped before a complete record');
@@ -402,29 +414,8 @@ function scanPcap(
   } finally {
     mem.free(ctx);
     mem.free(out);
+    if (pack !== undefined) mem.free(pack);
   }
-}
-
-
-/**
- * Rewrite the pcap record at `h` (byte order `le`, nanosecond or
- * microsecond) as a little-endian microsecond record cut to the accept
- * length `r` and to `snaplen`, at `to` <= h in the same buffer. Every field
- * is read before anything is written, and the bytes move with copyWithin (a
- * memmove), so the two may overlap. Returns where the next record goes.
- */
-function packRecord(buf: Uint8Array, bv: DataView, le: boolean, nano: boolean, h: number, r: number, snaplen: number, to: number): number {
-  const sec = bv.getUint32(h, le);
-  const frac = bv.getUint32(h + 4, le);
-  const cap = bv.getUint32(h + 8, le);
-  const wire = bv.getUint32(h + 12, le);
-  const keep = Math.min(r, cap, snaplen);
-  bv.setUint32(to, sec, true);
-  bv.setUint32(to + 4, nano ? Math.floor(frac / 1000) : frac, true);
-  bv.setUint32(to + 8, keep, true);
-  bv.setUint32(to + 12, wire, true);
-  if (to !== h) buf.copyWithin(to + 16, h + 16, h + 16 + keep);
-  return to + 16 + keep;
 }
 
 /** Accepted packets of the per-packet path as pcap records, collected in a private buffer until the batch ends. */

@@ -1,16 +1,31 @@
 // The scan driver: a classic socket filter wrapped in an eBPF loop over the
 // pcap records in a buffer, so a whole buffer of packets is filtered in one
-// engine call (used by scan-capture.ts).
+// engine call (used by scan-capture.ts), and JS touches each buffer once
+// instead of each record.
 //
-// The driver's ctx is a
-// struct __sk_buff (so ancillary loads work as usual; `len` is rewritten per
-// packet) followed by the scan fields at SCAN_CTX offsets. Per record it sets
-// r8/r9 to the packet bytes, A = X = 0, runs the filter, and stores the
-// result and the record's offset in the output array. It stops at the end of
-// the buffer, at an incomplete record, or when the output array is full, and
-// reports how many bytes and records it consumed. Registers r1 (record
+// The driver's ctx is a struct __sk_buff (so ancillary loads work as usual;
+// `len` is rewritten per packet) followed by the scan fields at SCAN_CTX
+// offsets. Per record it checks the timestamp fraction (as the pcap parser
+// does), sets r8/r9 to the packet bytes, A = X = 0, and runs the filter. For
+// an accepted packet it appends an entry { result, record offset, record
+// index, packed end } to the output array and, when built with `pack`, the
+// record as written by `tsbpf filter -w` (little-endian header with
+// microseconds, bytes cut to min(result, incl_len, snaplen)) to the pack
+// buffer, a separate region, so the records read stay intact for the caller.
+//
+// It stops (status) at the end of the buffer or an incomplete record
+// (SCAN_STATUS.END), when the output array or the pack buffer is full
+// (FULL: call again from `consumed`), or at a record with a bad timestamp
+// fraction (BAD_TIME: that record is at `consumed`). Registers r1 (record
 // pointer), r4 (record count) and r5 (buffer end) belong to the driver; the
-// filter body never touches them.
+// filter body never touches them. After the body, r2, r3, r7 and r8 are free
+// again (X and the packet start are dead), which the packing code uses.
+//
+// Safe by construction (it runs unverified on the unchecked JIT): a record
+// header is read only after [p, p + 16) is checked to lie in [buf, bufEnd),
+// r9 = data + incl_len only when that is <= bufEnd, an entry is written only
+// below out + maxOut entries, and a packed record only when it ends at or
+// before packEnd; it copies keep <= incl_len bytes from inside the record.
 
 import { checkClassic } from './check.js';
 import { DONE, Emitter, FAIL, LOOP, O, RESULT, R_A, R_CTX, R_DATA, R_END, R_T1, R_T2, R_X, withFarRetry } from './ebpf-emitter.js';
@@ -24,22 +39,49 @@ export const SCAN_CTX = {
   buf: SKB_SIZE,
   /** in: address just past the last byte */
   bufEnd: SKB_SIZE + 4,
-  /** in: address of the output array: per record u32 result, u32 record offset from buf */
+  /** in: address of the output array (SCAN_OUT_RECORD bytes per accepted packet) */
   out: SKB_SIZE + 8,
-  /** in: capacity of the output array, in records */
+  /** in: capacity of the output array, in entries */
   maxOut: SKB_SIZE + 12,
+  /** in: address of the pack buffer (drivers built with `pack`) */
+  pack: SKB_SIZE + 16,
+  /** in: address just past the pack buffer */
+  packEnd: SKB_SIZE + 20,
+  /** in: largest number of packet bytes a packed record keeps */
+  snaplen: SKB_SIZE + 24,
   /** out: bytes of whole records consumed */
-  consumed: SKB_SIZE + 16,
+  consumed: SKB_SIZE + 28,
   /** out: records processed */
-  count: SKB_SIZE + 20,
+  count: SKB_SIZE + 32,
+  /** out: entries written (packets accepted) */
+  accepted: SKB_SIZE + 36,
+  /** out: bytes written to the pack buffer */
+  packed: SKB_SIZE + 40,
+  /** out: why the driver stopped (SCAN_STATUS) */
+  status: SKB_SIZE + 44,
 } as const;
-export const SCAN_CTX_SIZE = SKB_SIZE + 24;
-/** Bytes per output record of the scan driver. */
-export const SCAN_OUT_RECORD = 8;
+export const SCAN_CTX_SIZE = SKB_SIZE + 48;
+
+/** Why the driver returned. */
+export const SCAN_STATUS = {
+  /** every complete record of the buffer is done */
+  END: 0,
+  /** the output array or the pack buffer is full: call again from `consumed` */
+  FULL: 1,
+  /** the record at `consumed` has a timestamp fraction of a second or more */
+  BAD_TIME: 2,
+} as const;
+
+/** Bytes per output entry: u32 result, u32 record offset from buf, u32 record index, u32 packed end. */
+export const SCAN_OUT_RECORD = 16;
 
 export interface ScanDriverOptions extends Omit<TranslateOptions, 'mode'> {
   /** Byte order of the pcap record headers. */
   bigEndian?: boolean;
+  /** The file's timestamps are nanoseconds (magic 0xa1b23c4d); default microseconds. */
+  nanosecond?: boolean;
+  /** Write each accepted packet to the pack buffer as a pcap record (see above). */
+  pack?: boolean;
 }
 
 /** The eBPF scan driver for a classic socket filter over pcap records (see above). */
@@ -48,22 +90,41 @@ export function translateScanDriver(prog: ClassicProgram, options: ScanDriverOpt
   return withFarRetry((far) => buildScanDriver(prog, options, far));
 }
 
+// Driver registers (the filter body leaves them alone).
+const R_P = 1;
+const R_I = 4;
+const R_BUF_END = 5;
+
 function buildScanDriver(prog: ClassicProgram, options: ScanDriverOptions, far: boolean): Translation {
   const e = new Emitter(true, far);
   const pcMap = new Int32Array(prog.length);
-  const R_P = 1;
-  const R_I = 4;
-  const R_BUF_END = 5;
+  /** dst = header word at P + off, in host order. */
   const loadHdr = (dst: number, off: number): void => {
     e.emit(O.ldxw, dst, R_P, off, 0);
     if (options.bigEndian) e.emit(O.be, dst, 0, 0, 32);
   };
+  const setStatus = (status: number): void => {
+    e.emit(O.mov32i, R_T1, 0, 0, status);
+    e.emit(O.stxw, R_CTX, R_T1, SCAN_CTX.status, 0);
+  };
+  const FULL = e.label();
+  const BAD_TIME = e.label();
+  const NEXT = e.label();
+
   e.emit(O.mov64r, R_CTX, 1, 0, 0);
   e.emit(O.ldxw, R_P, R_CTX, SCAN_CTX.buf, 0);
   e.emit(O.ldxw, R_BUF_END, R_CTX, SCAN_CTX.bufEnd, 0);
   e.emit(O.mov32i, R_I, 0, 0, 0);
+  e.emit(O.mov32i, R_T1, 0, 0, SCAN_STATUS.END);
+  e.emit(O.stxw, R_CTX, R_T1, SCAN_CTX.status, 0);
+  e.emit(O.stxw, R_CTX, R_T1, SCAN_CTX.accepted, 0);
+  e.emit(O.stxw, R_CTX, R_T1, SCAN_CTX.packed, 0);
   e.jump(O.ja, 0, 0, 0, LOOP);
-  // DONE sits before the loop so the loop head's exits are short backward jumps.
+  // The exits sit before the loop, so the loop head's exits are short
+  // backward jumps; the ones after the filter body get there through `ja`,
+  // which resolve() widens when the body is long.
+  e.place(BAD_TIME);
+  setStatus(SCAN_STATUS.BAD_TIME);
   e.place(DONE);
   e.emit(O.ldxw, R_T2, R_CTX, SCAN_CTX.buf, 0);
   e.emit(O.sub64r, R_P, R_T2, 0, 0);
@@ -71,9 +132,8 @@ function buildScanDriver(prog: ClassicProgram, options: ScanDriverOptions, far: 
   e.emit(O.stxw, R_CTX, R_I, SCAN_CTX.count, 0);
   e.emit(O.mov32i, R_A, 0, 0, 0);
   e.emit(O.exit, 0, 0, 0, 0);
+
   e.place(LOOP);
-  e.emit(O.ldxw, R_T1, R_CTX, SCAN_CTX.maxOut, 0);
-  e.jump(O.jge64r, R_I, R_T1, 0, DONE);
   e.emit(O.mov64r, R_DATA, R_P, 0, 0);
   e.emit(O.add64i, R_DATA, 0, 0, 16);
   e.jump(O.jgt64r, R_DATA, R_BUF_END, 0, DONE);
@@ -81,6 +141,8 @@ function buildScanDriver(prog: ClassicProgram, options: ScanDriverOptions, far: 
   e.emit(O.mov64r, R_END, R_DATA, 0, 0);
   e.emit(O.add64r, R_END, R_T2, 0, 0);
   e.jump(O.jgt64r, R_END, R_BUF_END, 0, DONE);
+  loadHdr(R_T2, 4); // ts fraction: the parser's check, for the records it does not read
+  e.jump(O.jge64i, R_T2, 0, options.nanosecond ? 1e9 : 1e6, BAD_TIME);
   loadHdr(R_T2, 12); // orig_len
   e.emit(O.stxw, R_CTX, R_T2, SKB.len, 0);
   e.emit(O.mov32i, R_A, 0, 0, 0);
@@ -89,19 +151,103 @@ function buildScanDriver(prog: ClassicProgram, options: ScanDriverOptions, far: 
   e.place(FAIL);
   e.emit(O.mov32i, R_A, 0, 0, 0);
   e.place(RESULT);
-  // out[i] = { result, record offset }
-  e.emit(O.ldxw, R_T1, R_CTX, SCAN_CTX.out, 0);
-  e.emit(O.mov64r, R_T2, R_I, 0, 0);
-  e.emit(O.lsh64i, R_T2, 0, 0, 3);
-  e.emit(O.add64r, R_T1, R_T2, 0, 0);
-  e.emit(O.stxw, R_T1, R_A, 0, 0);
-  e.emit(O.ldxw, R_T2, R_CTX, SCAN_CTX.buf, 0);
+  e.jump(O.jeq32i, R_A, 0, 0, NEXT);
+  e.emit(O.ldxw, R_T1, R_CTX, SCAN_CTX.accepted, 0);
+  e.emit(O.ldxw, R_T2, R_CTX, SCAN_CTX.maxOut, 0);
+  e.jump(O.jge64r, R_T1, R_T2, 0, FULL);
+  if (options.pack) emitPack(e, loadHdr, options.nanosecond === true, FULL);
+  else e.emit(O.mov32i, R_T2, 0, 0, 0);
+  // out[accepted] = { result, record offset, record index, packed end (r3) }; accepted++
+  e.emit(O.ldxw, R_T1, R_CTX, SCAN_CTX.accepted, 0);
+  e.emit(O.lsh64i, R_T1, 0, 0, 4);
+  e.emit(O.ldxw, R_X, R_CTX, SCAN_CTX.out, 0);
+  e.emit(O.add64r, R_X, R_T1, 0, 0);
+  e.emit(O.stxw, R_X, R_A, 0, 0);
+  e.emit(O.ldxw, R_T1, R_CTX, SCAN_CTX.buf, 0);
   e.emit(O.mov64r, R_A, R_P, 0, 0);
-  e.emit(O.sub64r, R_A, R_T2, 0, 0);
-  e.emit(O.stxw, R_T1, R_A, 4, 0);
-  e.emit(O.add64i, R_I, 0, 0, 1);
+  e.emit(O.sub64r, R_A, R_T1, 0, 0);
+  e.emit(O.stxw, R_X, R_A, 4, 0);
+  e.emit(O.stxw, R_X, R_I, 8, 0);
+  e.emit(O.stxw, R_X, R_T2, 12, 0);
+  e.emit(O.ldxw, R_T1, R_CTX, SCAN_CTX.accepted, 0);
+  e.emit(O.add64i, R_T1, 0, 0, 1);
+  e.emit(O.stxw, R_CTX, R_T1, SCAN_CTX.accepted, 0);
+  e.place(NEXT);
   e.emit(O.mov64r, R_P, R_END, 0, 0);
+  e.emit(O.add64i, R_I, 0, 0, 1);
   e.jump(O.ja, 0, 0, 0, LOOP);
+  e.place(FULL);
+  setStatus(SCAN_STATUS.FULL);
+  e.jump(O.ja, 0, 0, 0, DONE);
   e.resolve(pcMap);
   return { ebpf: encodeSlots(e.slots), slots: e.length, pcMap, failSlot: e.places.get(FAIL)!, mode: 'socket' };
+}
+
+/**
+ * The accepted record (header at P, result in A) appended to the pack
+ * buffer, or a jump to `full` when it does not fit; leaves the pack
+ * buffer's new length in r3. X (r7) and the packet start (r8) are dead
+ * after the body, so they hold the destination and the source.
+ */
+function emitPack(e: Emitter, loadHdr: (dst: number, off: number) => void, nanosecond: boolean, full: number): void {
+  const R_DST = R_X;
+  const R_SRC = R_DATA;
+  // r3 = keep = min(result, incl_len, snaplen), all u32 values in 64-bit registers
+  const keptA = e.label();
+  const keptSnap = e.label();
+  loadHdr(R_T2, 8);
+  e.jump(O.jle64r, R_T2, R_A, 0, keptA);
+  e.emit(O.mov64r, R_T2, R_A, 0, 0);
+  e.place(keptA);
+  e.emit(O.ldxw, R_T1, R_CTX, SCAN_CTX.snaplen, 0);
+  e.jump(O.jle64r, R_T2, R_T1, 0, keptSnap);
+  e.emit(O.mov64r, R_T2, R_T1, 0, 0);
+  e.place(keptSnap);
+  // dst = pack + packed; it must hold 16 + keep bytes before packEnd
+  e.emit(O.ldxw, R_DST, R_CTX, SCAN_CTX.pack, 0);
+  e.emit(O.ldxw, R_T1, R_CTX, SCAN_CTX.packed, 0);
+  e.emit(O.add64r, R_DST, R_T1, 0, 0);
+  e.emit(O.mov64r, R_T1, R_DST, 0, 0);
+  e.emit(O.add64i, R_T1, 0, 0, 16);
+  e.emit(O.add64r, R_T1, R_T2, 0, 0);
+  e.emit(O.ldxw, R_SRC, R_CTX, SCAN_CTX.packEnd, 0);
+  e.jump(O.jgt64r, R_T1, R_SRC, 0, full);
+  // little-endian header: sec, microseconds, keep, orig_len
+  loadHdr(R_T1, 0);
+  e.emit(O.stxw, R_DST, R_T1, 0, 0);
+  loadHdr(R_T1, 4);
+  if (nanosecond) e.emit(O.div32i, R_T1, 0, 0, 1000);
+  e.emit(O.stxw, R_DST, R_T1, 4, 0);
+  e.emit(O.stxw, R_DST, R_T2, 8, 0);
+  loadHdr(R_T1, 12);
+  e.emit(O.stxw, R_DST, R_T1, 12, 0);
+  e.emit(O.add64i, R_DST, 0, 0, 16);
+  e.emit(O.mov64r, R_SRC, R_P, 0, 0);
+  e.emit(O.add64i, R_SRC, 0, 0, 16);
+  // copy keep bytes: 8 at a time, then the rest one by one (exact, so nothing past the record is read)
+  const words = e.label();
+  const bytes = e.label();
+  const copied = e.label();
+  e.place(words);
+  e.jump(O.jlt64i, R_T2, 0, 8, bytes);
+  e.emit(O.ldxdw, R_T1, R_SRC, 0, 0);
+  e.emit(O.stxdw, R_DST, R_T1, 0, 0);
+  e.emit(O.add64i, R_SRC, 0, 0, 8);
+  e.emit(O.add64i, R_DST, 0, 0, 8);
+  e.emit(O.add64i, R_T2, 0, 0, -8);
+  e.jump(O.ja, 0, 0, 0, words);
+  e.place(bytes);
+  e.jump(O.jeq32i, R_T2, 0, 0, copied);
+  e.emit(O.ldxb, R_T1, R_SRC, 0, 0);
+  e.emit(O.stxb, R_DST, R_T1, 0, 0);
+  e.emit(O.add64i, R_SRC, 0, 0, 1);
+  e.emit(O.add64i, R_DST, 0, 0, 1);
+  e.emit(O.add64i, R_T2, 0, 0, -1);
+  e.jump(O.ja, 0, 0, 0, bytes);
+  e.place(copied);
+  // packed = dst - pack, also left in r3
+  e.emit(O.ldxw, R_T1, R_CTX, SCAN_CTX.pack, 0);
+  e.emit(O.mov64r, R_T2, R_DST, 0, 0);
+  e.emit(O.sub64r, R_T2, R_T1, 0, 0);
+  e.emit(O.stxw, R_CTX, R_T2, SCAN_CTX.packed, 0);
 }

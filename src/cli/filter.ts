@@ -202,13 +202,16 @@ async function filterCapture(expr: string, values: Values, compile: (linkType: n
   };
   let total: number;
   try {
+    // Without a listing or -c nothing needs to see each match: the scan
+    // counts them, and on pcap files no JS runs per packet at all.
     const r = scanCapture(source(file), compile, {
-      onAccept,
+      ...((list || limit !== undefined) && { onAccept }),
       ...(pcapOut !== undefined && { pcapOut }),
       ...(progressMs > 0 && { onProgress }),
       ...(values.engine !== undefined && { engine: values.engine }),
     });
     total = r.packets;
+    matched = r.accepted;
   } finally {
     if (lines.length > 0) io.out(lines.join('\n'));
     writer?.close();

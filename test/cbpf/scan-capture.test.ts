@@ -215,6 +215,13 @@ test('scanCapture pcapOut: records as PcapWriter writes them (cut to the accept 
             assert.ok(want.length >= 3, what);
             assert.equal(r.stopped, stopAfter !== Infinity, what);
             assert.deepEqual(got, want, what);
+            if (stopAfter === Infinity) {
+              // Without onAccept the driver packs alone, and JS sees no packet.
+              const alone: string[] = [];
+              const a = scanCapture(file, PROG, { batch, bufferSize, driver, pcapOut: { snaplen, write: (chunk, linkType) => splitRecords(chunk, linkType, alone) } });
+              assert.deepEqual(alone, want, `${what}, no onAccept`);
+              assert.deepEqual([a.packets, a.accepted], [r.packets, r.accepted], `${what}, no onAccept`);
+            }
           }
         }
       }
@@ -244,5 +251,36 @@ test('scanCapture: a timestamp fraction out of range is the parser\'s CaptureErr
     }
   } finally {
     rmSync(tmp, { recursive: true });
+  }
+});
+
+test('scanCapture pcapOut on the driver path: a full output array continues where it stopped, on every engine', () => {
+  // eth-mixed.pcap: 138 packets of all sizes; accept all, whole or cut to 40 bytes
+  const file = join(FIXTURES, 'filter', 'eth-mixed.pcap');
+  const all = [...readCaptureSync(file)];
+  for (const k of [0xffff, 40]) {
+    const want: string[] = [];
+    for (const p of all) {
+      const sink = new MemorySink();
+      const one = new PcapWriter(sink, { linkType: p.linkType });
+      one.write({ data: p.data.subarray(0, Math.min(k, p.data.length)), wireLen: p.wireLen, tsSec: p.tsSec, tsNsec: p.tsNsec });
+      one.close();
+      want.push(`${p.linkType}:${Buffer.from(sink.bytes().subarray(24)).toString('hex')}`);
+    }
+    for (const engine of engineNames()) {
+      // batch 1: room for 16 entries per driver call, so most calls end FULL
+      const got: string[] = [];
+      let calls = 0;
+      const r = scanCapture(file, [{ code: 0x06, jt: 0, jf: 0, k }], {
+        engine,
+        batch: 1,
+        bufferSize: 8192,
+        onProgress: () => calls++,
+        pcapOut: { snaplen: 262144, write: (chunk, linkType) => splitRecords(chunk, linkType, got) },
+      });
+      assert.deepEqual([r.packets, r.accepted], [all.length, all.length], `${engine} ret #${k}`);
+      assert.ok(calls >= all.length / 16, `${engine}: ${calls} driver calls`);
+      assert.deepEqual(got, want, `${engine} ret #${k}`);
+    }
   }
 });
