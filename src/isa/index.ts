@@ -1,7 +1,7 @@
 // Subpath export `tsbpf/isa`: the instruction set.
 export * from './fields.js';
 export { INSNS, OP_COUNT, BY_OPCODE, BY_NAME, lookup, isJump, writesDst, Op, Shape } from './table.js';
-export type { InsnDef, Discriminator } from './table.js';
+export type { InsnDef, Discriminator, AluKind, CmpKind, EndianKind } from './table.js';
 export {
   decodeProgram,
   readSlot,

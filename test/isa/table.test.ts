@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { INSNS, lookup, Field, decodeProgram, encodeSlots, type InsnDef } from '../../src/isa/index.js';
+import { INSNS, lookup, Field, Shape, decodeProgram, encodeSlots, type InsnDef } from '../../src/isa/index.js';
 import { DecodeError } from '../../src/internal/errors.js';
 import { assemble } from '../../src/asm/assemble.js';
 import { parseDataFile } from '../../src/asm/data-file.js';
@@ -96,4 +96,22 @@ test('every row has a conformance case (or is listed as inexpressible there)', (
   assert.deepEqual(missing, []);
   const stale = INSNS.filter((d) => seen.has(d.op) && NOT_IN_CONFORMANCE.has(d.name)).map((d) => d.name);
   assert.deepEqual(stale, [], 'rows on the exemption list that the suite now covers: remove them from the list');
+});
+
+test('semantic fields: every ALU row names its operation, every conditional jump its comparison, every byte swap its kind, and they agree with the opcode', () => {
+  const aluOp: Record<string, number> = { add: 0x00, sub: 0x10, mul: 0x20, div: 0x30, sdiv: 0x30, or: 0x40, and: 0x50, lsh: 0x60, rsh: 0x70, mod: 0x90, smod: 0x90, xor: 0xa0, mov: 0xb0, arsh: 0xc0 };
+  const jmpOp: Record<string, number> = { eq: 0x10, gt: 0x20, ge: 0x30, set: 0x40, ne: 0x50, sgt: 0x60, sge: 0x70, lt: 0xa0, le: 0xb0, slt: 0xc0, sle: 0xd0 };
+  for (const d of INSNS) {
+    const alu = d.shape === Shape.AluImm || d.shape === Shape.AluReg;
+    const jmp = d.shape === Shape.JmpImm || d.shape === Shape.JmpReg;
+    assert.equal(d.alu !== undefined, alu, `${d.name}: alu field`);
+    assert.equal(d.cmp !== undefined, jmp, `${d.name}: cmp field`);
+    assert.equal(d.endian !== undefined, d.shape === Shape.Endian, `${d.name}: endian field`);
+    if (alu) {
+      assert.equal(d.opcode & 0xf0, aluOp[d.alu!], `${d.name}: opcode of ${d.alu}`);
+      assert.equal(d.discr?.value ?? 0, d.alu === 'sdiv' || d.alu === 'smod' ? 1 : 0, `${d.name}: signed division is off 1`);
+    }
+    if (jmp) assert.equal(d.opcode & 0xf0, jmpOp[d.cmp!], `${d.name}: opcode of ${d.cmp}`);
+    if (d.endian !== undefined) assert.equal(d.opcode, d.endian === 'bswap' ? 0xd7 : d.endian === 'le' ? 0xd4 : 0xdc, d.name);
+  }
 });

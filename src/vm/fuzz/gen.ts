@@ -374,8 +374,9 @@ class Generator {
     const src = r.pick(SRC_REGS);
     let imm = this.imm();
     // keep shift counts in range so results are defined (both engines mask, but the RFC leaves larger counts undefined)
-    if (d.llvm === '<<=' || d.llvm === '>>=' || d.llvm === 's>>=') imm = r.int(d.width);
-    if (d.shape === Shape.AluReg && (d.llvm === '<<=' || d.llvm === '>>=' || d.llvm === 's>>=')) {
+    const shift = d.alu === 'lsh' || d.alu === 'rsh' || d.alu === 'arsh';
+    if (shift) imm = r.int(d.width);
+    if (d.shape === Shape.AluReg && shift) {
       // shifting by a register: mask it first so the count is in range
       this.a.insn(INSNS[Op.AND64_IMM]!, { dst: src === 6 || src === 9 || src === 10 ? 0 : src, imm: d.width - 1 });
       this.a.insn(d, { dst, src: src === 6 || src === 9 || src === 10 ? 0 : src });

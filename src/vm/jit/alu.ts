@@ -1,57 +1,29 @@
 // Straight-line arithmetic for the JIT: ALU32/ALU64 (with eBPF's division
 // semantics made explicit, since Wasm traps where eBPF does not), byte order,
 // and the conditions of jumps. The Wasm opcode for each instruction is
-// derived from the ISA table's LLVM operator token when the module loads.
+// derived from the ISA table's semantic fields (alu, cmp, endian, width)
+// when the module loads; display strings are never consulted.
 
 import type { Program } from '../../isa/decode.js';
 import { Class } from '../../isa/fields.js';
-import { INSNS, OP_COUNT, Shape, type InsnDef } from '../../isa/table.js';
+import { INSNS, OP_COUNT, Shape, type AluKind, type CmpKind, type EndianKind, type InsnDef } from '../../isa/table.js';
 import { L_A0, L_LOOPS, REG_LOCAL } from './abi.js';
 import { T, W } from './wasm/opcodes.js';
 import type { Writer } from './wasm/writer.js';
 
-// Operand pushers (plain functions, so emitting allocates no closures).
-function operand64(w: Writer, imm: boolean, k: number, src: number): void {
-  if (imm) {
-    w.u8(W.i64_const);
-    w.s32(k); // sign-extended, as eBPF's ALU64 immediates are
-  } else w.u8x2(W.local_get, src);
-}
-
-function operand32(w: Writer, imm: boolean, k: number, src: number): void {
-  if (imm) {
-    w.u8(W.i32_const);
-    w.s32(k);
-  } else low32(w, src);
-}
-
-function low32(w: Writer, reg: number): void {
-  w.u8x2(W.local_get, reg);
-  w.u8(W.i32_wrap_i64);
-}
-
-// ---- Tables derived from the ISA table when the module loads ------------------------------
+// ---- Tables derived from the ISA table's semantic fields when the module loads ------------
 
 const enum Alu {
   None, Add, Sub, Mul, Div, SDiv, Or, And, Lsh, Rsh, Mod, SMod, Xor, Mov, Arsh,
 }
-const ALU_BY_TOKEN: Record<string, Alu> = {
-  '+=': Alu.Add, '-=': Alu.Sub, '*=': Alu.Mul, '/=': Alu.Div, 's/=': Alu.SDiv, '|=': Alu.Or, '&=': Alu.And,
-  '<<=': Alu.Lsh, '>>=': Alu.Rsh, '%=': Alu.Mod, 's%=': Alu.SMod, '^=': Alu.Xor, '=': Alu.Mov, 's>>=': Alu.Arsh,
-};
-/** i32 opcodes of the plain binary ALU operations; the i64 form is looked up separately. */
-const ALU_I32: Partial<Record<Alu, W>> = {
-  [Alu.Add]: W.i32_add, [Alu.Sub]: W.i32_sub, [Alu.Mul]: W.i32_mul, [Alu.Or]: W.i32_or, [Alu.And]: W.i32_and,
-  [Alu.Lsh]: W.i32_shl, [Alu.Rsh]: W.i32_shr_u, [Alu.Xor]: W.i32_xor, [Alu.Arsh]: W.i32_shr_s,
-};
-const ALU_I64: Partial<Record<Alu, W>> = {
-  [Alu.Add]: W.i64_add, [Alu.Sub]: W.i64_sub, [Alu.Mul]: W.i64_mul, [Alu.Or]: W.i64_or, [Alu.And]: W.i64_and,
-  [Alu.Lsh]: W.i64_shl, [Alu.Rsh]: W.i64_shr_u, [Alu.Xor]: W.i64_xor, [Alu.Arsh]: W.i64_shr_s,
+const ALU_BY_KIND: Readonly<Record<AluKind, Alu>> = {
+  add: Alu.Add, sub: Alu.Sub, mul: Alu.Mul, div: Alu.Div, sdiv: Alu.SDiv, or: Alu.Or, and: Alu.And,
+  lsh: Alu.Lsh, rsh: Alu.Rsh, mod: Alu.Mod, smod: Alu.SMod, xor: Alu.Xor, mov: Alu.Mov, arsh: Alu.Arsh,
 };
 /** Jump conditions as i32 compare opcodes (the i64 opcode is 11 higher); 0 = jset. */
-const CMP_BY_TOKEN: Record<string, number> = {
-  '==': W.i32_eq, '!=': W.i32_ne, '>': W.i32_gt_u, '>=': W.i32_ge_u, '<': W.i32_lt_u, '<=': W.i32_le_u,
-  's>': W.i32_gt_s, 's>=': W.i32_ge_s, 's<': W.i32_lt_s, 's<=': W.i32_le_s, '&': 0,
+const CMP_BY_KIND: Readonly<Record<CmpKind, number>> = {
+  eq: W.i32_eq, ne: W.i32_ne, gt: W.i32_gt_u, ge: W.i32_ge_u, lt: W.i32_lt_u, le: W.i32_le_u,
+  sgt: W.i32_gt_s, sge: W.i32_ge_s, slt: W.i32_lt_s, sle: W.i32_le_s, set: 0,
 };
 const CMP_INVERSE: Record<number, number> = {
   [W.i32_eq]: W.i32_ne, [W.i32_ne]: W.i32_eq, [W.i32_gt_u]: W.i32_le_u, [W.i32_le_u]: W.i32_gt_u,
@@ -64,14 +36,138 @@ const ALU_OF = new Uint8Array(OP_COUNT);
 const CMP_OF = new Int16Array(OP_COUNT).fill(-1);
 for (const d of INSNS) {
   if (d.shape === Shape.AluImm || d.shape === Shape.AluReg) {
-    const a = ALU_BY_TOKEN[d.llvm];
-    if (a === undefined) throw new Error(`jit: no ALU mapping for '${d.llvm}' (${d.name})`);
-    ALU_OF[d.op] = a;
+    if (d.alu === undefined) throw new Error(`jit: ALU row ${d.name} has no operation`);
+    ALU_OF[d.op] = ALU_BY_KIND[d.alu];
   } else if (d.shape === Shape.JmpImm || d.shape === Shape.JmpReg) {
-    const c = CMP_BY_TOKEN[d.llvm];
-    if (c === undefined) throw new Error(`jit: no compare mapping for '${d.llvm}' (${d.name})`);
-    CMP_OF[d.op] = c;
+    if (d.cmp === undefined) throw new Error(`jit: jump row ${d.name} has no comparison`);
+    CMP_OF[d.op] = CMP_BY_KIND[d.cmp];
   }
+}
+
+// ---- One arithmetic emitter for both widths ---------------------------------------------------
+// ALU64 works on the i64 locals; ALU32 on their low halves as i32, with the
+// result zero-extended. Everything else (eBPF's division rules) is the same.
+
+interface Width {
+  readonly is64: boolean;
+  /** Result type of the `if`s that pick a division result. */
+  readonly type: T;
+  readonly konst: W;
+  readonly eqz: W;
+  readonly eq: W;
+  readonly sub: W;
+  readonly divU: W;
+  readonly divS: W;
+  readonly remU: W;
+  readonly remS: W;
+  /** The plain binary operations. */
+  readonly ops: Partial<Record<Alu, W>>;
+}
+const WIDTH64: Width = {
+  is64: true, type: T.i64, konst: W.i64_const, eqz: W.i64_eqz, eq: W.i64_eq, sub: W.i64_sub,
+  divU: W.i64_div_u, divS: W.i64_div_s, remU: W.i64_rem_u, remS: W.i64_rem_s,
+  ops: {
+    [Alu.Add]: W.i64_add, [Alu.Sub]: W.i64_sub, [Alu.Mul]: W.i64_mul, [Alu.Or]: W.i64_or, [Alu.And]: W.i64_and,
+    [Alu.Lsh]: W.i64_shl, [Alu.Rsh]: W.i64_shr_u, [Alu.Xor]: W.i64_xor, [Alu.Arsh]: W.i64_shr_s,
+  },
+};
+const WIDTH32: Width = {
+  is64: false, type: T.i32, konst: W.i32_const, eqz: W.i32_eqz, eq: W.i32_eq, sub: W.i32_sub,
+  divU: W.i32_div_u, divS: W.i32_div_s, remU: W.i32_rem_u, remS: W.i32_rem_s,
+  ops: {
+    [Alu.Add]: W.i32_add, [Alu.Sub]: W.i32_sub, [Alu.Mul]: W.i32_mul, [Alu.Or]: W.i32_or, [Alu.And]: W.i32_and,
+    [Alu.Lsh]: W.i32_shl, [Alu.Rsh]: W.i32_shr_u, [Alu.Xor]: W.i32_xor, [Alu.Arsh]: W.i32_shr_s,
+  },
+};
+
+/** Push a register at the width (its low half for 32-bit). */
+function pushReg(w: Writer, x: Width, reg: number): void {
+  w.u8x2(W.local_get, reg);
+  if (!x.is64) w.u8(W.i32_wrap_i64);
+}
+
+/** Push the second operand: the immediate (sign-extended for 64-bit, as eBPF's are) or src. */
+function pushOperand(w: Writer, x: Width, imm: boolean, k: number, src: number): void {
+  if (imm) {
+    w.u8(x.konst);
+    w.s32(k);
+  } else pushReg(w, x, src);
+}
+
+function divOp(x: Width, a: Alu): W {
+  return a === Alu.Div ? x.divU : a === Alu.Mod ? x.remU : a === Alu.SDiv ? x.divS : x.remS;
+}
+
+/** dst = dst op operand for an ALU or ALU64 row (the row's width picks the form). */
+export function emitAlu(w: Writer, prog: Program, i: number, dst: number): void {
+  const d = INSNS[prog.op[i]!]!;
+  const x = d.width === 64 ? WIDTH64 : WIDTH32;
+  const a = ALU_OF[d.op] as Alu;
+  const imm = d.shape === Shape.AluImm;
+  const k = prog.imm[i]!;
+  const src = REG_LOCAL[prog.src[i]!]!;
+  const mod = a === Alu.Mod || a === Alu.SMod;
+  switch (a) {
+    case Alu.Mov:
+      pushOperand(w, x, imm, k, src);
+      break;
+    case Alu.Div:
+    case Alu.Mod:
+    case Alu.SDiv:
+    case Alu.SMod:
+      if (imm) {
+        if (k === 0) {
+          // x / 0 = 0, x % 0 = x (eBPF semantics; Wasm would trap); the 32-bit form still zero-extends
+          if (mod && x.is64) return;
+          if (mod) pushReg(w, x, dst);
+          else w.u8x2(x.konst, 0);
+        } else if (k === -1 && a === Alu.SDiv) {
+          // INT_MIN / -1 traps in Wasm; eBPF gives INT_MIN, which is -dst
+          w.u8x2(x.konst, 0);
+          pushReg(w, x, dst);
+          w.u8(x.sub);
+        } else {
+          pushReg(w, x, dst);
+          pushOperand(w, x, imm, k, src);
+          w.u8(divOp(x, a));
+        }
+        break;
+      }
+      // if (src == 0) { div: 0, mod: dst } else ...
+      pushReg(w, x, src);
+      w.u8(x.eqz);
+      w.u8x2(W.if, x.type);
+      if (mod) pushReg(w, x, dst);
+      else w.u8x2(x.konst, 0);
+      w.u8(W.else);
+      if (a === Alu.SDiv) {
+        pushReg(w, x, src);
+        w.u8x2(x.konst, 0x7f); // -1
+        w.u8(x.eq);
+        w.u8x2(W.if, x.type);
+        w.u8x2(x.konst, 0);
+        pushReg(w, x, dst);
+        w.u8(x.sub);
+        w.u8(W.else);
+        pushReg(w, x, dst);
+        pushReg(w, x, src);
+        w.u8(x.divS);
+        w.u8(W.end);
+      } else {
+        // rem_s does not trap on INT_MIN % -1 (it gives 0, as eBPF does)
+        pushReg(w, x, dst);
+        pushReg(w, x, src);
+        w.u8(divOp(x, a));
+      }
+      w.u8(W.end);
+      break;
+    default:
+      pushReg(w, x, dst);
+      pushOperand(w, x, imm, k, src);
+      w.u8(x.ops[a]!);
+  }
+  if (!x.is64) w.u8(W.i64_extend_i32_u);
+  w.u8x2(W.local_set, dst);
 }
 
 /** Push the i32 truth value of the conditional jump at slot i (or its negation). */
@@ -81,21 +177,13 @@ export function emitCond(w: Writer, prog: Program, i: number, negate: boolean): 
     emitMayGoto(w, negate);
     return;
   }
-  const is64 = d.width === 64;
-  const dst = REG_LOCAL[prog.dst[i]!]!;
-  w.u8x2(W.local_get, dst);
-  if (!is64) w.u8(W.i32_wrap_i64);
-  if (d.shape === Shape.JmpImm) {
-    w.u8(is64 ? W.i64_const : W.i32_const);
-    w.s32(prog.imm[i]!);
-  } else {
-    w.u8x2(W.local_get, REG_LOCAL[prog.src[i]!]!);
-    if (!is64) w.u8(W.i32_wrap_i64);
-  }
+  const x = d.width === 64 ? WIDTH64 : WIDTH32;
+  pushReg(w, x, REG_LOCAL[prog.dst[i]!]!);
+  pushOperand(w, x, d.shape === Shape.JmpImm, prog.imm[i]!, REG_LOCAL[prog.src[i]!]!);
   const c = CMP_OF[d.op]!;
   if (c === 0) {
     // jset: (dst & x) != 0
-    if (is64) {
+    if (x.is64) {
       w.u8(W.i64_and);
       w.u8(W.i64_eqz);
       if (!negate) w.u8(W.i32_eqz);
@@ -106,7 +194,7 @@ export function emitCond(w: Writer, prog: Program, i: number, negate: boolean): 
     return;
   }
   const op = negate ? CMP_INVERSE[c]! : c;
-  w.u8(is64 ? op + I64_CMP_DELTA : op);
+  w.u8(x.is64 ? op + I64_CMP_DELTA : op);
 }
 
 /**
@@ -127,138 +215,9 @@ function emitMayGoto(w: Writer, negate: boolean): void {
   if (negate) w.u8(W.i32_eqz);
 }
 
-export function emitAlu64(w: Writer, prog: Program, i: number, dst: number): void {
-  const a = ALU_OF[prog.op[i]!] as Alu;
-  const imm = INSNS[prog.op[i]!]!.shape === Shape.AluImm;
-  const k = prog.imm[i]!;
-  const src = REG_LOCAL[prog.src[i]!]!;
-  switch (a) {
-    case Alu.Mov:
-      operand64(w, imm, k, src);
-      break;
-    case Alu.Div:
-    case Alu.Mod:
-    case Alu.SDiv:
-    case Alu.SMod:
-      if (imm) {
-        if (k === 0) {
-          // x / 0 = 0, x % 0 = x (eBPF semantics; Wasm would trap)
-          if (a === Alu.Mod || a === Alu.SMod) return;
-          w.u8x2(W.i64_const, 0);
-        } else if (k === -1 && a === Alu.SDiv) {
-          w.u8x2(W.i64_const, 0);
-          w.u8x2(W.local_get, dst);
-          w.u8(W.i64_sub);
-        } else {
-          w.u8x2(W.local_get, dst);
-          operand64(w, imm, k, src);
-          w.u8(a === Alu.Div ? W.i64_div_u : a === Alu.Mod ? W.i64_rem_u : a === Alu.SDiv ? W.i64_div_s : W.i64_rem_s);
-        }
-        break;
-      }
-      // if (src == 0) { div: 0, mod: dst } else ...
-      w.u8x2(W.local_get, src);
-      w.u8(W.i64_eqz);
-      w.u8x2(W.if, T.i64);
-      if (a === Alu.Div || a === Alu.SDiv) w.u8x2(W.i64_const, 0);
-      else w.u8x2(W.local_get, dst);
-      w.u8(W.else);
-      if (a === Alu.SDiv) {
-        // INT64_MIN / -1 traps in Wasm; eBPF gives INT64_MIN, which is -dst.
-        w.u8x2(W.local_get, src);
-        w.u8x2(W.i64_const, 0x7f); // -1
-        w.u8(W.i64_eq);
-        w.u8x2(W.if, T.i64);
-        w.u8x2(W.i64_const, 0);
-        w.u8x2(W.local_get, dst);
-        w.u8(W.i64_sub);
-        w.u8(W.else);
-        w.u8x2(W.local_get, dst);
-        w.u8x2(W.local_get, src);
-        w.u8(W.i64_div_s);
-        w.u8(W.end);
-      } else {
-        // rem_s does not trap on INT64_MIN % -1 (it gives 0, as eBPF does).
-        w.u8x2(W.local_get, dst);
-        w.u8x2(W.local_get, src);
-        w.u8(a === Alu.Div ? W.i64_div_u : a === Alu.Mod ? W.i64_rem_u : W.i64_rem_s);
-      }
-      w.u8(W.end);
-      break;
-    default:
-      w.u8x2(W.local_get, dst);
-      operand64(w, imm, k, src);
-      w.u8(ALU_I64[a]!);
-  }
-  w.u8x2(W.local_set, dst);
-}
-
-export function emitAlu32(w: Writer, prog: Program, i: number, dst: number): void {
-  const a = ALU_OF[prog.op[i]!] as Alu;
-  const imm = INSNS[prog.op[i]!]!.shape === Shape.AluImm;
-  const k = prog.imm[i]!;
-  const src = REG_LOCAL[prog.src[i]!]!;
-  switch (a) {
-    case Alu.Mov:
-      operand32(w, imm, k, src);
-      break;
-    case Alu.Div:
-    case Alu.Mod:
-    case Alu.SDiv:
-    case Alu.SMod:
-      if (imm) {
-        if (k === 0) {
-          if (a === Alu.Mod || a === Alu.SMod) low32(w, dst);
-          else w.u8x2(W.i32_const, 0);
-        } else if (k === -1 && a === Alu.SDiv) {
-          w.u8x2(W.i32_const, 0);
-          low32(w, dst);
-          w.u8(W.i32_sub);
-        } else {
-          low32(w, dst);
-          operand32(w, imm, k, src);
-          w.u8(a === Alu.Div ? W.i32_div_u : a === Alu.Mod ? W.i32_rem_u : a === Alu.SDiv ? W.i32_div_s : W.i32_rem_s);
-        }
-        break;
-      }
-      operand32(w, imm, k, src);
-      w.u8(W.i32_eqz);
-      w.u8x2(W.if, T.i32);
-      if (a === Alu.Div || a === Alu.SDiv) w.u8x2(W.i32_const, 0);
-      else low32(w, dst);
-      w.u8(W.else);
-      if (a === Alu.SDiv) {
-        operand32(w, imm, k, src);
-        w.u8x2(W.i32_const, 0x7f); // -1
-        w.u8(W.i32_eq);
-        w.u8x2(W.if, T.i32);
-        w.u8x2(W.i32_const, 0);
-        low32(w, dst);
-        w.u8(W.i32_sub);
-        w.u8(W.else);
-        low32(w, dst);
-        operand32(w, imm, k, src);
-        w.u8(W.i32_div_s);
-        w.u8(W.end);
-      } else {
-        low32(w, dst);
-        operand32(w, imm, k, src);
-        w.u8(a === Alu.Div ? W.i32_div_u : a === Alu.Mod ? W.i32_rem_u : W.i32_rem_s);
-      }
-      w.u8(W.end);
-      break;
-    default:
-      low32(w, dst);
-      operand32(w, imm, k, src);
-      w.u8(ALU_I32[a]!);
-  }
-  w.u8(W.i64_extend_i32_u);
-  w.u8x2(W.local_set, dst);
-}
-
 /** Byte order: on this little-endian target `le` truncates, `be`/`bswap` swap bytes. */
-export function emitEndian(w: Writer, le: boolean, width: number, dst: number): void {
-  if (le) {
+export function emitEndian(w: Writer, kind: EndianKind, width: number, dst: number): void {
+  if (kind === 'le') {
     if (width === 64) return;
     w.u8x2(W.local_get, dst);
     if (width === 32) {
@@ -336,17 +295,11 @@ function bswap32(w: Writer): void {
 
 /** dst = -dst (64-bit, or 32-bit zero-extended). */
 export function emitNeg(w: Writer, width: number, dst: number): void {
-  if (width === 64) {
-    w.u8x2(W.i64_const, 0);
-    w.u8x2(W.local_get, dst);
-    w.u8(W.i64_sub);
-  } else {
-    w.u8x2(W.i32_const, 0);
-    w.u8x2(W.local_get, dst);
-    w.u8(W.i32_wrap_i64);
-    w.u8(W.i32_sub);
-    w.u8(W.i64_extend_i32_u);
-  }
+  const x = width === 64 ? WIDTH64 : WIDTH32;
+  w.u8x2(x.konst, 0);
+  pushReg(w, x, dst);
+  w.u8(x.sub);
+  if (!x.is64) w.u8(W.i64_extend_i32_u);
   w.u8x2(W.local_set, dst);
 }
 

@@ -30,7 +30,7 @@ import {
   type Intrinsic,
   type IntrinsicContext,
 } from './abi.js';
-import { emitAlu32, emitAlu64, emitCond, emitEndian, emitMovSx, emitNeg } from './alu.js';
+import { emitAlu, emitCond, emitEndian, emitMovSx, emitNeg } from './alu.js';
 import { Term, type FuncCfg } from './blocks.js';
 import { checkIndex } from './check.js';
 import type { SNode, Structured, Target } from './structure.js';
@@ -639,8 +639,7 @@ export class FuncEmitter implements IntrinsicContext {
     switch (d.shape) {
       case Shape.AluImm:
       case Shape.AluReg:
-        if (d.width === 64) emitAlu64(w, prog, i, dst);
-        else emitAlu32(w, prog, i, dst);
+        emitAlu(w, prog, i, dst);
         return;
       case Shape.Neg:
         emitNeg(w, d.width, dst);
@@ -649,7 +648,7 @@ export class FuncEmitter implements IntrinsicContext {
         emitMovSx(w, d, REG_LOCAL[prog.src[i]!]!, dst);
         return;
       case Shape.Endian:
-        emitEndian(w, d.name.startsWith('le'), d.width, dst);
+        emitEndian(w, d.endian!, d.width, dst);
         return;
       case Shape.Load:
       case Shape.LoadSx: {
