@@ -79,11 +79,14 @@ export function btfMaps(elf: ElfFile, btf: Btf, s: ElfSection): { offset: number
     // A definition initialising `values` is longer than its struct (a flexible array); the symbol says how long.
     const size = Math.max(def.size, sym.size);
     if (offset + size > s.size) throw new ElfError(`map ${variable.name}: definition at ${offset} runs past the section`, elf.file, '.maps');
+    // Attributes first (libbpf's order): an old-style `struct { __u32 type; } m SEC(".maps") = {...}`
+    // is refused for its `type` field, which names the real mistake, before its non-zero bytes.
+    const spec = parseBtfMapDef(btf, variable.name, def, elf.file, 0);
     // The definition only carries types; values in it would be silently lost.
     for (let k = offset; k < offset + size; k++) {
       if (s.data[k] !== 0) throw new ElfError(`map ${variable.name}: definition has non-zero data (initial values in .maps are only allowed as relocations)`, elf.file, '.maps', s.offset + k);
     }
-    out.push({ offset, size, spec: parseBtfMapDef(btf, variable.name, def, elf.file, 0), def });
+    out.push({ offset, size, spec, def });
   }
   // Maps keep the DATASEC order (libbpf's); overlaps are checked in offset order.
   const sorted = [...out].sort((a, b) => a.offset - b.offset);
@@ -117,7 +120,7 @@ function parseBtfMapDef(btf: Btf, name: string, def: BtfComposite, file: string,
   const intField = (member: string, type: number): number => {
     const p = btf.skipModifiers(type);
     if ((p.kind === BtfKind.ENUM || p.kind === BtfKind.ENUM64) && p.values.length === 1) return p.values[0]!.value;
-    if (p.kind !== BtfKind.PTR) throw fail(`field ${member} is not declared with __uint()`);
+    if (p.kind !== BtfKind.PTR) throw fail(`field ${member} is ${btf.describe(type)}, not declared with __uint() (libbpf: expected PTR)`);
     const arr = btf.skipModifiers(p.type);
     if (arr.kind !== BtfKind.ARRAY) throw fail(`field ${member} is not declared with __uint()`);
     return arr.nelems;

@@ -200,7 +200,7 @@ function programSpec(
     autoload: pt.autoload,
     insns: linked.insns,
     mapRefs: linked.mapRefs,
-    functions: linked.placements.map(({ fn, at }) => ({ name: fn.name, insn: at, length: fn.length })),
+    functions: linked.placements.map(({ fn, at }) => ({ name: fn.name, insn: at, length: fn.length, section: fn.section.name, sectionInsn: fn.start })),
     funcInfo,
     lineInfo,
     coreRelos: relos,

@@ -71,8 +71,12 @@ export interface ProgramSpec {
   /** The linked, self-contained instruction stream (little-endian, 8 bytes per slot). */
   readonly insns: Uint8Array;
   readonly mapRefs: readonly MapRef[];
-  /** Entry points of the program and of each appended sub-function, in linked instruction indexes. */
-  readonly functions: readonly { readonly name: string; readonly insn: number; readonly length: number }[];
+  /**
+   * Entry points of the program and of each appended sub-function, in linked
+   * instruction indexes, with where each came from (ELF section, first
+   * instruction there): static functions of one name may exist in several places.
+   */
+  readonly functions: readonly { readonly name: string; readonly insn: number; readonly length: number; readonly section: string; readonly sectionInsn: number }[];
   readonly funcInfo: readonly FuncInfo[];
   readonly lineInfo: readonly LineInfo[];
   readonly coreRelos: readonly CoreReloSpec[];

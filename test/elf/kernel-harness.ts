@@ -3,7 +3,9 @@
 // the kernel accepts what the linker produced.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { Btf } from '../../src/btf/btf.js';
 import { BtfEncoder } from '../../src/btf/encode.js';
+import { BtfKind } from '../../src/btf/types.js';
 import { sanitizeForKernel } from '../../src/btf/sanitize.js';
 import type { MapSpec, ObjectSpec, ProgramSpec } from '../../src/elf/spec.js';
 import { decodeProgram } from '../../src/isa/decode.js';
@@ -20,10 +22,26 @@ function usesCallx(p: ProgramSpec): boolean {
   return d.op.some((op) => op === Op.CALLX);
 }
 
-/** Programs of a spec that a kernel could load as they are. */
-export function kernelLoadable(spec: ObjectSpec): ProgramSpec[] {
+/**
+ * The kernel BTF id a tracing program attaches to, as libbpf finds it:
+ * tp_btf/X -> typedef btf_trace_X, fentry/fexit/fmod_ret/X -> function X,
+ * iter/X -> function bpf_iter_X. Undefined when the kernel has no such type.
+ */
+export function attachBtfId(p: ProgramSpec, vmlinux: Btf): number | undefined {
+  if (p.type !== 'tracing' || p.attachTo === undefined) return undefined;
+  const [name, kind] =
+    p.expectedAttachType === 'trace_raw_tp' ? [`btf_trace_${p.attachTo}`, BtfKind.TYPEDEF]
+    : p.expectedAttachType === 'trace_iter' ? [`bpf_iter_${p.attachTo}`, BtfKind.FUNC]
+    : p.expectedAttachType === 'trace_fentry' || p.expectedAttachType === 'trace_fexit' || p.expectedAttachType === 'modify_return' ? [p.attachTo, BtfKind.FUNC]
+    : ['', 0];
+  return vmlinux.idsByName(name).find((id) => vmlinux.type(id).kind === kind);
+}
+
+/** Programs of a spec that a kernel could load as they are (tracing ones too when the kernel's BTF names their target). */
+export function kernelLoadable(spec: ObjectSpec, vmlinux?: Btf): ProgramSpec[] {
   if (spec.endianness !== 'little') return [];
-  return spec.programs.filter((p) => LOADABLE.has(p.type) && p.coreRelos.length === 0 && p.externs.length === 0 && !usesCallx(p));
+  const typeOk = (p: ProgramSpec): boolean => LOADABLE.has(p.type) || (vmlinux !== undefined && attachBtfId(p, vmlinux) !== undefined);
+  return spec.programs.filter((p) => typeOk(p) && p.coreRelos.every((r) => r.result !== undefined) && p.externs.length === 0 && !usesCallx(p));
 }
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -51,7 +69,7 @@ export interface KernelResult {
 }
 
 /** Load the programs; undefined (with a reason) when bpf(2) is not usable here. */
-export function kernelLoad(spec: ObjectSpec, programs: readonly ProgramSpec[]): KernelResult[] | string {
+export function kernelLoad(spec: ObjectSpec, programs: readonly ProgramSpec[], vmlinux?: Btf): KernelResult[] | string {
   if (process.getuid?.() !== 0) return 'needs root for bpf(2)';
   // The object's BTF (after the DATASEC fix-up) goes to the kernel with each
   // program's func_info and line_info, re-based by the linker: the kernel
@@ -62,7 +80,8 @@ export function kernelLoad(spec: ObjectSpec, programs: readonly ProgramSpec[]): 
   const progs = programs.map((p) => ({
     name: p.name,
     typeId: p.typeId,
-    expectedAttachTypeId: p.type === 'cgroup_skb' ? (p.expectedAttachTypeId ?? null) : null,
+    expectedAttachTypeId: p.type === 'cgroup_skb' || p.type === 'tracing' ? (p.expectedAttachTypeId ?? null) : null,
+    attachBtfId: vmlinux ? (attachBtfId(p, vmlinux) ?? null) : null,
     progFlags: p.progFlags,
     license: p.license,
     insns: hex(p.insns),

@@ -99,6 +99,9 @@ def prog_load(p, fds, btf_fd):
     attr[48:48 + len(name)] = name
     if p.get("expectedAttachTypeId") is not None:
         struct.pack_into("<I", attr, 68, p["expectedAttachTypeId"])
+    if p.get("attachBtfId") is not None:
+        # attach_btf_id (vmlinux BTF, so attach_btf_obj_fd stays 0)
+        struct.pack_into("<I", attr, 108, p["attachBtfId"])
     keep = []
     if btf_fd and p.get("funcInfo"):
         fi = b"".join(struct.pack("<II", f["insn"], f["typeId"]) for f in p["funcInfo"])

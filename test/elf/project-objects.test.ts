@@ -1,0 +1,131 @@
+// Objects built from real projects' sources (suricata's ebpf/, Linux's
+// samples/bpf, falco's modern probe...), found under the directories in
+// TSBPF_PROJECT_OBJECTS (colon-separated, searched recursively). The objects
+// are the projects' code and are never committed; docs/real-objects.md says
+// how they were built and what each gave. Every object must load or fail
+// with the precise reason listed here; with the kernel's BTF, every CO-RE
+// relocation must apply; programs the kernel can take without an attach
+// target go to the kernel when root is available.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { kernelBtf } from '../../src/btf/kernel-btf.js';
+import { loadObject } from '../../src/elf/load.js';
+import { unsupportedReasons } from '../../src/elf/runnable.js';
+import type { MapSpec, ObjectSpec } from '../../src/elf/spec.js';
+import { decodeProgram } from '../../src/isa/decode.js';
+import { TsbpfError } from '../../src/internal/errors.js';
+import { kernelLoad, kernelLoadable } from './kernel-harness.js';
+import { firstDifference, libbpfPatches, libbpfStreams } from './libbpf-oracle.js';
+
+/** Kernel refusals that come from this machine or from building one object alone, not from tsbpf's streams. */
+const ENVIRONMENTAL = [
+  /cannot use helper bpf_override_return/, // CONFIG_BPF_KPROBE_OVERRIDE is off
+  /from non-GPL compatible program/, // an object built without its license (samples' xdp_sample.bpf.o is linked into others)
+];
+
+/** Objects libbpf refuses too, with tsbpf's reason. */
+const EXPECTED_FAILURES: Record<string, RegExp> = {
+  // samples/bpf: a pre-__uint() map definition in ".maps" (libbpf: "attr 'type': expected PTR, got int").
+  tcp_dumpstats_kern: /map bpf_next_dump: field type is __u32, not declared with __uint\(\)/,
+};
+
+/** Maps whose size the project's loader sets at run time (max_entries 0: per-CPU counters, ring buffers) get a small one, as that loader would. */
+function sized(m: MapSpec): MapSpec {
+  const inner = m.innerMap ? { innerMap: sized(m.innerMap) } : {};
+  return { ...m, ...inner, maxEntries: m.maxEntries !== 0 ? m.maxEntries : m.type === 'ringbuf' ? 65536 : 1 };
+}
+
+function walk(dir: string, out: string[]): void {
+  for (const f of readdirSync(dir)) {
+    const p = join(dir, f);
+    const st = statSync(p);
+    if (st.isDirectory()) walk(p, out);
+    else if (st.isFile() && f.endsWith('.o')) out.push(p);
+  }
+}
+
+function objects(): string[] {
+  const out: string[] = [];
+  for (const d of process.env['TSBPF_PROJECT_OBJECTS']?.split(':').filter(Boolean) ?? []) if (existsSync(d)) walk(d, out);
+  return out.sort();
+}
+
+test('old-style map definition in .maps: refused for its type field, as libbpf does', () => {
+  const file = fileURLToPath(new URL('../../../test/fixtures/objects/regress/old_style_btf_map.o', import.meta.url));
+  assert.throws(() => loadObject(new Uint8Array(readFileSync(file)), { file }), /map old_style: field type is __u32, not declared with __uint\(\) \(libbpf: expected PTR\)/);
+});
+
+test('real projects\' objects (TSBPF_PROJECT_OBJECTS) load or fail with a precise reason', (t) => {
+  const files = objects();
+  if (files.length === 0) {
+    t.skip('TSBPF_PROJECT_OBJECTS is unset or has no .o files (see docs/real-objects.md for building suricata, Linux samples and falco objects)');
+    return;
+  }
+  const target = kernelBtf();
+  if (!target) t.diagnostic('no /sys/kernel/btf/vmlinux: CO-RE relocations are listed, not applied');
+  let loaded = 0, relocated = 0, poisoned = 0, kernelOk = 0, kernelTried = 0, oracleChecked = 0;
+  let oracleSkip: string | undefined;
+  const kernelRejects: string[] = [];
+  let kernelSkip: string | undefined;
+  for (const file of files) {
+    const name = basename(file, '.o').replace(/\.bpf$/, '');
+    const expected = EXPECTED_FAILURES[name];
+    const bytes = new Uint8Array(readFileSync(file));
+    let spec: ObjectSpec;
+    try {
+      spec = loadObject(bytes, { file, ...(target ? { coreTarget: target } : {}) });
+    } catch (e) {
+      assert.ok(e instanceof TsbpfError, `${file}: ${String(e)}`);
+      assert.ok(expected, `${file} failed: ${e.message}`);
+      assert.match(e.message, expected);
+      continue;
+    }
+    assert.equal(expected, undefined, `${file} loaded but should fail with ${expected}`);
+    loaded++;
+    for (const p of spec.programs) {
+      decodeProgram(p.insns);
+      if (!target || !p.autoload) continue;
+      const core = unsupportedReasons(spec, p).filter((r) => r.includes('CO-RE'));
+      assert.deepEqual(core, [], `${file} ${p.name}`);
+    }
+    for (const r of spec.coreRelos) {
+      if (r.result) relocated++;
+      if (r.result?.poisoned) poisoned++;
+    }
+    if (target && spec.coreRelos.length > 0 && !oracleSkip) {
+      const patches = libbpfPatches(file);
+      if (typeof patches === 'string') oracleSkip = patches;
+      else {
+        const { streams, unplaced } = libbpfStreams(loadObject(bytes, { file }), patches);
+        assert.deepEqual(unplaced, [], `${file}: libbpf patched functions tsbpf did not link`);
+        for (const p of spec.programs) if (p.autoload) assert.equal(firstDifference(`${file} ${p.name}`, p.insns, streams.get(p.name)!), undefined);
+        oracleChecked += patches.length;
+      }
+    }
+    const progs = kernelLoadable(spec, target);
+    if (progs.length === 0 || kernelSkip) continue;
+    const results = kernelLoad({ ...spec, maps: spec.maps.map(sized) }, progs, target);
+    if (typeof results === 'string') {
+      kernelSkip = results;
+      continue;
+    }
+    for (const r of results) {
+      kernelTried++;
+      if (r.ok) kernelOk++;
+      else {
+        const why = `${name}/${r.name}: ${r.error ?? ''} ${r.log?.slice(-2).join(' | ') ?? ''}`;
+        assert.ok(ENVIRONMENTAL.some((re) => re.test(why)), `kernel refused ${why}`);
+        kernelRejects.push(why);
+      }
+    }
+  }
+  t.diagnostic(`${files.length} objects: ${loaded} loaded; ${relocated} CO-RE relocations applied (${poisoned} poisoned, as libbpf poisons them)`);
+  if (oracleSkip) t.diagnostic(`libbpf comparison skipped: ${oracleSkip}`);
+  else t.diagnostic(`${oracleChecked} libbpf CO-RE patches reproduced byte for byte`);
+  if (kernelSkip) t.diagnostic(`kernel check skipped: ${kernelSkip}`);
+  else t.diagnostic(`kernel accepted ${kernelOk} of ${kernelTried} programs it can load (no attach target, or one the kernel's BTF names)`);
+  for (const r of kernelRejects) t.diagnostic(`kernel refused (environment) ${r.slice(0, 160)}`);
+});
