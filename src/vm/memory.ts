@@ -335,7 +335,7 @@ export class RuntimeMemory {
     const first = r.start >>> 3;
     const end = r.start + r.size; // exclusive
     const fullEnd = end >>> 3; // granules [first, fullEnd) are fully inside
-    for (let g = first; g < fullEnd; g++) u8[SHADOW_BASE + g] = perm;
+    if (fullEnd > first) u8.fill(perm, SHADOW_BASE + first, SHADOW_BASE + fullEnd); // one memset: regions of megabytes are mapped at start-up
     if ((end & 7) !== 0 || r.size === 0) u8[SHADOW_BASE + fullEnd] = mapped && r.size > 0 ? perm | Perm.PARTIAL : Perm.NONE;
   }
 }
