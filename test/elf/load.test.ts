@@ -237,8 +237,8 @@ test('asm_calls.o: hand-written assembly without BTF, types or sizes on its symb
   assert.equal(spec.btf, undefined);
   const p = prog(spec, 'xdp_asm');
   assert.deepEqual(p.functions, [
-    { name: 'xdp_asm', insn: 0, length: 10 },
-    { name: 'add_pair', insn: 10, length: 3 },
+    { name: 'xdp_asm', insn: 0, length: 10, section: 'xdp', sectionInsn: 0 },
+    { name: 'add_pair', insn: 10, length: 3, section: '.text', sectionInsn: 0 },
   ]);
   const d = decodeProgram(p.insns);
   assert.equal(d.imm[2], 7, 'call re-targeted to the appended add_pair');
