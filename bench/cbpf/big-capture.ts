@@ -10,7 +10,7 @@
 import { existsSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PcapWriter, fileSink, parseCapture, type PacketRecord } from '../../src/pcap/index.js';
+import { PcapWriter, PcapngWriter, fileSink, parseCapture, readCaptureSync, type PacketRecord } from '../../src/pcap/index.js';
 import { ROOT } from '../paths.js';
 
 export const TEMPLATE_CAPTURE = join(ROOT, 'test', 'fixtures', 'filter', 'eth-mixed.pcap');
@@ -20,6 +20,7 @@ const VERSION = 1;
 
 export interface BigCapture {
   path: string;
+  format: 'pcap' | 'pcapng';
   packets: number;
   bytes: number;
 }
@@ -85,7 +86,7 @@ export function bigCapture(count = 1_000_000, log: (m: string) => void = () => {
   const path = join(tmpdir(), `tsbpf-bench-filter-v${VERSION}-${count}.pcap`);
   const templates: PacketRecord[] = [...parseCapture(new Uint8Array(readFileSync(TEMPLATE_CAPTURE)), { copy: true })];
   const bytes = 24 + 16 * count + Array.from({ length: count }, (_, i) => templates[i % templates.length]!.data.length).reduce((a, b) => a + b, 0);
-  if (existsSync(path) && statSync(path).size === bytes) return { path, packets: count, bytes };
+  if (existsSync(path) && statSync(path).size === bytes) return { path, format: 'pcap', packets: count, bytes };
   log(`writing ${count} packets to ${path}...`);
   const tmp = `${path}.${process.pid}.tmp`;
   const w = new PcapWriter(fileSink(tmp), { linkType: 1, snaplen: 262144 });
@@ -107,5 +108,24 @@ export function bigCapture(count = 1_000_000, log: (m: string) => void = () => {
   }
   w.close();
   renameSync(tmp, path);
-  return { path, packets: count, bytes };
+  return { path, format: 'pcap', packets: count, bytes };
+}
+
+/** The same packets as bigCapture(count), as pcapng (one Ethernet interface, microseconds), made from the pcap once. */
+export function bigCapturePcapng(count = 1_000_000, log: (m: string) => void = () => {}): BigCapture {
+  const pcap = bigCapture(count, log);
+  const path = pcap.path.replace(/\.pcap$/, '.pcapng');
+  // Section header 28 + interface description 20; an enhanced packet block is
+  // 32 + the data padded to 4; the pcap record was 16 + the data.
+  let bytes = 28 + 20;
+  const sizes = [...parseCapture(new Uint8Array(readFileSync(TEMPLATE_CAPTURE)))].map((p) => 32 + ((p.data.length + 3) & ~3));
+  for (let i = 0; i < count; i++) bytes += sizes[i % sizes.length]!;
+  if (existsSync(path) && statSync(path).size === bytes) return { path, format: 'pcapng', packets: count, bytes };
+  log(`writing ${count} packets to ${path}...`);
+  const tmp = `${path}.${process.pid}.tmp`;
+  const w = new PcapngWriter(fileSink(tmp), { interfaces: [{ linkType: 1, snaplen: 262144 }] });
+  for (const p of readCaptureSync(pcap.path)) w.write(p);
+  w.close();
+  renameSync(tmp, path);
+  return { path, format: 'pcapng', packets: count, bytes };
 }

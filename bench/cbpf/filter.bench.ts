@@ -1,29 +1,31 @@
 // `tsbpf filter` against tcpdump, whole commands side by side (issue 7):
 //   node dist/src/cli/main.js filter EXPR -r FILE -w /dev/null
 //   tcpdump -r FILE -w /dev/null EXPR
-// on a generated capture of a million mixed packets (big-capture.ts), median
-// of 3 runs each, taken alternately so both see the same machine load.
-// ns_per_run is wall-clock nanoseconds per packet of the whole command,
-// start-up included. The note also gives the throughput after start-up:
-// both tools are timed on the 138-packet template capture too, and that
-// time is taken off (the marginal rate, which is what a bigger file tends to).
+// on the same generated capture (big-capture.ts: a million mixed packets;
+// ten million for two expressions, where Node's start-up weighs less; the
+// million as pcapng for one), both writing the matches to /dev/null. Each
+// row is the median of REPS runs per tool, the tools alternating so both see
+// the same machine load. ns_per_run is wall-clock nanoseconds per packet of
+// the whole command, start-up included; the note gives packets per second,
+// the ratio of tsbpf's throughput to tcpdump's (> 1: tsbpf is faster), the
+// CPU time (user + system) of each, and the start-up: both tools timed on the
+// 138-packet template capture.
 // Before timing, both tools' selections are counted and must agree.
 // Runs as a suite (filterSuite) or alone: node dist/bench/cbpf/filter.bench.js [REGEX]
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseCapture } from '../../src/pcap/index.js';
 import type { BenchContext, Row, Suite } from '../harness.js';
 import { ROOT } from '../paths.js';
-import { TEMPLATE_CAPTURE, bigCapture } from './big-capture.js';
+import { BUNDLE_FILES, type BundleStamp } from '../../src/cli/bundle-files.js';
+import { TEMPLATE_CAPTURE, bigCapture, bigCapturePcapng, type BigCapture } from './big-capture.js';
 
 const MAIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
-const PACKETS = 1_000_000;
-const CAPTURE_NAME = 'mixed-1M';
-const REPS = 3;
+const REPS = 5;
 
 export const FILTER_EXPRESSIONS = [
   'tcp port 80',
@@ -33,7 +35,27 @@ export const FILTER_EXPRESSIONS = [
   'ip6 and (icmp6 or udp)',
 ] as const;
 
+/** The captures and which expressions run on each (the larger ones take seconds per run). */
+const CAPTURES: readonly { name: string; make: (log: (m: string) => void) => BigCapture; exprs: readonly string[] }[] = [
+  { name: 'mixed-1M', make: (log) => bigCapture(1_000_000, log), exprs: FILTER_EXPRESSIONS },
+  { name: 'mixed-1M.pcapng', make: (log) => bigCapturePcapng(1_000_000, log), exprs: ['tcp port 80'] },
+  { name: 'mixed-10M', make: (log) => bigCapture(10_000_000, log), exprs: ['tcp port 80', 'host 10.0.0.1 or net 192.168.0.0/16'] },
+];
+
 type Tool = 'tsbpf' | 'tcpdump';
+
+/** Whether main.js will start from the CLI bundle (see src/cli/main.ts), as after `npm run bench`. */
+function bundleState(): string {
+  const cli = join(ROOT, 'dist', 'src', 'cli');
+  const stampFile = join(cli, BUNDLE_FILES.stamp);
+  if (!existsSync(stampFile)) return 'no CLI bundle: ES modules';
+  const stamp = JSON.parse(readFileSync(stampFile, 'utf8')) as BundleStamp;
+  const info = join(ROOT, 'dist', '.tsbuildinfo');
+  const st = existsSync(info) ? statSync(info) : undefined;
+  const current = st === undefined ? stamp.tsbuildinfo === null : stamp.tsbuildinfo?.mtimeMs === st.mtimeMs && stamp.tsbuildinfo.size === st.size;
+  if (!current) return 'CLI bundle older than the last tsc run: ES modules';
+  return existsSync(join(cli, BUNDLE_FILES.cache)) ? 'CLI bundle with code cache' : 'CLI bundle without code cache';
+}
 
 function command(tool: Tool, expr: string, file: string, out: string): [string, string[]] {
   return tool === 'tsbpf' ? [process.execPath, [MAIN, 'filter', expr, '-r', file, '-w', out]] : ['tcpdump', ['-r', file, '-w', out, '--', expr]];
@@ -64,12 +86,15 @@ function timeRun(tool: Tool, expr: string, file: string): Timing {
   return { wallMs, cpuMs: 1000 * (cpu[0]! + cpu[1]!) };
 }
 
-/** Packets each tool selects: tsbpf's count line and the records tcpdump writes to standard output. */
+/** Packets each tool selects: tsbpf's count line, and tcpdump --count (4.99) or the records tcpdump -w - writes. */
 function selections(expr: string, file: string, withTcpdump: boolean): { tsbpf: number; tcpdump?: number } {
   const t = spawnSync(process.execPath, [MAIN, 'filter', expr, '-r', file, '-q'], { encoding: 'utf8' });
   const m = /(\d+) packets read, (\d+) matched/.exec(t.stdout);
   if (t.status !== 0 || m === null) throw new Error(`tsbpf filter '${expr}' failed: ${t.stderr.trim()}`);
   if (!withTcpdump) return { tsbpf: Number(m[2]) };
+  const counted = spawnSync('tcpdump', ['--count', '-r', file, '--', expr], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const c = /^(\d+) packets?$/m.exec(counted.stdout ?? '');
+  if (counted.status === 0 && c !== null) return { tsbpf: Number(m[2]), tcpdump: Number(c[1]) };
   const d = spawnSync('tcpdump', ['-r', file, '-w', '-', '--', expr], { maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'ignore'] });
   if (d.status !== 0) throw new Error(`tcpdump '${expr}' failed (${d.status})`);
   let n = 0;
@@ -101,41 +126,45 @@ export const filterSuite: Suite = {
   name: 'cbpf-filter',
   async run(ctx: BenchContext): Promise<Row[]> {
     const rows: Row[] = [];
-    const exprs = FILTER_EXPRESSIONS.filter((e) => ctx.filter.test(`cbpf-filter/filter:${e}/${CAPTURE_NAME}`));
-    if (exprs.length === 0) return rows;
+    const todo = CAPTURES.map((c) => ({ ...c, exprs: c.exprs.filter((e) => ctx.filter.test(`cbpf-filter/filter:${e}/${c.name}`)) })).filter((c) => c.exprs.length > 0);
+    if (todo.length === 0) return rows;
     const tcpdump = hasTcpdump();
     if (!tcpdump) ctx.log('cbpf-filter: tcpdump rows skipped (tcpdump not installed: apt-get install tcpdump)');
     const tools: Tool[] = tcpdump ? ['tsbpf', 'tcpdump'] : ['tsbpf'];
-    const cap = bigCapture(PACKETS, ctx.log);
+    const loading = bundleState();
+    ctx.log(`cbpf-filter: tsbpf starts from ${loading}`);
     const tiny = [...parseCapture(new Uint8Array(readFileSync(TEMPLATE_CAPTURE)))].length;
-    for (const expr of exprs) {
-      const sel = selections(expr, cap.path, tcpdump);
-      if (sel.tcpdump !== undefined && sel.tcpdump !== sel.tsbpf) throw new Error(`'${expr}': tsbpf selects ${sel.tsbpf} packets, tcpdump ${sel.tcpdump}`);
-      // Start-up: the same command on the small template capture.
-      const small = timeBoth(expr, TEMPLATE_CAPTURE, tools).wall;
-      const both = timeBoth(expr, cap.path, tools);
-      const big = both.wall;
-      const cpu = both.cpu;
-      const pps = (t: Tool): number => (cap.packets * 1000) / big.get(t)!;
-      // Under load the difference can drown in noise; then there is no marginal rate to give (NaN).
-      const marginal = (t: Tool): number => {
-        const ms = big.get(t)! - small.get(t)!;
-        return ms > 0.1 * big.get(t)! ? ((cap.packets - tiny) * 1000) / ms : NaN;
-      };
-      for (const t of tools) {
-        const vs =
-          t === 'tsbpf' && tcpdump
-            ? `; ${(pps('tsbpf') / pps('tcpdump')).toFixed(2)}x tcpdump (${fmtRatio(marginal('tsbpf') / marginal('tcpdump'))} after start-up, ${fmtRatio(cpu.get('tcpdump')! / cpu.get('tsbpf')!)} by CPU time)`
-            : '';
-        rows.push({
-          program: `filter:${expr}`,
-          packet: CAPTURE_NAME,
-          engine: t,
-          ns_per_run: (big.get(t)! * 1e6) / cap.packets,
-          note: `${fmtRate(pps(t))} pps, ${sel.tsbpf} matched, CPU ${cpu.get(t)!.toFixed(0)} ms, start-up ${small.get(t)!.toFixed(0)} ms, ${fmtRate(marginal(t))} pps after it${vs}`,
-        });
+    for (const c of todo) {
+      const cap = c.make(ctx.log);
+      for (const expr of c.exprs) {
+        const sel = selections(expr, cap.path, tcpdump);
+        if (sel.tcpdump !== undefined && sel.tcpdump !== sel.tsbpf) throw new Error(`'${expr}' on ${c.name}: tsbpf selects ${sel.tsbpf} packets, tcpdump ${sel.tcpdump}`);
+        // Start-up: the same command on the small template capture.
+        const small = timeBoth(expr, TEMPLATE_CAPTURE, tools).wall;
+        const both = timeBoth(expr, cap.path, tools);
+        const big = both.wall;
+        const cpu = both.cpu;
+        const pps = (t: Tool): number => (cap.packets * 1000) / big.get(t)!;
+        // Under load the difference can drown in noise; then there is no marginal rate to give (NaN).
+        const marginal = (t: Tool): number => {
+          const ms = big.get(t)! - small.get(t)!;
+          return ms > 0.1 * big.get(t)! ? ((cap.packets - tiny) * 1000) / ms : NaN;
+        };
+        for (const t of tools) {
+          const vs =
+            t === 'tsbpf' && tcpdump
+              ? `; whole command ${fmtRatio(pps('tsbpf') / pps('tcpdump'))} tcpdump's throughput (${fmtRatio(cpu.get('tcpdump')! / cpu.get('tsbpf')!)} by CPU time, ${fmtRatio(marginal('tsbpf') / marginal('tcpdump'))} after start-up); ${loading}`
+              : '';
+          rows.push({
+            program: `filter:${expr}`,
+            packet: c.name,
+            engine: t,
+            ns_per_run: (big.get(t)! * 1e6) / cap.packets,
+            note: `${fmtRate(pps(t))} pps (median of ${REPS}, -w /dev/null), ${sel.tsbpf} matched, ${big.get(t)!.toFixed(0)} ms, CPU ${cpu.get(t)!.toFixed(0)} ms, start-up ${small.get(t)!.toFixed(0)} ms, ${fmtRate(marginal(t))} pps after it${vs}`,
+          });
+        }
+        ctx.log(`cbpf-filter: '${expr}' on ${c.name}: tsbpf ${big.get('tsbpf')!.toFixed(0)} ms${tcpdump ? `, tcpdump ${big.get('tcpdump')!.toFixed(0)} ms` : ''}`);
       }
-      ctx.log(`cbpf-filter: '${expr}' tsbpf ${big.get('tsbpf')!.toFixed(0)} ms${tcpdump ? `, tcpdump ${big.get('tcpdump')!.toFixed(0)} ms` : ''}`);
     }
     rmSync(TIME_OUT, { force: true });
     return rows;
@@ -146,5 +175,5 @@ export const filterSuite: Suite = {
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
   const filter = new RegExp(process.argv[2] ?? '.');
   const rows = await filterSuite.run({ filter, scale: 1, log: (m) => process.stderr.write(m + '\n') });
-  for (const r of rows) console.log(`${r.program.padEnd(40)} ${r.packet.padEnd(10)} ${r.engine.padEnd(8)} ${r.ns_per_run.toFixed(1).padStart(8)} ns/pkt  ${r.note ?? ''}`);
+  for (const r of rows) console.log(`${r.program.padEnd(40)} ${r.packet.padEnd(16)} ${r.engine.padEnd(8)} ${r.ns_per_run.toFixed(1).padStart(8)} ns/pkt  ${r.note ?? ''}`);
 }

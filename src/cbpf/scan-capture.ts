@@ -95,7 +95,10 @@ export interface ScanOptions extends Omit<TranslateOptions, 'mode'> {
   pcapOut?: PcapRecordSink;
   /** Called after each batch with the running counts (for progress reports). */
   onProgress?: (packets: number, accepted: number) => void;
-  /** Packets per engine call (default 4096; the pcap driver uses 16 times as many). */
+  /**
+   * Packets per engine call (default 4096). The pcap driver runs over a
+   * whole buffer per call and lists up to twice as many accepted packets.
+   */
   batch?: number;
   /** Use the scan driver for pcap files (default true); false runs pcap like pcapng. */
   driver?: boolean;
@@ -162,7 +165,7 @@ export function scanCapture(file: string | number, source: ProgramSource, option
       // and writes out[i] only for i < maxOut; this function maps both
       // regions and points bufEnd at the end of the bytes read.
       const driverEngine = options.engine ?? (hasEngine('jit-verified') ? 'jit-verified' : engineName);
-      return scanPcap(vm, parser, read, bufRegion.start, programFor(parser.interfaces[0]!.linkType), driverEngine, batch * 16, options);
+      return scanPcap(vm, parser, read, bufRegion.start, programFor(parser.interfaces[0]!.linkType), driverEngine, batch * 2, options);
     }
     const ctxRegion = mem.alloc(batch * SKB_SIZE, { name: 'cbpf ctx batch', kind: 'ctx', writable: false });
     regions.push(ctxRegion);
@@ -332,9 +335,11 @@ function scanPcap(
   const bufSize = parser.buffer.length;
   const ctx = mem.alloc(SCAN_CTX_SIZE, { name: 'cbpf scan ctx', kind: 'ctx', writable: true });
   const out = mem.alloc(maxOut * SCAN_OUT_RECORD, { name: 'cbpf scan results', kind: 'scratch', writable: true });
-  // Packed records are never longer than the records they come from, so a
-  // pack buffer as large as the read buffer never fills; the driver checks anyway.
-  const pack = pcapOut && mem.alloc(bufSize, { name: 'cbpf scan pack', kind: 'scratch', writable: true });
+  // A packed record is at most 16 + min(snaplen, incl_len) bytes, and
+  // incl_len + 16 <= bufSize, so one always fits: the driver makes progress
+  // with every call. Mapping costs time, so it is no larger than that.
+  const packSize = pcapOut === undefined ? 0 : Math.min(bufSize, 16 + pcapOut.snaplen);
+  const pack = pcapOut && mem.alloc(packSize, { name: 'cbpf scan pack', kind: 'scratch', writable: true });
   try {
     mem.refresh();
     const dv = mem.dv;
@@ -343,10 +348,10 @@ function scanPcap(
     dv.setUint32(c + SCAN_CTX.maxOut, maxOut, true);
     if (pack !== undefined) {
       dv.setUint32(c + SCAN_CTX.pack, pack.start, true);
-      dv.setUint32(c + SCAN_CTX.packEnd, pack.start + bufSize, true);
+      dv.setUint32(c + SCAN_CTX.packEnd, pack.start + packSize, true);
       dv.setUint32(c + SCAN_CTX.snaplen, pcapOut!.snaplen, true);
     }
-    const packed = pack && new Uint8Array(mem.wasm.buffer, pack.start, bufSize);
+    const packed = pack && new Uint8Array(mem.wasm.buffer, pack.start, packSize);
     const args = [c];
     // Per record: every filter slot at most once, the loop, and the copy
     // (at most one instruction per byte of the buffer plus a few per record).
@@ -404,6 +409,8 @@ function scanPcap(
           throw parser.errorAt(`timestamp fraction ${bv.getUint32(h + 4, le)} out of range for ${nano ? 'nano' : 'micro'}second pcap`, h);
         }
         if (status !== SCAN_STATUS.FULL) break;
+        // Full before the first record: it would be full again, forever (cannot happen, see packSize).
+        if (count === 0) throw new Error('cbpf scan: the driver made no progress');
       }
       // What is left is an incomplete record; let the parser judge it (a corrupt length throws here).
       if (parser.nextPacket()) throw new Error('cbpf scan: the driver stopped before a complete record');
