@@ -8,11 +8,13 @@ import { UsageError } from '../internal/errors.js';
 import { BPF_FUNC, nameOf } from '../internal/uapi.gen.js';
 import { readInput } from './asm.js';
 import { EXIT_OK, type Command } from './command.js';
-import { disassembleObjectFile, isElfObject } from './dis-object.js';
+import { disassembleObject, disassembleObjectFile, isElfObject } from './dis-object.js';
+import { loadObject } from '../elf/load.js';
+import { KERNEL_BTF_PATH, readTargetBtf } from '../elf/target-btf.js';
 import { programFromInput } from './run.js';
 
 const HELP = `usage: tsbpf dis FILE [--hex-input] [--raw-bytes] [--labels] [--cpu v1|v3] [--kernel]
-       tsbpf dis FILE.o [--section S] [--source] [--no-raw-bytes]
+       tsbpf dis FILE.o [--section S] [--source] [--no-raw-bytes] [--btf FILE|kernel]
 
 Disassemble eBPF instructions into LLVM syntax, the way llvm-objdump-19 -d
 prints them, one instruction per line with its slot index. FILE may be - for
@@ -33,6 +35,8 @@ Options for objects:
   --section S     only the program in section (or named) S
   --source        interleave C source lines from BTF line info
   --no-raw-bytes  leave out the raw byte column
+  --btf FILE      show the instructions after CO-RE relocation against this
+                  BTF (raw or an ELF's .BTF; 'kernel' = ${KERNEL_BTF_PATH})
 
 Exit status: 0 on success, 1 when the input is not a program (length not a
 multiple of 8, bad hex text, malformed object), 2 on bad usage.`;
@@ -54,6 +58,7 @@ export const dis: Command = {
         kernel: { type: 'boolean' },
         section: { type: 'string' },
         source: { type: 'boolean' },
+        btf: { type: 'string' },
       },
       allowPositionals: true,
     });
@@ -67,10 +72,15 @@ export const dis: Command = {
       const opts: { section?: string; source?: boolean; rawBytes?: boolean } = { rawBytes: values['no-raw-bytes'] !== true };
       if (values.section !== undefined) opts.section = values.section;
       if (values.source === true) opts.source = true;
-      io.out(await disassembleObjectFile(file, opts));
+      if (values.btf !== undefined) {
+        const target = readTargetBtf(values.btf === 'kernel' ? KERNEL_BTF_PATH : values.btf);
+        io.out(disassembleObject(loadObject(input, { file, coreTarget: target }), opts));
+      } else {
+        io.out(await disassembleObjectFile(file, opts));
+      }
       return EXIT_OK;
     }
-    if (values.section !== undefined || values.source === true) throw new UsageError('--section and --source apply to object files only');
+    if (values.section !== undefined || values.source === true || values.btf !== undefined) throw new UsageError('--section, --source and --btf apply to object files only');
     const name = file === '-' ? '<stdin>' : file;
     // Same content detection as `run`: raw bytes, hex text, assembly or a .data file.
     const bytes = programFromInput(input, name, values['hex-input'] === true).bytes;

@@ -3,21 +3,39 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { loadObject } from '../elf/load.js';
+import { KERNEL_BTF_PATH, readTargetBtf } from '../elf/target-btf.js';
+import type { CoreReloSpec } from '../elf/spec.js';
 import type { MapSpec, ObjectSpec } from '../elf/spec.js';
 import { btfValue, toJsonText } from '../btf/print.js';
 import { BtfKind } from '../btf/types.js';
 import { ElfError, TsbpfError, UsageError } from '../internal/errors.js';
 import { EXIT_OK, type Command } from './command.js';
 
-const HELP = `usage: tsbpf inspect FILE.o [--json]
+const HELP = `usage: tsbpf inspect FILE.o [--json] [--btf FILE|kernel]
 
 Load a BPF object file the way libbpf does and list its programs (name,
 section, type, instruction count, license), maps (type, key/value size, max
 entries, flags), global data, externs, CO-RE relocations and a BTF summary.
 
-  --json   machine-readable output; type names as the kernel spells them
+  --json        machine-readable output; type names as the kernel spells them
+  --btf FILE    apply CO-RE relocations against this BTF (raw BTF, or an ELF
+                file's .BTF section); 'kernel' means ${KERNEL_BTF_PATH}.
+                Each relocation then shows the value patched in, or why its
+                instruction was poisoned (call 0xbad2310, as libbpf does)
 
 Exit status: 0 when the object loads, 1 with a one-line reason when it does not.`;
+
+/** A 64-bit value as a JSON number when exact, else as a decimal string. */
+function bigJson(v: bigint): number | string {
+  return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
+}
+
+/** One relocation line: what it asks for and, once applied, what it got. */
+function coreLine(r: CoreReloSpec): string {
+  const base = `  ${r.program} insn ${r.insn}: ${r.kindName} ${r.typeName} access ${r.access}`;
+  if (!r.result) return base;
+  return r.result.poisoned ? `${base} -> poisoned (${r.result.target})` : `${base} -> ${r.result.value} (${r.result.target})`;
+}
 
 /** The --json document. Keys use the kernel's snake_case, like bpftool. */
 export function inspectJson(spec: ObjectSpec): Record<string, unknown> {
@@ -56,7 +74,10 @@ export function inspectJson(spec: ObjectSpec): Record<string, unknown> {
     global_data: spec.maps.filter((m) => m.origin === 'data').map((m) => ({ name: m.name, size: m.valueSize, readonly: m.frozen === true })),
     externs: spec.externs.map((e) => ({ name: e.name, kind: e.kind })),
     notes: spec.notes,
-    core_relos: spec.coreRelos.map((r) => ({ program: r.program, section: r.section, insn: r.insn, kind: r.kindName, type: r.typeName, access: r.access })),
+    core_relos: spec.coreRelos.map((r) => ({
+      program: r.program, section: r.section, insn: r.insn, kind: r.kindName, type: r.typeName, access: r.access,
+      ...(r.result ? { value: bigJson(r.result.value), poisoned: r.result.poisoned, target: r.result.target } : {}),
+    })),
     btf: spec.btf
       ? {
           types: spec.btf.types.length - 1,
@@ -134,7 +155,7 @@ export function inspectText(spec: ObjectSpec): string {
         [p.expectedAttachType, p.attachTo].filter(Boolean).join(' ') || '-',
         [
           p.functions.length > 1 ? `calls ${p.functions.slice(1).map((f) => f.name).join(',')}` : '',
-          p.coreRelos.length ? `needs CO-RE (${p.coreRelos.length} relocations)` : '',
+          p.coreRelos.length ? (p.coreRelos.every((r) => r.result) ? `CO-RE applied (${p.coreRelos.length})` : `needs CO-RE (${p.coreRelos.length} relocations)`) : '',
           p.externs.length ? `externs ${p.externs.join(',')}` : '',
           p.legacySectionName ? 'legacy section name' : '',
           p.autoload ? '' : 'not auto-loaded (SEC("?..."))',
@@ -171,8 +192,12 @@ export function inspectText(spec: ObjectSpec): string {
   }
   if (spec.notes.length) out.push('', 'not supported:', ...spec.notes.map((n) => `  ${n}`));
   if (spec.coreRelos.length) {
-    out.push('', `CO-RE relocations (${spec.coreRelos.length}; need a target BTF before running):`);
-    for (const r of spec.coreRelos.slice(0, 20)) out.push(`  ${r.program} insn ${r.insn}: ${r.kindName} ${r.typeName} access ${r.access}`);
+    const applied = spec.coreRelos.filter((r) => r.result);
+    const poisoned = applied.filter((r) => r.result!.poisoned).length;
+    out.push('', applied.length
+      ? `CO-RE relocations (${spec.coreRelos.length}; ${applied.length} applied, ${poisoned} poisoned):`
+      : `CO-RE relocations (${spec.coreRelos.length}; need a target BTF before running, see --btf):`);
+    for (const r of spec.coreRelos.slice(0, 20)) out.push(coreLine(r));
     if (spec.coreRelos.length > 20) out.push(`  ... ${spec.coreRelos.length - 20} more`);
   }
   if (spec.btf) {
@@ -192,7 +217,7 @@ export const inspect: Command = {
   summary: 'list the programs, maps, global data and BTF of a BPF object file',
   help: HELP,
   async run(args, io) {
-    const { values, positionals } = parseArgs({ args, options: { json: { type: 'boolean' } }, allowPositionals: true });
+    const { values, positionals } = parseArgs({ args, options: { json: { type: 'boolean' }, btf: { type: 'string' } }, allowPositionals: true });
     if (positionals.length !== 1) throw new UsageError('expected exactly one object file');
     const file = positionals[0]!;
     let bytes: Uint8Array;
@@ -201,7 +226,8 @@ export const inspect: Command = {
     } catch (e) {
       throw new ElfError(`cannot read the file (${(e as NodeJS.ErrnoException).code ?? String(e)})`, file);
     }
-    const spec = loadObject(bytes, { file });
+    const target = values.btf === undefined ? undefined : readTargetBtf(values.btf === 'kernel' ? KERNEL_BTF_PATH : values.btf);
+    const spec = loadObject(bytes, { file, ...(target ? { coreTarget: target } : {}) });
     io.out(values.json ? JSON.stringify(inspectJson(spec), null, 2) : inspectText(spec));
     return EXIT_OK;
   },

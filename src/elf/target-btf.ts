@@ -1,26 +1,42 @@
-// The running kernel's BTF, the default target for CO-RE relocations in
-// Node. Browsers have no such file: pass a target BTF explicitly there.
-// Node-only (node:fs); not re-exported from the browser-safe index.
+// Target BTFs for CO-RE: the running kernel's (/sys/kernel/btf/vmlinux, the
+// default in Node) or a file the user names: raw BTF, or an ELF file whose
+// .BTF section is used (a vmlinux image, another object). Browsers have no
+// such files: parse bytes with targetBtfFromBytes and pass the result as
+// LoadOptions.coreTarget. readTargetBtf and kernelBtf are Node-only (node:fs).
 
-import { readFileSync, existsSync } from 'node:fs';
-import { BtfError } from '../internal/errors.js';
-import type { Btf } from './btf.js';
-import { parseBtf } from './parse-btf.js';
+import { existsSync, readFileSync } from 'node:fs';
+import type { Btf } from '../btf/btf.js';
+import { parseBtf } from '../btf/parse-btf.js';
+import { ElfError } from '../internal/errors.js';
+import { SHT, parseElf } from './elf-file.js';
 
 export const KERNEL_BTF_PATH = '/sys/kernel/btf/vmlinux';
 
-/** Parse a raw BTF file (vmlinux BTF, `bpftool btf dump file X format raw` input, or an object's .BTF bytes saved alone). */
-export function readBtfFile(path: string): Btf {
+const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46];
+
+/** Raw BTF bytes, or an ELF file's .BTF section, as a Btf. */
+export function targetBtfFromBytes(bytes: Uint8Array, name: string): Btf {
+  if (ELF_MAGIC.every((b, i) => bytes[i] === b)) {
+    const elf = parseElf(bytes, name);
+    const s = elf.sections.find((x) => x.name === '.BTF' && x.type !== SHT.NOBITS);
+    if (!s) throw new ElfError('has no .BTF section to use as a CO-RE target', name);
+    return parseBtf(s.data, { section: `${name} .BTF`, base: s.offset });
+  }
+  return parseBtf(bytes, { section: name });
+}
+
+/** Read a target BTF file (raw BTF or ELF with .BTF). */
+export function readTargetBtf(path: string): Btf {
   let bytes: Uint8Array;
   try {
     bytes = new Uint8Array(readFileSync(path));
   } catch (e) {
-    throw new BtfError(`cannot read ${path}: ${(e as Error).message}`, path);
+    throw new ElfError(`cannot read the target BTF (${(e as NodeJS.ErrnoException).code ?? String(e)})`, path);
   }
-  return parseBtf(bytes, { section: path });
+  return targetBtfFromBytes(bytes, path);
 }
 
 /** The kernel's BTF, or undefined when this system does not expose it. */
 export function kernelBtf(): Btf | undefined {
-  return existsSync(KERNEL_BTF_PATH) ? readBtfFile(KERNEL_BTF_PATH) : undefined;
+  return existsSync(KERNEL_BTF_PATH) ? readTargetBtf(KERNEL_BTF_PATH) : undefined;
 }

@@ -7,47 +7,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseBtf } from '../../src/btf/parse-btf.js';
 import { resolveCoreRelo, type CandidateCache } from '../../src/btf/core-relo.js';
 import { CoreKind, essentialName } from '../../src/btf/core-spec.js';
-import { BtfKind } from '../../src/btf/types.js';
 import type { Btf } from '../../src/btf/btf.js';
 import { loadObject } from '../../src/elf/load.js';
 import { CORE_POISON_IMM } from '../../src/elf/core-apply.js';
 import { decodeProgram } from '../../src/isa/decode.js';
 import { BtfError, ElfError } from '../../src/internal/errors.js';
-import { BtfBuilder } from './build.js';
-
-const INT_SIGNED = 1;
-
-/** A small BTF writer over BtfBuilder with named helpers. */
-class Types {
-  readonly b = new BtfBuilder();
-  int(name: string, size: number, signed = false): number {
-    return this.b.add(BtfKind.INT, name, 0, size, [((signed ? INT_SIGNED : 0) << 24) | (size * 8)]);
-  }
-  ptr(to: number): number {
-    return this.b.add(BtfKind.PTR, '', 0, to);
-  }
-  array(elem: number, index: number, n: number): number {
-    return this.b.add(BtfKind.ARRAY, '', 0, 0, [elem, index, n]);
-  }
-  /** Members as [name, type, bitOffset, bitSize?]; any bitSize makes it a kflag struct. */
-  struct(name: string, size: number, members: [string, number, number, number?][], union = false): number {
-    const kflag = members.some((m) => m[3] !== undefined);
-    const extra = members.flatMap(([n, t, off, bits]) => [this.b.str(n), t, kflag ? ((bits ?? 0) << 24) | off : off]);
-    return this.b.add(union ? BtfKind.UNION : BtfKind.STRUCT, name, members.length, size, extra, kflag);
-  }
-  enum(name: string, values: [string, number][], signed = false): number {
-    return this.b.add(BtfKind.ENUM, name, values.length, 4, values.flatMap(([n, v]) => [this.b.str(n), v]), signed);
-  }
-  enum64(name: string, values: [string, bigint][]): number {
-    return this.b.add(BtfKind.ENUM64, name, values.length, 8, values.flatMap(([n, v]) => [this.b.str(n), Number(v & 0xffffffffn), Number(v >> 32n)]));
-  }
-  btf(): Btf {
-    return parseBtf(this.b.bytes());
-  }
-}
+import { Types, taskTarget } from './core-target.js';
 
 function resolve(local: Btf, typeId: number, access: string, kind: number, targ: Btf, cache: CandidateCache = new Map()) {
   return resolveCoreRelo(local, typeId, access, kind, targ, cache);
@@ -217,25 +184,6 @@ test('a candidate that fails one relocation is not tried for the next one of the
   assert.equal(resolve(local, ls, '0:0', CoreKind.FIELD_BYTE_OFFSET, targ, cache).value, 4n);
   assert.throws(() => resolve(local, ls, '0:0', CoreKind.FIELD_BYTE_OFFSET, targ), /ambiguity/, 'without the pruned cache both candidates match a');
 });
-
-/** A target for core_task.o (test/fixtures/objects/core) with its own layout. */
-function taskTarget(): Btf {
-  const t = new Types();
-  const int = t.int('int', 4, true);
-  const uint = t.int('unsigned int', 4);
-  const ulong = t.int('unsigned long', 8);
-  const ch = t.int('char', 1, true);
-  const u8 = t.int('unsigned char', 1);
-  const comm = t.array(ch, int, 16);
-  const fwdTask = t.b.add(BtfKind.FWD, 'task_struct', 0, 0);
-  t.struct('task_struct', 64, [['__state', uint, 0], ['flags', uint, 32], ['tgid', int, 64], ['pid', int, 96], ['real_parent', t.ptr(fwdTask), 128], ['comm', comm, 192]]);
-  t.struct('sk_buff', 16, [['len', uint, 0], ['pkt_type', u8, 37, 3]]);
-  t.struct('pt_regs', 16, [['si', ulong, 0], ['di', ulong, 64]]);
-  const lh = t.b.add(BtfKind.FWD, 'list_head', 0, 0);
-  t.struct('list_head', 16, [['next', t.ptr(lh), 0], ['prev', t.ptr(lh), 64]]);
-  t.enum('pid_type', [['PIDTYPE_PID', 0], ['PIDTYPE_TGID', 1], ['PIDTYPE_SID', 9]]);
-  return t.btf();
-}
 
 test('core_task.o relocated against a hand-made target: values, poisoning and runnability', () => {
   const file = fileURLToPath(new URL('../../../test/fixtures/objects/core/core_task.o', import.meta.url));

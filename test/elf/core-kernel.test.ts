@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { kernelBtf } from '../../src/btf/kernel-btf.js';
+import { kernelBtf } from '../../src/elf/target-btf.js';
 import { loadObject } from '../../src/elf/load.js';
 import { kernelLoad } from './kernel-harness.js';
 import { firstDifference, libbpfPatches, libbpfStreams } from './libbpf-oracle.js';

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { disassembleObject } from '../../src/cli/dis-object.js';
 import { EXAMPLES, exampleBytes, loadExample } from './helpers.js';
+import { taskTargetTypes } from '../btf/core-target.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -71,4 +72,23 @@ test('object disassembly: labels per function, map names, source lines', () => {
   const g = disassembleObject(loadExample('globals.o'));
   assert.match(g, /= map\[\.rodata\.str1\.1\] ll/);
   assert.match(g, /= map\[\.data\]\+8 ll/);
+});
+
+test('inspect --btf and dis --btf apply CO-RE relocations against a target BTF file', () => {
+  const obj = fileURLToPath(new URL('../../../test/fixtures/objects/core/core_task.o', import.meta.url));
+  const dir = mkdtempSync(join(tmpdir(), 'tsbpf-btf-'));
+  const target = join(dir, 'target.btf');
+  writeFileSync(target, taskTargetTypes().b.bytes());
+  const r = cli('inspect', obj, '--btf', target);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /CO-RE relocations \(35; 35 applied, 2 poisoned\)/);
+  assert.match(r.stdout, /core_kinds insn 4: field_byte_offset struct task_struct access 0:0 -> 12 \(\[\d+\] struct task_struct \+ 0:3\)/);
+  const j = JSON.parse(cli('inspect', '--json', obj, '--btf', target).stdout);
+  assert.deepEqual(j.core_relos.find((x: { insn: number; program: string }) => x.program === 'core_kinds' && x.insn === 4).value, 12);
+  const d = cli('dis', obj, '--btf', target, '--section', 'core_poisoned');
+  assert.equal(d.status, 0, d.stderr);
+  assert.match(d.stdout, /0:\s+85 00 00 00 10 23 ad 0b\s+call 0xbad2310/);
+  const bad = cli('inspect', obj, '--btf', join(dir, 'missing.btf'));
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /missing\.btf: cannot read the target BTF \(ENOENT\)/);
 });

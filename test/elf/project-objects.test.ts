@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { kernelBtf } from '../../src/btf/kernel-btf.js';
+import { kernelBtf } from '../../src/elf/target-btf.js';
 import { loadObject } from '../../src/elf/load.js';
 import { unsupportedReasons } from '../../src/elf/runnable.js';
 import type { MapSpec, ObjectSpec } from '../../src/elf/spec.js';
