@@ -10,6 +10,7 @@
 //   const res = coll.program('flowcount').testRun({ dataIn: packet });
 //   for (const { key, value } of coll.typedMap('flows').entries()) ...
 
+import type { Btf } from '../btf/btf.js';
 import { loadObject as loadSpec } from '../elf/load.js';
 import { unsupportedReasons } from '../elf/runnable.js';
 import type { MapSpec, ObjectSpec, ProgramSpec } from '../elf/spec.js';
@@ -71,6 +72,13 @@ export interface LoadObjectOptions {
   programs?: readonly string[];
   /** Override the runtime's verify option for this object. */
   verify?: boolean;
+  /**
+   * Target BTF for the object's CO-RE relocations, usually the kernel's
+   * (kernelBtf() or readTargetBtf(path) from src/elf/target-btf.ts in Node;
+   * bytes through targetBtfFromBytes in a browser). Without it, programs
+   * that need CO-RE are refused with the list of relocations.
+   */
+  coreTarget?: Btf;
 }
 
 /** The helpers every runtime has: the standard set, program-type helpers, and the unwinding tail call. */
@@ -133,7 +141,9 @@ export class Runtime implements ProgramHost {
 
   /** Load an object: bytes of a BPF ELF file, or an ObjectSpec from the loader. */
   loadObject(input: Uint8Array | ObjectSpec, options: LoadObjectOptions = {}): Collection {
-    const spec = input instanceof Uint8Array ? loadSpec(input, options.file !== undefined ? { file: options.file } : {}) : input;
+    const spec = input instanceof Uint8Array
+      ? loadSpec(input, { ...(options.file !== undefined ? { file: options.file } : {}), ...(options.coreTarget ? { coreTarget: options.coreTarget } : {}) })
+      : input;
     if (spec.endianness !== 'little') throw new LoadError('object', spec.file, 'is a big-endian (bpfeb) object; this runtime runs little-endian programs');
     const selected = selectPrograms(spec, options.programs);
     const created: BpfMap[] = [];
