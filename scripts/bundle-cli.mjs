@@ -11,7 +11,7 @@
 // Without esbuild (a production install) it says so and leaves no bundle:
 // the CLI then loads its ES modules, as it did before bundling.
 import { spawnSync } from 'node:child_process';
-import { existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BUNDLE_FILES, WRITE_CACHE_ENV } from '../dist/src/cli/bundle-files.js';
@@ -38,8 +38,15 @@ await esbuild.build({
   platform: 'node',
   format: 'cjs',
   target: 'node20',
+  // main.js reads the bundle as latin1 (no UTF-8 decoding at start-up): esbuild escapes everything else.
+  charset: 'ascii',
   logLevel: 'warning',
 });
+const nonAscii = readFileSync(out(BUNDLE_FILES.bundle)).findIndex((b) => b > 0x7f);
+if (nonAscii >= 0) {
+  rmSync(out(BUNDLE_FILES.bundle));
+  throw new Error(`bundle-cli: the bundle has a non-ASCII byte at ${nonAscii}, which main.js would misread`);
+}
 
 const info = join(root, 'dist', '.tsbuildinfo');
 const st = existsSync(info) ? statSync(info) : undefined;

@@ -53,7 +53,8 @@ function readOptional(path: string): Buffer | undefined {
 /** Load the bundle as CommonJS does (same wrapper, a require for the built-ins), with the code cache when V8 takes it. */
 function loadBundle(): { runCli: RunCli; script: Script } {
   const file = join(here, BUNDLE_FILES.bundle);
-  const source = readFileSync(file, 'utf8');
+  // The bundler makes it pure ASCII (esbuild escapes the rest), so latin1 reads it the same, without UTF-8 decoding.
+  const source = readFileSync(file, 'latin1');
   const cachedData = readOptional(join(here, BUNDLE_FILES.cache));
   const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
     filename: file,
