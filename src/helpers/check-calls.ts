@@ -9,6 +9,7 @@ import type { Program } from '../isa/decode.js';
 import { Op } from '../isa/table.js';
 import type { HelperRegistry } from './registry.js';
 import { isGplCompatible } from '../elf/license.js';
+import { CORE_POISON_IMM } from '../elf/core-apply.js';
 
 // The license rule lives in one place (elf/license.ts); re-exported for helper users.
 export { isGplCompatible };
@@ -30,6 +31,10 @@ export function checkHelperCalls(prog: Program, helpers: HelperRegistry, license
   for (let pc = 0; pc < prog.length; pc++) {
     if (prog.op[pc] !== Op.CALL) continue;
     const id = prog.imm[pc]!;
+    // libbpf's CO-RE poison (elf/core-apply.ts) stands in code that is dead on
+    // this kernel (behind bpf_core_field_exists() and the like); the verifier
+    // rejects it with the same text only where it is reachable.
+    if (id === CORE_POISON_IMM) continue;
     const def = id >= 0 ? helpers.get(id) : undefined;
     if (def === undefined) {
       const name = funcName(id);
