@@ -413,25 +413,32 @@ export class CaptureParser {
   }
 }
 
+/** 10^0 .. 10^9, so no Math.pow per packet. */
+const POW10: readonly number[] = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
+
 /**
  * Split a 64-bit pcapng timestamp (hi, lo) in units of the interface's
  * resolution into seconds and nanoseconds. The common decimal resolutions
- * (up to 10^-9) use exact double arithmetic on 16-bit limbs; others take
- * BigInt, which is exact and rare.
+ * (up to 10^-9) use exact double arithmetic on 16-bit limbs (remainders as
+ * a - q * d: `%` on doubles is a slow fmod call, and this runs per packet);
+ * others take BigInt, which is exact and rare.
  */
 export function setTimestamp(rec: { tsSec: number; tsNsec: number }, hi: number, lo: number, iface: InterfaceInfo): void {
-  const { base, exp } = iface.tsResolution;
-  if (base === 10 && exp <= 9) {
-    const d = 10 ** exp;
+  const res = iface.tsResolution;
+  const exp = res.exp;
+  if (res.base === 10 && exp <= 9) {
+    const d = POW10[exp]!;
     const hq = Math.floor(hi / d);
-    const x = (hi % d) * 65536 + (lo >>> 16);
-    const y = (x % d) * 65536 + (lo & 0xffff);
-    rec.tsSec = hq * TWO32 + Math.floor(x / d) * 65536 + Math.floor(y / d) + iface.tsOffset;
-    rec.tsNsec = (y % d) * 10 ** (9 - exp);
+    const x = (hi - hq * d) * 65536 + (lo >>> 16);
+    const xq = Math.floor(x / d);
+    const y = (x - xq * d) * 65536 + (lo & 0xffff);
+    const yq = Math.floor(y / d);
+    rec.tsSec = hq * TWO32 + xq * 65536 + yq + iface.tsOffset;
+    rec.tsNsec = (y - yq * d) * POW10[9 - exp]!;
     return;
   }
   const t = (BigInt(hi) << 32n) | BigInt(lo);
-  const units = base === 10 ? 10n ** BigInt(exp) : 1n << BigInt(exp);
+  const units = res.base === 10 ? 10n ** BigInt(exp) : 1n << BigInt(exp);
   rec.tsSec = Number(t / units) + iface.tsOffset;
   rec.tsNsec = Number(((t % units) * 1_000_000_000n) / units);
 }

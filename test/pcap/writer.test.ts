@@ -102,6 +102,19 @@ test('pcapng timestamps: exact split at the edges of the range and resolutions',
   setTimestamp(rec, 0x3b9ac, 0xa1234567, { linkType: 1, snaplen: 0, tsResolution: { base: 10, exp: 12 }, tsOffset: 10 });
   const t = (0x3b9acn << 32n) | 0xa1234567n;
   assert.deepEqual(rec, { tsSec: Number(t / 10n ** 12n) + 10, tsNsec: Number((t % 10n ** 12n) / 1000n) });
+  // the double-arithmetic path equals BigInt division for every decimal resolution, over the whole 64-bit range
+  let seed = 12345;
+  const next = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+  for (let exp = 0; exp <= 9; exp++) {
+    for (let i = 0; i < 500; i++) {
+      const hi = i === 0 ? 0xffffffff : i === 1 ? 0 : next() >>> (next() & 31);
+      const lo = i === 0 ? 0xffffffff : next();
+      setTimestamp(rec, hi, lo, { linkType: 1, snaplen: 0, tsResolution: { base: 10, exp }, tsOffset: 0 });
+      const v = (BigInt(hi) << 32n) | BigInt(lo);
+      const d = 10n ** BigInt(exp);
+      assert.deepEqual(rec, { tsSec: Number(v / d), tsNsec: Number(((v % d) * 10n ** 9n) / d) }, `10^-${exp}: ${hi}:${lo}`);
+    }
+  }
 });
 
 test('writers truncate to the snap length and reject bad input', () => {
