@@ -136,98 +136,128 @@ export interface LinkContext {
   readonly ksymFuncs: ReadonlySet<string>;
 }
 
-/** Link the program whose entry is `entry`. */
+/** A function being linked: where its copy sits and the next instruction to relocate (-1: not copied yet). */
+interface Frame {
+  readonly fn: ElfFunction;
+  readonly at: number;
+  i: number;
+}
+
+/**
+ * Link the program whose entry is `entry`. Sub-functions are appended in
+ * libbpf's order (bpf_object__reloc_code): depth-first, each one placed when
+ * its first call (or address load) is met and relocated before the caller
+ * continues, so program tags match the kernel's. An explicit stack stands in
+ * for libbpf's recursion, so long call chains cannot overflow the JS stack.
+ */
 export function linkProgram(ctx: LinkContext, entry: ElfFunction): LinkedProgram {
   const { elf } = ctx;
-  const placements: Placement[] = [{ fn: entry, at: 0 }];
-  const placed = new Map<ElfFunction, number>([[entry, 0]]);
-  let total = entry.length;
-  const place = (fn: ElfFunction): number => {
-    let at = placed.get(fn);
-    if (at === undefined) {
-      at = total;
-      total += fn.length;
-      if (total > MAX_PROGRAM_INSNS) throw new ElfError(`${entry.name}: linked program exceeds ${MAX_PROGRAM_INSNS} instructions`, elf.file, entry.section.name);
-      placed.set(fn, at);
-      placements.push({ fn, at });
-    }
-    return at;
-  };
+  const placements: Placement[] = [];
+  const placed = new Map<ElfFunction, number>();
+  const frames: Frame[] = [];
+  let total = 0;
   const mapRefs: MapRef[] = [];
   const externRefs: ExternRef[] = [];
   let out = new Uint8Array(Math.max(64, entry.length * INSN_SIZE * 2));
-  const view = (): DataView => new DataView(out.buffer);
-  let dv = view();
+  let dv = new DataView(out.buffer);
 
-  for (let k = 0; k < placements.length; k++) {
-    const { fn, at } = placements[k]!;
-    const code = ctx.code.get(fn.section.index)!;
-    const need = total * INSN_SIZE;
+  const place = (fn: ElfFunction): number => {
+    let at = placed.get(fn);
+    if (at !== undefined) return at;
+    at = total;
+    total += fn.length;
+    if (total > MAX_PROGRAM_INSNS) throw new ElfError(`${entry.name}: linked program exceeds ${MAX_PROGRAM_INSNS} instructions`, elf.file, entry.section.name);
+    placed.set(fn, at);
+    placements.push({ fn, at });
+    // The bytes are copied when the frame starts, so callers holding `out`/`dv` never see them reallocated mid-instruction.
+    frames.push({ fn, at, i: -1 });
+    return at;
+  };
+
+  /** Copy a function's bytes into its place, growing the buffer if needed. */
+  const copyIn = (frame: Frame): void => {
+    const need = (frame.at + frame.fn.length) * INSN_SIZE;
     if (out.length < need) {
       const grown = new Uint8Array(Math.max(need, out.length * 2));
       grown.set(out);
       out = grown;
-      dv = view();
+      dv = new DataView(out.buffer);
     }
-    out.set(code.bytes.subarray(fn.start * INSN_SIZE, (fn.start + fn.length) * INSN_SIZE), at * INSN_SIZE);
-    const where = (i: number, reason: string): ElfError =>
+    const code = ctx.code.get(frame.fn.section.index)!;
+    out.set(code.bytes.subarray(frame.fn.start * INSN_SIZE, (frame.fn.start + frame.fn.length) * INSN_SIZE), frame.at * INSN_SIZE);
+    frame.i = frame.fn.start;
+  };
+
+  /** Relocate instruction `i` of the frame's function; returns the next instruction. */
+  const linkInsn = (frame: Frame, i: number): number => {
+    const { fn, at } = frame;
+    const code = ctx.code.get(fn.section.index)!;
+    const where = (reason: string): ElfError =>
       new ElfError(`${fn.name}: instruction ${i - fn.start}: ${reason}`, elf.file, fn.section.name, fn.section.offset + i * INSN_SIZE);
+    const li = at + (i - fn.start);
+    const p = li * INSN_SIZE;
+    const opcode = out[p]!;
+    const src = out[p + 1]! >> 4;
+    const imm = dv.getInt32(p + 4, true);
+    const reloc = code.relocs.get(i * INSN_SIZE);
 
-    for (let i = fn.start; i < fn.start + fn.length; i++) {
-      const li = at + (i - fn.start);
-      const p = li * INSN_SIZE;
-      const opcode = out[p]!;
-      const src = out[p + 1]! >> 4;
-      const imm = dv.getInt32(p + 4, true);
-      const reloc = code.relocs.get(i * INSN_SIZE);
-
-      if (opcode === OPC_CALL && src === PseudoCall.LOCAL) {
-        let targetSec = code;
-        let target = i + imm + 1;
-        if (reloc) {
-          if (reloc.type !== R_BPF.R64_32) throw where(i, `call has relocation type ${reloc.type}, expected R_BPF_64_32`);
-          const sym = elf.symbols[reloc.symbol]!;
-          const sec = ctx.code.get(sym.shndx);
-          if (sym.shndx === SHN_UNDEF) {
-            // A function declared __ksym (listed in the .ksyms DATASEC) is a kfunc, as libbpf treats it.
-            if (ctx.ksymFuncs.has(sym.name)) {
-              out[p + 1] = (out[p + 1]! & 0x0f) | (PseudoCall.KFUNC << 4);
-              dv.setInt32(p + 4, 0, true);
-              externRefs.push({ symbol: sym, insn: li, call: true });
-              continue;
-            }
-            throw where(i, `call to ${symbolName(elf, sym)}, a function this object declares but does not define (link the objects first, e.g. with bpftool gen object)`);
-          }
-          if (!sec) throw where(i, `call to ${symbolName(elf, sym)}, which is not in an executable section`);
-          targetSec = sec;
-          target = sym.value / INSN_SIZE + imm + 1;
-        }
-        const callee = findFunction(targetSec, target);
-        if (!callee) throw where(i, `call target ${target} in ${targetSec.section.name} is not the start of a function`);
-        const calleeAt = place(callee);
-        dv.setInt32(p + 4, calleeAt - (li + 1), true);
-        continue;
-      }
-      if (opcode === OPC_CALL && reloc) {
+    if (opcode === OPC_CALL && src === PseudoCall.LOCAL) {
+      let targetSec = code;
+      let target = i + imm + 1;
+      if (reloc) {
+        if (reloc.type !== R_BPF.R64_32) throw where(`call has relocation type ${reloc.type}, expected R_BPF_64_32`);
         const sym = elf.symbols[reloc.symbol]!;
-        if (sym.shndx !== SHN_UNDEF) throw where(i, `helper call has a relocation against ${symbolName(elf, sym)}`);
-        // A call to an undefined function is a kfunc: the loader fills in its BTF id.
-        out[p + 1] = (out[p + 1]! & 0x0f) | (PseudoCall.KFUNC << 4);
-        dv.setInt32(p + 4, 0, true);
-        externRefs.push({ symbol: sym, insn: li, call: true });
-        continue;
+        const sec = ctx.code.get(sym.shndx);
+        if (sym.shndx === SHN_UNDEF) {
+          // A function declared __ksym (listed in the .ksyms DATASEC) is a kfunc, as libbpf treats it.
+          if (ctx.ksymFuncs.has(sym.name)) {
+            out[p + 1] = (out[p + 1]! & 0x0f) | (PseudoCall.KFUNC << 4);
+            dv.setInt32(p + 4, 0, true);
+            externRefs.push({ symbol: sym, insn: li, call: true });
+            return i + 1;
+          }
+          throw where(`call to ${symbolName(elf, sym)}, a function this object declares but does not define (link the objects first, e.g. with bpftool gen object)`);
+        }
+        if (!sec) throw where(`call to ${symbolName(elf, sym)}, which is not in an executable section`);
+        targetSec = sec;
+        target = sym.value / INSN_SIZE + imm + 1;
       }
-      if (opcode === OPC_LDDW) {
-        if (i + 1 >= fn.start + fn.length) throw where(i, 'lddw is cut off by the end of the function');
-        // A RELA entry carries the addend itself; a REL entry leaves it in the instruction.
-        if (reloc) resolveLddw(ctx, out, dv, p, li, reloc.addend ?? imm, reloc, mapRefs, externRefs, place, (reason) => where(i, reason));
-        i++; // the second slot is data
-        continue;
-      }
-      if (reloc && reloc.type !== R_BPF.NONE) {
-        throw where(i, `relocation type ${reloc.type} against ${symbolName(elf, elf.symbols[reloc.symbol]!)} on an instruction that is neither lddw nor call`);
-      }
+      const callee = findFunction(targetSec, target);
+      if (!callee) throw where(`call target ${target} in ${targetSec.section.name} is not the start of a function`);
+      const calleeAt = place(callee);
+      dv.setInt32(p + 4, calleeAt - (li + 1), true);
+      return i + 1;
     }
+    if (opcode === OPC_CALL && reloc) {
+      const sym = elf.symbols[reloc.symbol]!;
+      if (sym.shndx !== SHN_UNDEF) throw where(`helper call has a relocation against ${symbolName(elf, sym)}`);
+      // A call to an undefined function is a kfunc: the loader fills in its BTF id.
+      out[p + 1] = (out[p + 1]! & 0x0f) | (PseudoCall.KFUNC << 4);
+      dv.setInt32(p + 4, 0, true);
+      externRefs.push({ symbol: sym, insn: li, call: true });
+      return i + 1;
+    }
+    if (opcode === OPC_LDDW) {
+      if (i + 1 >= fn.start + fn.length) throw where('lddw is cut off by the end of the function');
+      // A RELA entry carries the addend itself; a REL entry leaves it in the instruction.
+      if (reloc) resolveLddw(ctx, out, dv, p, li, reloc.addend ?? imm, reloc, mapRefs, externRefs, place, where);
+      return i + 2; // the second slot is data
+    }
+    if (reloc && reloc.type !== R_BPF.NONE) {
+      throw where(`relocation type ${reloc.type} against ${symbolName(elf, elf.symbols[reloc.symbol]!)} on an instruction that is neither lddw nor call`);
+    }
+    return i + 1;
+  };
+
+  place(entry);
+  while (frames.length > 0) {
+    const frame = frames[frames.length - 1]!;
+    if (frame.i < 0) copyIn(frame);
+    const depth = frames.length;
+    const end = frame.fn.start + frame.fn.length;
+    // Stop as soon as a newly placed callee is pushed: it is relocated first (depth-first).
+    while (frame.i < end && frames.length === depth) frame.i = linkInsn(frame, frame.i);
+    if (frames.length === depth) frames.pop();
   }
   return { insns: out.slice(0, total * INSN_SIZE), placements, mapRefs, externRefs };
 }
