@@ -64,6 +64,19 @@ export interface MemoryOptions {
   shared?: boolean;
 }
 
+/**
+ * What another thread needs to work in this memory (RuntimeMemory.attach):
+ * plain data and a shared WebAssembly.Memory, so it travels by postMessage.
+ */
+export interface MemoryShare {
+  readonly memory: WebAssembly.Memory;
+  readonly maxBytes: number;
+  /** The regions mapped when the share was made: the other thread's accesses are checked against them. */
+  readonly regions: readonly Region[];
+  /** A region reserved for the other thread's own allocations (its stack, map scratch). */
+  readonly arena: Region;
+}
+
 const alignUp = (x: number, a: number): number => Math.ceil(x / a) * a;
 
 /** A free range of the heap, [start, end). */
@@ -84,8 +97,36 @@ export class RuntimeMemory {
   private holes: Hole[] = [];
   private top: number; // end of the used part of the heap
   private nextId = 1;
+  /** Attached to another thread's memory: allocate only inside the arena (its holes), never grow. */
+  private arenaOnly = false;
 
-  constructor(options: MemoryOptions = {}) {
+  /**
+   * Reserve an arena of `bytes` and describe this memory for another thread
+   * (a worker_threads Worker) that will build its own RuntimeMemory over it
+   * with `attach`. The memory must be shared. Regions mapped later are not
+   * known to the other thread.
+   */
+  share(bytes: number): MemoryShare {
+    if (!this.shared) throw new UsageError('share: the memory is not shared (MemoryOptions.shared)');
+    const arena = this.alloc(bytes, { name: 'thread arena', kind: 'other', writable: false });
+    return { memory: this.wasm, maxBytes: this.maxBytes, regions: this.regions.filter((r) => r !== arena).map((r) => ({ ...r })), arena: { ...arena } };
+  }
+
+  /** This thread's view of another thread's memory (see share); allocations come from the arena. */
+  static attach(share: MemoryShare): RuntimeMemory {
+    const m = new RuntimeMemory({ maxBytes: share.maxBytes, shared: true, memory: share.memory });
+    m.regions = [...share.regions].sort((a, b) => a.start - b.start);
+    const end = share.arena.start + alignUp(Math.max(share.arena.size, 1), GRANULE);
+    m.holes = [{ start: share.arena.start, end }];
+    m.nextId = Math.max(0, ...share.regions.map((r) => r.id)) + 1_000_000; // distinct from the creator's ids
+    m.top = m.wasm.buffer.byteLength;
+    m.arenaOnly = true;
+    // the arena's own shadow says read-only: unmap it, so only what is allocated in it is accessible here
+    m.u8.fill(Perm.NONE, SHADOW_BASE + (share.arena.start >>> 3), SHADOW_BASE + (end >>> 3));
+    return m;
+  }
+
+  constructor(options: MemoryOptions & { memory?: WebAssembly.Memory } = {}) {
     const maxBytes = alignUp(options.maxBytes ?? 64 * 1024 * 1024, PAGE);
     if (maxBytes < 4 * PAGE || maxBytes > 2 ** 32 - PAGE) throw new UsageError(`memory maxBytes ${maxBytes} out of range`);
     this.maxBytes = maxBytes;
@@ -94,7 +135,7 @@ export class RuntimeMemory {
     const shared = options.shared ?? typeof SharedArrayBuffer !== 'undefined';
     this.shared = shared;
     const initial = this.heapBase / PAGE + 1;
-    this.wasm = new WebAssembly.Memory({ initial, maximum: maxBytes / PAGE, shared } as WebAssembly.MemoryDescriptor);
+    this.wasm = options.memory ?? new WebAssembly.Memory({ initial, maximum: maxBytes / PAGE, shared } as WebAssembly.MemoryDescriptor);
     this.refresh();
   }
 
@@ -145,6 +186,7 @@ export class RuntimeMemory {
       }
     }
     if (start < 0) {
+      if (this.arenaOnly) throw new UsageError(`region ${options.name}: ${size} bytes do not fit in this thread's arena of the shared memory`);
       start = alignUp(this.top, align);
       this.ensure(start + need); // throws before any bookkeeping changes
       if (start > this.top) this.holes.push({ start: this.top, end: start });
