@@ -4,6 +4,8 @@
 
 import type { Btf } from '../btf/btf.js';
 import { applyCoreRelos } from './core-apply.js';
+import { kconfigMap } from './kconfig.js';
+import { PseudoLd } from '../isa/fields.js';
 import { LineTable } from '../btf/line-info.js';
 import { parseBtf } from '../btf/parse-btf.js';
 import { parseBtfExt, type BtfExt, type FuncInfo, type LineInfo } from '../btf/parse-ext.js';
@@ -14,7 +16,7 @@ import { codeSection, linkProgram, type CodeSection, type ElfFunction, type Link
 import { isGplCompatible } from './license.js';
 import { collectMaps } from './maps.js';
 import { programTypeForSection } from './section-names.js';
-import type { CoreReloSpec, ExternSpec, ObjectSpec, ProgramSpec } from './spec.js';
+import type { CoreReloSpec, ExternSpec, MapSpec, ObjectSpec, ProgramSpec } from './spec.js';
 
 /** Cap on the instructions of all linked programs together, so a hostile object cannot make the copies explode. */
 export const MAX_TOTAL_INSNS = 4_000_000;
@@ -28,6 +30,14 @@ export interface LoadOptions {
    * that need them are reported as not runnable.
    */
   coreTarget?: Btf;
+  /**
+   * Values for `.kconfig` externs, as a kernel .config spells them
+   * (CONFIG_HZ -> "250", CONFIG_X -> "y"/"m"/"n", strings quoted), plus
+   * LINUX_* names (LINUX_KERNEL_VERSION as a number). With it the object
+   * gets libbpf's read-only .kconfig map and its extern loads point there;
+   * without it kconfig externs are only listed.
+   */
+  kconfig?: ReadonlyMap<string, string>;
 }
 
 /** Load an object file. Throws ElfError/BtfError (both TsbpfError) with a precise reason. */
@@ -49,7 +59,7 @@ export function loadObject(bytes: Uint8Array, options: LoadOptions = {}): Object
 
   let programs: ProgramSpec[] = [];
   const coreRelos: CoreReloSpec[] = [];
-  const externs = new Map<string, { kind: ExternSpec['kind']; refs: { program: string; insn: number }[] }>();
+  const externs: ExternTable = new Map();
   const subprograms: string[] = [];
   const vars = externVars(btf);
   let total = 0;
@@ -77,6 +87,7 @@ export function loadObject(bytes: Uint8Array, options: LoadOptions = {}): Object
     }
   }
   if (options.coreTarget && btf && btfExt) programs = applyCoreRelos(file, btf, btfExt, programs, options.coreTarget);
+  if (options.kconfig && btf) programs = resolveKconfig(elf, btf, options.kconfig, externs, maps, programs);
   for (const p of programs) for (const r of p.coreRelos) coreRelos.push(r); // no spread: counts come from the file
   return {
     file,
@@ -89,10 +100,49 @@ export function loadObject(bytes: Uint8Array, options: LoadOptions = {}): Object
     ...(btf ? { btf } : {}),
     ...(btfExt ? { btfExt } : {}),
     coreRelos,
-    externs: [...externs].map(([name, e]) => ({ name, kind: e.kind, refs: e.refs })),
+    externs: [...externs].map(([name, e]) => ({ name, kind: e.kind, refs: e.refs, ...(e.resolved ? { resolved: true } : {}) })),
     subprograms,
     notes: unhandledSections(elf),
   };
+}
+
+/** Externs met while linking, by name. */
+type ExternTable = Map<string, { kind: ExternSpec['kind']; refs: { program: string; insn: number }[]; resolved?: boolean }>;
+
+/**
+ * Give kconfig externs their values: append libbpf's .kconfig map and turn
+ * each extern lddw into a map-value load (src=2, imm = map index, second
+ * imm = the extern's offset), as libbpf's bpf_program__relocate does.
+ */
+function resolveKconfig(elf: ElfFile, btf: Btf, values: ReadonlyMap<string, string>, externs: ExternTable, maps: MapSpec[], programs: ProgramSpec[]): ProgramSpec[] {
+  const used = new Set([...externs].filter(([, e]) => e.kind === 'kconfig').map(([n]) => n));
+  if (used.size === 0) return programs;
+  const weak = new Set(elf.symbols.filter((y) => y.shndx === 0 && y.bind === STB.WEAK && used.has(y.name)).map((y) => y.name));
+  const km = kconfigMap(btf, values, used, weak, elf.file);
+  if (!km) return programs;
+  const index = maps.length;
+  maps.push(km.spec);
+  for (const name of used) externs.get(name)!.resolved = true;
+  return programs.map((p) => {
+    const mine = p.externs.filter((n) => used.has(n));
+    if (mine.length === 0) return p;
+    const insns = p.insns.slice();
+    const view = new DataView(insns.buffer, insns.byteOffset, insns.byteLength);
+    const mapRefs = [...p.mapRefs];
+    for (const name of mine) {
+      const offset = km.offsets.get(name)!;
+      for (const ref of externs.get(name)!.refs) {
+        if (ref.program !== p.name) continue;
+        const at = ref.insn * 8;
+        insns[at + 1] = (insns[at + 1]! & 0x0f) | (PseudoLd.MAP_VALUE << 4);
+        view.setInt32(at + 4, index, true);
+        view.setInt32(at + 12, offset, true);
+        mapRefs.push({ insn: ref.insn, map: index, kind: 'value', offset });
+      }
+    }
+    mapRefs.sort((a, b) => a.insn - b.insn);
+    return { ...p, insns, mapRefs, externs: p.externs.filter((n) => !used.has(n)) };
+  });
 }
 
 /** Sections libbpf gives meaning to that this loader does not handle yet, with what is lost. */
@@ -158,7 +208,7 @@ function programSpec(
   btfExt: BtfExt | undefined,
   license: string,
   elf: ElfFile,
-  externs: Map<string, { kind: ExternSpec['kind']; refs: { program: string; insn: number }[] }>,
+  externs: ExternTable,
   vars: { kconfig: Set<string>; ksym: Set<string> },
 ): ProgramSpec {
   const sec = entry.section.name;

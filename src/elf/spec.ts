@@ -48,6 +48,8 @@ export interface ExternSpec {
   readonly kind: 'kconfig' | 'ksym' | 'kfunc' | 'unknown';
   /** Programs that reference it, with the linked instruction index. */
   readonly refs: readonly { readonly program: string; readonly insn: number }[];
+  /** Set for a kconfig extern given a value (LoadOptions.kconfig): its lddw loads now point into the .kconfig map. */
+  readonly resolved?: boolean;
 }
 
 export interface ProgramSpec {
