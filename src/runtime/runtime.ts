@@ -79,6 +79,12 @@ export interface LoadObjectOptions {
    * that need CO-RE are refused with the list of relocations.
    */
   coreTarget?: Btf;
+  /**
+   * Values for the object's `.kconfig` externs (CONFIG_* as a .config spells
+   * them, LINUX_KERNEL_VERSION); kernelKconfig() in src/elf/kernel-config.ts
+   * reads the running kernel's in Node. Without it such programs are refused.
+   */
+  kconfig?: ReadonlyMap<string, string>;
 }
 
 /** The helpers every runtime has: the standard set, program-type helpers, and the unwinding tail call. */
@@ -142,7 +148,7 @@ export class Runtime implements ProgramHost {
   /** Load an object: bytes of a BPF ELF file, or an ObjectSpec from the loader. */
   loadObject(input: Uint8Array | ObjectSpec, options: LoadObjectOptions = {}): Collection {
     const spec = input instanceof Uint8Array
-      ? loadSpec(input, { ...(options.file !== undefined ? { file: options.file } : {}), ...(options.coreTarget ? { coreTarget: options.coreTarget } : {}) })
+      ? loadSpec(input, { ...(options.file !== undefined ? { file: options.file } : {}), ...(options.coreTarget ? { coreTarget: options.coreTarget } : {}), ...(options.kconfig ? { kconfig: options.kconfig } : {}) })
       : input;
     if (spec.endianness !== 'little') throw new LoadError('object', spec.file, 'is a big-endian (bpfeb) object; this runtime runs little-endian programs');
     const selected = selectPrograms(spec, options.programs);
