@@ -35,6 +35,8 @@ const { unrelocatedMapLoads, verifierMaps, objectVerifyOptions } = await import(
 const { attachCtxSize } = await import(dist('src/runtime/verify.js'));
 const { funcSignatures } = await import(dist('src/verifier/btf-funcs.js'));
 const { ctxLayout } = await import(dist('src/progtypes/ctx.js'));
+const { kfuncCalls } = await import(dist('src/verifier/kfuncs-object.js'));
+const { loadKernelBtf } = await import(dist('src/verifier/kfuncs-vmlinux.js'));
 
 const { values: args } = parseArgs({
   options: {
@@ -145,6 +147,7 @@ if (existsSync(corpusFile)) {
       const r = verify(prog, {
         progType, maps, license: spec.license, logLevel: 0, strictAlignment: e.flags.includes('BPF_F_STRICT_ALIGNMENT'), sleepable: e.flags.includes('BPF_F_SLEEPABLE'), btf: p.funcInfo.length > 0, possibleCpus,
         funcs: funcSignatures(spec.btf, p.funcInfo, ctxLayout(progType).name),
+        kfuncs: kfuncCalls(spec, p), kernelBtf: loadKernelBtf(),
         expectedAttachType: e.attach_type ? ATTACH[e.attach_type] ?? BPF_ATTACH_TYPE[e.attach_type] : undefined,
       });
       ours = r.ok ? 'accept' : 'reject';

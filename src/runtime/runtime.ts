@@ -39,6 +39,7 @@ import { BpfProgram, type ProgramHost } from './program.js';
 import { callbackTrampoline, relocateMapRefs, resolveFuncRefs } from './relocate.js';
 import { runtimeTailCall } from './tail-call.js';
 import { verifyProgram } from './verify.js';
+import { spinLockOffset } from './spin-lock.js';
 import { trustProgram } from '../vm/engines.js';
 
 const MAX_CALLBACK_DEPTH = 8;
@@ -157,7 +158,7 @@ export class Runtime implements ProgramHost {
     const programsBefore = this.programs.length;
     try {
       for (const m of spec.maps) {
-        const map = this.mapFor(m);
+        const map = this.mapFor(m, spinLockOffset(spec.btf, m.valueTypeId, m.name));
         if (!this.pins.has(m.name) || this.pins.get(m.name) !== map) created.push(map);
         maps.push(map);
       }
@@ -202,7 +203,7 @@ export class Runtime implements ProgramHost {
   }
 
   /** A pinned map of the same name and shape is shared (LIBBPF_PIN_BY_NAME); otherwise a new map. */
-  private mapFor(m: MapSpec): BpfMap {
+  private mapFor(m: MapSpec, spinLockOff: number | undefined): BpfMap {
     if (m.pinning === 1) {
       const p = this.pins.get(m.name);
       if (p !== undefined) {
@@ -212,7 +213,7 @@ export class Runtime implements ProgramHost {
       }
     }
     try {
-      return this.maps.create(m);
+      return this.maps.create(spinLockOff !== undefined ? { ...m, spinLockOff } : m);
     } catch (e) {
       throw new LoadError('map', m.name, (e as Error).message, { cause: e });
     }

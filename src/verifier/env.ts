@@ -9,6 +9,7 @@ import type { VerifierState } from './state.js';
 import type { CtxLayout } from '../progtypes/ctx.js';
 import type { Checkpoint } from './prune.js';
 import type { FuncSig } from './btf-funcs.js';
+import type { Btf } from '../btf/btf.js';
 
 /** A map the program refers to (lddw map_fd/map_value imm = index into this list). */
 export interface MapInfo {
@@ -78,6 +79,23 @@ export interface VerifyOptions {
    * program type.
    */
   readonly extraHelpers?: ReadonlyMap<number, HelperProto>;
+  /**
+   * Kfunc calls (call with src_reg 2) by instruction index: the name of the
+   * extern function each calls and its prototype in the program's BTF
+   * (kfuncs-object.ts builds this from an ObjectSpec). A kfunc call not
+   * listed here is refused.
+   */
+  readonly kfuncs?: ReadonlyMap<number, KfuncExtern>;
+  /** The kernel's BTF (kfuncs-vmlinux.ts): layouts of kernel structs read through kfunc and helper results. */
+  readonly kernelBtf?: Btf;
+}
+
+/** The extern a kfunc call names: its name and, when the object has BTF, its FUNC type there. */
+export interface KfuncExtern {
+  readonly name: string;
+  readonly btf?: Btf;
+  /** BTF id of the extern FUNC in `btf`. */
+  readonly funcId?: number;
 }
 
 export class Reject extends Error {

@@ -15,6 +15,7 @@ import { checkCallbackStackWrite } from './callbacks.js';
 import { markPrecise } from './precision.js';
 import { BPF_ATTACH_TYPE, BPF_FUNC, BPF_MAP_TYPE, BPF_PROG_TYPE, nameOf } from '../internal/uapi.gen.js';
 import { STACK_SIZE } from '../isa/fields.js';
+import { checkCurrentTaskBtf } from './kfunc-check.js';
 
 const WRITING_HELPERS = new Set(['map_delete_elem', 'map_update_elem', 'map_push_elem', 'map_pop_elem'].map((n) => BPF_FUNC[n]!));
 
@@ -135,6 +136,8 @@ function checkMapCompat(env: Env, id: number, mapIndex: number): void {
 
 export function checkHelperCall(env: Env, id: number): void {
   const extra = env.opts.extraHelpers?.get(id);
+  // Its result is a kernel object pointer, like the kfuncs' (kfunc-check.ts).
+  if (id === BPF_FUNC['get_current_task_btf'] && extra === undefined) return checkCurrentTaskBtf(env);
   const name = extra?.name ?? nameOf(BPF_FUNC, id);
   if (name === undefined || id < 0) reject(`invalid func ${helperLogName(id)}`);
   const proto = extra ?? helperProto(id);

@@ -30,11 +30,11 @@ export function formatState(env: Env, fs: FuncState, onlySlot = -1): string {
     if (sp && fs.bytes[base] === StackByte.SPILL) {
       // A narrow spill prints the other bytes' kinds first, like the kernel: fp-8=mmmm0.
       let pre = '';
-      for (let b = 7; b >= 0; b--) if (fs.bytes[base + b] !== StackByte.SPILL) pre += '?m0r'[fs.bytes[base + b]!]!;
+      for (let b = 7; b >= 0; b--) if (fs.bytes[base + b] !== StackByte.SPILL) pre += '?m0ri'[fs.bytes[base + b]!]!;
       parts.push(`fp${off}=${pre}${formatReg(sp, fs.frameno, sizes)}`);
     } else {
       let s = '';
-      for (let b = 7; b >= 0; b--) s += '?m0r'[fs.bytes[base + b]!]!;
+      for (let b = 7; b >= 0; b--) s += '?m0ri'[fs.bytes[base + b]!]!;
       parts.push(`fp${off}=${s}`);
     }
   }

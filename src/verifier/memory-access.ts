@@ -15,6 +15,7 @@ import { checkCtxAccess } from '../progtypes/ctx.js';
 import { mapReadonly, mapWriteonly } from './helpers-check.js';
 import { TAG_UNKNOWN } from './precision.js';
 import { STACK_SIZE } from '../isa/fields.js';
+import { checkBtfAccess } from './kfuncs-btf.js';
 
 /** BPF_MAX_VAR_OFF: variable offsets must stay below 2^29. */
 export const MAX_VAR_OFF = 1 << 29;
@@ -215,6 +216,11 @@ export function checkMemAccess(env: Env, a: Access): void {
     case RegType.PTR_TO_SOCKET:
     case RegType.PTR_TO_TCP_SOCK:
     case RegType.PTR_TO_BTF_ID:
+      // Kernel objects from kfuncs and bpf_get_current_task_btf: fields by BTF (kfuncs-btf.ts).
+      if (r.type === RegType.PTR_TO_BTF_ID && r.btfType !== 0) {
+        checkBtfAccess(env, a.regno, ptr, a.off, a.size, a.write, a.write ? undefined : a.value);
+        break;
+      }
       if (a.write) reject(`R${a.regno} cannot write into ${regTypeName(r.type, r.flags)}`);
       if (!a.write && a.value) markUnknown(a.value);
       break;

@@ -39,7 +39,7 @@ function regSafe(old: RegState, cur: RegState, ids: IdMap, exact: Exactness): bo
   if (old.type === RegType.NOT_INIT) return true;
   if (exact === 'exact') {
     return sameBounds(old, cur) && old.off === cur.off && old.range === cur.range && old.mapIndex === cur.mapIndex &&
-      old.memSize === cur.memSize && old.frameno === cur.frameno && ids.check(old.id, cur.id) && ids.check(old.refObjId, cur.refObjId);
+      old.memSize === cur.memSize && old.frameno === cur.frameno && old.btfType === cur.btfType && ids.check(old.id, cur.id) && ids.check(old.refObjId, cur.refObjId);
   }
   if (old.type === RegType.SCALAR) {
     if (!old.precise) return true;
@@ -48,6 +48,7 @@ function regSafe(old: RegState, cur: RegState, ids: IdMap, exact: Exactness): bo
     return old.id === 0 || ids.check(old.id, cur.id);
   }
   if (old.off !== cur.off || old.mapIndex !== cur.mapIndex || old.memSize !== cur.memSize || old.frameno !== cur.frameno) return false;
+  if (old.btfType !== cur.btfType) return false;
   if (!scalarWithin(old, cur)) return false;
   if (old.type === RegType.PTR_TO_PACKET || old.type === RegType.PTR_TO_PACKET_META) {
     if (old.range > cur.range) return false;
@@ -77,8 +78,20 @@ function stackSafe(old: FuncState, cur: FuncState, ids: IdMap, exact: Exactness)
       const sc = cur.spilled[i >> 3];
       if (!so || !sc || !regSafe(so, sc, ids, exact)) return false;
     }
+    if (o === StackByte.ITER && (i & 7) === 0 && !iterSafe(old.spilled[i >> 3], cur.spilled[i >> 3], ids, exact)) return false;
   }
   return true;
+}
+
+/**
+ * Iterator slots (iter.ts): same kind, same state, same reference. Depths
+ * only count in 'exact' (the infinite-loop check): an active iterator one
+ * iteration deeper is progress, not a loop (iter_active_depths_differ).
+ */
+function iterSafe(o: RegState | null | undefined, c: RegState | null | undefined, ids: IdMap, exact: Exactness): boolean {
+  if (!o || !c) return o === c;
+  if (o.btfType !== c.btfType || o.iterState !== c.iterState || !ids.check(o.refObjId, c.refObjId)) return false;
+  return exact !== 'exact' || o.iterDepth === c.iterDepth;
 }
 
 /** Spills with ids must still go through the id map, even when the stacks are shared. */

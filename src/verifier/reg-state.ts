@@ -33,6 +33,12 @@ export const RegFlag = {
   MAYBE_NULL: 1,
   RDONLY: 2,
   RINGBUF: 4,
+  /** PTR_TO_BTF_ID flags (kfuncs.ts): a trusted kernel object (referenced, or given by the kernel). */
+  TRUSTED: 8,
+  /** An RCU-protected kernel object (valid inside the program's RCU section). */
+  RCU: 16,
+  /** A kernel object read from memory (bpf_rdonly_cast, a pointer field): loads only, never passed on as trusted. */
+  UNTRUSTED: 32,
 } as const;
 
 const BASE_NAMES: readonly string[] = [
@@ -45,6 +51,9 @@ export function regTypeName(type: RegType, flags: number): string {
   let s = BASE_NAMES[type] ?? '?';
   if (flags & RegFlag.RINGBUF) s = 'ringbuf_' + s;
   if (flags & RegFlag.RDONLY) s = 'rdonly_' + s;
+  if (flags & RegFlag.TRUSTED) s = 'trusted_' + s;
+  if (flags & RegFlag.RCU) s = 'rcu_' + s;
+  if (flags & RegFlag.UNTRUSTED) s = 'untrusted_' + s;
   if (flags & RegFlag.MAYBE_NULL) s += '_or_null';
   return s;
 }
@@ -82,6 +91,12 @@ export class RegState {
   frameno = 0;
   /** Scalars: the exact range matters (see precision.ts); imprecise scalars match any scalar when pruning. */
   precise = false;
+  /** PTR_TO_BTF_ID: the kernel type pointed to (kfuncs-btf.ts type id, 0 = none). Iterator stack slots: the iterator kind. */
+  btfType = 0;
+  /** Iterator stack slots (iter.ts): 1 active, 2 drained; 0 for anything else. */
+  iterState = 0;
+  /** Iterator stack slots: iterations walked so far (not compared when pruning, as in the kernel). */
+  iterDepth = 0;
 
   clone(): RegState {
     const r = new RegState();
@@ -109,6 +124,9 @@ export class RegState {
     this.memSize = o.memSize;
     this.frameno = o.frameno;
     this.precise = o.precise;
+    this.btfType = o.btfType;
+    this.iterState = o.iterState;
+    this.iterDepth = o.iterDepth;
   }
 
   isPointer(): boolean {
@@ -131,6 +149,9 @@ function resetCommon(r: RegState): void {
   r.memSize = 0;
   r.frameno = 0;
   r.precise = false;
+  r.btfType = 0;
+  r.iterState = 0;
+  r.iterDepth = 0;
 }
 
 export function markUnbounded(r: RegState): void {

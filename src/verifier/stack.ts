@@ -115,6 +115,7 @@ export function stackReadFixed(env: Env, f: FuncState, off: number, size: number
     const t = f.bytes[p + i]!;
     if (t === StackByte.ZERO) zeros++;
     else if (t === StackByte.INVALID && !env.privileged) reject(`invalid read from stack off ${off}+${i} size ${size}`);
+    else if (t === StackByte.ITER) reject(`invalid read from stack off ${off}+${i} size ${size}`);
     else if (t === StackByte.SPILL) {
       // Part of a spill that does not start here (a narrow spill); read as data.
     }
@@ -153,7 +154,7 @@ export function stackWriteVar(env: Env, f: FuncState, minOff: number, maxOff: nu
 export function stackReadVar(env: Env, f: FuncState, minOff: number, maxOff: number, dst: RegState | undefined): void {
   for (let o = minOff; o < maxOff; o++) {
     const t = f.bytes[pos(o)]!;
-    if (t === StackByte.INVALID && !env.privileged) {
+    if ((t === StackByte.INVALID && !env.privileged) || t === StackByte.ITER) {
       reject(`invalid variable-offset read from stack R? var_off=${tnumString({ value: 0n, mask: 0n })} off=${o} size=1`);
     }
   }
@@ -170,7 +171,7 @@ export function stackHelperAccess(env: Env, f: FuncState, regno: number, off: nu
   for (let o = off; o < off + size; o++) {
     const p = pos(o);
     const t = f.bytes[p]!;
-    if (!write && t === StackByte.INVALID && !env.privileged) {
+    if (!write && ((t === StackByte.INVALID && !env.privileged) || t === StackByte.ITER)) {
       reject(`invalid indirect read from stack R${regno} off ${off}+${o - off} size ${size}`);
     }
     if (!write && t === StackByte.SPILL && f.spilled[p >> 3]?.isPointer() && !env.privileged) {

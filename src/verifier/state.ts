@@ -12,6 +12,8 @@ export const enum StackByte {
   MISC = 1,
   ZERO = 2,
   SPILL = 3,
+  /** Part of an open-coded iterator's state (iter.ts); its first slot's spilled entry describes it. */
+  ITER = 4,
 }
 
 export const NUM_REGS = 11;

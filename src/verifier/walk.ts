@@ -20,6 +20,7 @@ import { statesEqual, Checkpoint, finishBranch } from './prune.js';
 import { stepAlu, stepAtomic, stepLddw, stepLdAbs, stepLoad, stepStore } from './step-data.js';
 import { stepCondJmp, stepJa } from './step-jump.js';
 import { stepCall, stepCallLocal, stepExit } from './step-call.js';
+import { stepKfunc } from './kfunc-check.js';
 
 /** What a step tells the walk: go on at `nextInsn`, another path was popped, or every path is done. */
 export const Flow = { NEXT: 0, POPPED: 1, DONE: 2 } as const;
@@ -167,7 +168,7 @@ export class Walk {
         stepCallLocal(this);
         return Flow.NEXT;
       case Shape.CallKfunc:
-        throw new Reject('calling kernel functions is not supported');
+        return stepKfunc(this);
       case Shape.Exit:
         return stepExit(this);
     }

@@ -37,7 +37,7 @@ export function programSpec(p: TestProgram): ProgramSpec {
   return {
     name: p.name, section: p.type, type: p.type, typeId: BPF_PROG_TYPE[p.type] ?? -1, sleepable: false, progFlags: 0,
     legacySectionName: false, insns, mapRefs: (p.maps ?? []).map(([insn, map]) => ({ insn, map, kind: 'fd' as const, offset: 0 })),
-    functions: [{ name: p.name, insn: 0, length: insns.length / 8 }], funcInfo: [], lineInfo: [], coreRelos: [], externs: [],
+    functions: [{ name: p.name, insn: 0, length: insns.length / 8, section: p.type, sectionInsn: 0 }], funcInfo: [], lineInfo: [], coreRelos: [], externs: [],
     license: p.license ?? 'GPL', autoload: true,
   };
 }

@@ -1,0 +1,133 @@
+// Pointers to kernel objects (PTR_TO_BTF_ID): which BTF type a register
+// points to, and loads through it (the kernel's btf_struct_access). A
+// register keeps a small number (RegState.btfType) naming the type: kernel
+// structs by name (their layout comes from the kernel's BTF,
+// VerifyOptions.kernelBtf, e.g. /sys/kernel/btf/vmlinux), or a type of the
+// program's own BTF (bpf_rdonly_cast). Without the BTF that describes a
+// type, loads through it are refused with a clear reason, never guessed.
+
+import type { Btf } from '../btf/btf.js';
+import { BtfKind, type BtfType } from '../btf/types.js';
+import { RegFlag, RegType, markPointer, markUnknown, type RegState } from './reg-state.js';
+import { tnumIsConst, tnumString } from './tnum.js';
+import { reject, type Env } from './env.js';
+
+/** One type a PTR_TO_BTF_ID register can point to. */
+interface BtfTypeRef {
+  readonly name: string;
+  /** The BTF that describes it; undefined for kernel structs (looked up in the kernel BTF by name). */
+  readonly btf: Btf | undefined;
+  readonly id: number;
+}
+
+const refs: BtfTypeRef[] = [{ name: '', btf: undefined, id: 0 }];
+const kernelIds = new Map<string, number>();
+const localIds = new WeakMap<Btf, Map<number, number>>();
+
+/** The btfType number of the kernel struct `name` (stable for the process, so states compare by number). */
+export function kernelStructType(name: string): number {
+  let k = kernelIds.get(name);
+  if (k === undefined) {
+    k = refs.length;
+    refs.push({ name, btf: undefined, id: 0 });
+    kernelIds.set(name, k);
+  }
+  return k;
+}
+
+/** The btfType number of type `id` of a program's BTF. */
+export function localType(btf: Btf, id: number, name: string): number {
+  let m = localIds.get(btf);
+  if (m === undefined) localIds.set(btf, (m = new Map()));
+  let k = m.get(id);
+  if (k === undefined) {
+    k = refs.length;
+    refs.push({ name, btf, id });
+    m.set(id, k);
+  }
+  return k;
+}
+
+export function btfTypeName(btfType: number): string {
+  return refs[btfType]?.name ?? '?';
+}
+
+/** Can a pointer to `have` be passed where the kfunc wants `want`? A struct whose first member is `want` can (btf_struct_ids_match). */
+export function btfTypeMatches(env: Env, have: number, want: number): boolean {
+  if (have === want) return true;
+  const h = refs[have];
+  const w = refs[want];
+  if (!h || !w || h.btf !== undefined || w.btf !== undefined) return false;
+  // struct bpf_cpumask starts with its cpumask_t: the kernel walks first members; so do we, with or without kernel BTF.
+  if (h.name === 'bpf_cpumask' && w.name === 'cpumask') return true;
+  const kbtf = env.opts.kernelBtf;
+  if (!kbtf) return false;
+  let t = kernelStruct(kbtf, h.name);
+  for (let depth = 0; t && depth < 8; depth++) {
+    const first = t.kind === BtfKind.STRUCT ? t.members[0] : undefined;
+    if (!first || first.bitOffset !== 0) return false;
+    const ft = kbtf.skipModifiers(first.type);
+    if (ft.kind !== BtfKind.STRUCT) return false;
+    if (ft.name === w.name) return true;
+    t = ft;
+  }
+  return false;
+}
+
+function kernelStruct(btf: Btf, name: string): BtfType | undefined {
+  for (const id of btf.idsByName(name)) {
+    const t = btf.type(id);
+    if (t.kind === BtfKind.STRUCT || t.kind === BtfKind.UNION) return t;
+  }
+  return undefined;
+}
+
+/**
+ * A load or store through a PTR_TO_BTF_ID register: constant offset inside
+ * the struct; a load gives a scalar, or an untrusted pointer for a member
+ * that points to a struct. Stores are refused, as for tracing programs.
+ */
+export function checkBtfAccess(env: Env, regno: number, r: RegState, insnOff: number, size: number, write: boolean, dst: RegState | undefined): void {
+  const ref = refs[r.btfType];
+  const what = `ptr_${ref?.name ?? ''}`;
+  if (write) reject(`only read is supported`);
+  if (!tnumIsConst(r.varOff)) reject(`R${regno} is ${what} invalid variable offset: off=${r.off}, var_off=${tnumString(r.varOff)}`);
+  const off = r.off + insnOff + Number(BigInt.asIntN(64, r.varOff.value));
+  if (off < 0) reject(`R${regno} is ${what} invalid negative access: off=${off}`);
+  if (!ref || ref.name === '') reject(`R${regno} invalid mem access '${what}'`);
+  const btf = ref.btf ?? env.opts.kernelBtf;
+  if (!btf) {
+    reject(`reading struct ${ref.name} needs the kernel's BTF (VerifyOptions.kernelBtf, e.g. /sys/kernel/btf/vmlinux), which was not given`);
+  }
+  const t = ref.btf ? btf.skipModifiers(ref.id) : kernelStruct(btf, ref.name);
+  if (!t || (t.kind !== BtfKind.STRUCT && t.kind !== BtfKind.UNION)) reject(`R${regno} struct ${ref.name} is not in the kernel's BTF`);
+  if (off + size > t.size) reject(`access beyond struct ${ref.name} at off ${off} size ${size}`);
+  if (!dst) return;
+  const member = pointerMember(btf, t, off, size);
+  if (member !== undefined) {
+    // A pointer read from a kernel object is not trusted: loads only (PTR_UNTRUSTED).
+    markPointer(dst, RegType.PTR_TO_BTF_ID, RegFlag.UNTRUSTED);
+    dst.btfType = ref.btf ? localType(btf, member.id, member.name) : kernelStructType(member.name);
+    return;
+  }
+  markUnknown(dst);
+}
+
+/** The struct a member at exactly [off, off+8) points to, if it is a pointer to a named struct. */
+function pointerMember(btf: Btf, t: BtfType, off: number, size: number): BtfType | undefined {
+  if (size !== 8 || (t.kind !== BtfKind.STRUCT && t.kind !== BtfKind.UNION)) return undefined;
+  for (const m of t.members) {
+    if (m.bitSize !== 0 || m.bitOffset % 8 !== 0) continue;
+    const start = m.bitOffset / 8;
+    const mt = btf.skipModifiers(m.type);
+    if (start === off && mt.kind === BtfKind.PTR) {
+      const target = btf.skipModifiers(mt.type);
+      return (target.kind === BtfKind.STRUCT || target.kind === BtfKind.UNION) && target.name !== '' ? target : undefined;
+    }
+    // A nested struct or union that covers the offset: look inside it.
+    if ((mt.kind === BtfKind.STRUCT || mt.kind === BtfKind.UNION) && off >= start && off + size <= start + mt.size) {
+      return pointerMember(btf, mt, off - start, size);
+    }
+  }
+  return undefined;
+}
