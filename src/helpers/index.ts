@@ -12,6 +12,8 @@ import { TRACE_HELPERS } from './trace.js';
 import { RINGBUF_HELPERS } from './ringbuf-helpers.js';
 import { MISC_HELPERS } from './misc.js';
 import { tailCall } from './tail-call.js';
+import { STRTOL_HELPERS } from './strtol.js';
+import { STACK_HELPERS } from './stack.js';
 
 export const STANDARD_HELPERS: readonly HelperDef[] = [
   ...MAP_HELPERS,
@@ -20,6 +22,8 @@ export const STANDARD_HELPERS: readonly HelperDef[] = [
   ...TRACE_HELPERS,
   ...RINGBUF_HELPERS,
   ...MISC_HELPERS,
+  ...STRTOL_HELPERS,
+  ...STACK_HELPERS,
   tailCall,
 ];
 

@@ -32,13 +32,31 @@ export type ArgKind =
   /** A NUL-terminated string in a read-only map value at a constant offset. */
   | 'const_str'
   /** A referenced socket, released by the call. */
-  | 'sock_release';
+  | 'sock_release'
+  /** A socket pointer, not NULL (ARG_PTR_TO_SOCK_COMMON: sock_common, sock or tcp_sock). */
+  | 'sock_common'
+  /** ARG_PTR_TO_BTF_ID_SOCK_COMMON: a socket pointer or a BTF pointer to one. */
+  | 'btf_sock_common'
+  /** The program's context or NULL (ARG_PTR_TO_CTX_OR_NULL). */
+  | 'ctx_or_null'
+  /** Writable, naturally aligned memory of 4 / 8 bytes the helper fills (ARG_PTR_TO_FIXED_SIZE_MEM | MEM_WRITE | MEM_ALIGNED). */
+  | 'out_u32'
+  | 'out_u64';
 
 /** 'cpu_id': an integer in [0, number of possible CPUs). */
 export type RetKind = 'integer' | 'void' | 'map_value_or_null' | 'ringbuf_mem_or_null' | 'cpu_id'
   /** A referenced socket (or NULL) the program must release with bpf_sk_release. */
   | 'socket_or_null_acquire'
-  | 'sock_common_or_null_acquire';
+  | 'sock_common_or_null_acquire'
+  /** A non-NULL value of the map argument (bpf_get_local_storage). */
+  | 'map_value'
+  /**
+   * Casts of a socket argument (the kernel's is_ptr_cast_function): NULL or
+   * the same socket as another type, holding the argument's reference if any.
+   */
+  | 'socket_or_null'
+  | 'tcp_sock_or_null'
+  | 'btf_sock_or_null';
 
 export interface HelperProto {
   readonly id: number;
@@ -131,6 +149,14 @@ proto('skc_lookup_tcp', ['ctx', 'mem', 'const_size', 'anything', 'anything'], 's
 proto('get_socket_cookie', ['ctx']);
 proto('get_socket_uid', ['ctx']);
 proto('get_hash_recalc', ['ctx']);
+proto('get_netns_cookie', ['ctx_or_null']);
+proto('sk_fullsock', ['sock_common'], 'socket_or_null');
+proto('tcp_sock', ['sock_common'], 'tcp_sock_or_null');
+proto('skc_to_tcp_sock', ['btf_sock_common'], 'btf_sock_or_null');
+proto('check_mtu', ['ctx', 'anything', 'out_u32', 'anything', 'anything'], 'integer', true);
+proto('fib_lookup', ['ctx', 'mem', 'const_size', 'anything']);
+proto('strtol', ['mem', 'const_size', 'anything', 'out_u64']);
+proto('strtoul', ['mem', 'const_size', 'anything', 'out_u64']);
 
 export const HELPER_PROTOS: readonly HelperProto[] = P;
 
@@ -156,26 +182,30 @@ const BASE = [
   // privileged (CAP_BPF / CAP_PERFMON) additions of bpf_base_func_proto
   'jiffies64', 'trace_printk', 'probe_read_user', 'probe_read_kernel', 'probe_read_user_str', 'probe_read_kernel_str',
   'get_current_task', 'loop', 'for_each_map_elem', 'snprintf', 'strncmp', 'map_lookup_percpu_elem',
+  'strtol', 'strtoul',
 ];
 const TRACING = [
   // bpf_ktime_get_coarse_ns is refused for tracing programs
   ...BASE, 'probe_read', 'probe_read_str', 'get_current_pid_tgid', 'get_current_uid_gid', 'get_current_comm',
   'perf_event_output', 'get_stackid', 'get_stack',
 ];
-const NET_BASE = [...BASE, 'ktime_get_coarse_ns'];
+/** bpf_sk_base_func_proto: the base, the coarse clock and the skc_to_* casts (tsbpf has skc_to_tcp_sock). */
+const NET_BASE = [...BASE, 'ktime_get_coarse_ns', 'skc_to_tcp_sock'];
 const SOCKET = [...NET_BASE, 'skb_load_bytes', 'get_socket_cookie', 'get_socket_uid', 'perf_event_output'];
 const TC = [
   ...NET_BASE, 'skb_load_bytes', 'skb_store_bytes', 'l3_csum_replace', 'l4_csum_replace', 'csum_diff', 'redirect',
   'perf_event_output', 'get_hash_recalc', 'get_socket_cookie', 'get_socket_uid',
   'skb_pull_data', 'skb_change_tail', 'skb_change_head', 'skb_adjust_room', 'skb_vlan_push', 'skb_vlan_pop',
   'skb_change_type', 'set_hash', 'set_hash_invalid', 'sk_release', 'sk_lookup_tcp', 'sk_lookup_udp', 'skc_lookup_tcp',
+  'fib_lookup', 'check_mtu', 'sk_fullsock', 'tcp_sock',
 ];
 const XDP = [
   ...NET_BASE, 'perf_event_output', 'csum_diff', 'xdp_adjust_head', 'xdp_adjust_meta', 'xdp_adjust_tail', 'redirect', 'redirect_map',
   'xdp_get_buff_len', 'xdp_load_bytes', 'xdp_store_bytes', 'sk_release', 'sk_lookup_tcp', 'sk_lookup_udp', 'skc_lookup_tcp',
+  'fib_lookup', 'check_mtu',
 ];
 const CGROUP_SKB = [...NET_BASE, 'skb_load_bytes', 'get_socket_cookie', 'get_socket_uid', 'perf_event_output'];
-const CGROUP_SKB_ONLY = [...CGROUP_SKB, 'sk_release', 'sk_lookup_tcp', 'sk_lookup_udp', 'skc_lookup_tcp'];
+const CGROUP_SKB_ONLY = [...CGROUP_SKB, 'sk_release', 'sk_lookup_tcp', 'sk_lookup_udp', 'skc_lookup_tcp', 'sk_fullsock', 'tcp_sock'];
 
 const T = BPF_PROG_TYPE;
 const ALLOW = new Map<number, ReadonlySet<number>>();
@@ -188,8 +218,8 @@ allow(['sched_cls', 'sched_act'], TC);
 allow(['xdp'], XDP);
 allow(['cgroup_skb'], CGROUP_SKB_ONLY);
 allow(['lwt_in', 'lwt_out'], CGROUP_SKB);
-allow(['sk_msg'], [...NET_BASE, 'perf_event_output']);
-allow(['lwt_xmit'], [...CGROUP_SKB, 'skb_store_bytes', 'l3_csum_replace', 'l4_csum_replace', 'csum_diff', 'redirect']);
+allow(['sk_msg'], [...NET_BASE, 'perf_event_output', 'get_netns_cookie']);
+allow(['lwt_xmit'], [...CGROUP_SKB, 'skb_store_bytes', 'l3_csum_replace', 'l4_csum_replace', 'csum_diff', 'redirect', 'skb_change_head']);
 allow(['flow_dissector'], [...NET_BASE, 'skb_load_bytes']);
 allow(['kprobe', 'tracepoint', 'perf_event', 'raw_tracepoint', 'raw_tracepoint_writable'], TRACING);
 

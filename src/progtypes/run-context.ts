@@ -8,7 +8,7 @@
 // state after the run back into data_out / ctx_out.
 
 import { HelperContext, type HelperContextOptions } from '../helpers/context.js';
-import type { Region, RuntimeMemory } from '../vm/memory.js';
+import type { Region, RegionKind, RuntimeMemory } from '../vm/memory.js';
 
 export abstract class ProgRunContext extends HelperContext {
   /** Address the program gets in r1. */
@@ -43,7 +43,7 @@ export abstract class ProgRunContext extends HelperContext {
   /** The context after the run, as ctx_out; undefined when the type reports none. */
   abstract ctxOut(): Uint8Array | undefined;
 
-  protected alloc(size: number, name: string, kind: 'ctx' | 'packet', writable: boolean, init?: Uint8Array): Region {
+  protected alloc(size: number, name: string, kind: RegionKind, writable: boolean, init?: Uint8Array): Region {
     const r = this.memory.alloc(size, { name, kind, writable, ...(init ? { init } : {}) });
     this.regions.push(r);
     return r;

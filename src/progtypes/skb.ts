@@ -24,11 +24,16 @@ import { TestRunError } from './errors.js';
 import { ETH_HLEN, LOOPBACK_IFINDEX } from './xdp.js';
 import { ProgRunContext } from './run-context.js';
 import { SKB, SKB_SIZE } from './skb-layout.js';
+import { BPF_SOCK, BPF_SOCK_SIZE } from './sock.js';
 
 export { SKB, SKB_SIZE };
 
 /** The kernel's test-run buffer is a page with NET_SKB_PAD + NET_IP_ALIGN (66) of headroom and 320 of tailroom: the input limit. */
 export const SKB_MAX_DATA = 4096 - 66 - 320;
+/** TCP_CLOSE: the dummy socket's state (sock_init_data). */
+const TCP_CLOSE = 7;
+/** Socket cookies given out so far in this process. */
+let lastCookie = 0n;
 /** __bpf_skb_max_len on the loopback device: mtu 65536 + hard_header_len 14. */
 export const SKB_MAX_LEN = 65536 + ETH_HLEN;
 /**
@@ -90,6 +95,12 @@ export class SkbRunContext extends ProgRunContext {
   readonly bufEnd: number;
   /** The furthest packet byte since the last reset (what the next reset must clear). */
   private highWater: number;
+  /** The test run's socket (skb->sk): a struct bpf_sock, read-only to programs. */
+  readonly sockAddr: number;
+  /** skb->hash holds a hash (set by bpf_set_hash or computed by bpf_get_hash_recalc) rather than none. */
+  hashValid = false;
+  /** Its cookie (bpf_get_socket_cookie), given out on first use: each test run's socket is a new one. */
+  private cookie = 0n;
 
   constructor(options: HelperContextOptions, dataIn: Uint8Array, ctxIn: Uint8Array | undefined, skbOptions: SkbRunOptions) {
     super(options);
@@ -98,6 +109,7 @@ export class SkbRunContext extends ProgRunContext {
     this.bufEnd = this.bufStart + SKB_BUFFER;
     this.highWater = this.bufEnd; // the first reset clears it all
     this.ctxAddr = this.alloc(SKB_SIZE, '__sk_buff', 'ctx', true).start;
+    this.sockAddr = this.alloc(BPF_SOCK_SIZE, 'bpf_sock (skb->sk)', 'other', false).start;
     this.reset(dataIn, ctxIn);
   }
 
@@ -132,11 +144,43 @@ export class SkbRunContext extends ProgRunContext {
     dv.setUint32(SKB.protocol, protocol, true);
     if (dv.getUint32(SKB.ifindex, true) <= LOOPBACK_IFINDEX) dv.setUint32(SKB.ifindex, LOOPBACK_IFINDEX, true);
     setSocketFields(dv, dataIn, ethType);
+    this.fillSocket(dv);
+    dv.setUint32(SKB.sk, this.sockAddr, true);
     // without ctx_in the kernel leaves qdisc_skb_cb->pkt_len (wire_len) 0
     if (ctxIn !== undefined && dv.getUint32(SKB.wire_len, true) === 0) dv.setUint32(SKB.wire_len, this.len, true);
     u8.set(ctx, this.ctxAddr);
     this.syncPointers();
     return true;
+  }
+
+  /**
+   * The socket BPF_PROG_TEST_RUN attaches (sk_alloc + sock_init_data without
+   * a struct socket): family and addresses from the frame (as the __sk_buff
+   * shows them), state TCP_CLOSE (a full socket), type and protocol 0, no
+   * receive queue (rx_queue_mapping -1), ports 0.
+   */
+  private fillSocket(ctx: DataView): void {
+    const u8 = this.memory.u8;
+    const s = this.sockAddr;
+    u8.fill(0, s, s + BPF_SOCK_SIZE);
+    const dv = this.memory.dv;
+    dv.setUint32(s + BPF_SOCK.family, ctx.getUint32(SKB.family, true), true);
+    dv.setUint32(s + BPF_SOCK.src_ip4, ctx.getUint32(SKB.local_ip4, true), true);
+    dv.setUint32(s + BPF_SOCK.dst_ip4, ctx.getUint32(SKB.remote_ip4, true), true);
+    for (let i = 0; i < 16; i += 4) {
+      dv.setUint32(s + BPF_SOCK.src_ip6 + i, ctx.getUint32(SKB.local_ip6 + i, true), true);
+      dv.setUint32(s + BPF_SOCK.dst_ip6 + i, ctx.getUint32(SKB.remote_ip6 + i, true), true);
+    }
+    dv.setUint32(s + BPF_SOCK.state, TCP_CLOSE, true);
+    dv.setInt32(s + BPF_SOCK.rx_queue_mapping, -1, true);
+    this.cookie = 0n;
+    this.hashValid = false;
+  }
+
+  /** sock_gen_cookie: a process-wide counter, one value per socket, never 0. */
+  socketCookie(): bigint {
+    if (this.cookie === 0n) this.cookie = ++lastCookie;
+    return this.cookie;
   }
 
   /** Write len and the packet pointers into the __sk_buff (after a reset or a helper that moved them). */
@@ -250,18 +294,19 @@ export function skbOf(env: HelperEnv, name: string): SkbRunContext {
   return run;
 }
 
-/** skb->hash as __sk_buff.hash shows it. */
-function setHash(env: HelperEnv, skb: SkbRunContext, hash: number): void {
+/** skb->hash as __sk_buff.hash shows it; a set hash is what bpf_get_hash_recalc returns, a cleared one is recomputed. */
+function setHash(env: HelperEnv, skb: SkbRunContext, hash: number, valid: boolean): void {
   env.mem.dv.setUint32(skb.ctxAddr + SKB.hash, hash, true);
+  skb.hashValid = valid;
 }
 
 export const SKB_HELPERS = [
   helper('set_hash', (env) => {
-    setHash(env, skbOf(env, 'set_hash'), arg(env, 2));
+    setHash(env, skbOf(env, 'set_hash'), arg(env, 2), true);
     retInt(env, 0);
   }),
   helper('set_hash_invalid', (env) => {
-    setHash(env, skbOf(env, 'set_hash_invalid'), 0);
+    setHash(env, skbOf(env, 'set_hash_invalid'), 0, false);
     retInt(env, 0);
   }),
   // skb_change_type: only PACKET_HOST .. PACKET_OTHERHOST, from and to

@@ -244,7 +244,7 @@ function readMd(b: Uint8Array): { data: number; dataEnd: number; dataMeta: numbe
 }
 
 /** The XDP context of a helper call whose r1 must be the program's ctx. */
-function xdpOf(env: HelperEnv, name: string): XdpRunContext {
+export function xdpOf(env: HelperEnv, name: string): XdpRunContext {
   const run = env.run;
   if (!(run instanceof XdpRunContext)) throw new ProgramError(env.pc, `helper ${name} is for XDP programs run by the runtime (no XDP context)`);
   // Unverified programs may pass anything in r1; the kernel's verifier would insist on ctx.

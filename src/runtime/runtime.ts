@@ -29,6 +29,8 @@ import { NET_HELPERS } from '../progtypes/net-helpers.js';
 import { releaseTestRunContext } from '../progtypes/test-run.js';
 import { SKB_HELPERS } from '../progtypes/skb.js';
 import { SKB_RESIZE_HELPERS } from '../progtypes/skb-resize.js';
+import { SOCK_HELPERS } from '../progtypes/sock-helpers.js';
+import { ROUTE_HELPERS } from '../progtypes/route-helpers.js';
 import { XDP_HELPERS } from '../progtypes/xdp.js';
 import type { MemoryOptions } from '../vm/memory.js';
 import { createVm, requireEngine, type Vm } from '../vm/vm.js';
@@ -91,7 +93,7 @@ export interface LoadObjectOptions {
 /** The helpers every runtime has: the standard set, program-type helpers, and the unwinding tail call. */
 function runtimeHelpers(extra: readonly HelperDef[]): HelperRegistry {
   const reg = new HelperRegistry();
-  for (const d of [...STANDARD_HELPERS, ...XDP_HELPERS, ...SKB_HELPERS, ...SKB_RESIZE_HELPERS, ...NET_HELPERS]) reg.register(d, { replace: true });
+  for (const d of [...STANDARD_HELPERS, ...XDP_HELPERS, ...SKB_HELPERS, ...SKB_RESIZE_HELPERS, ...NET_HELPERS, ...SOCK_HELPERS, ...ROUTE_HELPERS]) reg.register(d, { replace: true });
   reg.register(runtimeTailCall, { replace: true });
   for (const d of extra) reg.register(d, { replace: true });
   return reg;

@@ -235,7 +235,8 @@ export function markPtrOrNull(state: VerifierState, id: number, isNull: boolean,
   let released = 0;
   state.updateRegs((r) => r.id === id && (r.flags & RegFlag.MAYBE_NULL) !== 0, (r) => {
     if (isNull) {
-      if (r.refObjId) released = r.refObjId;
+      // only the acquired pointer's own NULL drops its reference, not a cast of it (the kernel's ref_obj_id == id)
+      if (r.refObjId && r.refObjId === id) released = r.refObjId;
       markConstScalar(r, 0n);
     } else {
       r.flags &= ~RegFlag.MAYBE_NULL;

@@ -4,14 +4,13 @@
 // constants, ctx, ring buffer memory) and the register r0 receives.
 
 import { RegState, RegType, RegFlag, markNotInit, markUnknown, markPointer, regTypeName, isNullConst } from './reg-state.js';
-import { tnumIsConst, tnumString } from './tnum.js';
+import { tnumAdd, tnumConst, tnumIsAligned, tnumIsConst, tnumString } from './tnum.js';
 import { regBoundsSync } from './bounds.js';
 import { reject, type Env } from './env.js';
 import { helperAllowed, helperProto, CHANGES_PACKET_DATA, type ArgKind } from '../helpers/protos.js';
 import { helperLogName } from './log.js';
 import { checkMemRegion, MAX_VAR_OFF } from './memory-access.js';
 import { stackHelperAccess } from './stack.js';
-import { checkCallbackStackWrite } from './callbacks.js';
 import { markPrecise } from './precision.js';
 import { BPF_ATTACH_TYPE, BPF_FUNC, BPF_MAP_TYPE, BPF_PROG_TYPE, nameOf } from '../internal/uapi.gen.js';
 import { STACK_SIZE } from '../isa/fields.js';
@@ -46,7 +45,11 @@ interface CallMeta {
   mapIndex: number;
   allocSize: number;
   releaseRef: number;
+  /** The reference a socket argument holds (a cast's result keeps it). */
+  sockRef: number;
 }
+
+const isSockType = (t: RegType): boolean => t === RegType.PTR_TO_SOCK_COMMON || t === RegType.PTR_TO_SOCKET || t === RegType.PTR_TO_TCP_SOCK;
 
 /** Memory at register regno, `size` bytes from its current position: readable (or writable). */
 export function checkHelperMem(env: Env, regno: number, size: bigint, write: boolean, zeroOk: boolean): void {
@@ -66,7 +69,6 @@ export function checkHelperMem(env: Env, regno: number, size: bigint, write: boo
         if (tnumIsConst(r.varOff)) reject(`invalid ${what} stack R${regno} off=${minOff} size=${n}`);
         reject(`invalid variable-offset ${what} stack R${regno} var_off=${tnumString(r.varOff)} off=${r.off} size=${n}`);
       }
-      if (write) checkCallbackStackWrite(env, frame, minOff, maxOff + n, undefined);
       for (let o = minOff; o <= maxOff; o++) stackHelperAccess(env, frame, regno, o, n, write);
       return;
     }
@@ -146,7 +148,7 @@ export function checkHelperCall(env: Env, id: number): void {
   if (proto.gplOnly && !env.gpl) reject('cannot call GPL-restricted function from non-GPL compatible program');
   if (id === BPF_FUNC['tail_call'] && env.state.cur.subprog !== 0 && !env.opts.btf) reject('tail_call is not allowed in subprogs without BTF');
   const regs = env.state.cur.regs;
-  const meta: CallMeta = { mapIndex: -1, allocSize: 0, releaseRef: 0, constKey: -1 };
+  const meta: CallMeta = { mapIndex: -1, allocSize: 0, releaseRef: 0, constKey: -1, sockRef: 0 };
   for (let i = 0; i < proto.args.length; i++) {
     const regno = i + 1;
     const kind = proto.args[i]!;
@@ -208,7 +210,7 @@ export function checkHelperCall(env: Env, id: number): void {
         break;
       case 'ctx':
         if (r.type !== RegType.PTR_TO_CTX) expect('ctx');
-        if (r.off !== 0 || !tnumIsConst(r.varOff) || r.varOff.value !== 0n) reject(`dereference of modified ctx ptr R${regno} off=${r.off} disallowed`);
+        if (r.off !== 0 || !tnumIsConst(r.varOff) || r.varOff.value !== 0n) reject(r.off < 0 ? `negative offset ctx ptr R${regno} off=${r.off} disallowed` : `dereference of modified ctx ptr R${regno} off=${r.off} disallowed`);
         break;
       case 'func':
         if (r.type !== RegType.PTR_TO_FUNC) expect('func');
@@ -227,10 +229,37 @@ export function checkHelperCall(env: Env, id: number): void {
         break;
       }
       case 'sock_release': {
-        const sock = r.type === RegType.PTR_TO_SOCK_COMMON || r.type === RegType.PTR_TO_SOCKET || r.type === RegType.PTR_TO_TCP_SOCK;
+        // ARG_PTR_TO_BTF_ID_SOCK_COMMON: a BTF socket (bpf_skc_to_tcp_sock's result) too
+        const sock = isSockType(r.type) || r.type === RegType.PTR_TO_BTF_ID;
         if (!sock || r.flags & RegFlag.MAYBE_NULL) expect('sock_common, sock, tcp_sock, xdp_sock, ptr_, trusted_ptr_');
         if (!r.refObjId) reject(`R${regno} must be referenced when passed to release function`);
         meta.releaseRef = r.refObjId;
+        break;
+      }
+      case 'sock_common':
+        if (!isSockType(r.type) || r.flags & RegFlag.MAYBE_NULL) expect('sock_common, sock, tcp_sock, xdp_sock');
+        meta.sockRef = r.refObjId;
+        break;
+      case 'btf_sock_common':
+        if (!(isSockType(r.type) || r.type === RegType.PTR_TO_BTF_ID) || r.flags & RegFlag.MAYBE_NULL) expect('sock_common, sock, tcp_sock, xdp_sock, ptr_, trusted_ptr_');
+        meta.sockRef = r.refObjId;
+        break;
+      case 'ctx_or_null':
+        if (isNullConst(r)) break;
+        if (r.type !== RegType.PTR_TO_CTX) expect('ctx');
+        if (r.off !== 0 || !tnumIsConst(r.varOff) || r.varOff.value !== 0n) reject(r.off < 0 ? `negative offset ctx ptr R${regno} off=${r.off} disallowed` : `dereference of modified ctx ptr R${regno} off=${r.off} disallowed`);
+        break;
+      case 'out_u32':
+      case 'out_u64': {
+        // ARG_PTR_TO_FIXED_SIZE_MEM | MEM_WRITE | MEM_ALIGNED: the helper writes it, so it may be uninitialised
+        const n = kind === 'out_u32' ? 4 : 8;
+        if (!r.isPointer() || r.flags & RegFlag.MAYBE_NULL) expect(MEM_TYPES);
+        const t = tnumAdd(r.varOff, tnumConst(BigInt(r.off)));
+        if (!tnumIsAligned(t, n)) {
+          const v = tnumIsConst(r.varOff) ? BigInt.asIntN(64, r.varOff.value).toString() : tnumString(r.varOff);
+          reject(`misaligned ${r.type === RegType.PTR_TO_STACK ? 'stack ' : r.type === RegType.PTR_TO_MAP_VALUE ? 'value ' : ''}access off ${v}+${r.off}+0 size ${n}`);
+        }
+        checkHelperMem(env, regno, BigInt(n), true, false);
         break;
       }
       case 'ringbuf_mem':
@@ -306,6 +335,18 @@ export function checkHelperCall(env: Env, id: number): void {
       env.state.refs.push({ id: ref, insn: env.insnIdx });
       break;
     }
+    case 'map_value':
+      markPointer(r0, RegType.PTR_TO_MAP_VALUE, 0);
+      r0.mapIndex = meta.mapIndex;
+      break;
+    case 'socket_or_null':
+    case 'tcp_sock_or_null':
+    case 'btf_sock_or_null':
+      // is_ptr_cast_function: the same object as another type; it holds the argument's reference
+      markPointer(r0, proto.ret === 'socket_or_null' ? RegType.PTR_TO_SOCKET : proto.ret === 'tcp_sock_or_null' ? RegType.PTR_TO_TCP_SOCK : RegType.PTR_TO_BTF_ID, RegFlag.MAYBE_NULL);
+      r0.id = ++env.nextId;
+      r0.refObjId = meta.sockRef;
+      break;
     case 'ringbuf_mem_or_null': {
       markPointer(r0, RegType.PTR_TO_MEM, RegFlag.MAYBE_NULL | RegFlag.RINGBUF);
       r0.memSize = meta.allocSize;

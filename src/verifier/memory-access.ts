@@ -7,11 +7,11 @@ import {
   RegState, RegType, RegFlag, markUnknown, markPointer, regTypeName, isPacketPointer,
 } from './reg-state.js';
 import { coerceToSize, coerceToSizeSx } from './bounds.js';
-import { checkCallbackStackWrite } from './callbacks.js';
 import { tnumIsConst, tnumString, tnumIsAligned, tnumAdd, tnumConst, type Tnum } from './tnum.js';
 import { reject, type Env } from './env.js';
 import { stackReadFixed, stackReadVar, stackWriteFixed, stackWriteMisc, stackWriteVar } from './stack.js';
 import { checkCtxAccess } from '../progtypes/ctx.js';
+import { sockAccessOk } from '../progtypes/sock.js';
 import { mapReadonly, mapWriteonly } from './helpers-check.js';
 import { TAG_UNKNOWN } from './precision.js';
 import { STACK_SIZE } from '../isa/fields.js';
@@ -84,7 +84,6 @@ function checkStackAccess(env: Env, a: Access, r: RegState): void {
     const o = off + Number(BigInt.asIntN(64, r.varOff.value));
     if (o < -STACK_SIZE || o + a.size > 0) reject(`invalid ${a.write ? 'write to' : 'read from'} stack R${a.regno} off=${o} size=${a.size}`);
     env.stackTag = r.frameno === env.state.frames.length - 1 ? ((STACK_SIZE + o) >> 3) + 1 : TAG_UNKNOWN;
-    if (a.write || a.atomic) checkCallbackStackWrite(env, frame, o, o + a.size, a.value);
     if (a.atomic) {
       // Read (a fetch sees the old value, spills included), then the bytes become data.
       stackReadFixed(env, frame, o, a.size, a.value);
@@ -105,7 +104,6 @@ function checkStackAccess(env: Env, a: Access, r: RegState): void {
     reject(`invalid variable-offset ${a.write ? 'write to' : 'read from'} stack R${a.regno} var_off=${tnumString(r.varOff)} off=${off} size=${a.size}`);
   }
   if (a.write) {
-    checkCallbackStackWrite(env, frame, minOff, maxOff, a.value);
     if (a.value && a.value.isPointer() && !env.privileged) reject(`R${a.regno} variable stack access prohibited for !root`);
     stackWriteVar(env, frame, minOff, maxOff, a.value, a.imm ?? 0);
   } else {
@@ -168,6 +166,16 @@ function checkMem(env: Env, a: Access, r: RegState): void {
   if (!a.write && a.value) markUnknown(a.value);
 }
 
+/** Socket loads (check_sock_access): the field rules of struct bpf_sock / bpf_tcp_sock (src/progtypes/sock.ts). */
+function checkSock(a: Access, r: RegState): void {
+  if (a.write) reject(`R${a.regno} cannot write into ${regTypeName(r.type, r.flags)}`);
+  if (r.smin < 0n) reject(`R${a.regno} min value is negative, either use unsigned index or do a if (index >=0) check.`);
+  const kind = r.type === RegType.PTR_TO_SOCK_COMMON ? 'sock_common' : r.type === RegType.PTR_TO_SOCKET ? 'sock' : 'tcp_sock';
+  const off = a.off + r.off;
+  if (!sockAccessOk(kind, off, a.size)) reject(`R${a.regno} invalid ${regTypeName(r.type, r.flags)} access off=${off} size=${a.size}`);
+  if (a.value) markUnknown(a.value);
+}
+
 /** The variable part of an offset in alignment messages: a constant prints as its value (6.18: `off 0+0+4`). */
 function varOffString(t: Tnum): string {
   return tnumIsConst(t) ? BigInt.asIntN(64, t.value).toString() : tnumString(t);
@@ -211,10 +219,12 @@ export function checkMemAccess(env: Env, a: Access): void {
     case RegType.PTR_TO_MEM:
       checkMem(env, a, ptr);
       break;
-    case RegType.PTR_TO_FLOW_KEYS:
     case RegType.PTR_TO_SOCK_COMMON:
     case RegType.PTR_TO_SOCKET:
     case RegType.PTR_TO_TCP_SOCK:
+      checkSock(a, ptr);
+      break;
+    case RegType.PTR_TO_FLOW_KEYS:
     case RegType.PTR_TO_BTF_ID:
       // Kernel objects from kfuncs and bpf_get_current_task_btf: fields by BTF (kfuncs-btf.ts).
       if (r.type === RegType.PTR_TO_BTF_ID && r.btfType !== 0) {

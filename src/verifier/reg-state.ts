@@ -54,7 +54,8 @@ export function regTypeName(type: RegType, flags: number): string {
   if (flags & RegFlag.TRUSTED) s = 'trusted_' + s;
   if (flags & RegFlag.RCU) s = 'rcu_' + s;
   if (flags & RegFlag.UNTRUSTED) s = 'untrusted_' + s;
-  if (flags & RegFlag.MAYBE_NULL) s += '_or_null';
+  // (the kernel spells a BTF pointer that may be NULL 'ptr_or_null_')
+  if (flags & RegFlag.MAYBE_NULL) s = type === RegType.PTR_TO_BTF_ID ? s.slice(0, -1) + '_or_null_' : s + '_or_null';
   return s;
 }
 
