@@ -36,17 +36,30 @@ export interface CoreReloResult {
 /** Per local type id, the candidate ids still in play (libbpf's cand_cache, including its pruning). */
 export type CandidateCache = Map<number, number[]>;
 
-/** Candidates for a local type: target types of a compatible kind with the same essential name. */
+/** Per target BTF, type ids by essential name (built once: a kernel BTF has ~130k types). */
+const byEssentialName = new WeakMap<Btf, Map<string, number[]>>();
+
+function essentialIndex(targ: Btf): Map<string, number[]> {
+  let index = byEssentialName.get(targ);
+  if (index) return index;
+  index = new Map();
+  for (let id = 1; id < targ.types.length; id++) {
+    const name = targ.types[id]!.name;
+    if (name === '') continue;
+    const key = essentialName(name);
+    const list = index.get(key);
+    if (list) list.push(id);
+    else index.set(key, [id]);
+  }
+  byEssentialName.set(targ, index);
+  return index;
+}
+
+/** Candidates for a local type: target types of a compatible kind with the same essential name, in id order. */
 export function findCandidates(local: Btf, localId: number, targ: Btf): number[] {
   const lt = local.type(localId);
-  const want = essentialName(lt.name);
-  const out: number[] = [];
-  for (let id = 1; id < targ.types.length; id++) {
-    const t = targ.types[id]!;
-    if (t.name === '' || !kindsCompat(t, lt)) continue;
-    if (essentialName(t.name) === want) out.push(id);
-  }
-  return out;
+  const ids = essentialIndex(targ).get(essentialName(lt.name)) ?? [];
+  return ids.filter((id) => kindsCompat(targ.types[id]!, lt));
 }
 
 interface FieldValue {

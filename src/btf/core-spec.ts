@@ -62,6 +62,7 @@ export interface CoreSpec {
  * (X___Y with X and Y not underscores), which CO-RE ignores when matching.
  */
 export function essentialName(name: string): string {
+  if (name.indexOf('___') < 0) return name; // most names: no flavor to strip
   for (let i = name.length - 5; i >= 0; i--) {
     if (name[i] !== '_' && name[i + 1] === '_' && name[i + 2] === '_' && name[i + 3] === '_' && name[i + 4] !== '_') return name.slice(0, i + 1);
   }
