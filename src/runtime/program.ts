@@ -172,6 +172,7 @@ export class BpfProgram implements TestRunTarget {
 
   /** BPF_PROG_TEST_RUN: see progtypes/test-run.ts. */
   testRun(options: TestRunOptions = {}): TestRunResult {
+    if (this.closed) throw new UsageError(`program ${this.name} was closed`);
     return testRun(this, options);
   }
 }
