@@ -18,6 +18,7 @@ import { checkHelperCalls } from '../helpers/check-calls.js';
 import type { HelperContextOptions } from '../helpers/context.js';
 import { STANDARD_HELPERS } from '../helpers/index.js';
 import { HelperRegistry, type HelperDef } from '../helpers/registry.js';
+import { KFUNC_HELPERS, kfuncLoadCheck, mapKfuncCalls } from '../helpers/kfuncs.js';
 import { TracePipe } from '../helpers/trace-pipe.js';
 import { decodeProgram } from '../isa/decode.js';
 import { ProgramError, TsbpfError, UsageError, VerifierError } from '../internal/errors.js';
@@ -95,6 +96,8 @@ function runtimeHelpers(extra: readonly HelperDef[]): HelperRegistry {
   const reg = new HelperRegistry();
   for (const d of [...STANDARD_HELPERS, ...XDP_HELPERS, ...SKB_HELPERS, ...SKB_RESIZE_HELPERS, ...NET_HELPERS, ...SOCK_HELPERS, ...ROUTE_HELPERS]) reg.register(d, { replace: true });
   reg.register(runtimeTailCall, { replace: true });
+  // kfuncs the runtime runs, under reserved helper ids (src/helpers/kfuncs.ts)
+  for (const d of KFUNC_HELPERS) reg.register(d, { replace: true });
   for (const d of extra) reg.register(d, { replace: true });
   return reg;
 }
@@ -244,7 +247,9 @@ export class Runtime implements ProgramHost {
   private loadProgram(spec: ObjectSpec, p: ProgramSpec, maps: readonly BpfMap[], verify: boolean): BpfProgram {
     const fail = (reason: string, cause?: unknown): LoadError =>
       new LoadError('program', `${p.name} (section ${p.section})`, reason, cause !== undefined ? { cause } : undefined);
-    const reasons = unsupportedReasons(spec, p);
+    // kfunc externs the runtime runs are not reasons; the others are, named with why
+    const kf = kfuncLoadCheck(spec, p);
+    const reasons = [...unsupportedReasons(spec, { ...p, externs: kf.otherExterns }), ...kf.reasons];
     if (reasons.length > 0) throw fail(reasons.join('; '));
     let log: string | undefined;
     try {
@@ -252,6 +257,7 @@ export class Runtime implements ProgramHost {
       checkHelperCalls(raw, this.helpers, p.license);
       if (verify) log = verifyProgram(p, spec, { possibleCpus: this.cpus, extraHelpers: this.helpers.protos() });
       const insns = relocateMapRefs(p, maps);
+      mapKfuncCalls(insns, spec, p);
       const callbacks = new Map(resolveFuncRefs(insns).map((t) => [t, decodeProgram(callbackTrampoline(insns, t))]));
       const code = decodeProgram(insns);
       if (log !== undefined) {

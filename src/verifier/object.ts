@@ -7,6 +7,7 @@ import type { MapSpec, ObjectSpec, ProgramSpec } from '../elf/spec.js';
 import { ctxLayout } from '../progtypes/ctx.js';
 import { funcSignatures } from './btf-funcs.js';
 import type { MapInfo, VerifyOptions } from './env.js';
+import { kfuncCalls } from './kfuncs-object.js';
 
 /** The maps an object's programs refer to (lddw map index = position here). */
 export function verifierMaps(spec: ObjectSpec): MapInfo[] {
@@ -52,6 +53,8 @@ export interface ObjectVerifyExtras {
   readonly ctxSize?: number;
   /** Embedders' helper prototypes (VerifyOptions.extraHelpers). */
   readonly extraHelpers?: VerifyOptions['extraHelpers'];
+  /** The kernel's BTF for reads of kernel objects (VerifyOptions.kernelBtf; kfuncs-vmlinux.ts loads it). */
+  readonly kernelBtf?: VerifyOptions['kernelBtf'];
 }
 
 /** Everything verify() needs to know about program p of an object. */
@@ -69,6 +72,8 @@ export function objectVerifyOptions(spec: ObjectSpec, p: ProgramSpec, extras: Ob
     ...(extras.possibleCpus !== undefined ? { possibleCpus: extras.possibleCpus } : {}),
     ...(extras.ctxSize !== undefined ? { ctxSize: extras.ctxSize } : {}),
     ...(extras.extraHelpers !== undefined ? { extraHelpers: extras.extraHelpers } : {}),
+    kfuncs: kfuncCalls(spec, p),
+    ...(extras.kernelBtf !== undefined ? { kernelBtf: extras.kernelBtf } : {}),
     lineInfo: p.lineInfo.map((l) => ({ insn: l.insn, file: l.file.slice(l.file.lastIndexOf('/') + 1), line: l.line, column: l.col, text: l.text })),
   };
 }
