@@ -126,6 +126,11 @@ export const SUPPORTED_MAP_TYPES: readonly string[] = [
   'stack',
   'ringbuf',
   'bloom_filter',
+  // redirect-maps.ts (checks its own sizes)
+  'devmap',
+  'devmap_hash',
+  'cpumap',
+  'xskmap',
 ];
 
 /**

@@ -22,6 +22,7 @@ import { ProgArrayMap, type ProgramResolver } from './prog-array.js';
 import { QueueStackMap } from './queue-stack.js';
 import { RingBufMap } from './ringbuf.js';
 import { BloomFilterMap } from './bloom-filter.js';
+import { RedirectMap } from './redirect-maps.js';
 import { normalizeSpec, type MapSpec, type ResolvedSpec } from './spec.js';
 
 export interface MapTableOptions {
@@ -57,6 +58,10 @@ const IMPLS: Readonly<Record<string, MapTypeImpl>> = {
   prog_array: { ctor: ProgArrayMap, shared: false },
   array_of_maps: { ctor: ArrayOfMaps, shared: false },
   hash_of_maps: { ctor: HashOfMaps, shared: false },
+  devmap: { ctor: RedirectMap, shared: false },
+  devmap_hash: { ctor: RedirectMap, shared: false },
+  cpumap: { ctor: RedirectMap, shared: false },
+  xskmap: { ctor: RedirectMap, shared: false },
 };
 
 export class MapTable implements MapHost {

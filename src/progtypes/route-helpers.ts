@@ -1,4 +1,5 @@
-// Device and route helpers of tc and XDP programs, for the one device a
+// Device and route helpers of tc and XDP programs (and XDP's
+// bpf_redirect_map over the maps of src/maps/redirect-maps.ts), for the one device a
 // test run has: the loopback device (ifindex 1, MTU 65536, a 14-byte
 // hardware header), in a namespace without forwarding:
 // - bpf_check_mtu: the kernel's arithmetic against that device;
@@ -20,7 +21,9 @@ import { hash32 } from '../maps/hash-layout.js';
 import { EFAULT, EINVAL } from './errno.js';
 import { SKB } from './skb-layout.js';
 import { skbOf } from './skb.js';
-import { ETH_HLEN, LOOPBACK_IFINDEX, XdpRunContext, xdpOf } from './xdp.js';
+import { ETH_HLEN, LOOPBACK_IFINDEX, XDP_ACTION, XdpRunContext, xdpOf } from './xdp.js';
+import { RedirectMap } from '../maps/redirect-maps.js';
+import { ProgramError } from '../internal/errors.js';
 
 const ENODEV = 19;
 const EAFNOSUPPORT = 97;
@@ -192,7 +195,38 @@ function getHashRecalc(env: HelperEnv): void {
   retU32(env, dv.getUint32(skb.ctxAddr + SKB.hash, true));
 }
 
+const XDP_ACTION_MASK = 3;
+const BPF_F_BROADCAST = 1 << 3;
+const BPF_F_EXCLUDE_INGRESS = 1 << 4;
+
+/**
+ * bpf_redirect_map (XDP): XDP_REDIRECT when the map holds the key (or the
+ * flags ask for a broadcast, devmaps only), else the fallback action in
+ * the low two bits of flags; XDP_ABORTED for flags the map type does not
+ * take. The target is recorded on the run context.
+ */
+function redirectMap(env: HelperEnv): void {
+  const xdp = env.run instanceof XdpRunContext ? env.run : undefined;
+  if (xdp === undefined) throw new ProgramError(env.pc, 'helper redirect_map is for XDP programs run by the runtime');
+  const map = xdp.maps.byDesc(arg(env, 1));
+  if (!(map instanceof RedirectMap)) throw new ProgramError(env.pc, 'helper redirect_map: r1 is not a devmap, devmap_hash, cpumap or xskmap');
+  const flags = arg(env, 3);
+  const devmap = map.kind === 'devmap' || map.kind === 'devmap_hash';
+  const allowed = XDP_ACTION_MASK | (devmap ? BPF_F_BROADCAST | BPF_F_EXCLUDE_INGRESS : 0);
+  if ((flags & ~allowed) !== 0 || argHi(env, 3) !== 0) return retInt(env, XDP_ACTION.XDP_ABORTED);
+  // the u64 index is looked up as a u32 key
+  const key = arg(env, 2);
+  const broadcast = (flags & BPF_F_BROADCAST) !== 0;
+  if (map.target(key) === undefined && !broadcast) {
+    xdp.redirect = undefined;
+    return retInt(env, flags & XDP_ACTION_MASK);
+  }
+  xdp.redirect = { mapId: map.id, key, broadcast };
+  retInt(env, XDP_ACTION.XDP_REDIRECT);
+}
+
 export const ROUTE_HELPERS: readonly HelperDef[] = [
+  helper('redirect_map', redirectMap),
   helper('check_mtu', checkMtuHelper),
   helper('fib_lookup', fibLookupHelper),
   helper('get_hash_recalc', getHashRecalc),

@@ -71,6 +71,12 @@ export class XdpRunContext extends ProgRunContext {
   private rxQueueIndex = 0;
   /** ctx_out keeps the caller's ingress_ifindex (0 when it gave none), as the kernel does. */
   private ctxInIngress = 0;
+  /**
+   * Where the last successful bpf_redirect_map pointed (the kernel's
+   * bpf_redirect_info): the map, the key, and whether it was a broadcast.
+   * A test run records it; nothing is sent.
+   */
+  redirect: { readonly mapId: number; readonly key: number; readonly broadcast: boolean } | undefined = undefined;
 
   /**
    * `dataIn` is the packet; `ctxIn`, when given, is a struct xdp_md whose
@@ -122,6 +128,7 @@ export class XdpRunContext extends ProgRunContext {
     this.dataMeta = this.hardStart + XDP_PACKET_HEADROOM - metaLen;
     u8.set(dataIn.subarray(0, linear), this.dataMeta);
     this.frags = linear < dataIn.length ? dataIn.slice(linear) : EMPTY;
+    this.redirect = undefined;
     this.data = this.dataMeta + metaLen;
     this.dataEnd = this.dataMeta + linear;
     this.highWater = this.dataEnd;

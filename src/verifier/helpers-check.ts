@@ -130,6 +130,10 @@ function checkMapCompat(env: Env, id: number, mapIndex: number): void {
   if (m.type === T['perf_event_array'] && id !== F['perf_event_output'] && id !== F['perf_event_read'] && id !== F['perf_event_read_value']) bad();
   if (id === F['perf_event_output'] && m.type !== T['perf_event_array']) bad();
   if (id === F['get_stackid'] && m.type !== T['stack_trace']) bad();
+  // redirect maps: bpf_redirect_map, and lookups of devmaps and xskmaps
+  const redirectMaps = [T['devmap'], T['devmap_hash'], T['cpumap'], T['xskmap']];
+  if (id === F['redirect_map'] && !redirectMaps.includes(m.type)) bad();
+  if (redirectMaps.includes(m.type) && id !== F['redirect_map'] && (id !== F['map_lookup_elem'] || m.type === T['cpumap'])) bad();
   const percpu = [T['percpu_array'], T['percpu_hash'], T['lru_percpu_hash']];
   if (id === F['map_lookup_percpu_elem'] && !percpu.includes(m.type)) bad();
   const iterable = [T['hash'], T['lru_hash'], T['array'], ...percpu];

@@ -1,7 +1,8 @@
 // The network helpers of a tc program against the running kernel: the
 // fixture test/fixtures/helpers/net_helpers.o (strtol/strtoul, the test
 // run's socket through skb->sk and the socket helpers, check_mtu,
-// get_hash_recalc, fib_lookup) reads its cases from the packet and writes
+// get_hash_recalc, fib_lookup; an XDP program for redirect_map over a devmap,
+// devmap_hash, cpumap and xskmap) reads its cases from the packet and writes
 // its results into it; tsbpf (interpreter and JIT, verified) and the kernel
 // (bpftool prog loadall + prog run) must return the same data_out. The flow
 // hash itself cannot match (the kernel keys it with a random per-boot
@@ -87,6 +88,21 @@ function mtuPacket(): Uint8Array {
   return p;
 }
 
+/** bpf_redirect_map cases: [map (0 devmap, 1 devmap_hash, 2 cpumap, 3 xskmap), key, flags]. */
+const REDIRECT: readonly (readonly [number, number, number])[] = [
+  [0, 1, 0], [0, 0, 0], [0, 0, 2], [0, 2, 1], [0, 0, 8], [0, 0, 3 | 16], [1, 7, 0], [1, 8, 2], [2, 0, 0], [2, 1, 2], [2, 0, 8], [3, 0, 2],
+];
+/** Map entries both sides get before the runs: devmap[1] = lo, devmap_hash[7] = lo, cpumap[0] = qsize 192. */
+const MAP_ENTRIES: readonly (readonly [string, number, number])[] = [['tx_devmap', 1, 1], ['tx_devhash', 7, 1], ['tx_cpumap', 0, 192]];
+const le32 = (v: number): Uint8Array => Uint8Array.of(v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24);
+
+function redirectPacket(): Uint8Array {
+  const p = new Uint8Array(14 + 12 * REDIRECT.length);
+  p.set(ethernet(0x88b5));
+  REDIRECT.forEach(([m, k, f], i) => [m, k, f].forEach((v, j) => p.set(le32(v), 14 + 12 * i + 4 * j)));
+  return p;
+}
+
 interface Case {
   readonly prog: string;
   readonly name: string;
@@ -108,6 +124,7 @@ const CASES: readonly Case[] = [
   { prog: 'hash', name: 'hash A->B', data: ipv4(A, B, 1000, 80) },
   { prog: 'hash', name: 'hash B->A', data: ipv4(B, A, 80, 1000) },
   { prog: 'hash', name: 'hash other flow', data: ipv4(A, B, 1001, 80) },
+  { prog: 'redirect', name: 'redirect_map', data: redirectPacket() },
 ];
 
 /** Where the hash program writes h1..h3 and skb->hash (masked in the byte comparison). */
@@ -122,6 +139,7 @@ function ours(engine: string): Map<string, Run> {
   const rt = new Runtime({ engine });
   try {
     const coll = rt.loadObject(readFileSync(FIXTURE), { file: FIXTURE });
+    for (const [m, k, v] of MAP_ENTRIES) coll.map(m).update(le32(k), le32(v));
     const out = new Map<string, Run>();
     for (const c of CASES) {
       const r = coll.program(c.prog).testRun({ dataIn: c.data });
@@ -136,9 +154,15 @@ function ours(engine: string): Map<string, Run> {
 function kernel(): Map<string, Run> {
   const dir = mkdtempSync(join(tmpdir(), 'tsbpf-nh-'));
   const pin = `/sys/fs/bpf/tsbpf_nh_${process.pid}`;
+  const maps = `/sys/fs/bpf/tsbpf_nh_maps_${process.pid}`;
   try {
-    const load = spawnSync('bpftool', ['prog', 'loadall', FIXTURE, pin], { encoding: 'utf8' });
+    const load = spawnSync('bpftool', ['prog', 'loadall', FIXTURE, pin, 'pinmaps', maps], { encoding: 'utf8' });
     assert.equal(load.status, 0, load.stderr);
+    for (const [m, k, v] of MAP_ENTRIES) {
+      const bytes = (x: number): string[] => [...le32(x)].map(String);
+      const u = spawnSync('bpftool', ['map', 'update', 'pinned', `${maps}/${m}`, 'key', ...bytes(k), 'value', ...bytes(v)], { encoding: 'utf8' });
+      assert.equal(u.status, 0, `${m}: ${u.stderr}`);
+    }
     const out = new Map<string, Run>();
     CASES.forEach((c, i) => {
       const inFile = join(dir, `in${i}`);
@@ -151,6 +175,7 @@ function kernel(): Map<string, Run> {
     return out;
   } finally {
     rmSync(pin, { recursive: true, force: true });
+    rmSync(maps, { recursive: true, force: true });
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -200,6 +225,8 @@ for (const engine of ENGINES) {
     assert.equal(i32(mtu, 14 + 16 * 5), -19, 'no such device');
     const fib = r.get('fib_lookup')!.data;
     assert.deepEqual([0, 1, 2, 3, 4, 5].map((k) => i32(fib, 14 + 4 * k)), [-22, -97, -19, 4, 4, 4]);
+    const red = r.get('redirect_map')!.data;
+    assert.deepEqual(REDIRECT.map((_, i) => i32(red, 14 + 12 * i)), [4, 0, 2, 1, 4, 3, 4, 2, 4, 2, 0, 2], 'redirect verdicts');
     assert.deepEqual(hashProperties(r), ['nonzero true', 'cached true', 'set true', 'recomputed true', 'symmetric true', 'per flow true']);
   });
 }
