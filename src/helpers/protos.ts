@@ -155,6 +155,7 @@ proto('tcp_sock', ['sock_common'], 'tcp_sock_or_null');
 proto('skc_to_tcp_sock', ['btf_sock_common'], 'btf_sock_or_null');
 proto('check_mtu', ['ctx', 'anything', 'out_u32', 'anything', 'anything'], 'integer', true);
 proto('fib_lookup', ['ctx', 'mem', 'const_size', 'anything']);
+proto('get_local_storage', ['const_map_ptr', 'anything'], 'map_value');
 proto('strtol', ['mem', 'const_size', 'anything', 'out_u64']);
 proto('strtoul', ['mem', 'const_size', 'anything', 'out_u64']);
 
@@ -205,7 +206,7 @@ const XDP = [
   'fib_lookup', 'check_mtu',
 ];
 const CGROUP_SKB = [...NET_BASE, 'skb_load_bytes', 'get_socket_cookie', 'get_socket_uid', 'perf_event_output'];
-const CGROUP_SKB_ONLY = [...CGROUP_SKB, 'sk_release', 'sk_lookup_tcp', 'sk_lookup_udp', 'skc_lookup_tcp', 'sk_fullsock', 'tcp_sock'];
+const CGROUP_SKB_ONLY = [...CGROUP_SKB, 'sk_release', 'sk_lookup_tcp', 'sk_lookup_udp', 'skc_lookup_tcp', 'sk_fullsock', 'tcp_sock', 'get_local_storage'];
 
 const T = BPF_PROG_TYPE;
 const ALLOW = new Map<number, ReadonlySet<number>>();

@@ -131,6 +131,9 @@ export const SUPPORTED_MAP_TYPES: readonly string[] = [
   'devmap_hash',
   'cpumap',
   'xskmap',
+  // cgroup-storage.ts
+  'cgroup_storage',
+  'percpu_cgroup_storage',
 ];
 
 /**

@@ -23,6 +23,7 @@ import { QueueStackMap } from './queue-stack.js';
 import { RingBufMap } from './ringbuf.js';
 import { BloomFilterMap } from './bloom-filter.js';
 import { RedirectMap } from './redirect-maps.js';
+import { CgroupStorageMap } from './cgroup-storage.js';
 import { normalizeSpec, type MapSpec, type ResolvedSpec } from './spec.js';
 
 export interface MapTableOptions {
@@ -62,6 +63,8 @@ const IMPLS: Readonly<Record<string, MapTypeImpl>> = {
   devmap_hash: { ctor: RedirectMap, shared: false },
   cpumap: { ctor: RedirectMap, shared: false },
   xskmap: { ctor: RedirectMap, shared: false },
+  cgroup_storage: { ctor: CgroupStorageMap, shared: false },
+  percpu_cgroup_storage: { ctor: CgroupStorageMap, shared: false },
 };
 
 export class MapTable implements MapHost {

@@ -49,8 +49,28 @@ export abstract class ProgRunContext extends HelperContext {
     return r;
   }
 
+  /** cgroup storage by map id (bpf_get_local_storage): the test run's own, zeroed at each reset. */
+  private readonly storage = new Map<number, Region>();
+
+  /** The test run's storage of a cgroup storage map: `size` bytes (all CPUs' copies), zeroed when new. */
+  localStorage(mapId: number, size: number): Region {
+    let r = this.storage.get(mapId);
+    if (r === undefined) {
+      r = this.alloc(size, `cgroup storage of map ${mapId}`, 'map', true);
+      this.memory.u8.fill(0, r.start, r.start + size);
+      this.storage.set(mapId, r);
+    }
+    return r;
+  }
+
+  /** A new test run starts with zeroed cgroup storage, as the kernel allocates it per BPF_PROG_TEST_RUN. */
+  protected clearLocalStorage(): void {
+    for (const r of this.storage.values()) this.memory.u8.fill(0, r.start, r.start + r.size);
+  }
+
   /** Release the context's regions (the runtime calls it when the test run ends). */
   dispose(): void {
     for (const r of this.regions.splice(0)) this.memory.free(r);
+    this.storage.clear();
   }
 }

@@ -128,6 +128,7 @@ export class SkbRunContext extends ProgRunContext {
       ctx.set(ctxIn.subarray(0, SKB_SIZE));
       checkCtxIn(ctx, dataIn.length);
     }
+    this.clearLocalStorage();
     const u8 = this.memory.u8;
     // a zeroed buffer, as the kernel allocates: clear what the last packet reached
     u8.fill(0, this.bufStart, this.highWater);

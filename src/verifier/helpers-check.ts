@@ -130,6 +130,9 @@ function checkMapCompat(env: Env, id: number, mapIndex: number): void {
   if (m.type === T['perf_event_array'] && id !== F['perf_event_output'] && id !== F['perf_event_read'] && id !== F['perf_event_read_value']) bad();
   if (id === F['perf_event_output'] && m.type !== T['perf_event_array']) bad();
   if (id === F['get_stackid'] && m.type !== T['stack_trace']) bad();
+  // cgroup storage: only through bpf_get_local_storage
+  const cgroupStorage = [T['cgroup_storage'], T['percpu_cgroup_storage']];
+  if ((id === F['get_local_storage']) !== cgroupStorage.includes(m.type)) bad();
   // redirect maps: bpf_redirect_map, and lookups of devmaps and xskmaps
   const redirectMaps = [T['devmap'], T['devmap_hash'], T['cpumap'], T['xskmap']];
   if (id === F['redirect_map'] && !redirectMaps.includes(m.type)) bad();
@@ -281,6 +284,7 @@ export function checkHelperCall(env: Env, id: number): void {
     if (mapReadonly(env.maps[meta.mapIndex]) && WRITING_HELPERS.has(id)) reject('write into map forbidden');
     checkMapCompat(env, id, meta.mapIndex);
   }
+  if (id === BPF_FUNC['get_local_storage'] && !isNullConst(regs[2]!)) reject("get_local_storage() doesn't support non-zero flags");
   if (meta.releaseRef) releaseReference(env, meta.releaseRef);
   // A taken tail call never returns: references held now could never be released.
   if (id === BPF_FUNC['tail_call'] && env.state.refs.length > 0) {

@@ -2,7 +2,8 @@
 // fixture test/fixtures/helpers/net_helpers.o (strtol/strtoul, the test
 // run's socket through skb->sk and the socket helpers, check_mtu,
 // get_hash_recalc, fib_lookup; an XDP program for redirect_map over a devmap,
-// devmap_hash, cpumap and xskmap) reads its cases from the packet and writes
+// devmap_hash, cpumap and xskmap; a cgroup_skb program for get_local_storage)
+// reads its cases from the packet and writes
 // its results into it; tsbpf (interpreter and JIT, verified) and the kernel
 // (bpftool prog loadall + prog run) must return the same data_out. The flow
 // hash itself cannot match (the kernel keys it with a random per-boot
@@ -107,6 +108,8 @@ interface Case {
   readonly prog: string;
   readonly name: string;
   readonly data: Uint8Array;
+  /** Repetitions of the test run (default 1). */
+  readonly repeat?: number;
 }
 
 const A = [10, 1, 2, 3];
@@ -125,6 +128,9 @@ const CASES: readonly Case[] = [
   { prog: 'hash', name: 'hash B->A', data: ipv4(B, A, 80, 1000) },
   { prog: 'hash', name: 'hash other flow', data: ipv4(A, B, 1001, 80) },
   { prog: 'redirect', name: 'redirect_map', data: redirectPacket() },
+  { prog: 'storage', name: 'cgroup storage, one run', data: ipv4(A, B, 1, 2) },
+  { prog: 'storage', name: 'cgroup storage, third repetition', data: ipv4(A, B, 1, 2), repeat: 3 },
+  { prog: 'storage', name: 'cgroup storage, a new test run', data: ipv4(A, B, 1, 2) },
 ];
 
 /** Where the hash program writes h1..h3 and skb->hash (masked in the byte comparison). */
@@ -142,7 +148,7 @@ function ours(engine: string): Map<string, Run> {
     for (const [m, k, v] of MAP_ENTRIES) coll.map(m).update(le32(k), le32(v));
     const out = new Map<string, Run>();
     for (const c of CASES) {
-      const r = coll.program(c.prog).testRun({ dataIn: c.data });
+      const r = coll.program(c.prog).testRun({ dataIn: c.data, repeat: c.repeat ?? 1 });
       out.set(c.name, { retval: r.retval, data: r.dataOut });
     }
     return out;
@@ -168,7 +174,7 @@ function kernel(): Map<string, Run> {
       const inFile = join(dir, `in${i}`);
       const outFile = join(dir, `out${i}`);
       writeFileSync(inFile, c.data);
-      const r = spawnSync('bpftool', ['prog', 'run', 'pinned', `${pin}/${c.prog}`, 'data_in', inFile, 'data_out', outFile], { encoding: 'utf8' });
+      const r = spawnSync('bpftool', ['prog', 'run', 'pinned', `${pin}/${c.prog}`, 'data_in', inFile, 'data_out', outFile, 'repeat', String(c.repeat ?? 1)], { encoding: 'utf8' });
       assert.equal(r.status, 0, `${c.name}: ${r.stderr}`);
       out.set(c.name, { retval: Number(/Return value: (\d+)/.exec(r.stdout)?.[1]), data: new Uint8Array(readFileSync(outFile)) });
     });
@@ -225,6 +231,7 @@ for (const engine of ENGINES) {
     assert.equal(i32(mtu, 14 + 16 * 5), -19, 'no such device');
     const fib = r.get('fib_lookup')!.data;
     assert.deepEqual([0, 1, 2, 3, 4, 5].map((k) => i32(fib, 14 + 4 * k)), [-22, -97, -19, 4, 4, 4]);
+    assert.deepEqual(['cgroup storage, one run', 'cgroup storage, third repetition', 'cgroup storage, a new test run'].map((n) => r.get(n)!.retval), [1, 0, 1], 'storage: fresh per test run, kept over repetitions');
     const red = r.get('redirect_map')!.data;
     assert.deepEqual(REDIRECT.map((_, i) => i32(red, 14 + 12 * i)), [4, 0, 2, 1, 4, 3, 4, 2, 4, 2, 0, 2], 'redirect verdicts');
     assert.deepEqual(hashProperties(r), ['nonzero true', 'cached true', 'set true', 'recomputed true', 'symmetric true', 'per flow true']);
