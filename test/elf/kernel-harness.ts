@@ -14,7 +14,7 @@ import { Op } from '../../src/isa/table.js';
 const HARNESS = fileURLToPath(new URL('../../../test/elf/kernel-load.py', import.meta.url));
 
 /** Program types that load without an attach target or BTF (tracing, lsm, ext, struct_ops need one). */
-const LOADABLE = new Set(['socket_filter', 'kprobe', 'sched_cls', 'sched_act', 'tracepoint', 'xdp', 'perf_event', 'cgroup_skb', 'raw_tracepoint', 'syscall']);
+const LOADABLE = new Set(['socket_filter', 'kprobe', 'sched_cls', 'sched_act', 'tracepoint', 'xdp', 'perf_event', 'cgroup_skb', 'raw_tracepoint', 'syscall', 'lwt_in', 'lwt_out', 'lwt_xmit']);
 
 /** clang -O0 calls helpers through a pointer (callx), which no kernel accepts; such objects are not a linker test. */
 function usesCallx(p: ProgramSpec): boolean {

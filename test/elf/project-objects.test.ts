@@ -12,17 +12,30 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { kernelBtf } from '../../src/elf/target-btf.js';
+import { kernelKconfig } from '../../src/elf/kernel-config.js';
 import { loadObject } from '../../src/elf/load.js';
 import { unsupportedReasons } from '../../src/elf/runnable.js';
 import type { MapSpec, ObjectSpec } from '../../src/elf/spec.js';
 import { decodeProgram } from '../../src/isa/decode.js';
 import { TsbpfError } from '../../src/internal/errors.js';
+import { BPF_PROG_TYPE } from '../../src/internal/uapi.gen.js';
 import { kernelLoad, kernelLoadable } from './kernel-harness.js';
 import { firstDifference, libbpfPatches, libbpfStreams } from './libbpf-oracle.js';
+
+/**
+ * Program types the projects' own loaders set for sections libbpf cannot
+ * classify (libbpf leaves them unspec): suricata loads its socket filters with
+ * an explicit type, tc and ip-route load the samples' "filter" and "len_hist".
+ */
+const LOADER_TYPES: Record<string, string> = {
+  bypass_filter: 'socket_filter', filter: 'socket_filter', vlan_filter: 'socket_filter', lb: 'socket_filter',
+  test_cgrp2_tc: 'sched_cls', lwt_len_hist: 'lwt_out',
+};
 
 /** Kernel refusals that come from this machine or from building one object alone, not from tsbpf's streams. */
 const ENVIRONMENTAL = [
   /cannot use helper bpf_override_return/, // CONFIG_BPF_KPROBE_OVERRIDE is off
+  /cannot use helper bpf_probe_write_user/, // kernel lockdown (LOCKDOWN_BPF_WRITE_USER)
   /from non-GPL compatible program/, // an object built without its license (samples' xdp_sample.bpf.o is linked into others)
 ];
 
@@ -36,6 +49,13 @@ const EXPECTED_FAILURES: Record<string, RegExp> = {
 function sized(m: MapSpec): MapSpec {
   const inner = m.innerMap ? { innerMap: sized(m.innerMap) } : {};
   return { ...m, ...inner, maxEntries: m.maxEntries !== 0 ? m.maxEntries : m.type === 'ringbuf' ? 65536 : 1 };
+}
+
+/** The spec with unspec programs given the type the project's loader uses. */
+function withLoaderTypes(spec: ObjectSpec, name: string): ObjectSpec {
+  const type = LOADER_TYPES[name];
+  if (type === undefined) return spec;
+  return { ...spec, programs: spec.programs.map((p) => (p.type === 'unspec' ? { ...p, type, typeId: BPF_PROG_TYPE[type]! } : p)) };
 }
 
 function walk(dir: string, out: string[]): void {
@@ -66,6 +86,9 @@ test('real projects\' objects (TSBPF_PROJECT_OBJECTS) load or fail with a precis
   }
   const target = kernelBtf();
   if (!target) t.diagnostic('no /sys/kernel/btf/vmlinux: CO-RE relocations are listed, not applied');
+  const kconfig = kernelKconfig();
+  // libbpf's virtual extern: 1 when syscalls go through pt_regs wrappers (x86-64 since 4.17).
+  if (existsSync('/proc/kallsyms') && /\b__x64_sys_bpf\b/.test(readFileSync('/proc/kallsyms', 'utf8'))) kconfig.set('LINUX_HAS_SYSCALL_WRAPPER', '1');
   let loaded = 0, relocated = 0, poisoned = 0, kernelOk = 0, kernelTried = 0, oracleChecked = 0;
   let oracleSkip: string | undefined;
   const kernelRejects: string[] = [];
@@ -76,7 +99,7 @@ test('real projects\' objects (TSBPF_PROJECT_OBJECTS) load or fail with a precis
     const bytes = new Uint8Array(readFileSync(file));
     let spec: ObjectSpec;
     try {
-      spec = loadObject(bytes, { file, ...(target ? { coreTarget: target } : {}) });
+      spec = loadObject(bytes, { file, kconfig, ...(target ? { coreTarget: target } : {}) });
     } catch (e) {
       assert.ok(e instanceof TsbpfError, `${file}: ${String(e)}`);
       assert.ok(expected, `${file} failed: ${e.message}`);
@@ -99,15 +122,16 @@ test('real projects\' objects (TSBPF_PROJECT_OBJECTS) load or fail with a precis
       const patches = libbpfPatches(file);
       if (typeof patches === 'string') oracleSkip = patches;
       else {
-        const { streams, unplaced } = libbpfStreams(loadObject(bytes, { file }), patches);
+        const { streams, unplaced } = libbpfStreams(loadObject(bytes, { file, kconfig }), patches);
         assert.deepEqual(unplaced, [], `${file}: libbpf patched functions tsbpf did not link`);
         for (const p of spec.programs) if (p.autoload) assert.equal(firstDifference(`${file} ${p.name}`, p.insns, streams.get(p.name)!), undefined);
         oracleChecked += patches.length;
       }
     }
-    const progs = kernelLoadable(spec, target);
+    const typed = withLoaderTypes(spec, name);
+    const progs = kernelLoadable(typed, target);
     if (progs.length === 0 || kernelSkip) continue;
-    const results = kernelLoad({ ...spec, maps: spec.maps.map(sized) }, progs, target);
+    const results = kernelLoad({ ...typed, maps: typed.maps.map(sized) }, progs, target);
     if (typeof results === 'string') {
       kernelSkip = results;
       continue;
