@@ -45,6 +45,8 @@ const { values: args } = parseArgs({
     seed: { type: 'string', default: '1' },
     json: { type: 'boolean', default: false },
     verbose: { type: 'boolean', default: false },
+    // Only selftests and examples whose name (object:function) contains this text (for a quick look; no list update).
+    only: { type: 'string' },
     'update-divergences': { type: 'boolean', default: false },
   },
 });
@@ -118,6 +120,7 @@ if (existsSync(corpusFile)) {
   const items = [];
   let slowest = { ms: 0 };
   for (const e of corpus) {
+    if (args.only !== undefined && !`${e.object}:${e.function}`.includes(args.only)) continue;
     const kernel = e.kernel === 'success' ? 'accept' : e.kernel === 'failure' ? 'reject' : 'other';
     let spec = objects.get(e.object);
     if (spec === undefined) {
@@ -170,8 +173,8 @@ if (existsSync(corpusFile)) {
     ? new Set(readFileSync(DIVERGENCES, 'utf8').split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split('\t')[0]))
     : new Set();
   row.newDivergences = now.map((l) => l.split('\t')[0]).filter((n) => !known.has(n));
-  row.fixedDivergences = [...known].filter((n) => !now.some((l) => l.startsWith(n + '\t')));
-  if (args['update-divergences']) {
+  row.fixedDivergences = [...known].filter((n) => (args.only === undefined || n.includes(args.only)) && !now.some((l) => l.startsWith(n + '\t')));
+  if (args['update-divergences'] && args.only === undefined) {
     const { writeFileSync } = await import('node:fs');
     writeFileSync(DIVERGENCES, '# Kernel selftests where tsbpf\'s verdict differs from the kernel\'s (scripts/verifier-report.mjs --update-divergences).\n# This list may only shrink.\n' + now.join('\n') + '\n');
   }

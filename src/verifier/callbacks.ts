@@ -1,19 +1,19 @@
-// Callbacks of bpf_loop and bpf_for_each_map_elem: the callback subprogram
-// is verified as a call made by the helper, with the arguments the helper
-// passes (loop: index, ctx; for_each: map, key, value, ctx), and must return
-// 0 or 1. The helper may run it any number of times, so instead of
-// iterating to a fixed point as the kernel does, the caller's stack is
-// widened before the call (known scalars become unknown, zero bytes become
-// data) and a callback may not store pointers into a caller's stack or
-// overwrite a pointer spilled there: then one walk of the body covers every
-// iteration, and zero iterations are covered too.
+// Callbacks of bpf_loop and bpf_for_each_map_elem, as the kernel verifies
+// them: at the helper call the walk goes on after the call (no iteration
+// more) and pushes a path into the callback body, entered with the
+// arguments the helper passes (loop: index, ctx; for_each: map, key, value,
+// ctx). A callback returns 0 or 1 and goes back to the helper call itself,
+// which is checked again and may enter the body once more, until the state
+// at the call is covered by the one an iteration before (walk.ts prunes it;
+// scalars no one made precise are widened so that counters converge).
+// bpf_loop enters at most r1 bodies in a row, so a small constant count is
+// walked exactly. See step-call.ts for the call and the return.
 
-import { RegState, RegType, RegFlag, markNotInit, markPointer, markUnknown, regTypeName } from './reg-state.js';
-import { FuncState, StackByte, type VerifierState } from './state.js';
+import { RegType, RegFlag, markNotInit, markPointer, markUnknown, regTypeName, type RegState } from './reg-state.js';
+import { FuncState, type VerifierState } from './state.js';
 import { reject, type Env } from './env.js';
 import { markPrecise } from './precision.js';
 import { BPF_FUNC } from '../internal/uapi.gen.js';
-import { STACK_SIZE } from '../isa/fields.js';
 
 export const LOOP = BPF_FUNC['loop']!;
 export const FOR_EACH_MAP_ELEM = BPF_FUNC['for_each_map_elem']!;
@@ -37,27 +37,13 @@ export function callbackSite(env: Env, id: number): CallbackSite | undefined {
   return { target: fn.frameno, ctx: regs[3]!.clone(), mapIndex: id === FOR_EACH_MAP_ELEM ? regs[1]!.mapIndex : -1 };
 }
 
-/** Known scalars in every frame's stack become unknown, zero bytes become data: what any number of iterations may leave. */
-function widenStacks(st: VerifierState): void {
-  for (const f of st.frames) {
-    const bytes = f.bytes;
-    let zeros = false;
-    for (let i = 0; i < STACK_SIZE && !zeros; i++) if (bytes[i] === StackByte.ZERO) zeros = true;
-    if (zeros) {
-      const w = f.wbytes();
-      for (let i = 0; i < STACK_SIZE; i++) if (w[i] === StackByte.ZERO) w[i] = StackByte.MISC;
-    }
-    const sp = f.spilled;
-    if (sp.some((s) => s !== null && s.type === RegType.SCALAR)) {
-      for (const s of f.wspilled()) if (s && s.type === RegType.SCALAR) markUnknown(s);
-    }
-  }
-}
-
-/** The callback frame, entered as if the helper called it; returns it (already pushed). */
-export function enterCallback(env: Env, id: number, site: CallbackSite, callsite: number): FuncState {
-  const st = env.state;
-  widenStacks(st);
+/**
+ * The callback frame, entered on `st` (a copy of the state before the
+ * helper call, so the caller's argument registers are intact when the
+ * callback returns to the call) as if the helper called it; returns it
+ * (already pushed).
+ */
+export function enterCallback(env: Env, st: VerifierState, id: number, site: CallbackSite, callsite: number): FuncState {
   const callee = new FuncState();
   callee.frameno = st.frames.length;
   callee.callsite = callsite;
@@ -84,28 +70,6 @@ export function enterCallback(env: Env, id: number, site: CallbackSite, callsite
   callee.initFramePointer();
   st.frames.push(callee);
   return callee;
-}
-
-/** The innermost callback frame below the current one's writes to frame `frameno`, if a callback runs above it. */
-export function writesFromCallback(st: VerifierState, frameno: number): boolean {
-  for (let k = st.frames.length - 1; k > frameno; k--) if (st.frames[k]!.callback) return true;
-  return false;
-}
-
-/**
- * A store by a callback (or a function it calls) into the stack of a frame
- * below the callback: no pointers, and no overwriting a spilled pointer,
- * so the caller's stack has the same shape after any number of iterations.
- */
-export function checkCallbackStackWrite(env: Env, f: FuncState, minOff: number, maxOff: number, value: RegState | undefined): void {
-  if (!writesFromCallback(env.state, f.frameno)) return;
-  if (value && value.isPointer()) reject('a callback cannot store pointers into its caller\'s stack');
-  for (let o = minOff; o < maxOff; o++) {
-    const p = STACK_SIZE + o;
-    if (p < 0 || p >= STACK_SIZE) continue;
-    const s = f.spilled[p >> 3];
-    if (f.bytes[p] === StackByte.SPILL && s && s.type !== RegType.SCALAR) reject('a callback cannot overwrite a pointer spilled in its caller\'s stack');
-  }
 }
 
 /** Leaving a callback frame: r0 in [0, 1], no reference leaked. */

@@ -8,12 +8,15 @@ import { LDDW_SECOND_HALF, type Program } from '../isa/decode.js';
 import { INSNS, Shape, isJump, type InsnDef } from '../isa/table.js';
 import { AtomicOp, PseudoLd } from '../isa/fields.js';
 import { reject } from './env.js';
+import { isCallbackHelper } from './callbacks.js';
 
 export interface Cfg {
   /** First instruction of each subprogram, ascending (0 first). */
   readonly subprogs: readonly number[];
-  /** Prune points: jump targets, fall-throughs of conditional jumps, returns from calls. */
+  /** Prune points: jump targets, fall-throughs of conditional jumps, returns from calls, may_goto. */
   readonly prunePoint: Uint8Array;
+  /** Prune points where a state is always stored (the kernel's force_checkpoint): may_goto and calls of callback helpers, where loops converge. */
+  readonly forceCheckpoint: Uint8Array;
   /** Registers (bit i = ri) that may be read before written, from each instruction on, within its frame. */
   readonly liveIn: Uint16Array;
 }
@@ -65,6 +68,7 @@ export function analyzeCfg(prog: Program, privileged: boolean): Cfg {
   }
   // Depth-first walk: reachability and back-edges.
   const prunePoint = new Uint8Array(n);
+  const forceCheckpoint = new Uint8Array(n);
   const state = new Uint8Array(n); // 0 unseen, 1 on the DFS stack, 2 done
   const edge = (from: number, to: number, fresh: number[]): void => {
     if (to < 0 || to >= n) reject(`jump out of range from insn ${from} to ${to}`);
@@ -92,9 +96,11 @@ export function analyzeCfg(prog: Program, privileged: boolean): Cfg {
         succ.push(t);
         return succ;
       }
-      if (def.shape === Shape.JmpImm || def.shape === Shape.JmpReg) {
+      if (def.shape === Shape.JmpImm || def.shape === Shape.JmpReg || def.shape === Shape.MayGoto) {
         const t = jumpTarget(prog, i, def);
         prunePoint[t] = 1;
+        // may_goto is itself a prune point with a forced checkpoint: its loop converges there.
+        if (def.shape === Shape.MayGoto) prunePoint[i] = forceCheckpoint[i] = 1;
         if (i + 1 < n) prunePoint[i + 1] = 1;
         succ.push(i + 1, t);
         return succ;
@@ -102,6 +108,8 @@ export function analyzeCfg(prog: Program, privileged: boolean): Cfg {
       if (def.shape === Shape.CallLocal || def.shape === Shape.Call || def.shape === Shape.CallKfunc) {
         if (i + 1 < n) prunePoint[i + 1] = 1;
       }
+      // A helper that calls a callback is walked again after each callback body: its iterations converge there.
+      if (def.shape === Shape.Call && isCallbackHelper(prog.imm[i]!)) prunePoint[i] = forceCheckpoint[i] = 1;
       succ.push(i + def.slots);
       return succ;
     };
@@ -129,7 +137,7 @@ export function analyzeCfg(prog: Program, privileged: boolean): Cfg {
     if (prog.op[i] === LDDW_SECOND_HALF) continue;
     if (state[i] === 0) reject(`unreachable insn ${i}`);
   }
-  return { subprogs, prunePoint, liveIn: liveness(prog) };
+  return { subprogs, prunePoint, forceCheckpoint, liveIn: liveness(prog) };
 }
 
 const ARGS = 0b111110; // r1..r5
@@ -150,7 +158,7 @@ export function useDef(prog: Program, i: number, succ?: number[]): { use: number
       case Shape.AluImm: u = d.llvm === '=' ? 0 : dst; w = dst; break;
       case Shape.AluReg: u = (d.llvm === '=' ? 0 : dst) | src; w = dst; break;
       case Shape.Neg: case Shape.Endian: u = dst; w = dst; break;
-      case Shape.MovSx: u = src; w = dst; break;
+      case Shape.MovSx: case Shape.AddrSpaceCast: u = src; w = dst; break;
       case Shape.Load: case Shape.LoadSx: u = src; w = dst; break;
       case Shape.Store: u = dst; break;
       case Shape.StoreReg: u = dst | src; break;
@@ -165,6 +173,7 @@ export function useDef(prog: Program, i: number, succ?: number[]): { use: number
       case Shape.LdInd: u = (1 << 6) | src; w = CALLER_SAVED; break;
       case Shape.JmpImm: u = dst; succ.push(i + 1 + prog.off[i]!); break;
       case Shape.JmpReg: u = dst | src; succ.push(i + 1 + prog.off[i]!); break;
+      case Shape.MayGoto: succ.push(i + 1 + prog.off[i]!); break;
       case Shape.Ja: succ.push(i + 1 + prog.off[i]!); next = false; break;
       case Shape.Ja32: succ.push(i + 1 + prog.imm[i]!); next = false; break;
       case Shape.Call: case Shape.CallLocal: case Shape.CallKfunc: u = ARGS; w = CALLER_SAVED; break;

@@ -7,7 +7,7 @@
 // exploration is still under way (an enclosing loop) are never used to
 // prune; an exact match with one of them is an infinite loop.
 
-import { RegState, RegType, scalarWithin, sameBounds } from './reg-state.js';
+import { RegState, RegType, markUnknown, scalarWithin, sameBounds } from './reg-state.js';
 import { tnumEquals } from './tnum.js';
 import { StackByte, type FuncState, type VerifierState } from './state.js';
 
@@ -31,7 +31,12 @@ class IdMap {
   }
 }
 
-export type Exactness = 'within' | 'exact';
+/**
+ * 'within': the kernel's NOT_EXACT (dead registers and imprecise scalars
+ * ignored); 'range': RANGE_WITHIN, for loops still being explored (every
+ * register and slot compared, imprecise scalars by range too); 'exact'.
+ */
+export type Exactness = 'within' | 'range' | 'exact';
 
 function regSafe(old: RegState, cur: RegState, ids: IdMap, exact: Exactness): boolean {
   if (exact === 'within' && old.type === RegType.NOT_INIT) return true;
@@ -42,7 +47,7 @@ function regSafe(old: RegState, cur: RegState, ids: IdMap, exact: Exactness): bo
       old.memSize === cur.memSize && old.frameno === cur.frameno && old.btfType === cur.btfType && ids.check(old.id, cur.id) && ids.check(old.refObjId, cur.refObjId);
   }
   if (old.type === RegType.SCALAR) {
-    if (!old.precise) return true;
+    if (!old.precise && exact === 'within') return true;
     if (!scalarWithin(old, cur)) return false;
     // Linked scalars: if the old state relied on two registers moving together, so must the current one.
     return old.id === 0 || ids.check(old.id, cur.id);
@@ -62,7 +67,7 @@ function stackSafe(old: FuncState, cur: FuncState, ids: IdMap, exact: Exactness)
   for (let i = 0; i < old.bytes.length; i++) {
     const o = old.bytes[i]!;
     const c = cur.bytes[i]!;
-    if (exact === 'exact') {
+    if (exact !== 'within') {
       if (o !== c) return false;
     } else if (o === StackByte.INVALID) {
       continue;
@@ -112,6 +117,8 @@ export function statesEqual(old: VerifierState, cur: VerifierState, live: (frame
     const fo = old.frames[f]!;
     const fc = cur.frames[f]!;
     if (fo.callsite !== fc.callsite) return false;
+    // Fewer callbacks entered from the current call may still enter more (the kernel's func_states_equal).
+    if (fo.callbackDepth > fc.callbackDepth) return false;
     const mask = live(f);
     for (let r = 0; r < 11; r++) {
       if (exact === 'within' && !(mask & (1 << r))) continue;
@@ -148,3 +155,35 @@ export function finishBranch(cp: Checkpoint | null): void {
 }
 
 export { tnumEquals };
+
+/**
+ * Loop convergence (the kernel's widen_imprecise_scalars): a scalar that
+ * nothing has made precise and that differs from the previous iteration's
+ * (`old`, a state at the same instruction still being explored) becomes
+ * unknown in `cur`, registers and spilled scalars of every frame, so that
+ * iterations that only count or accumulate reach a state the previous one
+ * covers.
+ */
+export function widenImpreciseScalars(old: VerifierState, cur: VerifierState): void {
+  const ids = new IdMap();
+  const widens = (o: RegState, c: RegState): boolean =>
+    o.type === RegType.SCALAR && c.type === RegType.SCALAR && !o.precise && !c.precise && !regSafe(o, c, ids, 'exact');
+  const n = Math.min(old.frames.length, cur.frames.length);
+  for (let f = n - 1; f >= 0; f--) {
+    const fo = old.frames[f]!;
+    const fc = cur.frames[f]!;
+    for (let r = 0; r < fo.regs.length; r++) if (widens(fo.regs[r]!, fc.regs[r]!)) markUnknown(fc.regs[r]!);
+    for (let slot = 0; slot < fo.spilled.length; slot++) {
+      const so = fo.spilled[slot];
+      const sc = fc.spilled[slot];
+      // Only whole 8-byte spills, as the kernel's is_spilled_reg.
+      if (!so || !sc || !fullSpill(fo, slot) || !fullSpill(fc, slot) || !widens(so, sc)) continue;
+      markUnknown(fc.wspilled()[slot]!);
+    }
+  }
+}
+
+function fullSpill(f: FuncState, slot: number): boolean {
+  for (let b = 0; b < 8; b++) if (f.bytes[slot * 8 + b] !== StackByte.SPILL) return false;
+  return true;
+}

@@ -39,6 +39,8 @@ export class FuncState {
   callback = false;
   /** References held when the callback was entered (it must leave as many). */
   callbackRefs = 0;
+  /** Callbacks entered from this frame's current helper call (the kernel's callback_depth): bpf_loop runs at most r1 of them. */
+  callbackDepth = 0;
 
   constructor(init = true) {
     this.regs = [];
@@ -97,6 +99,7 @@ export class FuncState {
     f.subprog = this.subprog;
     f.callback = this.callback;
     f.callbackRefs = this.callbackRefs;
+    f.callbackDepth = this.callbackDepth;
     return f;
   }
 
@@ -119,6 +122,10 @@ export class VerifierState {
   refs: Reference[] = [];
   /** Ids of scalars/pointers; carried with the state so copies on different paths do not clash. */
   branches = 0;
+  /** may_goto fall-throughs taken on this path (the kernel's may_goto_depth): loop iterations that may converge. */
+  mayGotoDepth = 0;
+  /** Callback bodies entered on this path (the kernel's callback_unroll_depth). */
+  callbackUnrollDepth = 0;
 
   get cur(): FuncState {
     return this.frames[this.frames.length - 1]!;
@@ -128,6 +135,8 @@ export class VerifierState {
     const s = new VerifierState();
     s.frames = this.frames.map((f) => f.clone());
     s.refs = this.refs.map((r) => ({ ...r }));
+    s.mayGotoDepth = this.mayGotoDepth;
+    s.callbackUnrollDepth = this.callbackUnrollDepth;
     return s;
   }
 

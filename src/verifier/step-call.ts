@@ -11,33 +11,46 @@ import { BPF_FUNC, BPF_PROG_TYPE } from '../internal/uapi.gen.js';
 import { CHANGES_PACKET_DATA } from '../helpers/protos.js';
 import { Reject, type Env } from './env.js';
 import { subprogEnd, type Cfg } from './cfg.js';
-import { FuncState } from './state.js';
+import { FuncState, type VerifierState } from './state.js';
+import { widenImpreciseScalars } from './prune.js';
 import { RegType, isNullConst, markNotInit, markUnknown, type RegState } from './reg-state.js';
-import { callbackSite, checkCallbackExit, enterCallback, isCallbackHelper } from './callbacks.js';
+import { LOOP, callbackSite, checkCallbackExit, enterCallback, isCallbackHelper } from './callbacks.js';
 import { checkHelperCall, checkHelperMem, clearPacketPointers } from './helpers-check.js';
 import type { FuncSig } from './btf-funcs.js';
 import { markPrecise } from './precision.js';
 import { emitComment, formatState, regName } from './log-state.js';
 import { Flow, type Walk } from './walk.js';
 
-/** A helper call; bpf_loop and bpf_for_each_map_elem also enter their callback. */
+/**
+ * A helper call. bpf_loop and bpf_for_each_map_elem also push a path into
+ * their callback (callbacks.ts), from the state before the call; this path
+ * goes on after the call with no more iterations. bpf_loop enters at most
+ * r1 bodies in a row, so its count must be precise.
+ */
 export function stepCall(w: Walk): void {
   const env = w.env;
   const imm = env.prog.imm[w.insn]!;
   const site = isCallbackHelper(imm) ? callbackSite(env, imm) : undefined;
-  checkHelperCall(env, imm);
-  if (site === undefined) {
-    if (w.level >= 1) emitComment(env, w.insnText, 0);
-    return;
+  let before: VerifierState | undefined;
+  let more = site !== undefined;
+  if (site !== undefined) {
+    if (imm === LOOP) {
+      markPrecise(env, 1);
+      more = BigInt(env.state.cur.callbackDepth) < env.state.cur.regs[1]!.umax;
+    }
+    if (more) before = env.state.clone();
   }
-  // The helper calls the callback: verify its body now, then come back after the call.
-  if (w.level >= 1) emitComment(env, w.insnText);
-  if (env.state.frames.length >= MAX_CALL_FRAMES) throw new Reject(`the call stack of ${env.state.frames.length + 1} frames is too deep !`);
-  const caller = env.state.cur;
+  checkHelperCall(env, imm);
+  if (w.level >= 1) emitComment(env, w.insnText, 0);
+  if (site === undefined) return;
+  env.state.cur.callbackDepth = 0;
+  if (!before) return;
+  if (before.frames.length >= MAX_CALL_FRAMES) throw new Reject(`the call stack of ${before.frames.length + 1} frames is too deep !`);
   w.addCallEdge(site.target);
-  const callee = enterCallback(env, imm, site, w.insn);
-  w.nextInsn = site.target;
-  if (w.level >= 1) w.log.line(`caller:\n ${formatState(env, caller)}\ncallee:\n ${formatState(env, callee)}`);
+  enterCallback(env, before, imm, site, w.insn);
+  before.callbackUnrollDepth++;
+  before.frames[before.frames.length - 2]!.callbackDepth++;
+  w.pushBranch(before, site.target, w.log.mark());
 }
 
 /** A bpf-to-bpf call: a static function gets a new frame; a global one is checked against its prototype. */
@@ -86,13 +99,11 @@ export function stepExit(w: Walk): Flow {
   if (st.frames.length > 1) {
     // A static function may return any value but a pointer into its own frame.
     if (r0.type === RegType.PTR_TO_STACK && r0.frameno === st.cur.frameno) throw new Reject('cannot return stack pointer to the caller');
-    if (st.cur.callback) checkCallbackExit(env, st.cur);
+    if (st.cur.callback) return callbackReturn(w);
     const callee = st.frames.pop()!;
     const caller = st.cur;
-    // Pointers into the callee's stack die with it. After a callback, r0 is what the helper returns.
-    if (callee.callback) markUnknown(caller.regs[0]!);
-    else caller.regs[0]!.copyFrom(callee.regs[0]!);
-    if (callee.callback && subprogChangesPacket(env.prog, w.cfg, callee.subprog, new Set())) clearPacketPointers(env);
+    // Pointers into the callee's stack die with it.
+    caller.regs[0]!.copyFrom(callee.regs[0]!);
     for (let i = 1; i <= 5; i++) markNotInit(caller.regs[i]!);
     w.nextInsn = callee.callsite + 1;
     if (w.level >= 1) w.log.line(`returning from callee:\n ${formatState(env, callee)}\nto caller at ${w.nextInsn}:\n ${formatState(env, caller)}`);
@@ -104,6 +115,24 @@ export function stepExit(w: Walk): Flow {
     throw new Reject('BPF_EXIT instruction in main prog would lead to reference leak');
   }
   return w.endPath();
+}
+
+/**
+ * A callback's exit: back to the helper call that entered it (its caller's
+ * registers are as they were before the call), which is checked again; the
+ * scalars that changed since the previous visit there and that nothing made
+ * precise are widened, so that the iterations converge.
+ */
+function callbackReturn(w: Walk): Flow {
+  const env = w.env;
+  const st = env.state;
+  checkCallbackExit(env, st.cur);
+  const callee = st.frames.pop()!;
+  w.nextInsn = callee.callsite;
+  if (w.level >= 1) w.log.line(`returning from callee:\n ${formatState(env, callee)}\nto caller at ${w.nextInsn}:\n ${formatState(env, st.cur)}`);
+  const prev = w.prevLoopEntry(callee.callsite, null);
+  if (prev) widenImpreciseScalars(prev.state, st);
+  return Flow.NEXT;
 }
 
 /** Does the subprogram at `start` (or one it calls) call a helper that moves packet data, or tail-call? */

@@ -12,6 +12,7 @@ import {
   scalarBranchTaken, regSetMinMax, revOpcode, syncLinkedScalars, markPtrOrNull, matchPktPointers, findGoodPktPointers,
 } from './branches.js';
 import { markPrecise } from './precision.js';
+import { widenImpreciseScalars } from './prune.js';
 import { emitComment } from './log-state.js';
 import { JMP_SEQ_LIMIT, type Walk } from './walk.js';
 
@@ -43,6 +44,32 @@ export function stepCondJmp(w: Walk, def: InsnDef): void {
   if (taken === 1) w.nextInsn = target;
   if (w.pending.length > JMP_SEQ_LIMIT) throw new Reject(`The sequence of ${w.pending.length} jumps is too complex.`);
   if (both && env.cp) env.cp.branches++;
+}
+
+/**
+ * may_goto +off: the kernel bounds such loops at run time (a per-frame
+ * budget), so the verifier only has to see every state a loop can reach:
+ * the jump (budget spent) is followed now, the fall-through (one more
+ * iteration) is pushed, one may_goto deeper, with scalars that changed
+ * since the previous iteration and that nothing made precise widened to
+ * unknown, so that the loop converges (walk.ts prunes it when an iteration
+ * is covered by the one before).
+ */
+export function stepMayGoto(w: Walk): void {
+  const env = w.env;
+  const prog = env.prog;
+  const insn = w.insn;
+  // (may_goto +0 is a no-op that newer kernels accept: both sides go on at the next instruction.)
+  const off = prog.off[insn]!;
+  w.jmps++;
+  if (w.level >= 1) emitComment(env, w.insnText);
+  const fall = env.state.clone();
+  fall.mayGotoDepth++;
+  // (env.cp is the checkpoint just stored here: may_goto forces one.)
+  const prev = w.prevLoopEntry(insn, env.cp);
+  if (prev) widenImpreciseScalars(prev.state, fall);
+  w.pushBranch(fall, insn + 1, w.log.mark());
+  w.nextInsn = insn + 1 + off;
 }
 
 /** Index (in the verifier's map list) of a map-in-map's inner map, or -1. */

@@ -18,7 +18,7 @@ import { kernelInsnLine } from './log.js';
 import { stateLine } from './log-state.js';
 import { statesEqual, Checkpoint, finishBranch } from './prune.js';
 import { stepAlu, stepAtomic, stepLddw, stepLdAbs, stepLoad, stepStore } from './step-data.js';
-import { stepCondJmp, stepJa } from './step-jump.js';
+import { stepCondJmp, stepJa, stepMayGoto } from './step-jump.js';
 import { stepCall, stepCallLocal, stepExit } from './step-call.js';
 import { stepKfunc } from './kfunc-check.js';
 
@@ -161,6 +161,9 @@ export class Walk {
       case Shape.JmpReg:
         stepCondJmp(this, def);
         return Flow.NEXT;
+      case Shape.MayGoto:
+        stepMayGoto(this);
+        return Flow.NEXT;
       case Shape.Call:
         stepCall(this);
         return Flow.NEXT;
@@ -184,23 +187,41 @@ export class Walk {
     const live = frameLive(env, this.cfg, insn);
     // Like the kernel, store a new state only every few jumps and instructions.
     const addNew = this.jmps - this.prevJmps >= 2 && this.processed - this.prevProcessed >= 8;
+    const cur = env.state;
+    const force = this.cfg.forceCheckpoint[insn] === 1;
+    const def = INSNS[env.prog.op[insn]!]!;
+    const mayGoto = def.shape === Shape.MayGoto;
+    const callsCallback = force && def.shape === Shape.Call;
     for (let k = 0; k < list.length; k++) {
       const old = list[k]!;
       if (old.branches > 0) {
-        if (statesEqual(old.state, env.state, live, 'exact')) throw new Reject(`infinite loop detected at insn ${insn}`);
-      } else if (statesEqual(old.state, env.state, live, 'within')) {
+        // A loop (may_goto, or a helper calling its callback again) converges when an
+        // iteration reaches a state the one before covers, ranges and all.
+        const converges = (mayGoto && old.state.mayGotoDepth !== cur.mayGotoDepth) || callsCallback;
+        if (converges && statesEqual(old.state, cur, live, 'range')) {
+          old.hit++;
+          return true;
+        }
+        if (!callsCallback && old.state.mayGotoDepth === cur.mayGotoDepth && old.state.callbackUnrollDepth === cur.callbackUnrollDepth &&
+          statesEqual(old.state, cur, live, 'exact')) {
+          throw new Reject(`infinite loop detected at insn ${insn}`);
+        }
+      } else if (statesEqual(old.state, cur, live, 'within')) {
         old.hit++;
         return true;
       }
       if (addNew) old.miss++;
-      if (old.miss > old.hit * 3 + 3) list.splice(k--, 1);
+      // Loop entries at forced checkpoints are kept longer (the kernel's 64 against 3).
+      const n = force && old.branches > 0 ? 64 : 3;
+      if (old.miss > old.hit * n + n) list.splice(k--, 1);
     }
     return false;
   }
 
   /** Store the current state at this prune point (every few jumps and instructions, as the kernel does). */
   private checkpoint(): void {
-    if (this.jmps - this.prevJmps < 2 || this.processed - this.prevProcessed < 8) return;
+    const force = this.cfg.forceCheckpoint[this.insn] === 1;
+    if (!force && (this.jmps - this.prevJmps < 2 || this.processed - this.prevProcessed < 8)) return;
     const env = this.env;
     const list = this.explored[this.insn]!;
     this.prevJmps = this.jmps;
@@ -241,6 +262,31 @@ export class Walk {
       env.shownLine = src;
     }
     this.log.write(this.insnText);
+  }
+
+  /**
+   * The previous iteration's state at `insn` (the kernel's find_prev_entry):
+   * the latest checkpoint there still being explored, in the same calls
+   * (other than `exclude`, the one this iteration just stored).
+   */
+  prevLoopEntry(insn: number, exclude: Checkpoint | null): Checkpoint | undefined {
+    const list = this.explored[insn];
+    if (!list) return undefined;
+    const frames = this.env.state.frames;
+    for (let k = list.length - 1; k >= 0; k--) {
+      const c = list[k]!;
+      if (c === exclude || c.branches <= 0 || c.state.frames.length !== frames.length) continue;
+      if (c.state.frames.every((f, i) => f.callsite === frames[i]!.callsite)) return c;
+    }
+    return undefined;
+  }
+
+  /** Explore `state` from `insn` later (a branch); `logMark` is where the level-1 log rewinds to. */
+  pushBranch(state: VerifierState, insn: number, logMark: number): void {
+    const env = this.env;
+    this.pending.push({ state, insn, prev: this.insn, logMark, cp: env.cp, hist: env.hist.slice() });
+    if (env.cp) env.cp.branches++;
+    if (this.pending.length > JMP_SEQ_LIMIT) throw new Reject(`The sequence of ${this.pending.length} jumps is too complex.`);
   }
 
   /** The path ended (exit or pruned): continue with a pending branch, if any. */

@@ -95,8 +95,26 @@ test('bpf_loop: what one iteration leaves in the caller stack is not assumed by 
   assert.equal(withBtf(caller + grows).ok, false);
   // Reading and writing scalars through the context is fine.
   assert.equal(withBtf(caller + 'r1 = *(u64 *)(r2 + 0)\nr1 += 1\n*(u64 *)(r2 + 0) = r1\nr0 = 0\nexit').ok, true);
-  // Pointers may not be stored into the caller's stack (their type would change between iterations).
-  assert.equal(withBtf(caller + '*(u64 *)(r2 + 0) = r10\nr0 = 0\nexit').error?.reason, "a callback cannot store pointers into its caller's stack");
+  // A pointer into the callback's own frame may not be stored in the caller's stack (the kernel's message).
+  assert.equal(withBtf(caller + '*(u64 *)(r2 + 0) = r10\nr0 = 0\nexit').error?.reason, 'cannot spill pointers to stack into stack frame of the caller');
+});
+
+test('bpf_loop: callbacks are walked until the state at the call converges, as the kernel does', () => {
+  // The callback adds 1 to the caller's fp-8; after the loop the caller reads fp[-16 + counter].
+  const loop = (n: number, cb: string): string => 'r1 = 0\n*(u64 *)(r10 - 16) = r1\n*(u64 *)(r10 - 8) = r1\n' +
+    `r1 = ${n}\nld_pseudo r2, 4, 12\nr3 = r10\nr3 += -8\nr4 = 0\ncall 181\n` +
+    'r1 = *(u64 *)(r10 - 8)\nr2 = r10\nr2 += -16\nr2 += r1\nr0 = *(u8 *)(r2 + 0)\nr0 = 0\nexit\n' + cb;
+  const inc = 'r1 = *(u64 *)(r2 + 0)\nr1 += 1\n*(u64 *)(r2 + 0) = r1\nr0 = 0\nexit';
+  // A constant count is walked exactly (the counter is precise: it moves a pointer): 0 or 1 stays inside fp-16..fp-1.
+  assert.equal(withBtf(loop(1, inc)).ok, true, withBtf(loop(1, inc)).log);
+  // 17 iterations would read fp+1.
+  assert.equal(withBtf(loop(17, inc)).ok, false);
+  // A map value pointer stored in the caller's stack: the second iteration's state covers the third, the walk ends.
+  const store = 'ld_pseudo r1, 2, 0\n*(u64 *)(r2 + 0) = r1\nr0 = 0\nexit';
+  const r = verify(asm('r1 = 0\n*(u64 *)(r10 - 8) = r1\nr1 = 1000\nld_pseudo r2, 4, 7\nr3 = r10\nr3 += -8\nr4 = 0\ncall 181\nr0 = 0\nexit\n' + store),
+    { progType: SOCKET_FILTER, btf: true, maps: [ARRAY] });
+  assert.equal(r.ok, true, r.log);
+  assert.ok(r.processed < 100, `processed ${r.processed}`);
 });
 
 test('for_each_map_elem: the callback gets the map, the key and a non-null value', () => {

@@ -65,8 +65,11 @@ test('an instruction budget stops long walks with the kernel message', () => {
 });
 
 test('unknown opcodes and unknown program types are rejected, not thrown', () => {
-  const p = decodeProgram(encodeSlots([{ opcode: 0xb7, dst: 0, src: 0, off: 0, imm: 0 }, { opcode: 0xe5, dst: 0, src: 0, off: 0, imm: 0 }, { opcode: 0x95, dst: 0, src: 0, off: 0, imm: 0 }]), { validate: false });
-  assert.equal(verify(p, { progType: SOCKET_FILTER }).error!.reason, 'unknown opcode e5');
+  const p = decodeProgram(encodeSlots([{ opcode: 0xb7, dst: 0, src: 0, off: 0, imm: 0 }, { opcode: 0xf5, dst: 0, src: 0, off: 0, imm: 0 }, { opcode: 0x95, dst: 0, src: 0, off: 0, imm: 0 }]), { validate: false });
+  assert.equal(verify(p, { progType: SOCKET_FILTER }).error!.reason, 'unknown opcode f5');
+  // e5 with src 1 is not may_goto (BPF_MAY_GOTO is src 0).
+  const q = decodeProgram(encodeSlots([{ opcode: 0xb7, dst: 0, src: 0, off: 0, imm: 0 }, { opcode: 0xe5, dst: 0, src: 1, off: 1, imm: 0 }, { opcode: 0x95, dst: 0, src: 0, off: 0, imm: 0 }]), { validate: false });
+  assert.equal(verify(q, { progType: SOCKET_FILTER }).error!.reason, 'unknown opcode e5');
   assert.equal(verify(asm('r0 = 0\nexit'), { progType: 999 }).error!.reason, 'unknown program type 999');
 });
 
