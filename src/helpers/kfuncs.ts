@@ -299,6 +299,16 @@ export function kfuncLoadCheck(spec: ObjectSpec, p: ProgramSpec): { reasons: str
 }
 
 /**
+ * May the unchecked engine run a verified program with these kfuncs? Not
+ * with bpf_rdonly_cast: the verifier lets the program read through any
+ * address it casts, which the kernel makes safe with its fault handler;
+ * here only the bounds-checked engines make such a read safe (a fault).
+ */
+export function kfuncsTrustable(spec: ObjectSpec, p: ProgramSpec): boolean {
+  return !p.externs.some((n) => n === 'bpf_rdonly_cast' && spec.externs.some((e) => e.name === n && e.kind === 'kfunc'));
+}
+
+/**
  * Turn the program's kfunc calls into calls of their helpers, in place
  * (after kfuncLoadCheck found every one runnable).
  */

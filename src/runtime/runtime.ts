@@ -18,7 +18,7 @@ import { checkHelperCalls } from '../helpers/check-calls.js';
 import type { HelperContextOptions } from '../helpers/context.js';
 import { STANDARD_HELPERS } from '../helpers/index.js';
 import { HelperRegistry, type HelperDef } from '../helpers/registry.js';
-import { KFUNC_HELPERS, kfuncLoadCheck, mapKfuncCalls } from '../helpers/kfuncs.js';
+import { KFUNC_HELPERS, kfuncLoadCheck, kfuncsTrustable, mapKfuncCalls } from '../helpers/kfuncs.js';
 import { TracePipe } from '../helpers/trace-pipe.js';
 import { decodeProgram } from '../isa/decode.js';
 import { ProgramError, TsbpfError, UsageError, VerifierError } from '../internal/errors.js';
@@ -260,8 +260,9 @@ export class Runtime implements ProgramHost {
       mapKfuncCalls(insns, spec, p);
       const callbacks = new Map(resolveFuncRefs(insns).map((t) => [t, decodeProgram(callbackTrampoline(insns, t))]));
       const code = decodeProgram(insns);
-      if (log !== undefined) {
-        // proven safe: the unchecked engine may run it (and its callback entries)
+      // proven safe: the unchecked engine may run it (and its callback entries); not with loads
+      // the kernel guards by its fault handler instead (bpf_rdonly_cast results)
+      if (log !== undefined && kfuncsTrustable(spec, p)) {
         trustProgram(code);
         for (const c of callbacks.values()) trustProgram(c);
       }
