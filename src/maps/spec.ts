@@ -134,6 +134,8 @@ export const SUPPORTED_MAP_TYPES: readonly string[] = [
   // cgroup-storage.ts
   'cgroup_storage',
   'percpu_cgroup_storage',
+  // stack-trace.ts
+  'stack_trace',
 ];
 
 /**

@@ -24,6 +24,7 @@ import { RingBufMap } from './ringbuf.js';
 import { BloomFilterMap } from './bloom-filter.js';
 import { RedirectMap } from './redirect-maps.js';
 import { CgroupStorageMap } from './cgroup-storage.js';
+import { StackTraceMap } from './stack-trace.js';
 import { normalizeSpec, type MapSpec, type ResolvedSpec } from './spec.js';
 
 export interface MapTableOptions {
@@ -65,6 +66,7 @@ const IMPLS: Readonly<Record<string, MapTypeImpl>> = {
   xskmap: { ctor: RedirectMap, shared: false },
   cgroup_storage: { ctor: CgroupStorageMap, shared: false },
   percpu_cgroup_storage: { ctor: CgroupStorageMap, shared: false },
+  stack_trace: { ctor: StackTraceMap, shared: false },
 };
 
 export class MapTable implements MapHost {
