@@ -136,6 +136,7 @@ test('real projects\' objects (TSBPF_PROJECT_OBJECTS) load or fail with a precis
       kernelSkip = results;
       continue;
     }
+    t.diagnostic(`${name}: kernel accepted ${results.filter((r) => r.ok).length} of ${results.length} (of ${spec.programs.length} programs)`);
     for (const r of results) {
       kernelTried++;
       if (r.ok) kernelOk++;
