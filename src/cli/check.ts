@@ -11,6 +11,7 @@ import { decodeProgram } from '../isa/decode.js';
 import { verify } from '../verifier/verify.js';
 import { objectVerifyOptions, unrelocatedMapLoads } from '../verifier/object.js';
 import { attachCtxSize } from '../runtime/verify.js';
+import { kernelBtfFor } from '../verifier/kfuncs-vmlinux.js';
 import { BPF_PROG_TYPE, nameOf } from '../internal/uapi.gen.js';
 import { UsageError } from '../internal/errors.js';
 import { EXIT_FAIL, EXIT_OK, type Command } from './command.js';
@@ -66,7 +67,9 @@ export function checkProgram(spec: ObjectSpec, p: ProgramSpec, typeOverride: num
   const prog = decodeProgram(unrelocatedMapLoads(p), { validate: false });
   // Programs attached in Node read their own struct (src/attach), laid out from offset 0.
   const ctxSize = attachCtxSize(spec, p);
-  const r = verify(prog, objectVerifyOptions(spec, p, { progType, logLevel, ...(ctxSize !== undefined ? { ctxSize } : {}) }));
+  // Kernel objects (kfunc and bpf_get_current_task_btf results) are read by the running kernel's BTF, when it has one.
+  const kernelBtf = kernelBtfFor(p);
+  const r = verify(prog, objectVerifyOptions(spec, p, { progType, logLevel, ...(ctxSize !== undefined ? { ctxSize } : {}), ...(kernelBtf ? { kernelBtf } : {}) }));
   const ms = Math.round((performance.now() - t0) * 100) / 100;
   const row: CheckRow & { log: string } = {
     program: p.name, section: p.section, type: typeName, verdict: r.ok ? 'accept' : 'reject', processed: r.processed, ms, log: r.log,

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { Btf } from '../btf/btf.js';
 import { parseBtf } from '../btf/parse-btf.js';
+import type { ProgramSpec } from '../elf/spec.js';
 
 const cache = new Map<string, Btf | null>();
 
@@ -25,4 +26,21 @@ export function loadKernelBtf(path = '/sys/kernel/btf/vmlinux'): Btf | undefined
     cache.set(path, b);
   }
   return b ?? undefined;
+}
+
+const OPC_CALL = 0x85;
+const GET_CURRENT_TASK_BTF = 158;
+
+/**
+ * The kernel BTF when program p needs it (it calls kfuncs or
+ * bpf_get_current_task_btf, whose results are kernel objects), so tools
+ * that verify objects parse the 5 MB file only for such programs.
+ */
+export function kernelBtfFor(p: ProgramSpec, path?: string): Btf | undefined {
+  let needs = p.externs.length > 0;
+  for (let i = 0; !needs && i + 8 <= p.insns.length; i += 8) {
+    const imm = p.insns[i + 4]! | (p.insns[i + 5]! << 8) | (p.insns[i + 6]! << 16) | (p.insns[i + 7]! << 24);
+    needs = p.insns[i] === OPC_CALL && p.insns[i + 1]! >> 4 === 0 && imm === GET_CURRENT_TASK_BTF;
+  }
+  return needs ? loadKernelBtf(path) : undefined;
 }
