@@ -11,3 +11,8 @@ export type { MapEntryTypes } from './map-dump.js';
 export { encodeBtf, BtfEncoder } from './encode.js';
 export * from './types.js';
 export { sanitizeForKernel } from './sanitize.js';
+export { resolveCoreRelo, findCandidates, formatSpec } from './core-relo.js';
+export type { CoreReloResult, CandidateCache } from './core-relo.js';
+export { CoreKind, essentialName, parseCoreSpec } from './core-spec.js';
+export type { CoreSpec, CoreAccessor } from './core-spec.js';
+export { matchSpec, typesAreCompat, typesMatch } from './core-match.js';

@@ -7,4 +7,7 @@ export { programTypeForSection, BPF_F_SLEEPABLE, BPF_F_XDP_HAS_FRAGS } from './s
 export { assertRunnable, unsupportedReasons } from './runnable.js';
 export { isGplCompatible } from './license.js';
 export type { SectionProgramType } from './section-names.js';
-export type { ObjectSpec, ProgramSpec, MapSpec, MapRef, MapInitValue, ExternSpec, CoreReloSpec } from './spec.js';
+export type { ObjectSpec, ProgramSpec, MapSpec, MapRef, MapInitValue, ExternSpec, CoreReloSpec, CoreReloOutcome } from './spec.js';
+export { applyCoreRelos, CORE_POISON_IMM } from './core-apply.js';
+export { parseKconfig, kernelVersionCode, kconfigMap } from './kconfig.js';
+// Node-only helpers (node:fs) are not re-exported here: target-btf.ts (kernelBtf, readTargetBtf) and kernel-config.ts (kernelKconfig).
