@@ -23,6 +23,8 @@ export interface FuncSig {
   readonly args: readonly FuncArg[];
   /** Why the function cannot be verified as a global function (return type...), if it cannot. */
   readonly unsupported?: string;
+  /** It returns an int or an enum (LD_ABS and tail calls in subprograms need that). */
+  readonly scalarReturn?: boolean;
 }
 
 /** Signatures of the functions in a program's func_info; `ctxName` is the program type's context struct. */
@@ -46,10 +48,9 @@ export function funcSignatures(btf: Btf | undefined, funcInfo: readonly FuncInfo
     const args: FuncArg[] = proto.params.map((p, i) => argKind(btf, p.type, ctxName, i, tags.get(`${fi.typeId}:${i}`)));
     let unsupported: string | undefined;
     const ret = proto.returnType === 0 ? undefined : btf.skipModifiers(proto.returnType);
-    if (ret === undefined || !(ret.kind === BtfKind.INT || ret.kind === BtfKind.ENUM || ret.kind === BtfKind.ENUM64)) {
-      unsupported = `Global function ${f.name}() doesn't return scalar. Only those are supported.`;
-    }
-    out.push({ insn: fi.insn, name: f.name, global: f.linkage === BtfFuncLinkage.GLOBAL, args, unsupported });
+    const scalarReturn = ret !== undefined && (ret.kind === BtfKind.INT || ret.kind === BtfKind.ENUM || ret.kind === BtfKind.ENUM64);
+    if (!scalarReturn) unsupported = `Global function ${f.name}() doesn't return scalar. Only those are supported.`;
+    out.push({ insn: fi.insn, name: f.name, global: f.linkage === BtfFuncLinkage.GLOBAL, args, unsupported, scalarReturn });
   }
   return out;
 }

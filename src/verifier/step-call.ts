@@ -100,13 +100,7 @@ export function stepExit(w: Walk): Flow {
     // A static function may return any value but a pointer into its own frame.
     if (r0.type === RegType.PTR_TO_STACK && r0.frameno === st.cur.frameno) throw new Reject('cannot return stack pointer to the caller');
     if (st.cur.callback) return callbackReturn(w);
-    const callee = st.frames.pop()!;
-    const caller = st.cur;
-    // Pointers into the callee's stack die with it.
-    caller.regs[0]!.copyFrom(callee.regs[0]!);
-    for (let i = 1; i <= 5; i++) markNotInit(caller.regs[i]!);
-    w.nextInsn = callee.callsite + 1;
-    if (w.level >= 1) w.log.line(`returning from callee:\n ${formatState(env, callee)}\nto caller at ${w.nextInsn}:\n ${formatState(env, caller)}`);
+    returnToCaller(w);
     return Flow.NEXT;
   }
   checkReturnCode(env, r0);
@@ -115,6 +109,20 @@ export function stepExit(w: Walk): Flow {
     throw new Reject('BPF_EXIT instruction in main prog would lead to reference leak');
   }
   return w.endPath();
+}
+
+/** Return from a static function: r0 to the caller, r1..r5 clobbered, on after the call. */
+export function returnToCaller(w: Walk): void {
+  const env = w.env;
+  const st = env.state;
+  w.noteDepth();
+  const callee = st.frames.pop()!;
+  const caller = st.cur;
+  // Pointers into the callee's stack die with it.
+  caller.regs[0]!.copyFrom(callee.regs[0]!);
+  for (let i = 1; i <= 5; i++) markNotInit(caller.regs[i]!);
+  w.nextInsn = callee.callsite + 1;
+  if (w.level >= 1) w.log.line(`returning from callee:\n ${formatState(env, callee)}\nto caller at ${w.nextInsn}:\n ${formatState(env, caller)}`);
 }
 
 /**

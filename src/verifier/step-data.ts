@@ -15,6 +15,7 @@ import { coerceToSize } from './bounds.js';
 import { tnumIsConst } from './tnum.js';
 import { emitComment, regName } from './log-state.js';
 import type { Walk } from './walk.js';
+import { returnToCaller } from './step-call.js';
 
 /** The immediate operand as a register (one, reused: no allocation per instruction). */
 const immReg = new RegState();
@@ -196,7 +197,7 @@ export function stepLdAbs(w: Walk, def: InsnDef): void {
   if (t !== T['socket_filter'] && t !== T['sched_cls'] && t !== T['sched_act']) {
     throw new Reject('BPF_LD_[ABS|IND] instructions not allowed for this program type');
   }
-  if (env.state.frames.length > 1 || (env.state.cur.subprog !== 0)) throw new Reject('BPF_LD_[ABS|IND] cannot be mixed with bpf-to-bpf calls');
+  for (const f of env.state.frames) if (f.callback) throw new Reject('cannot use BPF_LD_[ABS|IND] within callback');
   if (def.shape === Shape.LdInd) readReg(regs, env.prog.src[w.insn]!);
   const r6 = regs[6]!;
   if (r6.type !== RegType.PTR_TO_CTX) throw new Reject('at the time of BPF_LD_ABS|IND R6 != pointer to skb');
@@ -205,4 +206,11 @@ export function stepLdAbs(w: Walk, def: InsnDef): void {
   markUnknown(regs[0]!);
   coerceToSize(regs[0]!, def.width / 8);
   if (w.level >= 1) emitComment(env, w.insnText, 0);
+  // In a called function a failed load returns 0 from it (a hidden exit): the load's success
+  // goes on later, the failure returns now. (In the main program it ends the program with 0.)
+  if (env.state.frames.length > 1) {
+    w.pushBranch(env.state.clone(), w.insn + 1, w.log.mark());
+    markConstScalar(regs[0]!, 0n);
+    returnToCaller(w);
+  }
 }

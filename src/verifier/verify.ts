@@ -12,7 +12,7 @@ import { DecodeError, VerifierError } from '../internal/errors.js';
 import { BPF_PROG_TYPE, nameOf } from '../internal/uapi.gen.js';
 import { ctxLayout, structCtxLayout } from '../progtypes/ctx.js';
 import { Reject, type Env, type MapInfo, type VerifyOptions, type LineInfo } from './env.js';
-import { analyzeCfg } from './cfg.js';
+import { analyzeCfg, subprogEnd, type Cfg } from './cfg.js';
 import { VerifierState } from './state.js';
 import { VerifierLog, statsLine } from './log.js';
 import { sourceLine } from './log-state.js';
@@ -104,6 +104,7 @@ function verifyOnce(prog: Program, opts: VerifyOptions, level: number): VerifyRe
     if (opts.progType === BPF_PROG_TYPE['syscall'] && !opts.sleepable) throw new Reject('Syscall programs can only be sleepable');
     checkLddw(env);
     const cfg = analyzeCfg(prog, env.privileged);
+    checkSubprogLdAbs(env, cfg);
     // Global functions (BTF linkage global) are verified once each, on their own.
     const globals = new Map<number, FuncSig>();
     for (const f of opts.funcs ?? []) if (f.global && f.insn !== 0) globals.set(f.insn, f);
@@ -129,6 +130,30 @@ function verifyOnce(prog: Program, opts: VerifyOptions, level: number): VerifyRe
   } catch (e) {
     if (e instanceof Reject) return finish(e);
     throw e;
+  }
+}
+
+/**
+ * LD_ABS/LD_IND in a subprogram (the kernel's check_abnormal_return and
+ * check_btf_func): its hidden exit returns 0 from the subprogram, so the
+ * program needs BTF and the subprogram must return an int.
+ */
+function checkSubprogLdAbs(env: Env, cfg: Cfg): void {
+  const prog = env.prog;
+  for (let k = 1; k < cfg.subprogs.length; k++) {
+    const start = cfg.subprogs[k]!;
+    const end = subprogEnd(cfg, start, prog.length);
+    let ldAbs = false;
+    for (let i = start; i < end && !ldAbs; i++) {
+      const op = prog.op[i]!;
+      if (op < 0) continue;
+      const shape = INSNS[op]!.shape;
+      ldAbs = shape === Shape.LdAbs || shape === Shape.LdInd;
+    }
+    if (!ldAbs) continue;
+    if (!env.opts.btf) throw new Reject('LD_ABS is not allowed in subprogs without BTF');
+    const sig = env.opts.funcs?.find((f) => f.insn === start);
+    if (sig && sig.scalarReturn === false) throw new Reject("LD_ABS is only allowed in functions that return 'int'.");
   }
 }
 

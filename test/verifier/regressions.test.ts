@@ -132,3 +132,15 @@ test('a callback whose r0 is out of range on one path only is rejected (r0 preci
   assert.equal(r.ok, false);
   assert.equal(r.error!.reason, 'At callback return the register R0 has smin=1001 should have been in [0, 1]');
 });
+
+test('LD_ABS in a called function: a failed load returns 0 from it (the kernel\'s hidden exit)', () => {
+  const sub = 'fn:\nr6 = r1\nr0 = *(u32 *)skb[0]\nr0 = 1\nexit\n';
+  const opts = { progType: SOCKET_FILTER, btf: true };
+  assert.equal(verify(asm('call fn\nr0 = 0\nexit\n' + sub), opts).ok, true);
+  // r0 is 0 on the failure path, where the caller reads r9 (selftest ld_abs_subprog_early_exit).
+  assert.equal(verify(asm('call fn\nif r0 != 0 goto out\nr0 = r9\nout:\nr0 = 0\nexit\n' + sub), opts).error?.reason, 'R9 !read_ok');
+  // Without BTF (the kernel's check_abnormal_return), and not inside a callback.
+  assert.equal(verify(asm('call fn\nr0 = 0\nexit\n' + sub), { progType: SOCKET_FILTER }).error?.reason, 'LD_ABS is not allowed in subprogs without BTF');
+  const cb = 'r1 = 1\nld_pseudo r2, 4, 6\nr3 = 0\nr4 = 0\ncall 181\nr0 = 0\nexit\nr6 = r2\nr0 = *(u32 *)skb[0]\nr0 = 0\nexit\n';
+  assert.equal(verify(asm(cb), { progType: SOCKET_FILTER, btf: true }).error?.reason, 'cannot use BPF_LD_[ABS|IND] within callback');
+});
