@@ -78,7 +78,7 @@ function fieldValue(kind: number, spec: CoreSpec | undefined): FieldValue | 'poi
   if (acc.name === undefined) {
     // The path ends in an array element (or is the root itself).
     const size = btf.sizeOf(acc.typeId);
-    if (kind === CoreKind.FIELD_BYTE_OFFSET) return { value: BigInt(spec.bitOffset / 8), size, typeId: acc.typeId, validate: true };
+    if (kind === CoreKind.FIELD_BYTE_OFFSET) return { value: BigInt(Math.floor(spec.bitOffset / 8)), size, typeId: acc.typeId, validate: true };
     if (kind === CoreKind.FIELD_BYTE_SIZE) return { value: BigInt(size), size: 0, typeId: 0, validate: true };
     throw new BtfError(`relocation kind ${kind} cannot be applied to an array element access`);
   }

@@ -93,7 +93,8 @@ function parseAccess(access: string): number[] {
   if (access === '' || access[0] === ':') throw new BtfError(`bad access string '${access}'`);
   const raw: number[] = [];
   for (const part of access.split(':')) {
-    if (!/^\d+$/.test(part)) throw new BtfError(`bad access string '${access}'`);
+    // libbpf reads each step with %d: a non-negative int.
+    if (!/^\d+$/.test(part) || Number(part) > 0x7fffffff) throw new BtfError(`bad access string '${access}'`);
     if (raw.length === CORE_SPEC_MAX_LEN) throw new BtfError(`access string '${access}' is deeper than ${CORE_SPEC_MAX_LEN} steps`);
     raw.push(Number(part));
   }
