@@ -16,12 +16,12 @@
 // argument registers and iterator depths: never looser than the kernel's
 // range-within comparison with precision marks.
 
-import { RegState, RegType, markConstScalar, markNotInit, markPointer, markUnknown, sameBounds } from './reg-state.js';
+import { RegState, RegType, markConstScalar, markNotInit, markPointer } from './reg-state.js';
 import { StackByte, type FuncState, type VerifierState } from './state.js';
 import { tnumIsConst } from './tnum.js';
 import { reject, type Env } from './env.js';
 import { releaseReference } from './helpers-check.js';
-import { statesEqual } from './prune.js';
+import { statesEqual, widenImpreciseScalars } from './prune.js';
 import { ITERS, type IterKind } from './kfuncs.js';
 import { STACK_SIZE } from '../isa/fields.js';
 
@@ -161,7 +161,7 @@ export function iterNext(env: Env, regno: number, kind: IterKind, nargs: number,
     const qf = queued.frames[frameIndex]!;
     const qrec = qf.wspilled()[slotIndex]!;
     qrec.iterDepth++;
-    if (prev) widenImprecise(prev, queued);
+    if (prev) widenImpreciseScalars(prev, queued);
     clobber(queued.cur.regs);
     markPointer(queued.cur.regs[0]!, RegType.PTR_TO_MEM);
     queued.cur.regs[0]!.memSize = elemSize;
@@ -172,33 +172,6 @@ export function iterNext(env: Env, regno: number, kind: IterKind, nargs: number,
   clobber(regs);
   markConstScalar(regs[0]!, 0n);
   return { pruned: false, ...(queued ? { queued } : {}) };
-}
-
-/**
- * The kernel's widen_imprecise_scalars: a scalar no check has needed exact
- * (not precise) that changed since the previous visit of this next() call
- * becomes unknown in the next iteration, so counters such as `n++` do not
- * keep the loop from converging. Widening only loses knowledge: always safe.
- */
-function widenImprecise(prev: VerifierState, cur: VerifierState): void {
-  if (prev.frames.length !== cur.frames.length) return;
-  const widen = (o: RegState | null | undefined, c: RegState): void => {
-    if (c.type !== RegType.SCALAR || c.precise || !o || o.type !== RegType.SCALAR || sameBounds(o, c)) return;
-    markUnknown(c);
-  };
-  for (let f = 0; f < cur.frames.length; f++) {
-    const pf = prev.frames[f]!;
-    const cf = cur.frames[f]!;
-    for (let i = 0; i < cf.regs.length; i++) widen(pf.regs[i], cf.regs[i]!);
-    let any = false;
-    for (let k = 0; k < cf.spilled.length; k++) {
-      const c = cf.spilled[k];
-      if (c && c.type === RegType.SCALAR && !c.precise && pf.spilled[k]?.type === RegType.SCALAR && !sameBounds(pf.spilled[k]!, c)) any = true;
-    }
-    if (!any) continue;
-    const sp = cf.wspilled();
-    for (let k = 0; k < sp.length; k++) if (sp[k]) widen(pf.spilled[k], sp[k]!);
-  }
 }
 
 function clobber(regs: RegState[]): void {
