@@ -133,8 +133,9 @@ export abstract class BpfMap {
     return new Int32Array(this.mem.u8.buffer);
   }
 
-  /** What a worker thread passes to MapTable.attach to use this map. */
+  /** What a worker thread passes to MapTable.attach to use this map; from now on every thread locks (Desc.SHARED). */
   handle(): MapHandle {
+    Atomics.store(this.i32(), (this.desc + Desc.SHARED) >>> 2, 1);
     return { id: this.id, desc: this.desc, spec: this.spec };
   }
 

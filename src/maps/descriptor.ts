@@ -60,6 +60,12 @@ export const Desc = {
   REFS: 84,
   /** Offset of the value's `struct bpf_spin_lock` + 1 (0: the value has none), for BPF_F_LOCK. */
   SPIN_LOCK: 88,
+  /**
+   * 1 once a handle for another thread was made (BpfMap.handle): from then on
+   * writers take LOCK and readers check entry generations with atomics. A map
+   * only one thread knows skips both (Atomics cost ~10 ns each in JS).
+   */
+  SHARED: 92,
 } as const;
 
 export const DESC_SIZE = 96;

@@ -7,9 +7,12 @@
 // stable for a racing reader as long as possible.
 //
 // All mutable state (bucket chains, free list, count, LRU list) lives in the
-// memory and is changed only under the map's writer lock (lock.ts), so maps
-// attached from worker threads (MapTable.attach) insert and delete
-// concurrently; lookups take no lock.
+// memory and, once the map is shared with another thread (Desc.SHARED), is
+// changed only under the map's writer lock (lock.ts), so maps attached from
+// worker threads (MapTable.attach) insert and delete concurrently; lookups
+// take no lock. Before that, one thread owns the map and the same code runs
+// without the lock and without atomics (each Atomics call costs ~10 ns in
+// JS), which keeps single-threaded maps as fast as they were.
 //
 // An update of an existing key copies the new value over the old one in place
 // (the kernel links a fresh element instead, for non-per-CPU maps): a reader
@@ -119,7 +122,7 @@ export class HashMap extends BpfMap {
 
   /** Elements in use. */
   get size(): number {
-    return Atomics.load(this.view(), this.d + (Desc.COUNT >>> 2));
+    return this.view()[this.d + (Desc.COUNT >>> 2)]!;
   }
 
   /** Entries on the free list (max_entries - size when nothing is in flight). */
@@ -147,16 +150,53 @@ export class HashMap extends BpfMap {
     return this.u32;
   }
 
+  /** Shared with another thread: writers lock, readers check generations atomically. */
+  private get concurrent(): boolean {
+    return this.u32[this.d + (Desc.SHARED >>> 2)] !== 0;
+  }
+
   private lock(): void {
-    lockWord(this.u32, this.d + (Desc.LOCK >>> 2), this.name);
+    if (this.concurrent) lockWord(this.u32, this.d + (Desc.LOCK >>> 2), this.name);
   }
 
   private unlock(): void {
-    unlockWord(this.u32, this.d + (Desc.LOCK >>> 2));
+    if (this.concurrent) unlockWord(this.u32, this.d + (Desc.LOCK >>> 2));
   }
 
-  /** The entry holding the key at `key` with hash `h`, or 0. Lock-free (hash-layout.ts). */
+  /** A store a lock-free reader may race with: ordered after the plain writes before it when shared. */
+  private publish(idx: number, v: number): void {
+    if (this.concurrent) Atomics.store(this.u32, idx, v);
+    else this.u32[idx] = v;
+  }
+
+  /** The entry holding the key at `key` with hash `h`, or 0. */
   private find(key: number, h: number): number {
+    return this.concurrent ? this.findShared(key, h) : this.findOwned(key, h);
+  }
+
+  /** find when no other thread can change the map: a plain walk. */
+  private findOwned(key: number, h: number): number {
+    const u32 = this.u32;
+    const u8 = this.u8;
+    const ks = this.keySize;
+    let e = u32[this.b0 + (h & this.mask)]!;
+    // Bounded by the map's size: headers live in program-writable memory, and an
+    // unverified program that overwrote one (a cycle) must not hang the host.
+    for (let steps = this.maxEntries; (e & 7) === 0 && e !== 0 && steps > 0; steps--) {
+      const ei = e >>> 2;
+      if (u32[ei + 1] === h && (u32[ei + F]! & FLAG_USED) !== 0) {
+        const k = e + ENTRY_HEADER;
+        let i = 0;
+        while (i < ks && u8[k + i] === u8[key + i]) i++;
+        if (i === ks) return e;
+      }
+      e = u32[ei + N]!;
+    }
+    return 0;
+  }
+
+  /** find racing with writers in other threads: the lock-free protocol of hash-layout.ts. */
+  private findShared(key: number, h: number): number {
     const u32 = this.u32;
     const u8 = this.u8;
     const ks = this.keySize;
@@ -165,7 +205,7 @@ export class HashMap extends BpfMap {
     for (let tries = RESTARTS; tries > 0; tries--) {
       let e = u32[this.b0 + b]!;
       let steps = this.maxEntries;
-      for (; (e & 1) === 0 && e !== 0 && steps > 0; steps--) {
+      for (; (e & 7) === 0 && e !== 0 && steps > 0; steps--) {
         const ei = e >>> 2;
         if (u32[ei + 1] === h) {
           const f = Atomics.load(u32, ei + F);
@@ -191,7 +231,11 @@ export class HashMap extends BpfMap {
     if (e === 0) return 0;
     if (this.lru && cpu !== USER) {
       const f = (e >>> 2) + F;
-      if ((this.u32[f]! & FLAG_REF) === 0) Atomics.or(this.u32, f, FLAG_REF);
+      if ((this.u32[f]! & FLAG_REF) === 0) {
+        // another thread's writer may be storing this word: do not lose its change
+        if (this.concurrent) Atomics.or(this.u32, f, FLAG_REF);
+        else this.u32[f] = this.u32[f]! | FLAG_REF;
+      }
     }
     return (e + this.valueOff + (this.perCpu && cpu > 0 ? cpu * this.valueStride : 0)) >>> 0;
   }
@@ -214,6 +258,8 @@ export class HashMap extends BpfMap {
     if ((flags & BPF_F_LOCK) !== 0 && this.spinLockOff < 0) return -EINVAL; // the value has no bpf_spin_lock
     this.view();
     const h = hash32(this.u8, key, this.keySize, this.seed);
+    // one thread: no lock, and no try/finally on the hot path
+    if (!this.concurrent) return this.updateLocked(key, value, flags, cpu, h);
     this.lock();
     try {
       return this.updateLocked(key, value, flags, cpu, h);
@@ -254,10 +300,10 @@ export class HashMap extends BpfMap {
     u32[ei + 1] = h;
     this.writeValue(e, value, cpu, true);
     // publish: a new generation with USED, then the link (atomic stores order the plain writes before them)
-    Atomics.store(u32, ei + F, ((u32[ei + F]! & ~(FLAG_GEN - 1)) + FLAG_GEN) | FLAG_USED);
+    this.publish(ei + F, ((u32[ei + F]! & ~(FLAG_GEN - 1)) + FLAG_GEN) | FLAG_USED);
     const b = this.b0 + (h & this.mask);
     u32[ei + N] = u32[b]!;
-    Atomics.store(u32, b, e);
+    this.publish(b, e);
     if (this.lru) this.lruPushHead(e);
     u32[d + (Desc.COUNT >>> 2)] = u32[d + (Desc.COUNT >>> 2)]! + 1;
     return 0;
@@ -289,15 +335,20 @@ export class HashMap extends BpfMap {
   override deleteAt(key: number): number {
     this.view();
     const h = hash32(this.u8, key, this.keySize, this.seed);
+    if (!this.concurrent) return this.deleteLocked(key, h);
     this.lock();
     try {
-      const e = this.find(key, h);
-      if (e === 0) return -ENOENT;
-      this.remove(e, h);
-      return 0;
+      return this.deleteLocked(key, h);
     } finally {
       this.unlock();
     }
+  }
+
+  private deleteLocked(key: number, h: number): number {
+    const e = this.find(key, h);
+    if (e === 0) return -ENOENT;
+    this.remove(e, h);
+    return 0;
   }
 
   /** Unlink an in-use entry from its bucket (and LRU list) and free it (writer lock held). */
@@ -306,14 +357,14 @@ export class HashMap extends BpfMap {
     let link = this.b0 + (h & this.mask); // u32 index of the pointer to patch
     for (let steps = this.maxEntries; u32[link] !== e; steps--) {
       const n = u32[link]!;
-      if (steps === 0 || (n & 1) !== 0 || n === 0) return; // corrupted chain (see find): leave it
+      if (steps === 0 || (n & 7) !== 0 || n === 0) return; // corrupted chain (see find): leave it
       link = (n >>> 2) + N;
     }
     const ei = e >>> 2;
-    Atomics.store(u32, link, u32[ei + N]!);
+    this.publish(link, u32[ei + N]!);
     if (this.lru) this.lruUnlink(e);
     // a new generation without USED: a reader comparing this entry's key now rejects it
-    Atomics.store(u32, ei + F, (u32[ei + F]! & ~(FLAG_GEN - 1)) + FLAG_GEN);
+    this.publish(ei + F, (u32[ei + F]! & ~(FLAG_GEN - 1)) + FLAG_GEN);
     this.pushFree(e);
     const c = this.d + (Desc.COUNT >>> 2);
     u32[c] = u32[c]! - 1;
@@ -371,7 +422,8 @@ export class HashMap extends BpfMap {
       if (e === 0) return 0;
       const f = (e >>> 2) + F;
       if ((u32[f]! & FLAG_REF) !== 0 && steps < count) {
-        Atomics.and(u32, f, ~FLAG_REF);
+        if (this.concurrent) Atomics.and(u32, f, ~FLAG_REF);
+        else u32[f] = u32[f]! & ~FLAG_REF;
         this.lruUnlink(e);
         this.lruPushHead(e);
         continue;
@@ -385,6 +437,7 @@ export class HashMap extends BpfMap {
 
   override nextKeyAt(key: number, out: number): number {
     this.view();
+    if (!this.concurrent) return this.nextKeyLocked(key, out);
     this.lock();
     try {
       return this.nextKeyLocked(key, out);
@@ -402,13 +455,13 @@ export class HashMap extends BpfMap {
       // a missing key restarts the walk at the first key, as the kernel does
       if (e !== 0) {
         const n = u32[(e >>> 2) + N]!;
-        if ((n & 1) === 0 && n !== 0) return this.copyKey(n, out);
+        if ((n & 7) === 0 && n !== 0) return this.copyKey(n, out);
         b = (h & this.mask) + 1;
       }
     }
     for (; b < this.buckets; b++) {
       const e = u32[this.b0 + b]!;
-      if ((e & 1) === 0 && e !== 0) return this.copyKey(e, out);
+      if ((e & 7) === 0 && e !== 0) return this.copyKey(e, out);
     }
     return -ENOENT;
   }
@@ -426,7 +479,7 @@ export class HashMap extends BpfMap {
     let n = 0;
     for (let b = 0; b < this.buckets; b++) {
       let e = u32[this.b0 + b]!;
-      for (let steps = this.maxEntries; (e & 1) === 0 && e !== 0 && steps > 0; steps--) {
+      for (let steps = this.maxEntries; (e & 7) === 0 && e !== 0 && steps > 0; steps--) {
         // the callback may have deleted the element we were about to visit; its
         // `next` now leads into the free list, so leave this bucket
         if ((u32[(e >>> 2) + F]! & FLAG_USED) === 0) break;

@@ -13,7 +13,7 @@ test('array: create checks follow the kernel (key_size 4, value_size and max_ent
   assert.equal(errnoOf(() => t.create({ name: 'a', type: 'array', keySize: 4, valueSize: 4, maxEntries: 0 })), EINVAL);
   assert.equal(errnoOf(() => t.create({ name: 'a', type: 'array', keySize: 4, valueSize: 4, maxEntries: 1, flags: BPF_F_NO_PREALLOC })), EINVAL);
   assert.equal(errnoOf(() => t.create({ name: 'a', type: 'no_such_type', keySize: 4, valueSize: 4, maxEntries: 1 })), EINVAL);
-  assert.equal(errnoOf(() => t.create({ name: 'a', type: 'stack_trace', keySize: 4, valueSize: 4, maxEntries: 1 })), 95);
+  assert.equal(errnoOf(() => t.create({ name: 'a', type: 'user_ringbuf', keySize: 0, valueSize: 0, maxEntries: 4096 })), 95);
 });
 
 test('array: elements exist zeroed; update flags, bounds and delete as the kernel', () => {
