@@ -115,8 +115,12 @@ function write(view: DataView, at: number, patch: LibbpfPatch): void {
 export function libbpfStreams(plain: ObjectSpec, patches: readonly LibbpfPatch[]): { streams: Map<string, Uint8Array>; unplaced: LibbpfPatch[] } {
   const streams = new Map(plain.programs.map((p) => [p.name, p.insns.slice()]));
   const unplaced: LibbpfPatch[] = [];
-  // A record's first patch line gives the (sub-)program's own index of the record's instruction.
+  // A record's lowest reported index is its own instruction (libbpf 1.1 reports an lddw's poisoned slots second-first).
   const base = new Map<string, number>();
+  for (const patch of patches) {
+    const k = `${patch.section}#${patch.relo}`;
+    base.set(k, Math.min(base.get(k) ?? patch.insn, patch.insn));
+  }
   for (const patch of patches) {
     const rec = plain.btfExt?.coreRelos.get(patch.section)?.[patch.relo];
     if (!rec) {
@@ -124,7 +128,6 @@ export function libbpfStreams(plain: ObjectSpec, patches: readonly LibbpfPatch[]
       continue;
     }
     const k = `${patch.section}#${patch.relo}`;
-    if (!base.has(k)) base.set(k, patch.insn);
     const sectionInsn = rec.insn + (patch.insn - base.get(k)!);
     let placed = false;
     for (const p of plain.programs) {

@@ -14,6 +14,8 @@ import { decodeProgram } from '../../src/isa/decode.js';
 import { disassembleObject } from '../../src/cli/dis-object.js';
 import { TsbpfError } from '../../src/internal/errors.js';
 import { kernelLoad, kernelLoadable } from './kernel-harness.js';
+import { firstDifference, libbpfPatches, libbpfStreams } from './libbpf-oracle.js';
+import { kernelBtf } from '../../src/elf/target-btf.js';
 import { BtfKind } from '../../src/btf/types.js';
 import type { ObjectSpec, ProgramSpec } from '../../src/elf/spec.js';
 
@@ -187,4 +189,37 @@ test('the kernel verifies the selftests programs marked __success, as tsbpf link
   }
   console.log(`# kernel verified ${checked} selftests programs from ${files.length} objects`);
   assert.ok(checked > 0);
+});
+
+test('the selftests\' CO-RE relocations against the kernel\'s BTF equal libbpf\'s, patch for patch', (t) => {
+  if (!existsSync(LINUX)) return t.skip('no Linux selftest objects (run test/fixtures/objects/build-linux-selftests.sh)');
+  const target = kernelBtf();
+  if (!target) return t.skip('the kernel has no BTF (/sys/kernel/btf/vmlinux)');
+  // By default the core_reloc tests (every relocation kind, flavors, bitfields, enum64...); all with TSBPF_KERNEL_ALL=1.
+  let files = readdirSync(LINUX).filter((f) => f.endsWith('.o')).sort();
+  if (process.env['TSBPF_KERNEL_ALL'] !== '1') files = files.filter((f) => f.startsWith('test_core_reloc') || f.startsWith('core_kern'));
+  let compared = 0, patches = 0, libbpfRefused = 0;
+  for (const f of files) {
+    const bytes = new Uint8Array(readFileSync(join(LINUX, f)));
+    let plain: ObjectSpec;
+    try {
+      plain = loadObject(bytes, { file: f });
+    } catch {
+      continue; // covered by the load test above
+    }
+    if (plain.coreRelos.length === 0) continue;
+    const ours = loadObject(bytes, { file: f, coreTarget: target });
+    const theirs = libbpfPatches(join(LINUX, f));
+    if (typeof theirs === 'string') {
+      if (/needs root|neither cc/.test(theirs)) return t.skip(theirs);
+      libbpfRefused++; // libbpf 1.1 stops before relocating (kfuncs this kernel lacks, struct_ops...)
+      continue;
+    }
+    const { streams } = libbpfStreams(plain, theirs);
+    for (const p of ours.programs) if (p.autoload) assert.equal(firstDifference(`${f} ${p.name}`, p.insns, streams.get(p.name)!), undefined);
+    compared++;
+    patches += theirs.length;
+  }
+  t.diagnostic(`${compared} objects, ${patches} libbpf patches reproduced; libbpf stopped before relocating ${libbpfRefused}`);
+  assert.ok(compared > 0);
 });
