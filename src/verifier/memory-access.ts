@@ -16,6 +16,7 @@ import { mapReadonly, mapWriteonly } from './helpers-check.js';
 import { TAG_UNKNOWN } from './precision.js';
 import { STACK_SIZE } from '../isa/fields.js';
 import { checkBtfAccess } from './kfuncs-btf.js';
+import { checkMapPtrAccess } from './map-ptr.js';
 
 /** BPF_MAX_VAR_OFF: variable offsets must stay below 2^29. */
 export const MAX_VAR_OFF = 1 << 29;
@@ -233,6 +234,10 @@ export function checkMemAccess(env: Env, a: Access): void {
       }
       if (a.write) reject(`R${a.regno} cannot write into ${regTypeName(r.type, r.flags)}`);
       if (!a.write && a.value) markUnknown(a.value);
+      break;
+    case RegType.CONST_PTR_TO_MAP:
+      // The kernel's struct for the map, by the kernel's BTF (map-ptr.ts).
+      checkMapPtrAccess(env, a.regno, ptr, a.off, a.size, a.write, a.write ? undefined : a.value);
       break;
     default:
       reject(`R${a.regno} invalid mem access '${regTypeName(r.type, r.flags)}'`);
