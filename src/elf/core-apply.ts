@@ -146,8 +146,23 @@ export function applyCoreRelos(file: string, local: Btf, ext: BtfExt, programs: 
       if (typeof patched === 'string') {
         throw new ElfError(`program ${p.name}: CO-RE relocation #${got.index} (${r.kindName} ${r.typeName} + ${r.access}): ${patched}`, file, r.section);
       }
-      return { ...r, result: { value: got.result.value, poisoned: patched, target: got.result.target } };
+      // A match whose load/store cannot change size is poisoned too (libbpf: "accesses field incorrectly").
+      const target = patched && !got.result.poison
+        ? `${got.result.target}: the access cannot change from ${got.result.origSize} to ${got.result.newSize} bytes for a signed or non-integer field`
+        : got.result.target;
+      return { ...r, result: { value: patched ? 0n : got.result.value, poisoned: patched, target } };
     });
     return { ...p, insns, coreRelos: relos };
   });
+}
+
+/**
+ * What libbpf prints when the verifier meets a poisoned instruction
+ * ("<invalid CO-RE relocation>" / "failed to resolve CO-RE relocation ..."):
+ * the relocation that poisoned linked instruction `insn`, or undefined.
+ */
+export function corePoisonReason(program: ProgramSpec, insn: number): string | undefined {
+  const r = program.coreRelos.find((x) => x.result?.poisoned && (x.insn === insn || x.insn + 1 === insn));
+  if (!r) return undefined;
+  return `invalid CO-RE relocation: failed to resolve CO-RE relocation ${r.kindName} ${r.typeName} + ${r.access} (${r.result!.target})`;
 }

@@ -19,7 +19,7 @@ test('runtime: core_task.o programs load against a target BTF, poisoned dead cod
   const c = rt.loadObject(bytes, { file: FILE, programs: ['core_kinds', 'core_subfn'], coreTarget: target });
   assert.ok(c.program('core_kinds'));
   assert.ok(c.program('core_subfn'));
-  assert.throws(() => rt.loadObject(bytes, { file: FILE, programs: ['core_poisoned'], coreTarget: target }), /instruction 0: invalid func unknown#195896080/);
+  assert.throws(() => rt.loadObject(bytes, { file: FILE, programs: ['core_poisoned'], coreTarget: target }), /instruction 0: invalid CO-RE relocation: failed to resolve CO-RE relocation field_byte_offset struct pt_regs___signed \+ 0:0/);
   const unverified = rt.loadObject(bytes, { file: FILE, programs: ['core_poisoned'], coreTarget: target, verify: false });
   assert.throws(() => unverified.program('core_poisoned').testRun({ ctxIn: new Uint8Array(168) }), /call to unknown helper id 195896080/);
 });
