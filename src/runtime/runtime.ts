@@ -13,6 +13,7 @@
 import type { Btf } from '../btf/btf.js';
 import { loadObject as loadSpec } from '../elf/load.js';
 import { unsupportedReasons } from '../elf/runnable.js';
+import { corePoisonReason } from '../elf/core-apply.js';
 import type { MapSpec, ObjectSpec, ProgramSpec } from '../elf/spec.js';
 import { checkHelperCalls } from '../helpers/check-calls.js';
 import type { HelperContextOptions } from '../helpers/context.js';
@@ -274,7 +275,8 @@ export class Runtime implements ProgramHost {
       this.programs.push(prog);
       return prog;
     } catch (e) {
-      if (e instanceof VerifierError) throw fail(e.message, e);
+      // a reachable CO-RE poison call: name the relocation, as libbpf rewrites the kernel's log
+      if (e instanceof VerifierError) throw fail(corePoisonReason(p, e.insn) !== undefined ? `instruction ${e.insn}: ${corePoisonReason(p, e.insn)}` : e.message, e);
       if (e instanceof TsbpfError) throw fail(e.message, e);
       throw e;
     }
