@@ -12,9 +12,13 @@
 //      (`bpftool prog loadall`: BTF, func_info, inner maps) and verified
 //      here with the runtime's options (src/verifier/object.ts).
 // Where both reject, the error lines are compared too ("same error").
-// Usage: node scripts/verifier-report.mjs [--corpus DIR] [--random N] [--seed S] [--json] [--verbose]
+// Usage: node scripts/verifier-report.mjs [--corpus DIR] [--random N] [--seed S] [--json] [--verbose] [--only TEXT]
 // (run `npx tsc -p .` first). Agreement counts programs where the kernel gave
 // a verdict; "unsafe accepts" are programs the kernel rejects and we accept.
+// The last line (and the last --json row, corpus 'combined') sums every
+// corpus that ran: agreeing programs over programs with a kernel verdict.
+// Selftests are verified with the running kernel's BTF, examples with its
+// .kconfig values, as libbpf loads them.
 import { readFileSync, existsSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join, resolve, dirname } from 'node:path';
@@ -186,6 +190,8 @@ if (existsSync(corpusFile)) {
 {
   const { loadObject } = await import(dist('src/elf/index.js'));
   const { readdirSync } = await import('node:fs');
+  const { kernelKconfig } = await import(dist('src/elf/kernel-config.js'));
+  const kconfig = kernelKconfig();
   const dir = join(root, 'examples');
   const files = readdirSync(dir, { recursive: true }).map(String).filter((f) => f.endsWith('.o') && !f.includes('bpfeb')).sort();
   const items = [];
@@ -193,7 +199,8 @@ if (existsSync(corpusFile)) {
   for (const f of files) {
     let spec;
     try {
-      spec = loadObject(new Uint8Array(readFileSync(join(dir, f))), { file: f });
+      // .kconfig externs get the running kernel's values, as libbpf gives them (a read-only .kconfig map).
+      spec = loadObject(new Uint8Array(readFileSync(join(dir, f))), { file: f, kconfig });
     } catch {
       continue;
     }
@@ -333,8 +340,22 @@ async function runAccepted(progs, items) {
   return out;
 }
 
+// One figure over every corpus that ran: programs the kernel gave a verdict
+// on (accept or reject), and how many of those got the same verdict here.
+// Corpora that were skipped (no kernel, no selftest build) count nothing.
+const ran = rows.filter((r) => !r.skipped && r.corpus !== 'combined');
+const combined = {
+  corpus: 'combined',
+  judged: ran.reduce((n, r) => n + r.judged, 0),
+  agree: ran.reduce((n, r) => n + r.agree, 0),
+  unsafeAccepts: ran.reduce((n, r) => n + r.unsafeAccepts, 0),
+  overStrict: ran.reduce((n, r) => n + r.overStrict, 0),
+  corpora: ran.map((r) => r.corpus),
+};
+combined.agreement = combined.judged ? +(100 * combined.agree / combined.judged).toFixed(1) : null;
+
 if (args.json) {
-  console.log(JSON.stringify(rows, null, 2));
+  console.log(JSON.stringify([...rows, combined], null, 2));
 } else {
   for (const r of rows) {
     if (r.skipped) {
@@ -358,4 +379,6 @@ if (args.json) {
     if (args.verbose) for (const s of r.strictList) console.log(`  over-strict: ${s}`);
     if (args.verbose) for (const s of r.errorDiffs ?? []) console.log(`  other error: ${s}`);
   }
+  console.log(`combined (${combined.corpora.length} corpora, programs with a kernel verdict): ${combined.agree}/${combined.judged} agree (${combined.agreement}%), ` +
+    `unsafe accepts ${combined.unsafeAccepts}, over-strict rejects ${combined.overStrict}`);
 }
