@@ -12,7 +12,8 @@
 //   ELEM_STRIDE  bytes per entry = ENTRY_HEADER + KEY_STRIDE + VALUE_STRIDE * CPUS
 //   COUNT    entries in use; FREE / FREE_TAIL the free list (chained through
 //            `next`, ends with 0), used first in, first out
-//   LRU_HEAD / LRU_TAIL  LRU maps: the recency list (most recent at the head)
+//   LRU_HEAD LRU maps: address of the LRU lists' header (lru.ts), placed
+//            after the entries; LRU maps keep no FREE list
 //   LOCK     writer lock (lock.ts): every change of a chain, list or count
 //
 // Entry (8-byte aligned):
@@ -24,7 +25,7 @@
 //   +16 u32 flags     bit 0 USED: in use; bit 1 REF: referenced since last
 //                     considered for eviction; bits 2..31: generation, bumped
 //                     whenever the entry is freed or reused
-//   +20 u32 reserved
+//   +20 u32 lru_node  LRU maps: the node's list type and CPU (lru.ts)
 //   +24 key           key_size bytes, padded to KEY_STRIDE
 //   +24+KEY_STRIDE    value; per-CPU maps: CPUS copies, VALUE_STRIDE apart
 //

@@ -20,20 +20,18 @@
 // value with a bpf_spin_lock is copied under that lock by BPF_F_LOCK updates
 // and lookups, and its lock word is never overwritten by a copy.
 //
-// LRU maps evict when full instead of failing with E2BIG: a CLOCK over the
-// recency list (take the oldest entry; if it was referenced since it was last
-// considered, clear the bit and move it to the head; otherwise evict it).
+// LRU maps never run out of entries: their nodes move through the kernel's
+// LRU lists (lru.ts), which evict as the kernel does; they do not use the
+// free list above.
 
 import type { Region } from '../vm/memory.js';
 import { BpfMap, USER, type MapHost } from './base.js';
 import { Desc } from './descriptor.js';
-import { E2BIG, EEXIST, EINVAL, ENOENT } from './errno.js';
+import { E2BIG, EEXIST, EINVAL, ENOENT, ENOMEM } from './errno.js';
 import {
   ENTRY_FLAGS,
   ENTRY_HASH,
   ENTRY_HEADER,
-  ENTRY_LRU_NEXT,
-  ENTRY_LRU_PREV,
   ENTRY_NEXT,
   FLAG_GEN,
   FLAG_REF,
@@ -44,6 +42,7 @@ import {
   roundUpPow2,
 } from './hash-layout.js';
 import { lockWord, spinLockAt, spinUnlockAt, unlockWord } from './lock.js';
+import { KernelLru, lruHeaderBytes } from './lru.js';
 import { BPF_EXIST, BPF_F_LOCK, BPF_F_RDONLY_PROG, BPF_F_ZERO_SEED, BPF_NOEXIST, roundUp8, type ResolvedSpec } from './spec.js';
 
 const F = ENTRY_FLAGS >>> 2;
@@ -68,6 +67,8 @@ export class HashMap extends BpfMap {
   private readonly d: number;
   /** u32 index of bucket 0. */
   private readonly b0: number;
+  /** LRU maps: the kernel's lists, in a header after the entries. */
+  private readonly lruLists: KernelLru | undefined;
 
   constructor(host: MapHost, spec: ResolvedSpec, id: number, attachAt?: number) {
     const perCpu = spec.typeName === 'percpu_hash' || spec.typeName === 'lru_percpu_hash';
@@ -80,6 +81,7 @@ export class HashMap extends BpfMap {
     this.valueOff = ENTRY_HEADER + this.keyStride;
     this.entrySize = this.valueOff + this.valueStride * (perCpu ? host.cpus : 1);
     const bucketBytes = roundUp8(this.buckets * 4);
+    const entryBytes = this.entrySize * spec.maxEntries;
     this.d = this.desc >>> 2;
     if (attachAt !== undefined) {
       // another thread built it: take the layout from the descriptor
@@ -89,10 +91,11 @@ export class HashMap extends BpfMap {
       this.u8 = this.mem.u8;
       this.u32 = new Int32Array(this.u8.buffer);
       this.b0 = this.region.start >>> 2;
+      this.lruLists = this.lru ? this.newLru(this.entryBase + entryBytes) : undefined;
       return;
     }
     this.seed = (spec.flags & BPF_F_ZERO_SEED) !== 0 ? 0 : (Math.random() * 0x100000000) | 0;
-    this.region = this.allocData(bucketBytes + this.entrySize * spec.maxEntries, {
+    this.region = this.allocData(bucketBytes + entryBytes + (this.lru ? lruHeaderBytes(host.cpus) : 0), {
       name: `map ${spec.name}`,
       kind: 'map',
       writable: (spec.flags & BPF_F_RDONLY_PROG) === 0,
@@ -103,12 +106,18 @@ export class HashMap extends BpfMap {
     this.b0 = this.region.start >>> 2;
     const u32 = this.u32;
     for (let b = 0; b < this.buckets; b++) u32[this.b0 + b] = nulls(b);
-    // thread every entry onto the free list, lowest address first
     let next = 0;
-    for (let i = spec.maxEntries - 1; i >= 0; i--) {
-      const e = this.entryBase + i * this.entrySize;
-      u32[(e >>> 2) + N] = next;
-      next = e;
+    if (this.lru) {
+      this.lruLists = this.newLru(this.entryBase + entryBytes);
+      this.lruLists.init(this.entryBase, this.entrySize, spec.maxEntries);
+    } else {
+      this.lruLists = undefined;
+      // thread every entry onto the free list, lowest address first
+      for (let i = spec.maxEntries - 1; i >= 0; i--) {
+        const e = this.entryBase + i * this.entrySize;
+        u32[(e >>> 2) + N] = next;
+        next = e;
+      }
     }
     this.setDesc(Desc.DATA, this.region.start);
     this.setDesc(Desc.ELEM_STRIDE, this.entrySize);
@@ -117,7 +126,12 @@ export class HashMap extends BpfMap {
     this.setDesc(Desc.ENTRIES, this.entryBase);
     this.setDesc(Desc.COUNT, 0);
     this.setDesc(Desc.FREE, next);
-    this.setDesc(Desc.FREE_TAIL, this.entryBase + (spec.maxEntries - 1) * this.entrySize);
+    this.setDesc(Desc.FREE_TAIL, next === 0 ? 0 : this.entryBase + (spec.maxEntries - 1) * this.entrySize);
+    this.setDesc(Desc.LRU_HEAD, this.lru ? this.entryBase + entryBytes : 0);
+  }
+
+  private newLru(header: number): KernelLru {
+    return new KernelLru(this.u32, header, this.host.cpus, this.maxEntries, (e) => this.unlink(e, this.u32[(e >>> 2) + 1]!));
   }
 
   /** Elements in use. */
@@ -125,12 +139,13 @@ export class HashMap extends BpfMap {
     return this.view()[this.d + (Desc.COUNT >>> 2)]!;
   }
 
-  /** Entries on the free list (max_entries - size when nothing is in flight). */
+  /** Entries not holding an element: on the free list (LRU maps: on the LRU's free lists). */
   freeCount(): number {
     const u32 = this.view();
     let n = 0;
     this.lock();
     try {
+      if (this.lruLists !== undefined) return this.lruLists.freeNodes(this.entryBase, this.entrySize, this.maxEntries);
       for (let e = u32[this.d + (Desc.FREE >>> 2)]!; e !== 0 && n <= this.maxEntries; e = u32[(e >>> 2) + N]!) n++;
     } finally {
       this.unlock();
@@ -146,6 +161,7 @@ export class HashMap extends BpfMap {
     if (u8 !== this.u8) {
       this.u8 = u8;
       this.u32 = new Int32Array(u8.buffer);
+      this.lruLists?.setView(this.u32);
     }
     return this.u32;
   }
@@ -269,6 +285,7 @@ export class HashMap extends BpfMap {
   }
 
   private updateLocked(key: number, value: number, flags: number, cpu: number, h: number): number {
+    if (this.lruLists !== undefined) return this.updateLru(this.lruLists, key, value, flags, cpu, h);
     const u32 = this.u32;
     const d = this.d;
     const mode = flags & ~BPF_F_LOCK;
@@ -281,32 +298,67 @@ export class HashMap extends BpfMap {
         this.copyValue(v, value);
         spinUnlockAt(u32, v + this.spinLockOff);
       } else this.writeValue(e, value, cpu, false);
-      if (this.lru) {
-        this.lruUnlink(e);
-        this.lruPushHead(e);
-      }
       return 0;
     }
     if (mode === BPF_EXIST) return -ENOENT;
     e = u32[d + (Desc.FREE >>> 2)]!;
-    if (e === 0) {
-      if (!this.lru) return -E2BIG;
-      e = this.evict();
-      if (e === 0) return -E2BIG;
-    }
+    if (e === 0) return -E2BIG;
     this.takeFree(e);
-    const ei = e >>> 2;
+    this.fill(e, key, value, cpu, h);
+    this.link(e, h);
+    return 0;
+  }
+
+  /**
+   * htab_lru_map_update_elem and htab_lru_percpu_map_update_elem: a node is
+   * taken first (which may evict, even the key being updated), then the flags
+   * are checked; lru_hash replaces an existing element with the new node,
+   * lru_percpu_hash updates it in place. A node not used goes back.
+   */
+  private updateLru(lru: KernelLru, key: number, value: number, flags: number, cpu: number, h: number): number {
+    const mode = flags & ~BPF_F_LOCK;
+    const c = cpu === USER ? 0 : cpu; // user space: as if the syscall ran on CPU 0
+    let fresh = this.perCpu && mode === BPF_EXIST ? 0 : lru.popFree(c);
+    if (fresh === 0 && !(this.perCpu && mode === BPF_EXIST)) return -ENOMEM;
+    if (fresh !== 0) this.fill(fresh, key, value, cpu, h);
+    const old = this.find(key, h);
+    let r = 0;
+    if (old !== 0 && mode === BPF_NOEXIST) r = -EEXIST;
+    else if (old === 0 && mode === BPF_EXIST) r = -ENOENT;
+    else if (this.perCpu && old !== 0) {
+      lru.setRef(old);
+      this.writeValue(old, value, cpu, false);
+    } else {
+      const e = fresh;
+      fresh = 0;
+      this.link(e, h);
+      if (old !== 0) {
+        lru.setRef(e);
+        this.unlink(old, h);
+        lru.pushFree(old);
+      }
+    }
+    if (fresh !== 0) lru.pushFree(fresh);
+    return r;
+  }
+
+  /** Write a new element's key, hash and value into entry e (not yet linked: no reader can match it). */
+  private fill(e: number, key: number, value: number, cpu: number, h: number): void {
     this.u8.copyWithin(e + ENTRY_HEADER, key, key + this.keySize);
-    u32[ei + 1] = h;
+    this.u32[(e >>> 2) + 1] = h;
     this.writeValue(e, value, cpu, true);
-    // publish: a new generation with USED, then the link (atomic stores order the plain writes before them)
+  }
+
+  /** Publish entry e at the head of its bucket: a new generation with USED, then the link. */
+  private link(e: number, h: number): void {
+    const u32 = this.u32;
+    const ei = e >>> 2;
+    // atomic stores (when shared) order the plain writes of fill() before them
     this.publish(ei + F, ((u32[ei + F]! & ~(FLAG_GEN - 1)) + FLAG_GEN) | FLAG_USED);
     const b = this.b0 + (h & this.mask);
     u32[ei + N] = u32[b]!;
     this.publish(b, e);
-    if (this.lru) this.lruPushHead(e);
-    u32[d + (Desc.COUNT >>> 2)] = u32[d + (Desc.COUNT >>> 2)]! + 1;
-    return 0;
+    u32[this.d + (Desc.COUNT >>> 2)] = u32[this.d + (Desc.COUNT >>> 2)]! + 1;
   }
 
   /**
@@ -351,23 +403,29 @@ export class HashMap extends BpfMap {
     return 0;
   }
 
-  /** Unlink an in-use entry from its bucket (and LRU list) and free it (writer lock held). */
+  /** Unlink an in-use entry from its bucket and free it (writer lock held). */
   private remove(e: number, h: number): void {
+    if (!this.unlink(e, h)) return;
+    if (this.lruLists !== undefined) this.lruLists.pushFree(e);
+    else this.pushFree(e);
+  }
+
+  /** Take entry e out of bucket h's chain; false when it is not there (a free node, or a corrupted chain). */
+  private unlink(e: number, h: number): boolean {
     const u32 = this.u32;
     let link = this.b0 + (h & this.mask); // u32 index of the pointer to patch
     for (let steps = this.maxEntries; u32[link] !== e; steps--) {
       const n = u32[link]!;
-      if (steps === 0 || (n & 7) !== 0 || n === 0) return; // corrupted chain (see find): leave it
+      if (steps === 0 || (n & 7) !== 0 || n === 0) return false; // not in the chain (or see find: corrupted)
       link = (n >>> 2) + N;
     }
     const ei = e >>> 2;
     this.publish(link, u32[ei + N]!);
-    if (this.lru) this.lruUnlink(e);
     // a new generation without USED: a reader comparing this entry's key now rejects it
     this.publish(ei + F, (u32[ei + F]! & ~(FLAG_GEN - 1)) + FLAG_GEN);
-    this.pushFree(e);
     const c = this.d + (Desc.COUNT >>> 2);
     u32[c] = u32[c]! - 1;
+    return true;
   }
 
   /** Append to the free list (first in, first out). */
@@ -389,50 +447,6 @@ export class HashMap extends BpfMap {
     const n = u32[(e >>> 2) + N]!;
     u32[head] = n;
     if (n === 0) u32[this.d + (Desc.FREE_TAIL >>> 2)] = 0;
-  }
-
-  private lruPushHead(e: number): void {
-    const u32 = this.u32;
-    const hi = this.d + (Desc.LRU_HEAD >>> 2);
-    const head = u32[hi]!;
-    u32[(e + ENTRY_LRU_PREV) >>> 2] = 0;
-    u32[(e + ENTRY_LRU_NEXT) >>> 2] = head;
-    if (head !== 0) u32[(head + ENTRY_LRU_PREV) >>> 2] = e;
-    else u32[this.d + (Desc.LRU_TAIL >>> 2)] = e;
-    u32[hi] = e;
-  }
-
-  private lruUnlink(e: number): void {
-    const u32 = this.u32;
-    const p = u32[(e + ENTRY_LRU_PREV) >>> 2]!;
-    const n = u32[(e + ENTRY_LRU_NEXT) >>> 2]!;
-    if (p !== 0) u32[(p + ENTRY_LRU_NEXT) >>> 2] = n;
-    else u32[this.d + (Desc.LRU_HEAD >>> 2)] = n;
-    if (n !== 0) u32[(n + ENTRY_LRU_PREV) >>> 2] = p;
-    else u32[this.d + (Desc.LRU_TAIL >>> 2)] = p;
-  }
-
-  /** CLOCK eviction: frees an entry and leaves it at the head of the free list; returns it, or 0 when the map is empty. */
-  private evict(): number {
-    const u32 = this.u32;
-    const count = u32[this.d + (Desc.COUNT >>> 2)]!;
-    // each entry is passed over at most once, so this ends within count + 1 steps
-    for (let steps = 0; steps <= count; steps++) {
-      const e = u32[this.d + (Desc.LRU_TAIL >>> 2)]!;
-      if (e === 0) return 0;
-      const f = (e >>> 2) + F;
-      if ((u32[f]! & FLAG_REF) !== 0 && steps < count) {
-        if (this.concurrent) Atomics.and(u32, f, ~FLAG_REF);
-        else u32[f] = u32[f]! & ~FLAG_REF;
-        this.lruUnlink(e);
-        this.lruPushHead(e);
-        continue;
-      }
-      this.remove(e, u32[(e >>> 2) + 1]!);
-      // remove() appended it to the free list, which was empty: it is the whole list now
-      return e;
-    }
-    return 0;
   }
 
   override nextKeyAt(key: number, out: number): number {
