@@ -201,7 +201,11 @@ export class FuncEmitter implements IntrinsicContext {
       this.findSinglePreds(f);
     }
     if (hasMayGoto(this.env.prog, f)) {
-      // The kernel's prologue store: this invocation's may_goto budget.
+      // The kernel's prologue store: this invocation's may_goto budget. (A
+      // function entered by running off the end of the previous one, which
+      // only unverified programs can do, starts a fresh budget here where
+      // the interpreter keeps the frame's; telling them apart takes more
+      // than BPF_MAX_LOOPS may_goto, far beyond the default budget.)
       w.u8(W.i32_const);
       w.s32(BPF_MAX_LOOPS);
       w.u8x2(W.local_set, L_LOOPS);
