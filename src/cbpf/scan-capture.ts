@@ -18,7 +18,7 @@
 
 import { openSync, readSync, closeSync } from 'node:fs';
 import { UsageError } from '../internal/errors.js';
-import { CaptureParser } from '../pcap/parser.js';
+import { CaptureParser, setTimestamp, type InterfaceInfo } from '../pcap/parser.js';
 import { linkTypeInfo } from '../pcap/linktype.js';
 import { createVm, type Vm } from '../vm/vm.js';
 import type { Region } from '../vm/memory.js';
@@ -130,7 +130,14 @@ export type ProgramSource = ClassicProgram | ((linkType: number) => ClassicProgr
 
 /** Run a classic socket filter over every packet of a pcap/pcapng file (path or open descriptor). */
 export function scanCapture(file: string | number, source: ProgramSource, options: ScanOptions = {}): ScanResult {
-  const programFor = (linkType: number): ClassicProgram => (typeof source === 'function' ? source(linkType) : source);
+  // Compiled once per link type, though both the driver and the per-packet path may need it.
+  const programs = new Map<number, ClassicProgram>();
+  const programFor = (linkType: number): ClassicProgram => {
+    if (typeof source !== 'function') return source;
+    let p = programs.get(linkType);
+    if (p === undefined) programs.set(linkType, (p = source(linkType)));
+    return p;
+  };
   const vm = options.vm ?? createVm();
   const engineName = options.engine ?? (hasEngine('jit') ? 'jit' : 'interp');
   const batch = options.batch ?? 4096;
@@ -268,8 +275,33 @@ export function scanCapture(file: string | number, source: ProgramSource, option
         throw e;
       }
     };
+    // pcapng through the scan driver as well: runs of enhanced packet blocks
+    // of one link type go through it, one call per buffer; what it leaves
+    // (other blocks, other interfaces) the parser reads and the per-packet
+    // path filters, one packet at a time so the order is kept. The packet
+    // the parser returns picks the driver for the blocks after it.
+    const ng = parser.format === 'pcapng' && (options.driver ?? true) ? new PcapngRunner(vm, parser, bufAddr, programFor, engineName, batch * 2, options, regions) : undefined;
+    const runDriver = (): number => {
+      const r = ng!.run(packets, acceptedCount);
+      packets = r.packets;
+      acceptedCount = r.accepted;
+      stopped = r.stopped;
+      if (!stopped) options.onProgress?.(packets, acceptedCount);
+      return r.status;
+    };
+    if (ng !== undefined) {
+      mem.refresh();
+      dv = mem.dv;
+      ctx32 = new Uint32Array(mem.wasm.buffer);
+    }
     scan: for (;;) {
-      while (nextPacket()) {
+      for (;;) {
+        if (ng?.ready === true && n === 0) {
+          const status = runDriver();
+          if (stopped) break scan;
+          if (status === SCAN_STATUS.FULL) continue;
+        }
+        if (!nextPacket()) break;
         if (parser.linkType !== batchLinkType) {
           flush();
           if (stopped) break scan;
@@ -289,9 +321,15 @@ export function scanCapture(file: string | number, source: ProgramSource, option
           secs[n] = parser.tsSec;
           nsecs[n] = parser.tsNsec;
         }
-        if (++n === batch) {
+        if (++n === batch || ng !== undefined) {
           flush();
           if (stopped) break scan;
+          if (ng !== undefined) {
+            ng.follow(parser.interfaceId);
+            mem.refresh(); // the driver may have been compiled now
+            dv = mem.dv;
+            ctx32 = new Uint32Array(mem.wasm.buffer);
+          }
         }
       }
       // The batch must run before fill() moves the unread bytes.
@@ -422,6 +460,168 @@ function scanPcap(
     mem.free(ctx);
     mem.free(out);
     if (pack !== undefined) mem.free(pack);
+  }
+}
+
+/** The pcapng scan driver for one section byte order, link type and timestamp resolution. */
+interface NgDriver {
+  readonly bigEndian: boolean;
+  readonly linkType: number;
+  readonly decimals: number;
+  readonly engine: Engine;
+  readonly exec: ExecOptions;
+}
+
+/** pcapng blocks through the scan driver (see scanCapture): its regions, drivers and the delivery of what it accepts. */
+class PcapngRunner {
+  private readonly drivers = new Map<string, NgDriver>();
+  private current: NgDriver | undefined;
+  private readonly ctx: Region;
+  private readonly out: Region;
+  private readonly pack: Region | undefined;
+  private readonly acc: AcceptedView;
+  private readonly args: number[];
+
+  constructor(
+    private readonly vm: Vm,
+    private readonly parser: CaptureParser,
+    private readonly bufAddr: number,
+    private readonly programFor: (linkType: number) => ClassicProgram,
+    private readonly engineName: string,
+    private readonly maxOut: number,
+    private readonly options: ScanOptions,
+    regions: Region[],
+  ) {
+    const mem = vm.mem;
+    this.ctx = mem.alloc(SCAN_CTX_SIZE, { name: 'cbpf scan ctx', kind: 'ctx', writable: true });
+    regions.push(this.ctx);
+    this.out = mem.alloc(maxOut * SCAN_OUT_RECORD, { name: 'cbpf scan results', kind: 'scratch', writable: true });
+    regions.push(this.out);
+    const pcapOut = options.pcapOut;
+    // One record always fits (see scanPcap).
+    this.pack = pcapOut && mem.alloc(Math.min(parser.buffer.length, 16 + pcapOut.snaplen), { name: 'cbpf scan pack', kind: 'scratch', writable: true });
+    if (this.pack !== undefined) regions.push(this.pack);
+    this.acc = new AcceptedView(parser.buffer);
+    this.args = [this.ctx.start];
+  }
+
+  /** A driver is chosen (after the first packet the parser read). */
+  get ready(): boolean {
+    return this.current !== undefined;
+  }
+
+  /** Whether the driver can take interface i's packets: a decimal resolution; no time offset when packing. */
+  private eligible(i: InterfaceInfo): boolean {
+    return i.tsResolution.base === 10 && i.tsResolution.exp <= 9 && (this.options.pcapOut === undefined || i.tsOffset === 0);
+  }
+
+  /** Use the driver for interface `id`'s kind of packets from now on (none if it cannot take them). */
+  follow(id: number): void {
+    const iface = this.parser.interfaces[id];
+    if (iface === undefined || id >= 32 || !this.eligible(iface)) {
+      this.current = undefined;
+      return;
+    }
+    const bigEndian = this.parser.bigEndian;
+    const decimals = iface.tsResolution.exp;
+    const key = `${bigEndian}:${iface.linkType}:${decimals}`;
+    let d = this.drivers.get(key);
+    if (d === undefined) {
+      const info = linkTypeInfo(iface.linkType);
+      const options = this.options;
+      const t = translateScanDriver(this.programFor(iface.linkType), {
+        format: 'pcapng',
+        bigEndian,
+        tsDecimals: decimals,
+        pack: options.pcapOut !== undefined,
+        ...(info && { hatype: info.hatype }),
+        ...(info?.netOffset !== undefined && { netOffset: info.netOffset }),
+        ...(options.hatype !== undefined && { hatype: options.hatype }),
+        ...(options.netOffset !== undefined && { netOffset: options.netOffset }),
+      });
+      // Safe by construction, as the pcap driver (scan-driver.ts).
+      const engine = this.vm.engine(trustProgram(this.vm.load(t.ebpf)), this.options.engine ?? (hasEngine('jit-verified') ? 'jit-verified' : this.engineName));
+      const bufSize = this.parser.buffer.length;
+      const records = Math.floor(bufSize / 32) + 1;
+      d = { bigEndian, linkType: iface.linkType, decimals, engine, exec: { budget: records * (t.slots + 96) + 6 * bufSize + 64 } };
+      this.drivers.set(key, d);
+    }
+    this.current = d;
+  }
+
+  /** Interfaces (< 32) of the current section the driver takes. */
+  private mask(d: NgDriver): number {
+    if (this.parser.bigEndian !== d.bigEndian) return 0;
+    let m = 0;
+    this.parser.interfaces.forEach((i, id) => {
+      if (id < 32 && i.linkType === d.linkType && i.tsResolution.exp === d.decimals && this.eligible(i)) m |= 1 << id;
+    });
+    return m >>> 0;
+  }
+
+  /**
+   * Run the current driver from the parser's unread offset, deliver what it
+   * accepted, and consume what it read. Returns the counts after it and the
+   * driver's status.
+   */
+  run(packets: number, accepted: number): { packets: number; accepted: number; stopped: boolean; status: number } {
+    const d = this.current!;
+    const parser = this.parser;
+    const mem = this.vm.mem;
+    mem.refresh();
+    const dv = mem.dv;
+    const c = this.ctx.start;
+    const start = parser.unreadOffset;
+    dv.setUint32(c + SCAN_CTX.buf, this.bufAddr + start, true);
+    dv.setUint32(c + SCAN_CTX.bufEnd, this.bufAddr + start + parser.unreadLength, true);
+    dv.setUint32(c + SCAN_CTX.out, this.out.start, true);
+    dv.setUint32(c + SCAN_CTX.maxOut, this.maxOut, true);
+    dv.setUint32(c + SCAN_CTX.ifaceMask, this.mask(d), true);
+    const pack = this.pack;
+    const pcapOut = this.options.pcapOut;
+    if (pack !== undefined) {
+      dv.setUint32(c + SCAN_CTX.pack, pack.start, true);
+      dv.setUint32(c + SCAN_CTX.packEnd, pack.start + pack.size, true);
+      dv.setUint32(c + SCAN_CTX.snaplen, pcapOut!.snaplen, true);
+    }
+    d.engine.run(this.args, d.exec);
+    const count = dv.getUint32(c + SCAN_CTX.count, true);
+    const found = dv.getUint32(c + SCAN_CTX.accepted, true);
+    const consumed = dv.getUint32(c + SCAN_CTX.consumed, true);
+    const status = dv.getUint32(c + SCAN_CTX.status, true);
+    const packedAt = (n: number): Uint8Array => mem.u8.subarray(pack!.start, pack!.start + n);
+    const onAccept = this.options.onAccept;
+    if (onAccept !== undefined) {
+      const le = !d.bigEndian;
+      const buf = parser.buffer;
+      const bv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+      const acc = this.acc;
+      acc.linkType = d.linkType;
+      const u32 = new Uint32Array(mem.wasm.buffer, this.out.start, found * (SCAN_OUT_RECORD >> 2));
+      for (let j = 0; j < found; j++) {
+        const e = j * (SCAN_OUT_RECORD >> 2);
+        const h = start + u32[e + 1]!;
+        accepted++;
+        acc.result = u32[e]!;
+        acc.index = packets + u32[e + 2]!;
+        acc.offset = h + 28;
+        acc.caplen = bv.getUint32(h + 20, le);
+        acc.wireLen = bv.getUint32(h + 24, le);
+        setTimestamp(acc, bv.getUint32(h + 12, le), bv.getUint32(h + 16, le), parser.interfaces[bv.getUint32(h + 8, le)]!);
+        if (onAccept(acc) === false) {
+          if (pcapOut !== undefined && u32[e + 3]! > 0) pcapOut.write(packedAt(u32[e + 3]!), d.linkType);
+          return { packets: acc.index + 1, accepted, stopped: true, status };
+        }
+      }
+    } else {
+      accepted += found;
+    }
+    const packed = pack === undefined ? 0 : dv.getUint32(c + SCAN_CTX.packed, true);
+    if (packed > 0) pcapOut!.write(packedAt(packed), d.linkType);
+    parser.skip(consumed);
+    // Full before the first block: it would be full again, forever (cannot happen, see the pack size).
+    if (status === SCAN_STATUS.FULL && count === 0) throw new Error('cbpf scan: the pcapng driver made no progress');
+    return { packets: packets + count, accepted, stopped: false, status };
   }
 }
 

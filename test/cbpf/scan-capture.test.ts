@@ -8,14 +8,14 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { ClassicFilter } from '../../src/cbpf/classic-filter.js';
 import { assembleClassic } from '../../src/cbpf/asm.js';
-import { scanCapture } from '../../src/cbpf/scan-capture.js';
+import { scanCapture, type AcceptedPacket } from '../../src/cbpf/scan-capture.js';
 import type { ClassicInsn } from '../../src/cbpf/insn.js';
 import { linkTypeInfo } from '../../src/pcap/linktype.js';
 import { readCaptureSync } from '../../src/pcap/reader.js';
 import { engineNames } from '../../src/vm/engines.js';
 import { FIXTURES } from '../paths.js';
 import { CaptureError } from '../../src/pcap/errors.js';
-import { MemorySink, PcapWriter, fileSink } from '../../src/pcap/writer.js';
+import { MemorySink, PcapWriter, PcapngWriter, fileSink } from '../../src/pcap/writer.js';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
@@ -282,5 +282,58 @@ test('scanCapture pcapOut on the driver path: a full output array continues wher
       assert.ok(calls >= all.length / 16, `${engine}: ${calls} driver calls`);
       assert.deepEqual(got, want, `${engine} ret #${k}`);
     }
+  }
+});
+
+test('scanCapture pcapng through the scan driver equals the per-packet path: sections of both byte orders, timestamp resolutions, interleaved interfaces, unknown blocks', () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'tsbpf-scan-'));
+  try {
+    const packets = [...readCaptureSync(join(FIXTURES, 'filter', 'eth-mixed.pcap'))].map((p) => ({ ...p, data: p.data.slice() }));
+    const section = (bigEndian: boolean, ifaces: { linkType: number; tsDecimals: number }[], order: number[]): Uint8Array => {
+      const sink = new MemorySink();
+      const w = new PcapngWriter(sink, { bigEndian, interfaces: ifaces });
+      order.forEach((iface, k) => {
+        const p = packets[k % packets.length]!;
+        w.write({ data: p.data, wireLen: p.wireLen, tsSec: p.tsSec + k, tsNsec: p.tsNsec, interfaceId: iface });
+      });
+      w.close();
+      return sink.bytes();
+    };
+    // runs on one interface, then single packets alternating between interfaces
+    const order1 = [...Array<number>(60).fill(0), ...Array<number>(30).fill(1), ...Array.from({ length: 40 }, (_, i) => i % 3), ...Array<number>(20).fill(2)];
+    const s1 = section(false, [{ linkType: 1, tsDecimals: 6 }, { linkType: 1, tsDecimals: 3 }, { linkType: 1, tsDecimals: 9 }], order1);
+    const unknown = new Uint8Array(16);
+    new DataView(unknown.buffer).setUint32(0, 0x40000bad, true);
+    new DataView(unknown.buffer).setUint32(4, 16, true);
+    new DataView(unknown.buffer).setUint32(12, 16, true);
+    const s2 = section(true, [{ linkType: 1, tsDecimals: 9 }, { linkType: 113, tsDecimals: 6 }], [...Array<number>(50).fill(0), 1, 1, 0, 0]);
+    const file = join(tmp, 'mixed.pcapng');
+    writeFileSync(file, Buffer.concat([s1, unknown, s2]));
+    const prog = (lt: number): ClassicInsn[] => (lt === 1 ? assembleClassic('ldh [12]\njeq #0x800, v4, other\nv4: ret #60\nother: jeq #0x86dd, v6, no\nv6: ld #len\nret a\nno: ret #0') : [{ code: 0x06, jt: 0, jf: 0, k: 0xffff }]);
+    for (const engine of ['interp', 'jit-verified']) {
+      for (const [batch, snaplen] of [[4096, 262144], [1, 40]] as const) {
+        const run = (driver: boolean, withAccept: boolean): { seen: string[]; written: string[]; packets: number; accepted: number } => {
+          const seen: string[] = [];
+          const written: string[] = [];
+          const r = scanCapture(file, prog, {
+            engine,
+            batch,
+            driver,
+            ...(withAccept && { onAccept: (p: AcceptedPacket) => void seen.push(`${p.index} ${p.linkType} ${p.tsSec}.${p.tsNsec} ${p.wireLen} ${p.result} ${Buffer.from(p.data).toString('hex')}`) }),
+            pcapOut: { snaplen, write: (chunk, linkType) => splitRecords(chunk, linkType, written) },
+          });
+          return { seen, written, packets: r.packets, accepted: r.accepted };
+        };
+        const want = run(false, true);
+        assert.equal(want.packets, order1.length + 54);
+        assert.ok(want.accepted > 100 && want.accepted < want.packets, `${want.accepted} accepted`);
+        const what = `${engine} batch ${batch} snaplen ${snaplen}`;
+        assert.deepEqual(run(true, true), want, what);
+        const alone = run(true, false);
+        assert.deepEqual([alone.written, alone.packets, alone.accepted], [want.written, want.packets, want.accepted], `${what}, no onAccept`);
+      }
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
   }
 });
