@@ -439,7 +439,10 @@ def({ op: next(), name: 'exit', opcode: JmpOp.EXIT | Class.JMP, shape: Shape.Exi
 // when the function is entered, kernel/bpf/verifier.c do_misc_fixups): while
 // it is non-zero, may_goto decrements it and falls through; once it is zero
 // the jump is taken, every time. Every may_goto of a function shares the
-// counter; a bpf-to-bpf call or a callback starts its own.
+// counter; a bpf-to-bpf call or a callback starts its own. (Linux 6.15+ JITs
+// on x86-64 and arm64 turn the count into a time budget of about 250 ms,
+// arch_bpf_timed_may_goto: a 6.18 kernel ran 458M iterations of a bare
+// may_goto loop. tsbpf keeps 6.12's count, which is deterministic.)
 def({ op: next(), name: 'may_goto', opcode: JmpOp.JCOND | Src.K | Class.JMP, shape: Shape.MayGoto, discr: { field: 'src', value: JcondSrc.MAY_GOTO }, width: 64, slots: 1, llvm: 'may_goto', zero: DST | SRC | IMM, cpu: 1 });
 // addr_space_cast (mov64 with off 1): arena pointer casts. tsbpf has one
 // linear memory with 32-bit addresses and maps an arena's user and kernel
