@@ -19,6 +19,8 @@ import { verdictName, passesPacket } from '../progtypes/verdicts.js';
 import type { Collection } from '../runtime/collection.js';
 import type { BpfProgram } from '../runtime/program.js';
 import { Runtime } from '../runtime/runtime.js';
+import { loadObject as loadSpec } from '../elf/load.js';
+import { loadTargets } from '../elf/target-btf.js';
 import { readInput } from './asm.js';
 import { EXIT_OK, type Io } from './command.js';
 
@@ -39,6 +41,10 @@ program is verified at load time (as the kernel does) unless --no-verify.
   --repeat N     run N times per packet on the same context (default 1)
   --engine NAME  interp (default), jit, or jit-verified (no run-time checks; verified programs only)
   --no-verify    load without the verifier (runs on the checking engines only)
+  --btf FILE     target BTF for CO-RE relocations (raw or an ELF's .BTF), 'kernel'
+                 or 'none'; default: /sys/kernel/btf/vmlinux when the object needs it
+  --kconfig FILE .config values for .kconfig externs (gzip if .gz), 'kernel' or
+                 'none'; default: /proc/config.gz or /boot/config-$(uname -r) when needed
   --json         {retval, data_out, duration_ns, maps} for --data; verdicts
                  instead of retval for --pcap; bytes as hex strings, plus
                  key_decoded / value_decoded where the map has BTF types
@@ -47,7 +53,7 @@ Then the verdicts (or return value) and every map's contents are printed.
 Packets the kernel's test run would refuse (an IPv4 frame too short for its
 header, for a tc program) are counted as "not run (EINVAL)".`;
 
-export const OBJECT_RUN_OPTIONS = ['prog', 'data', 'pcap', 'out', 'ctx', 'repeat', 'json', 'verify', 'no-verify'] as const;
+export const OBJECT_RUN_OPTIONS = ['prog', 'data', 'pcap', 'out', 'ctx', 'repeat', 'json', 'verify', 'no-verify', 'btf', 'kconfig'] as const;
 
 const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
@@ -137,6 +143,8 @@ export async function runObject(args: string[], io: Io): Promise<number> {
       verify: { type: 'boolean' },
       'no-verify': { type: 'boolean' },
       json: { type: 'boolean' },
+      btf: { type: 'string' },
+      kconfig: { type: 'string' },
     },
     allowPositionals: true,
   });
@@ -153,7 +161,9 @@ export async function runObject(args: string[], io: Io): Promise<number> {
   const rt = new Runtime({ engine, verify: values['no-verify'] !== true });
   const bytes = await readInput(file, io);
   // only the chosen program: others in the object that cannot run here do not get in the way
-  const coll = rt.loadObject(bytes, { file, ...(values.prog !== undefined ? { programs: [values.prog] } : {}) });
+  // CO-RE target and .kconfig values: the running kernel's when the object needs them, unless --btf/--kconfig say otherwise
+  const targets = loadTargets(loadSpec(bytes, { file }), values.btf, values.kconfig);
+  const coll = rt.loadObject(bytes, { file, ...targets, ...(values.prog !== undefined ? { programs: [values.prog] } : {}) });
   const prog = pickProgram(coll, values.prog);
   const ctxIn = values.ctx !== undefined ? readFileArg(values.ctx, '--ctx') : undefined;
   const withCtx = ctxIn !== undefined ? { ctxIn } : {};

@@ -93,6 +93,9 @@ function layout(btf: Btf, file: string): { vars: KcfgVar[]; size: number; datase
     v.offset = Math.ceil(off / v.align) * v.align;
     off = v.offset + v.size;
   }
+  // Like libbpf, write the layout back into the DATASEC, so the map's BTF (printing, the kernel) agrees with it.
+  const at = new Map(vars.map((v) => [v.name, v]));
+  btf.replaceType({ ...sec, size: off, vars: sec.vars.map((v) => ({ ...v, offset: at.get(btf.type(v.type).name)!.offset, size: at.get(btf.type(v.type).name)!.size })) });
   return { vars, size: off, datasecId: id };
 }
 

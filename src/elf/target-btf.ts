@@ -9,6 +9,8 @@ import type { Btf } from '../btf/btf.js';
 import { parseBtf } from '../btf/parse-btf.js';
 import { ElfError } from '../internal/errors.js';
 import { SHT, parseElf } from './elf-file.js';
+import { kernelKconfig } from './kernel-config.js';
+import type { ObjectSpec } from './spec.js';
 
 export const KERNEL_BTF_PATH = '/sys/kernel/btf/vmlinux';
 
@@ -39,4 +41,28 @@ export function readTargetBtf(path: string): Btf {
 /** The kernel's BTF, or undefined when this system does not expose it. */
 export function kernelBtf(): Btf | undefined {
   return existsSync(KERNEL_BTF_PATH) ? readTargetBtf(KERNEL_BTF_PATH) : undefined;
+}
+
+/** What a Node front end passes to the loader for an object's CO-RE relocations and kconfig externs. */
+export interface LoadTargets {
+  coreTarget?: Btf;
+  kconfig?: Map<string, string>;
+}
+
+/**
+ * The CO-RE target and kconfig values for an object, from command-line
+ * choices: a file, 'kernel' (the running kernel's) or 'none'. Left out, the
+ * running kernel's are used when the object needs them and they exist, as
+ * libbpf does; nothing is read for an object that needs neither.
+ */
+export function loadTargets(spec: ObjectSpec, btf?: string, kconfig?: string): LoadTargets {
+  const out: LoadTargets = {};
+  if (btf !== 'none' && (btf !== undefined || spec.coreRelos.length > 0)) {
+    const target = btf === undefined || btf === 'kernel' ? (btf === 'kernel' ? readTargetBtf(KERNEL_BTF_PATH) : kernelBtf()) : readTargetBtf(btf);
+    if (target) out.coreTarget = target;
+  }
+  if (kconfig !== 'none' && (kconfig !== undefined || spec.externs.some((e) => e.kind === 'kconfig'))) {
+    out.kconfig = kconfig === undefined || kconfig === 'kernel' ? kernelKconfig() : kernelKconfig(kconfig);
+  }
+  return out;
 }

@@ -92,3 +92,22 @@ test('inspect --btf and dis --btf apply CO-RE relocations against a target BTF f
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /missing\.btf: cannot read the target BTF \(ENOENT\)/);
 });
+
+test('run FILE.o --kconfig/--btf: .kconfig values from a .config file, none refuses with the externs named', () => {
+  const obj = fileURLToPath(new URL('../../../test/fixtures/objects/kconfig/kconfig.o', import.meta.url));
+  const dir = mkdtempSync(join(tmpdir(), 'tsbpf-kconfig-'));
+  const config = join(dir, 'config');
+  writeFileSync(config, 'CONFIG_BPF_SYSCALL=y\nCONFIG_HZ=1000\nCONFIG_TUN=m\n');
+  const pkt = join(dir, 'pkt.bin');
+  writeFileSync(pkt, new Uint8Array(64));
+  const r = cli('run', obj, '--data', pkt, '--kconfig', config, '--json');
+  assert.equal(r.status, 0, r.stderr);
+  const bss = (JSON.parse(r.stdout) as { maps: Record<string, { value_decoded: { out: number[] } }[]> }).maps['.bss']!;
+  assert.deepEqual(bss[0]!.value_decoded.out.slice(1, 4), [1, 2, 1000], 'CONFIG_BPF_SYSCALL, CONFIG_TUN (module), CONFIG_HZ');
+  const none = cli('run', obj, '--data', pkt, '--kconfig', 'none');
+  assert.equal(none.status, 1);
+  assert.match(none.stderr, /uses extern CONFIG_HZ, a \.kconfig value/);
+  const core = cli('run', fileURLToPath(new URL('../../../test/fixtures/objects/core/core_task.o', import.meta.url)), '--prog', 'core_subfn', '--btf', 'none', '--ctx', pkt);
+  assert.equal(core.status, 1);
+  assert.match(core.stderr, /program core_subfn \(section kprobe\/do_nanosleep\): needs 5 CO-RE relocations against a target BTF/);
+});
