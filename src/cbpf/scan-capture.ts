@@ -1,11 +1,12 @@
 // Filtering a whole capture file fast. The file is read straight into a
 // region of the VM's memory and packets are filtered where they lie:
-//  - pcap files run the scan driver (scan-driver.ts): the filter wrapped in a
-//    loop over the records, one engine call per buffer of records;
-//  - pcapng (and pcap with `driver: false`) get a `struct __sk_buff` per
-//    packet, and the plain translation runs over a batch of them in one
-//    call when the engine can batch (the JIT's runBatchAt), else one call
-//    per packet.
+//  - pcap files, and the enhanced packet blocks of pcapng files, run the
+//    scan driver (scan-driver.ts, run by scan-run.ts): the filter wrapped in
+//    a loop over the records, one engine call per buffer of records;
+//  - the other pcapng packets (and everything with `driver: false`) get a
+//    `struct __sk_buff` per packet, and the plain translation runs over a
+//    batch of them in one call when the engine can batch (the JIT's
+//    runBatchAt), else one call per packet.
 // Nothing is allocated per packet and no packet byte is copied to be
 // filtered (pcapOut below copies the accepted ones).
 //
@@ -18,105 +19,25 @@
 
 import { openSync, readSync, closeSync } from 'node:fs';
 import { UsageError } from '../internal/errors.js';
-import { CaptureParser, setTimestamp, type InterfaceInfo } from '../pcap/parser.js';
+import { CaptureParser } from '../pcap/parser.js';
 import { linkTypeInfo } from '../pcap/linktype.js';
 import { createVm, type Vm } from '../vm/vm.js';
 import type { Region } from '../vm/memory.js';
 import { hasEngine, trustProgram } from '../vm/engines.js';
 import type { Engine, ExecOptions } from '../vm/types.js';
 import type { ClassicProgram } from './insn.js';
-import { SKB, SKB_SIZE, translateClassic, type TranslateOptions } from './translate.js';
-import { SCAN_CTX, SCAN_CTX_SIZE, SCAN_OUT_RECORD, SCAN_STATUS, translateScanDriver } from './scan-driver.js';
+import { SKB, SKB_SIZE, translateClassic } from './translate.js';
+import { SCAN_STATUS } from './scan-driver.js';
+import { PcapngRunner, scanPcap } from './scan-run.js';
+import { AcceptedView, type PcapRecordSink, type ScanOptions, type ScanResult } from './scan-types.js';
+
+export type { AcceptedPacket, PcapRecordSink, ScanOptions, ScanResult } from './scan-types.js';
 
 /** An engine that can run many argument records in one call (the JIT). */
 interface BatchEngine extends Engine {
   runBatchAt(count: number, argsAddr: number, outAddr: number, options?: ExecOptions): void;
 }
 const canBatch = (e: Engine): e is BatchEngine => typeof (e as Partial<BatchEngine>).runBatchAt === 'function';
-
-export interface AcceptedPacket {
-  /** Index of the packet in the file (0-based). */
-  index: number;
-  /** The captured bytes (a view, valid during the callback). */
-  readonly data: Uint8Array;
-  /** The read buffer and where the captured bytes start in it (data without making a view). */
-  readonly buffer: Uint8Array;
-  readonly offset: number;
-  readonly caplen: number;
-  wireLen: number;
-  tsSec: number;
-  tsNsec: number;
-  linkType: number;
-  /** The filter's return value (the accept length). */
-  result: number;
-}
-
-/** One reused AcceptedPacket per scan: the data view is made only when read. */
-class AcceptedView implements AcceptedPacket {
-  index = 0;
-  offset = 0;
-  caplen = 0;
-  wireLen = 0;
-  tsSec = 0;
-  tsNsec = 0;
-  linkType = 0;
-  result = 0;
-  constructor(public buffer: Uint8Array) {}
-  get data(): Uint8Array {
-    return this.buffer.subarray(this.offset, this.offset + this.caplen);
-  }
-}
-
-/** Where accepted packets go as classic pcap records (see pcapOut). */
-export interface PcapRecordSink {
-  /** Largest number of bytes kept per packet (the output file's snapshot length). */
-  readonly snaplen: number;
-  /**
-   * A run of little-endian, microsecond pcap records (16-byte header, then
-   * the bytes cut to the accept length and to snaplen), in file order, all
-   * of `linkType`. A view, valid during the call.
-   */
-  write(records: Uint8Array, linkType: number): void;
-}
-
-export interface ScanOptions extends Omit<TranslateOptions, 'mode'> {
-  /**
-   * Engine name. Default: for pcap, 'jit-verified' when registered (see
-   * below), else 'jit', else 'interp'; for pcapng, 'jit' when registered,
-   * else 'interp'.
-   */
-  engine?: string;
-  /** Called for each accepted packet, in file order. Return false to stop the scan there. */
-  onAccept?: (p: AcceptedPacket) => boolean | void;
-  /**
-   * Also write every accepted packet here as a pcap record (after onAccept
-   * saw it; the packet that stops the scan is written too).
-   */
-  pcapOut?: PcapRecordSink;
-  /** Called after each batch with the running counts (for progress reports). */
-  onProgress?: (packets: number, accepted: number) => void;
-  /**
-   * Packets per engine call (default 4096). The pcap driver runs over a
-   * whole buffer per call and lists up to twice as many accepted packets.
-   */
-  batch?: number;
-  /** Use the scan driver for pcap files (default true); false runs pcap like pcapng. */
-  driver?: boolean;
-  /** Size of the read buffer in VM memory (default 2 MiB; also the largest block accepted). */
-  bufferSize?: number;
-  /** Use this VM (default: a private one). */
-  vm?: Vm;
-}
-
-export interface ScanResult {
-  /** Packets filtered (when onAccept stopped the scan: up to and including that packet). */
-  packets: number;
-  accepted: number;
-  /** The engine that ran the filter. */
-  engine: string;
-  /** onAccept returned false. */
-  stopped: boolean;
-}
 
 const ARG_RECORD = 40; // r1..r5 as u64
 const OUT_RECORD = 8;
@@ -341,287 +262,6 @@ export function scanCapture(file: string | number, source: ProgramSource, option
   } finally {
     if (typeof file === 'string' && fd >= 0) closeSync(fd);
     for (const r of regions) mem.free(r);
-  }
-}
-
-/** pcap through the scan driver: one engine call per buffer of records; JS sees only accepted packets. */
-function scanPcap(
-  vm: Vm,
-  parser: CaptureParser,
-  read: (buf: Uint8Array, off: number, len: number) => number,
-  bufAddr: number,
-  prog: ClassicProgram,
-  engineName: string,
-  maxOut: number,
-  options: ScanOptions,
-): ScanResult {
-  const mem = vm.mem;
-  const linkType = parser.interfaces[0]!.linkType;
-  const info = linkTypeInfo(linkType);
-  const pcapOut = options.pcapOut;
-  const t = translateScanDriver(prog, {
-    bigEndian: parser.bigEndian,
-    nanosecond: parser.nanosecond,
-    pack: pcapOut !== undefined,
-    ...(info && { hatype: info.hatype }),
-    ...(info?.netOffset !== undefined && { netOffset: info.netOffset }),
-    ...(options.hatype !== undefined && { hatype: options.hatype }),
-    ...(options.netOffset !== undefined && { netOffset: options.netOffset }),
-  });
-  // The scan driver is safe by construction (see scan-driver.ts): trusted for the unchecked engine.
-  const engine = vm.engine(trustProgram(vm.load(t.ebpf)), engineName);
-  const bufSize = parser.buffer.length;
-  const ctx = mem.alloc(SCAN_CTX_SIZE, { name: 'cbpf scan ctx', kind: 'ctx', writable: true });
-  const out = mem.alloc(maxOut * SCAN_OUT_RECORD, { name: 'cbpf scan results', kind: 'scratch', writable: true });
-  // A packed record is at most 16 + min(snaplen, incl_len) bytes, and
-  // incl_len + 16 <= bufSize, so one always fits: the driver makes progress
-  // with every call. Mapping costs time, so it is no larger than that.
-  const packSize = pcapOut === undefined ? 0 : Math.min(bufSize, 16 + pcapOut.snaplen);
-  const pack = pcapOut && mem.alloc(packSize, { name: 'cbpf scan pack', kind: 'scratch', writable: true });
-  try {
-    mem.refresh();
-    const dv = mem.dv;
-    const c = ctx.start;
-    dv.setUint32(c + SCAN_CTX.out, out.start, true);
-    dv.setUint32(c + SCAN_CTX.maxOut, maxOut, true);
-    if (pack !== undefined) {
-      dv.setUint32(c + SCAN_CTX.pack, pack.start, true);
-      dv.setUint32(c + SCAN_CTX.packEnd, pack.start + packSize, true);
-      dv.setUint32(c + SCAN_CTX.snaplen, pcapOut!.snaplen, true);
-    }
-    const packed = pack && new Uint8Array(mem.wasm.buffer, pack.start, packSize);
-    const args = [c];
-    // Per record: every filter slot at most once, the loop, and the copy
-    // (at most one instruction per byte of the buffer plus a few per record).
-    const records = Math.floor(bufSize / 16) + 1;
-    const exec = { budget: records * (t.slots + 96) + 6 * bufSize + 64 };
-    const nano = parser.nanosecond;
-    const le = !parser.bigEndian;
-    const onAccept = options.onAccept;
-    const buf = parser.buffer; // a fixed buffer: never replaced
-    const acc = new AcceptedView(buf);
-    acc.linkType = linkType;
-    const out32 = new Uint32Array(mem.wasm.buffer, out.start, maxOut * (SCAN_OUT_RECORD >> 2));
-    const bv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-    let packets = 0;
-    let accepted = 0;
-    for (;;) {
-      while (parser.unreadLength > 0) {
-        const start = parser.unreadOffset;
-        dv.setUint32(c + SCAN_CTX.buf, bufAddr + start, true);
-        dv.setUint32(c + SCAN_CTX.bufEnd, bufAddr + start + parser.unreadLength, true);
-        engine.run(args, exec);
-        const count = dv.getUint32(c + SCAN_CTX.count, true);
-        const found = dv.getUint32(c + SCAN_CTX.accepted, true);
-        const consumed = dv.getUint32(c + SCAN_CTX.consumed, true);
-        const status = dv.getUint32(c + SCAN_CTX.status, true);
-        if (onAccept !== undefined) {
-          for (let j = 0; j < found; j++) {
-            const e = j * (SCAN_OUT_RECORD >> 2);
-            const h = start + out32[e + 1]!;
-            const frac = bv.getUint32(h + 4, le);
-            accepted++;
-            acc.result = out32[e]!;
-            acc.index = packets + out32[e + 2]!;
-            acc.offset = h + 16;
-            acc.caplen = bv.getUint32(h + 8, le);
-            acc.tsSec = bv.getUint32(h, le);
-            acc.tsNsec = nano ? frac : frac * 1000;
-            acc.wireLen = bv.getUint32(h + 12, le);
-            if (onAccept(acc) === false) {
-              // The packet that stops the scan is written too, nothing after it.
-              if (packed !== undefined && out32[e + 3]! > 0) pcapOut!.write(packed.subarray(0, out32[e + 3]!), linkType);
-              return { packets: acc.index + 1, accepted, engine: engineName, stopped: true };
-            }
-          }
-        } else {
-          accepted += found;
-        }
-        const packedLength = pack === undefined ? 0 : dv.getUint32(c + SCAN_CTX.packed, true);
-        if (packedLength > 0) pcapOut!.write(packed!.subarray(0, packedLength), linkType);
-        packets += count;
-        parser.skip(consumed);
-        options.onProgress?.(packets, accepted);
-        if (status === SCAN_STATUS.BAD_TIME) {
-          const h = start + consumed;
-          throw parser.errorAt(`timestamp fraction ${bv.getUint32(h + 4, le)} out of range for ${nano ? 'nano' : 'micro'}second pcap`, h);
-        }
-        if (status !== SCAN_STATUS.FULL) break;
-        // Full before the first record: it would be full again, forever (cannot happen, see packSize).
-        if (count === 0) throw new Error('cbpf scan: the driver made no progress');
-      }
-      // What is left is an incomplete record; let the parser judge it (a corrupt length throws here).
-      if (parser.nextPacket()) throw new Error('cbpf scan: the driver stopped before a complete record');
-      if (parser.fill(read, parser.buffer.length) === 0) break;
-    }
-    parser.finish();
-    return { packets, accepted, engine: engineName, stopped: false };
-  } finally {
-    mem.free(ctx);
-    mem.free(out);
-    if (pack !== undefined) mem.free(pack);
-  }
-}
-
-/** The pcapng scan driver for one section byte order, link type and timestamp resolution. */
-interface NgDriver {
-  readonly bigEndian: boolean;
-  readonly linkType: number;
-  readonly decimals: number;
-  readonly engine: Engine;
-  readonly exec: ExecOptions;
-}
-
-/** pcapng blocks through the scan driver (see scanCapture): its regions, drivers and the delivery of what it accepts. */
-class PcapngRunner {
-  private readonly drivers = new Map<string, NgDriver>();
-  private current: NgDriver | undefined;
-  private readonly ctx: Region;
-  private readonly out: Region;
-  private readonly pack: Region | undefined;
-  private readonly acc: AcceptedView;
-  private readonly args: number[];
-
-  constructor(
-    private readonly vm: Vm,
-    private readonly parser: CaptureParser,
-    private readonly bufAddr: number,
-    private readonly programFor: (linkType: number) => ClassicProgram,
-    private readonly engineName: string,
-    private readonly maxOut: number,
-    private readonly options: ScanOptions,
-    regions: Region[],
-  ) {
-    const mem = vm.mem;
-    this.ctx = mem.alloc(SCAN_CTX_SIZE, { name: 'cbpf scan ctx', kind: 'ctx', writable: true });
-    regions.push(this.ctx);
-    this.out = mem.alloc(maxOut * SCAN_OUT_RECORD, { name: 'cbpf scan results', kind: 'scratch', writable: true });
-    regions.push(this.out);
-    const pcapOut = options.pcapOut;
-    // One record always fits (see scanPcap).
-    this.pack = pcapOut && mem.alloc(Math.min(parser.buffer.length, 16 + pcapOut.snaplen), { name: 'cbpf scan pack', kind: 'scratch', writable: true });
-    if (this.pack !== undefined) regions.push(this.pack);
-    this.acc = new AcceptedView(parser.buffer);
-    this.args = [this.ctx.start];
-  }
-
-  /** A driver is chosen (after the first packet the parser read). */
-  get ready(): boolean {
-    return this.current !== undefined;
-  }
-
-  /** Whether the driver can take interface i's packets: a decimal resolution; no time offset when packing. */
-  private eligible(i: InterfaceInfo): boolean {
-    return i.tsResolution.base === 10 && i.tsResolution.exp <= 9 && (this.options.pcapOut === undefined || i.tsOffset === 0);
-  }
-
-  /** Use the driver for interface `id`'s kind of packets from now on (none if it cannot take them). */
-  follow(id: number): void {
-    const iface = this.parser.interfaces[id];
-    if (iface === undefined || id >= 32 || !this.eligible(iface)) {
-      this.current = undefined;
-      return;
-    }
-    const bigEndian = this.parser.bigEndian;
-    const decimals = iface.tsResolution.exp;
-    const key = `${bigEndian}:${iface.linkType}:${decimals}`;
-    let d = this.drivers.get(key);
-    if (d === undefined) {
-      const info = linkTypeInfo(iface.linkType);
-      const options = this.options;
-      const t = translateScanDriver(this.programFor(iface.linkType), {
-        format: 'pcapng',
-        bigEndian,
-        tsDecimals: decimals,
-        pack: options.pcapOut !== undefined,
-        ...(info && { hatype: info.hatype }),
-        ...(info?.netOffset !== undefined && { netOffset: info.netOffset }),
-        ...(options.hatype !== undefined && { hatype: options.hatype }),
-        ...(options.netOffset !== undefined && { netOffset: options.netOffset }),
-      });
-      // Safe by construction, as the pcap driver (scan-driver.ts).
-      const engine = this.vm.engine(trustProgram(this.vm.load(t.ebpf)), this.options.engine ?? (hasEngine('jit-verified') ? 'jit-verified' : this.engineName));
-      const bufSize = this.parser.buffer.length;
-      const records = Math.floor(bufSize / 32) + 1;
-      d = { bigEndian, linkType: iface.linkType, decimals, engine, exec: { budget: records * (t.slots + 96) + 6 * bufSize + 64 } };
-      this.drivers.set(key, d);
-    }
-    this.current = d;
-  }
-
-  /** Interfaces (< 32) of the current section the driver takes. */
-  private mask(d: NgDriver): number {
-    if (this.parser.bigEndian !== d.bigEndian) return 0;
-    let m = 0;
-    this.parser.interfaces.forEach((i, id) => {
-      if (id < 32 && i.linkType === d.linkType && i.tsResolution.exp === d.decimals && this.eligible(i)) m |= 1 << id;
-    });
-    return m >>> 0;
-  }
-
-  /**
-   * Run the current driver from the parser's unread offset, deliver what it
-   * accepted, and consume what it read. Returns the counts after it and the
-   * driver's status.
-   */
-  run(packets: number, accepted: number): { packets: number; accepted: number; stopped: boolean; status: number } {
-    const d = this.current!;
-    const parser = this.parser;
-    const mem = this.vm.mem;
-    mem.refresh();
-    const dv = mem.dv;
-    const c = this.ctx.start;
-    const start = parser.unreadOffset;
-    dv.setUint32(c + SCAN_CTX.buf, this.bufAddr + start, true);
-    dv.setUint32(c + SCAN_CTX.bufEnd, this.bufAddr + start + parser.unreadLength, true);
-    dv.setUint32(c + SCAN_CTX.out, this.out.start, true);
-    dv.setUint32(c + SCAN_CTX.maxOut, this.maxOut, true);
-    dv.setUint32(c + SCAN_CTX.ifaceMask, this.mask(d), true);
-    const pack = this.pack;
-    const pcapOut = this.options.pcapOut;
-    if (pack !== undefined) {
-      dv.setUint32(c + SCAN_CTX.pack, pack.start, true);
-      dv.setUint32(c + SCAN_CTX.packEnd, pack.start + pack.size, true);
-      dv.setUint32(c + SCAN_CTX.snaplen, pcapOut!.snaplen, true);
-    }
-    d.engine.run(this.args, d.exec);
-    const count = dv.getUint32(c + SCAN_CTX.count, true);
-    const found = dv.getUint32(c + SCAN_CTX.accepted, true);
-    const consumed = dv.getUint32(c + SCAN_CTX.consumed, true);
-    const status = dv.getUint32(c + SCAN_CTX.status, true);
-    const packedAt = (n: number): Uint8Array => mem.u8.subarray(pack!.start, pack!.start + n);
-    const onAccept = this.options.onAccept;
-    if (onAccept !== undefined) {
-      const le = !d.bigEndian;
-      const buf = parser.buffer;
-      const bv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-      const acc = this.acc;
-      acc.linkType = d.linkType;
-      const u32 = new Uint32Array(mem.wasm.buffer, this.out.start, found * (SCAN_OUT_RECORD >> 2));
-      for (let j = 0; j < found; j++) {
-        const e = j * (SCAN_OUT_RECORD >> 2);
-        const h = start + u32[e + 1]!;
-        accepted++;
-        acc.result = u32[e]!;
-        acc.index = packets + u32[e + 2]!;
-        acc.offset = h + 28;
-        acc.caplen = bv.getUint32(h + 20, le);
-        acc.wireLen = bv.getUint32(h + 24, le);
-        setTimestamp(acc, bv.getUint32(h + 12, le), bv.getUint32(h + 16, le), parser.interfaces[bv.getUint32(h + 8, le)]!);
-        if (onAccept(acc) === false) {
-          if (pcapOut !== undefined && u32[e + 3]! > 0) pcapOut.write(packedAt(u32[e + 3]!), d.linkType);
-          return { packets: acc.index + 1, accepted, stopped: true, status };
-        }
-      }
-    } else {
-      accepted += found;
-    }
-    const packed = pack === undefined ? 0 : dv.getUint32(c + SCAN_CTX.packed, true);
-    if (packed > 0) pcapOut!.write(packedAt(packed), d.linkType);
-    parser.skip(consumed);
-    // Full before the first block: it would be full again, forever (cannot happen, see the pack size).
-    if (status === SCAN_STATUS.FULL && count === 0) throw new Error('cbpf scan: the pcapng driver made no progress');
-    return { packets: packets + count, accepted, stopped: false, status };
   }
 }
 
