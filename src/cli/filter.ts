@@ -47,8 +47,9 @@ does. Host names are never resolved: use numeric addresses.
                  tcpdump uses when reading a file)
   -O             do not optimise (no jump threading)
   --engine E     engine that runs the translation over the capture: jit,
-                 jit-verified or interp (default: jit-verified for pcap,
-                 whose scan loop is safe by construction; jit for pcapng)
+                 jit-verified or interp (default: jit-verified for the scan
+                 loop over pcap records and pcapng packet blocks, which is
+                 safe by construction; jit for other pcapng packets)
   --progress S   seconds between progress lines on stderr (default ${PROGRESS_SECONDS}; 0: none)
 
 Exit status: 0 on success, 1 for an invalid expression (tcpdump's message,
