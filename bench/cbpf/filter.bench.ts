@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { parseCapture } from '../../src/pcap/index.js';
 import type { BenchContext, Row, Suite } from '../harness.js';
 import { ROOT } from '../paths.js';
-import { BUNDLE_FILES, type BundleStamp } from '../../src/cli/bundle-files.js';
+import { BUNDLE_FILES, stampIsCurrent, type BundleStamp } from '../../src/cli/bundle-files.js';
 import { TEMPLATE_CAPTURE, bigCapture, bigCapturePcapng, type BigCapture } from './big-capture.js';
 
 const MAIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -51,9 +51,7 @@ function bundleState(): string {
   if (!existsSync(stampFile)) return 'no CLI bundle: ES modules';
   const stamp = JSON.parse(readFileSync(stampFile, 'utf8')) as BundleStamp;
   const info = join(ROOT, 'dist', '.tsbuildinfo');
-  const st = existsSync(info) ? statSync(info) : undefined;
-  const current = st === undefined ? stamp.tsbuildinfo === null : stamp.tsbuildinfo?.mtimeMs === st.mtimeMs && stamp.tsbuildinfo.size === st.size;
-  if (!current) return 'CLI bundle older than the last tsc run: ES modules';
+  if (!stampIsCurrent(stamp, existsSync(info) ? statSync(info) : undefined)) return 'CLI bundle older than the last tsc run: ES modules';
   return existsSync(join(cli, BUNDLE_FILES.cache)) ? 'CLI bundle with code cache' : 'CLI bundle without code cache';
 }
 

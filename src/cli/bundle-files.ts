@@ -18,5 +18,14 @@ export interface BundleStamp {
   tsbuildinfo: { mtimeMs: number; size: number } | null;
 }
 
+/**
+ * The bundle was made from the current tsc output: `now` is dist/.tsbuildinfo
+ * as it is (undefined: missing), which tsc rewrites whenever it emits.
+ */
+export function stampIsCurrent(stamp: BundleStamp, now: { mtimeMs: number; size: number } | undefined): boolean {
+  if (now === undefined || stamp.tsbuildinfo === null) return now === undefined && stamp.tsbuildinfo === null;
+  return now.mtimeMs === stamp.tsbuildinfo.mtimeMs && now.size === stamp.tsbuildinfo.size;
+}
+
 /** Set (to anything) for the bundler's warm-up run: main.js writes the code cache when the command ends. */
 export const WRITE_CACHE_ENV = 'TSBPF_WRITE_CLI_CACHE';

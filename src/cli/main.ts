@@ -20,7 +20,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Script } from 'node:vm';
-import { BUNDLE_FILES, WRITE_CACHE_ENV, type BundleStamp } from './bundle-files.js';
+import { BUNDLE_FILES, WRITE_CACHE_ENV, stampIsCurrent, type BundleStamp } from './bundle-files.js';
 
 type RunCli = (argv: string[]) => Promise<void>;
 
@@ -35,11 +35,9 @@ function readStamp(): BundleStamp | undefined {
   }
 }
 
-/** The bundle was made from the current tsc output (one stat: tsc rewrites .tsbuildinfo whenever it emits). */
+/** One stat: is the bundle from the current tsc output? */
 function bundleIsCurrent(stamp: BundleStamp): boolean {
-  const st = statSync(tsbuildinfo, { throwIfNoEntry: false });
-  if (st === undefined || stamp.tsbuildinfo === null) return st === undefined && stamp.tsbuildinfo === null;
-  return st.mtimeMs === stamp.tsbuildinfo.mtimeMs && st.size === stamp.tsbuildinfo.size;
+  return stampIsCurrent(stamp, statSync(tsbuildinfo, { throwIfNoEntry: false }));
 }
 
 function readOptional(path: string): Buffer | undefined {
