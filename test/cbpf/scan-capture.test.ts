@@ -337,3 +337,47 @@ test('scanCapture pcapng through the scan driver equals the per-packet path: sec
     rmSync(tmp, { recursive: true, force: true });
   }
 });
+
+test('scanCapture on mutated pcap and pcapng files: the scan driver reports what the per-packet path reports, records or the same CaptureError', () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'tsbpf-scan-'));
+  try {
+    let seed = 99;
+    const rnd = (n: number): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n;
+    // What onAccept saw and what pcapOut got (two streams: how their calls interleave is not specified).
+    const outcome = (file: string, driver: boolean, engine: string): string => {
+      const seen: string[] = [];
+      const written: string[] = [];
+      const streams = (): string => `${seen.join(',')} | ${written.join(',')}`;
+      try {
+        const r = scanCapture(file, PROG, {
+          driver,
+          engine,
+          bufferSize: 4096,
+          onAccept: (p) => void seen.push(`${p.index} ${p.linkType} ${p.tsSec}.${p.tsNsec} ${p.result}`),
+          pcapOut: { snaplen: 100, write: (chunk, linkType) => splitRecords(chunk, linkType, written) },
+        });
+        return `${r.packets} ${r.accepted} ${streams()}`;
+      } catch (e) {
+        if (!(e instanceof CaptureError)) throw e;
+        return `${streams()} error ${e.message}`;
+      }
+    };
+    let errors = 0;
+    for (const name of ['lo-us.pcap', 'lo-ns.pcapng', 'two-if.pcapng']) {
+      const base = new Uint8Array(readFileSync(join(DIR, name)));
+      for (let i = 0; i < 60; i++) {
+        const bytes = Uint8Array.from(base);
+        // a few bytes changed in the first 2 KiB: headers, lengths, interface ids, timestamps
+        for (let k = 1 + rnd(3); k > 0; k--) bytes[rnd(Math.min(2048, bytes.length))] = rnd(4) === 0 ? 0xff : rnd(256);
+        const file = join(tmp, `m-${name}`);
+        writeFileSync(file, bytes);
+        const want = outcome(file, false, 'jit');
+        if (want.includes(' error ')) errors++;
+        for (const engine of ['jit', 'jit-verified']) assert.equal(outcome(file, true, engine), want, `${name} mutation ${i} on ${engine}`);
+      }
+    }
+    assert.ok(errors > 10, `only ${errors} mutations were errors`);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
