@@ -37,6 +37,8 @@ export type ArgKind =
   | 'sock_common'
   /** ARG_PTR_TO_BTF_ID_SOCK_COMMON: a socket pointer or a BTF pointer to one. */
   | 'btf_sock_common'
+  /** NULL, or memory of the map argument's value size (ARG_PTR_TO_MAP_VALUE_OR_NULL). */
+  | 'map_value_or_null'
   /** The program's context or NULL (ARG_PTR_TO_CTX_OR_NULL). */
   | 'ctx_or_null'
   /** Writable, naturally aligned memory of 4 / 8 bytes the helper fills (ARG_PTR_TO_FIXED_SIZE_MEM | MEM_WRITE | MEM_ALIGNED). */
@@ -152,10 +154,17 @@ proto('get_hash_recalc', ['ctx']);
 proto('get_netns_cookie', ['ctx_or_null']);
 proto('sk_fullsock', ['sock_common'], 'socket_or_null');
 proto('tcp_sock', ['sock_common'], 'tcp_sock_or_null');
-proto('skc_to_tcp_sock', ['btf_sock_common'], 'btf_sock_or_null');
+for (const cast of ['skc_to_tcp_sock', 'skc_to_tcp6_sock', 'skc_to_tcp_timewait_sock', 'skc_to_tcp_request_sock', 'skc_to_udp6_sock', 'skc_to_unix_sock']) {
+  proto(cast, ['btf_sock_common'], 'btf_sock_or_null');
+}
+proto('skc_to_mptcp_sock', ['sock_common'], 'btf_sock_or_null');
+proto('sk_storage_get', ['const_map_ptr', 'btf_sock_common', 'map_value_or_null', 'anything'], 'map_value_or_null');
+proto('sk_storage_delete', ['const_map_ptr', 'btf_sock_common']);
 proto('check_mtu', ['ctx', 'anything', 'out_u32', 'anything', 'anything'], 'integer', true);
 proto('fib_lookup', ['ctx', 'mem', 'const_size', 'anything']);
 proto('get_local_storage', ['const_map_ptr', 'anything'], 'map_value');
+// sk_reuseport programs (no test run here: the verifier accepts them, the runtime cannot run the helper)
+proto('sk_select_reuseport', ['ctx', 'const_map_ptr', 'map_key', 'anything']);
 proto('strtol', ['mem', 'const_size', 'anything', 'out_u64']);
 proto('strtoul', ['mem', 'const_size', 'anything', 'out_u64']);
 
@@ -190,15 +199,16 @@ const TRACING = [
   ...BASE, 'probe_read', 'probe_read_str', 'get_current_pid_tgid', 'get_current_uid_gid', 'get_current_comm',
   'perf_event_output', 'get_stackid', 'get_stack',
 ];
-/** bpf_sk_base_func_proto: the base, the coarse clock and the skc_to_* casts (tsbpf has skc_to_tcp_sock). */
-const NET_BASE = [...BASE, 'ktime_get_coarse_ns', 'skc_to_tcp_sock'];
+/** bpf_sk_base_func_proto: the base, the coarse clock and the skc_to_* casts. */
+const NET_BASE = [...BASE, 'ktime_get_coarse_ns', 'skc_to_tcp_sock', 'skc_to_tcp6_sock', 'skc_to_tcp_timewait_sock', 'skc_to_tcp_request_sock',
+  'skc_to_udp6_sock', 'skc_to_unix_sock', 'skc_to_mptcp_sock'];
 const SOCKET = [...NET_BASE, 'skb_load_bytes', 'get_socket_cookie', 'get_socket_uid', 'perf_event_output'];
 const TC = [
   ...NET_BASE, 'skb_load_bytes', 'skb_store_bytes', 'l3_csum_replace', 'l4_csum_replace', 'csum_diff', 'redirect',
   'perf_event_output', 'get_hash_recalc', 'get_socket_cookie', 'get_socket_uid',
   'skb_pull_data', 'skb_change_tail', 'skb_change_head', 'skb_adjust_room', 'skb_vlan_push', 'skb_vlan_pop',
   'skb_change_type', 'set_hash', 'set_hash_invalid', 'sk_release', 'sk_lookup_tcp', 'sk_lookup_udp', 'skc_lookup_tcp',
-  'fib_lookup', 'check_mtu', 'sk_fullsock', 'tcp_sock',
+  'fib_lookup', 'check_mtu', 'sk_fullsock', 'tcp_sock', 'sk_storage_get', 'sk_storage_delete',
 ];
 const XDP = [
   ...NET_BASE, 'perf_event_output', 'csum_diff', 'xdp_adjust_head', 'xdp_adjust_meta', 'xdp_adjust_tail', 'redirect', 'redirect_map',
@@ -206,7 +216,8 @@ const XDP = [
   'fib_lookup', 'check_mtu',
 ];
 const CGROUP_SKB = [...NET_BASE, 'skb_load_bytes', 'get_socket_cookie', 'get_socket_uid', 'perf_event_output'];
-const CGROUP_SKB_ONLY = [...CGROUP_SKB, 'sk_release', 'sk_lookup_tcp', 'sk_lookup_udp', 'skc_lookup_tcp', 'sk_fullsock', 'tcp_sock', 'get_local_storage'];
+const CGROUP_SKB_ONLY = [...CGROUP_SKB, 'sk_release', 'sk_lookup_tcp', 'sk_lookup_udp', 'skc_lookup_tcp', 'sk_fullsock', 'tcp_sock', 'get_local_storage',
+  'sk_storage_get', 'sk_storage_delete'];
 
 const T = BPF_PROG_TYPE;
 const ALLOW = new Map<number, ReadonlySet<number>>();

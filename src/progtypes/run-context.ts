@@ -63,14 +63,50 @@ export abstract class ProgRunContext extends HelperContext {
     return r;
   }
 
-  /** A new test run starts with zeroed cgroup storage, as the kernel allocates it per BPF_PROG_TEST_RUN. */
+  /** sk_storage values on the test run's socket, by map id, and whether each exists now. */
+  private readonly skStorage = new Map<number, { region: Region; live: boolean }>();
+
+  /**
+   * The sk_storage value of map `mapId` on the test run's socket (`size`
+   * bytes), or 0: created on request (`init` its first bytes, else zeroed)
+   * when absent.
+   */
+  socketStorage(mapId: number, size: number, create: boolean, init: Uint8Array | undefined): number {
+    let s = this.skStorage.get(mapId);
+    if (s !== undefined && s.live) return s.region.start;
+    if (!create) return 0;
+    if (s === undefined) {
+      s = { region: this.alloc(size, `sk_storage of map ${mapId}`, 'map', true), live: false };
+      this.skStorage.set(mapId, s);
+    }
+    const u8 = this.memory.u8;
+    u8.fill(0, s.region.start, s.region.start + size);
+    if (init !== undefined) u8.set(init.subarray(0, size), s.region.start);
+    s.live = true;
+    return s.region.start;
+  }
+
+  /** bpf_sk_storage_delete on the test run's socket: whether there was a value. */
+  deleteSocketStorage(mapId: number): boolean {
+    const s = this.skStorage.get(mapId);
+    if (s === undefined || !s.live) return false;
+    s.live = false;
+    return true;
+  }
+
+  /**
+   * A new test run: zeroed cgroup storage, as the kernel allocates it per
+   * BPF_PROG_TEST_RUN, and a new socket without sk_storage.
+   */
   protected clearLocalStorage(): void {
     for (const r of this.storage.values()) this.memory.u8.fill(0, r.start, r.start + r.size);
+    for (const s of this.skStorage.values()) s.live = false;
   }
 
   /** Release the context's regions (the runtime calls it when the test run ends). */
   dispose(): void {
     for (const r of this.regions.splice(0)) this.memory.free(r);
     this.storage.clear();
+    this.skStorage.clear();
   }
 }

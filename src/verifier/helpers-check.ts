@@ -130,6 +130,12 @@ function checkMapCompat(env: Env, id: number, mapIndex: number): void {
   if (m.type === T['perf_event_array'] && id !== F['perf_event_output'] && id !== F['perf_event_read'] && id !== F['perf_event_read_value']) bad();
   if (id === F['perf_event_output'] && m.type !== T['perf_event_array']) bad();
   if (id === F['get_stackid'] && m.type !== T['stack_trace']) bad();
+  // sk_select_reuseport: a reuseport array, sockmap or sockhash (and the array only with it)
+  if (id === F['sk_select_reuseport'] && m.type !== T['reuseport_sockarray'] && !isSockMap(m.type)) bad();
+  if (m.type === T['reuseport_sockarray'] && id !== F['sk_select_reuseport']) bad();
+  // sk_storage: only through bpf_sk_storage_get / bpf_sk_storage_delete
+  const skStorageHelpers = [F['sk_storage_get'], F['sk_storage_delete']];
+  if (skStorageHelpers.includes(id) !== (m.type === T['sk_storage'])) bad();
   // cgroup storage: only through bpf_get_local_storage
   const cgroupStorage = [T['cgroup_storage'], T['percpu_cgroup_storage']];
   if ((id === F['get_local_storage']) !== cgroupStorage.includes(m.type)) bad();
@@ -251,6 +257,13 @@ export function checkHelperCall(env: Env, id: number): void {
         if (!(isSockType(r.type) || r.type === RegType.PTR_TO_BTF_ID) || r.flags & RegFlag.MAYBE_NULL) expect('sock_common, sock, tcp_sock, xdp_sock, ptr_, trusted_ptr_');
         meta.sockRef = r.refObjId;
         break;
+      case 'map_value_or_null': {
+        if (isNullConst(r)) break;
+        if (meta.mapIndex < 0) reject('invalid map_ptr to access map->value');
+        if (!r.isPointer() || r.flags & RegFlag.MAYBE_NULL) expect(MEM_TYPES);
+        checkHelperMem(env, regno, BigInt(env.maps[meta.mapIndex]!.valueSize), false, false);
+        break;
+      }
       case 'ctx_or_null':
         if (isNullConst(r)) break;
         if (r.type !== RegType.PTR_TO_CTX) expect('ctx');

@@ -2,7 +2,8 @@
 // fixture test/fixtures/helpers/net_helpers.o (strtol/strtoul, the test
 // run's socket through skb->sk and the socket helpers, check_mtu,
 // get_hash_recalc, fib_lookup; an XDP program for redirect_map over a devmap,
-// devmap_hash, cpumap and xskmap; a cgroup_skb program for get_local_storage)
+// devmap_hash, cpumap and xskmap; a cgroup_skb program for get_local_storage;
+// sk_storage_get/delete and the skc_to_* casts on the test run's socket)
 // reads its cases from the packet and writes
 // its results into it; tsbpf (interpreter and JIT, verified) and the kernel
 // (bpftool prog loadall + prog run) must return the same data_out. The flow
@@ -128,6 +129,8 @@ const CASES: readonly Case[] = [
   { prog: 'hash', name: 'hash B->A', data: ipv4(B, A, 80, 1000) },
   { prog: 'hash', name: 'hash other flow', data: ipv4(A, B, 1001, 80) },
   { prog: 'redirect', name: 'redirect_map', data: redirectPacket() },
+  { prog: 'skstore', name: 'sk_storage and skc_to_* on the test run socket', data: ipv4(A, B, 1, 2) },
+  { prog: 'skstore', name: 'sk_storage, second repetition', data: ipv4(A, B, 1, 2), repeat: 2 },
   { prog: 'storage', name: 'cgroup storage, one run', data: ipv4(A, B, 1, 2) },
   { prog: 'storage', name: 'cgroup storage, third repetition', data: ipv4(A, B, 1, 2), repeat: 3 },
   { prog: 'storage', name: 'cgroup storage, a new test run', data: ipv4(A, B, 1, 2) },
@@ -232,6 +235,10 @@ for (const engine of ENGINES) {
     const fib = r.get('fib_lookup')!.data;
     assert.deepEqual([0, 1, 2, 3, 4, 5].map((k) => i32(fib, 14 + 4 * k)), [-22, -97, -19, 4, 4, 4]);
     assert.deepEqual(['cgroup storage, one run', 'cgroup storage, third repetition', 'cgroup storage, a new test run'].map((n) => r.get(n)!.retval), [1, 0, 1], 'storage: fresh per test run, kept over repetitions');
+    const sk = (name: string): number[] => [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11].map((k) => i32(r.get(name)!.data, 64 + 4 * k));
+    assert.deepEqual(sk('sk_storage and skc_to_* on the test run socket'), [1, 0x55667788, 0x55667789, 0, -2, 1, 1, 1, 1, 1, 1, 5], 'sk_storage and casts');
+    // the socket lives for the whole test run: the second repetition finds the value the first created last
+    assert.deepEqual(sk('sk_storage, second repetition'), [0, 0, 1, 0, -2, 1, 1, 1, 1, 1, 1, 5]);
     const red = r.get('redirect_map')!.data;
     assert.deepEqual(REDIRECT.map((_, i) => i32(red, 14 + 12 * i)), [4, 0, 2, 1, 4, 3, 4, 2, 4, 2, 0, 2], 'redirect verdicts');
     assert.deepEqual(hashProperties(r), ['nonzero true', 'cached true', 'set true', 'recomputed true', 'symmetric true', 'per flow true']);
