@@ -8,20 +8,17 @@
 // next() on an active iterator forks, as process_iter_next_call does: the
 // current path continues with the iterator drained and r0 = NULL, and a
 // queued path continues with r0 pointing at the element and the depth one
-// higher. A loop over an iterator converges when next() is reached again in
-// a state equal to one seen there before (is_state_visited's iterator rule):
-// that state's future has been or is being explored, and next() returns
-// NULL eventually, so the loop needs no more unrolling. The comparison is
-// exact (every scalar's bounds, whatever its precision) except for dead
-// argument registers and iterator depths: never looser than the kernel's
-// range-within comparison with precision marks.
+// higher. Every next() call is a forced checkpoint (markIterNextCalls), and
+// the walk prunes a path that reaches next() with its iterator active in a
+// state the loop's earlier visit covers, ranges and all (walk.ts, the
+// kernel's is_state_visited rule for iterators); imprecise scalars that
+// changed since that visit are widened in the queued path (kfunc-check.ts).
 
 import { RegState, RegType, markConstScalar, markNotInit, markPointer } from './reg-state.js';
 import { StackByte, type FuncState, type VerifierState } from './state.js';
 import { tnumIsConst } from './tnum.js';
 import { reject, type Env } from './env.js';
 import { releaseReference } from './helpers-check.js';
-import { statesEqual, widenImpreciseScalars } from './prune.js';
 import { ITERS, type IterKind } from './kfuncs.js';
 import { STACK_SIZE } from '../isa/fields.js';
 
@@ -109,90 +106,43 @@ export function iterCheck(env: Env, regno: number, kind: IterKind): void {
   iterRecord(env, regno, kind);
 }
 
-/** What next() leaves for the walk: prune this path, or also explore `queued` (the element path) after the call. */
-export interface IterNextOutcome {
-  readonly pruned: boolean;
-  readonly queued?: VerifierState;
-}
-
-/** States seen at each next() call of a walk, for the convergence rule: by call and register key, and the latest per call. */
-interface Seen {
-  readonly byInsn: Map<string, VerifierState[]>;
-  readonly last: Map<number, VerifierState>;
-}
-const seenAt = new WeakMap<Env, Seen>();
-
-/** Types and bounds of the current frame's registers, as a string: equal states have equal keys. */
-function regsKey(st: VerifierState): string {
-  let k = `${st.frames.length}`;
-  for (const r of st.cur.regs) k += `|${r.type}:${r.off}:${r.umin}:${r.umax}:${r.smin}:${r.smax}`;
-  return k;
-}
-
 /**
- * bpf_iter_<kind>_next. Must run after the argument checks and before r0
- * and the caller-saved registers are set: `elemSize` is the size of the
- * element r0 points to on the queued path.
+ * bpf_iter_<kind>_next, after the argument checks: the current path goes on
+ * with the iterator drained and r0 = NULL; returns the path where next()
+ * returned an element of `elemSize` bytes (undefined when the iterator was
+ * already drained), for the walk to explore later.
  */
-export function iterNext(env: Env, regno: number, kind: IterKind, nargs: number, elemSize: number): IterNextOutcome {
+export function iterNext(env: Env, regno: number, kind: IterKind, elemSize: number): VerifierState | undefined {
   const { s, rec } = iterRecord(env, regno, kind);
   const regs = env.state.cur.regs;
-  let prev: VerifierState | undefined;
-  if (rec.iterState === ITER_ACTIVE) {
-    // Convergence: the same state (depths aside) reached this call before.
-    let seen = seenAt.get(env);
-    if (!seen) seenAt.set(env, (seen = { byInsn: new Map(), last: new Map() }));
-    const norm = normalized(env.state, nargs);
-    // Only states with the same scalar values in their registers can be equal: a cheap key narrows the search.
-    const key = `${env.insnIdx}:${regsKey(norm)}`;
-    let list = seen.byInsn.get(key);
-    if (!list) seen.byInsn.set(key, (list = []));
-    const all = (): number => 0x7ff;
-    for (const old of list) if (statesEqual(old, norm, all, 'exact')) return { pruned: true };
-    prev = seen.last.get(env.insnIdx);
-    list.push(norm);
-    seen.last.set(env.insnIdx, norm);
-  }
   const slotIndex = s.slot;
   const frameIndex = env.state.frames.indexOf(s.frame);
   let queued: VerifierState | undefined;
   if (rec.iterState === ITER_ACTIVE) {
     queued = env.state.clone();
-    const qf = queued.frames[frameIndex]!;
-    const qrec = qf.wspilled()[slotIndex]!;
-    qrec.iterDepth++;
-    if (prev) widenImpreciseScalars(prev, queued);
+    queued.frames[frameIndex]!.wspilled()[slotIndex]!.iterDepth++;
     clobber(queued.cur.regs);
     markPointer(queued.cur.regs[0]!, RegType.PTR_TO_MEM);
     queued.cur.regs[0]!.memSize = elemSize;
   }
   // The current path: the iterator is drained (depth unchanged) and next() returned NULL.
-  const cur = s.frame.wspilled()[slotIndex]!;
-  cur.iterState = ITER_DRAINED;
+  s.frame.wspilled()[slotIndex]!.iterState = ITER_DRAINED;
   clobber(regs);
   markConstScalar(regs[0]!, 0n);
-  return { pruned: false, ...(queued ? { queued } : {}) };
+  return queued;
+}
+
+/** Is register regno of the current frame a pointer to an active iterator (the walk's convergence rule applies)? */
+export function iterActiveAt(state: VerifierState, regno: number): boolean {
+  const r = state.cur.regs[regno]!;
+  if (r.type !== RegType.PTR_TO_STACK || !tnumIsConst(r.varOff)) return false;
+  const off = r.off + Number(BigInt.asIntN(64, r.varOff.value));
+  const f = state.frames[r.frameno];
+  const slot = (STACK_SIZE + off) >> 3;
+  if (!f || off % 8 !== 0 || slot < 0 || slot >= f.spilled.length || f.bytes[slot * 8] !== StackByte.ITER) return false;
+  return f.spilled[slot]?.iterState === ITER_ACTIVE;
 }
 
 function clobber(regs: RegState[]): void {
   for (let i = 1; i <= 5; i++) markNotInit(regs[i]!);
-}
-
-/**
- * A copy of the state for the convergence comparison: the registers the
- * call overwrites (r0 and the arguments past the kfunc's own) hold nothing
- * that matters, and iterator depths are only counters.
- */
-function normalized(state: VerifierState, nargs: number): VerifierState {
-  const c = state.clone();
-  const regs = c.cur.regs;
-  markNotInit(regs[0]!);
-  for (let i = nargs + 1; i <= 5; i++) markNotInit(regs[i]!);
-  for (const f of c.frames) {
-    let has = false;
-    for (let i = 0; i < f.bytes.length; i += 8) if (f.bytes[i] === StackByte.ITER && f.spilled[i >> 3]?.iterDepth) has = true;
-    if (!has) continue;
-    for (const st of f.wspilled()) if (st && st.iterState !== 0) st.iterDepth = 0;
-  }
-  return c;
 }

@@ -17,42 +17,54 @@ import { releaseReference } from './helpers-check.js';
 import { markPrecise } from './precision.js';
 import { KF, iterKind, kfuncAllowed, kfuncByName, type KfuncArg, type KfuncDef, type KfuncRet } from './kfuncs.js';
 import { btfTypeMatches, btfTypeName, kernelStructType, localType } from './kfuncs-btf.js';
-import { iterCheck, iterDestroy, iterNew, iterNext, type IterNextOutcome } from './iter.js';
+import { iterCheck, iterDestroy, iterNew, iterNext } from './iter.js';
+import { widenImpreciseScalars } from './prune.js';
+import type { VerifierState } from './state.js';
+import type { Cfg } from './cfg.js';
 import { emitComment } from './log-state.js';
-import { Flow, JMP_SEQ_LIMIT, type Walk } from './walk.js';
+import { Flow, type Walk } from './walk.js';
 
-export type KfuncOutcome = IterNextOutcome;
-
-const CONTINUE: KfuncOutcome = { pruned: false };
 
 /**
- * The walk's step for a kfunc call: check it; an iterator's next() may end
- * this path (the loop converged) or queue the path where it returned an
- * element, as a conditional jump queues its other side.
+ * The walk's step for a kfunc call: check it; an iterator's next() queues
+ * the path where it returned an element, as a conditional jump queues its
+ * other side, with the imprecise scalars that changed since the loop's
+ * previous visit widened (the kernel's widen_imprecise_scalars).
  */
 export function stepKfunc(w: Walk): Flow {
   const env = w.env;
   const insn = w.insn;
   const mark = w.log.mark() + 1;
-  const cp = env.cp;
-  const out = checkKfuncCall(env, env.prog.imm[insn]!);
-  if (out.pruned) {
-    if (w.level >= 1) emitComment(env, w.insnText, 0);
-    if (w.level >= 2) w.log.line(`${insn}: safe`);
-    w.noteDepth();
-    return w.endPath();
-  }
-  if (out.queued) {
-    w.pending.push({ state: out.queued, insn: insn + 1, prev: insn, logMark: mark, cp, hist: env.hist.slice() });
-    if (w.pending.length > JMP_SEQ_LIMIT) reject(`The sequence of ${w.pending.length} jumps is too complex.`);
-    if (cp) cp.branches++;
+  const queued = checkKfuncCall(env, env.prog.imm[insn]!);
+  if (queued) {
+    // (env.cp is the checkpoint just stored here: next() calls force one.)
+    const prev = w.prevLoopEntry(insn, env.cp);
+    if (prev) widenImpreciseScalars(prev.state, queued);
+    w.pushBranch(queued, insn + 1, mark);
   }
   if (w.level >= 1) emitComment(env, w.insnText, 0);
   return Flow.NEXT;
 }
 
-/** Check the kfunc call at env.insnIdx (imm = its BTF id, 0 when the ELF loader left it). */
-export function checkKfuncCall(env: Env, imm: number): KfuncOutcome {
+/**
+ * Every iterator next() call is a prune point with a forced checkpoint
+ * (the kernel's mark_force_checkpoint): the walk compares loop iterations
+ * there. The CFG does not know kfunc names, so they are marked here.
+ */
+export function markIterNextCalls(env: Env, cfg: Cfg): void {
+  for (const [insn, ext] of env.opts.kfuncs ?? []) {
+    const def = kfuncByName(ext.name);
+    if (def === undefined || !(def.flags & KF.ITER_NEXT) || insn < 0 || insn >= cfg.prunePoint.length) continue;
+    cfg.prunePoint[insn] = 1;
+    cfg.forceCheckpoint[insn] = 1;
+  }
+}
+
+/**
+ * Check the kfunc call at env.insnIdx (imm = its BTF id, 0 when the ELF
+ * loader left it). Returns the queued element path of an iterator's next().
+ */
+export function checkKfuncCall(env: Env, imm: number): VerifierState | undefined {
   const ext = env.opts.kfuncs?.get(env.insnIdx);
   if (ext === undefined) reject(`kernel btf_id ${imm} is not a function`);
   const def = kfuncByName(ext.name);
@@ -77,7 +89,7 @@ export function checkKfuncCall(env: Env, imm: number): KfuncOutcome {
     if (def.flags & KF.ITER_NEW) iterNew(env, 1, it);
     else if (def.flags & KF.ITER_NEXT) {
       const elem = def.ret.kind === 'iter_elem' ? def.ret.size : 0;
-      return iterNext(env, 1, it, def.args.length, elem);
+      return iterNext(env, 1, it, elem);
     } else if (def.flags & KF.ITER_DESTROY) iterDestroy(env, 1, it);
     else iterCheck(env, 1, it);
   }
@@ -85,7 +97,7 @@ export function checkKfuncCall(env: Env, imm: number): KfuncOutcome {
   const castTo = def.ret.kind === 'rdonly_cast' ? rdonlyCastTarget(env, ext) : 0;
   for (let i = 1; i <= 5; i++) markNotInit(regs[i]!);
   setReturn(env, def, def.ret, castTo);
-  return CONTINUE;
+  return undefined;
 }
 
 /** One non-iterator argument; returns the reference it releases (0 if none). */

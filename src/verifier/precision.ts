@@ -84,6 +84,7 @@ function backtrack(env: Env, hist: readonly number[], t: Trace): boolean {
       case Shape.LdAbs:
       case Shape.LdInd:
       case Shape.Call:
+      case Shape.CallKfunc:
         t.regs &= ~0x3f;
         break;
       case Shape.JmpReg:

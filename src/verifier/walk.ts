@@ -21,6 +21,7 @@ import { stepAlu, stepAtomic, stepLddw, stepLdAbs, stepLoad, stepStore } from '.
 import { stepCondJmp, stepJa, stepMayGoto } from './step-jump.js';
 import { stepCall, stepCallLocal, stepExit } from './step-call.js';
 import { stepKfunc } from './kfunc-check.js';
+import { iterActiveAt } from './iter.js';
 
 /** What a step tells the walk: go on at `nextInsn`, another path was popped, or every path is done. */
 export const Flow = { NEXT: 0, POPPED: 1, DONE: 2 } as const;
@@ -192,9 +193,18 @@ export class Walk {
     const def = INSNS[env.prog.op[insn]!]!;
     const mayGoto = def.shape === Shape.MayGoto;
     const callsCallback = force && def.shape === Shape.Call;
+    // Forced checkpoints at kfunc calls are iterator next() calls (kfunc-check.ts markIterNextCalls).
+    const iterNext = force && def.shape === Shape.CallKfunc;
     for (let k = 0; k < list.length; k++) {
       const old = list[k]!;
-      if (old.branches > 0) {
+      if (old.branches > 0 && iterNext) {
+        // An iterator loop converges when next() is reached, the iterator active, in a state the
+        // loop's earlier visit covers, ranges and all; next() is never an infinite loop.
+        if (iterActiveAt(cur, 1) && statesEqual(old.state, cur, live, 'range')) {
+          old.hit++;
+          return true;
+        }
+      } else if (old.branches > 0) {
         // A loop (may_goto, or a helper calling its callback again) converges when an
         // iteration reaches a state the one before covers, ranges and all.
         const converges = (mayGoto && old.state.mayGotoDepth !== cur.mayGotoDepth) || callsCallback;

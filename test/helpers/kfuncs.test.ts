@@ -61,8 +61,8 @@ test('a kfunc tsbpf cannot run is refused at load, naming it', () => {
 
 test('cpumask lifetime errors are refused by the verifier at load', () => {
   const rt = new Runtime();
-  assert.throws(() => rt.loadObject(object('cpumask.o'), { programs: ['double_release'] }), /release kernel function bpf_cpumask_release expects refcounted PTR_TO_BTF_ID|R1 type=scalar/);
-  assert.throws(() => rt.loadObject(object('cpumask.o'), { programs: ['leak'] }), /reference leak/);
+  assert.throws(() => rt.loadObject(object('cpumask_bad.o'), { programs: ['double_release'] }), /R1 type=scalar expected=ptr_, trusted_ptr_, rcu_ptr_/);
+  assert.throws(() => rt.loadObject(object('cpumask_bad.o'), { programs: ['leak'] }), /reference leak/);
   rt.dispose();
 });
 
