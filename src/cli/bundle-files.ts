@@ -14,17 +14,19 @@ export const BUNDLE_FILES = {
 
 /** Written next to the bundle: the tsc build it was made from. */
 export interface BundleStamp {
-  /** dist/.tsbuildinfo when the bundle was made (null: there was none, as in an installed package). */
+  /** dist/.tsbuildinfo when the bundle was made (null: there was none). */
   tsbuildinfo: { mtimeMs: number; size: number } | null;
 }
 
 /**
  * The bundle was made from the current tsc output: `now` is dist/.tsbuildinfo
- * as it is (undefined: missing), which tsc rewrites whenever it emits.
+ * as it is, which tsc (incremental, as tsconfig.json sets it) rewrites
+ * whenever it emits. Without one nothing is compiled here: an installed
+ * package (npm publishes dist/src only), whose bundle is as current as the rest.
  */
 export function stampIsCurrent(stamp: BundleStamp, now: { mtimeMs: number; size: number } | undefined): boolean {
-  if (now === undefined || stamp.tsbuildinfo === null) return now === undefined && stamp.tsbuildinfo === null;
-  return now.mtimeMs === stamp.tsbuildinfo.mtimeMs && now.size === stamp.tsbuildinfo.size;
+  if (now === undefined) return true;
+  return stamp.tsbuildinfo !== null && now.mtimeMs === stamp.tsbuildinfo.mtimeMs && now.size === stamp.tsbuildinfo.size;
 }
 
 /** Set (to anything) for the bundler's warm-up run: main.js writes the code cache when the command ends. */

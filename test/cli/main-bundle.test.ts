@@ -46,11 +46,18 @@ test('main.js runs the bundle only while its stamp matches dist/.tsbuildinfo', (
     const info = join(dist, '.tsbuildinfo');
     // No stamp: the modules.
     assert.equal(launch(cli), 'modules a b\n');
-    // Installed-package case: no .tsbuildinfo then or now.
+    // Installed package: no .tsbuildinfo (npm ships dist/src only), whatever the stamp says.
     writeFileSync(join(cli, BUNDLE_FILES.stamp), JSON.stringify(stampOf(undefined)));
+    assert.equal(launch(cli), 'bundle a b function\n');
+    writeFileSync(info, 'build 0');
+    writeFileSync(join(cli, BUNDLE_FILES.stamp), JSON.stringify(stampOf(info)));
+    rmSync(info);
     assert.equal(launch(cli), 'bundle a b function\n');
     // tsc ran after the bundle was made: stale.
     writeFileSync(info, 'build 1');
+    assert.equal(launch(cli), 'modules a b\n');
+    // ... also when there was no .tsbuildinfo when it was made.
+    writeFileSync(join(cli, BUNDLE_FILES.stamp), JSON.stringify(stampOf(undefined)));
     assert.equal(launch(cli), 'modules a b\n');
     writeFileSync(join(cli, BUNDLE_FILES.stamp), JSON.stringify(stampOf(info)));
     assert.equal(launch(cli), 'bundle a b function\n');
