@@ -11,7 +11,7 @@
 // more than one word copies the words, as the kernel does with its
 // allocator; the copy lives on the JS side, keyed by the iterator's address,
 // until destroy(). CPU masks are objects in the runtime's memory: a 64-bit
-// mask and a reference count.
+// mask and a reference count; their nr_cpu_ids is the runtime's CPU count.
 
 import type { ObjectSpec, ProgramSpec } from '../elf/spec.js';
 import type { RuntimeMemory, Region } from '../vm/memory.js';
@@ -19,6 +19,7 @@ import { E2BIG, EFAULT, EINVAL } from '../maps/errno.js';
 import { KFUNCS, kfuncByName, kfuncIndex } from '../verifier/kfuncs.js';
 import { PseudoCall } from '../isa/fields.js';
 import { arg, retInt, retU32 } from './define.js';
+import { HelperContext } from './context.js';
 import type { HelperDef, HelperEnv, HelperFn } from './registry.js';
 
 /** Helper ids of the runnable kfuncs: this base plus the kfunc's index in KFUNCS. */
@@ -28,7 +29,7 @@ export const KFUNC_HELPER_BASE = 0xff00;
 const BPF_MAX_LOOPS = 8 * 1024 * 1024;
 /** BITS_ITER_NR_WORDS_MAX. */
 const BITS_MAX_WORDS = 511;
-/** CPUs a runtime cpumask holds (its nr_cpu_ids). */
+/** CPUs a runtime cpumask can hold; its nr_cpu_ids is the runtime's CPU count up to this. */
 export const CPUMASK_CPUS = 64;
 
 const OPC_CALL = 0x85;
@@ -162,9 +163,14 @@ function maskTable(mem: RuntimeMemory): Map<number, CpumaskObj> {
   return m;
 }
 
-const MASK_ALL = (1n << BigInt(CPUMASK_CPUS)) - 1n;
+/** The kernel's nr_cpu_ids: the runtime's CPUs (its maps' per-CPU copies), at most CPUMASK_CPUS. */
+function nrCpus(env: HelperEnv): number {
+  return env.run instanceof HelperContext ? Math.min(CPUMASK_CPUS, env.run.maps.cpus) : CPUMASK_CPUS;
+}
+
+const maskAll = (env: HelperEnv): bigint => (1n << BigInt(nrCpus(env))) - 1n;
 const getMask = (env: HelperEnv, i: number): bigint => env.mem.dv.getBigUint64(ptrArg(env, i, 8, false), true);
-const setMask = (env: HelperEnv, i: number, v: bigint): void => env.mem.dv.setBigUint64(ptrArg(env, i, 8, true), v & MASK_ALL, true);
+const setMask = (env: HelperEnv, i: number, v: bigint): void => env.mem.dv.setBigUint64(ptrArg(env, i, 8, true), v & maskAll(env), true);
 const retBool = (env: HelperEnv, b: boolean): void => retInt(env, b ? 1 : 0);
 
 function cpumaskCreate(env: HelperEnv): void {
@@ -191,10 +197,10 @@ function cpumaskRelease(env: HelperEnv): void {
   }
 }
 
-/** A CPU number argument: valid when below the mask's CPU count (the kernel's cpu_valid). */
+/** A CPU number argument: valid when below nr_cpu_ids (the kernel's cpu_valid; a u32, as the kfunc takes it). */
 function cpuBit(env: HelperEnv, i: number): bigint | undefined {
   const cpu = arg(env, i);
-  return env.regs[2 * i + 1] === 0 && cpu < CPUMASK_CPUS ? 1n << BigInt(cpu) : undefined;
+  return cpu < nrCpus(env) ? 1n << BigInt(cpu) : undefined;
 }
 
 function popcount(v: bigint): number {
@@ -203,17 +209,19 @@ function popcount(v: bigint): number {
   return n;
 }
 
-function firstSet(v: bigint): number {
-  for (let i = 0; i < CPUMASK_CPUS; i++) if (v & (1n << BigInt(i))) return i;
-  return CPUMASK_CPUS;
+/** The first CPU in the mask, or nr_cpu_ids when there is none (cpumask_first). */
+function firstSet(env: HelperEnv, v: bigint): number {
+  const n = nrCpus(env);
+  for (let i = 0; i < n; i++) if (v & (1n << BigInt(i))) return i;
+  return n;
 }
 
 const CPUMASK_FNS: Record<string, HelperFn> = {
   bpf_cpumask_create: cpumaskCreate,
   bpf_cpumask_acquire: cpumaskAcquire,
   bpf_cpumask_release: cpumaskRelease,
-  bpf_cpumask_first: (env) => retInt(env, firstSet(getMask(env, 1))),
-  bpf_cpumask_first_zero: (env) => retInt(env, firstSet(~getMask(env, 1) & MASK_ALL)),
+  bpf_cpumask_first: (env) => retInt(env, firstSet(env, getMask(env, 1))),
+  bpf_cpumask_first_zero: (env) => retInt(env, firstSet(env, ~getMask(env, 1) & maskAll(env))),
   bpf_cpumask_set_cpu: (env) => {
     const b = cpuBit(env, 1);
     if (b !== undefined) setMask(env, 2, getMask(env, 2) | b);
@@ -240,7 +248,7 @@ const CPUMASK_FNS: Record<string, HelperFn> = {
     setMask(env, 2, m & ~b);
     retBool(env, (m & b) !== 0n);
   },
-  bpf_cpumask_setall: (env) => setMask(env, 1, MASK_ALL),
+  bpf_cpumask_setall: (env) => setMask(env, 1, maskAll(env)),
   bpf_cpumask_clear: (env) => setMask(env, 1, 0n),
   bpf_cpumask_and: (env) => {
     const v = getMask(env, 2) & getMask(env, 3);
@@ -253,7 +261,7 @@ const CPUMASK_FNS: Record<string, HelperFn> = {
   bpf_cpumask_intersects: (env) => retBool(env, (getMask(env, 1) & getMask(env, 2)) !== 0n),
   bpf_cpumask_subset: (env) => retBool(env, (getMask(env, 1) & ~getMask(env, 2)) === 0n),
   bpf_cpumask_empty: (env) => retBool(env, getMask(env, 1) === 0n),
-  bpf_cpumask_full: (env) => retBool(env, getMask(env, 1) === MASK_ALL),
+  bpf_cpumask_full: (env) => retBool(env, getMask(env, 1) === maskAll(env)),
   bpf_cpumask_copy: (env) => setMask(env, 1, getMask(env, 2)),
   bpf_cpumask_weight: (env) => retInt(env, popcount(getMask(env, 1))),
 };

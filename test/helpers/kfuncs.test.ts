@@ -1,11 +1,13 @@
 // Kfuncs the runtime runs (src/helpers/kfuncs.ts): clang-built programs
 // (test/fixtures/kfuncs) with open-coded iterators and CPU masks are
 // verified, loaded (kfunc calls mapped to helper calls) and run on every
-// engine; kfuncs that need the kernel are refused when the program loads,
-// naming the kfunc. The expected values are worked out in the C sources.
+// engine, and as root also in the kernel (the same values); kfuncs that
+// need the kernel are refused when the program loads, naming the kfunc.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Runtime } from '../../src/runtime/index.js';
 import { KFUNC_HELPERS, KFUNC_HELPER_BASE } from '../../src/helpers/kfuncs.js';
@@ -17,8 +19,18 @@ import { FIXTURES } from '../paths.js';
 const object = (name: string): Uint8Array => new Uint8Array(readFileSync(join(FIXTURES, 'kfuncs', name)));
 const ENGINES = ['interp', 'jit'] as const;
 
-function run(file: string, prog: string, engine: string): number {
-  const rt = new Runtime({ engine });
+/** CPUs of this machine (the kernel's nr_cpu_ids, which cpumasks are bounded by); the runtime is given as many. */
+const CPUS = (() => {
+  try {
+    const m = /(\d+)\s*$/.exec(readFileSync('/sys/devices/system/cpu/possible', 'utf8'));
+    return m ? Number(m[1]) + 1 : 4;
+  } catch {
+    return 4;
+  }
+})();
+
+function run(file: string, prog: string, engine: string, cpus = 8): number {
+  const rt = new Runtime({ engine, cpus });
   try {
     const coll = rt.loadObject(object(file), { programs: [prog] });
     const p = coll.programs.get(prog)!;
@@ -35,7 +47,7 @@ const CASES: readonly [string, string, number][] = [
   ['iters.o', 'count_bits', 6269],
   ['iters.o', 'one_word', 257],
   ['iters.o', 'bad_range', -2200],
-  ['cpumask.o', 'masks', 311],
+  ['cpumask.o', 'masks', 311], // with 8 CPUs: CPUs 1, 3 and 5 set, 7 set and cleared
 ];
 
 for (const [file, prog, want] of CASES) {
@@ -43,6 +55,10 @@ for (const [file, prog, want] of CASES) {
     for (const engine of ENGINES) assert.equal(run(file, prog, engine) | 0, want, engine);
   });
 }
+
+test('cpumasks hold the runtime\'s CPUs only (nr_cpu_ids): with 2 CPUs only CPU 1 of 1, 3, 5, 7 is set', () => {
+  for (const engine of ENGINES) assert.equal(run('cpumask.o', 'masks', engine, 2), 110, engine);
+});
 
 test('every runnable kfunc has a helper under its reserved id, and only those', () => {
   const runnable = KFUNCS.filter((k) => k.runnable).map((k) => k.name).sort();
@@ -134,4 +150,70 @@ test('bpf_rdonly_cast returns its first argument, both halves', () => {
 test('a kfunc given a pointer outside the program-visible memory faults instead of writing', () => {
   const { env } = helperEnv([8]);
   assert.throws(() => fn('bpf_iter_num_destroy')(env), /MemoryFault|fault|outside|unmapped/i);
+});
+
+// ---- the kernel as oracle (root, bpftool and bpffs) ----
+
+function kernelSkip(): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root';
+  if (spawnSync('bpftool', ['version']).status !== 0) return 'needs bpftool';
+  if (!existsSync('/sys/fs/bpf')) return 'needs bpffs at /sys/fs/bpf';
+  return undefined;
+}
+
+/**
+ * BPF_PROG_TEST_RUN of a pinned syscall program with an 8-byte context
+ * (bpftool prog run always passes repeat, which syscall programs refuse).
+ */
+const SYSCALL_RUN_PY = `
+import ctypes, os, struct, sys
+libc = ctypes.CDLL(None, use_errno=True)
+def bpf(cmd, attr):
+    buf = ctypes.create_string_buffer(attr, 160)
+    r = libc.syscall(321, cmd, buf, 160)
+    if r < 0: raise OSError(ctypes.get_errno(), 'bpf')
+    return r, buf.raw
+path = sys.argv[1].encode() + b'\\0'
+pbuf = ctypes.create_string_buffer(path)
+fd, _ = bpf(7, struct.pack('<QII', ctypes.addressof(pbuf), 0, 0))
+ctx = ctypes.create_string_buffer(8)
+attr = struct.pack('<IIIIQQIIIIQQII', fd, 0, 0, 0, 0, 0, 0, 0, 8, 0, ctypes.addressof(ctx), 0, 0, 0)
+_, out = bpf(10, attr)
+print(struct.unpack_from('<I', out, 4)[0])
+`;
+
+function kernelRetvals(file: string, progs: readonly string[], syscall: boolean): Map<string, number> {
+  const pin = `/sys/fs/bpf/tsbpf-kfuncs-${process.pid}`;
+  const dir = mkdtempSync(join(tmpdir(), 'kfuncs-'));
+  const out = new Map<string, number>();
+  try {
+    const load = spawnSync('bpftool', ['prog', 'loadall', join(FIXTURES, 'kfuncs', file), pin], { encoding: 'utf8' });
+    assert.equal(load.status, 0, `bpftool prog loadall ${file}: ${load.stderr}`);
+    const data = join(dir, 'in');
+    writeFileSync(data, new Uint8Array(64));
+    for (const p of progs) {
+      const r = syscall
+        ? spawnSync('python3', ['-c', SYSCALL_RUN_PY, join(pin, p)], { encoding: 'utf8' })
+        : spawnSync('bpftool', ['prog', 'run', 'pinned', join(pin, p), 'data_in', data, 'repeat', '1'], { encoding: 'utf8' });
+      const m = syscall ? /^(\d+)/.exec(r.stdout.trim()) : /Return value: (\d+)/.exec(r.stdout + r.stderr);
+      assert.ok(m, `kernel run of ${p}: ${r.stderr || r.stdout}`);
+      out.set(p, Number(m[1]) | 0);
+    }
+    return out;
+  } finally {
+    rmSync(pin, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('the kernel runs the fixture programs to the same values (root only)', (t) => {
+  const skip = kernelSkip();
+  if (skip) return t.skip(skip);
+  for (const file of ['iters.o', 'cpumask.o']) {
+    const progs = CASES.filter((c) => c[0] === file).map((c) => c[1]);
+    const kernel = kernelRetvals(file, progs, file === 'cpumask.o');
+    for (const p of progs) {
+      for (const engine of ENGINES) assert.equal(run(file, p, engine, CPUS) | 0, kernel.get(p), `${file} ${p} on ${engine} with ${CPUS} CPUs`);
+    }
+  }
 });
