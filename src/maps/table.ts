@@ -10,23 +10,12 @@
 
 import { UsageError } from '../internal/errors.js';
 import type { RuntimeMemory } from '../vm/memory.js';
-import { ArrayMap } from './array.js';
 import type { BpfMap, MapHandle, MapHost } from './base.js';
 import { DESC_MAGIC, DESC_SIZE, Desc } from './descriptor.js';
 import { EEXIST, ENOMEM, EOPNOTSUPP, MapError } from './errno.js';
-import { HashMap } from './hash.js';
-import { LpmTrieMap } from './lpm-trie.js';
-import { ArrayOfMaps, HashOfMaps } from './map-in-map.js';
-import { PerfEventArrayMap } from './perf-event-array.js';
 import { ProgArrayMap, type ProgramResolver } from './prog-array.js';
-import { QueueStackMap } from './queue-stack.js';
-import { RingBufMap } from './ringbuf.js';
-import { BloomFilterMap } from './bloom-filter.js';
-import { RedirectMap } from './redirect-maps.js';
-import { CgroupStorageMap } from './cgroup-storage.js';
-import { StackTraceMap } from './stack-trace.js';
-import { SkStorageMap } from './sk-storage.js';
-import { normalizeSpec, type MapSpec, type ResolvedSpec } from './spec.js';
+import type { MapSpec } from './spec.js';
+import { MAP_TYPES, normalizeSpec } from './types.js';
 
 export interface MapTableOptions {
   /** Number of execution contexts ("possible CPUs") per-CPU maps keep copies for (default 1). */
@@ -34,42 +23,6 @@ export interface MapTableOptions {
   /** Turns a program id into the runtime's program, for prog_array updates from user space. */
   resolveProgram?: ProgramResolver;
 }
-
-/** `attachAt`: build over the descriptor of a map another thread created (only types with `shared: true`). */
-type MapCtor = new (host: MapHost, spec: ResolvedSpec, id: number, attachAt?: number) => BpfMap;
-
-interface MapTypeImpl {
-  readonly ctor: MapCtor;
-  /** Every mutable field is in the shared memory, guarded by lock.ts: threads may attach and write concurrently. */
-  readonly shared: boolean;
-}
-
-/** The implementation of each map type; a new type is one row (and its file). */
-const IMPLS: Readonly<Record<string, MapTypeImpl>> = {
-  array: { ctor: ArrayMap, shared: true },
-  percpu_array: { ctor: ArrayMap, shared: true },
-  hash: { ctor: HashMap, shared: true },
-  percpu_hash: { ctor: HashMap, shared: true },
-  lru_hash: { ctor: HashMap, shared: true },
-  lru_percpu_hash: { ctor: HashMap, shared: true },
-  lpm_trie: { ctor: LpmTrieMap, shared: false }, // the trie's shape is a JS structure
-  queue: { ctor: QueueStackMap, shared: false },
-  stack: { ctor: QueueStackMap, shared: false },
-  bloom_filter: { ctor: BloomFilterMap, shared: false },
-  ringbuf: { ctor: RingBufMap, shared: false },
-  perf_event_array: { ctor: PerfEventArrayMap, shared: false }, // slots hold JS objects
-  prog_array: { ctor: ProgArrayMap, shared: false },
-  array_of_maps: { ctor: ArrayOfMaps, shared: false },
-  hash_of_maps: { ctor: HashOfMaps, shared: false },
-  devmap: { ctor: RedirectMap, shared: false },
-  devmap_hash: { ctor: RedirectMap, shared: false },
-  cpumap: { ctor: RedirectMap, shared: false },
-  xskmap: { ctor: RedirectMap, shared: false },
-  cgroup_storage: { ctor: CgroupStorageMap, shared: false },
-  percpu_cgroup_storage: { ctor: CgroupStorageMap, shared: false },
-  stack_trace: { ctor: StackTraceMap, shared: false },
-  sk_storage: { ctor: SkStorageMap, shared: false },
-};
 
 export class MapTable implements MapHost {
   readonly mem: RuntimeMemory;
@@ -88,7 +41,7 @@ export class MapTable implements MapHost {
   /** Create a map; throws MapError with the kernel's errno for a bad spec. */
   create(spec: MapSpec): BpfMap {
     const resolved = normalizeSpec(spec, this.cpus);
-    const ctor = IMPLS[resolved.typeName]?.ctor;
+    const ctor = MAP_TYPES[resolved.typeName]?.impl;
     if (ctor === undefined) throw new MapError(95, spec.name, 'create', `map type ${resolved.typeName} is not available (its module was not loaded)`);
     const id = this.maps.length;
     const before = new Set(this.mem.list());
@@ -120,10 +73,10 @@ export class MapTable implements MapHost {
 
   /** Add another thread's map (see attach); throws MapError for types whose state is not all in the memory. */
   adopt(h: MapHandle): BpfMap {
-    const impl = IMPLS[h.spec.typeName];
-    if (impl === undefined || !impl.shared) throw new MapError(EOPNOTSUPP, h.spec.name, 'attach', `${h.spec.typeName} maps keep state outside the shared memory and cannot be used from another thread`);
+    const row = MAP_TYPES[h.spec.typeName];
+    if (row === undefined || !row.shared) throw new MapError(EOPNOTSUPP, h.spec.name, 'attach', `${h.spec.typeName} maps keep state outside the shared memory and cannot be used from another thread`);
     if (this.maps[h.id] !== undefined) throw new MapError(EEXIST, h.spec.name, 'attach', `id ${h.id} is already in this table`);
-    const map = new impl.ctor(this, h.spec, h.id, h.desc);
+    const map = new row.impl(this, h.spec, h.id, h.desc);
     while (this.maps.length <= h.id) this.maps.push(undefined);
     this.maps[h.id] = map;
     return map;
