@@ -7,7 +7,7 @@
 import { RegState, RegType, RegFlag, markConstScalar, markUnknown } from './reg-state.js';
 import { regBoundsSync, boundsInconsistent } from './bounds.js';
 import {
-  tnumIntersect, tnumIsConst, tnumSubreg, tnumWithSubreg, tnumOr, tnumAnd, tnumConst, tnumSubregIsConst, U64,
+  tnumIntersect, tnumIsConst, tnumSubreg, tnumWithSubreg, tnumOr, tnumAnd, tnumConst, tnumSubregIsConst, U64, type Tnum,
 } from './tnum.js';
 import { JmpOp } from '../isa/fields.js';
 import type { VerifierState } from './state.js';
@@ -105,104 +105,99 @@ function isPow2(v: bigint): boolean {
   return v !== 0n && (v & (v - 1n)) === 0n;
 }
 
-/** Narrow r1 and r2 (scalars) to the values for which `r1 op r2` holds. */
+/** One of a scalar's four bound pairs, read and written as bigints, so each rule is written once for all four. */
+interface Bounds {
+  lo(r: RegState): bigint;
+  hi(r: RegState): bigint;
+  setLo(r: RegState, v: bigint): void;
+  setHi(r: RegState, v: bigint): void;
+  /** A constant of this width as this domain reads it (unsigned or signed). */
+  of(v: bigint): bigint;
+}
+
+const U64B: Bounds = {
+  lo: (r) => r.umin, hi: (r) => r.umax, of: (v) => v,
+  setLo: (r, v) => { r.umin = v; }, setHi: (r, v) => { r.umax = v; },
+};
+const S64B: Bounds = {
+  lo: (r) => r.smin, hi: (r) => r.smax, of: (v) => BigInt.asIntN(64, v),
+  setLo: (r, v) => { r.smin = v; }, setHi: (r, v) => { r.smax = v; },
+};
+const U32B: Bounds = {
+  lo: (r) => BigInt(r.u32min), hi: (r) => BigInt(r.u32max), of: (v) => v,
+  setLo: (r, v) => { r.u32min = Number(v); }, setHi: (r, v) => { r.u32max = Number(v); },
+};
+const S32B: Bounds = {
+  lo: (r) => BigInt(r.s32min), hi: (r) => BigInt(r.s32max), of: (v) => BigInt.asIntN(32, v),
+  setLo: (r, v) => { r.s32min = Number(v); }, setHi: (r, v) => { r.s32max = Number(v); },
+};
+
+/** The unsigned and signed bound pairs of a comparison's width. */
+const boundsOf = (w32: boolean): readonly [Bounds, Bounds] => (w32 ? [U32B, S32B] : [U64B, S64B]);
+
+/** The known-bits part a comparison of this width sees, and writing it back. */
+const tnumPart = (r: RegState, w32: boolean): Tnum => (w32 ? tnumSubreg(r.varOff) : r.varOff);
+function setTnumPart(r: RegState, w32: boolean, t: Tnum): void {
+  r.varOff = w32 ? tnumWithSubreg(r.varOff, t) : t;
+}
+
+/** Narrow r1 and r2 (scalars) to the values for which `r1 op r2` holds (the kernel's regs_refine_cond_op). */
 export function refineCond(r1: RegState, r2: RegState, op: number, w32: boolean): void {
   if (op === JmpOp.JGE || op === JmpOp.JGT || op === JmpOp.JSGE || op === JmpOp.JSGT) {
     op = flipOpcode(op);
     [r1, r2] = [r2, r1];
   }
   const isConst = (r: RegState): boolean => (w32 ? tnumSubregIsConst(r.varOff) : tnumIsConst(r.varOff));
-  const constVal = (r: RegState): bigint => (w32 ? r.varOff.value & 0xffffffffn : r.varOff.value);
+  const width = w32 ? 0xffffffffn : U64;
   switch (op) {
-    case JmpOp.JEQ:
-      if (w32) {
-        r1.u32min = r2.u32min = Math.max(r1.u32min, r2.u32min);
-        r1.u32max = r2.u32max = Math.min(r1.u32max, r2.u32max);
-        r1.s32min = r2.s32min = Math.max(r1.s32min, r2.s32min);
-        r1.s32max = r2.s32max = Math.min(r1.s32max, r2.s32max);
-        const t = tnumIntersect(tnumSubreg(r1.varOff), tnumSubreg(r2.varOff));
-        r1.varOff = tnumWithSubreg(r1.varOff, t);
-        r2.varOff = tnumWithSubreg(r2.varOff, t);
-      } else {
-        r1.umin = r2.umin = bmax(r1.umin, r2.umin);
-        r1.umax = r2.umax = bmin(r1.umax, r2.umax);
-        r1.smin = r2.smin = bmax(r1.smin, r2.smin);
-        r1.smax = r2.smax = bmin(r1.smax, r2.smax);
-        r1.varOff = r2.varOff = tnumIntersect(r1.varOff, r2.varOff);
+    case JmpOp.JEQ: {
+      // Both take the intersection of their ranges and known bits.
+      for (const b of boundsOf(w32)) {
+        const lo = bmax(b.lo(r1), b.lo(r2));
+        const hi = bmin(b.hi(r1), b.hi(r2));
+        b.setLo(r1, lo); b.setLo(r2, lo);
+        b.setHi(r1, hi); b.setHi(r2, hi);
       }
+      const t = tnumIntersect(tnumPart(r1, w32), tnumPart(r2, w32));
+      setTnumPart(r1, w32, t);
+      setTnumPart(r2, w32, t);
       break;
+    }
     case JmpOp.JNE: {
+      // Against a constant: a range that ends on it loses that end.
       if (!isConst(r2)) [r1, r2] = [r2, r1];
       if (!isConst(r2)) break;
-      const v = constVal(r2);
-      if (w32) {
-        const u = Number(v), s = u | 0;
-        if (r1.u32min === u) r1.u32min++;
-        if (r1.u32max === u) r1.u32max--;
-        if (r1.s32min === s) r1.s32min++;
-        if (r1.s32max === s) r1.s32max--;
-      } else {
-        const s = BigInt.asIntN(64, v);
-        if (r1.umin === v) r1.umin++;
-        if (r1.umax === v) r1.umax--;
-        if (r1.smin === s) r1.smin++;
-        if (r1.smax === s) r1.smax--;
+      const v = r2.varOff.value & width;
+      for (const b of boundsOf(w32)) {
+        const c = b.of(v);
+        if (b.lo(r1) === c) b.setLo(r1, c + 1n);
+        if (b.hi(r1) === c) b.setHi(r1, c - 1n);
       }
       break;
     }
-    case JmpOp.JSET: {
-      if (!isConst(r2)) [r1, r2] = [r2, r1];
-      if (!isConst(r2)) break;
-      const v = constVal(r2);
-      if (!isPow2(v)) break;
-      if (w32) r1.varOff = tnumWithSubreg(r1.varOff, tnumOr(tnumSubreg(r1.varOff), tnumConst(v)));
-      else r1.varOff = tnumOr(r1.varOff, tnumConst(v));
-      break;
-    }
+    case JmpOp.JSET:
     case JSET_NOT: {
+      // A single-bit test sets that bit; a failed test clears every bit tested.
       if (!isConst(r2)) [r1, r2] = [r2, r1];
       if (!isConst(r2)) break;
-      const v = constVal(r2);
-      if (w32) r1.varOff = tnumWithSubreg(r1.varOff, tnumAnd(tnumSubreg(r1.varOff), tnumConst(~v & 0xffffffffn)));
-      else r1.varOff = tnumAnd(r1.varOff, tnumConst(~v & U64));
+      const v = r2.varOff.value & width;
+      if (op === JmpOp.JSET && !isPow2(v)) break;
+      const t = tnumPart(r1, w32);
+      setTnumPart(r1, w32, op === JmpOp.JSET ? tnumOr(t, tnumConst(v)) : tnumAnd(t, tnumConst(~v & width)));
       break;
     }
     case JmpOp.JLE:
-      if (w32) {
-        r1.u32max = Math.min(r1.u32max, r2.u32max);
-        r2.u32min = Math.max(r1.u32min, r2.u32min);
-      } else {
-        r1.umax = bmin(r1.umax, r2.umax);
-        r2.umin = bmax(r1.umin, r2.umin);
-      }
-      break;
     case JmpOp.JLT:
-      if (w32) {
-        r1.u32max = Math.min(r1.u32max, r2.u32max - 1);
-        r2.u32min = Math.max(r1.u32min + 1, r2.u32min);
-      } else {
-        r1.umax = bmin(r1.umax, r2.umax - 1n);
-        r2.umin = bmax(r1.umin + 1n, r2.umin);
-      }
-      break;
     case JmpOp.JSLE:
-      if (w32) {
-        r1.s32max = Math.min(r1.s32max, r2.s32max);
-        r2.s32min = Math.max(r1.s32min, r2.s32min);
-      } else {
-        r1.smax = bmin(r1.smax, r2.smax);
-        r2.smin = bmax(r1.smin, r2.smin);
-      }
+    case JmpOp.JSLT: {
+      // r1 <= r2 (or <): r1's upper bound is at most r2's, r2's lower bound at least r1's.
+      const [ub, sb] = boundsOf(w32);
+      const b = op === JmpOp.JLE || op === JmpOp.JLT ? ub : sb;
+      const strict = op === JmpOp.JLT || op === JmpOp.JSLT ? 1n : 0n;
+      b.setHi(r1, bmin(b.hi(r1), b.hi(r2) - strict));
+      b.setLo(r2, bmax(b.lo(r1) + strict, b.lo(r2)));
       break;
-    case JmpOp.JSLT:
-      if (w32) {
-        r1.s32max = Math.min(r1.s32max, r2.s32max - 1);
-        r2.s32min = Math.max(r1.s32min + 1, r2.s32min);
-      } else {
-        r1.smax = bmin(r1.smax, r2.smax - 1n);
-        r2.smin = bmax(r1.smin + 1n, r2.smin);
-      }
-      break;
+    }
   }
 }
 
