@@ -3,7 +3,7 @@
 // blocks of pcapng files. JS sees only the accepted packets: onAccept gets
 // them from the driver's output array, pcapOut the records it packed.
 
-import { CaptureParser, setTimestamp, type InterfaceInfo } from '../pcap/parser.js';
+import { CaptureParser, type InterfaceInfo } from '../pcap/parser.js';
 import { linkTypeInfo } from '../pcap/linktype.js';
 import type { Vm } from '../vm/vm.js';
 import type { Region } from '../vm/memory.js';
@@ -64,14 +64,11 @@ export function scanPcap(
     // (at most one instruction per byte of the buffer plus a few per record).
     const records = Math.floor(bufSize / 16) + 1;
     const exec = { budget: records * (t.slots + 96) + 6 * bufSize + 64 };
-    const nano = parser.nanosecond;
-    const le = !parser.bigEndian;
     const onAccept = options.onAccept;
     const buf = parser.buffer; // a fixed buffer: never replaced
     const acc = new AcceptedView(buf);
     acc.linkType = linkType;
     const out32 = new Uint32Array(mem.wasm.buffer, out.start, maxOut * (SCAN_OUT_RECORD >> 2));
-    const bv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     let packets = 0;
     let accepted = 0;
     for (;;) {
@@ -87,16 +84,8 @@ export function scanPcap(
         if (onAccept !== undefined) {
           for (let j = 0; j < found; j++) {
             const e = j * (SCAN_OUT_RECORD >> 2);
-            const h = start + out32[e + 1]!;
-            const frac = bv.getUint32(h + 4, le);
             accepted++;
-            acc.result = out32[e]!;
-            acc.index = packets + out32[e + 2]!;
-            acc.offset = h + 16;
-            acc.caplen = bv.getUint32(h + 8, le);
-            acc.tsSec = bv.getUint32(h, le);
-            acc.tsNsec = nano ? frac : frac * 1000;
-            acc.wireLen = bv.getUint32(h + 12, le);
+            fromCursor(acc, parser, start + out32[e + 1]!, out32[e]!, packets + out32[e + 2]!);
             if (onAccept(acc) === false) {
               // The packet that stops the scan is written too, nothing after it.
               if (packed !== undefined && out32[e + 3]! > 0) pcapOut!.write(packed.subarray(0, out32[e + 3]!), linkType);
@@ -112,8 +101,9 @@ export function scanPcap(
         parser.skip(consumed);
         options.onProgress?.(packets, accepted);
         if (status === SCAN_STATUS.BAD_TIME) {
-          const h = start + consumed;
-          throw parser.errorAt(`timestamp fraction ${bv.getUint32(h + 4, le)} out of range for ${nano ? 'nano' : 'micro'}second pcap`, h);
+          // The parser's own error for that record.
+          parser.packetAt(parser.unreadOffset);
+          throw new Error('cbpf scan: the driver and the parser disagree about a timestamp');
         }
         if (status !== SCAN_STATUS.FULL) break;
         // Full before the first record: it would be full again, forever (cannot happen, see packSize).
@@ -130,6 +120,19 @@ export function scanPcap(
     mem.free(out);
     if (pack !== undefined) mem.free(pack);
   }
+}
+
+/** acc = the accepted packet whose record the driver listed at `at`, decoded by the parser (one layout in JS). */
+function fromCursor(acc: AcceptedView, parser: CaptureParser, at: number, result: number, index: number): void {
+  parser.packetAt(at);
+  acc.offset = parser.offset;
+  acc.caplen = parser.caplen;
+  acc.wireLen = parser.wireLen;
+  acc.tsSec = parser.tsSec;
+  acc.tsNsec = parser.tsNsec;
+  acc.linkType = parser.linkType;
+  acc.result = result;
+  acc.index = index;
 }
 
 /** The pcapng scan driver for one section byte order, link type and timestamp resolution. */
@@ -261,22 +264,12 @@ export class PcapngRunner {
     const packedAt = (n: number): Uint8Array => mem.u8.subarray(pack!.start, pack!.start + n);
     const onAccept = this.options.onAccept;
     if (onAccept !== undefined) {
-      const le = !d.bigEndian;
-      const buf = parser.buffer;
-      const bv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
       const acc = this.acc;
-      acc.linkType = d.linkType;
       const u32 = new Uint32Array(mem.wasm.buffer, this.out.start, found * (SCAN_OUT_RECORD >> 2));
       for (let j = 0; j < found; j++) {
         const e = j * (SCAN_OUT_RECORD >> 2);
-        const h = start + u32[e + 1]!;
         accepted++;
-        acc.result = u32[e]!;
-        acc.index = packets + u32[e + 2]!;
-        acc.offset = h + 28;
-        acc.caplen = bv.getUint32(h + 20, le);
-        acc.wireLen = bv.getUint32(h + 24, le);
-        setTimestamp(acc, bv.getUint32(h + 12, le), bv.getUint32(h + 16, le), parser.interfaces[bv.getUint32(h + 8, le)]!);
+        fromCursor(acc, parser, start + u32[e + 1]!, u32[e]!, packets + u32[e + 2]!);
         if (onAccept(acc) === false) {
           if (pcapOut !== undefined && u32[e + 3]! > 0) pcapOut.write(packedAt(u32[e + 3]!), d.linkType);
           return { packets: acc.index + 1, accepted, stopped: true, status };

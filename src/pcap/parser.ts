@@ -295,17 +295,39 @@ export class CaptureParser {
     const incl = this.u32(p + 8);
     if (incl > this.maxBlock) throw this.error(`packet record claims ${incl} captured bytes (limit ${this.maxBlock}); the file is corrupt`);
     if (this.end - p < 16 + incl) return false;
+    this.pcapRecordAt(p);
+    this.start = p + 16 + incl;
+    return true;
+  }
+
+  /** The cursor from the (whole) pcap record at p. */
+  private pcapRecordAt(p: number): void {
     const frac = this.u32(p + 4);
-    if (frac >= (this.pcapNano ? 1e9 : 1e6)) throw this.error(`timestamp fraction ${frac} out of range for ${this.pcapNano ? 'nano' : 'micro'}second pcap`);
+    if (frac >= (this.pcapNano ? 1e9 : 1e6)) throw this.error(`timestamp fraction ${frac} out of range for ${this.pcapNano ? 'nano' : 'micro'}second pcap`, p);
     this.offset = p + 16;
-    this.caplen = incl;
+    this.caplen = this.u32(p + 8);
     this.wireLen = this.u32(p + 12);
     this.tsSec = this.u32(p);
     this.tsNsec = this.pcapNano ? frac : frac * 1000;
     this.linkType = this.pcapLinkType;
     this.interfaceId = 0;
-    this.start = p + 16 + incl;
-    return true;
+  }
+
+  /**
+   * Set the cursor from the pcap record, or pcapng (enhanced) packet block,
+   * that starts at `at` in the buffer, without moving the read position:
+   * for callers that walk the buffer themselves (the scan driver lists the
+   * packets it accepted by offset). The record must lie whole in the
+   * buffer; a bad one throws what nextPacket() would.
+   */
+  packetAt(at: number): void {
+    if (this.fmt === 'pcap') {
+      this.pcapRecordAt(at);
+      return;
+    }
+    const type = this.u32(at);
+    if (this.fmt !== 'pcapng' || (type !== BT_EPB && type !== BT_PB)) throw new UsageError(`CaptureParser.packetAt(${at}): not a packet record or block`);
+    this.packetBlockAt(at, type, this.u32(at + 4));
   }
 
   // ---- pcapng -------------------------------------------------------------------------
@@ -343,20 +365,10 @@ export class CaptureParser {
         this.ifaces.push(this.readIdb(p, len));
         return NOT_A_PACKET;
       case BT_EPB:
-      case BT_PB: {
+      case BT_PB:
         if (body < 20) throw this.error('packet block too short', p);
-        const ifid = type === BT_EPB ? this.u32(p + 8) : this.u16(p + 8);
-        const cap = this.u32(p + 20);
-        if (28 + cap > len - 4) throw this.error(`packet block: captured length ${cap} exceeds the block (${len} bytes)`, p);
-        const iface = this.iface(ifid, p);
-        this.offset = p + 28;
-        this.caplen = cap;
-        this.wireLen = this.u32(p + 24);
-        this.linkType = iface.linkType;
-        this.interfaceId = ifid;
-        setTimestamp(this, this.u32(p + 12), this.u32(p + 16), iface);
+        this.packetBlockAt(p, type, len);
         return PACKET;
-      }
       case BT_SPB: {
         if (body < 4) throw this.error('simple packet block too short', p);
         const iface = this.iface(0, p);
@@ -375,6 +387,20 @@ export class CaptureParser {
       default:
         return NOT_A_PACKET; // name resolution, statistics, decryption secrets, custom: not needed to read packets
     }
+  }
+
+  /** The cursor from the (whole) enhanced or obsolete packet block at p, of `len` bytes. */
+  private packetBlockAt(p: number, type: number, len: number): void {
+    const ifid = type === BT_EPB ? this.u32(p + 8) : this.u16(p + 8);
+    const cap = this.u32(p + 20);
+    if (28 + cap > len - 4) throw this.error(`packet block: captured length ${cap} exceeds the block (${len} bytes)`, p);
+    const iface = this.iface(ifid, p);
+    this.offset = p + 28;
+    this.caplen = cap;
+    this.wireLen = this.u32(p + 24);
+    this.linkType = iface.linkType;
+    this.interfaceId = ifid;
+    setTimestamp(this, this.u32(p + 12), this.u32(p + 16), iface);
   }
 
   private iface(id: number, at: number): InterfaceInfo {
