@@ -13,9 +13,8 @@
 // engine (engine.ts) builds the typed error after it, from the faulting
 // instruction. Bodies too long for a case and off the hot path live beside
 // it (arith.ts, atomics.ts, frames.ts, packet.ts). Loads and stores stay
-// inline, one case per width: moving their checks into a shared function
-// (inlined by V8 all the same) made the memory loop of bench/vm about 30%
-// slower.
+// inline, one case per width: with their checks in a shared function
+// (inlined by V8 all the same) the memory loop of bench/vm measured slower.
 //
 // Every load and store is checked against the RuntimeMemory shadow map with
 // the same test as `RuntimeMemory.check`, inlined: two shadow bytes, and the
@@ -33,7 +32,7 @@ import { popFrame, pushFrame, savedLoops } from './frames.js';
 import { Pkt, packetStep } from './packet.js';
 
 // Exit states of the loop. Module-private: an exported binding is a cell
-// the loop would re-read at every use (measured: ~30% slower memory loops);
+// the loop would re-read at every use (the memory loop measured slower);
 // engine.ts reads them through `Status`.
 const S_EXIT = 0;
 const S_FAULT = 1; // memory check failed at pc
