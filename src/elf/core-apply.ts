@@ -47,6 +47,9 @@ function resolveAll(file: string, local: Btf, ext: BtfExt, programs: readonly Pr
     for (const r of p.coreRelos) if (!wanted.has(key(r.section, r.sectionInsn))) wanted.set(key(r.section, r.sectionInsn), p.name);
   }
   const cache: CandidateCache = new Map();
+  // Identical requests (type, access, kind) resolve identically: the candidates a first one kept all
+  // give the same value, and later pruning only keeps a subset of them. Big objects repeat them a lot.
+  const same = new Map<string, CoreReloResult>();
   const out = new Map<string, Resolved>();
   for (const [section, records] of ext.coreRelos) {
     records.forEach((rec, index) => {
@@ -54,7 +57,10 @@ function resolveAll(file: string, local: Btf, ext: BtfExt, programs: readonly Pr
       const program = wanted.get(k);
       if (program === undefined || out.has(k)) return;
       try {
-        out.set(k, { result: resolveCoreRelo(local, rec.typeId, rec.access, rec.kind, target, cache), index });
+        const req = `${rec.typeId}\u0000${rec.access}\u0000${rec.kind}`;
+        let result = same.get(req);
+        if (!result) same.set(req, (result = resolveCoreRelo(local, rec.typeId, rec.access, rec.kind, target, cache)));
+        out.set(k, { result, index });
       } catch (e) {
         if (!(e instanceof TsbpfError)) throw e;
         const what = `${rec.kindName} ${local.describe(rec.typeId)} + ${rec.access}`;
