@@ -10,6 +10,7 @@
 
 import type { Btf } from '../btf/btf.js';
 import { BtfKind } from '../btf/types.js';
+import { TsbpfError } from '../internal/errors.js';
 import { RegFlag, RegType, isNullConst, markNotInit, markPointer, markUnknown, regTypeName } from './reg-state.js';
 import { tnumIsConst } from './tnum.js';
 import { reject, type Env, type KfuncExtern } from './env.js';
@@ -201,6 +202,16 @@ export function checkCurrentTaskBtf(env: Env): void {
 
 /** Refuse a kfunc whose extern declaration in the object does not match the kernel's prototype. */
 function checkPrototype(def: KfuncDef, ext: KfuncExtern): void {
+  try {
+    comparePrototype(def, ext);
+  } catch (e) {
+    // a malformed BTF (bad ids, cycles) is a refusal with its reason, not a crash
+    if (e instanceof TsbpfError) reject(`kernel function ${def.name}: bad BTF prototype: ${e.message}`);
+    throw e;
+  }
+}
+
+function comparePrototype(def: KfuncDef, ext: KfuncExtern): void {
   if (!ext.btf || ext.funcId === undefined) return;
   const btf = ext.btf;
   const f = btf.type(ext.funcId);

@@ -6,7 +6,8 @@
 // program's own BTF (bpf_rdonly_cast). Without the BTF that describes a
 // type, loads through it are refused with a clear reason, never guessed.
 
-import type { Btf } from '../btf/btf.js';
+import { MAX_RESOLVE_DEPTH, type Btf } from '../btf/btf.js';
+import { TsbpfError } from '../internal/errors.js';
 import { BtfKind, type BtfType } from '../btf/types.js';
 import { RegFlag, RegType, markPointer, markUnknown, type RegState } from './reg-state.js';
 import { tnumIsConst, tnumString } from './tnum.js';
@@ -62,19 +63,21 @@ export function btfTypeMatches(env: Env, have: number, want: number): boolean {
   if (h.name === 'bpf_cpumask' && w.name === 'cpumask') return true;
   const kbtf = env.opts.kernelBtf;
   if (!kbtf) return false;
-  let t = kernelStruct(kbtf, h.name);
-  for (let depth = 0; t && depth < 8; depth++) {
-    const first = t.kind === BtfKind.STRUCT ? t.members[0] : undefined;
-    if (!first || first.bitOffset !== 0) return false;
-    const ft = kbtf.skipModifiers(first.type);
-    if (ft.kind !== BtfKind.STRUCT) return false;
-    if (ft.name === w.name) return true;
-    t = ft;
-  }
-  return false;
+  return btfLookup(() => {
+    let t = kernelStruct(kbtf, h.name);
+    for (let depth = 0; t && depth < 8; depth++) {
+      const first = t.kind === BtfKind.STRUCT ? t.members[0] : undefined;
+      if (!first || first.bitOffset !== 0) return false;
+      const ft = kbtf.skipModifiers(first.type);
+      if (ft.kind !== BtfKind.STRUCT) return false;
+      if (ft.name === w.name) return true;
+      t = ft;
+    }
+    return false;
+  });
 }
 
-function kernelStruct(btf: Btf, name: string): BtfType | undefined {
+export function kernelStruct(btf: Btf, name: string): BtfType | undefined {
   for (const id of btf.idsByName(name)) {
     const t = btf.type(id);
     if (t.kind === BtfKind.STRUCT || t.kind === BtfKind.UNION) return t;
@@ -99,11 +102,11 @@ export function checkBtfAccess(env: Env, regno: number, r: RegState, insnOff: nu
   if (!btf) {
     reject(`reading struct ${ref.name} needs the kernel's BTF (VerifyOptions.kernelBtf, e.g. /sys/kernel/btf/vmlinux), which was not given`);
   }
-  const t = ref.btf ? btf.skipModifiers(ref.id) : kernelStruct(btf, ref.name);
+  const t = btfLookup(() => (ref.btf ? btf.skipModifiers(ref.id) : kernelStruct(btf, ref.name)));
   if (!t || (t.kind !== BtfKind.STRUCT && t.kind !== BtfKind.UNION)) reject(`R${regno} struct ${ref.name} is not in the kernel's BTF`);
   if (off + size > t.size) reject(`access beyond struct ${ref.name} at off ${off} size ${size}`);
   if (!dst) return;
-  const member = pointerMember(btf, t, off, size);
+  const member = btfLookup(() => pointerMember(btf, t, off, size, 0));
   if (member !== undefined) {
     // A pointer read from a kernel object is not trusted: loads only (PTR_UNTRUSTED).
     markPointer(dst, RegType.PTR_TO_BTF_ID, RegFlag.UNTRUSTED);
@@ -113,9 +116,19 @@ export function checkBtfAccess(env: Env, regno: number, r: RegState, insnOff: nu
   markUnknown(dst);
 }
 
+/** A BTF lookup that may meet a malformed type (a cycle, a bad id): refused with the BTF's reason instead of thrown. */
+function btfLookup<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof TsbpfError) reject(`bad BTF: ${e.message}`);
+    throw e;
+  }
+}
+
 /** The struct a member at exactly [off, off+8) points to, if it is a pointer to a named struct. */
-function pointerMember(btf: Btf, t: BtfType, off: number, size: number): BtfType | undefined {
-  if (size !== 8 || (t.kind !== BtfKind.STRUCT && t.kind !== BtfKind.UNION)) return undefined;
+function pointerMember(btf: Btf, t: BtfType, off: number, size: number, depth: number): BtfType | undefined {
+  if (size !== 8 || depth > MAX_RESOLVE_DEPTH || (t.kind !== BtfKind.STRUCT && t.kind !== BtfKind.UNION)) return undefined;
   for (const m of t.members) {
     if (m.bitSize !== 0 || m.bitOffset % 8 !== 0) continue;
     const start = m.bitOffset / 8;
@@ -126,7 +139,7 @@ function pointerMember(btf: Btf, t: BtfType, off: number, size: number): BtfType
     }
     // A nested struct or union that covers the offset: look inside it.
     if ((mt.kind === BtfKind.STRUCT || mt.kind === BtfKind.UNION) && off >= start && off + size <= start + mt.size) {
-      return pointerMember(btf, mt, off - start, size);
+      return pointerMember(btf, mt, off - start, size, depth + 1);
     }
   }
   return undefined;
