@@ -9,7 +9,7 @@ import { LDDW_SECOND_HALF, checkFields, type Program } from '../isa/decode.js';
 import { INSNS, Shape } from '../isa/table.js';
 import { PseudoLd, Src } from '../isa/fields.js';
 import { DecodeError, VerifierError } from '../internal/errors.js';
-import { BPF_PROG_TYPE, nameOf } from '../internal/uapi.gen.js';
+import { BPF_MAP_TYPE, BPF_PROG_TYPE, nameOf } from '../internal/uapi.gen.js';
 import { ctxLayout, structCtxLayout } from '../progtypes/ctx.js';
 import { Reject, type Env, type MapInfo, type VerifyOptions, type LineInfo } from './env.js';
 import { analyzeCfg, subprogEnd, type Cfg } from './cfg.js';
@@ -188,8 +188,12 @@ function checkLddw(env: Env): void {
       if (e instanceof DecodeError) throw new Reject(e.reason);
       throw e;
     }
-    // Not modelled by this verifier yet (the engines run them): refused here rather than passed unchecked.
-    if (def.shape === Shape.AddrSpaceCast) throw new Reject('addr_space_cast insn can only be used in a program that has an associated arena');
+    // Arena pointers are not modelled (no BPF_MAP_TYPE_ARENA maps in tsbpf): refused rather than passed unchecked,
+    // with the kernel's text when the program has no arena, which the kernel refuses too.
+    if (def.shape === Shape.AddrSpaceCast) {
+      if (!env.maps.some((m) => m.type === BPF_MAP_TYPE['arena'])) throw new Reject('addr_space_cast insn can only be used in a program that has an associated arena');
+      throw new Reject('addr_space_cast (arena pointers) is not supported by this verifier');
+    }
     if (def.shape !== Shape.Lddw) continue;
     if (i + 1 >= prog.length) throw new Reject('invalid bpf_ld_imm64 insn');
     const src = prog.src[i]!;
