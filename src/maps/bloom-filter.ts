@@ -4,7 +4,9 @@
 // (default 5), bits = max_entries * nr_hashes / ln 2, rounded up to a power
 // of two (at least 32). Bit i of the value is set by hash32(value, seed + i).
 // Descriptor: DATA = bit array (u32 words), MASK = bits - 1, SEED,
-// FREE = number of hash functions.
+// FREE = number of hash functions. The bits are the only state, so threads
+// may attach (MapTable.attach); a shared filter sets bits with Atomics.or, so
+// two threads pushing at once lose none.
 
 import type { Region } from '../vm/memory.js';
 import { BpfMap, USER, type MapHost } from './base.js';
@@ -22,12 +24,17 @@ export class BloomFilterMap extends BpfMap {
   readonly bits: number;
   private readonly seed: number;
 
-  constructor(host: MapHost, spec: ResolvedSpec, id: number) {
-    super(host, spec, id);
+  constructor(host: MapHost, spec: ResolvedSpec, id: number, attachAt?: number) {
+    super(host, spec, id, false, attachAt);
     this.hashes = (spec.mapExtra & 0xf) || DEFAULT_HASHES;
     // 7/5 approximates 1/ln 2, as the kernel does
     const want = Math.ceil((spec.maxEntries * this.hashes * 7) / 5);
     this.bits = Math.min(MAX_BITS, Math.max(32, roundUpPow2(want)));
+    if (attachAt !== undefined) {
+      this.seed = this.getDesc(Desc.SEED);
+      this.region = this.attachedRegion(this.getDesc(Desc.DATA));
+      return;
+    }
     this.seed = (spec.flags & BPF_F_ZERO_SEED) !== 0 ? 0 : (Math.random() * 0x100000000) >>> 0;
     this.region = this.allocData(this.bits / 8, { name: `map ${spec.name}`, kind: 'map', writable: false });
     this.setDesc(Desc.DATA, this.region.start);
@@ -44,9 +51,11 @@ export class BloomFilterMap extends BpfMap {
     if (flags !== 0) return -EINVAL;
     const u8 = this.mem.u8;
     const base = this.region.start;
+    const shared = this.getDesc(Desc.SHARED) !== 0;
     for (let i = 0; i < this.hashes; i++) {
       const b = this.bit(value, i);
-      u8[base + (b >>> 3)]! |= 1 << (b & 7);
+      if (shared) Atomics.or(u8, base + (b >>> 3), 1 << (b & 7));
+      else u8[base + (b >>> 3)]! |= 1 << (b & 7);
     }
     return 0;
   }

@@ -1,7 +1,10 @@
 // queue (FIFO) and stack (LIFO): a ring of max_entries + 1 value slots in the
 // runtime memory, as the kernel keeps it (one slot stays empty so head == tail
 // means empty). Descriptor: DATA = slot 0, FREE = head (next slot to push),
-// LRU_HEAD = tail (oldest element), COUNT = elements held.
+// LRU_HEAD = tail (oldest element), COUNT = elements held. Those fields are
+// the whole state, so threads may attach (MapTable.attach); once shared,
+// push and pop take the map's writer lock (lock.ts), as the kernel's
+// queue_stack_maps take their spinlock.
 //
 // push with BPF_EXIST on a full map drops the oldest element (both types);
 // without it a full map is E2BIG. pop/peek of an empty map is ENOENT and zeroes
@@ -11,19 +14,22 @@ import type { Region } from '../vm/memory.js';
 import { BpfMap, USER, type MapHost } from './base.js';
 import { Desc } from './descriptor.js';
 import { E2BIG, EINVAL, ENOENT } from './errno.js';
+import { lockWord, unlockWord } from './lock.js';
 import { BPF_EXIST, BPF_F_RDONLY_PROG, type ResolvedSpec } from './spec.js';
 
 export class QueueStackMap extends BpfMap {
   readonly region: Region;
   readonly lifo: boolean;
   private readonly slots: number;
-  private head = 0;
-  private tail = 0;
 
-  constructor(host: MapHost, spec: ResolvedSpec, id: number) {
-    super(host, spec, id);
+  constructor(host: MapHost, spec: ResolvedSpec, id: number, attachAt?: number) {
+    super(host, spec, id, false, attachAt);
     this.lifo = spec.typeName === 'stack';
     this.slots = spec.maxEntries + 1;
+    if (attachAt !== undefined) {
+      this.region = this.attachedRegion(this.getDesc(Desc.DATA));
+      return;
+    }
     this.region = this.allocData(this.slots * this.valueStride, {
       name: `map ${spec.name}`,
       kind: 'map',
@@ -31,17 +37,34 @@ export class QueueStackMap extends BpfMap {
     });
     this.setDesc(Desc.DATA, this.region.start);
     this.setDesc(Desc.ELEM_STRIDE, this.valueStride);
-    this.sync();
+    this.sync(0, 0);
   }
 
   get size(): number {
-    return (this.head - this.tail + this.slots) % this.slots;
+    return this.getDesc(Desc.COUNT);
   }
 
-  private sync(): void {
-    this.setDesc(Desc.FREE, this.head);
-    this.setDesc(Desc.LRU_HEAD, this.tail);
-    this.setDesc(Desc.COUNT, this.size);
+  private get head(): number {
+    return this.getDesc(Desc.FREE);
+  }
+
+  private get tail(): number {
+    return this.getDesc(Desc.LRU_HEAD);
+  }
+
+  private sync(head: number, tail: number): void {
+    this.setDesc(Desc.FREE, head);
+    this.setDesc(Desc.LRU_HEAD, tail);
+    this.setDesc(Desc.COUNT, (head - tail + this.slots) % this.slots);
+  }
+
+  /** Another thread may use the map: push and pop take the writer lock. */
+  private get shared(): boolean {
+    return this.getDesc(Desc.SHARED) !== 0;
+  }
+
+  private lockIndex(): number {
+    return (this.desc + Desc.LOCK) >>> 2;
   }
 
   private slot(i: number): number {
@@ -50,34 +73,59 @@ export class QueueStackMap extends BpfMap {
 
   override pushAt(value: number, flags: number): number {
     if ((flags & ~BPF_EXIST) !== 0) return -EINVAL;
+    if (!this.shared) return this.pushLocked(value, flags);
+    const i32 = new Int32Array(this.mem.u8.buffer);
+    lockWord(i32, this.lockIndex(), this.name);
+    try {
+      return this.pushLocked(value, flags);
+    } finally {
+      unlockWord(i32, this.lockIndex());
+    }
+  }
+
+  private pushLocked(value: number, flags: number): number {
+    const head = this.head;
+    let tail = this.tail;
     if (this.size === this.maxEntries) {
       if (flags !== BPF_EXIST) return -E2BIG;
-      this.tail = (this.tail + 1) % this.slots; // overwrite the oldest
+      tail = (tail + 1) % this.slots; // overwrite the oldest
     }
-    const at = this.slot(this.head);
+    const at = this.slot(head);
     this.mem.u8.copyWithin(at, value, value + this.valueSize);
-    this.head = (this.head + 1) % this.slots;
-    this.sync();
+    this.sync((head + 1) % this.slots, tail);
     return 0;
   }
 
   override popAt(out: number, remove: boolean): number {
+    if (!this.shared) return this.popLocked(out, remove);
+    const i32 = new Int32Array(this.mem.u8.buffer);
+    lockWord(i32, this.lockIndex(), this.name);
+    try {
+      return this.popLocked(out, remove);
+    } finally {
+      unlockWord(i32, this.lockIndex());
+    }
+  }
+
+  private popLocked(out: number, remove: boolean): number {
     const u8 = this.mem.u8;
-    if (this.head === this.tail) {
+    let head = this.head;
+    let tail = this.tail;
+    if (head === tail) {
       u8.fill(0, out, out + this.valueSize);
       return -ENOENT;
     }
     let i: number;
     if (this.lifo) {
-      i = (this.head - 1 + this.slots) % this.slots;
-      if (remove) this.head = i;
+      i = (head - 1 + this.slots) % this.slots;
+      head = i;
     } else {
-      i = this.tail;
-      if (remove) this.tail = (this.tail + 1) % this.slots;
+      i = tail;
+      tail = (tail + 1) % this.slots;
     }
     const at = this.slot(i);
     u8.copyWithin(out, at, at + this.valueSize);
-    if (remove) this.sync();
+    if (remove) this.sync(head, tail);
     return 0;
   }
 

@@ -90,10 +90,10 @@ export const MAP_TYPES: Readonly<Record<string, MapTypeRow>> = {
   lpm_trie: { impl: LpmTrieMap, flags: BPF_F_NO_PREALLOC | BPF_F_NUMA_NODE | ACCESS, shape: 'lpm' }, // the trie's shape is a JS structure
   array_of_maps: { impl: ArrayOfMaps, flags: MAP_IN_MAP_FLAGS, shape: 'array', fdValue: true, notInner: true, mapInMap: true },
   hash_of_maps: { impl: HashOfMaps, flags: MAP_IN_MAP_FLAGS, shape: 'hash', fdValue: true, notInner: true, mapInMap: true },
-  queue: { impl: QueueStackMap, flags: KEYLESS_FLAGS, shape: 'keyless' },
-  stack: { impl: QueueStackMap, flags: KEYLESS_FLAGS, shape: 'keyless' },
+  queue: { impl: QueueStackMap, flags: KEYLESS_FLAGS, shape: 'keyless', shared: true },
+  stack: { impl: QueueStackMap, flags: KEYLESS_FLAGS, shape: 'keyless', shared: true },
   ringbuf: { impl: RingBufMap, flags: BPF_F_NUMA_NODE, shape: 'ringbuf' },
-  bloom_filter: { impl: BloomFilterMap, flags: KEYLESS_FLAGS, shape: 'keyless', mapExtra: true },
+  bloom_filter: { impl: BloomFilterMap, flags: KEYLESS_FLAGS, shape: 'keyless', mapExtra: true, shared: true },
   // redirect-maps.ts, cgroup-storage.ts, stack-trace.ts check their own sizes
   devmap: { impl: RedirectMap, flags: 0 },
   devmap_hash: { impl: RedirectMap, flags: 0 },

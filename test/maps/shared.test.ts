@@ -2,7 +2,8 @@
 // hash and per-CPU hash (MapTable.attach over RuntimeMemory.attach) and run
 // programs on the interpreter and the JIT (two workers each) that count into
 // the same keys, insert and delete their own keys, and look up keys that must
-// always be found, all at once. Afterwards nothing is lost or leaked.
+// always be found, all at once. Afterwards nothing is lost or leaked. Queues,
+// stacks and bloom filters get concurrent pushes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
@@ -10,7 +11,9 @@ import { RuntimeMemory } from '../../src/vm/memory.js';
 import { MapTable } from '../../src/maps/table.js';
 import { HashMap } from '../../src/maps/hash.js';
 import { assemble } from '../../src/asm/assemble.js';
+import type { MapHandle } from '../../src/maps/base.js';
 import type { PhaseOne, WorkerJob } from './shared-worker.js';
+import type { RunJob } from '../runtime/run-worker.js';
 
 const WORKERS = 4;
 const N = 3000;
@@ -176,3 +179,50 @@ async function check(mem: RuntimeMemory, map: HashMap, workers: Spawned[], stabl
   assert.equal([...map.keys()].length, 0);
   assert.equal(map.refs, 1, 'the workers released their references');
 }
+
+/** Run `insns` in four workers (two interpreters, two JITs) `n` times each with r1 = index, r2 = cpu; the failures of each. */
+async function runInWorkers(mem: RuntimeMemory, handles: MapHandle[], insns: Uint8Array, n: number): Promise<number[]> {
+  const counters = mem.alloc(8, { name: 'counters' }).start;
+  const workers = Array.from({ length: WORKERS }, (_, cpu) => {
+    const job: RunJob = { share: mem.share(256 << 10), handles, cpus: WORKERS, cpu, engine: cpu % 2 === 0 ? 'interp' : 'jit', insns, n, ready: counters, done: counters + 4, workers: WORKERS };
+    return new Worker(new URL('../runtime/run-worker.js', import.meta.url), { workerData: job });
+  });
+  try {
+    return await Promise.all(workers.map((w) => new Promise<number>((resolve, reject) => (w.once('message', resolve), w.once('error', reject)))));
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+    mem.resync();
+  }
+}
+
+test('queue, stack and bloom_filter: four workers push at once; every value arrives exactly once', { timeout: 60_000 }, async () => {
+  const n = 2000;
+  for (const type of ['queue', 'stack', 'bloom_filter']) {
+    const mem = new RuntimeMemory({ maxBytes: 32 << 20, shared: true });
+    const table = new MapTable(mem, { cpus: WORKERS });
+    const map = table.create({ name: type, type, keySize: 0, valueSize: 4, maxEntries: WORKERS * n });
+    // value = cpu * 1000000 + index; push (bpf_map_push_elem, flags 0)
+    const push = assemble(
+      `r2 *= 1000000
+      r1 += r2
+      *(u32 *)(r10 - 4) = r1
+      r2 = r10
+      r2 += -4
+      r3 = 0
+      r1 = ${map.desc} ll
+      call 87
+      exit`,
+      { dialect: 'llvm' },
+    );
+    assert.deepEqual(await runInWorkers(mem, [map.handle()], push, n), [0, 0, 0, 0], `${type}: every push succeeded`);
+    const expected = Array.from({ length: WORKERS * n }, (_, k) => Math.floor(k / n) * 1_000_000 + (k % n));
+    if (type === 'bloom_filter') {
+      for (const v of expected) assert.ok(map.has(u32(v)), `${type}: ${v} is in the set`);
+      continue;
+    }
+    const got: number[] = [];
+    for (let v = map.pop(); v !== undefined; v = map.pop()) got.push(new DataView(v.buffer).getUint32(0, true));
+    assert.equal(got.length, expected.length, `${type}: as many values as pushed`);
+    assert.deepEqual(got.sort((a, b) => a - b), expected, `${type}: each value once`);
+  }
+});

@@ -1,5 +1,7 @@
 // A worker thread that runs one loaded program `n` times over the parent's
-// memory and maps (RuntimeMemory.attach, MapTable.attach), as CPU `cpu`.
+// memory and maps (RuntimeMemory.attach, MapTable.attach), as CPU `cpu`,
+// with r1 = the run's index and r2 = cpu; a run that returns non-zero counts
+// as a failure.
 // It starts when all workers are ready (a counter at `ready`) and counts up
 // `done` when finished, so the parent can work while they run. Not a test
 // file itself (the runner picks *.test.js only).
@@ -39,7 +41,7 @@ const i32 = new Int32Array(mem.u8.buffer);
 Atomics.add(i32, job.ready >>> 2, 1);
 while (Atomics.load(i32, job.ready >>> 2) < job.workers) Atomics.wait(i32, job.ready >>> 2, Atomics.load(i32, job.ready >>> 2), 10);
 let failures = 0;
-for (let i = 0; i < job.n; i++) if (engine.run([0], { run: ctx }).r0 !== 0n) failures++;
+for (let i = 0; i < job.n; i++) if (engine.run([i, job.cpu], { run: ctx }).r0 !== 0n) failures++;
 Atomics.add(i32, job.done >>> 2, 1);
 for (const m of maps.list()) maps.close(m);
 vm.dispose();
