@@ -229,9 +229,11 @@ allow(['socket_filter'], SOCKET);
 allow(['sched_cls', 'sched_act'], TC);
 allow(['xdp'], XDP);
 allow(['cgroup_skb'], CGROUP_SKB_ONLY);
-allow(['lwt_in', 'lwt_out'], CGROUP_SKB);
+// lwt_out_func_proto (lwt_in adds only lwt_push_encap, which tsbpf lacks): no socket helpers
+const LWT_OUT = [...NET_BASE, 'skb_load_bytes', 'skb_pull_data', 'csum_diff', 'get_hash_recalc', 'perf_event_output'];
+allow(['lwt_in', 'lwt_out'], LWT_OUT);
 allow(['sk_msg'], [...NET_BASE, 'perf_event_output', 'get_netns_cookie']);
-allow(['lwt_xmit'], [...CGROUP_SKB, 'skb_store_bytes', 'l3_csum_replace', 'l4_csum_replace', 'csum_diff', 'redirect', 'skb_change_head']);
+allow(['lwt_xmit'], [...LWT_OUT, 'skb_store_bytes', 'l3_csum_replace', 'l4_csum_replace', 'redirect', 'skb_change_tail', 'skb_change_head', 'set_hash_invalid']);
 allow(['flow_dissector'], [...NET_BASE, 'skb_load_bytes']);
 allow(['kprobe', 'tracepoint', 'perf_event', 'raw_tracepoint', 'raw_tracepoint_writable'], TRACING);
 
