@@ -136,11 +136,13 @@ const IPPROTO_WITH_PORTS = new Set([6, 17, 33, 132, 136]); // TCP, UDP, DCCP, SC
 
 /**
  * The flow hash of a frame's network header (`l3` at `off` in `u8`,
- * EtherType `ethType`): addresses and ports ordered so both directions
- * hash the same, the protocol, never 0.
+ * EtherType `ethType`): the kernel's flow keys (flow_keys_dissector: the
+ * protocols, addresses, ports unless a fragment, the IPv6 flow label; not
+ * ICMP ids), addresses and ports ordered so both directions hash the same;
+ * never 0.
  */
 export function flowHash(u8: Uint8Array, off: number, len: number, ethType: number): number {
-  const key = new Uint8Array(40);
+  const key = new Uint8Array(44);
   const kv = new DataView(key.buffer);
   kv.setUint16(0, ethType);
   let addrLen = 0;
@@ -158,6 +160,8 @@ export function flowHash(u8: Uint8Array, off: number, len: number, ethType: numb
     srcOff = off + 8;
     proto = u8[off + 6]!;
     l4 = off + 40;
+    // the flow label is a flow key too (not swapped by consistentify)
+    kv.setUint32(40, ((u8[off + 1]! & 0xf) << 16) | (u8[off + 2]! << 8) | u8[off + 3]!);
   }
   key[2] = proto;
   const src = u8.subarray(srcOff, srcOff + addrLen);

@@ -66,10 +66,10 @@ function ipv4(src: number[], dst: number[], sport: number, dport: number): Uint8
   return p;
 }
 
-function ipv6(src: number[], dst: number[]): Uint8Array {
+function ipv6(src: number[], dst: number[], label = 0): Uint8Array {
   const p = new Uint8Array(200);
   p.set(ethernet(0x86dd));
-  p.set([0x60, 0, 0, 0, 0, 146, 17, 64, ...src, ...dst], 14);
+  p.set([0x60 | 0, (label >> 16) & 0xf, (label >> 8) & 0xff, label & 0xff, 0, 146, 17, 64, ...src, ...dst], 14);
   return p;
 }
 
@@ -128,6 +128,9 @@ const CASES: readonly Case[] = [
   { prog: 'hash', name: 'hash A->B', data: ipv4(A, B, 1000, 80) },
   { prog: 'hash', name: 'hash B->A', data: ipv4(B, A, 80, 1000) },
   { prog: 'hash', name: 'hash other flow', data: ipv4(A, B, 1001, 80) },
+  { prog: 'hash', name: 'hash v6 label 5', data: ipv6(V6A, V6B, 5) },
+  { prog: 'hash', name: 'hash v6 label 5 back', data: ipv6(V6B, V6A, 5) },
+  { prog: 'hash', name: 'hash v6 label 6', data: ipv6(V6A, V6B, 6) },
   { prog: 'redirect', name: 'redirect_map', data: redirectPacket() },
   { prog: 'skstore', name: 'sk_storage and skc_to_* on the test run socket', data: ipv4(A, B, 1, 2) },
   { prog: 'skstore', name: 'sk_storage, second repetition', data: ipv4(A, B, 1, 2), repeat: 2 },
@@ -203,10 +206,12 @@ const masked = (c: Case, r: Run): Uint8Array => {
 
 /** The hash properties both sides must show: non-zero, cached in skb->hash, set value returned, recomputed equal, symmetric, per flow. */
 function hashProperties(runs: Map<string, Run>): string[] {
-  const [ab, ba, other] = ['hash A->B', 'hash B->A', 'hash other flow'].map((n) => hashes(runs.get(n)!));
+  const [ab, ba, other, l5, l5back, l6] = ['hash A->B', 'hash B->A', 'hash other flow', 'hash v6 label 5', 'hash v6 label 5 back', 'hash v6 label 6']
+    .map((n) => hashes(runs.get(n)!));
   return [
     `nonzero ${ab![0] !== 0}`, `cached ${ab![3] === ab![0]}`, `set ${ab![1] === 0x1234abcd}`, `recomputed ${ab![2] === ab![0]}`,
     `symmetric ${ab![0] === ba![0]}`, `per flow ${ab![0] !== other![0]}`,
+    `v6 symmetric ${l5![0] === l5back![0]}`, `v6 per label ${l5![0] !== l6![0]}`,
   ];
 }
 
@@ -241,7 +246,7 @@ for (const engine of ENGINES) {
     assert.deepEqual(sk('sk_storage, second repetition'), [0, 0, 1, 0, -2, 1, 1, 1, 1, 1, 1, 5]);
     const red = r.get('redirect_map')!.data;
     assert.deepEqual(REDIRECT.map((_, i) => i32(red, 14 + 12 * i)), [4, 0, 2, 1, 4, 3, 4, 2, 4, 2, 0, 2], 'redirect verdicts');
-    assert.deepEqual(hashProperties(r), ['nonzero true', 'cached true', 'set true', 'recomputed true', 'symmetric true', 'per flow true']);
+    assert.deepEqual(hashProperties(r), ['nonzero true', 'cached true', 'set true', 'recomputed true', 'symmetric true', 'per flow true', 'v6 symmetric true', 'v6 per label true']);
   });
 }
 
