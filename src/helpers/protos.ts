@@ -58,7 +58,10 @@ export type RetKind = 'integer' | 'void' | 'map_value_or_null' | 'ringbuf_mem_or
    */
   | 'socket_or_null'
   | 'tcp_sock_or_null'
-  | 'btf_sock_or_null';
+  | 'btf_sock_or_null'
+  /** A socket (or NULL) found from another, holding no reference (bpf_get_listener_sock, bpf_skc_to_unix_sock). */
+  | 'socket_or_null_noref'
+  | 'btf_sock_or_null_noref';
 
 export interface HelperProto {
   readonly id: number;
@@ -154,9 +157,12 @@ proto('get_hash_recalc', ['ctx']);
 proto('get_netns_cookie', ['ctx_or_null']);
 proto('sk_fullsock', ['sock_common'], 'socket_or_null');
 proto('tcp_sock', ['sock_common'], 'tcp_sock_or_null');
-for (const cast of ['skc_to_tcp_sock', 'skc_to_tcp6_sock', 'skc_to_tcp_timewait_sock', 'skc_to_tcp_request_sock', 'skc_to_udp6_sock', 'skc_to_unix_sock']) {
+for (const cast of ['skc_to_tcp_sock', 'skc_to_tcp6_sock', 'skc_to_tcp_timewait_sock', 'skc_to_tcp_request_sock', 'skc_to_udp6_sock']) {
   proto(cast, ['btf_sock_common'], 'btf_sock_or_null');
 }
+// not one of the kernel's pointer casts (is_ptr_cast_function)
+proto('skc_to_unix_sock', ['btf_sock_common'], 'btf_sock_or_null_noref');
+proto('get_listener_sock', ['sock_common'], 'socket_or_null_noref');
 proto('skc_to_mptcp_sock', ['sock_common'], 'btf_sock_or_null');
 proto('sk_storage_get', ['const_map_ptr', 'btf_sock_common', 'map_value_or_null', 'anything'], 'map_value_or_null');
 proto('sk_storage_delete', ['const_map_ptr', 'btf_sock_common']);
@@ -208,7 +214,7 @@ const TC = [
   'perf_event_output', 'get_hash_recalc', 'get_socket_cookie', 'get_socket_uid',
   'skb_pull_data', 'skb_change_tail', 'skb_change_head', 'skb_adjust_room', 'skb_vlan_push', 'skb_vlan_pop',
   'skb_change_type', 'set_hash', 'set_hash_invalid', 'sk_release', 'sk_lookup_tcp', 'sk_lookup_udp', 'skc_lookup_tcp',
-  'fib_lookup', 'check_mtu', 'sk_fullsock', 'tcp_sock', 'sk_storage_get', 'sk_storage_delete',
+  'fib_lookup', 'check_mtu', 'sk_fullsock', 'tcp_sock', 'sk_storage_get', 'sk_storage_delete', 'get_listener_sock',
 ];
 const XDP = [
   ...NET_BASE, 'perf_event_output', 'csum_diff', 'xdp_adjust_head', 'xdp_adjust_meta', 'xdp_adjust_tail', 'redirect', 'redirect_map',
@@ -217,7 +223,7 @@ const XDP = [
 ];
 const CGROUP_SKB = [...NET_BASE, 'skb_load_bytes', 'get_socket_cookie', 'get_socket_uid', 'perf_event_output'];
 const CGROUP_SKB_ONLY = [...CGROUP_SKB, 'sk_release', 'sk_lookup_tcp', 'sk_lookup_udp', 'skc_lookup_tcp', 'sk_fullsock', 'tcp_sock', 'get_local_storage',
-  'sk_storage_get', 'sk_storage_delete'];
+  'sk_storage_get', 'sk_storage_delete', 'get_listener_sock'];
 
 const T = BPF_PROG_TYPE;
 const ALLOW = new Map<number, ReadonlySet<number>>();

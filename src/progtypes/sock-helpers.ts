@@ -2,7 +2,7 @@
 // kernel's BPF_PROG_TEST_RUN attaches one dummy socket to the skb, and
 // nothing else exists in the runtime's network namespace, so
 // - bpf_sk_fullsock(sk) returns sk (its state, TCP_CLOSE, is a full one);
-// - bpf_tcp_sock and the bpf_skc_to_* casts return NULL (protocol 0 and
+// - bpf_tcp_sock, bpf_get_listener_sock and the bpf_skc_to_* casts return NULL (protocol 0 and
 //   family AF_INET/AF_INET6/AF_UNSPEC: not TCP, UDP, unix or MPTCP);
 // - bpf_sk_storage_get / bpf_sk_storage_delete keep values on that socket
 //   for the test run (a new socket each run); other pointers get NULL /
@@ -42,6 +42,8 @@ export const SOCK_HELPERS: readonly HelperDef[] = [
     retU32(env, runSocket(env, sk) !== undefined ? sk : 0);
   }),
   helper('tcp_sock', (env) => retU32(env, 0)),
+  // the dummy socket is not listening (TCP_CLOSE)
+  helper('get_listener_sock', (env) => retU32(env, 0)),
   ...['skc_to_tcp_sock', 'skc_to_tcp6_sock', 'skc_to_tcp_timewait_sock', 'skc_to_tcp_request_sock', 'skc_to_udp6_sock', 'skc_to_unix_sock', 'skc_to_mptcp_sock']
     .map((name) => helper(name, (env) => retU32(env, 0))),
   helper('sk_storage_get', (env) => {

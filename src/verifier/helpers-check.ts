@@ -363,11 +363,16 @@ export function checkHelperCall(env: Env, id: number): void {
     case 'socket_or_null':
     case 'tcp_sock_or_null':
     case 'btf_sock_or_null':
-      // is_ptr_cast_function: the same object as another type; it holds the argument's reference
-      markPointer(r0, proto.ret === 'socket_or_null' ? RegType.PTR_TO_SOCKET : proto.ret === 'tcp_sock_or_null' ? RegType.PTR_TO_TCP_SOCK : RegType.PTR_TO_BTF_ID, RegFlag.MAYBE_NULL);
+    case 'socket_or_null_noref':
+    case 'btf_sock_or_null_noref': {
+      const ret = proto.ret;
+      const t = ret === 'tcp_sock_or_null' ? RegType.PTR_TO_TCP_SOCK : ret === 'socket_or_null' || ret === 'socket_or_null_noref' ? RegType.PTR_TO_SOCKET : RegType.PTR_TO_BTF_ID;
+      markPointer(r0, t, RegFlag.MAYBE_NULL);
       r0.id = ++env.nextId;
-      r0.refObjId = meta.sockRef;
+      // is_ptr_cast_function: the same object as another type, holding the argument's reference
+      r0.refObjId = ret.endsWith('_noref') ? 0 : meta.sockRef;
       break;
+    }
     case 'ringbuf_mem_or_null': {
       markPointer(r0, RegType.PTR_TO_MEM, RegFlag.MAYBE_NULL | RegFlag.RINGBUF);
       r0.memSize = meta.allocSize;
