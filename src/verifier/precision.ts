@@ -50,6 +50,7 @@ function backtrack(env: Env, hist: readonly number[], t: Trace): boolean {
       case Shape.JmpImm:
       case Shape.Ja:
       case Shape.Ja32:
+      case Shape.MayGoto:
         break;
       case Shape.Load:
       case Shape.LoadSx:
@@ -121,6 +122,38 @@ export function markPrecise(env: Env, ...regnos: number[]): void {
     t.regs |= 1 << r;
   }
   if (t.regs === 0) return;
+  backtrackFrom(env, t);
+}
+
+/**
+ * The current state was pruned against `old` (the kernel's
+ * propagate_precision): what old's future relied on, the current path
+ * relies on too, so the scalars precise in old's current frame (registers
+ * and spilled slots) become precise here and along this path.
+ */
+export function propagatePrecision(env: Env, old: VerifierState): void {
+  const fo = old.cur;
+  const fc = env.state.cur;
+  const t: Trace = { regs: 0, slots: new Set() };
+  for (let r = 0; r < 11; r++) {
+    const o = fo.regs[r]!;
+    const c = fc.regs[r]!;
+    if (o.type !== RegType.SCALAR || !o.precise || c.type !== RegType.SCALAR) continue;
+    c.precise = true;
+    t.regs |= 1 << r;
+  }
+  for (let k = 0; k < fo.spilled.length; k++) {
+    const o = fo.spilled[k];
+    const c = fc.spilled[k];
+    if (!o || !c || o.type !== RegType.SCALAR || !o.precise || c.type !== RegType.SCALAR) continue;
+    if (!c.precise) fc.wspilled()[k]!.precise = true;
+    t.slots.add(k);
+  }
+  if (t.regs !== 0 || t.slots.size > 0) backtrackFrom(env, t);
+}
+
+/** Follow trace t back through the path's history and checkpoints, marking what it reaches precise. */
+function backtrackFrom(env: Env, t: Trace): void {
   const depth = env.state.frames.length;
   let hist: readonly number[] = env.hist;
   let cp = env.cp;

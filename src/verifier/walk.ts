@@ -17,6 +17,7 @@ import { RegType, RegFlag, markPointer, markUnknown } from './reg-state.js';
 import { kernelInsnLine } from './log.js';
 import { stateLine } from './log-state.js';
 import { statesEqual, Checkpoint, finishBranch } from './prune.js';
+import { propagatePrecision } from './precision.js';
 import { stepAlu, stepAtomic, stepLddw, stepLdAbs, stepLoad, stepStore } from './step-data.js';
 import { stepCondJmp, stepJa, stepMayGoto } from './step-jump.js';
 import { stepCall, stepCallLocal, stepExit } from './step-call.js';
@@ -201,24 +202,21 @@ export class Walk {
         // An iterator loop converges when next() is reached, the iterator active, in a state the
         // loop's earlier visit covers, ranges and all; next() is never an infinite loop.
         if (iterActiveAt(cur, 1) && statesEqual(old.state, cur, live, 'range')) {
-          old.hit++;
-          return true;
+          return this.hit(old);
         }
       } else if (old.branches > 0) {
         // A loop (may_goto, or a helper calling its callback again) converges when an
         // iteration reaches a state the one before covers, ranges and all.
         const converges = (mayGoto && old.state.mayGotoDepth !== cur.mayGotoDepth) || callsCallback;
         if (converges && statesEqual(old.state, cur, live, 'range')) {
-          old.hit++;
-          return true;
+          return this.hit(old);
         }
         if (!callsCallback && old.state.mayGotoDepth === cur.mayGotoDepth && old.state.callbackUnrollDepth === cur.callbackUnrollDepth &&
           statesEqual(old.state, cur, live, 'exact')) {
           throw new Reject(`infinite loop detected at insn ${insn}`);
         }
       } else if (statesEqual(old.state, cur, live, 'within')) {
-        old.hit++;
-        return true;
+        return this.hit(old);
       }
       if (addNew) old.miss++;
       // Loop entries at forced checkpoints are kept longer (the kernel's 64 against 3).
@@ -226,6 +224,13 @@ export class Walk {
       if (old.miss > old.hit * n + n) list.splice(k--, 1);
     }
     return false;
+  }
+
+  /** The current state is covered by `old`: what old's future relied on, this path relies on too. */
+  private hit(old: Checkpoint): true {
+    old.hit++;
+    propagatePrecision(this.env, old.state);
+    return true;
   }
 
   /** Store the current state at this prune point (every few jumps and instructions, as the kernel does). */
