@@ -163,6 +163,7 @@ for (const cast of ['skc_to_tcp_sock', 'skc_to_tcp6_sock', 'skc_to_tcp_timewait_
 // not one of the kernel's pointer casts (is_ptr_cast_function)
 proto('skc_to_unix_sock', ['btf_sock_common'], 'btf_sock_or_null_noref');
 proto('get_listener_sock', ['sock_common'], 'socket_or_null_noref');
+proto('skb_ecn_set_ce', ['ctx']);
 proto('skc_to_mptcp_sock', ['sock_common'], 'btf_sock_or_null');
 proto('sk_storage_get', ['const_map_ptr', 'btf_sock_common', 'map_value_or_null', 'anything'], 'map_value_or_null');
 proto('sk_storage_delete', ['const_map_ptr', 'btf_sock_common']);
@@ -215,6 +216,7 @@ const TC = [
   'skb_pull_data', 'skb_change_tail', 'skb_change_head', 'skb_adjust_room', 'skb_vlan_push', 'skb_vlan_pop',
   'skb_change_type', 'set_hash', 'set_hash_invalid', 'sk_release', 'sk_lookup_tcp', 'sk_lookup_udp', 'skc_lookup_tcp',
   'fib_lookup', 'check_mtu', 'sk_fullsock', 'tcp_sock', 'sk_storage_get', 'sk_storage_delete', 'get_listener_sock',
+  'skb_ecn_set_ce',
 ];
 const XDP = [
   ...NET_BASE, 'perf_event_output', 'csum_diff', 'xdp_adjust_head', 'xdp_adjust_meta', 'xdp_adjust_tail', 'redirect', 'redirect_map',
@@ -223,7 +225,7 @@ const XDP = [
 ];
 const CGROUP_SKB = [...NET_BASE, 'skb_load_bytes', 'get_socket_cookie', 'get_socket_uid', 'perf_event_output'];
 const CGROUP_SKB_ONLY = [...CGROUP_SKB, 'sk_release', 'sk_lookup_tcp', 'sk_lookup_udp', 'skc_lookup_tcp', 'sk_fullsock', 'tcp_sock', 'get_local_storage',
-  'sk_storage_get', 'sk_storage_delete', 'get_listener_sock'];
+  'sk_storage_get', 'sk_storage_delete', 'get_listener_sock', 'skb_ecn_set_ce'];
 
 const T = BPF_PROG_TYPE;
 const ALLOW = new Map<number, ReadonlySet<number>>();

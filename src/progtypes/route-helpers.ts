@@ -24,6 +24,7 @@ import { skbOf } from './skb.js';
 import { ETH_HLEN, LOOPBACK_IFINDEX, XDP_ACTION, XdpRunContext, xdpOf } from './xdp.js';
 import { RedirectMap } from '../maps/redirect-maps.js';
 import { LOCAL_STORAGE_HELPERS } from './local-storage.js';
+import { ECN_HELPERS } from './ecn.js';
 import { ProgramError } from '../internal/errors.js';
 
 const ENODEV = 19;
@@ -232,6 +233,7 @@ function redirectMap(env: HelperEnv): void {
 
 export const ROUTE_HELPERS: readonly HelperDef[] = [
   ...LOCAL_STORAGE_HELPERS,
+  ...ECN_HELPERS,
   helper('redirect_map', redirectMap),
   helper('check_mtu', checkMtuHelper),
   helper('fib_lookup', fibLookupHelper),

@@ -3,7 +3,8 @@
 // run's socket through skb->sk and the socket helpers, check_mtu,
 // get_hash_recalc, fib_lookup; an XDP program for redirect_map over a devmap,
 // devmap_hash, cpumap and xskmap; a cgroup_skb program for get_local_storage;
-// sk_storage_get/delete and the skc_to_* casts on the test run's socket)
+// sk_storage_get/delete and the skc_to_* casts on the test run's socket;
+// skb_ecn_set_ce)
 // reads its cases from the packet and writes
 // its results into it; tsbpf (interpreter and JIT, verified) and the kernel
 // (bpftool prog loadall + prog run) must return the same data_out. The flow
@@ -63,6 +64,18 @@ function ipv4(src: number[], dst: number[], sport: number, dport: number): Uint8
   p.set(ethernet(0x0800));
   p.set([0x45, 0, 0, 186, 0, 1, 0, 0, 64, 6, 0, 0, ...src, ...dst], 14);
   p.set([sport >> 8, sport & 0xff, dport >> 8, dport & 0xff], 34);
+  return p;
+}
+
+/** An IPv4 frame with this TOS byte and a correct header checksum. */
+function ipv4Tos(tos: number): Uint8Array {
+  const p = ipv4(A, B, 1000, 80);
+  p[15] = tos;
+  let sum = 0;
+  for (let i = 14; i < 34; i += 2) sum += (p[i]! << 8) | p[i + 1]!;
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  p[24] = (~sum >>> 8) & 0xff;
+  p[25] = ~sum & 0xff;
   return p;
 }
 
@@ -134,6 +147,10 @@ const CASES: readonly Case[] = [
   { prog: 'redirect', name: 'redirect_map', data: redirectPacket() },
   { prog: 'skstore', name: 'sk_storage and skc_to_* on the test run socket', data: ipv4(A, B, 1, 2) },
   { prog: 'skstore', name: 'sk_storage, second repetition', data: ipv4(A, B, 1, 2), repeat: 2 },
+  ...[0, 1, 2, 3, 0xfe, 0xb9].map((tos) => ({ prog: 'ecn', name: `ecn_set_ce, IPv4 tos ${tos}`, data: ipv4Tos(tos) })),
+  { prog: 'ecn', name: 'ecn_set_ce, IPv6 ECT(0)', data: ipv6(V6A, V6B, 0x20000) },
+  { prog: 'ecn', name: 'ecn_set_ce, IPv6 not ECT', data: ipv6(V6A, V6B, 5) },
+  { prog: 'ecn', name: 'ecn_set_ce, not IP', data: strtoxPacket([]) },
   { prog: 'storage', name: 'cgroup storage, one run', data: ipv4(A, B, 1, 2) },
   { prog: 'storage', name: 'cgroup storage, third repetition', data: ipv4(A, B, 1, 2), repeat: 3 },
   { prog: 'storage', name: 'cgroup storage, a new test run', data: ipv4(A, B, 1, 2) },
@@ -244,6 +261,13 @@ for (const engine of ENGINES) {
     assert.deepEqual(sk('sk_storage and skc_to_* on the test run socket'), [1, 0x55667788, 0x55667789, 0, -2, 1, 1, 1, 1, 1, 1, 5], 'sk_storage and casts');
     // the socket lives for the whole test run: the second repetition finds the value the first created last
     assert.deepEqual(sk('sk_storage, second repetition'), [0, 0, 1, 0, -2, 1, 1, 1, 1, 1, 1, 5]);
+    assert.deepEqual([0, 1, 2, 3, 0xfe, 0xb9].map((tos) => r.get(`ecn_set_ce, IPv4 tos ${tos}`)!.retval), [0, 1, 1, 1, 1, 1]);
+    const marked = r.get('ecn_set_ce, IPv4 tos 2')!.data;
+    assert.equal(marked[15], 3, 'CE');
+    let sum = 0;
+    for (let i = 14; i < 34; i += 2) sum += (marked[i]! << 8) | marked[i + 1]!;
+    while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+    assert.equal(sum, 0xffff, 'the header checksum still holds');
     const red = r.get('redirect_map')!.data;
     assert.deepEqual(REDIRECT.map((_, i) => i32(red, 14 + 12 * i)), [4, 0, 2, 1, 4, 3, 4, 2, 4, 2, 0, 2], 'redirect verdicts');
     assert.deepEqual(hashProperties(r), ['nonzero true', 'cached true', 'set true', 'recomputed true', 'symmetric true', 'per flow true', 'v6 symmetric true', 'v6 per label true']);
