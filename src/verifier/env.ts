@@ -22,6 +22,13 @@ export interface MapInfo {
   readonly name?: string;
   /** Read-only map (BPF_F_RDONLY_PROG, .rodata): stores through its values are refused. */
   readonly readonly?: boolean;
+  /**
+   * The value bytes of a frozen map (.rodata as the loader filled it). When
+   * the map is also BPF_F_RDONLY_PROG, loads at constant offsets read
+   * constants, as the kernel's bpf_map_direct_read does; without them such
+   * loads are unknown scalars.
+   */
+  readonly values?: Uint8Array;
   /** Map-in-map (array_of_maps, hash_of_maps): the shape of the inner maps. */
   readonly inner?: MapInfo;
 }

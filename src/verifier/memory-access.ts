@@ -4,11 +4,13 @@
 // buffer memory) and the register a load produces.
 
 import {
-  RegState, RegType, RegFlag, markUnknown, markPointer, regTypeName, isPacketPointer,
+  RegState, RegType, RegFlag, markUnknown, markPointer, markConstScalar, regTypeName, isPacketPointer,
 } from './reg-state.js';
 import { coerceToSize, coerceToSizeSx } from './bounds.js';
 import { tnumIsConst, tnumString, tnumIsAligned, tnumAdd, tnumConst, type Tnum } from './tnum.js';
-import { reject, type Env } from './env.js';
+import { reject, type Env, type MapInfo } from './env.js';
+import { BPF_MAP_TYPE } from '../internal/uapi.gen.js';
+import { BPF_F_RDONLY_PROG } from '../maps/spec.js';
 import { stackReadFixed, stackReadVar, stackWriteFixed, stackWriteMisc, stackWriteVar } from './stack.js';
 import { checkCtxAccess } from '../progtypes/ctx.js';
 import { sockAccessOk } from '../progtypes/sock.js';
@@ -69,6 +71,33 @@ function checkMapAccess(env: Env, a: Access, r: RegState): void {
   const vs = mapValueSize(env, r);
   const off = a.off + r.off;
   checkMemRegion(env, a.regno, r, off, a.size, vs, false, (o) => `invalid access to map value, value_size=${vs} off=${o} size=${a.size}`);
+}
+
+/**
+ * The kernel's bpf_map_is_rdonly: BPF_F_RDONLY_PROG and frozen, so the
+ * contents can never change after the check; only arrays expose them
+ * (map_direct_value_addr).
+ */
+function isDirectReadable(m: MapInfo): boolean {
+  return m.readonly === true && ((m.flags ?? 0) & BPF_F_RDONLY_PROG) !== 0 && m.type === BPF_MAP_TYPE['array'];
+}
+
+/**
+ * A load from a read-only array at a constant offset is that constant (the
+ * kernel's bpf_map_direct_read), which is what lets programs branch on
+ * .rodata settings. The kernel reads only single-entry arrays and refuses
+ * the load otherwise (-EOPNOTSUPP, no log line).
+ */
+function markDirectRead(a: Access, m: MapInfo, off: number): void {
+  if (m.maxEntries !== 1) reject(`direct read of read-only map '${m.name ?? '?'}' with ${m.maxEntries} entries: the kernel reads only single-entry arrays (EOPNOTSUPP)`);
+  const v = a.value!;
+  if (m.values === undefined || off + a.size > m.values.length) {
+    markUnknown(v);
+    return;
+  }
+  let u = 0n;
+  for (let i = a.size - 1; i >= 0; i--) u = (u << 8n) | BigInt(m.values[off + i]!);
+  markConstScalar(v, a.signExtend ? BigInt.asIntN(a.size * 8, u) : u);
 }
 
 function checkStackAccess(env: Env, a: Access, r: RegState): void {
@@ -204,7 +233,10 @@ export function checkMemAccess(env: Env, a: Access): void {
       checkAlignment(env, a, ptr, 'value ');
       if (a.write && a.value && a.value.isPointer() && !env.privileged) reject(`R${a.valueRegno} leaks addr into map`);
       checkMapAccess(env, a, ptr);
-      if (!a.write && a.value) markUnknown(a.value);
+      if (!a.write && a.value) {
+        if (m && isDirectReadable(m) && tnumIsConst(ptr.varOff)) markDirectRead(a, m, a.off + ptr.off + Number(ptr.varOff.value));
+        else markUnknown(a.value);
+      }
       break;
     }
     case RegType.PTR_TO_STACK:

@@ -15,7 +15,8 @@ export function verifierMaps(spec: ObjectSpec): MapInfo[] {
     type: m.typeId, keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries, flags: m.flags, name: m.name,
     readonly: m.frozen === true, ...(m.innerMap ? { inner: info(m.innerMap) } : {}),
   });
-  return spec.maps.map(info);
+  // Only the object's own maps carry contents: an inner map is never frozen.
+  return spec.maps.map((m) => (m.frozen === true && m.initial !== undefined ? { ...info(m), values: m.initial } : info(m)));
 }
 
 /**
