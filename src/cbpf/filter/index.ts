@@ -8,7 +8,8 @@
 // icmp6/igmp/igrp/pim/vrrp/carp/ah/esp/decnet/lat/sca/mopdl/moprc
 // abbreviations; ip proto, ip6 proto, proto (numbers and /etc/protocols
 // names); decnet host/src/dst AREA.NODE; iso, stp, netbeui, atalk, aarp,
-// ipx and llc [TYPE] (802.2 LLC/SNAP); broadcast, multicast, ip broadcast
+// ipx and llc [TYPE] (802.2 LLC/SNAP); clnp, esis, isis and the IS-IS PDU
+// classes l1, l2, iih, lsp, snp, csnp, psnp; broadcast, multicast, ip broadcast
 // (with a netmask), ip/ip6 multicast; less, greater, len; proto[expr:size]
 // for link/ether, ip, ip6, arp, rarp, tcp, udp, sctp, icmp, icmp6, igmp,
 // igrp, pim, vrrp, carp, atalk with + - * / % & | ^ << >> and unary minus,

@@ -45,6 +45,24 @@ const ETHERTYPE_AARP = 0x80f3;
 const LLC_S_TYPES: Readonly<Record<string, number>> = { rr: 0x01, rnr: 0x05, rej: 0x09 };
 const LLC_U_TYPES: Readonly<Record<string, number>> = { ui: 0x03, ua: 0x63, disc: 0x43, sabme: 0x6f, test: 0xe3, xid: 0xaf, frmr: 0x87 };
 
+/** OSI network layer protocol ids (the first byte after the LLC header). */
+const NLPID = { clnp: 0x81, esis: 0x82, isis: 0x83 } as const;
+/**
+ * IS-IS PDU types of the IS-IS abbreviations (15/16 L1/L2 LAN hello, 17
+ * point-to-point hello, 18/20 L1/L2 LSP, 24/25 L1/L2 CSNP, 26/27 L1/L2
+ * PSNP), in the order libpcap's gen_proto_abbrev ends up testing them, so
+ * `-d` prints what tcpdump -d prints.
+ */
+const ISIS_PDUS: Readonly<Record<'l1' | 'l2' | 'iih' | 'lsp' | 'snp' | 'csnp' | 'psnp', readonly number[]>> = {
+  l1: [26, 24, 18, 15, 17],
+  l2: [27, 25, 20, 16, 17],
+  iih: [17, 15, 16],
+  lsp: [18, 20],
+  snp: [27, 26, 24, 25],
+  csnp: [24, 25],
+  psnp: [26, 27],
+};
+
 /** The protocol abbreviations that are LLC SAPs or SNAP types (the values libpcap's gen_linktype gets). */
 const LLC_ABBREV = { iso: LLCSAP.ISONS, stp: LLCSAP.STP, netbeui: LLCSAP.NETBEUI, ipx: LLCSAP.IPX, atalk: ETHERTYPE_ATALK, aarp: ETHERTYPE_AARP } as const;
 
@@ -162,9 +180,36 @@ export class Layers {
       case 'aarp':
       case 'ipx':
         return this.linkType(LLC_ABBREV[proto]);
+      case 'clnp':
+      case 'esis':
+      case 'isis':
+        return this.osi(NLPID[proto]);
+      case 'l1':
+      case 'l2':
+      case 'iih':
+      case 'lsp':
+      case 'snp':
+      case 'csnp':
+      case 'psnp':
+        // The PDU type is the fifth byte of the IS-IS header.
+        return and(this.osi(NLPID.isis), or(...ISIS_PDUS[proto].map((t) => cmpField(1, this.offOsi + 4, t))));
       default:
         throw new UnsupportedError(`filter: protocol '${proto}' is not supported by tsbpf's filter compiler`);
     }
+  }
+
+  /**
+   * Where the OSI protocol id is: after the 3-byte LLC header on Ethernet;
+   * right at the network offset elsewhere, as in libpcap (off_nl_nosnap 0,
+   * even for Linux cooked v1, whose 802.2 frames do carry an LLC header).
+   */
+  private get offOsi(): number {
+    return this.mode === 'link' && this.link.kind === 'ether' ? this.offNet + 3 : this.offNet;
+  }
+
+  /** An OSI (ISO SAP) frame of network protocol `nlpid`. */
+  private osi(nlpid: number): Cond {
+    return and(this.linkType(LLCSAP.ISONS), cmpField(1, this.offOsi, nlpid));
   }
 
   /** An 802.2 LLC frame (on Ethernet: a length, not a type; on Linux cooked v1: protocol 802.2) whose header satisfies `f`. */
