@@ -74,6 +74,11 @@ export abstract class BpfMap {
   private frozenFlag = false;
   /** The user handle was closed; the map lives on while programs hold it. */
   private handleClosed = false;
+  /**
+   * Another thread may use the map (Desc.SHARED, cached: this thread is the
+   * only one that sets it for its own map, before handing out a handle).
+   */
+  protected shared = false;
 
   /**
    * `attachAt`: the descriptor address of a map another thread created in the
@@ -103,6 +108,7 @@ export abstract class BpfMap {
       if (dv.getUint32(attachAt + Desc.MAGIC, true) !== DESC_MAGIC || dv.getUint32(attachAt + Desc.ID, true) !== id || dv.getUint32(attachAt + Desc.TYPE, true) !== spec.type)
         throw this.error(EINVAL, 'attach', `no map ${id} of type ${spec.typeName} at 0x${attachAt.toString(16)} (closed, or a stale handle)`);
       Atomics.add(this.i32(), (attachAt + Desc.REFS) >>> 2, 1);
+      this.shared = true;
       return;
     }
     this.descRegion = host.mem.alloc(DESC_SIZE, { name: `map ${spec.name} descriptor`, kind: 'map', writable: false });
@@ -136,6 +142,7 @@ export abstract class BpfMap {
   /** What a worker thread passes to MapTable.attach to use this map; from now on every thread locks (Desc.SHARED). */
   handle(): MapHandle {
     Atomics.store(this.i32(), (this.desc + Desc.SHARED) >>> 2, 1);
+    this.shared = true;
     return { id: this.id, desc: this.desc, spec: this.spec };
   }
 

@@ -51,7 +51,7 @@ export class BloomFilterMap extends BpfMap {
     if (flags !== 0) return -EINVAL;
     const u8 = this.mem.u8;
     const base = this.region.start;
-    const shared = this.getDesc(Desc.SHARED) !== 0;
+    const shared = this.shared;
     for (let i = 0; i < this.hashes; i++) {
       const b = this.bit(value, i);
       if (shared) Atomics.or(u8, base + (b >>> 3), 1 << (b & 7));

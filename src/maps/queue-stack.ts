@@ -58,11 +58,6 @@ export class QueueStackMap extends BpfMap {
     this.setDesc(Desc.COUNT, (head - tail + this.slots) % this.slots);
   }
 
-  /** Another thread may use the map: push and pop take the writer lock. */
-  private get shared(): boolean {
-    return this.getDesc(Desc.SHARED) !== 0;
-  }
-
   private lockIndex(): number {
     return (this.desc + Desc.LOCK) >>> 2;
   }
