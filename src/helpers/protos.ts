@@ -119,6 +119,7 @@ proto('get_stackid', ['ctx', 'const_map_ptr', 'anything'], 'integer', true);
 proto('get_stack', ['ctx', 'uninit_mem', 'const_size_or_zero', 'anything'], 'integer', true);
 // Packets
 proto('skb_load_bytes', ['ctx', 'anything', 'uninit_mem', 'const_size']);
+proto('skb_load_bytes_relative', ['ctx', 'anything', 'uninit_mem', 'const_size', 'anything']);
 proto('skb_store_bytes', ['ctx', 'anything', 'mem', 'const_size', 'anything']);
 proto('l3_csum_replace', ['ctx', 'anything', 'anything', 'anything', 'anything']);
 proto('l4_csum_replace', ['ctx', 'anything', 'anything', 'anything', 'anything']);
@@ -209,9 +210,9 @@ const TRACING = [
 /** bpf_sk_base_func_proto: the base, the coarse clock and the skc_to_* casts. */
 const NET_BASE = [...BASE, 'ktime_get_coarse_ns', 'skc_to_tcp_sock', 'skc_to_tcp6_sock', 'skc_to_tcp_timewait_sock', 'skc_to_tcp_request_sock',
   'skc_to_udp6_sock', 'skc_to_unix_sock', 'skc_to_mptcp_sock'];
-const SOCKET = [...NET_BASE, 'skb_load_bytes', 'get_socket_cookie', 'get_socket_uid', 'perf_event_output'];
+const SOCKET = [...NET_BASE, 'skb_load_bytes', 'skb_load_bytes_relative', 'get_socket_cookie', 'get_socket_uid', 'perf_event_output'];
 const TC = [
-  ...NET_BASE, 'skb_load_bytes', 'skb_store_bytes', 'l3_csum_replace', 'l4_csum_replace', 'csum_diff', 'redirect',
+  ...NET_BASE, 'skb_load_bytes', 'skb_load_bytes_relative', 'skb_store_bytes', 'l3_csum_replace', 'l4_csum_replace', 'csum_diff', 'redirect',
   'perf_event_output', 'get_hash_recalc', 'get_socket_cookie', 'get_socket_uid',
   'skb_pull_data', 'skb_change_tail', 'skb_change_head', 'skb_adjust_room', 'skb_vlan_push', 'skb_vlan_pop',
   'skb_change_type', 'set_hash', 'set_hash_invalid', 'sk_release', 'sk_lookup_tcp', 'sk_lookup_udp', 'skc_lookup_tcp',
@@ -223,7 +224,7 @@ const XDP = [
   'xdp_get_buff_len', 'xdp_load_bytes', 'xdp_store_bytes', 'sk_release', 'sk_lookup_tcp', 'sk_lookup_udp', 'skc_lookup_tcp',
   'fib_lookup', 'check_mtu',
 ];
-const CGROUP_SKB = [...NET_BASE, 'skb_load_bytes', 'get_socket_cookie', 'get_socket_uid', 'perf_event_output'];
+const CGROUP_SKB = [...NET_BASE, 'skb_load_bytes', 'skb_load_bytes_relative', 'get_socket_cookie', 'get_socket_uid', 'perf_event_output'];
 const CGROUP_SKB_ONLY = [...CGROUP_SKB, 'sk_release', 'sk_lookup_tcp', 'sk_lookup_udp', 'skc_lookup_tcp', 'sk_fullsock', 'tcp_sock', 'get_local_storage',
   'sk_storage_get', 'sk_storage_delete', 'get_listener_sock', 'skb_ecn_set_ce'];
 

@@ -17,6 +17,7 @@
 import type { HelperContextOptions } from '../helpers/context.js';
 import { arg, argHi, helper, retInt } from '../helpers/define.js';
 import type { HelperEnv } from '../helpers/registry.js';
+import type { RuntimeMemory } from '../vm/memory.js';
 import { ProgramError } from '../internal/errors.js';
 import { EFAULT, EINVAL } from './errno.js';
 import { ENOMEM } from '../maps/errno.js';
@@ -301,6 +302,29 @@ function setHash(env: HelperEnv, skb: SkbRunContext, hash: number, valid: boolea
   skb.hashValid = valid;
 }
 
+/** BPF_HDR_START_MAC / BPF_HDR_START_NET: where bpf_skb_load_bytes_relative counts from. */
+const BPF_HDR_START_MAC = 0;
+const BPF_HDR_START_NET = 1;
+
+/**
+ * bpf_skb_load_bytes_relative: copy `len` bytes from `off` past the MAC or
+ * the network header (the test run's Ethernet header is in front of a socket
+ * filter's data too), up to the packet's end; anything else is -EFAULT with
+ * the buffer zeroed.
+ */
+export function loadBytesRelative(mem: RuntimeMemory, skb: SkbRunContext, off: number, to: number, len: number, start: number): number {
+  if (!mem.checkRange(to, len, true)) return -EFAULT;
+  const mac = skb.l2 ? skb.data : skb.data - ETH_HLEN;
+  const base = start === BPF_HDR_START_MAC ? mac : start === BPF_HDR_START_NET ? mac + ETH_HLEN : -1;
+  const end = skb.data + skb.len;
+  if (off > 0xffff || base < 0 || base + off + len > end) {
+    mem.u8.fill(0, to, to + len);
+    return -EFAULT;
+  }
+  mem.u8.copyWithin(to, base + off, base + off + len);
+  return 0;
+}
+
 export const SKB_HELPERS = [
   helper('set_hash', (env) => {
     setHash(env, skbOf(env, 'set_hash'), arg(env, 2), true);
@@ -322,4 +346,12 @@ export const SKB_HELPERS = [
   helper('skb_pull_data', (env) => retInt(env, skbOf(env, 'skb_pull_data').pullData(arg(env, 2)))),
   helper('skb_load_bytes', (env) => retInt(env, skbOf(env, 'skb_load_bytes').loadBytes(arg(env, 2), arg(env, 3), arg(env, 4)))),
   helper('skb_store_bytes', (env) => retInt(env, skbOf(env, 'skb_store_bytes').storeBytes(arg(env, 2), arg(env, 3), arg(env, 4), arg(env, 5)))),
+  helper('skb_load_bytes_relative', (env) => {
+    const skb = skbOf(env, 'skb_load_bytes_relative');
+    const to = arg(env, 3);
+    const len = arg(env, 4);
+    // offset and start_header are u32 parameters: their high halves are dropped
+    retInt(env, loadBytesRelative(env.mem, skb, arg(env, 2), to, len, arg(env, 5)));
+  }),
 ];
+

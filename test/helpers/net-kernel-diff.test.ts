@@ -4,7 +4,7 @@
 // get_hash_recalc, fib_lookup; an XDP program for redirect_map over a devmap,
 // devmap_hash, cpumap and xskmap; a cgroup_skb program for get_local_storage;
 // sk_storage_get/delete and the skc_to_* casts on the test run's socket;
-// skb_ecn_set_ce)
+// skb_ecn_set_ce, skb_load_bytes_relative)
 // reads its cases from the packet and writes
 // its results into it; tsbpf (interpreter and JIT, verified) and the kernel
 // (bpftool prog loadall + prog run) must return the same data_out. The flow
@@ -118,6 +118,18 @@ function redirectPacket(): Uint8Array {
   return p;
 }
 
+/** load_bytes_relative records: [offset, start header]. */
+const RELATIVE: readonly (readonly [number, number])[] = [[0, 0], [12, 0], [9, 1], [192, 0], [193, 0], [179, 1], [0, 2], [0x10000, 1]];
+
+function relativePacket(): Uint8Array {
+  const p = ipv4(A, B, 1000, 80);
+  RELATIVE.forEach(([off, start], i) => {
+    p.set(le32(off), 14 + 24 * i);
+    p.set(le32(start), 14 + 24 * i + 4);
+  });
+  return p;
+}
+
 interface Case {
   readonly prog: string;
   readonly name: string;
@@ -151,6 +163,8 @@ const CASES: readonly Case[] = [
   { prog: 'ecn', name: 'ecn_set_ce, IPv6 ECT(0)', data: ipv6(V6A, V6B, 0x20000) },
   { prog: 'ecn', name: 'ecn_set_ce, IPv6 not ECT', data: ipv6(V6A, V6B, 5) },
   { prog: 'ecn', name: 'ecn_set_ce, not IP', data: strtoxPacket([]) },
+  { prog: 'relative', name: 'load_bytes_relative (tc)', data: relativePacket() },
+  { prog: 'relative_sf', name: 'load_bytes_relative (socket filter)', data: ipv4(A, B, 1000, 80) },
   { prog: 'storage', name: 'cgroup storage, one run', data: ipv4(A, B, 1, 2) },
   { prog: 'storage', name: 'cgroup storage, third repetition', data: ipv4(A, B, 1, 2), repeat: 3 },
   { prog: 'storage', name: 'cgroup storage, a new test run', data: ipv4(A, B, 1, 2) },
@@ -268,6 +282,10 @@ for (const engine of ENGINES) {
     for (let i = 14; i < 34; i += 2) sum += (marked[i]! << 8) | marked[i + 1]!;
     while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
     assert.equal(sum, 0xffff, 'the header checksum still holds');
+    const rel = r.get('load_bytes_relative (tc)')!.data;
+    assert.deepEqual(RELATIVE.map((_, i) => i32(rel, 14 + 24 * i + 8)), [0, 0, 0, 0, -14, -14, -14, -14], 'load_bytes_relative returns (the last byte, one past it, bad header, offset above 0xffff)');
+    assert.deepEqual([...rel.subarray(14 + 24 + 16, 14 + 24 + 24)], [8, 0, 0, 0, 0, 0, 0, 0], 'MAC + 12: the EtherType, then the first record (offset 0, start 0)');
+    assert.equal(r.get('load_bytes_relative (socket filter)')!.retval >>> 24, 4, 'a socket filter reaches the Ethernet header; past the end fails');
     const red = r.get('redirect_map')!.data;
     assert.deepEqual(REDIRECT.map((_, i) => i32(red, 14 + 12 * i)), [4, 0, 2, 1, 4, 3, 4, 2, 4, 2, 0, 2], 'redirect verdicts');
     assert.deepEqual(hashProperties(r), ['nonzero true', 'cached true', 'set true', 'recomputed true', 'symmetric true', 'per flow true', 'v6 symmetric true', 'v6 per label true']);
