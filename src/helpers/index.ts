@@ -40,3 +40,4 @@ export { TracePipe, formatTraceLine } from './trace-pipe.js';
 export type { TraceEntry } from './trace-pipe.js';
 export { bprintf, MAX_BPRINTF_BUF, MAX_BPRINTF_VARARGS } from './bprintf.js';
 export { checkHelperCalls, isGplCompatible } from './check-calls.js';
+export { strtol, strtoul, parseUnsigned } from './strtol.js';
