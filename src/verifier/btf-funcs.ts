@@ -13,6 +13,8 @@ export type FuncArg =
   | { readonly kind: 'ctx' }
   /** Memory of `size` bytes; NULL allowed unless tagged __arg_nonnull. */
   | { readonly kind: 'mem'; readonly size: number; readonly nonnull?: boolean }
+  /** A trusted pointer to a kernel struct (__arg_trusted), NULL allowed with __arg_nullable (kfunc-check.ts). */
+  | { readonly kind: 'btf'; readonly struct: string; readonly nullable: boolean }
   | { readonly kind: 'unsupported'; readonly why: string };
 
 export interface FuncSig {
@@ -61,6 +63,8 @@ function argKind(btf: Btf, typeId: number, ctxName: string, i: number, tags: Set
   if (t.kind !== BtfKind.PTR) return { kind: 'unsupported', why: `arg#${i} type is not a scalar or a pointer` };
   if (tags?.has('ctx')) return { kind: 'ctx' };
   const target = btf.skipModifiers(t.type);
+  // A CO-RE flavor (task_struct___local) names the kernel's struct without its suffix.
+  if (tags?.has('trusted') && target.kind === BtfKind.STRUCT) return { kind: 'btf', struct: target.name.replace(/___.*$/, ''), nullable: tags.has('nullable') };
   if ((target.kind === BtfKind.STRUCT || target.kind === BtfKind.UNION) && target.name === ctxName) return { kind: 'ctx' };
   try {
     const size = btf.sizeOf(t.type);

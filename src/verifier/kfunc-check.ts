@@ -11,7 +11,7 @@
 import type { Btf } from '../btf/btf.js';
 import { BtfKind } from '../btf/types.js';
 import { TsbpfError } from '../internal/errors.js';
-import { RegFlag, RegType, isNullConst, markNotInit, markPointer, markUnknown, regTypeName } from './reg-state.js';
+import { RegFlag, RegType, isNullConst, markNotInit, markPointer, markUnknown, regTypeName, type RegState } from './reg-state.js';
 import { tnumIsConst } from './tnum.js';
 import { reject, type Env, type KfuncExtern } from './env.js';
 import { releaseReference } from './helpers-check.js';
@@ -273,5 +273,28 @@ function retMismatch(btf: Btf, id: number, r: KfuncRet): string | undefined {
     case 'iter_elem':
     case 'rdonly_cast':
       return pointee(btf, id) !== undefined ? undefined : 'expected a pointer';
+  }
+}
+
+// ---- global functions with trusted kernel-object arguments (__arg_trusted) ----
+
+/** A global function's __arg_trusted argument on entry: a trusted pointer to the struct, maybe NULL if __arg_nullable. */
+export function trustedArgEntry(env: Env, r: RegState, a: { struct: string; nullable: boolean }): void {
+  markPointer(r, RegType.PTR_TO_BTF_ID, RegFlag.TRUSTED | (a.nullable ? RegFlag.MAYBE_NULL : 0));
+  r.btfType = kernelStructType(a.struct);
+  if (a.nullable) r.id = ++env.nextId;
+}
+
+/** The caller's side: a trusted (or referenced) pointer to that struct, NULL only if __arg_nullable (btf_check_func_arg_match). */
+export function checkTrustedArg(env: Env, regno: number, a: { struct: string; nullable: boolean }, bad: (why: string) => never): void {
+  const r = env.state.cur.regs[regno]!;
+  if (a.nullable && isNullConst(r)) return;
+  const expected = 'expected=ptr_, trusted_ptr_, rcu_ptr_';
+  if (r.type !== RegType.PTR_TO_BTF_ID) bad(`R${regno} type=${regTypeName(r.type, r.flags)} ${expected}`);
+  if (r.flags & RegFlag.MAYBE_NULL && !a.nullable) bad(`R${regno} type=${regTypeName(r.type, r.flags)} ${expected}`);
+  const trusted = (r.refObjId !== 0 || (r.flags & RegFlag.TRUSTED) !== 0) && (r.flags & RegFlag.UNTRUSTED) === 0;
+  if (!trusted) bad(`R${regno} must be referenced or trusted`);
+  if (!btfTypeMatches(env, r.btfType, kernelStructType(a.struct))) {
+    bad(`arg#${regno - 1} expected pointer to STRUCT ${a.struct} but R${regno} has a pointer to STRUCT ${btfTypeName(r.btfType)}`);
   }
 }

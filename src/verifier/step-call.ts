@@ -20,6 +20,7 @@ import type { FuncSig } from './btf-funcs.js';
 import { markPrecise } from './precision.js';
 import { emitComment, formatState, regName } from './log-state.js';
 import { Flow, type Walk } from './walk.js';
+import { checkTrustedArg } from './kfunc-check.js';
 
 /**
  * A helper call. bpf_loop and bpf_for_each_map_elem also push a path into
@@ -186,6 +187,8 @@ function checkGlobalCall(env: Env, fn: FuncSig, funcNo: number): void {
         if (e instanceof Reject) bad(e.message);
         throw e;
       }
+    } else if (a.kind === 'btf') {
+      checkTrustedArg(env, regno, a, bad);
     } else {
       throw new Reject(a.why);
     }

@@ -23,6 +23,7 @@ import { stepCondJmp, stepJa, stepMayGoto } from './step-jump.js';
 import { stepCall, stepCallLocal, stepExit } from './step-call.js';
 import { stepKfunc } from './kfunc-check.js';
 import { iterActiveAt } from './iter.js';
+import { trustedArgEntry } from './kfunc-check.js';
 
 /** What a step tells the walk: go on at `nextInsn`, another path was popped, or every path is done. */
 export const Flow = { NEXT: 0, POPPED: 1, DONE: 2 } as const;
@@ -373,7 +374,8 @@ function entryFrame(env: Env, entry: number, globalFn: FuncSig | undefined): Fun
       markPointer(r, RegType.PTR_TO_MEM, a.nonnull ? 0 : RegFlag.MAYBE_NULL);
       r.memSize = a.size;
       if (!a.nonnull) r.id = ++env.nextId;
-    } else throw new Reject(a.why);
+    } else if (a.kind === 'btf') trustedArgEntry(env, r, a);
+    else throw new Reject(a.why);
   });
   return f0;
 }

@@ -275,3 +275,25 @@ test('kfuncs: program types follow the kernel\'s kfunc sets', () => {
   assert.equal(oursFor({ ...c, progType: TRACEPOINT }).ok, true);
   assert.equal(oursFor({ name: '', progType: RAW_TRACEPOINT, kfuncs: NUM, text: COUNT_LOOP }).ok, true);
 });
+
+test('kfuncs: global functions with __arg_trusted task arguments', () => {
+  // main: r1 = current task (or NULL); call the global function; exit. func (at insn 5, 4 with NULL): per case.
+  const prog = (arg: string, body: string): Built => build(`${arg}\ncall func\nr0 = 0\nexit\nfunc:\n${body}`, ['bpf_task_release']);
+  const sig = (insn: number, nullable: boolean) => [{ insn, name: 'subprog_trusted', global: true, args: [{ kind: 'btf' as const, struct: 'task_struct', nullable }] }];
+  const run = (b: Built, nullable = false) => {
+    const p = decodeProgram(b.bytes, { validate: false });
+    // the function starts after main's exit
+    const insn = [...p.opcode].indexOf(0x95) + 1;
+    return verify(p, { progType: TRACEPOINT, kfuncs: b.kfuncs, funcs: sig(insn, nullable), ...(kernelBtf ? { kernelBtf } : {}) });
+  };
+  const current = 'call 158\nr1 = r0';
+  assert.equal(run(prog(current, 'r0 = 0\nexit')).ok, true);
+  const nullArg = run(prog('r1 = 0', 'r0 = 0\nexit'));
+  assert.match(nullArg.error!.reason, /Caller passes invalid args into func#1 \('subprog_trusted'\)/);
+  assert.match(nullArg.log, /R1 type=scalar expected=ptr_, trusted_ptr_, rcu_ptr_/);
+  assert.equal(run(prog('r1 = 0', 'r0 = 0\nexit'), true).ok, true, 'NULL is fine for __arg_nullable');
+  // a trusted argument is not a reference: the function cannot release it
+  assert.match(run(prog(current, 'call -1\nr0 = 0\nexit')).error!.reason, /release kernel function bpf_task_release expects refcounted PTR_TO_BTF_ID/);
+  // a nullable one must be checked before it is read
+  assert.match(run(prog(current, 'r0 = *(u32 *)(r1 + 0)\nexit'), true).error!.reason, /invalid mem access/);
+});
