@@ -3,7 +3,8 @@
 //     the interpreter and the JIT, minus the `nop` program's run time, next to
 //     the same object in the kernel (`bpftool prog run`, JIT on);
 //   - through the JS helper path: the helper function called directly;
-//   - from user space: BpfMap.lookup/update on bytes;
+//   - from user space: BpfMap.lookup/update on bytes, and insert+delete pairs,
+//     also on a map shared with other threads (writer lock, atomic reads);
 //   - the Wasm lookup fast path (src/maps/lookup-wasm.ts) called from JS;
 //   - a JavaScript Map<number, bigint> for scale.
 // `benchMaps()` returns harness rows; `mapsSuite` plugs into bench/suites.ts.
@@ -109,6 +110,11 @@ function benchJs(ctx: Pick<BenchContext, 'filter' | 'scale'>): Row[] {
   const keys = Array.from({ length: 64 }, (_, i) => Uint8Array.of(i, 0, 0, 0));
   const val = new Uint8Array(8);
   for (const k of keys) h.update(k, val);
+  // the same hash shared with (potential) worker threads: writers lock, readers check generations
+  const hs = table.create({ name: 'hs', type: 'hash', keySize: 4, valueSize: 8, maxEntries: 1024 });
+  for (const k of keys) hs.update(k, val);
+  hs.handle();
+  const fresh = Uint8Array.of(0, 1, 0, 0);
   // the helper path: the helper function with a register block, as an engine calls it
   const helpers = standardHelpers();
   const run = new HelperContext({ maps: table, seed: 1 });
@@ -135,6 +141,10 @@ function benchJs(ctx: Pick<BenchContext, 'filter' | 'scale'>): Row[] {
     ['hash_lookup', 'user', () => { for (let i = 0; i < OPS; i++) h.lookup(keys[i & 63]!); }],
     ['hash_update', 'user', () => { for (let i = 0; i < OPS; i++) h.update(keys[i & 63]!, val); }],
     ['array_lookup', 'user', () => { for (let i = 0; i < OPS; i++) a.lookup(keys[i & 63]!); }],
+    ['hash_insert_delete', 'user', () => { for (let i = 0; i < OPS; i++) (h.update(fresh, val), h.delete(fresh)); }],
+    ['hash_lookup', 'user-shared', () => { for (let i = 0; i < OPS; i++) hs.lookup(keys[i & 63]!); }],
+    ['hash_update', 'user-shared', () => { for (let i = 0; i < OPS; i++) hs.update(keys[i & 63]!, val); }],
+    ['hash_insert_delete', 'user-shared', () => { for (let i = 0; i < OPS; i++) (hs.update(fresh, val), hs.delete(fresh)); }],
   ];
   // the Wasm fast path (src/maps/lookup-wasm.ts), called from JS: an upper bound
   // of what JITed code pays when it imports it (no JS boundary there)
@@ -145,7 +155,7 @@ function benchJs(ctx: Pick<BenchContext, 'filter' | 'scale'>): Row[] {
       wasm(map.desc, keyAddr, 0);
     }
   };
-  cases.push(['hash_lookup', 'wasm', viaWasm(h)], ['array_lookup', 'wasm', viaWasm(a)]);
+  cases.push(['hash_lookup', 'wasm', viaWasm(h)], ['array_lookup', 'wasm', viaWasm(a)], ['hash_lookup', 'wasm-shared', viaWasm(hs)]);
   const jsMap = new Map<number, bigint>();
   for (let i = 0; i < 64; i++) jsMap.set(i, 0n);
   let sink = 0n;
@@ -155,6 +165,10 @@ function benchJs(ctx: Pick<BenchContext, 'filter' | 'scale'>): Row[] {
     const note =
       engine === 'user'
         ? 'ns per op, BpfMap on bytes (copies in and out)'
+        : engine === 'user-shared'
+          ? 'ns per op, BpfMap on bytes, map shared with other threads (locks, atomics)'
+          : engine === 'wasm-shared'
+            ? 'ns per op, Wasm lookup of a map shared with other threads'
         : engine === 'js-map'
           ? 'ns per op, JavaScript Map<number, bigint> for scale'
           : engine === 'wasm'
