@@ -149,6 +149,8 @@ const CASES: readonly Case[] = [
   { prog: 'sock', name: 'socket of an IPv6 frame', data: ipv6(V6A, V6B) },
   { prog: 'sock', name: 'socket of a non-IP frame', data: Uint8Array.from({ length: 200 }, (_, i) => (i === 12 ? 0x88 : i === 13 ? 0xb5 : 0)) },
   { prog: 'mtu', name: 'check_mtu', data: mtuPacket() },
+  { prog: 'mtu_xdp', name: 'check_mtu (xdp)', data: mtuPacket() },
+  { prog: 'fib_xdp', name: 'fib_lookup (xdp)', data: ipv4(A, B, 1, 2) },
   { prog: 'fib', name: 'fib_lookup', data: ipv4(A, B, 1, 2) },
   { prog: 'hash', name: 'hash A->B', data: ipv4(A, B, 1000, 80) },
   { prog: 'hash', name: 'hash B->A', data: ipv4(B, A, 80, 1000) },
@@ -268,6 +270,8 @@ for (const engine of ENGINES) {
     assert.deepEqual([i32(mtu, 14), u32(mtu, 18)], [0, 65536], 'loopback MTU');
     assert.equal(i32(mtu, 14 + 16 * 3), 1, 'FRAG_NEEDED past the MTU');
     assert.equal(i32(mtu, 14 + 16 * 5), -19, 'no such device');
+    const mx = r.get('check_mtu (xdp)')!.data;
+    assert.deepEqual([0, 1, 2, 3, 4, 5, 6, 7].map((k) => i32(mx, 14 + 16 * k)), [0, 0, 0, 1, 1, -19, -22, -22], 'xdp: no flags at all');
     const fib = r.get('fib_lookup')!.data;
     assert.deepEqual([0, 1, 2, 3, 4, 5].map((k) => i32(fib, 14 + 4 * k)), [-22, -97, -19, 4, 4, 4]);
     assert.deepEqual(['cgroup storage, one run', 'cgroup storage, third repetition', 'cgroup storage, a new test run'].map((n) => r.get(n)!.retval), [1, 0, 1], 'storage: fresh per test run, kept over repetitions');
