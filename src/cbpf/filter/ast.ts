@@ -56,6 +56,7 @@ export type Expr =
   | { readonly t: 'length'; readonly kind: 'less' | 'greater'; readonly value: number; readonly pos: number }
   | { readonly t: 'encap'; readonly kind: 'vlan' | 'mpls' | 'pppoed' | 'pppoes'; readonly value?: number; readonly pos: number }
   | { readonly t: 'direction'; readonly outbound: boolean; readonly pos: number }
+  | { readonly t: 'ifindex'; readonly index: number; readonly pos: number }
   | { readonly t: 'llc'; readonly subtype?: string; readonly pos: number }
   | { readonly t: 'unsupported'; readonly what: string; readonly pos: number }
   /** A primitive the compiler has already turned into code while parsing. */

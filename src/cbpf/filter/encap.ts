@@ -1,6 +1,6 @@
 // Encapsulations that move the offsets of everything written after them
 // (vlan, mpls, pppoes), PPPoE discovery, and the inbound/outbound direction
-// of Linux cooked captures.
+// and interface index of Linux cooked captures.
 
 import { JEQ, JSET, and, cmpField, loadAbs, not, or, test, type Cond } from './cond.js';
 import type { GenContext } from './context.js';
@@ -82,4 +82,12 @@ export function direction(ctx: GenContext, outbound: boolean): Cond {
   else if (L.kind === 'sll2') c = cmpField(1, 10, PACKET_OUTGOING);
   else ctx.fail(`inbound/outbound not supported on ${L.label} when reading savefiles`);
   return outbound ? c : not(c);
+}
+
+/** `ifindex N`: the interface index of Linux cooked v2 captures (a savefile has it nowhere else). */
+export function ifindex(ctx: GenContext, index: number): Cond {
+  const L = ctx.layers;
+  if (L.kind !== 'sll2') ctx.fail(`ifindex not supported on ${L.label} when reading savefiles`);
+  // libpcap takes the number as a C int, so 4294967295 is -1 is 0xffffffff.
+  return cmpField(4, L.offLinkHdr + 4, index >>> 0);
 }

@@ -9,7 +9,7 @@ import { relation } from './arith.js';
 import type { Expr, Id, ProtoQual, Quals } from './ast.js';
 import { JGE, JGT, and, not, or, test, type Cond } from './cond.js';
 import type { GenContext } from './context.js';
-import { direction, encap } from './encap.js';
+import { direction, encap, ifindex } from './encap.js';
 import { FilterError } from './errors.js';
 import { parseIPv6, parseMac } from './lexer.js';
 import type { LinkLayer } from './link.js';
@@ -71,6 +71,9 @@ export class Gen implements GenContext {
       case 'direction':
         this.pos = e.pos;
         return direction(this, e.outbound);
+      case 'ifindex':
+        this.pos = e.pos;
+        return ifindex(this, e.index);
       case 'llc':
         this.pos = e.pos;
         return this.guard(() => this.layers.anyLlc(e.subtype));

@@ -15,7 +15,7 @@
 // igrp, pim, vrrp, carp, atalk with + - * / % & | ^ << >> and unary minus,
 // all relations, the named fields and values (tcpflags, tcp-syn, icmptype,
 // icmp-echo, icmp6type...); vlan [id], mpls [label], pppoes [id], pppoed;
-// inbound/outbound on Linux cooked captures; and/or/not with parentheses
+// inbound/outbound on Linux cooked captures, ifindex on Linux cooked v2; and/or/not with parentheses
 // and the implicit-qualifier rule.
 // Link types: Ethernet, raw IP (101, 12, 14, 228, 229), Linux cooked v1/v2,
 // BSD and OpenBSD loopback.

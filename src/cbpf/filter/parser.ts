@@ -146,6 +146,13 @@ class Parser extends ArithParser {
       case 'outbound':
         this.i++;
         return { node: this.leaf({ t: 'direction', outbound: t.text === 'outbound', pos: t.pos }), q: null };
+      case 'ifindex': {
+        this.i++;
+        const n = this.tok;
+        if (n.kind !== 'num') this.fail();
+        this.i++;
+        return { node: this.leaf({ t: 'ifindex', index: n.value, pos: t.pos }), q: null };
+      }
       case 'llc': {
         this.i++;
         // `llc TYPE`: the type is a name (`rnr` happens to be a keyword too).
