@@ -126,8 +126,8 @@ function fibLookupHelper(env: HelperEnv): void {
   const params = arg(env, 2);
   const plen = env.regs[6]! | 0; // int plen
   if (plen < FIB_PARAMS_SIZE) return retInt(env, -EINVAL);
-  if (argHi(env, 4) !== 0) return retInt(env, -EINVAL);
   if (!env.mem.checkRange(params, FIB_PARAMS_SIZE, true)) return retInt(env, -EFAULT);
+  // flags is a u32 parameter: its high half is dropped
   retInt(env, fibLookup(env.mem.u8.subarray(params, params + FIB_PARAMS_SIZE), arg(env, 4)));
 }
 
