@@ -146,3 +146,16 @@ export function iterActiveAt(state: VerifierState, regno: number): boolean {
 function clobber(regs: RegState[]): void {
   for (let i = 1; i <= 5; i++) markNotInit(regs[i]!);
 }
+
+/**
+ * The verifier log's text for stack slot `slot` of f when it holds an
+ * iterator: `iter_num(ref_id=1,state=active,depth=0)` on its first slot, ''
+ * on the others; undefined for any other slot.
+ */
+export function iterSlotText(f: FuncState, slot: number): string | undefined {
+  if (f.bytes[slot * 8] !== StackByte.ITER) return undefined;
+  const st = f.spilled[slot];
+  if (!st || st.refObjId === 0) return '';
+  const kind = ITERS[st.btfType - 1]?.name ?? '?';
+  return `iter_${kind}(ref_id=${st.refObjId},state=${st.iterState === ITER_ACTIVE ? 'active' : 'drained'},depth=${st.iterDepth})`;
+}

@@ -12,52 +12,15 @@ import { BtfKind, type BtfType } from '../btf/types.js';
 import { RegFlag, RegType, markPointer, markUnknown, type RegState } from './reg-state.js';
 import { tnumIsConst, tnumString } from './tnum.js';
 import { reject, type Env } from './env.js';
+import { btfTypeRef, kernelStructType, localType } from './kfuncs-types.js';
 
-/** One type a PTR_TO_BTF_ID register can point to. */
-interface BtfTypeRef {
-  readonly name: string;
-  /** The BTF that describes it; undefined for kernel structs (looked up in the kernel BTF by name). */
-  readonly btf: Btf | undefined;
-  readonly id: number;
-}
-
-const refs: BtfTypeRef[] = [{ name: '', btf: undefined, id: 0 }];
-const kernelIds = new Map<string, number>();
-const localIds = new WeakMap<Btf, Map<number, number>>();
-
-/** The btfType number of the kernel struct `name` (stable for the process, so states compare by number). */
-export function kernelStructType(name: string): number {
-  let k = kernelIds.get(name);
-  if (k === undefined) {
-    k = refs.length;
-    refs.push({ name, btf: undefined, id: 0 });
-    kernelIds.set(name, k);
-  }
-  return k;
-}
-
-/** The btfType number of type `id` of a program's BTF. */
-export function localType(btf: Btf, id: number, name: string): number {
-  let m = localIds.get(btf);
-  if (m === undefined) localIds.set(btf, (m = new Map()));
-  let k = m.get(id);
-  if (k === undefined) {
-    k = refs.length;
-    refs.push({ name, btf, id });
-    m.set(id, k);
-  }
-  return k;
-}
-
-export function btfTypeName(btfType: number): string {
-  return refs[btfType]?.name ?? '?';
-}
+export { btfTypeName, kernelStructType, localType } from './kfuncs-types.js';
 
 /** Can a pointer to `have` be passed where the kfunc wants `want`? A struct whose first member is `want` can (btf_struct_ids_match). */
 export function btfTypeMatches(env: Env, have: number, want: number): boolean {
   if (have === want) return true;
-  const h = refs[have];
-  const w = refs[want];
+  const h = btfTypeRef(have);
+  const w = btfTypeRef(want);
   if (!h || !w || h.btf !== undefined || w.btf !== undefined) return false;
   // struct bpf_cpumask starts with its cpumask_t: the kernel walks first members; so do we, with or without kernel BTF.
   if (h.name === 'bpf_cpumask' && w.name === 'cpumask') return true;
@@ -91,7 +54,7 @@ export function kernelStruct(btf: Btf, name: string): BtfType | undefined {
  * that points to a struct. Stores are refused, as for tracing programs.
  */
 export function checkBtfAccess(env: Env, regno: number, r: RegState, insnOff: number, size: number, write: boolean, dst: RegState | undefined): void {
-  const ref = refs[r.btfType];
+  const ref = btfTypeRef(r.btfType);
   const what = `ptr_${ref?.name ?? ''}`;
   if (write) reject(`only read is supported`);
   if (!tnumIsConst(r.varOff)) reject(`R${regno} is ${what} invalid variable offset: off=${r.off}, var_off=${tnumString(r.varOff)}`);

@@ -9,6 +9,7 @@ import type { Env, LineInfo } from './env.js';
 import { commentPad } from './log.js';
 import { RegType, formatReg, type RegState } from './reg-state.js';
 import { StackByte, type FuncState } from './state.js';
+import { iterSlotText } from './iter.js';
 
 /** Registers and stack of a frame as the kernel prints them; with `onlySlot`, just that stack slot. */
 export function formatState(env: Env, fs: FuncState, onlySlot = -1): string {
@@ -27,7 +28,11 @@ export function formatState(env: Env, fs: FuncState, onlySlot = -1): string {
     if (!any) continue;
     const off = base - STACK_SIZE;
     const sp = fs.spilled[slot];
-    if (sp && fs.bytes[base] === StackByte.SPILL) {
+    const iter = iterSlotText(fs, slot);
+    if (iter !== undefined) {
+      // fp-8=iter_num(ref_id=1,state=active,depth=0), on the iterator's first slot only
+      if (iter !== '') parts.push(`fp${off}=${iter}`);
+    } else if (sp && fs.bytes[base] === StackByte.SPILL) {
       // A narrow spill prints the other bytes' kinds first, like the kernel: fp-8=mmmm0.
       let pre = '';
       for (let b = 7; b >= 0; b--) if (fs.bytes[base + b] !== StackByte.SPILL) pre += '?m0ri'[fs.bytes[base + b]!]!;

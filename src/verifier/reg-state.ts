@@ -7,6 +7,7 @@
 import {
   TNUM_UNKNOWN, type Tnum, tnumConst, tnumEquals, tnumIsConst, tnumIn, tnumIsUnknown, tnumString, U64, U32,
 } from './tnum.js';
+import { btfTypeRef } from './kfuncs-types.js';
 
 export const enum RegType {
   NOT_INIT = 0,
@@ -273,6 +274,8 @@ function scalarRanges(r: RegState, parts: string[]): void {
 export function formatReg(r: RegState, curFrame: number, mapSizes?: (idx: number) => { keySize: number; valueSize: number } | undefined): string {
   if (r.type === RegType.SCALAR && tnumIsConst(r.varOff)) return snum(BigInt.asIntN(64, r.varOff.value));
   let s = regTypeName(r.type, r.flags);
+  // A kernel object pointer names its struct: trusted_ptr_task_struct(...)
+  if (r.type === RegType.PTR_TO_BTF_ID) s += btfTypeRef(r.btfType)?.name ?? '';
   if (r.type === RegType.PTR_TO_STACK) {
     if (r.frameno !== curFrame) s += `[${r.frameno}]`;
     if (tnumIsConst(r.varOff)) return s + snum(BigInt.asIntN(64, r.varOff.value) + BigInt(r.off));
