@@ -10,7 +10,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Runtime } from '../../src/runtime/index.js';
-import { KFUNC_HELPERS, KFUNC_HELPER_BASE } from '../../src/helpers/kfuncs.js';
+import { KFUNC_HELPERS, KFUNC_HELPER_BASE, kfuncsTrustable } from '../../src/helpers/kfuncs.js';
+import { objectSpec } from '../runtime/spec-builder.js';
+import { loadObject } from '../../src/elf/index.js';
 import { KFUNCS } from '../../src/verifier/kfuncs.js';
 import { RuntimeMemory } from '../../src/vm/memory.js';
 import type { HelperEnv } from '../../src/helpers/registry.js';
@@ -64,6 +66,18 @@ test('every runnable kfunc has a helper under its reserved id, and only those', 
   const runnable = KFUNCS.filter((k) => k.runnable).map((k) => k.name).sort();
   assert.deepEqual(KFUNC_HELPERS.map((h) => h.name).sort(), runnable);
   for (const h of KFUNC_HELPERS) assert.equal(KFUNCS[h.id - KFUNC_HELPER_BASE]!.name, h.name);
+});
+
+test('programs calling bpf_rdonly_cast are kept off the unchecked engine; iterator programs are not', () => {
+  const spec = objectSpec([{ name: 'p', type: 'socket_filter', asm: 'r0 = 0\nexit' }]);
+  const withCast = {
+    ...spec,
+    externs: [{ name: 'bpf_rdonly_cast', kind: 'kfunc' as const, refs: [{ program: 'p', insn: 0 }] }],
+    programs: [{ ...spec.programs[0]!, externs: ['bpf_rdonly_cast'] }],
+  };
+  assert.equal(kfuncsTrustable(withCast, withCast.programs[0]!), false);
+  const iters = loadObject(object('iters.o'), { file: 'iters.o' });
+  assert.equal(kfuncsTrustable(iters, iters.programs.find((p) => p.name === 'sum_range')!), true);
 });
 
 test('a kfunc tsbpf cannot run is refused at load, naming it', () => {
