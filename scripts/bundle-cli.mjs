@@ -60,10 +60,14 @@ const run = spawnSync(process.execPath, [out('main.js'), 'filter', 'tcp port 80'
   env: { ...process.env, [WRITE_CACHE_ENV]: '1' },
   encoding: 'utf8',
 });
-if (run.status !== 0 || !existsSync(out(BUNDLE_FILES.cache))) {
-  // The bundle itself is fine without a cache; say why there is none.
+if (run.status !== 0) {
   console.error(`bundle-cli: the warm-up run failed (${run.status ?? run.signal}), no code cache: ${run.stderr.trim()}`);
   process.exit(1);
+}
+if (!existsSync(out(BUNDLE_FILES.cache))) {
+  // tsc emitted again meanwhile (another build in the same tree), so main.js ran the modules: the bundle is stale anyway.
+  console.log('bundle-cli: tsc ran during the warm-up, so the bundle is already stale: run it again after the build');
+  process.exit(0);
 }
 const kb = (name) => `${(statSync(out(name)).size / 1024).toFixed(0)} KiB`;
 console.log(`bundle-cli: ${BUNDLE_FILES.bundle} ${kb(BUNDLE_FILES.bundle)}, code cache ${kb(BUNDLE_FILES.cache)}`);
