@@ -165,6 +165,10 @@ for (const cast of ['skc_to_tcp_sock', 'skc_to_tcp6_sock', 'skc_to_tcp_timewait_
 proto('skc_to_unix_sock', ['btf_sock_common'], 'btf_sock_or_null_noref');
 proto('get_listener_sock', ['sock_common'], 'socket_or_null_noref');
 proto('skb_ecn_set_ce', ['ctx']);
+proto('csum_update', ['ctx', 'anything']);
+proto('csum_level', ['ctx', 'anything']);
+proto('get_route_realm', ['ctx']);
+proto('get_cgroup_classid', ['ctx']);
 proto('skc_to_mptcp_sock', ['sock_common'], 'btf_sock_or_null');
 proto('sk_storage_get', ['const_map_ptr', 'btf_sock_common', 'map_value_or_null', 'anything'], 'map_value_or_null');
 proto('sk_storage_delete', ['const_map_ptr', 'btf_sock_common']);
@@ -217,7 +221,7 @@ const TC = [
   'skb_pull_data', 'skb_change_tail', 'skb_change_head', 'skb_adjust_room', 'skb_vlan_push', 'skb_vlan_pop',
   'skb_change_type', 'set_hash', 'set_hash_invalid', 'sk_release', 'sk_lookup_tcp', 'sk_lookup_udp', 'skc_lookup_tcp',
   'fib_lookup', 'check_mtu', 'sk_fullsock', 'tcp_sock', 'sk_storage_get', 'sk_storage_delete', 'get_listener_sock',
-  'skb_ecn_set_ce',
+  'skb_ecn_set_ce', 'csum_update', 'csum_level', 'get_route_realm', 'get_cgroup_classid',
 ];
 const XDP = [
   ...NET_BASE, 'perf_event_output', 'csum_diff', 'xdp_adjust_head', 'xdp_adjust_meta', 'xdp_adjust_tail', 'redirect', 'redirect_map',
@@ -239,10 +243,12 @@ allow(['sched_cls', 'sched_act'], TC);
 allow(['xdp'], XDP);
 allow(['cgroup_skb'], CGROUP_SKB_ONLY);
 // lwt_out_func_proto (lwt_in adds only lwt_push_encap, which tsbpf lacks): no socket helpers
-const LWT_OUT = [...NET_BASE, 'skb_load_bytes', 'skb_pull_data', 'csum_diff', 'get_hash_recalc', 'perf_event_output'];
+const LWT_OUT = [...NET_BASE, 'skb_load_bytes', 'skb_pull_data', 'csum_diff', 'get_hash_recalc', 'perf_event_output',
+  'get_cgroup_classid', 'get_route_realm'];
 allow(['lwt_in', 'lwt_out'], LWT_OUT);
 allow(['sk_msg'], [...NET_BASE, 'perf_event_output', 'get_netns_cookie']);
-allow(['lwt_xmit'], [...LWT_OUT, 'skb_store_bytes', 'l3_csum_replace', 'l4_csum_replace', 'redirect', 'skb_change_tail', 'skb_change_head', 'set_hash_invalid']);
+allow(['lwt_xmit'], [...LWT_OUT, 'skb_store_bytes', 'l3_csum_replace', 'l4_csum_replace', 'redirect', 'skb_change_tail', 'skb_change_head', 'set_hash_invalid',
+  'csum_update', 'csum_level']);
 allow(['flow_dissector'], [...NET_BASE, 'skb_load_bytes']);
 allow(['kprobe', 'tracepoint', 'perf_event', 'raw_tracepoint', 'raw_tracepoint_writable'], TRACING);
 

@@ -25,6 +25,7 @@ import { ETH_HLEN, LOOPBACK_IFINDEX, XDP_ACTION, XdpRunContext, xdpOf } from './
 import { RedirectMap } from '../maps/redirect-maps.js';
 import { LOCAL_STORAGE_HELPERS } from './local-storage.js';
 import { ECN_HELPERS } from './ecn.js';
+import { CSUM_HELPERS } from './csum-helpers.js';
 import { ProgramError } from '../internal/errors.js';
 
 const ENODEV = 19;
@@ -234,6 +235,7 @@ function redirectMap(env: HelperEnv): void {
 export const ROUTE_HELPERS: readonly HelperDef[] = [
   ...LOCAL_STORAGE_HELPERS,
   ...ECN_HELPERS,
+  ...CSUM_HELPERS,
   helper('redirect_map', redirectMap),
   helper('check_mtu', checkMtuHelper),
   helper('fib_lookup', fibLookupHelper),

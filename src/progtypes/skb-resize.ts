@@ -26,8 +26,9 @@ const BPF_ADJ_ROOM_MAC = 1;
 const ADJ_ENCAP_MASK = (1 << 1) | (1 << 2) | (1 << 3) | (1 << 4) | (1 << 6);
 const ADJ_DECAP_L3_IPV4 = 1 << 7;
 const ADJ_DECAP_L3_IPV6 = 1 << 8;
+const ADJ_NO_CSUM_RESET = 1 << 5;
 /** FIXED_GSO, ENCAP_*, NO_CSUM_RESET, DECAP_L3_*. */
-const ADJ_ROOM_FLAGS = 1 | ADJ_ENCAP_MASK | (1 << 5) | ADJ_DECAP_L3_IPV4 | ADJ_DECAP_L3_IPV6;
+const ADJ_ROOM_FLAGS = 1 | ADJ_ENCAP_MASK | ADJ_NO_CSUM_RESET | ADJ_DECAP_L3_IPV4 | ADJ_DECAP_L3_IPV6;
 
 /** bpf_skb_change_tail: trim, or pad with zeros, to `newLen` bytes. */
 export function changeTail(skb: SkbRunContext, mem: RuntimeMemory, newLen: number, flags: number): number {
@@ -106,6 +107,7 @@ export function adjustRoom(skb: SkbRunContext, mem: RuntimeMemory, lenDiff: numb
     u8.fill(0, skb.data + off, skb.data + off + abs);
     skb.len += abs;
   }
+  if ((flags & ADJ_NO_CSUM_RESET) === 0) skb.resetChecksumUnnecessary();
   skb.syncPointers();
   return 0;
 }

@@ -100,6 +100,12 @@ export class SkbRunContext extends ProgRunContext {
   readonly sockAddr: number;
   /** skb->hash holds a hash (set by bpf_set_hash or computed by bpf_get_hash_recalc) rather than none. */
   hashValid = false;
+  /**
+   * skb->ip_summed is CHECKSUM_UNNECESSARY (else CHECKSUM_NONE, as a test
+   * run builds the skb), and skb->csum_level (bpf_csum_level).
+   */
+  csumUnnecessary = false;
+  csumLevel = 0;
   /** Its cookie (bpf_get_socket_cookie), given out on first use: each test run's socket is a new one. */
   private cookie = 0n;
 
@@ -177,6 +183,14 @@ export class SkbRunContext extends ProgRunContext {
     dv.setInt32(s + BPF_SOCK.rx_queue_mapping, -1, true);
     this.cookie = 0n;
     this.hashValid = false;
+    this.csumUnnecessary = false;
+    this.csumLevel = 0;
+  }
+
+  /** __skb_reset_checksum_unnecessary (bpf_csum_level RESET, bpf_skb_adjust_room without NO_CSUM_RESET). */
+  resetChecksumUnnecessary(): void {
+    this.csumUnnecessary = false;
+    this.csumLevel = 0;
   }
 
   /** sock_gen_cookie: a process-wide counter, one value per socket, never 0. */
