@@ -9,7 +9,8 @@
 // cache: one file read and almost no compiling. Nothing here changes what a
 // command does; anything off falls back to the slower way:
 //  - no bundle, or a bundle older than the last tsc run (dist/.tsbuildinfo
-//    differs from what the bundle recorded): the ES modules, as before;
+//    differs from what the bundle recorded; an installed package has none,
+//    see stampIsCurrent): the ES modules, as before;
 //  - no cache, or a cache V8 refuses (another Node version or other V8
 //    flags such as --cpu-prof): the bundle, compiled from source.
 // This file imports only Node built-ins and the bundle's file names, so the
