@@ -28,7 +28,7 @@ import type { Engine, ExecOptions } from '../vm/types.js';
 import type { ClassicProgram } from './insn.js';
 import { SKB, SKB_SIZE, translateClassic } from './translate.js';
 import { SCAN_STATUS } from './scan-driver.js';
-import { PcapngRunner, scanPcap } from './scan-run.js';
+import { PcapngRunner, scanPcap, type ScanCounts } from './scan-run.js';
 import { AcceptedView, type PcapRecordSink, type ScanOptions, type ScanResult } from './scan-types.js';
 
 export type { AcceptedPacket, PcapRecordSink, ScanOptions, ScanResult } from './scan-types.js';
@@ -202,13 +202,16 @@ export function scanCapture(file: string | number, source: ProgramSource, option
     // path filters, one packet at a time so the order is kept. The packet
     // the parser returns picks the driver for the blocks after it.
     const ng = parser.format === 'pcapng' && (options.driver ?? true) ? new PcapngRunner(vm, parser, bufAddr, programFor, engineName, batch * 2, options, regions) : undefined;
+    const counts: ScanCounts = { packets: 0, accepted: 0, stopped: false };
     const runDriver = (): number => {
-      const r = ng!.run(packets, acceptedCount);
-      packets = r.packets;
-      acceptedCount = r.accepted;
-      stopped = r.stopped;
+      counts.packets = packets;
+      counts.accepted = acceptedCount;
+      const status = ng!.run(counts);
+      packets = counts.packets;
+      acceptedCount = counts.accepted;
+      stopped = counts.stopped;
       if (!stopped) options.onProgress?.(packets, acceptedCount);
-      return r.status;
+      return status;
     };
     if (ng !== undefined) {
       mem.refresh();
@@ -245,9 +248,9 @@ export function scanCapture(file: string | number, source: ProgramSource, option
         if (++n === batch || ng !== undefined) {
           flush();
           if (stopped) break scan;
-          if (ng !== undefined) {
-            ng.follow(parser.interfaceId);
-            mem.refresh(); // the driver may have been compiled now
+          if (ng?.follow(parser.interfaceId) === true) {
+            // A driver was compiled just now: the memory may have grown.
+            mem.refresh();
             dv = mem.dv;
             ctx32 = new Uint32Array(mem.wasm.buffer);
           }

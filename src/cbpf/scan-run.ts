@@ -135,6 +135,14 @@ function fromCursor(acc: AcceptedView, parser: CaptureParser, at: number, result
   acc.index = index;
 }
 
+/** The running counts of a scan, updated in place by PcapngRunner.run. */
+export interface ScanCounts {
+  packets: number;
+  accepted: number;
+  /** onAccept returned false. */
+  stopped: boolean;
+}
+
 /** The pcapng scan driver for one section byte order, link type and timestamp resolution. */
 interface NgDriver {
   readonly bigEndian: boolean;
@@ -187,12 +195,15 @@ export class PcapngRunner {
     return i.tsResolution.base === 10 && i.tsResolution.exp <= 9 && (this.options.pcapOut === undefined || i.tsOffset === 0);
   }
 
-  /** Use the driver for interface `id`'s kind of packets from now on (none if it cannot take them). */
-  follow(id: number): void {
+  /**
+   * Use the driver for interface `id`'s kind of packets from now on (none if
+   * it cannot take them). True when that compiled a driver (the memory may have grown).
+   */
+  follow(id: number): boolean {
     const iface = this.parser.interfaces[id];
     if (iface === undefined || id >= 32 || !this.eligible(iface)) {
       this.current = undefined;
-      return;
+      return false;
     }
     const bigEndian = this.parser.bigEndian;
     const decimals = iface.tsResolution.exp;
@@ -217,26 +228,33 @@ export class PcapngRunner {
       const records = Math.floor(bufSize / 32) + 1;
       d = { bigEndian, linkType: iface.linkType, decimals, engine, exec: { budget: records * (t.slots + 96) + 6 * bufSize + 64 } };
       this.drivers.set(key, d);
+      this.current = d;
+      return true;
     }
     this.current = d;
+    return false;
   }
 
   /** Interfaces (< 32) of the current section the driver takes. */
   private mask(d: NgDriver): number {
     if (this.parser.bigEndian !== d.bigEndian) return 0;
+    const ifaces = this.parser.interfaces;
     let m = 0;
-    this.parser.interfaces.forEach((i, id) => {
-      if (id < 32 && i.linkType === d.linkType && i.tsResolution.exp === d.decimals && this.eligible(i)) m |= 1 << id;
-    });
+    for (let id = 0; id < ifaces.length && id < 32; id++) {
+      const i = ifaces[id]!;
+      if (i.linkType === d.linkType && i.tsResolution.exp === d.decimals && this.eligible(i)) m |= 1 << id;
+    }
     return m >>> 0;
   }
 
   /**
    * Run the current driver from the parser's unread offset, deliver what it
-   * accepted, and consume what it read. Returns the counts after it and the
-   * driver's status.
+   * accepted, and consume what it read. Updates `counts` (one object for the
+   * whole scan: a driver call may come per packet) and returns the driver's status.
    */
-  run(packets: number, accepted: number): { packets: number; accepted: number; stopped: boolean; status: number } {
+  run(counts: ScanCounts): number {
+    let packets = counts.packets;
+    let accepted = counts.accepted;
     const d = this.current!;
     const parser = this.parser;
     const mem = this.vm.mem;
@@ -261,7 +279,6 @@ export class PcapngRunner {
     const found = dv.getUint32(c + SCAN_CTX.accepted, true);
     const consumed = dv.getUint32(c + SCAN_CTX.consumed, true);
     const status = dv.getUint32(c + SCAN_CTX.status, true);
-    const packedAt = (n: number): Uint8Array => mem.u8.subarray(pack!.start, pack!.start + n);
     const onAccept = this.options.onAccept;
     if (onAccept !== undefined) {
       const acc = this.acc;
@@ -271,18 +288,24 @@ export class PcapngRunner {
         accepted++;
         fromCursor(acc, parser, start + u32[e + 1]!, u32[e]!, packets + u32[e + 2]!);
         if (onAccept(acc) === false) {
-          if (pcapOut !== undefined && u32[e + 3]! > 0) pcapOut.write(packedAt(u32[e + 3]!), d.linkType);
-          return { packets: acc.index + 1, accepted, stopped: true, status };
+          if (pack !== undefined && u32[e + 3]! > 0) pcapOut!.write(mem.u8.subarray(pack.start, pack.start + u32[e + 3]!), d.linkType);
+          counts.packets = acc.index + 1;
+          counts.accepted = accepted;
+          counts.stopped = true;
+          return status;
         }
       }
     } else {
       accepted += found;
     }
     const packed = pack === undefined ? 0 : dv.getUint32(c + SCAN_CTX.packed, true);
-    if (packed > 0) pcapOut!.write(packedAt(packed), d.linkType);
+    if (packed > 0) pcapOut!.write(mem.u8.subarray(pack!.start, pack!.start + packed), d.linkType);
     parser.skip(consumed);
     // Full before the first block: it would be full again, forever (cannot happen, see the pack size).
     if (status === SCAN_STATUS.FULL && count === 0) throw new Error('cbpf scan: the pcapng driver made no progress');
-    return { packets: packets + count, accepted, stopped: false, status };
+    packets += count;
+    counts.packets = packets;
+    counts.accepted = accepted;
+    return status;
   }
 }
