@@ -8,7 +8,7 @@
 // next() on an active iterator forks, as process_iter_next_call does: the
 // current path continues with the iterator drained and r0 = NULL, and a
 // queued path continues with r0 pointing at the element and the depth one
-// higher. Every next() call is a forced checkpoint (markIterNextCalls), and
+// higher. Every next() call is a forced checkpoint (prepareKfuncCalls), and
 // the walk prunes a path that reaches next() with its iterator active in a
 // state the loop's earlier visit covers, ranges and all (walk.ts, the
 // kernel's is_state_visited rule for iterators); imprecise scalars that

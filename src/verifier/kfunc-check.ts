@@ -10,6 +10,7 @@
 
 import type { Btf } from '../btf/btf.js';
 import { BtfKind } from '../btf/types.js';
+import { INSNS, Shape } from '../isa/table.js';
 import { TsbpfError } from '../internal/errors.js';
 import { RegFlag, RegType, isNullConst, markNotInit, markPointer, markUnknown, regTypeName, type RegState } from './reg-state.js';
 import { tnumIsConst } from './tnum.js';
@@ -48,16 +49,23 @@ export function stepKfunc(w: Walk): Flow {
 }
 
 /**
- * Every iterator next() call is a prune point with a forced checkpoint
- * (the kernel's mark_force_checkpoint): the walk compares loop iterations
- * there. The CFG does not know kfunc names, so they are marked here.
+ * Before the walk, as the kernel's add_subprog_and_kfunc does for every
+ * kfunc call in the program, reached or not: a non-GPL program may call
+ * none, and each must name a function. Every iterator next() call becomes a
+ * prune point with a forced checkpoint (the kernel's mark_force_checkpoint):
+ * the walk compares loop iterations there. The CFG does not know kfunc
+ * names, so they are marked here.
  */
-export function markIterNextCalls(env: Env, cfg: Cfg): void {
-  for (const [insn, ext] of env.opts.kfuncs ?? []) {
+export function prepareKfuncCalls(env: Env, cfg: Cfg): void {
+  const prog = env.prog;
+  for (let i = 0; i < prog.length; i++) {
+    if (prog.op[i]! < 0 || INSNS[prog.op[i]!]!.shape !== Shape.CallKfunc) continue;
+    env.insnIdx = i;
+    if (!env.gpl) reject('cannot call kernel function from non-GPL compatible program');
+    const ext = env.opts.kfuncs?.get(i);
+    if (ext === undefined) reject(`kernel btf_id ${prog.imm[i]!} is not a function`);
     const def = kfuncByName(ext.name);
-    if (def === undefined || !(def.flags & KF.ITER_NEXT) || insn < 0 || insn >= cfg.prunePoint.length) continue;
-    cfg.prunePoint[insn] = 1;
-    cfg.forceCheckpoint[insn] = 1;
+    if (def !== undefined && def.flags & KF.ITER_NEXT) cfg.prunePoint[i] = cfg.forceCheckpoint[i] = 1;
   }
 }
 

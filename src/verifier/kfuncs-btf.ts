@@ -56,6 +56,8 @@ export function kernelStruct(btf: Btf, name: string): BtfType | undefined {
 export function checkBtfAccess(env: Env, regno: number, r: RegState, insnOff: number, size: number, write: boolean, dst: RegState | undefined): void {
   const ref = btfTypeRef(r.btfType);
   const what = `ptr_${ref?.name ?? ''}`;
+  if (!env.privileged) reject(`'struct ${ref?.name ?? ''}' access is allowed only to CAP_PERFMON and CAP_SYS_ADMIN`);
+  if (!env.gpl && ref?.btf === undefined) reject(`Cannot access kernel 'struct ${ref?.name ?? ''}' from non-GPL compatible program`);
   if (write) reject(`only read is supported`);
   if (!tnumIsConst(r.varOff)) reject(`R${regno} is ${what} invalid variable offset: off=${r.off}, var_off=${tnumString(r.varOff)}`);
   const off = r.off + insnOff + Number(BigInt.asIntN(64, r.varOff.value));

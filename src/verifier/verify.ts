@@ -13,7 +13,7 @@ import { BPF_MAP_TYPE, BPF_PROG_TYPE, nameOf } from '../internal/uapi.gen.js';
 import { ctxLayout, structCtxLayout } from '../progtypes/ctx.js';
 import { Reject, type Env, type MapInfo, type VerifyOptions, type LineInfo } from './env.js';
 import { analyzeCfg, subprogEnd, type Cfg } from './cfg.js';
-import { markIterNextCalls } from './kfunc-check.js';
+import { prepareKfuncCalls } from './kfunc-check.js';
 import { VerifierState } from './state.js';
 import { VerifierLog, statsLine } from './log.js';
 import { sourceLine } from './log-state.js';
@@ -105,7 +105,7 @@ function verifyOnce(prog: Program, opts: VerifyOptions, level: number): VerifyRe
     if (opts.progType === BPF_PROG_TYPE['syscall'] && !opts.sleepable) throw new Reject('Syscall programs can only be sleepable');
     checkLddw(env);
     const cfg = analyzeCfg(prog, env.privileged);
-    markIterNextCalls(env, cfg);
+    prepareKfuncCalls(env, cfg);
     checkSubprogLdAbs(env, cfg);
     // Global functions (BTF linkage global) are verified once each, on their own.
     const globals = new Map<number, FuncSig>();

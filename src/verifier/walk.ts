@@ -195,7 +195,7 @@ export class Walk {
     const def = INSNS[env.prog.op[insn]!]!;
     const mayGoto = def.shape === Shape.MayGoto;
     const callsCallback = force && def.shape === Shape.Call;
-    // Forced checkpoints at kfunc calls are iterator next() calls (kfunc-check.ts markIterNextCalls).
+    // Forced checkpoints at kfunc calls are iterator next() calls (kfunc-check.ts prepareKfuncCalls).
     const iterNext = force && def.shape === Shape.CallKfunc;
     for (let k = 0; k < list.length; k++) {
       const old = list[k]!;

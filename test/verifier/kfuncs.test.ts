@@ -65,6 +65,7 @@ interface Case {
   readonly kernel?: boolean;
   /** Our instruction budget (the kernel keeps its 1,000,000): walks that never end stop sooner. */
   readonly insnLimit?: number;
+  readonly license?: string;
 }
 
 const NUM = ['bpf_iter_num_new', 'bpf_iter_num_next', 'bpf_iter_num_destroy'];
@@ -185,6 +186,15 @@ const CASES: readonly Case[] = [
     text: 'r1 = 1\ncall -1\nif r0 == 0 goto +2\nr1 = r0\ncall -2\nr0 = 0\nexit',
   },
   {
+    // checked for every kfunc call before the walk, walked or not
+    name: 'a non-GPL program calls no kfunc, not even one it never walks', progType: SOCKET_FILTER, kfuncs: NUM, license: 'MIT',
+    reject: 'cannot call kernel function from non-GPL compatible program', text: 'r0 = 0\nif r0 == 0 goto +1\ncall -3\nexit',
+  },
+  {
+    name: 'a non-GPL program cannot read kernel structs', progType: TRACEPOINT, kfuncs: [], license: 'MIT',
+    reject: 'GPL', text: 'call 158\nr0 = *(u32 *)(r0 + 0)\nexit',
+  },
+  {
     name: 'a kfunc tsbpf does not know', progType: SOCKET_FILTER, kfuncs: ['bpf_no_such_kfunc'], reject: 'calling kernel function bpf_no_such_kfunc is not allowed', kernel: false,
     text: 'call -1\nr0 = 0\nexit',
   },
@@ -194,6 +204,7 @@ function oursFor(c: Case, extra: Partial<VerifyOptions> = {}): ReturnType<typeof
   const b = build(c.text, c.kfuncs);
   return verify(decodeProgram(b.bytes, { validate: false }), {
     progType: c.progType, logLevel: 1, kfuncs: b.kfuncs, sleepable: c.progType === SYSCALL, ...(c.insnLimit ? { insnLimit: c.insnLimit } : {}),
+    ...(c.license ? { license: c.license } : {}),
     ...(kernelBtf ? { kernelBtf } : {}), ...extra,
   });
 }
@@ -213,7 +224,7 @@ test('kfuncs: every case gets the kernel\'s verdict (root only)', (t) => {
   const cases = CASES.filter((c) => c.kernel !== false);
   if (!kernelBtf) return t.skip('no /sys/kernel/btf/vmlinux: the kernel cannot name kfuncs');
   const kv = kernelVerdicts(cases.map((c) => ({
-    bytes: build(c.text, c.kfuncs).bytes, progType: c.progType, maps: [], progFlags: c.progType === SYSCALL ? BPF_F_SLEEPABLE : 0,
+    bytes: build(c.text, c.kfuncs).bytes, progType: c.progType, maps: [], progFlags: c.progType === SYSCALL ? BPF_F_SLEEPABLE : 0, ...(c.license ? { license: c.license } : {}),
   })));
   if (kv[0]?.status === 'unavailable') return t.skip(`kernel oracle unavailable: ${kv[0].log}`);
   cases.forEach((c, i) => {
