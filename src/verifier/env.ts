@@ -10,6 +10,7 @@ import type { CtxLayout } from '../progtypes/ctx.js';
 import type { Checkpoint } from './prune.js';
 import type { FuncSig } from './btf-funcs.js';
 import type { Btf } from '../btf/btf.js';
+import type { TracingCtx } from './tracing-ctx.js';
 
 /** A map the program refers to (lddw map_fd/map_value imm = index into this list). */
 export interface MapInfo {
@@ -66,6 +67,12 @@ export interface VerifyOptions {
    * instead of the program type's kernel layout.
    */
   readonly ctxSize?: number;
+  /**
+   * The context of a BTF tracing program (tp_btf, fentry, fexit, fmod_ret):
+   * its target's arguments from the kernel's BTF (tracing-ctx.ts
+   * tracingCtxOf). Without it a tracing program's context cannot be read.
+   */
+  readonly tracingCtx?: TracingCtx;
   /** Possible CPUs of the target (bpf_get_smp_processor_id returns less than this); unknown by default. */
   readonly possibleCpus?: number;
   /** BPF_F_SLEEPABLE: the program may sleep (syscall programs must). */

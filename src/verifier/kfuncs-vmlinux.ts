@@ -37,7 +37,8 @@ const GET_CURRENT_TASK_BTF = 158;
  * that verify objects parse the 5 MB file only for such programs.
  */
 export function kernelBtfFor(p: ProgramSpec, path?: string): Btf | undefined {
-  let needs = p.externs.length > 0;
+  // BTF tracing programs (tp_btf, fentry...) read their arguments by the kernel's BTF too (tracing-ctx.ts).
+  let needs = p.externs.length > 0 || (p.type === 'tracing' && p.attachTo !== undefined);
   for (let i = 0; !needs && i + 8 <= p.insns.length; i += 8) {
     const imm = p.insns[i + 4]! | (p.insns[i + 5]! << 8) | (p.insns[i + 6]! << 16) | (p.insns[i + 7]! << 24);
     needs = p.insns[i] === OPC_CALL && p.insns[i + 1]! >> 4 === 0 && imm === GET_CURRENT_TASK_BTF;

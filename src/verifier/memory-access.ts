@@ -19,6 +19,7 @@ import { TAG_UNKNOWN } from './precision.js';
 import { STACK_SIZE } from '../isa/fields.js';
 import { checkBtfAccess } from './kfuncs-btf.js';
 import { checkMapPtrAccess } from './map-ptr.js';
+import { checkTracingCtxLoad } from './tracing-ctx.js';
 
 /** BPF_MAX_VAR_OFF: variable offsets must stay below 2^29. */
 export const MAX_VAR_OFF = 1 << 29;
@@ -148,6 +149,11 @@ function checkCtx(env: Env, a: Access, r: RegState): void {
   if (a.atomic) reject(`BPF_ATOMIC stores into R${a.regno} ctx is not allowed`);
   checkAlignment(env, a, r, 'context ');
   if (a.signExtend) reject(`invalid bpf_context access off=${a.off} size=${a.size}`);
+  const tc = env.opts.tracingCtx;
+  if (tc !== undefined && env.opts.ctxSize === undefined) {
+    checkTracingCtxLoad(env, tc, a.off, a.size, a.write, a.write ? undefined : a.value);
+    return;
+  }
   const res = checkCtxAccess(env.ctx, a.off, a.size, a.write);
   if (!res.ok) reject(`invalid bpf_context access off=${a.off} size=${a.size}`);
   if (a.write && a.value && a.value.isPointer() && !env.privileged) reject(`R${a.valueRegno} leaks addr into ctx`);

@@ -8,6 +8,8 @@ import { ctxLayout } from '../progtypes/ctx.js';
 import { funcSignatures } from './btf-funcs.js';
 import type { MapInfo, VerifyOptions } from './env.js';
 import { kfuncCalls } from './kfuncs-object.js';
+import { tracingCtxOf, type TracingCtx } from './tracing-ctx.js';
+import { BPF_PROG_TYPE } from '../internal/uapi.gen.js';
 
 /** The maps an object's programs refer to (lddw map index = position here). */
 export function verifierMaps(spec: ObjectSpec): MapInfo[] {
@@ -58,6 +60,14 @@ export interface ObjectVerifyExtras {
   readonly kernelBtf?: VerifyOptions['kernelBtf'];
 }
 
+/** A BTF tracing program's context from the kernel's BTF (none for programs attached in Node, which read their own struct). */
+function tracingCtxFor(p: ProgramSpec, progType: number, extras: ObjectVerifyExtras): { tracingCtx?: TracingCtx } {
+  if (progType !== BPF_PROG_TYPE['tracing'] || extras.ctxSize !== undefined || !extras.kernelBtf) return {};
+  if (p.expectedAttachType === undefined || p.attachTo === undefined) return {};
+  const tc = tracingCtxOf(extras.kernelBtf, p.expectedAttachType, p.attachTo);
+  return typeof tc === 'string' ? {} : { tracingCtx: tc };
+}
+
 /** Everything verify() needs to know about program p of an object. */
 export function objectVerifyOptions(spec: ObjectSpec, p: ProgramSpec, extras: ObjectVerifyExtras = {}): VerifyOptions {
   const progType = extras.progType ?? p.typeId;
@@ -75,6 +85,7 @@ export function objectVerifyOptions(spec: ObjectSpec, p: ProgramSpec, extras: Ob
     ...(extras.extraHelpers !== undefined ? { extraHelpers: extras.extraHelpers } : {}),
     kfuncs: kfuncCalls(spec, p),
     ...(extras.kernelBtf !== undefined ? { kernelBtf: extras.kernelBtf } : {}),
+    ...tracingCtxFor(p, progType, extras),
     lineInfo: p.lineInfo.map((l) => ({ insn: l.insn, file: l.file.slice(l.file.lastIndexOf('/') + 1), line: l.line, column: l.col, text: l.text })),
   };
 }
