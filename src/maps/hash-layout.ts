@@ -5,10 +5,15 @@
 //
 // Descriptor fields used (see descriptor.ts):
 //   DATA     address of the bucket array: (MASK + 1) u32 words, each the first
-//            entry of the bucket or the bucket's end marker NULLS(b) = b*2 + 1
+//            entry of the bucket or the bucket's end marker NULLS(b) = b*2 + 1;
+//            then one u32, the change counter SEQ (at DATA + (MASK + 1) * 4):
+//            a writer of a shared map makes it odd when it takes the lock and
+//            even again before it lets go
 //   MASK     bucket count - 1; the bucket count is roundup_pow_of_two(max_entries)
 //   SEED     seed of hash32 (0 when the map has BPF_F_ZERO_SEED)
-//   ENTRIES  address of entry 0; entries are preallocated, ELEM_STRIDE apart
+//   ENTRIES  address of entry 0; entries are preallocated, ELEM_STRIDE apart:
+//            max_entries of them, plus one spare in a plain hash, which
+//            replaces an existing key's entry with a new one (hash.ts)
 //   ELEM_STRIDE  bytes per entry = ENTRY_HEADER + KEY_STRIDE + VALUE_STRIDE * CPUS
 //   COUNT    entries in use; FREE / FREE_TAIL the free list (chained through
 //            `next`, ends with 0), used first in, first out
@@ -39,14 +44,19 @@
 // hlist_nulls trick); (b) compare against an entry being rewritten: it reads
 // flags (atomically) before and after the key compare and accepts the match
 // only if USED was set and the generation did not change, so it never returns
-// an entry whose key it saw half-written. What it can return, as in the kernel
-// with preallocated maps, is an entry deleted right after the match: the
-// pointer stays inside the map (entries are never unmapped) and may later
-// hold another key's value.
+// an entry whose key it saw half-written; (c) miss a key that was there all
+// along, because it walked past the place where a replacement entry was
+// linked just before the old one was unlinked, or off a freed entry: so a
+// miss only counts when the change counter SEQ was even and unchanged over
+// the walk, otherwise the walk restarts (up to RESTARTS times, then the miss
+// is reported). What it can return, as in the kernel with preallocated maps,
+// is an entry deleted right after the match: the pointer stays inside the
+// map (entries are never unmapped) and may later hold another key's value.
+// Maps not shared with another thread skip all of this (Desc.SHARED).
 //
 // Lookup (what the JIT must reproduce):
 //   h = hash32(key, key_size, SEED); b = h & MASK
-//   restart: e = u32[DATA + b * 4]
+//   restart: s = atomic SEQ; e = u32[DATA + b * 4]
 //   while e is an entry (e != 0, e even):
 //     if u32[e + 4] == h:
 //       f = atomic u32[e + 16]
@@ -55,9 +65,9 @@
 //         (LRU maps: if not f & REF, atomic u32[e + 16] |= REF)
 //         return e + 24 + KEY_STRIDE + cpu * VALUE_STRIDE   (cpu = 0 unless per-CPU)
 //     e = u32[e]
-//   if e != NULLS(b): goto restart (at most RESTARTS times)
-//   return 0
-// Every walk is also bounded by MAX_ENTRIES steps: the headers lie in
+//   if e == NULLS(b) && s even && atomic SEQ == s: return 0
+//   goto restart (at most RESTARTS times), then return 0
+// Every walk is also bounded by MAX_ENTRIES + 1 steps: the headers lie in
 // program-writable memory, and an unverified program that made a cycle must
 // not hang the host.
 //
@@ -85,7 +95,7 @@ export const FLAG_REF = 2;
 export const FLAG_GEN = 4;
 
 /** How often a lock-free lookup restarts after straying off its chain before it reports "no element". */
-export const RESTARTS = 64;
+export const RESTARTS = 1000;
 
 /** The end marker of bucket b's chain (odd, so never an entry address). */
 export const nulls = (b: number): number => (b << 1) | 1;

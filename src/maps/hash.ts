@@ -14,11 +14,16 @@
 // without the lock and without atomics (each Atomics call costs ~10 ns in
 // JS), which keeps single-threaded maps as fast as they were.
 //
-// An update of an existing key copies the new value over the old one in place
-// (the kernel links a fresh element instead, for non-per-CPU maps): a reader
-// in another thread may see a value half old, half new, as with arrays. A
-// value with a bpf_spin_lock is copied under that lock by BPF_F_LOCK updates
-// and lookups, and its lock word is never overwritten by a copy.
+// An update of an existing key in a hash (not per-CPU, not LRU) links a new
+// entry with the new value in front of the old one and then frees the old
+// one, as the kernel does: a concurrent reader gets the old value or the new
+// one, never a mix, and a value pointer taken before the update keeps the old
+// value until its entry is reused. For that the table has one entry more than
+// max_entries (the kernel keeps one extra element per CPU; here writers
+// serialise on the map lock, so one is enough). Per-CPU maps and BPF_F_LOCK
+// updates copy in place, as in the kernel; a value with a bpf_spin_lock is
+// copied under that lock by BPF_F_LOCK updates and lookups, and its lock word
+// is never overwritten by a copy.
 //
 // LRU maps never run out of entries: their nodes move through the kernel's
 // LRU lists (lru.ts), which evict as the kernel does; they do not use the
@@ -27,7 +32,7 @@
 import type { Region } from '../vm/memory.js';
 import { BpfMap, USER, type MapHost } from './base.js';
 import { Desc } from './descriptor.js';
-import { E2BIG, EEXIST, EINVAL, ENOENT, ENOMEM } from './errno.js';
+import { E2BIG, EBUSY, EEXIST, EINVAL, ENOENT, ENOMEM } from './errno.js';
 import {
   ENTRY_FLAGS,
   ENTRY_HASH,
@@ -43,7 +48,7 @@ import {
 } from './hash-layout.js';
 import { lockWord, spinLockAt, spinUnlockAt, unlockWord } from './lock.js';
 import { KernelLru, lruHeaderBytes } from './lru.js';
-import { BPF_EXIST, BPF_F_LOCK, BPF_F_RDONLY_PROG, BPF_F_ZERO_SEED, BPF_NOEXIST, roundUp8, type ResolvedSpec } from './spec.js';
+import { BPF_EXIST, BPF_F_LOCK, BPF_F_RDONLY_PROG, BPF_F_WRONLY, BPF_F_ZERO_SEED, BPF_NOEXIST, roundUp8, type ResolvedSpec } from './spec.js';
 
 const F = ENTRY_FLAGS >>> 2;
 const N = ENTRY_NEXT >>> 2;
@@ -60,6 +65,10 @@ export class HashMap extends BpfMap {
   readonly keyStride: number;
   /** Offset of the value inside an entry. */
   readonly valueOff: number;
+  /** Entries allocated: max_entries, plus one to replace into for plain hashes. */
+  readonly capacity: number;
+  /** Updates of existing keys link a new entry (plain hash) rather than copy in place. */
+  private readonly replaces: boolean;
   // Int32Array: addresses and hashes as int32 bits, so V8 keeps them unboxed
   private u32: Int32Array;
   private u8: Uint8Array;
@@ -67,6 +76,10 @@ export class HashMap extends BpfMap {
   private readonly d: number;
   /** u32 index of bucket 0. */
   private readonly b0: number;
+  /** u32 index of the change counter after the buckets: odd while a writer changes chains. */
+  private get seq(): number {
+    return this.b0 + this.buckets;
+  }
   /** LRU maps: the kernel's lists, in a header after the entries. */
   private readonly lruLists: KernelLru | undefined;
 
@@ -80,8 +93,11 @@ export class HashMap extends BpfMap {
     this.keyStride = roundUp8(spec.keySize);
     this.valueOff = ENTRY_HEADER + this.keyStride;
     this.entrySize = this.valueOff + this.valueStride * (perCpu ? host.cpus : 1);
-    const bucketBytes = roundUp8(this.buckets * 4);
-    const entryBytes = this.entrySize * spec.maxEntries;
+    // the buckets, then the change counter (hash-layout.ts), then the entries
+    const bucketBytes = roundUp8(this.buckets * 4 + 4);
+    this.replaces = !perCpu && !this.lru;
+    this.capacity = spec.maxEntries + (this.replaces ? 1 : 0);
+    const entryBytes = this.entrySize * this.capacity;
     this.d = this.desc >>> 2;
     if (attachAt !== undefined) {
       // another thread built it: take the layout from the descriptor
@@ -113,7 +129,7 @@ export class HashMap extends BpfMap {
     } else {
       this.lruLists = undefined;
       // thread every entry onto the free list, lowest address first
-      for (let i = spec.maxEntries - 1; i >= 0; i--) {
+      for (let i = this.capacity - 1; i >= 0; i--) {
         const e = this.entryBase + i * this.entrySize;
         u32[(e >>> 2) + N] = next;
         next = e;
@@ -126,7 +142,7 @@ export class HashMap extends BpfMap {
     this.setDesc(Desc.ENTRIES, this.entryBase);
     this.setDesc(Desc.COUNT, 0);
     this.setDesc(Desc.FREE, next);
-    this.setDesc(Desc.FREE_TAIL, next === 0 ? 0 : this.entryBase + (spec.maxEntries - 1) * this.entrySize);
+    this.setDesc(Desc.FREE_TAIL, next === 0 ? 0 : this.entryBase + (this.capacity - 1) * this.entrySize);
     this.setDesc(Desc.LRU_HEAD, this.lru ? this.entryBase + entryBytes : 0);
   }
 
@@ -146,7 +162,7 @@ export class HashMap extends BpfMap {
     this.lock();
     try {
       if (this.lruLists !== undefined) return this.lruLists.freeNodes(this.entryBase, this.entrySize, this.maxEntries);
-      for (let e = u32[this.d + (Desc.FREE >>> 2)]!; e !== 0 && n <= this.maxEntries; e = u32[(e >>> 2) + N]!) n++;
+      for (let e = u32[this.d + (Desc.FREE >>> 2)]!; e !== 0 && n <= this.capacity; e = u32[(e >>> 2) + N]!) n++;
     } finally {
       this.unlock();
     }
@@ -175,12 +191,17 @@ export class HashMap extends BpfMap {
     return this.shared;
   }
 
+  /** Take the writer lock (shared maps); the change counter goes odd until unlock. */
   private lock(): void {
-    if (this.concurrent) lockWord(this.u32, this.d + (Desc.LOCK >>> 2), this.name);
+    if (!this.concurrent) return;
+    lockWord(this.u32, this.d + (Desc.LOCK >>> 2), this.name);
+    Atomics.add(this.u32, this.seq, 1);
   }
 
   private unlock(): void {
-    if (this.concurrent) unlockWord(this.u32, this.d + (Desc.LOCK >>> 2));
+    if (!this.concurrent) return;
+    Atomics.add(this.u32, this.seq, 1);
+    unlockWord(this.u32, this.d + (Desc.LOCK >>> 2));
   }
 
   /** A store a lock-free reader may race with: ordered after the plain writes before it when shared. */
@@ -189,20 +210,20 @@ export class HashMap extends BpfMap {
     else this.u32[idx] = v;
   }
 
-  /** The entry holding the key at `key` with hash `h`, or 0. */
+  /** The entry holding the key at `key` with hash `h`, or 0, for a reader (no lock held). */
   private find(key: number, h: number): number {
-    return this.concurrent ? this.findShared(key, h) : this.findOwned(key, h);
+    return this.concurrent ? this.findShared(key, h) : this.findLocked(key, h);
   }
 
-  /** find when no other thread can change the map: a plain walk. */
-  private findOwned(key: number, h: number): number {
+  /** find when no other thread can change the map (it is not shared, or this thread holds the lock): a plain walk. */
+  private findLocked(key: number, h: number): number {
     const u32 = this.u32;
     const u8 = this.u8;
     const ks = this.keySize;
     let e = u32[this.b0 + (h & this.mask)]!;
     // Bounded by the map's size: headers live in program-writable memory, and an
     // unverified program that overwrote one (a cycle) must not hang the host.
-    for (let steps = this.maxEntries; (e & 7) === 0 && e !== 0 && steps > 0; steps--) {
+    for (let steps = this.capacity; (e & 7) === 0 && e !== 0 && steps > 0; steps--) {
       const ei = e >>> 2;
       if (u32[ei + 1] === h && (u32[ei + F]! & FLAG_USED) !== 0) {
         const k = e + ENTRY_HEADER;
@@ -223,8 +244,9 @@ export class HashMap extends BpfMap {
     const b = h & this.mask;
     const end = nulls(b);
     for (let tries = RESTARTS; tries > 0; tries--) {
+      const seq = Atomics.load(u32, this.seq);
       let e = u32[this.b0 + b]!;
-      let steps = this.maxEntries;
+      let steps = this.capacity;
       for (; (e & 7) === 0 && e !== 0 && steps > 0; steps--) {
         const ei = e >>> 2;
         if (u32[ei + 1] === h) {
@@ -238,9 +260,13 @@ export class HashMap extends BpfMap {
         }
         e = u32[ei + N]!;
       }
-      // the chain ended where it should, or was too long (a corrupted header)
-      if (e === end || steps === 0) return 0;
-      // we followed an entry freed or moved under us: start the bucket again
+      // too long: a corrupted header (see findLocked)
+      if (steps === 0) return 0;
+      // A miss counts only if the walk ended at this bucket's marker and no
+      // writer changed any chain meanwhile: otherwise we may have followed an
+      // entry freed or moved under us, or passed the place where the key's
+      // replacement was linked before its old entry was unlinked. Start again.
+      if (e === end && (seq & 1) === 0 && Atomics.load(u32, this.seq) === seq) return 0;
     }
     return 0;
   }
@@ -258,6 +284,27 @@ export class HashMap extends BpfMap {
       }
     }
     return (e + this.valueOff + (this.perCpu && cpu > 0 ? cpu * this.valueStride : 0)) >>> 0;
+  }
+
+  /**
+   * User space: a copy of the value. When another thread may free and reuse
+   * the entry while it is copied, the copy counts only if the entry's
+   * generation did not change meanwhile (else look up again), so the bytes
+   * are one value, never a mix of the old entry's and its next use's.
+   */
+  override lookup(key: Uint8Array, flags = 0): Uint8Array | undefined {
+    if (!this.concurrent || flags !== 0 || (this.flags & BPF_F_WRONLY) !== 0) return super.lookup(key, flags);
+    const k = this.stageKey(key, 0, 'lookup');
+    this.view();
+    const h = hash32(this.u8, k, this.keySize, this.seed);
+    for (let tries = RESTARTS; tries > 0; tries--) {
+      const e = this.find(k, h);
+      if (e === 0) return undefined;
+      const f = Atomics.load(this.u32, (e >>> 2) + F);
+      const out = this.exportValue(e + this.valueOff);
+      if ((f & FLAG_USED) !== 0 && ((Atomics.load(this.u32, (e >>> 2) + F) ^ f) & ~FLAG_REF) === 0) return out;
+    }
+    throw this.error(EBUSY, 'lookup', `the element changed during ${RESTARTS} copies in a row`);
   }
 
   /** User space with BPF_F_LOCK: the value copied under its bpf_spin_lock, lock word zero. */
@@ -293,7 +340,7 @@ export class HashMap extends BpfMap {
     const u32 = this.u32;
     const d = this.d;
     const mode = flags & ~BPF_F_LOCK;
-    let e = this.find(key, h);
+    let e = this.findLocked(key, h);
     if (e !== 0) {
       if (mode === BPF_NOEXIST) return -EEXIST;
       if ((flags & BPF_F_LOCK) !== 0) {
@@ -301,16 +348,26 @@ export class HashMap extends BpfMap {
         spinLockAt(u32, v + this.spinLockOff, this.name);
         this.copyValue(v, value);
         spinUnlockAt(u32, v + this.spinLockOff);
-      } else this.writeValue(e, value, cpu, false);
+      } else if (this.replaces) this.replace(e, key, value, cpu, h);
+      else this.writeValue(e, value, cpu, false);
       return 0;
     }
     if (mode === BPF_EXIST) return -ENOENT;
     e = u32[d + (Desc.FREE >>> 2)]!;
-    if (e === 0) return -E2BIG;
+    if (e === 0 || u32[d + (Desc.COUNT >>> 2)]! >= this.maxEntries) return -E2BIG;
     this.takeFree(e);
     this.fill(e, key, value, cpu, h);
     this.link(e, h);
     return 0;
+  }
+
+  /** A new entry for the key in front of `old`, then `old` freed (the spare entry guarantees a free one). */
+  private replace(old: number, key: number, value: number, cpu: number, h: number): void {
+    const e = this.u32[this.d + (Desc.FREE >>> 2)]!;
+    this.takeFree(e);
+    this.fill(e, key, value, cpu, h);
+    this.link(e, h);
+    this.remove(old, h);
   }
 
   /**
@@ -325,7 +382,7 @@ export class HashMap extends BpfMap {
     let fresh = this.perCpu && mode === BPF_EXIST ? 0 : lru.popFree(c);
     if (fresh === 0 && !(this.perCpu && mode === BPF_EXIST)) return -ENOMEM;
     if (fresh !== 0) this.fill(fresh, key, value, cpu, h);
-    const old = this.find(key, h);
+    const old = this.findLocked(key, h);
     let r = 0;
     if (old !== 0 && mode === BPF_NOEXIST) r = -EEXIST;
     else if (old === 0 && mode === BPF_EXIST) r = -ENOENT;
@@ -401,7 +458,7 @@ export class HashMap extends BpfMap {
   }
 
   private deleteLocked(key: number, h: number): number {
-    const e = this.find(key, h);
+    const e = this.findLocked(key, h);
     if (e === 0) return -ENOENT;
     this.remove(e, h);
     return 0;
@@ -418,7 +475,7 @@ export class HashMap extends BpfMap {
   private unlink(e: number, h: number): boolean {
     const u32 = this.u32;
     let link = this.b0 + (h & this.mask); // u32 index of the pointer to patch
-    for (let steps = this.maxEntries; u32[link] !== e; steps--) {
+    for (let steps = this.capacity; u32[link] !== e; steps--) {
       const n = u32[link]!;
       if (steps === 0 || (n & 7) !== 0 || n === 0) return false; // not in the chain (or see find: corrupted)
       link = (n >>> 2) + N;
@@ -469,7 +526,7 @@ export class HashMap extends BpfMap {
     let b = 0;
     if (key !== 0) {
       const h = hash32(this.u8, key, this.keySize, this.seed);
-      const e = this.find(key, h);
+      const e = this.findLocked(key, h);
       // a missing key restarts the walk at the first key, as the kernel does
       if (e !== 0) {
         const n = u32[(e >>> 2) + N]!;
@@ -497,7 +554,7 @@ export class HashMap extends BpfMap {
     let n = 0;
     for (let b = 0; b < this.buckets; b++) {
       let e = u32[this.b0 + b]!;
-      for (let steps = this.maxEntries; (e & 7) === 0 && e !== 0 && steps > 0; steps--) {
+      for (let steps = this.capacity; (e & 7) === 0 && e !== 0 && steps > 0; steps--) {
         // the callback may have deleted the element we were about to visit; its
         // `next` now leads into the free list, so leave this bucket
         if ((u32[(e >>> 2) + F]! & FLAG_USED) === 0) break;

@@ -28,8 +28,8 @@ import { BPF_MAP_TYPE } from '../internal/uapi.gen.js';
 export type WasmLookup = (desc: number, key: number, cpu: number) => number;
 
 // locals: 0 desc, 1 key, 2 cpu, then these
-const L = { type: 3, h: 4, e: 5, len: 6, p: 7, end: 8, k: 9, i: 10, f: 11, b: 12, tries: 13 } as const;
-const LOCALS = 11;
+const L = { type: 3, h: 4, e: 5, len: 6, p: 7, end: 8, k: 9, i: 10, f: 11, b: 12, tries: 13, seq: 14, seqAt: 15 } as const;
+const LOCALS = 13;
 const VOID = T.void;
 
 /** A thin fluent layer over the Writer: one call per instruction. */
@@ -193,12 +193,16 @@ function emitBody(w: Writer): void {
   emitHash(c);
   c.get(L.h).desc(Desc.MASK).o(W.i32_and).set(L.b);
   c.c(RESTARTS).set(L.tries);
+  // the change counter after the buckets: DATA + (MASK + 1) * 4
+  c.desc(Desc.DATA).desc(Desc.MASK).c(2).o(W.i32_shl, W.i32_add).c(4).o(W.i32_add).set(L.seqAt);
   c.open(W.loop); // $restart
   {
+    c.get(L.seqAt).ldAtomic(0).set(L.seq);
     c.desc(Desc.DATA).get(L.b).c(2).o(W.i32_shl, W.i32_add).ld().set(L.e);
     // A chain is never longer than the map: an unverified program that wrote
     // over an entry header (a cycle) ends the walk here instead of hanging.
-    c.desc(Desc.MAX_ENTRIES).set(L.k);
+    // (a plain hash has one spare entry: during a replacement a chain may hold max_entries + 1)
+    c.desc(Desc.MAX_ENTRIES).c(1).o(W.i32_add).set(L.k);
     c.open(W.block).open(W.loop); // $end, $walk
     {
       // not an entry (a NULLS marker, the free list's 0, a misaligned link): the walk ends
@@ -211,9 +215,15 @@ function emitBody(w: Writer): void {
       c.get(L.e).ld(ENTRY_NEXT).set(L.e).br(W.br, 0);
     }
     c.o(W.end, W.end);
-    // ended at our bucket's marker, or the walk was too long: no such key
-    c.get(L.e).get(L.b).c(1).o(W.i32_shl).c(1).o(W.i32_or, W.i32_eq).get(L.k).o(W.i32_eqz, W.i32_or).open(W.if).c(0).o(W.return, W.end);
-    // strayed into another chain through an entry deleted under us: restart, a bounded number of times
+    // the walk was too long (a corrupted header): no such key
+    c.get(L.k).o(W.i32_eqz).open(W.if).c(0).o(W.return, W.end);
+    // ended at our bucket's marker with no writer active meanwhile: no such key
+    c.get(L.e).get(L.b).c(1).o(W.i32_shl).c(1).o(W.i32_or, W.i32_eq);
+    c.get(L.seq).c(1).o(W.i32_and, W.i32_eqz, W.i32_and);
+    c.get(L.seqAt).ldAtomic(0).get(L.seq).o(W.i32_eq, W.i32_and);
+    c.open(W.if).c(0).o(W.return, W.end);
+    // strayed into another chain through an entry deleted under us, or a
+    // writer changed chains during the walk: restart, a bounded number of times
     c.get(L.tries).c(1).o(W.i32_sub).set(L.tries);
     c.get(L.tries).br(W.br_if, 0);
   }

@@ -188,14 +188,18 @@ async function check(mem: RuntimeMemory, map: HashMap, workers: Spawned[], stabl
   const deleted = await Promise.all(workers.map((w) => w.two(keys)));
   assert.equal(deleted.reduce((a, b) => a + b, 0), keys.length);
   assert.equal(map.size, 0);
-  assert.equal(map.freeCount(), map.maxEntries, 'every entry is back on the free list');
+  assert.equal(map.freeCount(), map.capacity, 'every entry is back on the free list');
   assert.equal([...map.keys()].length, 0);
   assert.equal(map.refs, 1, 'the workers released their references');
 }
 
 /** Run `insns` in four workers (two interpreters, two JITs) `n` times each with r1 = index, r2 = cpu; the failures of each. */
-async function runInWorkers(mem: RuntimeMemory, handles: MapHandle[], insns: Uint8Array, n: number): Promise<number[]> {
-  const counters = mem.alloc(8, { name: 'counters' }).start;
+function runInWorkers(mem: RuntimeMemory, handles: MapHandle[], insns: Uint8Array, n: number): Promise<number[]> {
+  return runInWorkersWith(mem, handles, insns, n, mem.alloc(8, { name: 'counters' }).start);
+}
+
+/** runInWorkers with the workers' ready and done counters at `counters` and `counters + 4`, for a caller that works meanwhile. */
+async function runInWorkersWith(mem: RuntimeMemory, handles: MapHandle[], insns: Uint8Array, n: number, counters: number): Promise<number[]> {
   const workers = Array.from({ length: WORKERS }, (_, cpu) => {
     const job: RunJob = { share: mem.share(256 << 10), handles, cpus: WORKERS, cpu, engine: cpu % 2 === 0 ? 'interp' : 'jit', insns, n, ready: counters, done: counters + 4, workers: WORKERS };
     return new Worker(new URL('../runtime/run-worker.js', import.meta.url), { workerData: job });
@@ -238,4 +242,50 @@ test('queue, stack and bloom_filter: four workers push at once; every value arri
     assert.equal(got.length, expected.length, `${type}: as many values as pushed`);
     assert.deepEqual(got.sort((a, b) => a - b), expected, `${type}: each value once`);
   }
+});
+
+test('hash: updates of one key from four workers replace its entry; lookups never see a mix of two values', { timeout: 60_000 }, async () => {
+  const mem = new RuntimeMemory({ maxBytes: 32 << 20, shared: true });
+  const table = new MapTable(mem, { cpus: WORKERS });
+  const WORDS = 16;
+  const map = table.create({ name: 'one', type: 'hash', keySize: 4, valueSize: 4 * WORDS, maxEntries: 4 }) as HashMap;
+  map.update(u32(0), new Uint8Array(4 * WORDS));
+  // value = WORDS copies of (cpu << 16 | index), then update key 0 (BPF_ANY)
+  const stores = Array.from({ length: WORDS }, (_, w) => `*(u32 *)(r10 - ${4 * WORDS + 8 - 4 * w}) = r1`).join('\n');
+  const update = assemble(
+    `r2 <<= 16
+    r1 |= r2
+    ${stores}
+    r1 = 0
+    *(u32 *)(r10 - 4) = r1
+    r2 = r10
+    r2 += -4
+    r3 = r10
+    r3 += -${4 * WORDS + 8}
+    r4 = 0
+    r1 = ${map.desc} ll
+    call 2
+    exit`,
+    { dialect: 'llvm' },
+  );
+  const counters = mem.alloc(8, { name: 'counters' }).start;
+  const runs = runInWorkersWith(mem, [map.handle()], update, 20_000, counters);
+  const i32 = new Int32Array(mem.u8.buffer);
+  while (Atomics.load(i32, counters >>> 2) < WORKERS) Atomics.wait(i32, counters >>> 2, Atomics.load(i32, counters >>> 2), 10);
+  let torn = 0;
+  let lookups = 0;
+  while (Atomics.load(i32, (counters + 4) >>> 2) < WORKERS) {
+    const v = map.lookup(u32(0))!;
+    const dv = new DataView(v.buffer);
+    const first = dv.getUint32(0, true);
+    for (let w = 1; w < WORDS; w++) if (dv.getUint32(4 * w, true) !== first) {
+      torn++;
+      break;
+    }
+    lookups++;
+  }
+  assert.deepEqual(await runs, [0, 0, 0, 0]);
+  assert.ok(lookups > 100, `the lookups overlapped the updates (${lookups})`);
+  assert.equal(torn, 0, `${torn} of ${lookups} lookups saw two values mixed`);
+  assert.equal(map.size, 1);
 });
