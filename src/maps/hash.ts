@@ -14,16 +14,18 @@
 // without the lock and without atomics (each Atomics call costs ~10 ns in
 // JS), which keeps single-threaded maps as fast as they were.
 //
-// An update of an existing key in a hash (not per-CPU, not LRU) links a new
-// entry with the new value in front of the old one and then frees the old
-// one, as the kernel does: a concurrent reader gets the old value or the new
-// one, never a mix, and a value pointer taken before the update keeps the old
-// value until its entry is reused. For that the table has one entry more than
+// An update of an existing key in a shared hash (not per-CPU, not LRU) links
+// a new entry with the new value in front of the old one and then frees the
+// old one, as the kernel does: a concurrent reader gets the old value or the
+// new one, never a mix. For that the table has one entry more than
 // max_entries (the kernel keeps one extra element per CPU; here writers
-// serialise on the map lock, so one is enough). Per-CPU maps and BPF_F_LOCK
-// updates copy in place, as in the kernel; a value with a bpf_spin_lock is
-// copied under that lock by BPF_F_LOCK updates and lookups, and its lock word
-// is never overwritten by a copy.
+// serialise on the map lock, so one is enough). A map no other thread uses
+// copies in place instead, which costs half as much; the one difference a
+// program can see is a value pointer it took before updating the same key
+// itself, which shows the new value here and the old one in the kernel.
+// Per-CPU maps and BPF_F_LOCK updates copy in place, as in the kernel; a
+// value with a bpf_spin_lock is copied under that lock by BPF_F_LOCK updates
+// and lookups, and its lock word is never overwritten by a copy.
 //
 // LRU maps never run out of entries: their nodes move through the kernel's
 // LRU lists (lru.ts), which evict as the kernel does; they do not use the
@@ -348,7 +350,7 @@ export class HashMap extends BpfMap {
         spinLockAt(u32, v + this.spinLockOff, this.name);
         this.copyValue(v, value);
         spinUnlockAt(u32, v + this.spinLockOff);
-      } else if (this.replaces) this.replace(e, key, value, cpu, h);
+      } else if (this.replaces && this.concurrent) this.replace(e, key, value, cpu, h);
       else this.writeValue(e, value, cpu, false);
       return 0;
     }
