@@ -169,6 +169,8 @@ export class RuntimeMemory {
     // Reserve the region plus one trailing guard granule, so that regions never touch.
     const need = alignUp(Math.max(size, 1), GRANULE) + GRANULE;
     let start = -1;
+    // Bytes from here on come from growing the memory now: Wasm gives them zeroed.
+    let zeroEnd = Infinity;
     for (let h = 0; h < this.holes.length; h++) {
       const hole = this.holes[h]!;
       const s = alignUp(hole.start, align);
@@ -188,6 +190,7 @@ export class RuntimeMemory {
     if (start < 0) {
       if (this.arenaOnly) throw new UsageError(`region ${options.name}: ${size} bytes do not fit in this thread's arena of the shared memory`);
       start = alignUp(this.top, align);
+      zeroEnd = this.wasm.buffer.byteLength;
       this.ensure(start + need); // throws before any bookkeeping changes
       if (start > this.top) this.holes.push({ start: this.top, end: start });
       this.top = start + need;
@@ -200,7 +203,9 @@ export class RuntimeMemory {
       size,
       writable: options.writable ?? true,
     };
-    this.u8.fill(0, start, start + need);
+    // Only what was in the memory before: zeroing a fresh multi-megabyte
+    // region (the capture buffer) touched every page for nothing at start-up.
+    if (zeroEnd > start) this.u8.fill(0, start, Math.min(start + need, zeroEnd));
     const init = options.init;
     if (init) this.u8.set(init.length <= size ? init : init.subarray(0, size), start);
     this.insertRegion(region);

@@ -80,3 +80,18 @@ test('protect, read/write, describe and fault', () => {
   assert.throws(() => mem.alloc(-1, { name: 'bad' }), UsageError);
   assert.throws(() => mem.alloc(2 << 20, { name: 'too big' }), /runtime memory exhausted/);
 });
+
+test('alloc zeroes every byte of a region: reused holes, old memory above the top, and freshly grown memory', () => {
+  const mem = new RuntimeMemory({ maxBytes: 8 << 20 });
+  const a = mem.alloc(100_000, { name: 'a' });
+  // Dirty everything the memory has now, also past the used top (alloc zeroes only what was there before a grow).
+  mem.u8.fill(0xa5, a.start, mem.u8.length);
+  mem.free(a);
+  const reused = mem.alloc(100_000, { name: 'reused' });
+  assert.equal(reused.start, a.start);
+  const before = mem.u8.length;
+  const grown = mem.alloc(3 << 20, { name: 'grown' });
+  mem.refresh();
+  assert.ok(grown.start < before && grown.start + grown.size > before, 'the region starts in dirty old memory and ends in grown memory');
+  for (const r of [reused, grown]) assert.equal(mem.u8.subarray(r.start, r.start + r.size).findIndex((b) => b !== 0), -1, `${r.name} is all zero`);
+});
