@@ -90,7 +90,10 @@ export function stepExit(w: Walk): Flow {
   if (w.level >= 1) emitComment(env, w.insnText);
   const st = env.state;
   const r0 = st.cur.regs[0]!;
-  if (r0.type === RegType.NOT_INIT) throw new Reject('R0 !read_ok');
+  // A static function may return without setting r0 (the kernel's
+  // prepare_func_exit copies it as it is; the caller cannot read it then).
+  const staticReturn = st.frames.length > 1 && !st.cur.callback;
+  if (r0.type === RegType.NOT_INIT && !staticReturn) throw new Reject('R0 !read_ok');
   w.noteDepth();
   if (st.frames.length === 1 && w.globalFn) {
     if (r0.type !== RegType.SCALAR) throw new Reject(`At subprogram exit the register R0 is not a scalar value (${regName(r0)})`);
