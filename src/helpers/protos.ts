@@ -169,6 +169,9 @@ proto('csum_update', ['ctx', 'anything']);
 proto('csum_level', ['ctx', 'anything']);
 proto('get_route_realm', ['ctx']);
 proto('get_cgroup_classid', ['ctx']);
+proto('redirect_peer', ['anything', 'anything']);
+proto('redirect_neigh', ['anything', 'mem_or_null', 'const_size_or_zero', 'anything']);
+proto('clone_redirect', ['ctx', 'anything', 'anything']);
 proto('skc_to_mptcp_sock', ['sock_common'], 'btf_sock_or_null');
 proto('sk_storage_get', ['const_map_ptr', 'btf_sock_common', 'map_value_or_null', 'anything'], 'map_value_or_null');
 proto('sk_storage_delete', ['const_map_ptr', 'btf_sock_common']);
@@ -222,6 +225,7 @@ const TC = [
   'skb_change_type', 'set_hash', 'set_hash_invalid', 'sk_release', 'sk_lookup_tcp', 'sk_lookup_udp', 'skc_lookup_tcp',
   'fib_lookup', 'check_mtu', 'sk_fullsock', 'tcp_sock', 'sk_storage_get', 'sk_storage_delete', 'get_listener_sock',
   'skb_ecn_set_ce', 'csum_update', 'csum_level', 'get_route_realm', 'get_cgroup_classid',
+  'redirect_peer', 'redirect_neigh', 'clone_redirect',
 ];
 const XDP = [
   ...NET_BASE, 'perf_event_output', 'csum_diff', 'xdp_adjust_head', 'xdp_adjust_meta', 'xdp_adjust_tail', 'redirect', 'redirect_map',
@@ -248,7 +252,7 @@ const LWT_OUT = [...NET_BASE, 'skb_load_bytes', 'skb_pull_data', 'csum_diff', 'g
 allow(['lwt_in', 'lwt_out'], LWT_OUT);
 allow(['sk_msg'], [...NET_BASE, 'perf_event_output', 'get_netns_cookie']);
 allow(['lwt_xmit'], [...LWT_OUT, 'skb_store_bytes', 'l3_csum_replace', 'l4_csum_replace', 'redirect', 'skb_change_tail', 'skb_change_head', 'set_hash_invalid',
-  'csum_update', 'csum_level']);
+  'csum_update', 'csum_level', 'clone_redirect']);
 allow(['flow_dissector'], [...NET_BASE, 'skb_load_bytes']);
 allow(['kprobe', 'tracepoint', 'perf_event', 'raw_tracepoint', 'raw_tracepoint_writable'], TRACING);
 

@@ -26,6 +26,7 @@ import { RedirectMap } from '../maps/redirect-maps.js';
 import { LOCAL_STORAGE_HELPERS } from './local-storage.js';
 import { ECN_HELPERS } from './ecn.js';
 import { CSUM_HELPERS } from './csum-helpers.js';
+import { TC_REDIRECT_HELPERS } from './tc-redirect.js';
 import { ProgramError } from '../internal/errors.js';
 
 const ENODEV = 19;
@@ -236,6 +237,7 @@ export const ROUTE_HELPERS: readonly HelperDef[] = [
   ...LOCAL_STORAGE_HELPERS,
   ...ECN_HELPERS,
   ...CSUM_HELPERS,
+  ...TC_REDIRECT_HELPERS,
   helper('redirect_map', redirectMap),
   helper('check_mtu', checkMtuHelper),
   helper('fib_lookup', fibLookupHelper),

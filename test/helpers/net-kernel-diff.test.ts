@@ -4,7 +4,8 @@
 // get_hash_recalc, fib_lookup; an XDP program for redirect_map over a devmap,
 // devmap_hash, cpumap and xskmap; a cgroup_skb program for get_local_storage;
 // sk_storage_get/delete and the skc_to_* casts on the test run's socket;
-// skb_ecn_set_ce, skb_load_bytes_relative, csum_update/csum_level)
+// skb_ecn_set_ce, skb_load_bytes_relative, csum_update/csum_level, tc's
+// redirect_peer/redirect_neigh/clone_redirect)
 // reads its cases from the packet and writes
 // its results into it; tsbpf (interpreter and JIT, verified) and the kernel
 // (bpftool prog loadall + prog run) must return the same data_out. The flow
@@ -168,6 +169,7 @@ const CASES: readonly Case[] = [
   { prog: 'relative', name: 'load_bytes_relative (tc)', data: relativePacket() },
   { prog: 'relative_sf', name: 'load_bytes_relative (socket filter)', data: ipv4(A, B, 1000, 80) },
   { prog: 'csum', name: 'csum_update, csum_level, route realm, classid', data: ipv4(A, B, 1, 2) },
+  { prog: 'redirects', name: 'redirect_peer, redirect_neigh, clone_redirect', data: ipv4(A, B, 1, 2) },
   { prog: 'storage', name: 'cgroup storage, one run', data: ipv4(A, B, 1, 2) },
   { prog: 'storage', name: 'cgroup storage, third repetition', data: ipv4(A, B, 1, 2), repeat: 3 },
   { prog: 'storage', name: 'cgroup storage, a new test run', data: ipv4(A, B, 1, 2) },
@@ -293,6 +295,8 @@ for (const engine of ENGINES) {
     assert.equal(r.get('load_bytes_relative (socket filter)')!.retval >>> 24, 4, 'a socket filter reaches the Ethernet header; past the end fails');
     const cs = r.get('csum_update, csum_level, route realm, classid')!.data;
     assert.deepEqual(Array.from({ length: 18 }, (_, k) => i32(cs, 120 + 4 * k)), [-524, -13, 0, 0, 3, 0, 2, 0, -13, 0, -13, -22, 0, -13, 0, 0, 0, 0]);
+    const tcr = r.get('redirect_peer, redirect_neigh, clone_redirect')!.data;
+    assert.deepEqual(Array.from({ length: 8 }, (_, k) => i32(tcr, 64 + 4 * k)), [7, 2, 7, 7, 2, 2, -22, -22], 'TC_ACT_REDIRECT / TC_ACT_SHOT / -EINVAL');
     const red = r.get('redirect_map')!.data;
     assert.deepEqual(REDIRECT.map((_, i) => i32(red, 14 + 12 * i)), [4, 0, 2, 1, 4, 3, 4, 2, 4, 2, 0, 2], 'redirect verdicts');
     assert.deepEqual(hashProperties(r), ['nonzero true', 'cached true', 'set true', 'recomputed true', 'symmetric true', 'per flow true', 'v6 symmetric true', 'v6 per label true']);
