@@ -28,7 +28,7 @@ import { BPF_FUNC, BPF_MAP_TYPE } from '../../internal/uapi.gen.js';
 import { DESC_MAGIC, Desc } from '../../maps/descriptor.js';
 import { E2BIG, EEXIST, EINVAL } from '../../maps/errno.js';
 import { lookupFunctionBody } from '../../maps/lookup-wasm.js';
-import { BPF_F_RDONLY_PROG } from '../../maps/spec.js';
+import { BPF_F_LOCK, BPF_F_RDONLY_PROG } from '../../maps/spec.js';
 import type { MapTable } from '../../maps/table.js';
 import { SHADOW_BASE } from '../memory.js';
 import type { ExtraFunction, Intrinsic, IntrinsicContext } from './abi.js';
@@ -304,7 +304,8 @@ function copyValue(ctx: IntrinsicContext, n: number): void {
 
 /**
  * The checks of map_update_elem and ArrayMap.updateAt, in their order, then
- * the copy: flags (r4) -EINVAL, index -E2BIG, BPF_NOEXIST -EEXIST, else 0.
+ * the copy: flags (r4) -EINVAL, index -E2BIG, BPF_NOEXIST -EEXIST, BPF_F_LOCK
+ * -EINVAL (no bpf_spin_lock in these values), else 0.
  */
 function arrayUpdate(ctx: IntrinsicContext, m: MapShape): void {
   const w = ctx.w;
@@ -313,9 +314,10 @@ function arrayUpdate(ctx: IntrinsicContext, m: MapShape): void {
   w.u8x2(W.block, T.void);
   i64c(w, -EINVAL);
   w.u8x2(W.local_set, r0);
-  // flags > BPF_EXIST, as u64: also catches a non-zero high half, and BPF_F_LOCK
-  // (only maps without a bpf_spin_lock come here, for which it is EINVAL)
+  // (flags & ~BPF_F_LOCK) > BPF_EXIST, as u64: also catches a non-zero high half
   w.u8x2(W.local_get, ctx.reg(4));
+  i64c(w, ~BPF_F_LOCK);
+  w.u8(W.i64_and);
   w.u8x2(W.i64_const, 2);
   w.u8(W.i64_gt_u);
   w.u8x2(W.br_if, 0);
@@ -337,6 +339,15 @@ function arrayUpdate(ctx: IntrinsicContext, m: MapShape): void {
   w.u8(W.i32_and);
   w.u8x2(W.i32_const, 1);
   w.u8(W.i32_eq);
+  w.u8x2(W.br_if, 0);
+  // BPF_F_LOCK last, as the kernel checks it: only maps without a bpf_spin_lock
+  // come here, for which it is EINVAL
+  i64c(w, -EINVAL);
+  w.u8x2(W.local_set, r0);
+  w.u8x2(W.local_get, ctx.reg(4));
+  w.u8(W.i32_wrap_i64);
+  i32c(w, BPF_F_LOCK);
+  w.u8(W.i32_and);
   w.u8x2(W.br_if, 0);
   w.u8x2(W.local_get, a);
   i32c(w, m.stride);

@@ -267,6 +267,14 @@ test('inline map paths agree with the helpers on corner cases (unverified JIT vs
       r3 = r10
       r3 += -16
       r4 = 4`),
+    // BPF_F_LOCK | BPF_EXIST past the end: the index check comes before the lock check
+    upd_lock_big_index: updateWith(`r1 = 9
+      *(u32 *)(r10 - 4) = r1
+      r2 = r10
+      r2 += -4
+      r3 = r10
+      r3 += -16
+      r4 = 6`),
     upd_big_index: updateWith(`r1 = 9
       *(u32 *)(r10 - 4) = r1
       r2 = r10
@@ -312,6 +320,7 @@ test('inline map paths agree with the helpers on corner cases (unverified JIT vs
   // BPF_F_LOCK on a value without a bpf_spin_lock: EINVAL (the kernel's array_map_update_elem)
   assert.equal(s64(byName.get('upd_lock_flag')), -22n);
   assert.equal(s64(byName.get('upd_big_index')), -7n);
+  assert.equal(s64(byName.get('upd_lock_big_index')), -7n);
   assert.equal(s64(byName.get('upd_null_value')), -14n);
 });
 

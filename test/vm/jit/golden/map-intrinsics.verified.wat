@@ -85,6 +85,8 @@
     i64.const -22
     local.set 0
     local.get 4
+    i64.const -5
+    i64.and
     i64.const 2
     i64.gt_u
     br_if 0
@@ -104,6 +106,13 @@
     i32.and
     i32.const 1
     i32.eq
+    br_if 0
+    i64.const -22
+    local.set 0
+    local.get 4
+    i32.wrap_i64
+    i32.const 4
+    i32.and
     br_if 0
     local.get 14
     i32.const 8
