@@ -62,11 +62,16 @@ function regSafe(old: RegState, cur: RegState, ids: IdMap, exact: Exactness): bo
   return ids.check(old.refObjId, cur.refObjId);
 }
 
-function stackSafe(old: FuncState, cur: FuncState, ids: IdMap, exact: Exactness): boolean {
+function stackSafe(old: FuncState, cur: FuncState, ids: IdMap, exact: Exactness, slotLive?: (slot: number) => boolean): boolean {
   if (old.sameStack(cur) && !hasIds(old)) return true;
   for (let i = 0; i < old.bytes.length; i++) {
     const o = old.bytes[i]!;
     const c = cur.bytes[i]!;
+    // A slot nothing reads again (stack-liveness.ts) cannot matter; iterator slots are always compared.
+    if (exact === 'within' && slotLive && (i & 7) === 0 && !slotLive(i >> 3) && !slotHas(old, i, StackByte.ITER) && !slotHas(cur, i, StackByte.ITER)) {
+      i += 7;
+      continue;
+    }
     if (exact !== 'within') {
       if (o !== c) return false;
     } else if (o === StackByte.INVALID) {
@@ -99,6 +104,11 @@ function iterSafe(o: RegState | null | undefined, c: RegState | null | undefined
   return exact !== 'exact' || o.iterDepth === c.iterDepth;
 }
 
+function slotHas(f: FuncState, start: number, b: StackByte): boolean {
+  for (let k = start; k < start + 8 && k < f.bytes.length; k++) if (f.bytes[k] === b) return true;
+  return false;
+}
+
 /** Spills with ids must still go through the id map, even when the stacks are shared. */
 function hasIds(f: FuncState): boolean {
   for (const s of f.spilled) if (s && (s.id || s.refObjId)) return true;
@@ -107,9 +117,10 @@ function hasIds(f: FuncState): boolean {
 
 /**
  * Is the current state covered by the old one? `live(frameIndex)` gives the
- * registers live in that frame at this point.
+ * registers live in that frame at this point, `slotLive(frameIndex, slot)`
+ * (when given) whether that 8-byte stack slot may still be read.
  */
-export function statesEqual(old: VerifierState, cur: VerifierState, live: (frame: number) => number, exact: Exactness): boolean {
+export function statesEqual(old: VerifierState, cur: VerifierState, live: (frame: number) => number, exact: Exactness, slotLive?: (frame: number, slot: number) => boolean): boolean {
   if (old.frames.length !== cur.frames.length) return false;
   if (old.refs.length !== cur.refs.length) return false;
   const ids = new IdMap();
@@ -124,7 +135,7 @@ export function statesEqual(old: VerifierState, cur: VerifierState, live: (frame
       if (exact === 'within' && !(mask & (1 << r))) continue;
       if (!regSafe(fo.regs[r]!, fc.regs[r]!, ids, exact)) return false;
     }
-    if (!stackSafe(fo, fc, ids, exact)) return false;
+    if (!stackSafe(fo, fc, ids, exact, slotLive ? (s) => slotLive(f, s) : undefined)) return false;
   }
   for (let i = 0; i < old.refs.length; i++) if (!ids.check(old.refs[i]!.id, cur.refs[i]!.id)) return false;
   return true;

@@ -17,6 +17,7 @@ import { RegType, RegFlag, markPointer, markUnknown } from './reg-state.js';
 import { kernelInsnLine } from './log.js';
 import { stateLine } from './log-state.js';
 import { statesEqual, Checkpoint, finishBranch } from './prune.js';
+import { stackLiveness, type StackLiveness } from './stack-liveness.js';
 import { propagatePrecision } from './precision.js';
 import { stepAlu, stepAtomic, stepLddw, stepLdAbs, stepLoad, stepStore } from './step-data.js';
 import { stepCondJmp, stepJa, stepMayGoto } from './step-jump.js';
@@ -182,6 +183,18 @@ export class Walk {
     throw new Reject(`unknown opcode ${env.prog.opcode[this.insn]!.toString(16).padStart(2, '0')}`);
   }
 
+  private stackLive: StackLiveness | undefined;
+
+  /** Stack slots still read in frame f: at `insn` for the current frame, at its call for a caller. */
+  private slotLive(insn: number): (f: number, slot: number) => boolean {
+    const sl = (this.stackLive ??= stackLiveness(this.env.prog, this.cfg));
+    const frames = this.env.state.frames;
+    return (f, slot) => {
+      const at = f === frames.length - 1 ? insn : frames[f + 1]!.callsite;
+      return ((slot < 32 ? sl.lo[at]! >>> slot : sl.hi[at]! >>> (slot - 32)) & 1) === 1;
+    };
+  }
+
   /** Pruning: is the current state covered by one proven safe here? An exact match with a state still being explored is a loop. */
   private visited(): boolean {
     const env = this.env;
@@ -216,7 +229,7 @@ export class Walk {
           statesEqual(old.state, cur, live, 'exact')) {
           throw new Reject(`infinite loop detected at insn ${insn}`);
         }
-      } else if (statesEqual(old.state, cur, live, 'within')) {
+      } else if (statesEqual(old.state, cur, live, 'within', this.slotLive(insn))) {
         return this.hit(old);
       }
       if (addNew) old.miss++;

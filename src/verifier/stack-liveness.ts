@@ -1,0 +1,219 @@
+// Static stack-slot liveness: which 8-byte slots of a frame's own stack may
+// still be read from each instruction on. Pruning ignores slots nobody reads
+// again, as the kernel does (its read marks, then static stack liveness in
+// 6.18): programs that reuse stack scratch space, such as falco's, otherwise
+// differ at every prune point in bytes that no longer matter.
+//
+// Conservative by construction. A forward pass tracks which registers may
+// hold a pointer into the frame's own stack (fp + a constant, or at an
+// unknown offset); loads, atomics and calls through them read slots; only
+// an aligned 8-byte store through r10 itself kills a slot. A stack pointer
+// passed to a helper makes everything from it to the top of the frame live
+// there (unless the helper only fills that memory); passed to code (a
+// function, a callback, a kfunc), the whole frame. If a stack pointer is
+// ever stored to memory, no slot is considered dead.
+
+import { INSNS, Shape } from '../isa/table.js';
+import { LDDW_SECOND_HALF, type Program } from '../isa/decode.js';
+import { STACK_SIZE } from '../isa/fields.js';
+import { AtomicOp } from '../isa/fields.js';
+import { useDef, type Cfg } from './cfg.js';
+import { isCallbackHelper } from './callbacks.js';
+import { BPF_FUNC } from '../internal/uapi.gen.js';
+import { helperProto, type ArgKind } from '../helpers/protos.js';
+
+/** Not a pointer into this frame's stack. */
+const NOT = 0x40000000;
+/** A pointer into this frame's stack at an offset not known statically. */
+const UNK = 0x40000001;
+const R10 = 10;
+const NREGS = 11;
+const SLOTS = STACK_SIZE / 8;
+
+/** Other helpers that run program code with the pointers they are given (whether or not the verifier takes them). */
+const CODE_HELPERS = new Set(['timer_set_callback', 'find_vma', 'user_ringbuf_drain'].map((n) => BPF_FUNC[n] ?? -1));
+
+/** Helper argument kinds whose memory the helper writes without reading it. */
+const WRITE_ONLY: ReadonlySet<ArgKind> = new Set<ArgKind>(['uninit_mem', 'uninit_map_value', 'out_u32', 'out_u64']);
+
+/** Live slots before each instruction: slot s (offset (s*8 - STACK_SIZE) from fp) is bit s of lo (s < 32) or bit s-32 of hi. */
+export interface StackLiveness {
+  readonly lo: Uint32Array;
+  readonly hi: Uint32Array;
+}
+
+/** Slots [from, to) of a mask pair as one call; off/size in bytes from fp. */
+function addRange(lo: Uint32Array, hi: Uint32Array, i: number, start: number, end: number): void {
+  const a = Math.max(0, Math.floor((STACK_SIZE + start) / 8));
+  const b = Math.min(SLOTS - 1, Math.floor((STACK_SIZE + end - 1) / 8));
+  for (let s = a; s <= b; s++) {
+    if (s < 32) lo[i] = (lo[i]! | (1 << s)) >>> 0;
+    else hi[i] = (hi[i]! | (1 << (s - 32))) >>> 0;
+  }
+}
+
+const isStack = (v: number): boolean => v !== NOT;
+
+/**
+ * Paths meet: a register that is fp+k on one path and no stack pointer on
+ * the other stays fp+k (reads through it read at most that), two different
+ * offsets become unknown. So a register is only "maybe" a stack pointer,
+ * and only stores through r10 itself kill slots.
+ */
+function join(a: number, b: number): number {
+  if (a === b || b === NOT) return a;
+  if (a === NOT) return b;
+  return UNK;
+}
+
+/** Everything live at every instruction (liveness disabled). */
+function allLive(n: number): StackLiveness {
+  return { lo: new Uint32Array(n).fill(0xffffffff), hi: new Uint32Array(n).fill(0xffffffff) };
+}
+
+/** Per-instruction live-in stack slots of the instruction's own frame. */
+export function stackLiveness(prog: Program, cfg: Cfg): StackLiveness {
+  const n = prog.length;
+  const regs = new Int32Array(n * NREGS).fill(NOT);
+  const seen = new Uint8Array(n);
+  const succ: number[][] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    succ[i] = [];
+    if (prog.op[i] !== LDDW_SECOND_HALF) useDef(prog, i, succ[i]);
+  }
+  const work: number[] = [];
+  for (const s of cfg.subprogs) {
+    if (s < 0 || s >= n) continue;
+    seen[s] = 1;
+    regs[s * NREGS + R10] = 0;
+    work.push(s);
+  }
+  const out = new Int32Array(NREGS);
+  let escaped = false;
+  // Forward: which registers hold own-stack pointers before each instruction.
+  while (work.length > 0 && !escaped) {
+    const i = work.pop()!;
+    for (let r = 0; r < NREGS; r++) out[r] = regs[i * NREGS + r]!;
+    escaped = transfer(prog, i, out);
+    for (const s of succ[i]!) {
+      if (s < 0 || s >= n) continue;
+      let changed = seen[s] === 0;
+      for (let r = 0; r < NREGS; r++) {
+        const cur = regs[s * NREGS + r]!;
+        const v = seen[s] === 0 ? out[r]! : join(cur, out[r]!);
+        if (v !== cur) changed = true;
+        regs[s * NREGS + r] = v;
+      }
+      seen[s] = 1;
+      if (changed) work.push(s);
+    }
+  }
+  if (escaped) return allLive(n);
+  // Uses and kills per instruction, then backward may-read.
+  const useLo = new Uint32Array(n), useHi = new Uint32Array(n), defLo = new Uint32Array(n), defHi = new Uint32Array(n);
+  for (let i = 0; i < n; i++) if (seen[i]) usesAndKills(prog, i, regs.subarray(i * NREGS, i * NREGS + NREGS), useLo, useHi, defLo, defHi);
+  const lo = new Uint32Array(n), hi = new Uint32Array(n);
+  let changed = true;
+  while (changed) {
+    changed = false;
+    for (let i = n - 1; i >= 0; i--) {
+      if (prog.op[i] === LDDW_SECOND_HALF) continue;
+      let ol = 0, oh = 0;
+      for (const s of succ[i]!) if (s >= 0 && s < n) { ol |= lo[s]!; oh |= hi[s]!; }
+      const vl = (useLo[i]! | (ol & ~defLo[i]!)) >>> 0;
+      const vh = (useHi[i]! | (oh & ~defHi[i]!)) >>> 0;
+      if (vl !== lo[i] || vh !== hi[i]) {
+        lo[i] = vl;
+        hi[i] = vh;
+        changed = true;
+      }
+    }
+  }
+  return { lo, hi };
+}
+
+/** Apply instruction i to the register abstraction; true when an own-stack pointer escapes to memory. */
+function transfer(prog: Program, i: number, r: Int32Array): boolean {
+  const op = prog.op[i]!;
+  if (op === LDDW_SECOND_HALF) return false;
+  const d = INSNS[op]!;
+  const dst = prog.dst[i]!;
+  const src = prog.src[i]!;
+  switch (d.shape) {
+    case Shape.AluImm:
+      if (d.llvm === '=' || d.width !== 64) r[dst] = NOT;
+      else if (isStack(r[dst]!)) r[dst] = r[dst] === UNK ? UNK : d.llvm === '+=' ? r[dst]! + prog.imm[i]! : d.llvm === '-=' ? r[dst]! - prog.imm[i]! : UNK;
+      return false;
+    case Shape.AluReg:
+      if (d.llvm === '=') r[dst] = d.width === 64 ? r[src]! : NOT;
+      else if (d.width !== 64) r[dst] = NOT;
+      else r[dst] = isStack(r[dst]!) || isStack(r[src]!) ? UNK : NOT;
+      return false;
+    case Shape.Neg: case Shape.Endian:
+      r[dst] = isStack(r[dst]!) ? UNK : NOT;
+      return false;
+    case Shape.MovSx: case Shape.AddrSpaceCast: case Shape.Lddw: case Shape.Load: case Shape.LoadSx:
+      r[dst] = NOT;
+      return false;
+    case Shape.StoreReg:
+      return isStack(r[src]!);
+    case Shape.Atomic: {
+      if (isStack(r[src]!)) return true;
+      const imm = prog.imm[i]!;
+      if (imm === AtomicOp.CMPXCHG) r[0] = NOT;
+      else if (imm & AtomicOp.FETCH) r[src] = NOT;
+      return false;
+    }
+    case Shape.LdAbs: case Shape.LdInd: case Shape.Call: case Shape.CallKfunc: case Shape.Callx: case Shape.CallLocal: {
+      // A function handed a pointer to this frame may hand it back in r0.
+      const back = d.shape === Shape.CallLocal && [1, 2, 3, 4, 5].some((k) => isStack(r[k]!));
+      for (let k = 0; k <= 5; k++) r[k] = NOT;
+      if (back) r[0] = UNK;
+      return false;
+    }
+    default:
+      return false;
+  }
+}
+
+/** Slots instruction i reads (use) and overwrites whole (def), given the registers before it. */
+function usesAndKills(prog: Program, i: number, r: Int32Array, useLo: Uint32Array, useHi: Uint32Array, defLo: Uint32Array, defHi: Uint32Array): void {
+  const op = prog.op[i]!;
+  if (op === LDDW_SECOND_HALF) return;
+  const d = INSNS[op]!;
+  const size = d.width / 8;
+  const read = (base: number, off: number, len: number): void => {
+    if (base === NOT) return;
+    if (base === UNK) addRange(useLo, useHi, i, -STACK_SIZE, 0);
+    else addRange(useLo, useHi, i, base + off, base + off + len);
+  };
+  switch (d.shape) {
+    case Shape.Load: case Shape.LoadSx:
+      read(r[prog.src[i]!]!, prog.off[i]!, size);
+      return;
+    case Shape.Atomic:
+      read(r[prog.dst[i]!]!, prog.off[i]!, size);
+      return;
+    case Shape.Store: case Shape.StoreReg: {
+      const at = prog.off[i]!;
+      if (prog.dst[i] === R10 && size === 8 && at % 8 === 0 && at >= -STACK_SIZE && at < 0) addRange(defLo, defHi, i, at, at + 8);
+      return;
+    }
+    case Shape.Call: case Shape.CallKfunc: case Shape.Callx: case Shape.CallLocal: {
+      // A helper reads upwards from the pointer it gets, at most to the top
+      // of the frame; code (functions, callbacks, kfuncs) may read anywhere.
+      const helper = d.shape === Shape.Call && prog.src[i] === 0 && !isCallbackHelper(prog.imm[i]!) && !CODE_HELPERS.has(prog.imm[i]!);
+      const args = helper ? helperProto(prog.imm[i]!)?.args : undefined;
+      for (let k = 1; k <= 5; k++) {
+        const base = r[k]!;
+        if (base === NOT) continue;
+        // Memory the helper only fills is written, not read (the kernel's raw_mode arguments).
+        if (args !== undefined && WRITE_ONLY.has(args[k - 1] ?? 'anything')) continue;
+        if (helper && base !== UNK) addRange(useLo, useHi, i, base, 0);
+        else addRange(useLo, useHi, i, -STACK_SIZE, 0);
+      }
+      return;
+    }
+    default:
+  }
+}
