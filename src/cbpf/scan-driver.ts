@@ -321,10 +321,24 @@ function emitPack(d: DriverEmitter, layout: Layout, time: TimeFormat, full: numb
   e.emit(O.add64i, R_DST, 0, 0, 16);
   e.emit(O.mov64r, R_SRC, R_P, 0, 0);
   e.emit(O.add64i, R_SRC, 0, 0, layout.data);
-  // copy keep bytes: 8 at a time, then the rest one by one (exact, so nothing past the record is read)
+  // copy keep bytes: 32 at a time, then 8, then the rest one by one (exact,
+  // so nothing past the record is read). The 32-byte step halves the
+  // instructions per byte: with many matches (-w of 40% of 10M packets) the
+  // copy was a quarter of the scan.
+  const blocks = e.label();
   const words = e.label();
   const bytes = e.label();
   const copied = e.label();
+  e.place(blocks);
+  e.jump(O.jlt64i, R_T2, 0, 32, words);
+  for (let off = 0; off < 32; off += 8) {
+    e.emit(O.ldxdw, R_T1, R_SRC, off, 0);
+    e.emit(O.stxdw, R_DST, R_T1, off, 0);
+  }
+  e.emit(O.add64i, R_SRC, 0, 0, 32);
+  e.emit(O.add64i, R_DST, 0, 0, 32);
+  e.emit(O.add64i, R_T2, 0, 0, -32);
+  e.jump(O.ja, 0, 0, 0, blocks);
   e.place(words);
   e.jump(O.jlt64i, R_T2, 0, 8, bytes);
   e.emit(O.ldxdw, R_T1, R_SRC, 0, 0);
