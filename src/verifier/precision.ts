@@ -105,6 +105,15 @@ function markAll(state: VerifierState): void {
   });
 }
 
+/** Every scalar of the state imprecise, spills in the frames' own copies (a stored checkpoint keeps its marks). */
+export function markAllImprecise(state: VerifierState): void {
+  for (const f of state.frames) {
+    for (const r of f.regs) if (r.type === RegType.SCALAR) r.precise = false;
+    if (!f.spilled.some((s) => s !== null && s.precise)) continue;
+    for (const s of f.wspilled()) if (s) s.precise = false;
+  }
+}
+
 /** Everything the path relied on is precise from now on, in every stored state along it (the kernel's fallback). */
 function markAllPrecise(env: Env): void {
   markAll(env.state);

@@ -18,7 +18,7 @@ import { kernelInsnLine } from './log.js';
 import { stateLine } from './log-state.js';
 import { statesEqual, Checkpoint, finishBranch } from './prune.js';
 import { stackLiveness, type StackLiveness } from './stack-liveness.js';
-import { propagatePrecision } from './precision.js';
+import { markAllImprecise, propagatePrecision } from './precision.js';
 import { stepAlu, stepAtomic, stepLddw, stepLdAbs, stepLoad, stepStore } from './step-data.js';
 import { stepCondJmp, stepJa, stepMayGoto } from './step-jump.js';
 import { stepCall, stepCallLocal, stepExit } from './step-call.js';
@@ -202,9 +202,9 @@ export class Walk {
     const list = (this.explored[insn] ??= []);
     const live = frameLive(env, this.cfg, insn);
     // Like the kernel, store a new state only every few jumps and instructions.
-    const addNew = this.jmps - this.prevJmps >= 2 && this.processed - this.prevProcessed >= 8;
     const cur = env.state;
     const force = this.cfg.forceCheckpoint[insn] === 1;
+    const addNew = force || (this.jmps - this.prevJmps >= 2 && this.processed - this.prevProcessed >= 8);
     const def = INSNS[env.prog.op[insn]!]!;
     const mayGoto = def.shape === Shape.MayGoto;
     const callsCallback = force && def.shape === Shape.Call;
@@ -260,6 +260,9 @@ export class Walk {
     env.hist = [];
     list.push(c);
     env.cp = c;
+    // The stored state keeps its precision marks; the path goes on without them and
+    // marks again what it relies on (the kernel's mark_all_scalars_imprecise for root).
+    if (env.privileged) markAllImprecise(env.state);
     this.totalStates++;
     this.curStates++;
     if (this.curStates > this.peakStates) this.peakStates = this.curStates;
