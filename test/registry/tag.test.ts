@@ -63,11 +63,9 @@ test('tags agree with the running kernel (bpftool prog loadall)', (t) => {
     t.skip(`kernel comparison skipped: ${why}`);
     return;
   }
-  // Known divergence (may only shrink): libbpf appends sub-functions depth
-  // first (first, sum_squares, square, store); src/elf/link.ts appends them
-  // breadth first (first, sum_squares, store, square), so the instruction
-  // streams, and with them the tags, differ for nested sub-function calls.
-  const KNOWN_DIVERGENT = new Set(['examples/subprogs.o']);
+  // Known divergences (may only shrink). subprogs.o (nested sub-functions)
+  // agrees since src/elf/link.ts appends sub-functions depth first, as libbpf.
+  const KNOWN_DIVERGENT = new Set<string>();
   for (const rel of ['examples/xdp/flowcount.o', 'examples/globals.o', 'examples/subprogs.o']) {
     const file = join(ROOT, rel);
     const pin = `/sys/fs/bpf/tsbpf_tag_test_${process.pid}`;
