@@ -11,8 +11,13 @@
 //   2b. every example object, loaded into the kernel as libbpf loads it
 //      (`bpftool prog loadall`: BTF, func_info, inner maps) and verified
 //      here with the runtime's options (src/verifier/object.ts).
+//   2c. optional: real projects' objects (--objects DIR, default
+//      $TSBPF_PROJECT_OBJECTS; falco, suricata, Linux samples, see
+//      docs/real-objects.md), linked and CO-RE relocated against the kernel's
+//      BTF; each program loaded into the kernel and checked as `tsbpf check`
+//      checks it. Its own line; in the combined figure only when it ran.
 // Where both reject, the error lines are compared too ("same error").
-// Usage: node scripts/verifier-report.mjs [--corpus DIR] [--random N] [--seed S] [--json] [--verbose] [--only TEXT]
+// Usage: node scripts/verifier-report.mjs [--corpus DIR] [--objects DIR[:DIR]] [--random N] [--seed S] [--json] [--verbose] [--only TEXT]
 // (run `npx tsc -p .` first). Agreement counts programs where the kernel gave
 // a verdict; "unsafe accepts" are programs the kernel rejects and we accept.
 // The last line (and the last --json row, corpus 'combined') sums every
@@ -45,6 +50,7 @@ const { loadKernelBtf } = await import(dist('src/verifier/kfuncs-vmlinux.js'));
 const { values: args } = parseArgs({
   options: {
     corpus: { type: 'string', default: '/tmp/vcorpus' },
+    objects: { type: 'string', default: process.env['TSBPF_PROJECT_OBJECTS'] ?? '' },
     random: { type: 'string', default: '300' },
     seed: { type: 'string', default: '1' },
     json: { type: 'boolean', default: false },
@@ -271,6 +277,20 @@ function bpftoolVerdicts(file, names) {
   }
 }
 
+// ---- 2c. real projects' objects (--objects DIR) ----
+if (args.objects) {
+  const { objectVerdicts, projectObjects } = await import(dist('test/verifier/real-objects.js'));
+  const files = projectObjects(args.objects);
+  if (files.length === 0) rows.push({ corpus: 'project objects', skipped: `no .o files under ${args.objects}` });
+  else {
+    const { verdicts, unloadable, kernelSkip } = objectVerdicts(files);
+    const row = tally(kernelSkip ? `project objects (no kernel: ${kernelSkip})` : `project objects (${files.length} objects under ${args.objects})`, verdicts);
+    row.kernelAccepts = verdicts.filter((x) => x.kernel === 'accept').length;
+    row.notes = [`${verdicts.length} programs, ${verdicts.length - row.judged} without a kernel verdict (attach target or type the harness cannot load)`,
+      ...unloadable.map((u) => `not loaded (as libbpf): ${u.slice(0, 160)}`)];
+  }
+}
+
 // ---- 3. random programs ----
 {
   const n = Number(args.random);
@@ -366,6 +386,7 @@ if (args.json) {
       (r.kernelAccepts !== undefined ? `, kernel accepted ${r.kernelAccepts}` : '') +
       (r.slowest ? `, slowest ${r.slowest.ms.toFixed(1)} ms (${r.slowest.name}, ${r.slowest.insns} insns, ${r.slowest.processed} processed)` : ''));
     if (r.bothReject) console.log(`  both reject: ${r.sameError}/${r.bothReject} with the kernel's error line`);
+    for (const n of r.notes ?? []) console.log(`  ${n}`);
     if (r.unsafeList.length) console.log(`  unsafe accepts: ${r.unsafeList.join(', ')}`);
     if (r.timing) console.log(`  timing: ${r.timing.name} (${r.timing.insns} insns, ${r.timing.processed} processed): cold ${r.timing.coldMs} ms, warm median ${r.timing.warmMedianMs} ms`);
     if (r.newDivergences?.length) console.log(`  NEW divergences (not in selftest-divergences.txt): ${r.newDivergences.join(', ')}`);
@@ -381,4 +402,6 @@ if (args.json) {
   }
   console.log(`combined (${combined.corpora.length} corpora, programs with a kernel verdict): ${combined.agree}/${combined.judged} agree (${combined.agreement}%), ` +
     `unsafe accepts ${combined.unsafeAccepts}, over-strict rejects ${combined.overStrict}`);
+  const projects = combined.corpora.some((c) => c.startsWith('project objects'));
+  console.log(projects ? '  (project objects included: --objects / TSBPF_PROJECT_OBJECTS)' : '  (project objects not included: pass --objects DIR or set TSBPF_PROJECT_OBJECTS)');
 }
