@@ -26,7 +26,7 @@ const LOADER_TYPES: Record<string, string> = {
 
 export interface ObjectVerdict {
   readonly name: string;
-  /** 'other': the kernel was not asked (no root, an attach target the kernel's BTF lacks, a Node attach context). */
+  /** 'other': no verifier verdict (no root, an attach target the kernel's BTF lacks, a Node attach context, a refusal with no verifier log). */
   readonly kernel: 'accept' | 'reject' | 'other';
   readonly ours: 'accept' | 'reject';
   readonly note?: string;
@@ -88,7 +88,13 @@ export function objectVerdicts(files: readonly string[]): { verdicts: ObjectVerd
     if (loadable.length > 0 && !kernelSkip) {
       const res = kernelLoad({ ...spec, maps: spec.maps.map(sized) }, loadable, target);
       if (typeof res === 'string') kernelSkip = res;
-      else for (const r of res) kernel.set(r.name, { ok: r.ok, ...(r.ok ? {} : { error: errorLine(r.log) ?? r.error }) });
+      else {
+        for (const r of res) {
+          // A refusal with no verifier log (EPERM from this machine's fentry/fexit support) is no verifier verdict.
+          if (!r.ok && errorLine(r.log) === undefined) continue;
+          kernel.set(r.name, { ok: r.ok, ...(r.ok ? {} : { error: errorLine(r.log) ?? r.error }) });
+        }
+      }
     }
     for (const p of spec.programs) {
       if (p.typeId <= 0) continue;
