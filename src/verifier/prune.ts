@@ -10,6 +10,13 @@
 import { RegState, RegType, markUnknown, scalarWithin, sameBounds } from './reg-state.js';
 import { tnumEquals } from './tnum.js';
 import { StackByte, type FuncState, type VerifierState } from './state.js';
+import type { StackLiveness } from './stack-liveness.js';
+
+/** Stack-slot liveness for a comparison: the masks (stack-liveness.ts) and the instruction each frame is at. */
+export interface SlotLiveness {
+  readonly live: StackLiveness;
+  readonly at: (frame: number) => number;
+}
 
 /** Bijection between ids of the old and the current state. */
 class IdMap {
@@ -62,13 +69,13 @@ function regSafe(old: RegState, cur: RegState, ids: IdMap, exact: Exactness): bo
   return ids.check(old.refObjId, cur.refObjId);
 }
 
-function stackSafe(old: FuncState, cur: FuncState, ids: IdMap, exact: Exactness, slotLive?: (slot: number) => boolean): boolean {
+function stackSafe(old: FuncState, cur: FuncState, ids: IdMap, exact: Exactness, liveLo = 0xffffffff, liveHi = 0xffffffff): boolean {
   if (old.sameStack(cur) && !hasIds(old)) return true;
   for (let i = 0; i < old.bytes.length; i++) {
     const o = old.bytes[i]!;
     const c = cur.bytes[i]!;
     // A slot nothing reads again (stack-liveness.ts) cannot matter; iterator slots are always compared.
-    if (exact === 'within' && slotLive && (i & 7) === 0 && !slotLive(i >> 3) && !slotHas(old, i, StackByte.ITER) && !slotHas(cur, i, StackByte.ITER)) {
+    if (exact === 'within' && (i & 7) === 0 && !slotBit(liveLo, liveHi, i >> 3) && !slotHas(old, i, StackByte.ITER) && !slotHas(cur, i, StackByte.ITER)) {
       i += 7;
       continue;
     }
@@ -104,6 +111,10 @@ function iterSafe(o: RegState | null | undefined, c: RegState | null | undefined
   return exact !== 'exact' || o.iterDepth === c.iterDepth;
 }
 
+function slotBit(lo: number, hi: number, slot: number): boolean {
+  return ((slot < 32 ? lo >>> slot : hi >>> (slot - 32)) & 1) === 1;
+}
+
 function slotHas(f: FuncState, start: number, b: StackByte): boolean {
   for (let k = start; k < start + 8 && k < f.bytes.length; k++) if (f.bytes[k] === b) return true;
   return false;
@@ -117,10 +128,11 @@ function hasIds(f: FuncState): boolean {
 
 /**
  * Is the current state covered by the old one? `live(frameIndex)` gives the
- * registers live in that frame at this point, `slotLive(frameIndex, slot)`
- * (when given) whether that 8-byte stack slot may still be read.
+ * registers live in that frame at this point; `slots` (when given) which
+ * 8-byte stack slots may still be read: those of `slots.live` at the
+ * instruction `slots.at(frameIndex)`.
  */
-export function statesEqual(old: VerifierState, cur: VerifierState, live: (frame: number) => number, exact: Exactness, slotLive?: (frame: number, slot: number) => boolean): boolean {
+export function statesEqual(old: VerifierState, cur: VerifierState, live: (frame: number) => number, exact: Exactness, slots?: SlotLiveness): boolean {
   if (old.frames.length !== cur.frames.length) return false;
   if (old.refs.length !== cur.refs.length) return false;
   const ids = new IdMap();
@@ -135,7 +147,8 @@ export function statesEqual(old: VerifierState, cur: VerifierState, live: (frame
       if (exact === 'within' && !(mask & (1 << r))) continue;
       if (!regSafe(fo.regs[r]!, fc.regs[r]!, ids, exact)) return false;
     }
-    if (!stackSafe(fo, fc, ids, exact, slotLive ? (s) => slotLive(f, s) : undefined)) return false;
+    const at = slots ? slots.at(f) : -1;
+    if (!stackSafe(fo, fc, ids, exact, slots ? slots.live.lo[at] : undefined, slots ? slots.live.hi[at] : undefined)) return false;
   }
   for (let i = 0; i < old.refs.length; i++) if (!ids.check(old.refs[i]!.id, cur.refs[i]!.id)) return false;
   return true;

@@ -16,7 +16,7 @@ import { FuncState, type VerifierState } from './state.js';
 import { RegType, RegFlag, markPointer, markUnknown } from './reg-state.js';
 import { kernelInsnLine } from './log.js';
 import { stateLine } from './log-state.js';
-import { statesEqual, Checkpoint, finishBranch } from './prune.js';
+import { statesEqual, Checkpoint, finishBranch, type SlotLiveness } from './prune.js';
 import { stackLiveness, type StackLiveness } from './stack-liveness.js';
 import { markAllImprecise, propagatePrecision } from './precision.js';
 import { stepAlu, stepAtomic, stepLddw, stepLdAbs, stepLoad, stepStore } from './step-data.js';
@@ -186,13 +186,10 @@ export class Walk {
   private stackLive: StackLiveness | undefined;
 
   /** Stack slots still read in frame f: at `insn` for the current frame, at its call for a caller. */
-  private slotLive(insn: number): (f: number, slot: number) => boolean {
-    const sl = (this.stackLive ??= stackLiveness(this.env.prog, this.cfg));
+  private slotLive(insn: number): SlotLiveness {
+    const live = (this.stackLive ??= stackLiveness(this.env.prog, this.cfg));
     const frames = this.env.state.frames;
-    return (f, slot) => {
-      const at = f === frames.length - 1 ? insn : frames[f + 1]!.callsite;
-      return ((slot < 32 ? sl.lo[at]! >>> slot : sl.hi[at]! >>> (slot - 32)) & 1) === 1;
-    };
+    return { live, at: (f) => (f === frames.length - 1 ? insn : frames[f + 1]!.callsite) };
   }
 
   /** Pruning: is the current state covered by one proven safe here? An exact match with a state still being explored is a loop. */
@@ -201,6 +198,7 @@ export class Walk {
     const insn = this.insn;
     const list = (this.explored[insn] ??= []);
     const live = frameLive(env, this.cfg, insn);
+    const slots = this.slotLive(insn);
     // Like the kernel, store a new state only every few jumps and instructions.
     const cur = env.state;
     const force = this.cfg.forceCheckpoint[insn] === 1;
@@ -229,7 +227,7 @@ export class Walk {
           statesEqual(old.state, cur, live, 'exact')) {
           throw new Reject(`infinite loop detected at insn ${insn}`);
         }
-      } else if (statesEqual(old.state, cur, live, 'within', this.slotLive(insn))) {
+      } else if (statesEqual(old.state, cur, live, 'within', slots)) {
         return this.hit(old);
       }
       if (addNew) old.miss++;
