@@ -47,9 +47,17 @@ export function ksymFuncs(btf: Btf | undefined): Set<string> {
   return out;
 }
 
+/** The extern names a program object declares, by the DATASEC (.kconfig, .ksyms) and kind (functions) that classify them. */
+export interface ExternVars {
+  readonly kconfig: Set<string>;
+  readonly ksym: Set<string>;
+  /** Functions in .ksyms: kfuncs, whether a program calls them or only takes their address (bpf_ksym_exists). */
+  readonly kfunc: Set<string>;
+}
+
 /** Names of the variables in the .kconfig and .ksyms DATASECs: how externs are classified. */
-export function externVars(btf: Btf | undefined): { kconfig: Set<string>; ksym: Set<string> } {
-  const out = { kconfig: new Set<string>(), ksym: new Set<string>() };
+export function externVars(btf: Btf | undefined): ExternVars {
+  const out = { kconfig: new Set<string>(), ksym: new Set<string>(), kfunc: ksymFuncs(btf) };
   if (!btf) return out;
   for (const [sec, set] of [['.kconfig', out.kconfig], ['.ksyms', out.ksym]] as const) {
     for (const id of btf.idsByName(sec)) {
@@ -60,8 +68,13 @@ export function externVars(btf: Btf | undefined): { kconfig: Set<string>; ksym: 
   return out;
 }
 
-export function externKind(vars: { kconfig: Set<string>; ksym: Set<string> }, name: string, call: boolean): ExternSpec['kind'] {
-  if (call) return 'kfunc';
+/**
+ * The kind of an extern, from its declaration as libbpf decides it, so the
+ * order of its references does not matter: a kfunc whose address a program
+ * tests (bpf_ksym_exists) before calling it is still a kfunc.
+ */
+export function externKind(vars: ExternVars, name: string, call: boolean): ExternSpec['kind'] {
+  if (call || vars.kfunc.has(name)) return 'kfunc';
   if (vars.kconfig.has(name)) return 'kconfig';
   if (vars.ksym.has(name)) return 'ksym';
   return 'unknown';

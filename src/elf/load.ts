@@ -10,7 +10,7 @@ import { LineTable } from '../btf/line-info.js';
 import { parseBtf } from '../btf/parse-btf.js';
 import { parseBtfExt, type BtfExt, type FuncInfo, type LineInfo } from '../btf/parse-ext.js';
 import { ElfError } from '../internal/errors.js';
-import { externKind, externVars, fixDatasecs, ksymFuncs } from './btf-fixup.js';
+import { externKind, externVars, fixDatasecs, ksymFuncs, type ExternVars } from './btf-fixup.js';
 import { SHF, SHT, STB, type ElfFile, type ElfSection, parseElf } from './elf-file.js';
 import { codeSection, linkProgram, type CodeSection, type ElfFunction, type LinkedProgram } from './link.js';
 import { isGplCompatible } from './license.js';
@@ -209,7 +209,7 @@ function programSpec(
   license: string,
   elf: ElfFile,
   externs: ExternTable,
-  vars: { kconfig: Set<string>; ksym: Set<string> },
+  vars: ExternVars,
 ): ProgramSpec {
   const sec = entry.section.name;
   const pt = programTypeForSection(sec);

@@ -9,6 +9,7 @@ import { BtfKind } from '../../src/btf/types.js';
 import { sanitizeForKernel } from '../../src/btf/sanitize.js';
 import type { MapSpec, ObjectSpec, ProgramSpec } from '../../src/elf/spec.js';
 import { decodeProgram } from '../../src/isa/decode.js';
+import { Class, Mode, PseudoLd, Size } from '../../src/isa/fields.js';
 import { Op } from '../../src/isa/table.js';
 
 const HARNESS = fileURLToPath(new URL('../../../test/elf/kernel-load.py', import.meta.url));
@@ -37,11 +38,49 @@ export function attachBtfId(p: ProgramSpec, vmlinux: Btf): number | undefined {
   return vmlinux.idsByName(name).find((id) => vmlinux.type(id).kind === kind);
 }
 
+/**
+ * Where each kfunc call of a program goes: the linked instruction and the
+ * kernel BTF id of the function, as libbpf resolves `__ksym` functions against
+ * vmlinux. Undefined when the program references anything else, or a kfunc the
+ * kernel does not have (libbpf fails such an object unless the extern is weak).
+ */
+export function kfuncCalls(spec: ObjectSpec, p: ProgramSpec, vmlinux: Btf | undefined): { insn: number; id: number }[] | undefined {
+  const calls: { insn: number; id: number }[] = [];
+  for (const name of p.externs) {
+    const e = spec.externs.find((x) => x.name === name);
+    if (!vmlinux || e?.kind !== 'kfunc') return undefined;
+    const id = vmlinux.idsByName(name).find((i) => vmlinux.type(i).kind === BtfKind.FUNC);
+    if (id === undefined) return undefined;
+    for (const r of e.refs) if (r.program === p.name) calls.push({ insn: r.insn, id });
+  }
+  return calls;
+}
+
+/**
+ * The program's kfunc references pointing at vmlinux BTF ids, as libbpf
+ * writes them: a call keeps src_reg 2 (off 0: vmlinux, not a module); an
+ * ld_imm64 of the function's address (bpf_ksym_exists) becomes src_reg 3
+ * (BPF_PSEUDO_BTF_ID) with the id in its first imm.
+ */
+function withKfuncIds(p: ProgramSpec, calls: readonly { insn: number; id: number }[]): Uint8Array {
+  if (calls.length === 0) return p.insns;
+  const out = p.insns.slice();
+  const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  for (const c of calls) {
+    const at = c.insn * 8;
+    if (out[at] === LDDW_OPCODE) out[at + 1] = (out[at + 1]! & 0x0f) | (PseudoLd.BTF_ID << 4);
+    dv.setInt32(at + 4, c.id, true);
+  }
+  return out;
+}
+
+const LDDW_OPCODE = Class.LD | Mode.IMM | Size.DW;
+
 /** Programs of a spec that a kernel could load as they are (tracing ones too when the kernel's BTF names their target). */
 export function kernelLoadable(spec: ObjectSpec, vmlinux?: Btf): ProgramSpec[] {
   if (spec.endianness !== 'little') return [];
   const typeOk = (p: ProgramSpec): boolean => LOADABLE.has(p.type) || (vmlinux !== undefined && attachBtfId(p, vmlinux) !== undefined);
-  return spec.programs.filter((p) => typeOk(p) && p.coreRelos.every((r) => r.result !== undefined) && p.externs.length === 0 && !usesCallx(p));
+  return spec.programs.filter((p) => typeOk(p) && p.coreRelos.every((r) => r.result !== undefined) && kfuncCalls(spec, p, vmlinux) !== undefined && !usesCallx(p));
 }
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -84,7 +123,7 @@ export function kernelLoad(spec: ObjectSpec, programs: readonly ProgramSpec[], v
     attachBtfId: vmlinux ? (attachBtfId(p, vmlinux) ?? null) : null,
     progFlags: p.progFlags,
     license: p.license,
-    insns: hex(p.insns),
+    insns: hex(withKfuncIds(p, vmlinux ? (kfuncCalls(spec, p, vmlinux) ?? []) : [])),
     mapRefs: p.mapRefs,
     funcInfo: p.funcInfo,
     lineInfo: lineInfo(p),

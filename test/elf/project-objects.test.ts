@@ -86,6 +86,23 @@ test('old-style map definition in .maps: refused for its type field, as libbpf d
   assert.throws(() => loadObject(new Uint8Array(readFileSync(file)), { file }), /map old_style: field type is __u32, not declared with __uint\(\) \(libbpf: expected PTR\)/);
 });
 
+test('a kfunc whose address is tested before it is called is a kfunc (falco\'s dump_task), and the kernel takes it so', (t) => {
+  const file = fileURLToPath(new URL('../../../test/fixtures/objects/regress/ksym_exists_kfunc.o', import.meta.url));
+  const spec = loadObject(new Uint8Array(readFileSync(file)), { file });
+  // The first reference to bpf_rcu_read_lock is the ld_imm64 of its address, then the call.
+  assert.deepEqual(spec.externs.map((e) => [e.name, e.kind, e.refs.map((r) => r.insn)]), [
+    ['bpf_rcu_read_lock', 'kfunc', [0, 3]],
+    ['bpf_rcu_read_unlock', 'kfunc', [4]],
+  ]);
+  const target = kernelBtf();
+  if (!target) return t.skip('no /sys/kernel/btf/vmlinux: kernel check skipped');
+  const progs = kernelLoadable(spec, target);
+  assert.equal(progs.length, 1, 'the kernel has bpf_rcu_read_lock/unlock, so the program goes to it');
+  const results = kernelLoad(spec, progs, target);
+  if (typeof results === 'string') return t.skip(results);
+  assert.equal(results[0]!.ok, true, `${results[0]!.error ?? ''} ${results[0]!.log?.slice(-3).join(' | ') ?? ''}`);
+});
+
 test('real projects\' objects (TSBPF_PROJECT_OBJECTS) load or fail with a precise reason', (t) => {
   const files = objects();
   if (files.length === 0) {
