@@ -8,29 +8,19 @@
 // target go to the kernel when root is available.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { kernelBtf } from '../../src/elf/target-btf.js';
 import { kernelKconfig } from '../../src/elf/kernel-config.js';
 import { loadObject } from '../../src/elf/load.js';
 import { unsupportedReasons } from '../../src/elf/runnable.js';
-import type { MapSpec, ObjectSpec } from '../../src/elf/spec.js';
+import type { ObjectSpec } from '../../src/elf/spec.js';
 import { decodeProgram } from '../../src/isa/decode.js';
 import { TsbpfError } from '../../src/internal/errors.js';
-import { BPF_PROG_TYPE } from '../../src/internal/uapi.gen.js';
 import { kernelLoad, kernelLoadable } from './kernel-harness.js';
+import { projectObjects, sized, withLoaderTypes } from './project-objects.js';
 import { firstDifference, libbpfPatches, libbpfStreams } from './libbpf-oracle.js';
-
-/**
- * Program types the projects' own loaders set for sections libbpf cannot
- * classify (libbpf leaves them unspec): suricata loads its socket filters with
- * an explicit type, tc and ip-route load the samples' "filter" and "len_hist".
- */
-const LOADER_TYPES: Record<string, string> = {
-  bypass_filter: 'socket_filter', filter: 'socket_filter', vlan_filter: 'socket_filter', lb: 'socket_filter',
-  test_cgrp2_tc: 'sched_cls', lwt_len_hist: 'lwt_out',
-};
 
 /** Kernel refusals that come from this machine or from building one object alone, not from tsbpf's streams. */
 const ENVIRONMENTAL = [
@@ -53,32 +43,8 @@ const EXPECTED_FAILURES: Record<string, RegExp> = {
     ['v53', 'v511', 'v61'].map((v) => [`bpf_${o}_${v}`, /call to cel_expr_\d, a function this object declares but does not define/]))),
 };
 
-/** Maps whose size the project's loader sets at run time (max_entries 0: per-CPU counters, ring buffers) get a small one, as that loader would. */
-function sized(m: MapSpec): MapSpec {
-  const inner = m.innerMap ? { innerMap: sized(m.innerMap) } : {};
-  return { ...m, ...inner, maxEntries: m.maxEntries !== 0 ? m.maxEntries : m.type === 'ringbuf' ? 65536 : 1 };
-}
-
-/** The spec with unspec programs given the type the project's loader uses. */
-function withLoaderTypes(spec: ObjectSpec, name: string): ObjectSpec {
-  const type = LOADER_TYPES[name];
-  if (type === undefined) return spec;
-  return { ...spec, programs: spec.programs.map((p) => (p.type === 'unspec' ? { ...p, type, typeId: BPF_PROG_TYPE[type]! } : p)) };
-}
-
-function walk(dir: string, out: string[]): void {
-  for (const f of readdirSync(dir)) {
-    const p = join(dir, f);
-    const st = statSync(p);
-    if (st.isDirectory()) walk(p, out);
-    else if (st.isFile() && f.endsWith('.o')) out.push(p);
-  }
-}
-
 function objects(): string[] {
-  const out: string[] = [];
-  for (const d of process.env['TSBPF_PROJECT_OBJECTS']?.split(':').filter(Boolean) ?? []) if (existsSync(d)) walk(d, out);
-  return out.sort();
+  return projectObjects(process.env['TSBPF_PROJECT_OBJECTS']);
 }
 
 test('old-style map definition in .maps: refused for its type field, as libbpf does', () => {

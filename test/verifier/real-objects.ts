@@ -4,25 +4,16 @@
 // and from the running kernel (the linked, relocated program loaded through
 // test/elf/kernel-harness.ts). Test-only: it reads the objects, which are
 // third-party code and never committed.
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { kernelBtf } from '../../src/elf/target-btf.js';
 import { kernelKconfig } from '../../src/elf/kernel-config.js';
 import { loadObject } from '../../src/elf/load.js';
-import type { MapSpec, ObjectSpec } from '../../src/elf/spec.js';
+import type { ObjectSpec } from '../../src/elf/spec.js';
 import { checkProgram } from '../../src/cli/check.js';
 import { attachCtxSize } from '../../src/runtime/verify.js';
-import { BPF_PROG_TYPE } from '../../src/internal/uapi.gen.js';
 import { kernelLoad, kernelLoadable } from '../elf/kernel-harness.js';
-
-/**
- * Program types the projects' own loaders set for sections libbpf cannot
- * classify (the same rows as test/elf/project-objects.test.ts).
- */
-const LOADER_TYPES: Record<string, string> = {
-  bypass_filter: 'socket_filter', filter: 'socket_filter', vlan_filter: 'socket_filter', lb: 'socket_filter',
-  test_cgrp2_tc: 'sched_cls', lwt_len_hist: 'lwt_out',
-};
+import { projectObjects as listProjectObjects, sized, withLoaderTypes } from '../elf/project-objects.js';
 
 export interface ObjectVerdict {
   readonly name: string;
@@ -35,26 +26,9 @@ export interface ObjectVerdict {
   readonly ms: number;
 }
 
-/** Maps whose size the project's loader sets at run time (max_entries 0) get a small one, as that loader would. */
-function sized(m: MapSpec): MapSpec {
-  const inner = m.innerMap ? { innerMap: sized(m.innerMap) } : {};
-  return { ...m, ...inner, maxEntries: m.maxEntries !== 0 ? m.maxEntries : m.type === 'ringbuf' ? 65536 : 1 };
-}
-
-function walk(dir: string, out: string[]): void {
-  for (const f of readdirSync(dir)) {
-    const p = join(dir, f);
-    const st = statSync(p);
-    if (st.isDirectory()) walk(p, out);
-    else if (st.isFile() && f.endsWith('.o')) out.push(p);
-  }
-}
-
 /** Every .o under the colon-separated directories, sorted. */
 export function projectObjects(dirs: string): string[] {
-  const out: string[] = [];
-  for (const d of dirs.split(':').filter(Boolean)) if (existsSync(d)) walk(d, out);
-  return out.sort();
+  return listProjectObjects(dirs);
 }
 
 /** The kernel's error line in the harness's last log lines. */
@@ -81,8 +55,7 @@ export function objectVerdicts(files: readonly string[]): { verdicts: ObjectVerd
       unloadable.push(`${obj}: ${(e as Error).message}`);
       continue;
     }
-    const type = LOADER_TYPES[obj];
-    if (type !== undefined) spec = { ...spec, programs: spec.programs.map((p) => (p.type === 'unspec' ? { ...p, type, typeId: BPF_PROG_TYPE[type]! } : p)) };
+    spec = withLoaderTypes(spec, obj);
     const loadable = kernelLoadable(spec, target);
     const kernel = new Map<string, { ok: boolean; error?: string }>();
     if (loadable.length > 0 && !kernelSkip) {
