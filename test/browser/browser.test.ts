@@ -130,6 +130,9 @@ function checksumMismatches(where: string, got: Record<string, string>): string[
   return bad;
 }
 
+/** The page's placeholder result (test/browser/run-in-chromium.ts), there until its module script runs. */
+const NOT_RUN = "the page's module script did not run";
+
 test('engines run unchanged in headless Chromium', { skip: CHROMIUM === undefined ? `chromium not found (${process.env.CHROMIUM ?? '/usr/bin/chromium'}); Debian: apt-get install chromium` : false, timeout: 2 * TIMEOUT_MS + 10_000 }, async (t) => {
   const engines = engineNames();
   assert.ok(engines.includes('interp') && engines.includes('jit') && engines.includes('jit-verified'), `engines: ${engines.join(', ')}`);
@@ -151,7 +154,14 @@ test('engines run unchanged in headless Chromium', { skip: CHROMIUM === undefine
   try {
     for (const page of ['isolated', 'plain'] as const) {
       await t.test(`${page} page`, async () => {
-        const { report, console } = await runChromium(CHROMIUM!, `${origin}/${page}.html`, TIMEOUT_MS);
+        let { report, console } = await runChromium(CHROMIUM!, `${origin}/${page}.html`, TIMEOUT_MS);
+        // Seen once on a loaded machine: --dump-dom fired before the module
+        // script started (the placeholder is still there, nothing logged).
+        // That is Chromium's timing, not a failure of ours: retry once and say so.
+        if (!report.ok && report.error === NOT_RUN && console.length === 0) {
+          t.diagnostic(`${page}: the module script had not started when Chromium dumped the page; retried`);
+          ({ report, console } = await runChromium(CHROMIUM!, `${origin}/${page}.html`, TIMEOUT_MS));
+        }
         if (!report.ok) assert.fail(`the page failed in the browser:\n${report.error}\nconsole:\n${console.join('\n')}`);
         const r = report.result;
         const isolated = page === 'isolated';
