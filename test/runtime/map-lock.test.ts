@@ -1,8 +1,8 @@
 // BPF_F_LOCK: values with a struct bpf_spin_lock (offset from BTF) are
 // copied under that lock by user-space lookups and updates, as the kernel's
-// selftest map_lock checks: programs (test_map_lock.o, the kernel's own
-// object) fill every var[] of the value with one random number under the
-// lock in four worker threads, while the main thread's BPF_F_LOCK lookups
+// selftest map_lock checks: programs (test/fixtures/helpers/map_lock.c, after
+// the kernel's test_map_lock) fill every var[] of the value with one random
+// number under the lock in four worker threads, while the main thread's BPF_F_LOCK lookups
 // must never see two different numbers in one value.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,7 +14,7 @@ import { MapError } from '../../src/maps/errno.js';
 import { ROOT } from '../paths.js';
 import type { RunJob } from './run-worker.js';
 
-const OBJECT = join(ROOT, 'test', 'fixtures', 'objects', 'linux', 'test_map_lock.o');
+const OBJECT = join(ROOT, 'test', 'fixtures', 'helpers', 'map_lock.o');
 const WORKERS = 4;
 const VARS = 16;
 
