@@ -2,13 +2,10 @@
 // maps, and runs map programs as CPU `cpu` on its engine. Not a test file
 // itself (the runner picks *.test.js only).
 import { parentPort, workerData } from 'node:worker_threads';
-import { RuntimeMemory, type MemoryShare } from '../../src/vm/memory.js';
-import { MapTable } from '../../src/maps/table.js';
+import type { MemoryShare } from '../../src/vm/memory.js';
 import type { MapHandle } from '../../src/maps/base.js';
-import { createVm } from '../../src/vm/vm.js';
-import { standardHelpers, HelperContext } from '../../src/helpers/index.js';
 import { decodeProgram } from '../../src/isa/decode.js';
-import { mapIntrinsics, setJitDefaults } from '../../src/vm/jit/index.js';
+import { attachWorker, startTogether } from '../worker-env.js';
 
 export interface WorkerJob {
   share: MemoryShare;
@@ -35,19 +32,12 @@ export interface PhaseOne {
 }
 
 const job = workerData as WorkerJob;
-const mem = RuntimeMemory.attach(job.share);
-const helpers = standardHelpers();
-const maps = MapTable.attach(mem, job.handles, { cpus: job.cpus });
-setJitDefaults(mem, mapIntrinsics(maps, helpers));
-const vm = createVm({ mem, helpers });
-const ctx = new HelperContext({ maps, cpu: job.cpu });
+const { mem, maps, vm, ctx } = attachWorker(job.share, job.handles, job.cpus, job.cpu);
 const engines = Object.fromEntries(Object.entries(job.programs).map(([k, v]) => [k, vm.engine(decodeProgram(v), job.engine)]));
 const run = (name: string, key: number): number => Number(BigInt.asIntN(64, engines[name]!.run([key], { run: ctx }).r0));
 
 // wait until every worker is ready, so the phases really overlap
-const i32 = new Int32Array(mem.u8.buffer);
-Atomics.add(i32, job.barrier >>> 2, 1);
-while (Atomics.load(i32, job.barrier >>> 2) < job.workers) Atomics.wait(i32, job.barrier >>> 2, Atomics.load(i32, job.barrier >>> 2), 10);
+startTogether(mem, job.barrier, job.workers);
 
 // phase 1: counting (inserts race with inserts of the same keys), then churn
 // (inserts and deletes of this worker's keys while stable keys are looked up)

@@ -6,13 +6,10 @@
 // `done` when finished, so the parent can work while they run. Not a test
 // file itself (the runner picks *.test.js only).
 import { parentPort, workerData } from 'node:worker_threads';
-import { RuntimeMemory, type MemoryShare } from '../../src/vm/memory.js';
-import { MapTable } from '../../src/maps/table.js';
+import type { MemoryShare } from '../../src/vm/memory.js';
 import type { MapHandle } from '../../src/maps/base.js';
-import { createVm } from '../../src/vm/vm.js';
-import { standardHelpers, HelperContext } from '../../src/helpers/index.js';
 import { decodeProgram } from '../../src/isa/decode.js';
-import { mapIntrinsics, setJitDefaults } from '../../src/vm/jit/index.js';
+import { attachWorker, startTogether } from '../worker-env.js';
 
 export interface RunJob {
   share: MemoryShare;
@@ -30,16 +27,10 @@ export interface RunJob {
 }
 
 const job = workerData as RunJob;
-const mem = RuntimeMemory.attach(job.share);
-const helpers = standardHelpers();
-const maps = MapTable.attach(mem, job.handles, { cpus: job.cpus });
-setJitDefaults(mem, mapIntrinsics(maps, helpers));
-const vm = createVm({ mem, helpers });
-const ctx = new HelperContext({ maps, cpu: job.cpu });
+const { mem, maps, vm, ctx } = attachWorker(job.share, job.handles, job.cpus, job.cpu);
 const engine = vm.engine(decodeProgram(job.insns), job.engine);
+startTogether(mem, job.ready, job.workers);
 const i32 = new Int32Array(mem.u8.buffer);
-Atomics.add(i32, job.ready >>> 2, 1);
-while (Atomics.load(i32, job.ready >>> 2) < job.workers) Atomics.wait(i32, job.ready >>> 2, Atomics.load(i32, job.ready >>> 2), 10);
 let failures = 0;
 for (let i = 0; i < job.n; i++) if (engine.run([i, job.cpu], { run: ctx }).r0 !== 0n) failures++;
 Atomics.add(i32, job.done >>> 2, 1);

@@ -7,6 +7,7 @@ import { Interpreter } from '../../src/vm/interpreter.js';
 import { HelperRegistry } from '../../src/helpers/registry.js';
 import { decodeProgram } from '../../src/isa/decode.js';
 import { MAX_CALL_FRAMES, STACK_SIZE } from '../../src/isa/fields.js';
+import { startTogether } from '../worker-env.js';
 
 export interface AtomicsJob {
   share: MemoryShare;
@@ -22,9 +23,6 @@ const job = workerData as AtomicsJob;
 const mem = RuntimeMemory.attach(job.share);
 const stack = mem.alloc(MAX_CALL_FRAMES * STACK_SIZE, { name: 'stack', kind: 'stack' });
 const interp = new Interpreter(decodeProgram(job.program), { mem, helpers: new HelperRegistry(), stack });
-const i32 = new Int32Array(mem.u8.buffer);
-const b = job.barrier >>> 2;
-Atomics.add(i32, b, 1);
-while (Atomics.load(i32, b) < job.workers) Atomics.wait(i32, b, Atomics.load(i32, b), 10);
+startTogether(mem, job.barrier, job.workers);
 for (let i = 0; i < job.n; i++) interp.run([job.counter]);
 parentPort!.postMessage('done');
