@@ -221,19 +221,31 @@ function emitLive(w: Writer, m: MapShape): void {
   w.u8(W.i32_and);
 }
 
-/** r0 = idx < max ? data + idx * stride : 0, with idx the u32 at r2. */
-function arrayLookup(ctx: IntrinsicContext, m: MapShape): void {
+/** Push the array index (the u32 key at r2) and keep it in local `a` too. */
+function teeKeyIndex(ctx: IntrinsicContext, a: number): void {
   const w = ctx.w;
-  const a = ctx.tmpI32;
   ctx.pushAddress(2);
   w.u8(W.i32_load);
   w.u32(0);
   w.u32(0);
   w.u8x2(W.local_tee, a);
+}
+
+/** [idx] -> [data + idx * stride]: the address of an array element. */
+function elementAddress(ctx: IntrinsicContext, m: MapShape): void {
+  const w = ctx.w;
   i32c(w, m.stride);
   w.u8(W.i32_mul);
   i32c(w, m.data);
   w.u8(W.i32_add);
+}
+
+/** r0 = idx < max ? data + idx * stride : 0, with idx the u32 at r2. */
+function arrayLookup(ctx: IntrinsicContext, m: MapShape): void {
+  const w = ctx.w;
+  const a = ctx.tmpI32;
+  teeKeyIndex(ctx, a);
+  elementAddress(ctx, m);
   w.u8(W.i64_extend_i32_u);
   w.u8x2(W.i64_const, 0);
   w.u8x2(W.local_get, a);
@@ -323,11 +335,7 @@ function arrayUpdate(ctx: IntrinsicContext, m: MapShape): void {
   w.u8x2(W.br_if, 0);
   i64c(w, -E2BIG);
   w.u8x2(W.local_set, r0);
-  ctx.pushAddress(2);
-  w.u8(W.i32_load);
-  w.u32(0);
-  w.u32(0);
-  w.u8x2(W.local_tee, a);
+  teeKeyIndex(ctx, a);
   i32c(w, m.maxEntries);
   w.u8(W.i32_ge_u);
   w.u8x2(W.br_if, 0);
@@ -350,10 +358,7 @@ function arrayUpdate(ctx: IntrinsicContext, m: MapShape): void {
   w.u8(W.i32_and);
   w.u8x2(W.br_if, 0);
   w.u8x2(W.local_get, a);
-  i32c(w, m.stride);
-  w.u8(W.i32_mul);
-  i32c(w, m.data);
-  w.u8(W.i32_add);
+  elementAddress(ctx, m);
   copyValue(ctx, m.valueSize);
   w.u8x2(W.i64_const, 0);
   w.u8x2(W.local_set, r0);
