@@ -20,11 +20,24 @@
 //
 // reserve fails (NULL; ringbuf_output: -EAGAIN) when the record does not fit
 // in the space the consumer has freed; each failure is counted in `dropped`.
+//
+// Threads: as in the kernel, producers are many and the consumer is one.
+// Once the map is shared (a handle was made, or this is another thread's
+// view of it), reserve takes the map's writer lock (the kernel's producer
+// spin lock) around "check space, write the busy header, advance
+// producer_pos". Commit and the consumer need no lock: commit stores the
+// header word atomically after the sample's bytes (a consumer that sees the
+// busy bit clear sees the sample), and consumer_pos has one writer. Only the
+// low 32 bits of the positions take part (every distance is below the ring
+// size), so each is one atomic word; the high words follow for display.
+// Each commit counts up WAKE and notifies it, which wakes a consumer waiting
+// in records() in any thread (Atomics.waitAsync).
 
 import type { Region } from '../vm/memory.js';
 import { BpfMap, type MapHost } from './base.js';
 import { Desc } from './descriptor.js';
 import { EINVAL } from './errno.js';
+import { lockWord, unlockWord } from './lock.js';
 import type { ResolvedSpec } from './spec.js';
 
 export const BPF_RINGBUF_BUSY_BIT = 1 << 31;
@@ -38,6 +51,15 @@ export const BPF_RB_CONS_POS = 2;
 export const BPF_RB_PROD_POS = 3;
 
 const DATA_OFF = 64;
+const CONS = 0;
+const PROD = 8;
+/** u32: records that did not fit, from every thread. */
+const DROPPED = 16;
+/** u32: counted up by every commit; a waiting consumer sleeps on it. */
+const WAKE = 20;
+
+type WaitAsync = (i32: Int32Array, idx: number, value: number, timeout?: number) => { async: boolean; value: Promise<string> | string };
+const waitAsync = (Atomics as unknown as { waitAsync?: WaitAsync }).waitAsync;
 
 export class RingBufMap extends BpfMap {
   readonly region: Region;
@@ -45,39 +67,60 @@ export class RingBufMap extends BpfMap {
   readonly data: number;
   readonly ringSize: number;
   private readonly mask: number;
-  /** Records that did not fit (reserve or output failed because the buffer was full). */
-  dropped = 0;
   private waiters: (() => void)[] = [];
+  private i32v: Int32Array;
 
-  constructor(host: MapHost, spec: ResolvedSpec, id: number) {
-    super(host, spec, id);
+  constructor(host: MapHost, spec: ResolvedSpec, id: number, attachAt?: number) {
+    super(host, spec, id, false, attachAt);
     this.ringSize = spec.maxEntries;
     this.mask = this.ringSize - 1;
-    this.region = this.allocData(DATA_OFF + 2 * this.ringSize, { name: `map ${spec.name}`, kind: 'ringbuf', align: 64 });
+    if (attachAt !== undefined) this.region = this.attachedRegion(this.getDesc(Desc.FREE));
+    else this.region = this.allocData(DATA_OFF + 2 * this.ringSize, { name: `map ${spec.name}`, kind: 'ringbuf', align: 64 });
     this.data = this.region.start + DATA_OFF;
+    this.i32v = new Int32Array(this.mem.u8.buffer);
+    if (attachAt !== undefined) return;
     this.setDesc(Desc.DATA, this.data);
     this.setDesc(Desc.MASK, this.mask);
     this.setDesc(Desc.FREE, this.region.start);
   }
 
+  /** The memory as i32 words (rebuilt only when the memory has grown). */
+  private words(): Int32Array {
+    const buf = this.mem.u8.buffer;
+    if (this.i32v.buffer !== buf) this.i32v = new Int32Array(buf);
+    return this.i32v;
+  }
+
+  private word(off: number): number {
+    return (this.region.start + off) >>> 2;
+  }
+
+  /** Records that did not fit (reserve or output failed because the buffer was full), from every thread. */
+  get dropped(): number {
+    return Atomics.load(this.words(), this.word(DROPPED)) >>> 0;
+  }
+
+  private drop(): void {
+    Atomics.add(this.words(), this.word(DROPPED), 1);
+  }
+
   // positions are u64 in memory; they stay below 2^53 for any realistic run
   private getPos(off: number): number {
     const dv = this.mem.dv;
-    return dv.getUint32(this.region.start + off, true) + dv.getUint32(this.region.start + off + 4, true) * 4294967296;
+    return (Atomics.load(this.words(), this.word(off)) >>> 0) + dv.getUint32(this.region.start + off + 4, true) * 4294967296;
   }
 
   private setPos(off: number, v: number): void {
-    const dv = this.mem.dv;
-    dv.setUint32(this.region.start + off, v >>> 0, true);
-    dv.setUint32(this.region.start + off + 4, Math.floor(v / 4294967296), true);
+    this.mem.dv.setUint32(this.region.start + off + 4, Math.floor(v / 4294967296), true);
+    Atomics.store(this.words(), this.word(off), v | 0);
   }
 
   get consumerPos(): number {
-    return this.getPos(0);
+    return this.getPos(CONS);
   }
 
   get producerPos(): number {
-    return this.getPos(8);
+    return this.getPos(PROD);
   }
 
   /** Reserve `size` bytes; returns the sample's address or 0 (flags must be 0). */
@@ -85,20 +128,33 @@ export class RingBufMap extends BpfMap {
     if (flags !== 0) return 0;
     const len = (size + BPF_RINGBUF_HDR_SZ + 7) & ~7;
     if (size > 0x3fffffff || len > this.ringSize) {
-      this.dropped++;
+      this.drop();
       return 0;
     }
-    const cons = this.getPos(0);
-    const prod = this.getPos(8);
-    if (prod + len - cons > this.mask) {
-      this.dropped++;
+    if (!this.shared) return this.reserveLocked(size, len);
+    const i32 = this.words();
+    const lock = (this.desc + Desc.LOCK) >>> 2;
+    lockWord(i32, lock, this.name);
+    try {
+      return this.reserveLocked(size, len);
+    } finally {
+      unlockWord(i32, lock);
+    }
+  }
+
+  private reserveLocked(size: number, len: number): number {
+    const i32 = this.words();
+    const cons = Atomics.load(i32, this.word(CONS));
+    const prod = this.getPos(PROD);
+    if (((prod - cons) >>> 0) + len > this.mask) {
+      this.drop();
       return 0;
     }
     const hdr = this.data + (prod & this.mask);
     const dv = this.mem.dv;
     dv.setUint32(hdr, (size | BPF_RINGBUF_BUSY_BIT) >>> 0, true);
     dv.setUint32(hdr + 4, this.id, true);
-    this.setPos(8, prod + len);
+    this.setPos(PROD, prod + len);
     return hdr + BPF_RINGBUF_HDR_SZ;
   }
 
@@ -120,7 +176,8 @@ export class RingBufMap extends BpfMap {
       // the record ran into the overflow area: move that part to the start
       this.mem.u8.copyWithin(this.data, this.data + this.ringSize, this.data + end);
     }
-    dv.setUint32(hdr, (size | (discard ? BPF_RINGBUF_DISCARD_BIT : 0)) >>> 0, true);
+    // the header last, atomically: a consumer that sees it committed sees the sample
+    Atomics.store(this.words(), hdr >>> 2, size | (discard ? BPF_RINGBUF_DISCARD_BIT : 0));
     if ((flags & BPF_RB_NO_WAKEUP) === 0 || (flags & BPF_RB_FORCE_WAKEUP) !== 0) this.wake();
   }
 
@@ -156,38 +213,58 @@ export class RingBufMap extends BpfMap {
    * Returns the number of samples delivered, as libbpf's ring_buffer__consume.
    */
   poll(cb?: (sample: Uint8Array) => void): number {
-    const dv = this.mem.dv;
-    let cons = this.getPos(0);
-    const prod = this.getPos(8);
+    const i32 = this.words();
+    let cons = this.getPos(CONS);
+    let left = (Atomics.load(i32, this.word(PROD)) - cons) >>> 0;
     let n = 0;
-    while (cons < prod) {
+    while (left > 0) {
       const hdr = this.data + (cons & this.mask);
-      const len = dv.getUint32(hdr, true);
+      const len = Atomics.load(i32, hdr >>> 2);
       if ((len & BPF_RINGBUF_BUSY_BIT) !== 0) break;
       const size = len & ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
       if ((len & BPF_RINGBUF_DISCARD_BIT) === 0) {
         n++;
         if (cb) cb(this.copySample(hdr + BPF_RINGBUF_HDR_SZ, size));
       }
-      cons += (size + BPF_RINGBUF_HDR_SZ + 7) & ~7;
-      this.setPos(0, cons);
+      const step = (size + BPF_RINGBUF_HDR_SZ + 7) & ~7;
+      cons += step;
+      left -= step;
+      this.setPos(CONS, cons);
     }
     return n;
   }
 
-  /** Samples as they arrive: `for await (const s of rb.records()) ...`; ends when `signal` aborts. */
+  /**
+   * Samples as they arrive: `for await (const s of rb.records()) ...`; ends
+   * when `signal` aborts. Producers in other threads wake it too (a shared
+   * memory: Atomics.waitAsync on WAKE).
+   */
   async *records(signal?: AbortSignal): AsyncIterableIterator<Uint8Array> {
     const batch: Uint8Array[] = [];
     while (!signal?.aborted) {
+      const seen = Atomics.load(this.words(), this.word(WAKE));
       this.poll((s) => batch.push(s));
       while (batch.length > 0) yield batch.shift()!;
       if (signal?.aborted) return;
-      await new Promise<void>((resolve) => {
-        const done = (): void => resolve();
-        this.waiters.push(done);
-        signal?.addEventListener('abort', done, { once: true });
-      });
+      if (this.poll((s) => batch.push(s)) > 0) continue;
+      await this.nextWake(seen, signal);
     }
+  }
+
+  /** Until a commit after WAKE read `seen` (from any thread), or `signal` aborts. */
+  private nextWake(seen: number, signal: AbortSignal | undefined): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = (): void => resolve();
+      signal?.addEventListener('abort', done, { once: true });
+      const i32 = this.words();
+      if (this.mem.shared && waitAsync !== undefined) {
+        const w = waitAsync(i32, this.word(WAKE), seen);
+        if (!w.async) resolve();
+        else void (w.value as Promise<string>).then(done);
+      } else {
+        this.waiters.push(done);
+      }
+    });
   }
 
   private copySample(at: number, size: number): Uint8Array {
@@ -202,6 +279,9 @@ export class RingBufMap extends BpfMap {
   }
 
   private wake(): void {
+    const i32 = this.words();
+    Atomics.add(i32, this.word(WAKE), 1);
+    if (this.mem.shared) Atomics.notify(i32, this.word(WAKE));
     if (this.waiters.length === 0) return;
     const ws = this.waiters;
     this.waiters = [];
@@ -215,6 +295,7 @@ export class RingBufMap extends BpfMap {
   override *keys(): IterableIterator<Uint8Array> {}
 
   protected freeData(): void {
+    Atomics.notify(this.words(), this.word(WAKE)); // a waiting consumer's wait ends (its map is gone)
     this.mem.free(this.region);
   }
 }

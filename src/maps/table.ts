@@ -9,7 +9,7 @@
 // `MapTable.attach` from the maps' handles (postMessage-able data).
 
 import { UsageError } from '../internal/errors.js';
-import type { RuntimeMemory } from '../vm/memory.js';
+import type { Region, RuntimeMemory } from '../vm/memory.js';
 import type { BpfMap, MapHandle, MapHost } from './base.js';
 import { DESC_MAGIC, DESC_SIZE, Desc } from './descriptor.js';
 import { EEXIST, ENOMEM, EOPNOTSUPP, MapError } from './errno.js';
@@ -28,7 +28,19 @@ export class MapTable implements MapHost {
   readonly mem: RuntimeMemory;
   readonly cpus: number;
   resolveProgram: ProgramResolver | undefined;
+  /** Called with each map this table creates (the runtime publishes it to its threads). */
+  onCreate: ((map: BpfMap) => void) | undefined;
+  /** Called with each map whose memory this table releases. */
+  onFree: ((map: BpfMap) => void) | undefined;
+  /**
+   * Called when an id, a descriptor address or a name is not in the table: an
+   * attached table learns maps created elsewhere since (true when it did, and
+   * the lookup is tried once more).
+   */
+  onMiss: (() => boolean) | undefined;
   private readonly maps: (BpfMap | undefined)[] = [undefined]; // id 0 is never used
+  /** Start addresses of the regions each map's constructor mapped (what another thread must learn to attach). */
+  private readonly regionStarts = new Map<BpfMap, readonly number[]>();
 
   constructor(mem: RuntimeMemory, options: MapTableOptions = {}) {
     const cpus = options.cpus ?? 1;
@@ -56,6 +68,8 @@ export class MapTable implements MapHost {
     }
     if (map instanceof ProgArrayMap) map.resolver = (pid) => this.resolveProgram?.(pid);
     this.maps.push(map);
+    this.regionStarts.set(map, this.mem.list().filter((r) => !before.has(r)).map((r) => r.start));
+    this.onCreate?.(map);
     return map;
   }
 
@@ -71,33 +85,58 @@ export class MapTable implements MapHost {
     return t;
   }
 
+  /** The regions a map created here lives in (descriptor, data), as they are mapped now. */
+  regionsOf(map: BpfMap): Region[] {
+    const out: Region[] = [];
+    for (const start of this.regionStarts.get(map) ?? []) {
+      const r = this.mem.regionOf(start);
+      if (r !== undefined && r.start === start) out.push(r);
+    }
+    return out;
+  }
+
   /** Add another thread's map (see attach); throws MapError for types whose state is not all in the memory. */
   adopt(h: MapHandle): BpfMap {
     const row = MAP_TYPES[h.spec.typeName];
     if (row === undefined || !row.shared) throw new MapError(EOPNOTSUPP, h.spec.name, 'attach', `${h.spec.typeName} maps keep state outside the shared memory and cannot be used from another thread`);
     if (this.maps[h.id] !== undefined) throw new MapError(EEXIST, h.spec.name, 'attach', `id ${h.id} is already in this table`);
     const map = new row.impl(this, h.spec, h.id, h.desc);
+    if (map instanceof ProgArrayMap) map.resolver = (pid) => this.resolveProgram?.(pid);
     while (this.maps.length <= h.id) this.maps.push(undefined);
     this.maps[h.id] = map;
     return map;
   }
 
-  byId(id: number): BpfMap | undefined {
+  /** The map with this id if this thread knows it, without asking onMiss. */
+  byIdLocal(id: number): BpfMap | undefined {
     return this.maps[id];
+  }
+
+  byId(id: number): BpfMap | undefined {
+    const m = this.maps[id];
+    if (m === undefined && this.onMiss?.() === true) return this.maps[id];
+    return m;
   }
 
   /** The map whose descriptor is at `addr` (a program's map pointer), or undefined for anything else. */
   byDesc(addr: number): BpfMap | undefined {
     const mem = this.mem;
+    // an attached table's views may predate the creator growing the memory
+    if (addr + DESC_SIZE > mem.u8.length && this.onMiss !== undefined) mem.resync();
     if (addr < mem.heapBase || addr + DESC_SIZE > mem.u8.length || (addr & 7) !== 0) return undefined;
     const dv = mem.dv;
     if (dv.getUint32(addr + Desc.MAGIC, true) !== DESC_MAGIC) return undefined;
-    const m = this.maps[dv.getUint32(addr + Desc.ID, true)];
+    const id = dv.getUint32(addr + Desc.ID, true);
+    let m = this.maps[id];
+    if (m === undefined && this.onMiss?.() === true) m = this.maps[id];
     return m !== undefined && m.desc === addr ? m : undefined;
   }
 
   byName(name: string): BpfMap | undefined {
-    return this.maps.find((m) => m !== undefined && m.name === name);
+    const find = (): BpfMap | undefined => this.maps.find((m) => m !== undefined && m.name === name);
+    const m = find();
+    if (m === undefined && this.onMiss?.() === true) return find();
+    return m;
   }
 
   list(): BpfMap[] {
@@ -127,6 +166,8 @@ export class MapTable implements MapHost {
 
   private free(map: BpfMap): void {
     this.maps[map.id] = undefined;
+    this.regionStarts.delete(map);
+    if (!map.attached) this.onFree?.(map);
     map.close();
   }
 }

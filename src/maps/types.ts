@@ -81,18 +81,18 @@ const KEYLESS_FLAGS = BPF_F_NUMA_NODE | ACCESS;
 export const MAP_TYPES: Readonly<Record<string, MapTypeRow>> = {
   hash: { impl: HashMap, flags: HASH_FLAGS, shape: 'hash', spinLock: true, shared: true },
   array: { impl: ArrayMap, flags: ARRAY_FLAGS, shape: 'array', spinLock: true, shared: true },
-  prog_array: { impl: ProgArrayMap, flags: FD_ARRAY_FLAGS, shape: 'array', fdValue: true, notInner: true }, // slots hold programs
-  perf_event_array: { impl: PerfEventArrayMap, flags: FD_ARRAY_FLAGS, shape: 'array', fdValue: true }, // slots hold JS readers
+  prog_array: { impl: ProgArrayMap, flags: FD_ARRAY_FLAGS, shape: 'array', fdValue: true, notInner: true, shared: true }, // slots hold program ids
+  perf_event_array: { impl: PerfEventArrayMap, flags: FD_ARRAY_FLAGS, shape: 'array', fdValue: true, shared: true }, // slots hold ring addresses
   percpu_hash: { impl: HashMap, flags: HASH_FLAGS, shape: 'hash', perCpu: true, shared: true },
   percpu_array: { impl: ArrayMap, flags: ARRAY_FLAGS, shape: 'array', perCpu: true, shared: true },
   lru_hash: { impl: HashMap, flags: HASH_FLAGS, shape: 'hash', lru: true, shared: true },
   lru_percpu_hash: { impl: HashMap, flags: HASH_FLAGS, shape: 'hash', lru: true, perCpu: true, shared: true },
   lpm_trie: { impl: LpmTrieMap, flags: BPF_F_NO_PREALLOC | BPF_F_NUMA_NODE | ACCESS, shape: 'lpm' }, // the trie's shape is a JS structure
-  array_of_maps: { impl: ArrayOfMaps, flags: MAP_IN_MAP_FLAGS, shape: 'array', fdValue: true, notInner: true, mapInMap: true },
-  hash_of_maps: { impl: HashOfMaps, flags: MAP_IN_MAP_FLAGS, shape: 'hash', fdValue: true, notInner: true, mapInMap: true },
+  array_of_maps: { impl: ArrayOfMaps, flags: MAP_IN_MAP_FLAGS, shape: 'array', fdValue: true, notInner: true, mapInMap: true, shared: true },
+  hash_of_maps: { impl: HashOfMaps, flags: MAP_IN_MAP_FLAGS, shape: 'hash', fdValue: true, notInner: true, mapInMap: true, shared: true },
   queue: { impl: QueueStackMap, flags: KEYLESS_FLAGS, shape: 'keyless', shared: true },
   stack: { impl: QueueStackMap, flags: KEYLESS_FLAGS, shape: 'keyless', shared: true },
-  ringbuf: { impl: RingBufMap, flags: BPF_F_NUMA_NODE, shape: 'ringbuf' },
+  ringbuf: { impl: RingBufMap, flags: BPF_F_NUMA_NODE, shape: 'ringbuf', shared: true },
   bloom_filter: { impl: BloomFilterMap, flags: KEYLESS_FLAGS, shape: 'keyless', mapExtra: true, shared: true },
   // redirect-maps.ts, cgroup-storage.ts, stack-trace.ts check their own sizes
   devmap: { impl: RedirectMap, flags: 0 },

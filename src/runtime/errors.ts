@@ -16,3 +16,14 @@ export class LoadError extends TsbpfError {
     super('ELOAD', `${what} ${objectName}: ${reason}`, options);
   }
 }
+
+/**
+ * Misuse of a runtime share (Runtime.share / Runtime.attach): a share
+ * attached twice, a map closed by the runtime that created it, a map a
+ * worker's object needs that the creator never made, a full registry.
+ */
+export class ShareError extends TsbpfError {
+  constructor(reason: string, options?: { cause?: unknown }) {
+    super('ESHARE', reason, options);
+  }
+}

@@ -49,7 +49,7 @@ export class BpfProgram implements TestRunTarget {
   readonly maps: readonly BpfMap[];
   private readonly host: ProgramHost;
   /** Callback entry programs by target instruction (see relocate.ts callbackTrampoline). */
-  private readonly callbacks: ReadonlyMap<number, Program>;
+  readonly callbacks: ReadonlyMap<number, Program>;
   /** Callback nesting while this program runs (each level gets its own stack). */
   private depth = 0;
   private engineName = 'interp';

@@ -34,17 +34,18 @@ import { SKB_RESIZE_HELPERS } from '../progtypes/skb-resize.js';
 import { SOCK_HELPERS } from '../progtypes/sock-helpers.js';
 import { ROUTE_HELPERS } from '../progtypes/route-helpers.js';
 import { XDP_HELPERS } from '../progtypes/xdp.js';
-import type { MemoryOptions } from '../vm/memory.js';
+import { RuntimeMemory, type MemoryOptions } from '../vm/memory.js';
 import { createVm, requireEngine, type Vm } from '../vm/vm.js';
 import { mapIntrinsics, setJitDefaults } from '../vm/jit/index.js';
 import { Collection } from './collection.js';
-import { LoadError } from './errors.js';
+import { LoadError, ShareError } from './errors.js';
 import { BpfProgram, type ProgramHost } from './program.js';
 import { callbackTrampoline, relocateMapRefs, resolveFuncRefs } from './relocate.js';
 import { runtimeTailCall } from './tail-call.js';
 import { verifyProgram } from './verify.js';
 import { spinLockOffset } from './spin-lock.js';
 import { trustProgram } from '../vm/engines.js';
+import { RuntimeSharing, type RuntimeShare, type ShareOptions, type SharingHost } from './share.js';
 
 const MAX_CALLBACK_DEPTH = 8;
 
@@ -65,6 +66,15 @@ export interface RuntimeOptions {
   helpers?: readonly HelperDef[];
   memory?: MemoryOptions;
   tracePipe?: TracePipe;
+}
+
+/** Options of `Runtime.attach`: what cannot travel in a share (functions, the trace pipe) and overrides. */
+export interface AttachOptions {
+  /** The creator's extra helpers: functions do not travel, so each thread registers the same ones. */
+  helpers?: readonly HelperDef[];
+  tracePipe?: TracePipe;
+  /** Default engine here (default: the creator's). */
+  engine?: string;
 }
 
 export interface LoadObjectOptions {
@@ -103,7 +113,7 @@ function runtimeHelpers(extra: readonly HelperDef[]): HelperRegistry {
   return reg;
 }
 
-export class Runtime implements ProgramHost {
+export class Runtime implements ProgramHost, SharingHost {
   readonly vm: Vm;
   readonly maps: MapTable;
   readonly helpers: HelperRegistry;
@@ -112,22 +122,95 @@ export class Runtime implements ProgramHost {
   readonly defaultBudget: number | undefined;
   private readonly verifyByDefault: boolean;
   private readonly cpus: number;
+  /** This thread's CPU: test runs and helper contexts default to it (0 in the creating thread). */
+  readonly cpu: number;
+  /** Built by Runtime.attach over another thread's memory: maps come from that runtime, none are created here. */
+  readonly attached: boolean;
+  private readonly sharing: RuntimeSharing;
   private readonly programs: (BpfProgram | undefined)[] = [undefined]; // id 0 is never used
   private readonly pins = new Map<string, BpfMap | BpfProgram>();
   private readonly nested: Vm[] = [];
 
-  constructor(options: RuntimeOptions = {}) {
+  constructor(options: RuntimeOptions = {}, attachTo?: { readonly mem: RuntimeMemory; readonly cpu: number }) {
     this.defaultEngine = options.engine ?? 'interp';
     requireEngine(this.defaultEngine);
     this.defaultBudget = options.budget;
     this.verifyByDefault = options.verify ?? true;
     this.cpus = options.cpus ?? 1;
+    this.cpu = attachTo?.cpu ?? 0;
+    this.attached = attachTo !== undefined;
     this.helpers = runtimeHelpers(options.helpers ?? []);
-    this.vm = createVm({ helpers: this.helpers, ...(options.memory ? { memOptions: options.memory } : {}) });
+    this.vm = createVm({ helpers: this.helpers, ...(attachTo ? { mem: attachTo.mem } : options.memory ? { memOptions: options.memory } : {}) });
     this.maps = new MapTable(this.vm.mem, { cpus: this.cpus, resolveProgram: (id) => this.program(id) });
     // JIT-compiled programs look up and update this table's arrays and hashes inside Wasm
     setJitDefaults(this.vm.mem, mapIntrinsics(this.maps, this.helpers));
     this.tracePipe = options.tracePipe ?? new TracePipe();
+    this.sharing = new RuntimeSharing(this);
+  }
+
+  /**
+   * Describe this runtime for one other thread (a worker_threads Worker):
+   * postMessage the result (or pass it as workerData) and call
+   * `Runtime.attach` there. Each thread needs its own share (its arena and
+   * CPU); maps and programs created later reach it too.
+   */
+  share(options: ShareOptions = {}): RuntimeShare {
+    if (this.attached) throw new ShareError('share: only the runtime that created the memory makes shares (an attached runtime allocates only in its arena)');
+    return this.sharing.share(options, { cpus: this.cpus, engine: this.defaultEngine, verify: this.verifyByDefault, budget: this.defaultBudget });
+  }
+
+  /** This thread's runtime over another thread's (see share): the same maps by name and id, the same programs. */
+  static attach(share: RuntimeShare, options: AttachOptions = {}): Runtime {
+    const mem = RuntimeMemory.attach(share.memory);
+    const rt = new Runtime(
+      {
+        engine: options.engine ?? share.engine,
+        verify: share.verify,
+        cpus: share.cpus,
+        ...(share.budget !== undefined ? { budget: share.budget } : {}),
+        ...(options.helpers ? { helpers: options.helpers } : {}),
+        ...(options.tracePipe ? { tracePipe: options.tracePipe } : {}),
+      },
+      { mem, cpu: share.cpu },
+    );
+    try {
+      rt.sharing.attach(share);
+    } catch (e) {
+      rt.vm.dispose();
+      throw e;
+    }
+    return rt;
+  }
+
+  /** The map of this name: in an attached runtime, a ShareError says when the creator closed it. */
+  map(name: string): BpfMap {
+    const m = this.maps.byName(name);
+    if (m !== undefined) return m;
+    if (this.attached) return this.sharing.sharedMap(name);
+    throw new UsageError(`no map '${name}' in this runtime (have: ${this.maps.list().map((x) => x.name).join(', ') || 'none'})`);
+  }
+
+  /** A loaded program by function name (the newest of that name; programs of other threads included). */
+  programNamed(name: string): BpfProgram {
+    const find = (): BpfProgram | undefined => {
+      for (let i = this.programs.length - 1; i > 0; i--) if (this.programs[i]?.name === name) return this.programs[i];
+      return undefined;
+    };
+    const p = find() ?? (this.sharing.sync() ? find() : undefined);
+    if (p === undefined) throw new UsageError(`no program '${name}' in this runtime (have: ${this.loadedPrograms().map((x) => x.name).join(', ') || 'none'})`);
+    return p;
+  }
+
+  loadedPrograms(): BpfProgram[] {
+    return this.programs.filter((p): p is BpfProgram => p !== undefined);
+  }
+
+  hasProgram(id: number): boolean {
+    return this.programs[id] !== undefined;
+  }
+
+  addProgram(prog: BpfProgram): void {
+    this.programs[prog.id] = prog;
   }
 
   /** Callbacks (bpf_loop...) run while their caller is on the stack: each nesting level gets a VM with its own stack. */
@@ -144,12 +227,14 @@ export class Runtime implements ProgramHost {
   }
 
   helperContextOptions(cpu?: number): HelperContextOptions {
-    return { maps: this.maps, tracePipe: this.tracePipe, ...(cpu !== undefined ? { cpu } : {}) };
+    return { maps: this.maps, tracePipe: this.tracePipe, cpu: cpu ?? this.cpu };
   }
 
   /** The program with this runtime-wide id. */
   program(id: number): BpfProgram | undefined {
-    return this.programs[id];
+    const p = this.programs[id];
+    if (p === undefined && this.sharing.sync()) return this.programs[id];
+    return p;
   }
 
   /** Load an object: bytes of a BPF ELF file, or an ObjectSpec from the loader. */
@@ -165,7 +250,7 @@ export class Runtime implements ProgramHost {
     try {
       for (const m of spec.maps) {
         const map = this.mapFor(m, spinLockOffset(spec.btf, m.valueTypeId, m.name));
-        if (!this.pins.has(m.name) || this.pins.get(m.name) !== map) created.push(map);
+        if (!this.attached && (!this.pins.has(m.name) || this.pins.get(m.name) !== map)) created.push(map);
         maps.push(map);
       }
       for (let i = 0; i < spec.maps.length; i++) this.fillInnerMaps(spec.maps[i]!, maps[i]!, spec, maps);
@@ -174,6 +259,7 @@ export class Runtime implements ProgramHost {
       const coll = new Collection(this, spec, progs, maps);
       for (let i = 0; i < spec.maps.length; i++) this.fillProgArray(spec.maps[i]!, maps[i]!, coll);
       for (let i = 0; i < spec.maps.length; i++) if (spec.maps[i]!.pinning === 1 && !this.pins.has(spec.maps[i]!.name)) this.pins.set(spec.maps[i]!.name, maps[i]!);
+      for (const p of progs) this.sharing.publishProgram(p);
       return coll;
     } catch (e) {
       // nothing of a failed load stays: its programs let go of their maps, its maps are closed
@@ -210,6 +296,7 @@ export class Runtime implements ProgramHost {
 
   /** A pinned map of the same name and shape is shared (LIBBPF_PIN_BY_NAME); otherwise a new map. */
   private mapFor(m: MapSpec, spinLockOff: number | undefined): BpfMap {
+    if (this.attached) return this.boundMap(m);
     if (m.pinning === 1) {
       const p = this.pins.get(m.name);
       if (p !== undefined) {
@@ -223,6 +310,21 @@ export class Runtime implements ProgramHost {
     } catch (e) {
       throw new LoadError('map', m.name, (e as Error).message, { cause: e });
     }
+  }
+
+  /** An attached runtime creates no maps: an object's map is the shared map of its name, of the same definition. */
+  private boundMap(m: MapSpec): BpfMap {
+    let map: BpfMap;
+    try {
+      map = this.sharing.sharedMap(m.name);
+    } catch (e) {
+      throw new LoadError('map', m.name, `${(e as Error).message}; a worker's objects use the maps of the runtime it attached to`, { cause: e });
+    }
+    // perf_event_array's max_entries 0 means "one per CPU", what the creator resolved it to
+    const sameSize = map.maxEntries === m.maxEntries || (m.type === 'perf_event_array' && m.maxEntries === 0);
+    if (map.type !== m.typeId || map.keySize !== m.keySize || map.valueSize !== m.valueSize || !sameSize || map.flags !== m.flags)
+      throw new LoadError('map', m.name, 'the shared map of this name has a different definition (type, key/value size, max_entries or flags)');
+    return map;
   }
 
   private fillInnerMaps(m: MapSpec, map: BpfMap, spec: ObjectSpec, maps: readonly BpfMap[]): void {
@@ -267,12 +369,12 @@ export class Runtime implements ProgramHost {
         trustProgram(code);
         for (const c of callbacks.values()) trustProgram(c);
       }
-      const id = this.programs.length;
+      const id = this.sharing.nextProgramId() ?? this.programs.length;
       // the program holds the maps it refers to, as the kernel's used_maps: closing them keeps them alive for it
       const used = [...new Set(p.mapRefs.map((r) => maps[r.map]!))];
       const prog = new BpfProgram(this, id, p, insns, code, log, callbacks, used);
       for (const m of used) m.hold();
-      this.programs.push(prog);
+      this.programs[id] = prog;
       return prog;
     } catch (e) {
       // a reachable CO-RE poison call: name the relocation, as libbpf rewrites the kernel's log

@@ -126,6 +126,23 @@ export class RuntimeMemory {
     return m;
   }
 
+  /**
+   * An attached memory learns regions the creating thread mapped after the
+   * share was made (maps created later, published through the runtime's share
+   * registry): they become known to `regionOf`/`check`, and the views cover
+   * whatever the creator has grown the memory to.
+   */
+  learn(regions: readonly Region[]): void {
+    this.resync();
+    this.top = Math.max(this.top, this.wasm.buffer.byteLength);
+    for (const r of regions) {
+      // a region the creator freed and mapped again: the newer description wins
+      const end = r.start + Math.max(r.size, 1);
+      this.regions = this.regions.filter((x) => x.start >= end || x.start + Math.max(x.size, 1) <= r.start);
+      this.insertRegion({ ...r });
+    }
+  }
+
   constructor(options: MemoryOptions & { memory?: WebAssembly.Memory } = {}) {
     const maxBytes = alignUp(options.maxBytes ?? 64 * 1024 * 1024, PAGE);
     if (maxBytes < 4 * PAGE || maxBytes > 2 ** 32 - PAGE) throw new UsageError(`memory maxBytes ${maxBytes} out of range`);

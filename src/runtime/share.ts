@@ -1,0 +1,267 @@
+// Worker threads on one runtime, the product-level API:
+//
+//   // main thread
+//   const share = rt.share();                       // one per worker
+//   new Worker(url, { workerData: share });
+//   // worker
+//   const rt = Runtime.attach(workerData);          // same maps, same programs
+//   rt.programNamed('count').testRun({ dataIn, cpu: rt.cpu });
+//
+// A share is plain data plus the shared WebAssembly.Memory: the memory's
+// regions, an arena for the worker's own stacks and scratch, the worker's
+// CPU, and the address of the share registry (share-registry.ts), through
+// which every thread learns the maps and programs of the runtime, including
+// those created after it attached.
+//
+// What travels, and why it is safe:
+// - maps: their handles (id, descriptor address, resolved spec) and the
+//   regions they live in. All their state is in the shared memory (every map
+//   type's row in maps/types.ts says `shared`), so a thread attaches by
+//   building its own object over the same descriptor.
+// - programs: the relocated instructions (map pointers are descriptor
+//   addresses, the same in every thread), the spec, and the verdict. A
+//   verified program is not verified again: the proof was made for exactly
+//   these bytes and these maps, and the maps a worker attaches are those maps
+//   (same descriptors, same layouts). The registry is written only by the
+//   threads of this runtime, so the verdict is as trustworthy as the thread
+//   that loaded the program; a share is not a security boundary.
+// - prog_array slots hold program ids in the shared memory; each thread
+//   runs its own compiled copy of the program with that id, so a tail call
+//   from a worker lands in the worker.
+//
+// Only the thread that created the memory creates maps (the others allocate
+// only in their arena): an object loaded in a worker must bind its maps by
+// name to maps the runtime already has. Programs may be loaded anywhere;
+// their ids are runtime-wide and they are published to every thread.
+
+import type { ProgramSpec } from '../elf/spec.js';
+import { decodeProgram, type Program } from '../isa/decode.js';
+import type { BpfMap, MapHandle } from '../maps/base.js';
+import type { MapTable } from '../maps/table.js';
+import { isTrusted, trustProgram } from '../vm/engines.js';
+import type { MemoryShare, Region, RuntimeMemory } from '../vm/memory.js';
+import { ShareError } from './errors.js';
+import { BpfProgram, type ProgramHost } from './program.js';
+import { callbackTrampoline } from './relocate.js';
+import { decodeShared, encodeShared } from './share-codec.js';
+import { RecordKind, ShareRegistry } from './share-registry.js';
+
+/** What `Runtime.attach` needs in the other thread; postMessage-able as is. */
+export interface RuntimeShare {
+  readonly memory: MemoryShare;
+  /** Address of the share registry in the memory. */
+  readonly registry: number;
+  /** This share's record in the registry (claimed by the one attach it allows). */
+  readonly claim: number;
+  readonly cpus: number;
+  /** The CPU the attaching thread runs as (per-CPU map copies, perf_event_array slot). */
+  readonly cpu: number;
+  readonly engine: string;
+  readonly verify: boolean;
+  readonly budget: number | undefined;
+}
+
+export interface ShareOptions {
+  /** CPU of the attaching thread (default: 1, 2, ... in the order shares are made, modulo the runtime's cpus). */
+  cpu?: number;
+  /** Bytes of the attaching thread's arena: its stacks, map scratch, test-run packets and contexts (default 1 MiB). */
+  arenaBytes?: number;
+  /** Record space of the registry; only the runtime's first share sets it (default 1 MiB). */
+  registryBytes?: number;
+}
+
+interface MapRecord {
+  handle: MapHandle;
+  regions: Region[];
+}
+
+interface ProgramRecord {
+  id: number;
+  spec: ProgramSpec;
+  insns: Uint8Array;
+  /** The verifier accepted it (its log's last line), or undefined. */
+  verdict: string | undefined;
+  /** The unchecked engine may run it (verified, and no loads the kernel would guard by a fault handler). */
+  trusted: boolean;
+  callbacks: number[];
+  maps: number[];
+}
+
+const MAP_CLOSED = 1;
+const SHARE_ATTACHED = 1;
+
+/** What the sharing side needs from its runtime. */
+export interface SharingHost extends ProgramHost {
+  readonly maps: MapTable;
+  readonly mem: RuntimeMemory;
+  /** Loaded programs, in id order. */
+  loadedPrograms(): readonly BpfProgram[];
+  /** Put a program another thread loaded at its id. */
+  addProgram(prog: BpfProgram): void;
+  hasProgram(id: number): boolean;
+}
+
+/** A runtime's side of its threads: the registry, what this thread has read of it, publishing. */
+export class RuntimeSharing {
+  private readonly host: SharingHost;
+  private registry: ShareRegistry | undefined;
+  private cursor = 0;
+  /** Maps the creator closed before this thread attached to them: name -> why. */
+  private readonly closedMaps = new Map<string, number>();
+
+  constructor(host: SharingHost) {
+    this.host = host;
+  }
+
+  get active(): boolean {
+    return this.registry !== undefined;
+  }
+
+  /** The next runtime-wide program id, or undefined before the first share (ids are then local). */
+  nextProgramId(): number | undefined {
+    return this.registry?.nextProgramId();
+  }
+
+  /** Creator side: a share for one more thread (the registry is made by the first). */
+  share(options: ShareOptions, base: Omit<RuntimeShare, 'memory' | 'registry' | 'claim' | 'cpu'>): RuntimeShare {
+    const { maps, mem } = this.host;
+    if (!mem.shared) throw new ShareError('the runtime memory is not shared (RuntimeOptions.memory.shared is false): threads cannot share it');
+    const cpu = options.cpu ?? -1;
+    if (options.cpu !== undefined && (!Number.isInteger(cpu) || cpu < 0 || cpu >= base.cpus)) throw new ShareError(`cpu ${cpu} out of range 0..${base.cpus - 1} (RuntimeOptions.cpus)`);
+    if (this.registry === undefined) {
+      const programs = this.host.loadedPrograms();
+      const next = programs.reduce((n, p) => Math.max(n, p.id + 1), 1);
+      this.registry = ShareRegistry.create(mem, options.registryBytes ?? 1 << 20, next).registry;
+      this.cursor = 0;
+      for (const m of maps.list()) this.publishMap(m);
+      for (const p of programs) this.publishProgram(p);
+      this.cursor = this.registry.used; // this thread knows everything it published
+      maps.onCreate = (m) => this.publishMap(m);
+      maps.onFree = (m) => this.mapFreed(m);
+      maps.onMiss = () => this.sync();
+    }
+    const reg = this.registry;
+    const n = reg.countShare();
+    const claim = reg.append(RecordKind.SHARE, n, new Uint8Array(0));
+    const memory = mem.share(options.arenaBytes ?? 1 << 20);
+    return { ...base, memory, registry: reg.base, claim, cpu: options.cpu ?? (n + 1) % base.cpus };
+  }
+
+  /** Attached side: claim the share and learn everything published so far. */
+  attach(share: RuntimeShare): void {
+    const reg = new ShareRegistry(this.host.mem, share.registry);
+    if (!reg.claimState(share.claim, 0, SHARE_ATTACHED))
+      throw new ShareError('this share was already attached: make one rt.share() per thread (each has its own arena)');
+    this.registry = reg;
+    const maps = this.host.maps;
+    maps.onMiss = () => this.sync();
+    this.sync();
+  }
+
+  /** Read what other threads published since the last call; true when something new was learned. */
+  sync(): boolean {
+    const reg = this.registry;
+    // a lookup while a record is being applied (a map's constructor, say) must not start another pass
+    if (reg === undefined || this.syncing || reg.used === this.cursor) return false;
+    this.syncing = true;
+    try {
+      return this.apply(reg);
+    } finally {
+      this.syncing = false;
+    }
+  }
+
+  private syncing = false;
+
+  /** Apply records in order (a program refers only to maps published before it); the cursor passes each one applied. */
+  private apply(reg: ShareRegistry): boolean {
+    const { records } = reg.read(this.cursor);
+    let learned = false;
+    for (const r of records) {
+      if (r.kind === RecordKind.MAP) learned = this.applyMap(reg, r.off, r.key, r.body) || learned;
+      else if (r.kind === RecordKind.PROGRAM) {
+        const rec = decodeShared<ProgramRecord>(r.body, `program ${r.key}`);
+        if (!this.host.hasProgram(rec.id)) {
+          this.host.addProgram(this.programFrom(rec));
+          learned = true;
+        }
+      }
+      this.cursor = r.end;
+    }
+    return learned;
+  }
+
+  private applyMap(reg: ShareRegistry, off: number, id: number, body: Uint8Array): boolean {
+    const rec = decodeShared<MapRecord>(body, `map ${id}`);
+    if (reg.state(off) === MAP_CLOSED) {
+      this.closedMaps.set(rec.handle.spec.name, id);
+      return false;
+    }
+    if (this.host.maps.byIdLocal(id) !== undefined) return false;
+    this.host.mem.learn(rec.regions);
+    this.host.maps.adopt(rec.handle);
+    return true;
+  }
+
+  /** A map by name for a worker: the runtime's map, or a ShareError saying why there is none. */
+  sharedMap(name: string): BpfMap {
+    const m = this.host.maps.byName(name);
+    if (m !== undefined) return m;
+    if (this.closedMaps.has(name)) throw new ShareError(`map '${name}' was closed by the runtime that created it`);
+    throw new ShareError(`no map '${name}' in the shared runtime (only the thread that created the memory creates maps)`);
+  }
+
+  publishMap(m: BpfMap): void {
+    const reg = this.registry;
+    if (reg === undefined || m.attached) return;
+    const rec: MapRecord = { handle: m.handle(), regions: this.host.maps.regionsOf(m) };
+    this.mapRecords.set(m, reg.append(RecordKind.MAP, m.id, encodeShared(rec)));
+  }
+
+  private readonly mapRecords = new Map<BpfMap, number>();
+
+  private mapFreed(m: BpfMap): void {
+    const off = this.mapRecords.get(m);
+    if (off === undefined || this.registry === undefined) return;
+    this.registry.setState(off, MAP_CLOSED);
+    this.mapRecords.delete(m);
+  }
+
+  publishProgram(p: BpfProgram): void {
+    const reg = this.registry;
+    if (reg === undefined) return;
+    const log = p.verifierLog;
+    const rec: ProgramRecord = {
+      id: p.id,
+      spec: p.spec,
+      insns: p.insns,
+      verdict: log === undefined ? undefined : lastLine(log),
+      trusted: isTrusted(p.code),
+      callbacks: [...p.callbacks.keys()],
+      maps: p.maps.map((m) => m.id),
+    };
+    reg.append(RecordKind.PROGRAM, p.id, encodeShared(rec));
+  }
+
+  private programFrom(rec: ProgramRecord): BpfProgram {
+    const maps = rec.maps.map((id) => {
+      const m = this.host.maps.byIdLocal(id);
+      if (m === undefined) throw new ShareError(`program ${rec.spec.name} (id ${rec.id}) uses map id ${id}, which was closed or never published`);
+      return m;
+    });
+    const code = decodeProgram(rec.insns);
+    const callbacks = new Map<number, Program>(rec.callbacks.map((t) => [t, decodeProgram(callbackTrampoline(rec.insns, t))]));
+    if (rec.trusted) {
+      trustProgram(code);
+      for (const c of callbacks.values()) trustProgram(c);
+    }
+    const prog = new BpfProgram(this.host, rec.id, rec.spec, rec.insns, code, rec.verdict, callbacks, maps);
+    for (const m of maps) m.hold();
+    return prog;
+  }
+}
+
+function lastLine(log: string): string {
+  const lines = log.trimEnd().split('\n');
+  return lines[lines.length - 1] ?? '';
+}
