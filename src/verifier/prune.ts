@@ -18,13 +18,28 @@ export interface SlotLiveness {
   readonly at: (frame: number) => number;
 }
 
-/** Bijection between ids of the old and the current state. */
+/**
+ * Bijection between ids of the old and the current state. One instance is
+ * reused for every comparison (reset first): pruning compares many states
+ * per visit and should not allocate for each.
+ */
 class IdMap {
   private readonly o2c = new Map<number, number>();
   private readonly c2o = new Map<number, number>();
   private tmp = 1 << 30;
 
+  reset(): this {
+    if (this.o2c.size > 0) {
+      this.o2c.clear();
+      this.c2o.clear();
+    }
+    this.tmp = 1 << 30;
+    return this;
+  }
+
   check(oldId: number, curId: number): boolean {
+    // Both unset always agree (a fresh pair each, as check_scalar_ids would make).
+    if (oldId === 0 && curId === 0) return true;
     const o = oldId || ++this.tmp;
     const c = curId || ++this.tmp;
     const mc = this.o2c.get(o);
@@ -37,6 +52,8 @@ class IdMap {
     return mc === c && mo === o;
   }
 }
+
+const sharedIds = new IdMap();
 
 /**
  * 'within': the kernel's NOT_EXACT (dead registers and imprecise scalars
@@ -135,7 +152,7 @@ function hasIds(f: FuncState): boolean {
 export function statesEqual(old: VerifierState, cur: VerifierState, live: (frame: number) => number, exact: Exactness, slots?: SlotLiveness): boolean {
   if (old.frames.length !== cur.frames.length) return false;
   if (old.refs.length !== cur.refs.length) return false;
-  const ids = new IdMap();
+  const ids = sharedIds.reset();
   for (let f = 0; f < old.frames.length; f++) {
     const fo = old.frames[f]!;
     const fc = cur.frames[f]!;
@@ -162,11 +179,39 @@ export class Checkpoint {
   /** Times this state failed / succeeded to prune (states that keep missing are evicted, as the kernel does). */
   miss = 0;
   hit = 0;
+  /** Frames in the stored state (kept when the state itself is dropped). */
+  readonly depth: number;
+  private kept: VerifierState | null;
   constructor(
-    readonly state: VerifierState,
+    state: VerifierState,
     readonly parent: Checkpoint | null,
     readonly insn: number,
-  ) {}
+  ) {
+    this.kept = state;
+    this.depth = state.frames.length;
+  }
+
+  /** The stored state; only checkpoints still listed at their instruction have one. */
+  get state(): VerifierState {
+    if (!this.kept) throw new Error(`internal: checkpoint at insn ${this.insn} was evicted`);
+    return this.kept;
+  }
+
+  /** The stored state, or null once evicted (precision backtracking walks through evicted ones). */
+  get stored(): VerifierState | null {
+    return this.kept;
+  }
+
+  /**
+   * Evicted from its instruction's list: nothing compares with the state
+   * again, so it is dropped (the node stays: paths below still count their
+   * branches up the parent chain and backtrack through its history). Keeping
+   * every state of a long loop alive made the walk spend most of its time in
+   * the garbage collector.
+   */
+  evict(): void {
+    this.kept = null;
+  }
 }
 
 /** A path ended (exit or pruned): its checkpoints lose one pending branch each, up the chain. */
@@ -189,7 +234,7 @@ export { tnumEquals };
  * covers.
  */
 export function widenImpreciseScalars(old: VerifierState, cur: VerifierState): void {
-  const ids = new IdMap();
+  const ids = sharedIds.reset();
   const widens = (o: RegState, c: RegState): boolean =>
     o.type === RegType.SCALAR && c.type === RegType.SCALAR && !o.precise && !c.precise && !regSafe(o, c, ids, 'exact');
   const n = Math.min(old.frames.length, cur.frames.length);

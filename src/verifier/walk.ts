@@ -18,7 +18,7 @@ import { kernelInsnLine } from './log.js';
 import { stateLine } from './log-state.js';
 import { statesEqual, Checkpoint, finishBranch, type SlotLiveness } from './prune.js';
 import { stackLiveness, type StackLiveness } from './stack-liveness.js';
-import { markAllImprecise, propagatePrecision } from './precision.js';
+import { histEntry, markAllImprecise, propagatePrecision } from './precision.js';
 import { stepAlu, stepAtomic, stepLddw, stepLdAbs, stepLoad, stepStore } from './step-data.js';
 import { stepCondJmp, stepJa, stepMayGoto } from './step-jump.js';
 import { stepCall, stepCallLocal, stepExit } from './step-call.js';
@@ -114,10 +114,11 @@ export class Walk {
       }
       this.logInsn();
       this.nextInsn = this.insn + INSNS[env.prog.op[this.insn]!]!.slots;
+      const frame = env.state.frames.length - 1;
       const flow = this.step();
       if (flow === Flow.DONE) break;
       if (flow === Flow.POPPED) continue;
-      env.hist.push(this.insn * 128 + env.stackTag);
+      env.hist.push(histEntry(this.insn, frame, env.stackTag));
       env.stackTag = 0;
       this.prev = this.insn;
       this.insn = this.nextInsn;
@@ -233,7 +234,10 @@ export class Walk {
       if (addNew) old.miss++;
       // Loop entries at forced checkpoints are kept longer (the kernel's 64 against 3).
       const n = force && old.branches > 0 ? 64 : 3;
-      if (old.miss > old.hit * n + n) list.splice(k--, 1);
+      if (old.miss > old.hit * n + n) {
+        list.splice(k--, 1);
+        old.evict();
+      }
     }
     return false;
   }
