@@ -78,6 +78,7 @@ export class PerfEventArrayMap extends BpfMap {
     const at = Atomics.load(this.words(), ((this.region.start + SLOTS) >>> 2) + index) >>> 0;
     // a ring another thread mapped after this thread's views were made
     if (at !== 0 && at + RING_DATA > this.mem.u8.length) this.mem.resync();
+    if (at !== 0 && at + RING_DATA + this.mem.dv.getUint32(at + CAPACITY, true) > this.mem.u8.length) this.mem.resync();
     return at;
   }
 

@@ -10,7 +10,7 @@ import { ArrayMap } from './array.js';
 import type { BpfMap, MapHost } from './base.js';
 import { BloomFilterMap } from './bloom-filter.js';
 import { CgroupStorageMap } from './cgroup-storage.js';
-import { E2BIG, EACCES, EINVAL, EOPNOTSUPP, MapError } from './errno.js';
+import { E2BIG, EACCES, EINVAL, EOPNOTSUPP, ERANGE, MapError } from './errno.js';
 import { HashMap } from './hash.js';
 import { LpmTrieMap } from './lpm-trie.js';
 import { ArrayOfMaps, HashOfMaps } from './map-in-map.js';
@@ -21,6 +21,8 @@ import { RedirectMap } from './redirect-maps.js';
 import { RingBufMap } from './ringbuf.js';
 import { SkStorageMap } from './sk-storage.js';
 import { StackTraceMap } from './stack-trace.js';
+import { ArenaMap } from './arena.js';
+import { ARENA_MAX_BYTES, ARENA_PAGE_SIZE, BPF_F_NO_USER_CONV, BPF_F_SEGV_ON_FAULT, arenaBytes } from './arena-layout.js';
 import {
   BPF_F_INNER_MAP,
   BPF_F_MMAPABLE,
@@ -46,7 +48,7 @@ import {
 export type MapCtor = new (host: MapHost, spec: ResolvedSpec, id: number, attachAt?: number) => BpfMap;
 
 /** The kernel's size rules, by family; types without one check their sizes in their constructor. */
-type Shape = 'array' | 'hash' | 'keyless' | 'lpm' | 'ringbuf';
+type Shape = 'array' | 'hash' | 'keyless' | 'lpm' | 'ringbuf' | 'arena';
 
 export interface MapTypeRow {
   readonly impl: MapCtor;
@@ -59,7 +61,7 @@ export interface MapTypeRow {
   readonly lru?: boolean;
   /** Values are 4-byte ids of maps or programs. */
   readonly fdValue?: boolean;
-  /** map_extra is meaningful (bloom_filter: the number of hash functions). */
+  /** map_extra is meaningful (bloom_filter: the number of hash functions; arena: the user address). */
   readonly mapExtra?: boolean;
   /** Values may hold a bpf_spin_lock (the kernel's map_check_btf). */
   readonly spinLock?: boolean;
@@ -87,7 +89,7 @@ export const MAP_TYPES: Readonly<Record<string, MapTypeRow>> = {
   percpu_array: { impl: ArrayMap, flags: ARRAY_FLAGS, shape: 'array', perCpu: true, shared: true },
   lru_hash: { impl: HashMap, flags: HASH_FLAGS, shape: 'hash', lru: true, shared: true },
   lru_percpu_hash: { impl: HashMap, flags: HASH_FLAGS, shape: 'hash', lru: true, perCpu: true, shared: true },
-  lpm_trie: { impl: LpmTrieMap, flags: BPF_F_NO_PREALLOC | BPF_F_NUMA_NODE | ACCESS, shape: 'lpm' }, // the trie's shape is a JS structure
+  lpm_trie: { impl: LpmTrieMap, flags: BPF_F_NO_PREALLOC | BPF_F_NUMA_NODE | ACCESS, shape: 'lpm', shared: true },
   array_of_maps: { impl: ArrayOfMaps, flags: MAP_IN_MAP_FLAGS, shape: 'array', fdValue: true, notInner: true, mapInMap: true, shared: true },
   hash_of_maps: { impl: HashOfMaps, flags: MAP_IN_MAP_FLAGS, shape: 'hash', fdValue: true, notInner: true, mapInMap: true, shared: true },
   queue: { impl: QueueStackMap, flags: KEYLESS_FLAGS, shape: 'keyless', shared: true },
@@ -103,6 +105,7 @@ export const MAP_TYPES: Readonly<Record<string, MapTypeRow>> = {
   percpu_cgroup_storage: { impl: CgroupStorageMap, flags: 0, perCpu: true },
   stack_trace: { impl: StackTraceMap, flags: 0 },
   sk_storage: { impl: SkStorageMap, flags: BPF_F_NO_PREALLOC | (1 << 9) }, // BPF_F_CLONE; sk-storage.ts checks its sizes
+  arena: { impl: ArenaMap, flags: BPF_F_MMAPABLE | BPF_F_SEGV_ON_FAULT | BPF_F_NO_USER_CONV, shape: 'arena', mapExtra: true, notInner: true }, // pages in one region (arena.ts)
 };
 
 /** Map types this runtime implements. */
@@ -146,6 +149,17 @@ const SHAPE_CHECKS: Readonly<Record<Shape, (s: ResolvedSpec, row: MapTypeRow, ne
     need((flags & BPF_F_NO_PREALLOC) !== 0, EINVAL, 'lpm_trie requires BPF_F_NO_PREALLOC');
     need(keySize >= 5 && keySize <= 4 + LPM_DATA_SIZE_MAX, EINVAL, `key_size must be 5..${4 + LPM_DATA_SIZE_MAX} for lpm_trie, got ${keySize}`);
     need(valueSize >= 1 && valueSize <= LPM_VAL_SIZE_MAX, EINVAL, `value_size must be 1..${LPM_VAL_SIZE_MAX} for lpm_trie, got ${valueSize}`);
+  },
+  // arena_map_alloc: no key or value, BPF_F_MMAPABLE, at most 4 GiB, a page-aligned user address
+  // whose range does not cross a 4 GiB boundary
+  arena({ keySize, valueSize, maxEntries, flags, mapExtra }, _row, need) {
+    need(keySize === 0 && valueSize === 0, EINVAL, 'key_size and value_size must be 0 for arena');
+    need(maxEntries > 0, EINVAL, 'max_entries must not be 0');
+    need((flags & BPF_F_MMAPABLE) !== 0, EINVAL, 'arena requires BPF_F_MMAPABLE');
+    need(mapExtra % ARENA_PAGE_SIZE === 0, EINVAL, `map_extra 0x${mapExtra.toString(16)} (the user address) is not page-aligned`);
+    const bytes = arenaBytes(maxEntries);
+    need(bytes <= ARENA_MAX_BYTES, E2BIG, `max_entries ${maxEntries} pages exceed the 4 GiB an arena may span`);
+    need(Math.floor(mapExtra / ARENA_MAX_BYTES) === Math.floor((mapExtra + bytes - 1) / ARENA_MAX_BYTES), ERANGE, `the arena at map_extra 0x${mapExtra.toString(16)} would cross a 4 GiB boundary`);
   },
   ringbuf({ keySize, valueSize, maxEntries }, _row, need) {
     need(keySize === 0 && valueSize === 0, EINVAL, 'key_size and value_size must be 0 for ringbuf');
@@ -197,7 +211,7 @@ export function normalizeSpec(spec: MapSpec, cpus: number): ResolvedSpec {
   const maxEntries = typeName === 'perf_event_array' && spec.maxEntries === 0 ? cpus : spec.maxEntries;
   const extra = flags & ~row.flags;
   if (extra !== 0) throw bad(EINVAL, `map_flags 0x${extra.toString(16)} are not valid for ${typeName}`);
-  if (!row.mapExtra && mapExtra !== 0) throw bad(EINVAL, `map_extra is only valid for bloom_filter`);
+  if (!row.mapExtra && mapExtra !== 0) throw bad(EINVAL, `map_extra is only valid for bloom_filter and arena`);
   const base = { name, type, typeName, keySize, valueSize, maxEntries, flags, mapExtra, frozen: spec.frozen ?? false };
   if (row.shape !== undefined) SHAPE_CHECKS[row.shape](base, row, need);
   let innerMap: ResolvedSpec | undefined;
@@ -208,8 +222,10 @@ export function normalizeSpec(spec: MapSpec, cpus: number): ResolvedSpec {
   } else if (spec.innerMap) {
     throw bad(EINVAL, `only map-in-map types take an inner map`);
   }
-  if (spec.initial && spec.initial.length > (typeName === 'array' ? valueSize : 0))
-    throw bad(EINVAL, `initial contents (${spec.initial.length} bytes) do not fit ${typeName === 'array' ? `value_size ${valueSize}` : `a ${typeName} map`}`);
+  // initial contents: element 0 of an array, the globals at the end of an arena (arena.ts)
+  const room = typeName === 'array' ? valueSize : typeName === 'arena' ? arenaBytes(maxEntries) : 0;
+  if (spec.initial && spec.initial.length > room)
+    throw bad(typeName === 'arena' ? E2BIG : EINVAL, `initial contents (${spec.initial.length} bytes) do not fit ${typeName === 'array' ? `value_size ${valueSize}` : typeName === 'arena' ? `the arena's ${room} bytes` : `a ${typeName} map`}`);
   const spinLockOff = spec.spinLockOff;
   if (spinLockOff !== undefined) {
     // the kernel's map_check_btf: spin locks only in hash and array values, 4-byte aligned, inside the value

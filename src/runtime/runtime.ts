@@ -45,6 +45,8 @@ import { runtimeTailCall } from './tail-call.js';
 import { verifyProgram } from './verify.js';
 import { spinLockOffset } from './spin-lock.js';
 import { trustProgram } from '../vm/engines.js';
+import { markArenaProgram } from '../maps/arena.js';
+import type { ArenaInfo } from '../verifier/arena.js';
 import { RuntimeSharing, type RuntimeShare, type ShareOptions, type SharingHost } from './share.js';
 
 const MAX_CALLBACK_DEPTH = 8;
@@ -355,10 +357,11 @@ export class Runtime implements ProgramHost, SharingHost {
     const reasons = [...unsupportedReasons(spec, { ...p, externs: kf.otherExterns }), ...kf.reasons];
     if (reasons.length > 0) throw fail(reasons.join('; '));
     let log: string | undefined;
+    let arena: ArenaInfo | undefined;
     try {
       const raw = decodeProgram(p.insns);
       checkHelperCalls(raw, this.helpers, p.license);
-      if (verify) log = verifyProgram(p, spec, { possibleCpus: this.cpus, extraHelpers: this.helpers.protos() });
+      if (verify) ({ log, arena } = verifyProgram(p, spec, { possibleCpus: this.cpus, extraHelpers: this.helpers.protos() }));
       const insns = relocateMapRefs(p, maps);
       mapKfuncCalls(insns, spec, p);
       const callbacks = new Map(resolveFuncRefs(insns).map((t) => [t, decodeProgram(callbackTrampoline(insns, t))]));
@@ -369,6 +372,8 @@ export class Runtime implements ProgramHost, SharingHost {
         trustProgram(code);
         for (const c of callbacks.values()) trustProgram(c);
       }
+      // arena loads and stores the verifier found: the engines confine them to the arena
+      markArenaProgram(arena, maps, code, callbacks.values());
       const id = this.sharing.nextProgramId() ?? this.programs.length;
       // the program holds the maps it refers to, as the kernel's used_maps: closing them keeps them alive for it
       const used = [...new Set(p.mapRefs.map((r) => maps[r.map]!))];
@@ -398,6 +403,8 @@ export class Runtime implements ProgramHost, SharingHost {
   /** Forget every map (their memory is released) and program. */
   dispose(): void {
     for (const p of this.programs) if (p !== undefined) releaseTestRunContext(p);
+    // an attached runtime's programs hold references to maps another thread frees: give them back
+    if (this.attached) for (const p of this.programs) p?.releaseMaps();
     for (const m of this.maps.list()) this.maps.destroy(m);
     this.programs.length = 1;
     this.pins.clear();
