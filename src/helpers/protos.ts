@@ -43,7 +43,9 @@ export type ArgKind =
   | 'ctx_or_null'
   /** Writable, naturally aligned memory of 4 / 8 bytes the helper fills (ARG_PTR_TO_FIXED_SIZE_MEM | MEM_WRITE | MEM_ALIGNED). */
   | 'out_u32'
-  | 'out_u64';
+  | 'out_u64'
+  /** The struct bpf_spin_lock in a map value, at its offset from BTF (ARG_PTR_TO_SPIN_LOCK). */
+  | 'spin_lock';
 
 /** 'cpu_id': an integer in [0, number of possible CPUs). */
 export type RetKind = 'integer' | 'void' | 'map_value_or_null' | 'ringbuf_mem_or_null' | 'cpu_id'
@@ -182,6 +184,9 @@ proto('get_local_storage', ['const_map_ptr', 'anything'], 'map_value');
 proto('sk_select_reuseport', ['ctx', 'const_map_ptr', 'map_key', 'anything']);
 proto('strtol', ['mem', 'const_size', 'anything', 'out_u64']);
 proto('strtoul', ['mem', 'const_size', 'anything', 'out_u64']);
+// Locks (the verifier's critical.ts: one held at a time, no calls while held)
+proto('spin_lock', ['spin_lock'], 'void');
+proto('spin_unlock', ['spin_lock'], 'void');
 
 export const HELPER_PROTOS: readonly HelperProto[] = P;
 
@@ -207,7 +212,7 @@ const BASE = [
   // privileged (CAP_BPF / CAP_PERFMON) additions of bpf_base_func_proto
   'jiffies64', 'trace_printk', 'probe_read_user', 'probe_read_kernel', 'probe_read_user_str', 'probe_read_kernel_str',
   'get_current_task', 'loop', 'for_each_map_elem', 'snprintf', 'strncmp', 'map_lookup_percpu_elem',
-  'strtol', 'strtoul',
+  'strtol', 'strtoul', 'spin_lock', 'spin_unlock',
 ];
 const TRACING = [
   // bpf_ktime_get_coarse_ns is refused for tracing programs

@@ -226,7 +226,7 @@ export function syncLinkedScalars(state: VerifierState, r: RegState): void {
  * copy becomes the scalar 0; on the other side the "or null" goes away.
  * Returns the reference id released on the null side (ring buffer memory), or 0.
  */
-export function markPtrOrNull(state: VerifierState, id: number, isNull: boolean, innerMap?: (mapIndex: number) => number): number {
+export function markPtrOrNull(state: VerifierState, id: number, isNull: boolean, innerMap?: (mapIndex: number) => number, keepId?: (r: RegState) => boolean): number {
   let released = 0;
   state.updateRegs((r) => r.id === id && (r.flags & RegFlag.MAYBE_NULL) !== 0, (r) => {
     if (isNull) {
@@ -240,8 +240,9 @@ export function markPtrOrNull(state: VerifierState, id: number, isNull: boolean,
         r.type = RegType.CONST_PTR_TO_MAP;
         r.mapIndex = inner;
       }
-      // The id only tied the copies for this check (references keep ref_obj_id).
-      r.id = 0;
+      // The id only tied the copies for this check (references keep ref_obj_id; a value
+      // holding a bpf_spin_lock keeps it too, critical.ts keepsLockId).
+      if (!keepId?.(r)) r.id = 0;
     }
   });
   if (isNull && released) {

@@ -32,6 +32,10 @@ export interface MapInfo {
   readonly values?: Uint8Array;
   /** Map-in-map (array_of_maps, hash_of_maps): the shape of the inner maps. */
   readonly inner?: MapInfo;
+  /** The map was created with BTF for its value (btf_value_type_id): bpf_spin_lock needs it. */
+  readonly valueBtf?: boolean;
+  /** Byte offset of the value's struct bpf_spin_lock, from its BTF (critical.ts), when it has one. */
+  readonly spinLockOff?: number;
 }
 
 /** Source position of an instruction, from BTF line info. */

@@ -15,6 +15,7 @@ import { markPrecise } from './precision.js';
 import { BPF_ATTACH_TYPE, BPF_FUNC, BPF_MAP_TYPE, BPF_PROG_TYPE, nameOf } from '../internal/uapi.gen.js';
 import { STACK_SIZE } from '../isa/fields.js';
 import { checkCurrentTaskBtf } from './kfunc-check.js';
+import { checkLockOverlap, checkResourceLeak, mapHasSpinLock, processSpinLock } from './critical.js';
 
 const WRITING_HELPERS = new Set(['map_delete_elem', 'map_update_elem', 'map_push_elem', 'map_pop_elem'].map((n) => BPF_FUNC[n]!));
 
@@ -77,6 +78,7 @@ export function checkHelperMem(env: Env, regno: number, size: bigint, write: boo
       if (write && mapReadonly(m)) reject(`write into map forbidden, value_size=${m.valueSize} off=${r.off} size=${n}`);
       const vs = m?.valueSize ?? 0;
       checkMemRegion(env, regno, r, r.off, n, vs, zeroOk, (o) => `invalid access to map value, value_size=${vs} off=${o} size=${n}`);
+      checkLockOverlap(env, r, r.off, n);
       return;
     }
     case RegType.PTR_TO_PACKET:
@@ -290,6 +292,9 @@ export function checkHelperCall(env: Env, id: number): void {
         if (!r.refObjId) reject(`R${regno} must be referenced when passed to release function`);
         meta.releaseRef = r.refObjId;
         break;
+      case 'spin_lock':
+        processSpinLock(env, regno, id === BPF_FUNC['spin_lock']);
+        break;
     }
   }
   if (meta.mapIndex >= 0) {
@@ -300,10 +305,7 @@ export function checkHelperCall(env: Env, id: number): void {
   if (id === BPF_FUNC['get_local_storage'] && !isNullConst(regs[2]!)) reject("get_local_storage() doesn't support non-zero flags");
   if (meta.releaseRef) releaseReference(env, meta.releaseRef);
   // A taken tail call never returns: references held now could never be released.
-  if (id === BPF_FUNC['tail_call'] && env.state.refs.length > 0) {
-    for (const r of env.state.refs) env.log.line(`Unreleased reference id=${r.id} alloc_insn=${r.insn}`);
-    reject('tail_call would lead to reference leak');
-  }
+  if (id === BPF_FUNC['tail_call']) checkResourceLeak(env, 'tail_call');
   // A tail call that returns changed nothing, but a subprogram that tail-calls may
   // have run a program that moved the packet: the caller's pointers are stale.
   if (CHANGES_PACKET_DATA.has(id) || (id === BPF_FUNC['tail_call'] && env.state.frames.length > 1)) clearPacketPointers(env);
@@ -342,7 +344,8 @@ export function checkHelperCall(env: Env, id: number): void {
       const sure = id === BPF_FUNC['map_lookup_elem'] && (mt === BPF_MAP_TYPE['array'] || mt === BPF_MAP_TYPE['percpu_array']) && meta.constKey >= 0 && m !== undefined && meta.constKey < m.maxEntries;
       markPointer(r0, RegType.PTR_TO_MAP_VALUE, sure ? 0 : RegFlag.MAYBE_NULL);
       r0.mapIndex = meta.mapIndex;
-      if (!sure) r0.id = ++env.nextId;
+      // A value holding a lock gets an id even when it cannot be NULL: unlock must name the pointer lock took.
+      if (!sure || mapHasSpinLock(m)) r0.id = ++env.nextId;
       break;
     }
     case 'socket_or_null_acquire':

@@ -25,6 +25,7 @@ import type { VerifierState } from './state.js';
 import type { Cfg } from './cfg.js';
 import { emitComment } from './log-state.js';
 import { Flow, type Walk } from './walk.js';
+import { checkCallUnderLock, kfuncSections } from './critical.js';
 
 
 /**
@@ -37,6 +38,7 @@ export function stepKfunc(w: Walk): Flow {
   const env = w.env;
   const insn = w.insn;
   const mark = w.log.mark() + 1;
+  checkCallUnderLock(env, 'kfunc', env.prog.imm[insn]!);
   const queued = checkKfuncCall(env, env.prog.imm[insn]!);
   if (queued) {
     // (env.cp is the checkpoint just stored here: next() calls force one.)
@@ -103,6 +105,7 @@ export function checkKfuncCall(env: Env, imm: number): VerifierState | undefined
     else iterCheck(env, 1, it);
   }
   if (release) releaseReference(env, release);
+  kfuncSections(env, def);
   const castTo = def.ret.kind === 'rdonly_cast' ? rdonlyCastTarget(env, ext) : 0;
   for (let i = 1; i <= 5; i++) markNotInit(regs[i]!);
   setReturn(env, def, def.ret, castTo);

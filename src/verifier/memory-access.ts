@@ -20,6 +20,7 @@ import { STACK_SIZE } from '../isa/fields.js';
 import { checkBtfAccess } from './kfuncs-btf.js';
 import { checkMapPtrAccess } from './map-ptr.js';
 import { checkTracingCtxLoad } from './tracing-ctx.js';
+import { checkLockOverlap } from './critical.js';
 
 /** BPF_MAX_VAR_OFF: variable offsets must stay below 2^29. */
 export const MAX_VAR_OFF = 1 << 29;
@@ -72,6 +73,7 @@ function checkMapAccess(env: Env, a: Access, r: RegState): void {
   const vs = mapValueSize(env, r);
   const off = a.off + r.off;
   checkMemRegion(env, a.regno, r, off, a.size, vs, false, (o) => `invalid access to map value, value_size=${vs} off=${o} size=${a.size}`);
+  checkLockOverlap(env, r, off, a.size);
 }
 
 /**

@@ -10,12 +10,20 @@ import type { MapInfo, VerifyOptions } from './env.js';
 import { kfuncCalls } from './kfuncs-object.js';
 import { tracingCtxOf, type TracingCtx } from './tracing-ctx.js';
 import { BPF_PROG_TYPE } from '../internal/uapi.gen.js';
+import { spinLockOffset } from '../runtime/spin-lock.js';
+
+/** Whether the map's value has BTF, and where its bpf_spin_lock is (the runtime's and the verifier's one reading). */
+function valueBtf(spec: ObjectSpec, m: MapSpec): Pick<MapInfo, 'valueBtf' | 'spinLockOff'> {
+  if (spec.btf === undefined || !m.valueTypeId) return {};
+  const off = spinLockOffset(spec.btf, m.valueTypeId, m.name);
+  return off === undefined ? { valueBtf: true } : { valueBtf: true, spinLockOff: off };
+}
 
 /** The maps an object's programs refer to (lddw map index = position here). */
 export function verifierMaps(spec: ObjectSpec): MapInfo[] {
   const info = (m: MapSpec): MapInfo => ({
     type: m.typeId, keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries, flags: m.flags, name: m.name,
-    readonly: m.frozen === true, ...(m.innerMap ? { inner: info(m.innerMap) } : {}),
+    readonly: m.frozen === true, ...(m.innerMap ? { inner: info(m.innerMap) } : {}), ...valueBtf(spec, m),
   });
   // Only the object's own maps carry contents: an inner map is never frozen.
   return spec.maps.map((m) => (m.frozen === true && m.initial !== undefined ? { ...info(m), values: m.initial } : info(m)));

@@ -7,6 +7,7 @@
 // exploration is still under way (an enclosing loop) are never used to
 // prune; an exact match with one of them is an infinite loop.
 
+import { sectionsEqual } from './critical.js';
 import { RegState, RegType, markUnknown, scalarWithin, sameBounds } from './reg-state.js';
 import { tnumEquals } from './tnum.js';
 import { StackByte, type FuncState, type VerifierState } from './state.js';
@@ -168,7 +169,7 @@ export function statesEqual(old: VerifierState, cur: VerifierState, live: (frame
     if (!stackSafe(fo, fc, ids, exact, slots ? slots.live.lo[at] : undefined, slots ? slots.live.hi[at] : undefined)) return false;
   }
   for (let i = 0; i < old.refs.length; i++) if (!ids.check(old.refs[i]!.id, cur.refs[i]!.id)) return false;
-  return true;
+  return sectionsEqual(old, cur, ids);
 }
 
 /** A state stored at a prune point, with the number of paths below it still being explored. */

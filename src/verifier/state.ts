@@ -126,6 +126,14 @@ export class VerifierState {
   mayGotoDepth = 0;
   /** Callback bodies entered on this path (the kernel's callback_unroll_depth). */
   callbackUnrollDepth = 0;
+  /** The bpf_spin_lock held (the kernel's active_lock, critical.ts): index of the map whose value holds it, -1 when none. */
+  lockMap = -1;
+  /** Id of the map value pointer the lock was taken through (0: a map value address from lddw). */
+  lockId = 0;
+  /** Inside bpf_rcu_read_lock() (active_rcu_lock). */
+  rcuLock = false;
+  /** bpf_preempt_disable() calls not yet matched by bpf_preempt_enable() (active_preempt_locks). */
+  preemptLocks = 0;
 
   get cur(): FuncState {
     return this.frames[this.frames.length - 1]!;
@@ -137,6 +145,10 @@ export class VerifierState {
     s.refs = this.refs.map((r) => ({ ...r }));
     s.mayGotoDepth = this.mayGotoDepth;
     s.callbackUnrollDepth = this.callbackUnrollDepth;
+    s.lockMap = this.lockMap;
+    s.lockId = this.lockId;
+    s.rcuLock = this.rcuLock;
+    s.preemptLocks = this.preemptLocks;
     return s;
   }
 

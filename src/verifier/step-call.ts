@@ -21,6 +21,7 @@ import { markPrecise } from './precision.js';
 import { emitComment, formatState, regName } from './log-state.js';
 import { Flow, type Walk } from './walk.js';
 import { checkTrustedArg } from './kfunc-check.js';
+import { checkCallUnderLock, checkGlobalCallSections, checkResourceLeak } from './critical.js';
 
 /**
  * A helper call. bpf_loop and bpf_for_each_map_elem also push a path into
@@ -31,6 +32,7 @@ import { checkTrustedArg } from './kfunc-check.js';
 export function stepCall(w: Walk): void {
   const env = w.env;
   const imm = env.prog.imm[w.insn]!;
+  checkCallUnderLock(env, 'helper', imm);
   const site = isCallbackHelper(imm) ? callbackSite(env, imm) : undefined;
   let before: VerifierState | undefined;
   let more = site !== undefined;
@@ -62,6 +64,7 @@ export function stepCallLocal(w: Walk): void {
   const g = w.globals.get(target);
   if (g) {
     // A global function: check the arguments against its prototype, then go on as after a helper.
+    checkGlobalCallSections(env);
     checkGlobalCall(env, g, w.cfg.subprogs.indexOf(target));
     // A function that may move packet data (itself or through its callees) leaves stale packet pointers.
     if (subprogChangesPacket(env.prog, w.cfg, target, new Set())) clearPacketPointers(env);
@@ -90,6 +93,8 @@ export function stepExit(w: Walk): Flow {
   if (w.level >= 1) emitComment(env, w.insnText);
   const st = env.state;
   const r0 = st.cur.regs[0]!;
+  // Leaving the program: sections closed, references released (before r0 is looked at, as the kernel does).
+  if (st.frames.length === 1) checkResourceLeak(env, w.globalFn ? 'BPF_EXIT instruction in global subprogram' : 'BPF_EXIT instruction in main prog');
   // A static function may return without setting r0 (the kernel's
   // prepare_func_exit copies it as it is; the caller cannot read it then).
   const staticReturn = st.frames.length > 1 && !st.cur.callback;
@@ -97,7 +102,6 @@ export function stepExit(w: Walk): Flow {
   w.noteDepth();
   if (st.frames.length === 1 && w.globalFn) {
     if (r0.type !== RegType.SCALAR) throw new Reject(`At subprogram exit the register R0 is not a scalar value (${regName(r0)})`);
-    if (st.refs.length > 0) throw new Reject('BPF_EXIT instruction in global subprogram would lead to reference leak');
     return w.endPath();
   }
   if (st.frames.length > 1) {
@@ -108,10 +112,6 @@ export function stepExit(w: Walk): Flow {
     return Flow.NEXT;
   }
   checkReturnCode(env, r0);
-  if (st.refs.length > 0) {
-    for (const r of st.refs) env.log.line(`Unreleased reference id=${r.id} alloc_insn=${r.insn}`);
-    throw new Reject('BPF_EXIT instruction in main prog would lead to reference leak');
-  }
   return w.endPath();
 }
 

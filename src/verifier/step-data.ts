@@ -16,6 +16,7 @@ import { tnumIsConst } from './tnum.js';
 import { emitComment, regName } from './log-state.js';
 import type { Walk } from './walk.js';
 import { returnToCaller } from './step-call.js';
+import { checkResourceLeak } from './critical.js';
 
 /** The immediate operand as a register (one, reused: no allocation per instruction). */
 const immReg = new RegState();
@@ -198,10 +199,11 @@ export function stepLdAbs(w: Walk, def: InsnDef): void {
     throw new Reject('BPF_LD_[ABS|IND] instructions not allowed for this program type');
   }
   for (const f of env.state.frames) if (f.callback) throw new Reject('cannot use BPF_LD_[ABS|IND] within callback');
+  // An LD_ABS that fails ends the program: no lock, section or reference may be held (the kernel checks before R6).
+  checkResourceLeak(env, 'BPF_LD_[ABS|IND]');
   if (def.shape === Shape.LdInd) readReg(regs, env.prog.src[w.insn]!);
   const r6 = regs[6]!;
   if (r6.type !== RegType.PTR_TO_CTX) throw new Reject('at the time of BPF_LD_ABS|IND R6 != pointer to skb');
-  if (env.state.refs.length > 0) throw new Reject('BPF_LD_[ABS|IND] would lead to reference leak');
   for (let i = 1; i <= 5; i++) markNotInit(regs[i]!);
   markUnknown(regs[0]!);
   coerceToSize(regs[0]!, def.width / 8);

@@ -8,6 +8,7 @@ import { JmpOp } from '../isa/fields.js';
 import { Reject, type Env, type MapInfo } from './env.js';
 import type { VerifierState } from './state.js';
 import { RegFlag, RegType, isNullConst, markConstScalar, RegState } from './reg-state.js';
+import { keepsLockId } from './critical.js';
 import {
   scalarBranchTaken, regSetMinMax, revOpcode, syncLinkedScalars, markPtrOrNull, matchPktPointers, findGoodPktPointers,
 } from './branches.js';
@@ -159,8 +160,9 @@ function checkCondJmp(env: Env, isReg: boolean, dstno: number, srcno: number, im
     // A map-in-map lookup that is not NULL is the inner map.
     const count = env.opts.maps?.length ?? 0;
     const inner = (idx: number): number => innerMapIndex(env.maps, idx, count);
-    markPtrOrNull(other, dst.id, op === JmpOp.JEQ, inner);
-    markPtrOrNull(env.state, dst.id, op === JmpOp.JNE, inner);
+    const keep = (r: RegState): boolean => keepsLockId(env, r);
+    markPtrOrNull(other, dst.id, op === JmpOp.JEQ, inner, keep);
+    markPtrOrNull(env.state, dst.id, op === JmpOp.JNE, inner, keep);
   } else if (isReg && !w32) {
     const m = matchPktPointers(op, dst, srcReg);
     if (m) {

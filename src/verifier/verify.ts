@@ -14,6 +14,7 @@ import { ctxLayout, structCtxLayout } from '../progtypes/ctx.js';
 import { Reject, type Env, type MapInfo, type VerifyOptions, type LineInfo } from './env.js';
 import { analyzeCfg, subprogEnd, type Cfg } from './cfg.js';
 import { prepareKfuncCalls } from './kfunc-check.js';
+import { checkMapProgCompat } from './critical.js';
 import { VerifierState } from './state.js';
 import { VerifierLog, statsLine } from './log.js';
 import { sourceLine } from './log-state.js';
@@ -206,6 +207,7 @@ function checkLddw(env: Env): void {
       const off = prog.imm64hi[i]! >>> 0;
       if (off >= map.valueSize) throw new Reject(`invalid access to map value pointer, value_size=${map.valueSize} off=${off}`);
     }
+    checkMapProgCompat(env, map);
   }
 }
 

@@ -35,8 +35,8 @@ function distinct(v: Uint8Array): number {
 }
 
 test('the bpf_spin_lock offset comes from BTF; BPF_F_LOCK copies leave the lock word alone and hide it', () => {
-  // the verifier does not yet allow bpf_spin_lock in cgroup/skb programs; the maps are what is tested here
-  const rt = new Runtime({ verify: false });
+  // the program is verified (the lock at the value's BTF offset, taken and released on every path)
+  const rt = new Runtime();
   const coll = rt.loadObject(readFileSync(OBJECT), { file: OBJECT });
   const hash = coll.map('hash_map');
   const array = coll.map('array_map');
@@ -81,7 +81,7 @@ test('BPF_F_LOCK without a bpf_spin_lock in the value is EINVAL; spin locks only
 });
 
 test('four workers (interpreter and JIT) write values under the lock; BPF_F_LOCK lookups never see a torn value', { timeout: 60_000 }, async () => {
-  const rt = new Runtime({ cpus: WORKERS, memory: { shared: true }, verify: false });
+  const rt = new Runtime({ cpus: WORKERS, memory: { shared: true } });
   const coll = rt.loadObject(readFileSync(OBJECT), { file: OBJECT });
   const hash = coll.map('hash_map');
   const array = coll.map('array_map');

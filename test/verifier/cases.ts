@@ -4,7 +4,8 @@
 //
 //   == name
 //   type: xdp                       (program type, default socket_filter)
-//   maps: array:4:8:1 hash:4:8:16   (type:key:value:entries[:flags], referenced as ld_pseudo rN, 1, INDEX)
+//   maps: array:4:8:1 hash:4:8:16   (type:key:value:entries[:flags[:btf|lock@OFF]], referenced as ld_pseudo rN, 1, INDEX;
+//                                    btf: the value has BTF; lock@OFF: its BTF struct holds a bpf_spin_lock at OFF)
 //   license: MIT                    (default GPL)
 //   expect: accept | reject TEXT    (TEXT: a substring of the kernel's error line)
 //   --
@@ -56,10 +57,13 @@ export function parseCases(text: string, file = 'cases.txt'): VerifierCase[] {
     const progType = BPF_PROG_TYPE[typeName];
     if (progType === undefined) throw new Error(`${file}:${start}: unknown program type ${typeName}`);
     const maps: MapInfo[] = (head.get('maps') ?? '').split(/\s+/).filter(Boolean).map((m) => {
-      const [t, k, v, e, f] = m.split(':');
+      const [t, k, v, e, f, b] = m.split(':');
       const type = BPF_MAP_TYPE[t!];
       if (type === undefined) throw new Error(`${file}:${start}: unknown map type ${t}`);
-      return { type, keySize: Number(k), valueSize: Number(v), maxEntries: Number(e), flags: Number(f ?? 0) };
+      const lock = /^lock@(\d+)$/.exec(b ?? '');
+      if (b !== undefined && b !== 'btf' && !lock) throw new Error(`${file}:${start}: map BTF is 'btf' or 'lock@OFF', not ${b}`);
+      const btf = b === undefined ? {} : lock ? { valueBtf: true, spinLockOff: Number(lock[1]) } : { valueBtf: true };
+      return { type, keySize: Number(k), valueSize: Number(v), maxEntries: Number(e), flags: Number(f ?? 0), ...btf };
     });
     const exp = head.get('expect') ?? '';
     const em = /^(accept|reject)\s*(.*)$/.exec(exp);

@@ -39,7 +39,10 @@ export function kernelVerdicts(reqs: readonly KernelRequest[]): KernelVerdict[] 
     .map((r) => JSON.stringify({
       insns: Buffer.from(r.bytes).toString('hex'), progType: r.progType, license: r.license ?? 'GPL', logLevel: r.logLevel ?? 1,
       progFlags: r.progFlags ?? 0, expectedAttachType: r.expectedAttachType ?? 0,
-      maps: r.maps.map((m) => ({ type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries, flags: m.flags ?? 0 })),
+      maps: r.maps.map((m) => ({
+        type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries, flags: m.flags ?? 0,
+        valueBtf: m.valueBtf === true, spinLockOff: m.spinLockOff,
+      })),
     }))
     .join('\n') + '\n';
   const p = spawnSync('python3', [script()], { input, encoding: 'utf8', maxBuffer: 1 << 28, timeout: 120_000 });

@@ -1,0 +1,181 @@
+// Critical sections, as the kernel's verifier (6.18) tracks them in the
+// state: the one bpf_spin_lock a path holds (active_lock: which map's value
+// and through which pointer id), a bpf_rcu_read_lock() section
+// (active_rcu_lock) and bpf_preempt_disable() nesting (active_preempt_locks).
+// While a spin lock is held no function may be called but
+// bpf_spin_unlock; no section may be left open at the program's exit, over
+// a tail call or an LD_ABS/LD_IND (which may end the program); the lock
+// word itself is never read or written but by the helpers. The lock's
+// offset in the value comes from the map's BTF (MapInfo.spinLockOff).
+
+import { reject, type Env, type MapInfo } from './env.js';
+import { RegFlag, RegType, regTypeName, type RegState } from './reg-state.js';
+import { tnumIsConst } from './tnum.js';
+import { BPF_FUNC, BPF_PROG_TYPE } from '../internal/uapi.gen.js';
+import { KF, type KfuncDef } from './kfuncs.js';
+import type { VerifierState } from './state.js';
+
+/** sizeof(struct bpf_spin_lock). */
+const SPIN_LOCK_SIZE = 4;
+
+/** Does the map's value hold a struct bpf_spin_lock (btf_record_has_field(BPF_SPIN_LOCK))? */
+export function mapHasSpinLock(m: MapInfo | undefined): boolean {
+  return m?.spinLockOff !== undefined;
+}
+
+/** The kernel's is_tracing_prog_type: programs that may run in any context (NMI included). */
+const TRACING_TYPES = new Set(
+  ['kprobe', 'tracepoint', 'perf_event', 'raw_tracepoint', 'raw_tracepoint_writable']
+    .map((n) => BPF_PROG_TYPE[n]).filter((x): x is number => x !== undefined),
+);
+
+/**
+ * A map the program loads (the kernel's check_map_prog_compatibility, run
+ * for every map reference before the walk): socket filters and tracing
+ * programs cannot use maps whose values hold a bpf_spin_lock.
+ */
+export function checkMapProgCompat(env: Env, m: MapInfo): void {
+  if (!mapHasSpinLock(m)) return;
+  const t = env.opts.progType;
+  if (t === BPF_PROG_TYPE['socket_filter']) reject('socket filter progs cannot use bpf_spin_lock yet');
+  if (TRACING_TYPES.has(t)) reject('tracing progs cannot use bpf_spin_lock yet');
+}
+
+/** Map value ids: a lookup in a map with a lock keeps its id after the null check, to tell lock from lock (reg_may_point_to_spin_lock). */
+export function keepsLockId(env: Env, r: RegState): boolean {
+  return r.type === RegType.PTR_TO_MAP_VALUE && mapHasSpinLock(env.maps[r.mapIndex]);
+}
+
+/**
+ * The bpf_spin_lock / bpf_spin_unlock argument (ARG_PTR_TO_SPIN_LOCK and
+ * the kernel's process_spin_lock): a map value pointer at the exact,
+ * constant offset of its value's lock; lock takes it (one at a time),
+ * unlock releases the same lock, taken through the same pointer id.
+ */
+export function processSpinLock(env: Env, regno: number, isLock: boolean): void {
+  const r = env.state.cur.regs[regno]!;
+  if (r.type !== RegType.PTR_TO_MAP_VALUE || r.flags & RegFlag.MAYBE_NULL) {
+    reject(`R${regno} type=${regTypeName(r.type, r.flags)} expected=map_value, ptr_`);
+  }
+  if (!tnumIsConst(r.varOff)) reject(`R${regno} doesn't have constant offset. bpf_spin_lock has to be at the constant offset`);
+  const m = env.maps[r.mapIndex]!;
+  const name = m.name ?? '';
+  if (!m.valueBtf && m.spinLockOff === undefined) reject(`map '${name}' has to have BTF in order to use bpf_spin_lock`);
+  if (m.spinLockOff === undefined) reject(`map '${name}' has no valid bpf_spin_lock`);
+  const off = BigInt.asIntN(64, r.varOff.value) + BigInt(r.off);
+  if (off !== BigInt(m.spinLockOff)) reject(`off ${off} doesn't point to 'struct bpf_spin_lock' that is at ${m.spinLockOff}`);
+  const st = env.state;
+  if (isLock) {
+    if (st.lockMap >= 0) reject('Locking two bpf_spin_locks are not allowed');
+    st.lockMap = r.mapIndex;
+    st.lockId = r.id;
+    return;
+  }
+  if (st.lockMap < 0) reject('bpf_spin_unlock without taking a lock');
+  if (st.lockMap !== r.mapIndex || st.lockId !== r.id) reject('bpf_spin_unlock of different lock');
+  st.lockMap = -1;
+  st.lockId = 0;
+}
+
+/**
+ * A load, store or helper access of [off + var part, + size) in a map
+ * value (the kernel's check_map_access): no byte of the value's lock may be
+ * touched. `off` is the fixed offset (instruction and register).
+ */
+export function checkLockOverlap(env: Env, r: RegState, off: number, size: number): void {
+  const p = env.maps[r.mapIndex]?.spinLockOff;
+  if (p === undefined) return;
+  const o = BigInt(off);
+  if (r.smin + o < BigInt(p + SPIN_LOCK_SIZE) && BigInt(p) < r.umax + o + BigInt(size)) {
+    reject('bpf_spin_lock cannot be accessed directly by load/store');
+  }
+}
+
+/**
+ * Any call instruction while a lock is held (the kernel checks it in
+ * do_check before the call itself): only bpf_spin_unlock among helpers;
+ * static functions may be called (they share the lock state).
+ */
+export function checkCallUnderLock(env: Env, kind: 'helper' | 'kfunc', id: number): void {
+  if (env.state.lockMap < 0) return;
+  if (kind === 'helper' && id === BPF_FUNC['spin_unlock']) return;
+  reject('function calls are not allowed while holding a lock');
+}
+
+/** A call of a global function, which is verified on its own, outside the caller's sections. */
+export function checkGlobalCallSections(env: Env): void {
+  const st = env.state;
+  if (st.lockMap >= 0) {
+    env.log.line('global function calls are not allowed while holding a lock,');
+    reject('use static function instead');
+  }
+  if (st.preemptLocks > 0) {
+    env.log.line('global function calls are not allowed with preemption disabled,');
+    reject('use static function instead');
+  }
+}
+
+/**
+ * Leaving the program, or maybe leaving it (the kernel's
+ * check_resource_leak): `what` ("BPF_EXIT instruction in main prog",
+ * "tail_call", "BPF_LD_[ABS|IND]") may not happen inside a section, nor
+ * with references held, checked in the kernel's order.
+ */
+export function checkResourceLeak(env: Env, what: string): void {
+  const st = env.state;
+  if (st.lockMap >= 0) reject(`${what} cannot be used inside bpf_spin_lock-ed region`);
+  if (st.refs.length > 0) {
+    for (const r of st.refs) env.log.line(`Unreleased reference id=${r.id} alloc_insn=${r.insn}`);
+    reject(`${what} would lead to reference leak`);
+  }
+  if (st.rcuLock) reject(`${what} cannot be used inside bpf_rcu_read_lock-ed region`);
+  if (st.preemptLocks > 0) reject(`${what} cannot be used inside bpf_preempt_disable-ed region`);
+}
+
+/** Kfuncs that open and close sections, by name. */
+const RCU_LOCK = 'bpf_rcu_read_lock';
+const RCU_UNLOCK = 'bpf_rcu_read_unlock';
+const PREEMPT_DISABLE = 'bpf_preempt_disable';
+const PREEMPT_ENABLE = 'bpf_preempt_enable';
+
+/**
+ * After a kfunc's arguments are checked (the kernel's check_kfunc_call):
+ * bpf_rcu_read_lock/unlock and bpf_preempt_disable/enable open and close
+ * their sections; sleepable kfuncs may not run inside either. Leaving an
+ * RCU section makes the RCU pointers read inside it untrusted.
+ */
+export function kfuncSections(env: Env, def: KfuncDef): void {
+  const st = env.state;
+  const sleepable = (def.flags & KF.SLEEPABLE) !== 0;
+  if (st.rcuLock) {
+    if (def.name === RCU_LOCK) reject(`nested rcu read lock (kernel function ${def.name})`);
+    if (def.name === RCU_UNLOCK) {
+      st.updateRegs((r) => (r.flags & RegFlag.RCU) !== 0, (r) => {
+        r.flags = (r.flags & ~(RegFlag.RCU | RegFlag.MAYBE_NULL)) | RegFlag.UNTRUSTED;
+      });
+      st.rcuLock = false;
+    } else if (sleepable) {
+      reject(`kernel func ${def.name} is sleepable within rcu_read_lock region`);
+    }
+  } else if (def.name === RCU_LOCK) {
+    st.rcuLock = true;
+  } else if (def.name === RCU_UNLOCK) {
+    reject(`unmatched rcu read unlock (kernel function ${def.name})`);
+  }
+  if (st.preemptLocks > 0) {
+    if (def.name === PREEMPT_DISABLE) st.preemptLocks++;
+    else if (def.name === PREEMPT_ENABLE) st.preemptLocks--;
+    else if (sleepable) reject(`kernel func ${def.name} is sleepable within non-preemptible region`);
+  } else if (def.name === PREEMPT_DISABLE) {
+    st.preemptLocks++;
+  } else if (def.name === PREEMPT_ENABLE) {
+    reject(`unmatched attempt to enable preemption (kernel function ${def.name})`);
+  }
+}
+
+/** Do two states hold the same sections (states_equal's refsafe part for locks; the lock's pointer id through the states' id map)? */
+export function sectionsEqual(old: VerifierState, cur: VerifierState, ids: { check(o: number, c: number): boolean }): boolean {
+  if (old.lockMap !== cur.lockMap || (old.lockId === 0) !== (cur.lockId === 0)) return false;
+  if (old.lockId !== 0 && !ids.check(old.lockId, cur.lockId)) return false;
+  return old.rcuLock === cur.rcuLock && old.preemptLocks === cur.preemptLocks;
+}
