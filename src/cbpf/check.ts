@@ -8,7 +8,8 @@
 //  - every code is a known classic instruction the kernel accepts;
 //  - division and modulo by the constant 0 are rejected, shifts by a
 //    constant must be < 32, M[k] needs k < 16;
-//  - jumps go forward and stay inside the program;
+//  - jumps go forward and stay inside the program (the libpcap dialect
+//    also allows a `ja` back to an earlier instruction: see below);
 //  - an absolute load at a negative offset in the ancillary area must name
 //    a known SKF_AD_* field;
 //  - the last instruction is `ret #k` or `ret a`;
@@ -24,6 +25,8 @@ import { ClassicError } from './errors.js';
 import {
   ANCILLARY,
   BPF_ALU_OP,
+  BPF_CLASS,
+  BPF_JMP_OP,
   BPF_MAXINSNS,
   BPF_MEMWORDS,
   COp,
@@ -36,12 +39,42 @@ import {
 
 export type ClassicMode = 'socket' | 'seccomp';
 
+// The libpcap dialect. libpcap's own interpreter (bpf_filter) runs a `ja`
+// with a negative k as a backward jump, and libpcap's compiler emits such
+// loops for `protochain` (it walks the IPv6/IPv4 extension headers). The
+// kernel refuses them, so they are allowed only for programs that come from
+// libpcap's world: compiled from a tcpdump expression (filter/compile.ts
+// marks them) or read from a listing the user says is libpcap's. The mark
+// travels with the program object, so every consumer (ClassicFilter, the
+// scan driver, the CLI) checks and translates it the same way.
+const libpcapPrograms = new WeakSet<ClassicProgram>();
+
+/** Mark a program as libpcap's (backward `ja` allowed); returns it. */
+export function markLibpcapProgram<P extends ClassicProgram>(prog: P): P {
+  libpcapPrograms.add(prog);
+  return prog;
+}
+
+/** Is this program marked as libpcap's (see markLibpcapProgram)? */
+export function isLibpcapProgram(prog: ClassicProgram): boolean {
+  return libpcapPrograms.has(prog);
+}
+
+const JA_CODE = BPF_CLASS.JMP | BPF_JMP_OP.JA;
+
+/** Does the program contain a backward jump? */
+export function hasBackwardJump(prog: ClassicProgram): boolean {
+  return prog.some((ins) => ins.code === JA_CODE && (ins.k | 0) < 0);
+}
+
 /** sizeof(struct seccomp_data): nr, arch, instruction_pointer, args[6]. */
 export const SECCOMP_DATA_SIZE = 64;
 
 export interface CheckClassicOptions {
   /** Socket filter (default) or seccomp filter rules. */
   mode?: ClassicMode;
+  /** Allow `ja` back to an earlier instruction (libpcap's dialect). Default: whether the program is marked as libpcap's. */
+  backwardJumps?: boolean;
 }
 
 const KNOWN_AD: ReadonlySet<number> = new Set(ANCILLARY.map(([ad]) => ad));
@@ -58,6 +91,7 @@ export function ancillaryOf(k: number): number | undefined {
 /** Check a classic program; throws ClassicError on the first rule it breaks. */
 export function checkClassic(prog: ClassicProgram, options: CheckClassicOptions = {}): void {
   const mode = options.mode ?? 'socket';
+  const backward = options.backwardJumps ?? isLibpcapProgram(prog);
   const n = prog.length;
   if (n === 0) throw new ClassicError(-1, 'empty program');
   if (n > BPF_MAXINSNS) throw new ClassicError(-1, `${n} instructions, more than the limit of ${BPF_MAXINSNS}`);
@@ -84,6 +118,10 @@ export function checkClassic(prog: ClassicProgram, options: CheckClassicOptions 
         if (k >= BPF_MEMWORDS) throw new ClassicError(pc, `scratch memory index M[${k}] out of range (0..${BPF_MEMWORDS - 1})`);
         break;
       case COp.JA:
+        if (backward && (k | 0) < 0) {
+          if (pc + 1 + (k | 0) < 0) throw new ClassicError(pc, `ja ${k | 0} jumps to ${pc + 1 + (k | 0)}, before the start of the program`);
+          break;
+        }
         if (k >= n - pc - 1) throw new ClassicError(pc, `ja +${k} jumps to ${pc + 1 + k}, past the end of the program (${n} instructions)`);
         break;
       case COp.JMP_K:
@@ -114,36 +152,52 @@ export function checkClassic(prog: ClassicProgram, options: CheckClassicOptions 
   checkScratch(prog);
 }
 
-/** M[] reads only after writes on all paths (the kernel's check_load_and_stores). */
+/**
+ * M[] reads only after writes on all paths (the kernel's check_load_and_stores).
+ * With backward jumps the state at a loop head also depends on later
+ * instructions, so the linear scan repeats until no entry mask shrinks
+ * (masks only lose bits, so at most 17 passes).
+ */
 function checkScratch(prog: ClassicProgram): void {
   const n = prog.length;
   const masks = new Uint16Array(n).fill(0xffff);
-  let valid = 0;
-  for (let pc = 0; pc < n; pc++) {
-    const ins = prog[pc]!;
-    valid &= masks[pc]!;
-    const op = classicDef(ins.code)!.op;
-    switch (op) {
-      case COp.ST:
-      case COp.STX:
-        valid |= 1 << ins.k;
-        break;
-      case COp.LD_MEM:
-      case COp.LDX_MEM:
-        if ((valid & (1 << ins.k)) === 0) throw new ClassicError(pc, `M[${ins.k}] is read before it is written on some path`);
-        break;
-      case COp.JA:
-        masks[pc + 1 + ins.k] &= valid;
-        valid = 0xffff;
-        break;
-      case COp.JMP_K:
-      case COp.JMP_X:
-        masks[pc + 1 + ins.jt] &= valid;
-        masks[pc + 1 + ins.jf] &= valid;
-        valid = 0xffff;
-        break;
-      default:
-        break;
+  for (let again = true; again; ) {
+    again = false;
+    /** Narrow the state at a jump target; a narrowed earlier target needs another pass. */
+    const into = (from: number, to: number, valid: number): void => {
+      const m = masks[to]! & valid;
+      if (m !== masks[to]) {
+        masks[to] = m;
+        if (to <= from) again = true;
+      }
+    };
+    let valid = 0;
+    for (let pc = 0; pc < n; pc++) {
+      const ins = prog[pc]!;
+      valid &= masks[pc]!;
+      const op = classicDef(ins.code)!.op;
+      switch (op) {
+        case COp.ST:
+        case COp.STX:
+          valid |= 1 << ins.k;
+          break;
+        case COp.LD_MEM:
+        case COp.LDX_MEM:
+          if ((valid & (1 << ins.k)) === 0) throw new ClassicError(pc, `M[${ins.k}] is read before it is written on some path`);
+          break;
+        case COp.JA:
+          into(pc, pc + 1 + (ins.k | 0), valid);
+          valid = 0xffff;
+          break;
+        case COp.JMP_K:
+        case COp.JMP_X:
+          into(pc, pc + 1 + ins.jt, valid);
+          into(pc, pc + 1 + ins.jf, valid);
+          valid = 0xffff;
+          break;
+        default:
+          break;
+      }
     }
   }
 }

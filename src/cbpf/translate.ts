@@ -41,6 +41,18 @@
 // areas, as in the kernel (libpcap's bpf_filter would instead fail such
 // loads); test/cbpf/kernel-oracle.test.ts checks this against Linux.
 //
+// Backward jumps (libpcap's dialect, see check.ts: `protochain` walks the
+// extension headers in a loop) become real eBPF loops with a structural
+// bound: before the first instruction a budget of LOOP_BUDGET rounds is
+// stored in a stack word below M[], and every backward `ja` first takes one
+// round from it, ending the filter with 0 when none is left. The bound is
+// enforced by the code itself, so it holds where nothing verifies the
+// translation (ClassicFilter and the scan driver run it as trusted). Such a
+// translation does not pass the verifier (nor would it pass the kernel's):
+// X takes a new range every round and the budget is a new constant, so no
+// state prunes and the walk hits the 8192 pending-branch limit; that is why
+// the bound must not depend on verification.
+//
 // Seccomp filters get `struct seccomp_data` as ctx; `ld [k]` is a plain
 // 32-bit ctx load (the checker has made sure it is aligned and inside).
 
@@ -70,6 +82,19 @@ export { SKB, SKB_SIZE };
 export const MAX_PACKET_OFF = 0xffff;
 /** Where M[0] lives, relative to the frame pointer. */
 export const SCRATCH_OFF = -64;
+/** Where the loop budget lives (a u32 just below M[]), for programs with backward jumps. */
+export const LOOP_BUDGET_OFF = SCRATCH_OFF - 8;
+/**
+ * Backward jumps one packet may take. libpcap's loops (protochain) advance
+ * X through the packet by at least 8 bytes a round (the smallest IPv6
+ * extension header) and load at X each round; packet offsets stop at
+ * MAX_PACKET_OFF, where the load fails and ends the filter anyway, so such a
+ * loop never needs more than (MAX_PACKET_OFF + 1) / 8 = 8192 rounds and the
+ * bound never changes its result. A loop that does not advance ends here
+ * with 0 instead of never: libpcap's AH step sets X from the AH length alone
+ * and can revisit the same header forever (libpcap itself then hangs).
+ */
+export const LOOP_BUDGET = (MAX_PACKET_OFF + 1) / 8;
 
 export interface TranslateOptions {
   /** Socket filter (default) or seccomp filter. */
@@ -80,6 +105,8 @@ export interface TranslateOptions {
   netOffset?: number;
   /** Run the classic checker first (default true). */
   check?: boolean;
+  /** Allow backward `ja` (libpcap's dialect). Default: whether the program is marked as libpcap's (check.ts). */
+  backwardJumps?: boolean;
 }
 
 export interface Translation {
@@ -110,32 +137,67 @@ const JMP_NAME: Readonly<Record<number, readonly [string, string | undefined]>> 
 
 /**
  * The classic instructions, translated in order. known[pc]: packet bytes
- * [0, known) proven readable on every path into pc, or -1 while no path
- * reaches it. Jumps only go forward, so one pass in order sees every
- * predecessor first. A load inside the known range needs no bounds check of
- * its own (the verifier proves it the same way, per path). Unreachable
- * instructions are left out (pcMap -1): the eBPF verifier, like the
- * kernel's, rejects unreachable code, and classic programs often have some
- * (after a ret, or after a load that can never be in the packet).
+ * [0, known) proven readable on every path into pc. Forward jumps are seen
+ * before their target, so one pass in order sees every forward predecessor
+ * first; the target of a backward jump (a loop head) assumes nothing is
+ * known. A load inside the known range needs no bounds check of its own
+ * (the verifier proves it the same way, per path). Unreachable instructions
+ * are left out (pcMap -1): the eBPF verifier, like the kernel's, rejects
+ * unreachable code, and classic programs often have some (after a ret, or
+ * after a load that can never be in the packet).
  */
 export function emitBody(e: Emitter, prog: ClassicProgram, mode: ClassicMode, options: TranslateOptions, pcMap: Int32Array): void {
+  const live = reachableFrom0(prog, mode, options);
+  const loopHeads = backwardTargets(prog);
+  if (loopHeads.size > 0) {
+    // Before pc 0, so that a loop back to pc 0 does not refill the budget.
+    e.emit(O.mov32i, R_T1, 0, 0, LOOP_BUDGET);
+    e.emit(O.stxw, R_FP, R_T1, LOOP_BUDGET_OFF, 0);
+  }
   const known = new Float64Array(prog.length + 1).fill(-1);
   known[0] = 0;
   for (let pc = 0; pc < prog.length; pc++) {
-    if (known[pc]! < 0) {
+    if (!live[pc]) {
       pcMap[pc] = -1;
       continue;
     }
+    if (loopHeads.has(pc)) known[pc] = 0;
     pcMap[pc] = e.length;
     const out = translateOne(e, prog[pc]!, pc, mode, options, known[pc]!);
     for (const s of successors(prog, pc, mode, options)) known[s] = known[s]! < 0 ? out : Math.min(known[s]!, out);
   }
 }
 
+/** Targets of backward jumps (only `ja` can jump backward: jt/jf are unsigned). */
+function backwardTargets(prog: ClassicProgram): Set<number> {
+  const heads = new Set<number>();
+  prog.forEach((ins, pc) => {
+    if (classicDef(ins.code)?.op === COp.JA && (ins.k | 0) < 0) heads.add(pc + 1 + (ins.k | 0));
+  });
+  return heads;
+}
+
+/** Instructions some path from pc 0 reaches (a worklist: backward jumps can reach earlier code). */
+function reachableFrom0(prog: ClassicProgram, mode: ClassicMode, options: TranslateOptions): Uint8Array {
+  const live = new Uint8Array(prog.length);
+  const work = [0];
+  live[0] = 1;
+  while (work.length > 0) {
+    for (const s of successors(prog, work.pop()!, mode, options)) {
+      if (s < 0 || s >= prog.length) throw new ClassicError(s, 'jump outside the program');
+      if (!live[s]) {
+        live[s] = 1;
+        work.push(s);
+      }
+    }
+  }
+  return live;
+}
+
 /** Translate a classic program to eBPF. Throws ClassicError (checker, unsupported forms) or UnsupportedError. */
 export function translateClassic(prog: ClassicProgram, options: TranslateOptions = {}): Translation {
   const mode = options.mode ?? 'socket';
-  if (options.check ?? true) checkClassic(prog, { mode });
+  if (options.check ?? true) checkClassic(prog, { mode, ...(options.backwardJumps !== undefined && { backwardJumps: options.backwardJumps }) });
   return withFarRetry((far) => {
     const e = new Emitter(false, far);
     const pcMap = new Int32Array(prog.length);
@@ -190,7 +252,7 @@ function successors(prog: ClassicProgram, pc: number, mode: ClassicMode, options
     case COp.RET_X:
       return [];
     case COp.JA:
-      return [pc + 1 + ins.k];
+      return [pc + 1 + (ins.k | 0)];
     case COp.JMP_K:
     case COp.JMP_X:
       return [pc + 1 + ins.jt, pc + 1 + ins.jf];
@@ -352,7 +414,8 @@ function translateOne(e: Emitter, ins: ClassicInsn, pc: number, mode: ClassicMod
       e.emit(O.neg32, R_A, 0, 0, 0);
       return known;
     case COp.JA:
-      if (k !== 0) e.jump(O.ja, 0, 0, 0, pc + 1 + k);
+      if ((k | 0) < 0) emitBackJump(e, pc + 1 + (k | 0));
+      else if (k !== 0) e.jump(O.ja, 0, 0, 0, pc + 1 + k);
       return known;
     case COp.JMP_K:
     case COp.JMP_X:
@@ -376,6 +439,15 @@ function translateOne(e: Emitter, ins: ClassicInsn, pc: number, mode: ClassicMod
       e.emit(O.mov32r, R_A, R_X, 0, 0);
       return known;
   }
+}
+
+/** A backward `ja`: take one round from the loop budget (none left: the filter returns 0), then jump. */
+function emitBackJump(e: Emitter, target: number): void {
+  e.emit(O.ldxw, R_T1, R_FP, LOOP_BUDGET_OFF, 0);
+  e.cjump(O.jeq32i, O.jne32i, R_T1, 0, 0, FAIL);
+  e.emit(O.add32i, R_T1, 0, 0, -1);
+  e.emit(O.stxw, R_FP, R_T1, LOOP_BUDGET_OFF, 0);
+  e.jump(O.ja, 0, 0, 0, target);
 }
 
 /** End of the filter with the result in r0. */

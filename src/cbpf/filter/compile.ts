@@ -1,6 +1,7 @@
 // compileFilter: a tcpdump filter expression to a classic BPF program, the
 // equivalent of libpcap's pcap_compile.
 
+import { hasBackwardJump, markLibpcapProgram } from '../check.js';
 import type { ClassicInsn } from '../insn.js';
 import { emitProgram } from './emit.js';
 import { FilterError } from './errors.js';
@@ -36,7 +37,8 @@ export function compileFilter(expression: string, opts: FilterOptions = {}): Cla
   const ast = parseFilter(expression, (leaf) => ({ t: 'done', cond: gen.expr(leaf) }));
   if (ast === undefined) return emitProgram({ t: 'const', v: true }, { accept }).insns;
   const cond = gen.expr(ast);
-  const out = emitProgram(cond, { accept, optimize: opts.optimize });
+  const out = emitProgram(cond, { accept, optimize: gen.noOptimize ? false : opts.optimize });
   if (out.rejectsAll) throw new FilterError('expression rejects all packets', 0, expression);
-  return out.insns;
+  // `protochain` loops backward, which only libpcap's dialect of classic BPF allows.
+  return hasBackwardJump(out.insns) ? markLibpcapProgram(out.insns) : out.insns;
 }

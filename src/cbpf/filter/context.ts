@@ -11,6 +11,11 @@ export interface GenContext {
   /** IPv4 netmask for `ip broadcast`; undefined when unknown. */
   readonly netmask?: number;
   fail(reason: string): never;
+  /** A scratch word M[i] for code that keeps a value across statements (libpcap's alloc_reg order). */
+  allocReg(): number;
+  /** Set by primitives whose code libpcap leaves unoptimised for the whole expression (protochain's loop). */
+  noOptimize: boolean;
+  freeReg(reg: number): void;
 }
 
 export type Side = 'src' | 'dst';

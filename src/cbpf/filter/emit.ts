@@ -50,7 +50,7 @@ function dropRedundantLoads(order: Block[]): void {
   }
   for (const b of order) {
     const ps = preds.get(b);
-    if (b.ret !== undefined || b.stmts.length === 0 || ps === undefined) continue;
+    if (b.ret !== undefined || b.stmts.length === 0 || ps === undefined || hasInnerJumps(b)) continue;
     if (ps.every((p) => sameStmts(p.stmts, b.stmts))) {
       b.skip = b.stmts.length;
       continue;
@@ -61,6 +61,11 @@ function dropRedundantLoads(order: Block[]): void {
       if (ps.every((p) => xSource(p) === key)) b.skip = 1;
     }
   }
+}
+
+/** A block whose statements jump among themselves (protochain's loop): its list is emitted whole. */
+function hasInnerJumps(b: Block): boolean {
+  return b.stmts.some((s) => classOf(s.code) === BPF_CLASS.JMP);
 }
 
 /** Lay out blocks and resolve jumps, adding `ja` trampolines for jumps beyond 255. */
@@ -94,7 +99,8 @@ function layout(order: Block[]): ClassicInsn[] {
   }
   const out: ClassicInsn[] = [];
   for (const b of order) {
-    for (const s of b.stmts.slice(b.skip)) out.push(insn(s.code, s.k));
+    // Jumps inside a statement list are relative to the list, which stays contiguous.
+    for (const s of b.stmts.slice(b.skip)) out.push(insn(s.code, s.k, s.jt, s.jf));
     if (b.ret !== undefined) {
       out.push(insn(b.code, b.k));
       continue;

@@ -3,7 +3,7 @@
 // proto, broadcast, multicast, less/greater, vlan) and its error texts.
 
 import { UnsupportedError } from '../../internal/errors.js';
-import { BPF_CLASS, BPF_MODE, BPF_SIZE, stmt } from '../insn.js';
+import { BPF_CLASS, BPF_MEMWORDS, BPF_MODE, BPF_SIZE, stmt } from '../insn.js';
 import { atoin, broadcast, decnetHost, etherHost, hostV4, hostV6, multicast, prefixMask } from './addresses.js';
 import { relation } from './arith.js';
 import type { Expr, Id, ProtoQual, Quals } from './ast.js';
@@ -16,6 +16,7 @@ import type { LinkLayer } from './link.js';
 import { ETHER_TYPES, IP_PROTOCOLS, SERVICES } from './names.js';
 import { portProtos, portRange, ports, serviceQuals } from './ports.js';
 import { Layers } from './protocols.js';
+import { protochain } from './protochain.js';
 
 export interface GenOptions {
   /** IPv4 netmask for `ip broadcast`; undefined means unknown (then `ip broadcast` is an error). */
@@ -26,6 +27,10 @@ export class Gen implements GenContext {
   readonly layers: Layers;
   readonly netmask?: number;
   private pos = 0;
+  /** libpcap's scratch-register allocator: which words are taken, and where the search starts. */
+  private readonly regUsed = new Uint8Array(BPF_MEMWORDS);
+  private curReg = 0;
+  noOptimize = false;
 
   constructor(
     link: LinkLayer,
@@ -38,6 +43,21 @@ export class Gen implements GenContext {
 
   fail(reason: string): never {
     throw new FilterError(reason, this.pos, this.src);
+  }
+
+  allocReg(): number {
+    for (let n = 0; n < BPF_MEMWORDS; n++) {
+      if (!this.regUsed[this.curReg]) {
+        this.regUsed[this.curReg] = 1;
+        return this.curReg;
+      }
+      this.curReg = (this.curReg + 1) % BPF_MEMWORDS;
+    }
+    return this.fail('too many registers needed to evaluate expression');
+  }
+
+  freeReg(reg: number): void {
+    this.regUsed[reg] = 0;
   }
 
   expr(e: Expr): Cond {
@@ -186,8 +206,7 @@ export class Gen implements GenContext {
       case 'proto':
         return this.protoNumber(q.proto, value);
       case 'protochain':
-        // libpcap's protochain code loops with a backward jump, which classic BPF checkers refuse.
-        throw new UnsupportedError("filter: 'protochain' is not supported by tsbpf's filter compiler");
+        return protochain(this, q.proto, value);
       case 'gateway':
         this.fail("'gateway' requires a name");
     }
@@ -223,7 +242,7 @@ export class Gen implements GenContext {
         return this.protoNumber(q.proto, p);
       }
       case 'protochain':
-        throw new UnsupportedError("filter: 'protochain' is not supported by tsbpf's filter compiler");
+        return protochain(this, q.proto, this.protoName(q.proto, name));
       case 'gateway':
         this.fail("'gateway' not supported in this configuration");
     }
@@ -232,6 +251,28 @@ export class Gen implements GenContext {
 
 
 
+
+  /** libpcap's lookup_proto for `protochain NAME`: the name's number under the qualifier, or its error. */
+  private protoName(proto: ProtoQual, name: string): number {
+    let v: number | undefined;
+    switch (proto) {
+      case 'default':
+      case 'ip':
+      case 'ip6':
+        v = IP_PROTOCOLS.get(name);
+        if (v === undefined) this.fail(`unknown ip proto '${name}'`);
+        return v;
+      case 'link':
+        v = ETHER_TYPES.get(name);
+        if (v === undefined) this.fail(`unknown ether proto '${name}'`);
+        return v;
+      case 'iso':
+        // The OSI names libpcap knows (clnp, esis, isis) are keywords, so a name here is never one.
+        return this.fail(`unknown osi proto '${name}'`);
+      default:
+        return this.fail(`unknown protocol: ${name}`);
+    }
+  }
 
   /** `ip proto N`, `ip6 proto N`, `proto N`, `ether proto N`. */
   private protoNumber(proto: ProtoQual, n: number): Cond {

@@ -6,9 +6,13 @@
 
 import { BPF_ALU_OP, BPF_CLASS, BPF_JMP_OP, BPF_MODE, BPF_RVAL, BPF_SIZE, BPF_SRC, classOf, modeOf, opOf, sizeOf, srcOf, type ClassicProgram } from '../../../src/cbpf/insn.js';
 
+/** A guard for the test oracle only: libpcap itself would loop forever. */
+const MAX_BACK_JUMPS = 1_000_000;
+
 export function evalClassic(prog: ClassicProgram, pkt: Uint8Array, wireLen: number = pkt.length): number {
   let A = 0;
   let X = 0;
+  let backJumps = 0;
   const M = new Uint32Array(16);
   const load = (off: number, size: number): number | undefined => {
     if (off < 0 || off + size > pkt.length) return undefined;
@@ -67,7 +71,11 @@ export function evalClassic(prog: ClassicProgram, pkt: Uint8Array, wireLen: numb
         const b = srcOf(code) === BPF_SRC.X ? X : k;
         let taken: boolean;
         switch (opOf(code)) {
-          case BPF_JMP_OP.JA: pc += k; continue;
+          case BPF_JMP_OP.JA:
+            // libpcap's bpf_filter sign-extends k: protochain loops backward.
+            pc += k | 0;
+            if ((k | 0) < 0 && ++backJumps > MAX_BACK_JUMPS) throw new Error('classic program loops without end');
+            continue;
           case BPF_JMP_OP.JEQ: taken = A === b; break;
           case BPF_JMP_OP.JGT: taken = A > b; break;
           case BPF_JMP_OP.JGE: taken = A >= b; break;
