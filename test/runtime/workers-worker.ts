@@ -13,7 +13,7 @@ export type Task =
   /** Run `prog` with a = (i + worker) % mod, b = i % alt. */
   | { kind: 'spread'; prog: string; mod: number; alt: number }
   /** LPM: insert this worker's prefixes from user space, look up through `prog` meanwhile, delete every other one. */
-  | { kind: 'lpm'; prog: string; prefixes: number };
+  | { kind: 'lpm'; prog: string; prefixes: number; rounds: number };
 
 export interface WorkerJob {
   share: RuntimeShare;
@@ -44,24 +44,31 @@ function run(prog: string, a: number, b: number): number {
 /** An lpm_trie key: prefix length, then 4 address bytes, most significant first. */
 const lpmKey = (len: number, addr: number): Uint8Array => Uint8Array.of(len, 0, 0, 0, addr >>> 24, (addr >>> 16) & 255, (addr >>> 8) & 255, addr & 255);
 
-function lpm(prog: string, prefixes: number): number {
+function lpm(prog: string, prefixes: number, rounds: number): number {
   const trie = rt.map('trie');
   let failures = 0;
+  const net = (w: number, i: number): number => (10 << 24) | (w << 16) | (i << 8);
+  const value = (v: number): Uint8Array => new Uint8Array(new BigUint64Array([BigInt(v)]).buffer);
+  // churn: every round inserts this worker's /24s and deletes them again, so
+  // the four workers take and give back slots and nodes of one trie all the time
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < prefixes; i++) trie.update(lpmKey(24, net(job.worker, i)), value(job.worker * 1000 + i));
+    for (let i = 0; i < prefixes; i++) trie.delete(lpmKey(24, net(job.worker, i)));
+  }
   // 10.<worker>.<i>.0/24 -> value worker*1000+i; a /16 of this worker exists from the parent
   for (let i = 0; i < prefixes; i++) {
-    const net = (10 << 24) | (job.worker << 16) | (i << 8);
-    trie.update(lpmKey(24, net), new Uint8Array(new BigUint64Array([BigInt(job.worker * 1000 + i)]).buffer));
+    trie.update(lpmKey(24, net(job.worker, i)), value(job.worker * 1000 + i));
     // the program returns the low word of the longest match for a = address
-    if (run(prog, net | 7, 0) !== job.worker * 1000 + i) failures++;
+    if (run(prog, net(job.worker, i) | 7, 0) !== job.worker * 1000 + i) failures++;
     // an address of a /24 another worker may be adding right now matches at least the parent's /16
     const other = (job.worker + 1) % 4;
-    const r = run(prog, (10 << 24) | (other << 16) | (i << 8) | 9, 0);
+    const r = run(prog, net(other, i) | 9, 0);
     if (r !== other * 1000 + i && r !== 90000 + other) failures++;
   }
-  for (let i = 0; i < prefixes; i += 2) trie.delete(lpmKey(24, (10 << 24) | (job.worker << 16) | (i << 8)));
+  for (let i = 0; i < prefixes; i += 2) trie.delete(lpmKey(24, net(job.worker, i)));
   for (let i = 0; i < prefixes; i++) {
     const want = i % 2 === 0 ? 90000 + job.worker : job.worker * 1000 + i;
-    if (run(prog, (10 << 24) | (job.worker << 16) | (i << 8) | 1, 0) !== want) failures++;
+    if (run(prog, net(job.worker, i) | 1, 0) !== want) failures++;
   }
   return failures;
 }
@@ -72,7 +79,7 @@ parentPort!.once('message', () => {
   const t = job.task;
   if (t.kind === 'seq') for (let i = 0; i < job.n; i++) failures += run(t.prog, job.worker, i) !== 0 ? 1 : 0;
   else if (t.kind === 'spread') for (let i = 0; i < job.n; i++) failures += run(t.prog, (i + job.worker) % t.mod, i % t.alt) !== 0 ? 1 : 0;
-  else failures = lpm(t.prog, t.prefixes);
+  else failures = lpm(t.prog, t.prefixes, t.rounds);
   const verified = rt.programNamed(t.prog).verifierLog !== undefined;
   const cpu = rt.cpu;
   rt.dispose();

@@ -302,7 +302,7 @@ test('lpm_trie: workers insert and delete prefixes from user space while their p
   const trie = rt.map('trie');
   for (let w = 0; w < WORKERS; w++) trie.update(lpmKey(16, (10 << 24) | (w << 16)), u64le(90000 + w));
   const P = 200;
-  const c = await crew(rt, { kind: 'lpm', prog: 'lpm_get', prefixes: P }, 0);
+  const c = await crew(rt, { kind: 'lpm', prog: 'lpm_get', prefixes: P, rounds: 40 }, 0);
   const res = await c.go();
   assert.deepEqual(res.map((r) => r.failures), [0, 0, 0, 0]);
   const want = new Map<string, number>();
