@@ -134,6 +134,15 @@ export interface LinkContext {
   readonly mapSections: ReadonlyMap<number, SectionMaps>;
   /** Names of functions in the BTF .ksyms DATASEC: calls to them are kfunc calls. */
   readonly ksymFuncs: ReadonlySet<string>;
+  /** The `.addr_space.1` section of `__arena` globals and where they sit in the arena map (load.ts arenaGlobals). */
+  readonly arena?: ArenaGlobals;
+}
+
+/** `__arena` globals: their section, the arena map's index, and their offset in the arena. */
+export interface ArenaGlobals {
+  readonly shndx: number;
+  readonly map: number;
+  readonly base: number;
 }
 
 /** A function being linked: where its copy sits and the next instruction to relocate (-1: not copied yet). */
@@ -320,7 +329,16 @@ function resolveLddw(
     dv.setInt32(p + 12, 0, true);
     return;
   }
+  const arena = ctx.arena;
+  if (arena !== undefined && sym.shndx === arena.shndx) {
+    // libbpf's RELO_DATA against the arena: the arena map's "value" at the globals' offset
+    const offset = arena.base + imm + sym.value;
+    setSrc(PseudoLd.MAP_VALUE);
+    dv.setInt32(p + 4, arena.map, true);
+    dv.setInt32(p + 12, offset, true);
+    mapRefs.push({ insn: li, map: arena.map, kind: 'value', offset });
+    return;
+  }
   const sec = sym.shndx < elf.sections.length ? elf.sections[sym.shndx]!.name : `section ${sym.shndx}`;
-  if (sec.startsWith('.addr_space.')) throw fail(`${symbolName(elf, sym)} is a BPF arena global (section ${sec}); arena maps are not supported`);
   throw fail(`lddw refers to ${symbolName(elf, sym)} in ${sec}, which is not a map, global data or code section`);
 }

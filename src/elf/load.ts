@@ -12,7 +12,9 @@ import { parseBtfExt, type BtfExt, type FuncInfo, type LineInfo } from '../btf/p
 import { ElfError } from '../internal/errors.js';
 import { externKind, externVars, fixDatasecs, ksymFuncs, type ExternVars } from './btf-fixup.js';
 import { SHF, SHT, STB, type ElfFile, type ElfSection, parseElf } from './elf-file.js';
-import { codeSection, linkProgram, type CodeSection, type ElfFunction, type LinkedProgram } from './link.js';
+import { codeSection, linkProgram, type ArenaGlobals, type CodeSection, type ElfFunction, type LinkedProgram } from './link.js';
+import { arenaBytes, arenaGlobalsOffset } from '../maps/arena-layout.js';
+import { BPF_MAP_TYPE } from '../internal/uapi.gen.js';
 import { isGplCompatible } from './license.js';
 import { collectMaps } from './maps.js';
 import { programTypeForSection } from './section-names.js';
@@ -50,12 +52,13 @@ export function loadObject(bytes: Uint8Array, options: LoadOptions = {}): Object
   const license = readLicense(elf);
   const version = readVersion(elf);
   const { maps, bySection } = collectMaps(elf, btf);
+  const arena = arenaGlobals(elf, maps);
 
   const code = new Map<number, CodeSection>();
   for (const s of elf.sections) {
     if (s.type === SHT.PROGBITS && (s.flags & SHF.EXECINSTR) !== 0 && s.size > 0) code.set(s.index, codeSection(elf, s));
   }
-  const ctx = { elf, code, maps, mapSections: bySection, ksymFuncs: ksymFuncs(btf) };
+  const ctx = { elf, code, maps, mapSections: bySection, ksymFuncs: ksymFuncs(btf), ...(arena !== undefined ? { arena } : {}) };
 
   let programs: ProgramSpec[] = [];
   const coreRelos: CoreReloSpec[] = [];
@@ -150,9 +153,34 @@ function unhandledSections(elf: ElfFile): string[] {
   const notes: string[] = [];
   for (const s of elf.sections) {
     if (s.name.startsWith('.struct_ops')) notes.push(`section ${s.name}: struct_ops maps are not supported; their programs load, but no struct_ops map is created`);
-    else if (s.name.startsWith('.addr_space.')) notes.push(`section ${s.name}: BPF arena globals are not supported`);
   }
   return notes;
+}
+
+/** libbpf's section of `__arena` globals (ARENA_SEC). */
+const BPF_MAP_TYPE_ARENA = BPF_MAP_TYPE['arena']!;
+const ARENA_SEC = '.addr_space.1';
+
+/**
+ * `.addr_space.1` globals, as libbpf handles them: they need the object's
+ * one arena map, become its initial contents (the map puts them at the end
+ * of the arena, src/maps/arena.ts), and relocations to them become lddw of
+ * the arena map "value" at the globals' offset plus the symbol's.
+ */
+function arenaGlobals(elf: ElfFile, maps: MapSpec[]): ArenaGlobals | undefined {
+  const sec = elf.sections.find((s) => s.name === ARENA_SEC && s.size > 0);
+  const arenas = maps.flatMap((m, i) => (m.typeId === BPF_MAP_TYPE_ARENA ? [i] : []));
+  if (arenas.length > 1) throw new ElfError(`map '${maps[arenas[1]!]!.name}': only a single ARENA map is supported (map '${maps[arenas[0]!]!.name}' is also ARENA)`, elf.file, '.maps');
+  if (sec === undefined) return undefined;
+  const map = arenas[0];
+  if (map === undefined) throw new ElfError(`to use global __arena variables the ARENA map should be explicitly declared in SEC(".maps")`, elf.file, ARENA_SEC);
+  const m = maps[map]!;
+  const base = arenaGlobalsOffset(m.maxEntries, sec.size);
+  if (base < 0) throw new ElfError(`declared ARENA map size (${arenaBytes(m.maxEntries)}) is too small to hold global __arena variables of size ${sec.size}`, elf.file, ARENA_SEC);
+  // zero-initialised globals (NOBITS) have no bytes in the file
+  const initial = sec.type === SHT.NOBITS ? new Uint8Array(sec.size) : sec.data.slice(0, sec.size);
+  maps[map] = { ...m, initial };
+  return { shndx: sec.index, map, base };
 }
 
 function section(elf: ElfFile, name: string): ElfSection | undefined {

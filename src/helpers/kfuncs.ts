@@ -19,7 +19,8 @@ import { E2BIG, EFAULT, EINVAL } from '../maps/errno.js';
 import { KFUNCS, kfuncByName, kfuncIndex } from '../verifier/kfuncs.js';
 import { PseudoCall } from '../isa/fields.js';
 import { arg, retInt, retU32 } from './define.js';
-import { HelperContext } from './context.js';
+import { HelperContext, contextOf } from './context.js';
+import { ArenaMap } from '../maps/arena.js';
 import type { HelperDef, HelperEnv, HelperFn } from './registry.js';
 
 /** Helper ids of the runnable kfuncs: this base plus the kfunc's index in KFUNCS. */
@@ -266,6 +267,28 @@ const CPUMASK_FNS: Record<string, HelperFn> = {
   bpf_cpumask_weight: (env) => retInt(env, popcount(getMask(env, 1))),
 };
 
+// ---- arena pages (src/maps/arena.ts) ---------------------------------------------
+
+/** The arena a kfunc's map argument names; undefined for another map (the kernel then does nothing). */
+function arenaArg(env: HelperEnv, name: string): ArenaMap | undefined {
+  const m = contextOf(env, name).maps.byDesc(arg(env, 1));
+  return m instanceof ArenaMap ? m : undefined;
+}
+
+/** bpf_arena_alloc_pages(map, addr__ign, page_cnt, node_id, flags): a user address, or 0 (NULL). */
+function arenaAllocPages(env: HelperEnv): void {
+  const a = arenaArg(env, 'bpf_arena_alloc_pages');
+  const flagsHi = env.regs[11]!;
+  // only the low 32 bits of an address matter (compute_pgoff); node_id is an int
+  const p = a === undefined || flagsHi !== 0 ? 0 : a.allocPages(arg(env, 2), arg(env, 3), env.regs[8]! | 0, arg(env, 5));
+  retU32(env, p);
+}
+
+/** bpf_arena_free_pages(map, ptr__ign, page_cnt). */
+function arenaFreePages(env: HelperEnv): void {
+  arenaArg(env, 'bpf_arena_free_pages')?.freePages(arg(env, 2), arg(env, 3));
+}
+
 const FNS: Record<string, HelperFn> = {
   bpf_iter_num_new: iterNumNew,
   bpf_iter_num_next: iterNumNext,
@@ -274,6 +297,8 @@ const FNS: Record<string, HelperFn> = {
   bpf_iter_bits_next: iterBitsNext,
   bpf_iter_bits_destroy: iterBitsDestroy,
   bpf_rdonly_cast: rdonlyCast,
+  bpf_arena_alloc_pages: arenaAllocPages,
+  bpf_arena_free_pages: arenaFreePages,
   ...CPUMASK_FNS,
 };
 

@@ -6,6 +6,7 @@
 
 import { UnsupportedError, VerifierError } from '../internal/errors.js';
 import { ArrayMap } from '../maps/array.js';
+import { ArenaMap } from '../maps/arena.js';
 import type { BpfMap } from '../maps/base.js';
 import type { ProgramSpec } from '../elf/spec.js';
 
@@ -21,6 +22,10 @@ export function relocateMapRefs(spec: ProgramSpec, maps: readonly BpfMap[]): Uin
     let addr: number;
     if (ref.kind === 'fd') {
       addr = map.desc;
+    } else if (map instanceof ArenaMap) {
+      // an __arena global: its user address (arena_map_direct_value_addr)
+      if (ref.offset < 0 || ref.offset > map.size) throw new VerifierError(ref.insn, `lddw map_value offset ${ref.offset} is outside arena '${map.name}' of ${map.size} bytes`);
+      addr = map.userVmStart + ref.offset;
     } else {
       // the kernel: only array maps have a direct value address (map_direct_value_addr)
       if (!(map instanceof ArrayMap) || map.perCpu) throw new VerifierError(ref.insn, `map '${map.name}' (${map.typeName}) has no direct value address for lddw map_value`);

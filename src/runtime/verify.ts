@@ -9,6 +9,7 @@ import type { ObjectSpec, ProgramSpec } from '../elf/spec.js';
 import { decodeProgram } from '../isa/decode.js';
 import { TsbpfError, VerifierError } from '../internal/errors.js';
 import { verify } from '../verifier/verify.js';
+import type { ArenaInfo } from '../verifier/arena.js';
 import type { HelperProto } from '../helpers/protos.js';
 import { objectVerifyOptions, unrelocatedMapLoads } from '../verifier/object.js';
 import { ctxLayoutOf, DEFAULT_FUNC_LAYOUT } from '../attach/ctx-layout.js';
@@ -39,8 +40,14 @@ export interface RuntimeVerifyOptions {
   readonly extraHelpers?: ReadonlyMap<number, HelperProto>;
 }
 
-/** Returns the verifier log; throws the verifier's VerifierError when the program is rejected. */
-export function verifyProgram(p: ProgramSpec, spec: ObjectSpec, options: RuntimeVerifyOptions = {}): string {
+/** An accepted program: the verifier's log, and its arena accesses for the engines (src/verifier/arena.ts). */
+export interface VerifiedProgram {
+  readonly log: string;
+  readonly arena?: ArenaInfo;
+}
+
+/** Returns the verifier log (and arena marks); throws the verifier's VerifierError when the program is rejected. */
+export function verifyProgram(p: ProgramSpec, spec: ObjectSpec, options: RuntimeVerifyOptions = {}): VerifiedProgram {
   const code = decodeProgram(unrelocatedMapLoads(p), { validate: false });
   const ctxSize = attachCtxSize(spec, p);
   const res = verify(code, objectVerifyOptions(spec, p, {
@@ -49,5 +56,5 @@ export function verifyProgram(p: ProgramSpec, spec: ObjectSpec, options: Runtime
     ...(options.extraHelpers !== undefined && options.extraHelpers.size > 0 ? { extraHelpers: options.extraHelpers } : {}),
   }));
   if (!res.ok) throw res.error ?? new VerifierError(0, 'rejected by the verifier', res.log);
-  return res.log;
+  return { log: res.log, ...(res.arena !== undefined ? { arena: res.arena } : {}) };
 }

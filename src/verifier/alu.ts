@@ -12,6 +12,7 @@ import { reject, type Env } from './env.js';
 import { MAX_VAR_OFF } from './memory-access.js';
 import { AluOp } from '../isa/fields.js';
 import { markPrecise } from './precision.js';
+import { checkArenaAlu } from './arena.js';
 
 const ALU_STRING: Record<number, string> = {
   [AluOp.ADD]: '+=', [AluOp.SUB]: '-=', [AluOp.MUL]: '*=', [AluOp.DIV]: '/=', [AluOp.OR]: '|=', [AluOp.AND]: '&=',
@@ -209,6 +210,7 @@ function subBounds(res: RegState, p: RegState, o: RegState): void {
 export function checkBinaryAlu(env: Env, dstno: number, src: RegState, aluOp: number, signed: boolean, bits: 32 | 64, srcno: number): void {
   const dst = env.state.cur.regs[dstno]!;
   if (dst.type === RegType.NOT_INIT) reject(`R${dstno} !read_ok`);
+  if (checkArenaAlu(env, dst, src, bits)) return;
   const dstPtr = dst.isPointer();
   const srcPtr = src.isPointer();
   if (dstPtr || srcPtr) {

@@ -11,6 +11,7 @@ import type { Checkpoint } from './prune.js';
 import type { FuncSig } from './btf-funcs.js';
 import type { Btf } from '../btf/btf.js';
 import type { TracingCtx } from './tracing-ctx.js';
+import type { ArenaInfo } from './arena.js';
 
 /** A map the program refers to (lddw map_fd/map_value imm = index into this list). */
 export interface MapInfo {
@@ -143,6 +144,8 @@ export interface Env {
   stackTag: number;
   /** The source line the log printed last. */
   shownLine: LineInfo | undefined;
+  /** The program's arena map and the marks left for the engines (arena.ts); undefined without one. */
+  arena: ArenaInfo | undefined;
 }
 
 export function reject(message: string): never {

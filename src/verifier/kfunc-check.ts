@@ -80,7 +80,6 @@ export function checkKfuncCall(env: Env, imm: number): VerifierState | undefined
   if (ext === undefined) reject(`kernel btf_id ${imm} is not a function`);
   const def = kfuncByName(ext.name);
   if (def === undefined || !kfuncAllowed(def, env.opts.progType)) reject(`calling kernel function ${ext.name} is not allowed`);
-  if (def.set === 'arena') reject(`calling kernel function ${def.name} needs an arena map (BPF_MAP_TYPE_ARENA), which tsbpf does not support`);
   checkPrototype(def, ext);
   if (def.flags & KF.SLEEPABLE && !env.opts.sleepable) reject(`program must be sleepable to call sleepable kfunc ${def.name}`);
   const regs = env.state.cur.regs;
@@ -128,6 +127,9 @@ function checkArg(env: Env, def: KfuncDef, a: KfuncArg, i: number): number {
     case 'ignored':
     case 'iter':
       return 0;
+    case 'map':
+      checkMapArg(def, r, i);
+      return 0;
     case 'btf': {
       const trustedArgs = (def.flags & (KF.TRUSTED_ARGS | KF.RCU | KF.RELEASE)) !== 0;
       if (isNullConst(r) || (r.isPointer() && r.flags & RegFlag.MAYBE_NULL)) {
@@ -151,11 +153,21 @@ function checkArg(env: Env, def: KfuncDef, a: KfuncArg, i: number): number {
   }
 }
 
+/** A __map argument: a map pointer from an lddw, at offset 0 (a trusted struct bpf_map). */
+function checkMapArg(def: KfuncDef, r: RegState, i: number): void {
+  const regno = i + 1;
+  if (r.type !== RegType.CONST_PTR_TO_MAP) {
+    reject(`kernel function ${def.name} args#${i} expected pointer to STRUCT bpf_map but R${regno} has a pointer to ${regTypeName(r.type, r.flags)}`);
+  }
+  if (r.off !== 0 || !tnumIsConst(r.varOff) || r.varOff.value !== 0n) reject(`R${regno} must have zero offset when passed to release func or trusted arg to kfunc`);
+}
+
 /** r0 after the call. */
 function setReturn(env: Env, def: KfuncDef, ret: KfuncRet, castTo: number): void {
   const r0 = env.state.cur.regs[0]!;
   switch (ret.kind) {
     case 'scalar':
+    case 'arena':
       markUnknown(r0);
       return;
     case 'void':
@@ -263,6 +275,8 @@ function argMismatch(btf: Btf, id: number, a: KfuncArg): string | undefined {
       return isScalarType(btf, id) ? undefined : 'expected an integer';
     case 'ignored':
       return undefined;
+    case 'map':
+      return pointee(btf, id) !== undefined ? undefined : 'expected a pointer';
     case 'iter':
       return pointee(btf, id) === `bpf_iter_${a.iter}` ? undefined : `expected struct bpf_iter_${a.iter} *`;
     case 'btf': {
@@ -283,6 +297,7 @@ function retMismatch(btf: Btf, id: number, r: KfuncRet): string | undefined {
       return pointee(btf, id) === r.struct ? undefined : `expected struct ${r.struct} *`;
     case 'iter_elem':
     case 'rdonly_cast':
+    case 'arena':
       return pointee(btf, id) !== undefined ? undefined : 'expected a pointer';
   }
 }

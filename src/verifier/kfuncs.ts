@@ -49,7 +49,9 @@ export type KfuncArg =
   /** Anything: the kfunc reads it safely itself (the kernel's __ign suffix). */
   | { readonly kind: 'ignored' }
   /** Pointer to a kernel object of this struct. */
-  | { readonly kind: 'btf'; readonly struct: KernelStruct };
+  | { readonly kind: 'btf'; readonly struct: KernelStruct }
+  /** A map (the kernel's __map suffix): &map from an lddw, at offset 0. */
+  | { readonly kind: 'map' };
 
 export type KfuncRet =
   | { readonly kind: 'scalar' }
@@ -59,7 +61,9 @@ export type KfuncRet =
   /** int * into the iterator's state (the element an iterator's next() returns). */
   | { readonly kind: 'iter_elem'; readonly size: number }
   /** bpf_rdonly_cast: an untrusted pointer to the BTF type named by the constant second argument. */
-  | { readonly kind: 'rdonly_cast' };
+  | { readonly kind: 'rdonly_cast' }
+  /** A user address in an arena, declared `void __arena *`; the kernel's `void *` return, so an unknown scalar to the verifier. */
+  | { readonly kind: 'arena' };
 
 /** Kfunc sets and the program types each one is registered for (kernel/bpf/helpers.c, cpumask.c, 6.12). */
 export type KfuncSet = 'common' | 'generic' | 'cpumask' | 'arena';
@@ -86,7 +90,6 @@ const retScalar: KfuncRet = { kind: 'scalar' };
 const retVoid: KfuncRet = { kind: 'void' };
 const NO_TASKS = 'it works on kernel tasks, which a user-space runtime does not have';
 const NO_CGROUPS = 'it works on kernel cgroups, which a user-space runtime does not have';
-const NO_ARENA = 'arena maps are not supported';
 
 const rows: KfuncDef[] = [
   // Open-coded iterators (common set: every program type).
@@ -127,9 +130,9 @@ const rows: KfuncDef[] = [
   { name: 'bpf_cpumask_full', flags: KF.RCU, args: [cpumask], ret: retScalar, set: 'cpumask', runnable: true },
   { name: 'bpf_cpumask_copy', flags: KF.RCU, args: [bpfCpumask, cpumask], ret: retVoid, set: 'cpumask', runnable: true },
   { name: 'bpf_cpumask_weight', flags: KF.RCU, args: [cpumask], ret: retScalar, set: 'cpumask', runnable: true },
-  // Arena pages need an arena map (BPF_MAP_TYPE_ARENA), which tsbpf does not have.
-  { name: 'bpf_arena_alloc_pages', flags: KF.TRUSTED_ARGS | KF.SLEEPABLE, args: [], ret: retScalar, set: 'arena', runnable: false, why: NO_ARENA },
-  { name: 'bpf_arena_free_pages', flags: KF.TRUSTED_ARGS | KF.SLEEPABLE, args: [], ret: retVoid, set: 'arena', runnable: false, why: NO_ARENA },
+  // Arena pages (kernel/bpf/arena.c; src/maps/arena.ts): alloc(map, addr__ign, page_cnt, node_id, flags), free(map, ptr__ign, page_cnt).
+  { name: 'bpf_arena_alloc_pages', flags: KF.TRUSTED_ARGS | KF.SLEEPABLE, args: [{ kind: 'map' }, { kind: 'ignored' }, scalar, scalar, scalar], ret: { kind: 'arena' }, set: 'arena', runnable: true },
+  { name: 'bpf_arena_free_pages', flags: KF.TRUSTED_ARGS | KF.SLEEPABLE, args: [{ kind: 'map' }, { kind: 'ignored' }, scalar], ret: retVoid, set: 'arena', runnable: true },
 ];
 
 export const KFUNCS: readonly KfuncDef[] = rows;

@@ -20,6 +20,7 @@ import { STACK_SIZE } from '../isa/fields.js';
 import { checkBtfAccess } from './kfuncs-btf.js';
 import { checkMapPtrAccess } from './map-ptr.js';
 import { checkTracingCtxLoad } from './tracing-ctx.js';
+import { checkArenaAccess } from './arena.js';
 import { checkLockOverlap } from './critical.js';
 
 /** BPF_MAX_VAR_OFF: variable offsets must stay below 2^29. */
@@ -278,6 +279,10 @@ export function checkMemAccess(env: Env, a: Access): void {
     case RegType.CONST_PTR_TO_MAP:
       // The kernel's struct for the map, by the kernel's BTF (map-ptr.ts).
       checkMapPtrAccess(env, a.regno, ptr, a.off, a.size, a.write, a.write ? undefined : a.value);
+      break;
+    case RegType.PTR_TO_ARENA:
+      // Any offset: the engines confine it to the arena (arena.ts).
+      checkArenaAccess(env, a.write, a.value, a.signExtend === true);
       break;
     default:
       reject(`R${a.regno} invalid mem access '${regTypeName(r.type, r.flags)}'`);

@@ -27,6 +27,8 @@ export const enum RegType {
   PTR_TO_TCP_SOCK = 14,
   PTR_TO_FLOW_KEYS = 15,
   PTR_TO_BTF_ID = 16,
+  /** A pointer into the program's arena (arena.ts): 32 bits, any arithmetic, loads and stores never fault. */
+  PTR_TO_ARENA = 17,
 }
 
 /** Flags or-ed into RegState.flags (the kernel's type modifiers). */
@@ -44,7 +46,7 @@ export const RegFlag = {
 
 const BASE_NAMES: readonly string[] = [
   '?', 'scalar', 'ctx', 'map_ptr', 'map_value', 'map_key', 'fp', 'pkt_meta', 'pkt', 'pkt_end', 'mem', 'func',
-  'sock_common', 'sock', 'tcp_sock', 'flow_keys', 'ptr_',
+  'sock_common', 'sock', 'tcp_sock', 'flow_keys', 'ptr_', 'arena',
 ];
 
 /** The kernel's reg_type_str: "map_value_or_null", "ringbuf_mem_or_null", "rdonly_mem"... */

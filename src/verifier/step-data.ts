@@ -17,6 +17,7 @@ import { emitComment, regName } from './log-state.js';
 import type { Walk } from './walk.js';
 import { returnToCaller } from './step-call.js';
 import { checkResourceLeak } from './critical.js';
+import { arenaAtomicAllowed, checkAddrSpaceCast, isArenaMap } from './arena.js';
 
 /** The immediate operand as a register (one, reused: no allocation per instruction). */
 const immReg = new RegState();
@@ -47,6 +48,9 @@ export function stepAlu(w: Walk, def: InsnDef): void {
       break;
     case Shape.MovSx:
       checkMov(env, dst, src, (code & 0x07) === 0x07 ? 64 : 32, def.width / 8);
+      break;
+    case Shape.AddrSpaceCast:
+      checkAddrSpaceCast(env, dst, src, imm);
       break;
     default: {
       const bits = def.width as 32 | 64;
@@ -135,6 +139,7 @@ function checkAtomic(env: Env, dst: number, src: number, off: number, imm: numbe
   if (p.type === RegType.PTR_TO_CTX || p.type === RegType.PTR_TO_PACKET || p.type === RegType.PTR_TO_PACKET_META || p.type === RegType.PTR_TO_FLOW_KEYS) {
     throw new Reject(`BPF_ATOMIC stores into R${dst} ${regName(p)} is not allowed`);
   }
+  if (p.type === RegType.PTR_TO_ARENA && !arenaAtomicAllowed(imm)) throw new Reject(`BPF_ATOMIC stores into R${dst} ${regName(p)} is not allowed`);
   if (regs[src]!.isPointer() && !env.privileged) throw new Reject(`R${src} leaks addr into mem`);
   const loaded = new RegState();
   checkMemAccess(env, { regno: dst, off, size, write: false, value: loaded, valueRegno: -1, atomic: p.type === RegType.PTR_TO_STACK, aligned: true });
@@ -175,6 +180,11 @@ export function stepLddw(w: Walk): void {
       break;
     case PseudoLd.MAP_VALUE:
     case PseudoLd.MAP_IDX_VALUE:
+      // an arena global's address is a user address, a number until cast (check_ld_imm)
+      if (isArenaMap(env.maps[imm])) {
+        markUnknown(r);
+        break;
+      }
       markPointer(r, RegType.PTR_TO_MAP_VALUE);
       r.mapIndex = imm;
       r.off = hi >>> 0;

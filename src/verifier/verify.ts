@@ -9,7 +9,7 @@ import { LDDW_SECOND_HALF, checkFields, type Program } from '../isa/decode.js';
 import { INSNS, Shape } from '../isa/table.js';
 import { PseudoLd, Src } from '../isa/fields.js';
 import { DecodeError, VerifierError } from '../internal/errors.js';
-import { BPF_MAP_TYPE, BPF_PROG_TYPE, nameOf } from '../internal/uapi.gen.js';
+import { BPF_PROG_TYPE, nameOf } from '../internal/uapi.gen.js';
 import { ctxLayout, structCtxLayout } from '../progtypes/ctx.js';
 import { Reject, type Env, type MapInfo, type VerifyOptions, type LineInfo } from './env.js';
 import { analyzeCfg, subprogEnd, type Cfg } from './cfg.js';
@@ -20,6 +20,8 @@ import { VerifierLog, statsLine } from './log.js';
 import { sourceLine } from './log-state.js';
 import type { FuncSig } from './btf-funcs.js';
 import { Walk } from './walk.js';
+import { findArena, isArenaMap, type ArenaInfo } from './arena.js';
+import { arenaBytes } from '../maps/arena-layout.js';
 
 export interface VerifyResult {
   readonly ok: boolean;
@@ -32,6 +34,8 @@ export interface VerifyResult {
   readonly maxStatesPerInsn: number;
   /** Deepest combined stack use over all call chains, in bytes. */
   readonly stackDepth: number;
+  /** Accepted programs with an arena: the arena map's index and which instructions the engines confine to it (arena.ts). */
+  readonly arena?: ArenaInfo;
 }
 
 export const INSN_LIMIT = 1_000_000;
@@ -77,6 +81,7 @@ function verifyOnce(prog: Program, opts: VerifyOptions, level: number): VerifyRe
     cp: null,
     stackTag: 0,
     shownLine: undefined,
+    arena: undefined,
   };
   const limit = opts.insnLimit ?? INSN_LIMIT;
   let processed = 0;
@@ -99,12 +104,13 @@ function verifyOnce(prog: Program, opts: VerifyOptions, level: number): VerifyRe
     // Like the kernel at level 1, an accepted program's log is only the statistics.
     if (!err && level === 1) text = statsLine(processed, limit, maxStatesPerInsn, totalStates, peakStates) + '\n';
     if (error) Object.defineProperty(error, 'log', { value: text });
-    return { ok: !err, log: text, error, processed, totalStates, peakStates, maxStatesPerInsn, stackDepth };
+    return { ok: !err, log: text, error, processed, totalStates, peakStates, maxStatesPerInsn, stackDepth, ...(env.arena !== undefined && !err ? { arena: env.arena } : {}) };
   };
   try {
     if (nameOf(BPF_PROG_TYPE, opts.progType) === undefined || opts.progType <= 0) throw new Reject(`unknown program type ${opts.progType}`);
     if (opts.progType === BPF_PROG_TYPE['syscall'] && !opts.sleepable) throw new Reject('Syscall programs can only be sleepable');
     checkLddw(env);
+    env.arena = findArena(prog, env.maps);
     const cfg = analyzeCfg(prog, env.privileged);
     prepareKfuncCalls(env, cfg);
     checkSubprogLdAbs(env, cfg);
@@ -189,12 +195,6 @@ function checkLddw(env: Env): void {
       if (e instanceof DecodeError) throw new Reject(e.reason);
       throw e;
     }
-    // Arena pointers are not modelled (no BPF_MAP_TYPE_ARENA maps in tsbpf): refused rather than passed unchecked,
-    // with the kernel's text when the program has no arena, which the kernel refuses too.
-    if (def.shape === Shape.AddrSpaceCast) {
-      if (!env.maps.some((m) => m.type === BPF_MAP_TYPE['arena'])) throw new Reject('addr_space_cast insn can only be used in a program that has an associated arena');
-      throw new Reject('addr_space_cast (arena pointers) is not supported by this verifier');
-    }
     if (def.shape !== Shape.Lddw) continue;
     if (i + 1 >= prog.length) throw new Reject('invalid bpf_ld_imm64 insn');
     const src = prog.src[i]!;
@@ -205,6 +205,11 @@ function checkLddw(env: Env): void {
     if (map === undefined) throw new Reject(`fd ${idx} is not pointing to valid bpf_map`);
     if (src === PseudoLd.MAP_VALUE || src === PseudoLd.MAP_IDX_VALUE) {
       const off = prog.imm64hi[i]! >>> 0;
+      // an arena global: any offset inside the arena (arena_map_direct_value_addr)
+      if (isArenaMap(map)) {
+        if (off > arenaBytes(map.maxEntries)) throw new Reject(`invalid access to map value pointer, value_size=${arenaBytes(map.maxEntries)} off=${off}`);
+        continue;
+      }
       if (off >= map.valueSize) throw new Reject(`invalid access to map value pointer, value_size=${map.valueSize} off=${off}`);
     }
     checkMapProgCompat(env, map);

@@ -138,6 +138,7 @@ export class Walk {
       case Shape.Neg:
       case Shape.Endian:
       case Shape.MovSx:
+      case Shape.AddrSpaceCast:
         stepAlu(this, def);
         return Flow.NEXT;
       case Shape.Load:
@@ -358,7 +359,7 @@ export class Walk {
     const t = this.env.state.cur.regs[regno]!.type;
     const prevT = this.ptrTypeAt[this.insn]! - 1;
     if (prevT < 0) this.ptrTypeAt[this.insn] = t + 1;
-    else if (prevT !== t && (t === RegType.PTR_TO_CTX || prevT === RegType.PTR_TO_CTX)) throw new Reject('same insn cannot be used with different pointers');
+    else if (prevT !== t && (t === RegType.PTR_TO_CTX || prevT === RegType.PTR_TO_CTX || t === RegType.PTR_TO_ARENA || prevT === RegType.PTR_TO_ARENA)) throw new Reject('same insn cannot be used with different pointers');
   }
 
   /** Record that the current subprogram calls `target` (for the combined stack size). */

@@ -271,6 +271,20 @@ export class RuntimeMemory {
     return r;
   }
 
+  /**
+   * Map or unmap whole granules [start, start+size) inside a region, leaving
+   * the region itself in place: the pages of an arena map (src/maps/arena.ts)
+   * are accessible only while allocated. `start` and `size` must be
+   * multiples of GRANULE inside the region.
+   */
+  setAccess(region: Region, start: number, size: number, mapped: boolean): void {
+    if (start % GRANULE !== 0 || size % GRANULE !== 0 || start < region.start || start + size > region.start + region.size) {
+      throw new UsageError(`setAccess: [0x${start.toString(16)}, +${size}) is not granule-aligned inside region ${region.name}`);
+    }
+    const perm = mapped ? (region.writable ? Perm.RW : Perm.R) : Perm.NONE;
+    this.u8.fill(perm, SHADOW_BASE + (start >>> 3), SHADOW_BASE + ((start + size) >>> 3));
+  }
+
   /** All mapped regions, sorted by address. */
   list(): readonly Region[] {
     return this.regions;

@@ -5,7 +5,7 @@
 
 import { checkFields, checkTargets, readSlot, type Program } from '../../isa/decode.js';
 import { MAX_CALL_FRAMES, STACK_SIZE } from '../../isa/fields.js';
-import { INSNS, Shape } from '../../isa/table.js';
+import { INSNS, Shape, type Op } from '../../isa/table.js';
 import type { HelperRegistry } from '../../helpers/registry.js';
 import { BudgetExceeded, MemoryFault, ProgramError, UsageError } from '../../internal/errors.js';
 import type { RuntimeMemory } from '../memory.js';
@@ -23,6 +23,8 @@ import { TWO32 } from './arith.js';
 import { OP_END, OP_HALF, Status, executed, execute, exitDetail, stoppedAt, type MutableEnv } from './exec.js';
 import { FRAME_WORDS } from './frames.js';
 import { isPacketSource } from './packet.js';
+import { InterpOp, isArenaOp } from './arena.js';
+import { ArenaMark, arenaAccessOf, arenaProgram } from '../arena-access.js';
 
 /** ExecResult with r0 as a BigInt made only when asked for (runs per packet need no BigInt). */
 class RunResult implements ExecResult {
@@ -53,6 +55,9 @@ export class Interpreter implements Engine {
   private readonly frames = new Int32Array(MAX_CALL_FRAMES * FRAME_WORDS);
   private readonly env: MutableEnv;
   private busy = false;
+  /** The arena's bytes [arenaStart, arenaEnd) (src/vm/arena-access.ts); empty without one. */
+  private readonly arenaStart: number;
+  private readonly arenaEnd: number;
 
   constructor(prog: Program, config: EngineConfig) {
     if (config.stack.size < MAX_CALL_FRAMES * STACK_SIZE) {
@@ -71,10 +76,16 @@ export class Interpreter implements Engine {
     this.mem = config.mem;
     this.helpers = config.helpers;
     this.stackTop = config.stack.start + config.stack.size;
+    // an arena program runs with its 32-bit rewrites, and its arena accesses take InterpOp.ARENA (arena.ts)
+    const arena = arenaAccessOf(prog);
+    const ops = arena !== undefined ? arenaProgram(prog, arena).op : prog.op;
+    this.arenaStart = arena?.start ?? 0;
+    this.arenaEnd = arena !== undefined ? arena.start + arena.size : 0;
     const n = prog.length;
     const code = new Int32Array(2 * (n + 1));
     for (let i = 0; i < n; i++) {
-      const op = prog.op[i]!;
+      let op = ops[i]!;
+      if (arena !== undefined && (arena.marks[i]! & ArenaMark.ACCESS) !== 0 && op >= 0 && isArenaOp(op as Op)) op = InterpOp.ARENA;
       code[2 * i] = (op < 0 ? OP_HALF : op) | (prog.dst[i]! << 8) | (prog.src[i]! << 12) | (prog.off[i]! << 16);
       code[2 * i + 1] = prog.imm[i]!;
     }
@@ -118,7 +129,7 @@ export class Interpreter implements Engine {
     }
     env.regs = regs;
     env.run = run;
-    const st = execute(this.code, this.prog, regs, frames, this.mem, this.helpers, env, budget > 0 ? budget : Infinity, options.hook, pktStart, pktLen);
+    const st = execute(this.code, this.prog, regs, frames, this.mem, this.helpers, env, budget > 0 ? budget : Infinity, options.hook, pktStart, pktLen, this.arenaStart, this.arenaEnd);
     const pc = stoppedAt();
     switch (st) {
       case Status.EXIT:

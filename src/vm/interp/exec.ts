@@ -6,7 +6,8 @@
 // zero-extended, shift counts are masked, division by zero gives 0, modulo by
 // zero leaves dst (the 32-bit form still zeroes the upper half), INT_MIN / -1
 // gives INT_MIN, signed modulo truncates, 64-bit immediates are sign-extended.
-// may_goto and addr_space_cast follow their rows in src/isa/table.ts.
+// may_goto and addr_space_cast follow their rows in src/isa/table.ts; arena
+// accesses (pre-decoded as InterpOp.ARENA) run in arena.ts.
 //
 // The loop allocates nothing and has no closures, strings, BigInt or
 // try/catch. A fault or a runtime error sets `status` and leaves the loop; the
@@ -30,6 +31,7 @@ import { TWO32, bswap32, divOut, divmod64 } from './arith.js';
 import { atomic32, atomic64 } from './atomics.js';
 import { popFrame, pushFrame, savedLoops } from './frames.js';
 import { Pkt, packetStep } from './packet.js';
+import { InterpOp, arenaStep } from './arena.js';
 
 // Exit states of the loop. Module-private: an exported binding is a cell
 // the loop would re-read at every use (the memory loop measured slower);
@@ -103,6 +105,8 @@ export function execute(
   hook: ExecOptions['hook'],
   pktStart: number,
   pktLen: number,
+  arenaStart: number,
+  arenaEnd: number,
 ): number {
   let u8 = mem.u8;
   let dv = mem.dv;
@@ -885,6 +889,10 @@ export function execute(
         depth--;
         pc = popFrame(frames, depth, regs);
         loops = savedLoops(frames, depth);
+        break;
+      case InterpOp.ARENA as unknown as Op:
+        // a load, store or atomic through an arena pointer (arena.ts): confined there, never faults
+        arenaStep(prog.op[pc - 1]! as Op, u8, dv, regs, d, s, off, imm, arenaStart, arenaEnd);
         break;
       default:
         // OP_HALF (second slot of lddw) or OP_END (ran past the last instruction)

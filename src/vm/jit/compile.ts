@@ -3,6 +3,7 @@
 // and batch entry points). Pure: no WebAssembly API calls here, so the bytes
 // can be inspected, cached, or compiled elsewhere.
 
+import { arenaAccessOf, arenaProgram } from '../arena-access.js';
 import { checkFields, checkTargets, readSlot, type Program } from '../../isa/decode.js';
 import { DecodeError, UsageError } from '../../internal/errors.js';
 import { AtomicOp } from '../../isa/fields.js';
@@ -94,8 +95,11 @@ const IMPORTS: ReadonlyArray<readonly [string, Ty]> = [
 ];
 
 /** Compile a decoded program into the bytes of a Wasm module. */
-export function buildModule(prog: Program, layout: ModuleLayout, options: BuildOptions = {}): BuiltModule {
+export function buildModule(original: Program, layout: ModuleLayout, options: BuildOptions = {}): BuiltModule {
   const verified = options.verified ?? false;
+  // an arena program runs with its 32-bit rewrites; its arena accesses are confined (arena.ts)
+  const arena = arenaAccessOf(original);
+  const prog = arena !== undefined ? arenaProgram(original, arena) : original;
   validate(prog);
   const cfg = buildCfg(prog);
   const structures = cfg.funcs.map(structure);
@@ -159,6 +163,7 @@ export function buildModule(prog: Program, layout: ModuleLayout, options: BuildO
     fpConst: writesFp ? -1 : layout.stackEnd,
     intrinsics: options.intrinsics ?? new Map(),
     extraFuncs: extraIndex,
+    ...(arena !== undefined ? { arena } : {}),
   };
   const fe = new FuncEmitter(env);
   for (let k = 0; k < nf; k++) {

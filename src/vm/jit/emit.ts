@@ -33,6 +33,8 @@ import {
 import { emitAlu, emitCond, emitEndian, emitMovSx, emitNeg } from './alu.js';
 import { Term, type FuncCfg } from './blocks.js';
 import { checkIndex } from './check.js';
+import { closeArenaAccess, openArenaAccess } from './arena.js';
+import { ArenaMark, type ArenaAccess } from '../arena-access.js';
 import type { SNode, Structured, Target } from './structure.js';
 import { T, W, WA } from './wasm/opcodes.js';
 import type { Writer } from './wasm/writer.js';
@@ -68,6 +70,8 @@ export interface EmitEnv {
   readonly intrinsics: ReadonlyMap<number, Intrinsic>;
   /** Extra functions (for intrinsics) by name -> Wasm function index. */
   readonly extraFuncs: ReadonlyMap<string, number>;
+  /** The program's arena and its marked accesses (arena.ts), if it has one. */
+  readonly arena?: ArenaAccess;
 }
 
 const LOAD_U: Record<number, W> = { 8: W.i64_load8_u, 16: W.i64_load16_u, 32: W.i64_load32_u, 64: W.i64_load };
@@ -657,6 +661,17 @@ export class FuncEmitter implements IntrinsicContext {
       case Shape.Load:
       case Shape.LoadSx: {
         const size = d.width / 8;
+        const arena = this.arenaAt(i);
+        if (arena !== undefined) {
+          // the verifier marks no sign-extending load (the kernel has none for arenas)
+          openArenaAccess(w, arena, REG_LOCAL[prog.src[i]!]!, prog.off[i]!, size, 'load');
+          w.u8(LOAD_U[d.width]!);
+          w.u32(LOG2[d.width]!);
+          w.u32(0);
+          closeArenaAccess(w, 'load');
+          w.u8x2(W.local_set, dst);
+          return;
+        }
         const offset = this.address(REG_LOCAL[prog.src[i]!]!, prog.off[i]!, size, 0, i);
         w.u8((d.shape === Shape.Load ? LOAD_U : LOAD_S)[d.width]!);
         w.u32(LOG2[d.width]!);
@@ -667,7 +682,9 @@ export class FuncEmitter implements IntrinsicContext {
       case Shape.Store:
       case Shape.StoreReg: {
         const size = d.width / 8;
-        const offset = this.address(dst, prog.off[i]!, size, INFO_WRITE, i);
+        const arena = this.arenaAt(i);
+        if (arena !== undefined) openArenaAccess(w, arena, dst, prog.off[i]!, size, 'store');
+        const offset = arena !== undefined ? 0 : this.address(dst, prog.off[i]!, size, INFO_WRITE, i);
         if (d.shape === Shape.Store) {
           w.u8(W.i64_const);
           w.s32(prog.imm[i]!);
@@ -675,6 +692,7 @@ export class FuncEmitter implements IntrinsicContext {
         w.u8(STORE[d.width]!);
         w.u32(LOG2[d.width]!);
         w.u32(offset);
+        if (arena !== undefined) closeArenaAccess(w, 'store');
         return;
       }
       case Shape.Atomic:
@@ -827,7 +845,9 @@ export class FuncEmitter implements IntrinsicContext {
     const prog = this.env.prog;
     const size = width / 8;
     const src = REG_LOCAL[prog.src[i]!]!;
-    const offset = this.address(dst, prog.off[i]!, size, INFO_WRITE | INFO_ATOMIC, i);
+    const arena = this.arenaAt(i);
+    if (arena !== undefined) openArenaAccess(w, arena, dst, prog.off[i]!, size, 'atomic');
+    const offset = arena !== undefined ? 0 : this.address(dst, prog.off[i]!, size, INFO_WRITE | INFO_ATOMIC, i);
     const variant = width === 64 ? WA.i64_full : WA.i64_32u;
     let sub: number;
     let result: number; // local that receives the old value, or -1
@@ -851,6 +871,13 @@ export class FuncEmitter implements IntrinsicContext {
     w.u32(offset);
     if (result < 0) w.u8(W.drop);
     else w.u8x2(W.local_set, result);
+    if (arena !== undefined) closeArenaAccess(w, 'atomic');
+  }
+
+  /** The arena, when the access at i goes through an arena pointer (the verifier's mark). */
+  private arenaAt(i: number): ArenaAccess | undefined {
+    const a = this.env.arena;
+    return a !== undefined && (a.marks[i]! & ArenaMark.ACCESS) !== 0 ? a : undefined;
   }
 
   private helperCall(i: number, id: number): void {
