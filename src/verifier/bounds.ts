@@ -3,6 +3,7 @@
 // (scalar_min_max_* and scalar32_min_max_*). 64-bit bounds are BigInt, 32-bit
 // bounds plain numbers (u32 as 0..2^32-1, s32 as int32).
 
+import { regBoundsSync, updateRegBounds } from './bounds-sync.js';
 import {
   RegState, S64_MIN, S64_MAX, S32_MIN, S32_MAX, U32_MAX, markUnknown, mark32Unbounded, mark64Unbounded, markKnown,
 } from './reg-state.js';
@@ -19,147 +20,7 @@ const u32 = (x: number): number => x >>> 0;
 const bmax = (a: bigint, b: bigint): bigint => (a > b ? a : b);
 const bmin = (a: bigint, b: bigint): bigint => (a < b ? a : b);
 
-function updateReg32Bounds(r: RegState): void {
-  const v = tnumSubreg(r.varOff);
-  const val = lo32(v.value);
-  const mask = lo32(v.mask);
-  r.s32min = Math.max(r.s32min, s32(val | (mask & 0x80000000)));
-  r.s32max = Math.min(r.s32max, s32(val | (mask & 0x7fffffff)));
-  r.u32min = Math.max(r.u32min, u32(val));
-  r.u32max = Math.min(r.u32max, u32(val | mask));
-}
-
-function updateReg64Bounds(r: RegState): void {
-  const { value, mask } = r.varOff;
-  r.smin = bmax(r.smin, s64(value | (mask & (1n << 63n))));
-  r.smax = bmin(r.smax, s64(value | (mask & S64_MAX)));
-  r.umin = bmax(r.umin, value);
-  r.umax = bmin(r.umax, value | mask);
-}
-
-export function updateRegBounds(r: RegState): void {
-  updateReg32Bounds(r);
-  updateReg64Bounds(r);
-}
-
-function deduce32(r: RegState): void {
-  // Upper halves equal: the low halves of the 64-bit bounds bound the subregister.
-  if (r.umin >> 32n === r.umax >> 32n) {
-    r.u32min = Math.max(r.u32min, lo32(r.umin));
-    r.u32max = Math.min(r.u32max, lo32(r.umax));
-    if (s32(lo32(r.umin)) <= s32(lo32(r.umax))) {
-      r.s32min = Math.max(r.s32min, s32(lo32(r.umin)));
-      r.s32max = Math.min(r.s32max, s32(lo32(r.umax)));
-    }
-  }
-  if (r.smin >> 32n === r.smax >> 32n) {
-    if (u32(lo32(r.smin)) <= u32(lo32(r.smax))) {
-      r.u32min = Math.max(r.u32min, lo32(r.smin));
-      r.u32max = Math.min(r.u32max, lo32(r.smax));
-    }
-    if (s32(lo32(r.smin)) <= s32(lo32(r.smax))) {
-      r.s32min = Math.max(r.s32min, s32(lo32(r.smin)));
-      r.s32max = Math.min(r.s32max, s32(lo32(r.smax)));
-    }
-  }
-  // Upper halves differ by one and the low halves cross the s32 sign boundary.
-  if (u64((r.umin >> 32n) + 1n) === r.umax >> 32n && s32(lo32(r.umin)) < 0 && s32(lo32(r.umax)) >= 0) {
-    r.s32min = Math.max(r.s32min, s32(lo32(r.umin)));
-    r.s32max = Math.min(r.s32max, s32(lo32(r.umax)));
-  }
-  if ((r.smin >> 32n) + 1n === r.smax >> 32n && s32(lo32(r.smin)) < 0 && s32(lo32(r.smax)) >= 0) {
-    r.s32min = Math.max(r.s32min, s32(lo32(r.smin)));
-    r.s32max = Math.min(r.s32max, s32(lo32(r.smax)));
-  }
-  if (s32(r.u32min) <= s32(r.u32max)) {
-    r.s32min = Math.max(r.s32min, s32(r.u32min));
-    r.s32max = Math.min(r.s32max, s32(r.u32max));
-  }
-  if (u32(r.s32min) <= u32(r.s32max)) {
-    r.u32min = Math.max(r.u32min, u32(r.s32min));
-    r.u32max = Math.min(r.u32max, u32(r.s32max));
-  } else {
-    // The s32 range crosses zero: as u32 it is [s32min, 2^32) u [0, s32max]. A u32
-    // range inside one of the two pieces pins both ranges to that piece.
-    if (r.u32max < u32(r.s32min)) {
-      r.s32min = r.u32min | 0;
-      r.u32max = Math.min(r.u32max, u32(r.s32max));
-    } else if (u32(r.s32max) < r.u32min) {
-      r.s32max = r.u32max | 0;
-      r.u32min = Math.max(r.u32min, u32(r.s32min));
-    }
-  }
-}
-
-function deduce64(r: RegState): void {
-  if (s64(r.umin) <= s64(r.umax)) {
-    r.smin = bmax(r.smin, s64(r.umin));
-    r.smax = bmin(r.smax, s64(r.umax));
-  }
-  if (u64(r.smin) <= u64(r.smax)) {
-    r.umin = bmax(r.umin, u64(r.smin));
-    r.umax = bmin(r.umax, u64(r.smax));
-  } else {
-    // The signed range crosses zero: it is [smin, -1] u [0, smax] as unsigned.
-    if (r.umax < u64(r.smin)) {
-      r.smin = s64(r.umin);
-      r.umax = bmin(r.umax, u64(r.smax));
-    } else if (u64(r.smax) < r.umin) {
-      r.smax = s64(r.umax);
-      r.umin = bmax(r.umin, u64(r.smin));
-    }
-  }
-}
-
-function deduceMixed(r: RegState): void {
-  const HI = ~0xffffffffn;
-  const numin = (r.umin & HI & U64) | BigInt(r.u32min);
-  const numax = (r.umax & HI & U64) | BigInt(r.u32max);
-  r.umin = bmax(r.umin, numin);
-  r.umax = bmin(r.umax, numax);
-  const nsmin = s64((u64(r.smin) & HI & U64) | BigInt(r.u32min));
-  const nsmax = s64((u64(r.smax) & HI & U64) | BigInt(r.u32max));
-  r.smin = bmax(r.smin, nsmin);
-  r.smax = bmin(r.smax, nsmax);
-  // A non-negative s32 range within an s32-sized s64 range pins the 64-bit value.
-  if (r.s32min >= 0 && r.smin >= BigInt(S32_MIN) && r.smax <= BigInt(S32_MAX)) {
-    r.smin = BigInt(r.s32min);
-    r.smax = BigInt(r.s32max);
-    r.umin = BigInt(r.s32min);
-    r.umax = BigInt(r.s32max);
-    r.varOff = tnumIntersect(r.varOff, tnumRange(r.smin, r.smax));
-  }
-}
-
-function boundOffset(r: RegState): void {
-  const v64 = tnumIntersect(r.varOff, tnumRange(r.umin, r.umax));
-  const v32 = tnumIntersect(tnumSubreg(r.varOff), tnumRange(BigInt(r.u32min), BigInt(r.u32max)));
-  r.varOff = tnumOr(tnumClearSubreg(v64), v32);
-}
-
-/** Make the tnum and all bounds agree with each other (kernel reg_bounds_sync). */
-export function regBoundsSync(r: RegState): void {
-  if (r.varOff.mask === 0n) {
-    // A constant: every bound is the value (if the bounds allow it at all).
-    const v = r.varOff.value;
-    const lo = Number(v & 0xffffffffn);
-    if (
-      r.umin <= v && v <= r.umax && r.smin <= BigInt.asIntN(64, v) && BigInt.asIntN(64, v) <= r.smax &&
-      r.u32min <= lo && lo <= r.u32max && r.s32min <= (lo | 0) && (lo | 0) <= r.s32max
-    ) {
-      markKnown(r, v);
-      return;
-    }
-  }
-  updateRegBounds(r);
-  deduce32(r);
-  deduce64(r);
-  deduceMixed(r);
-  deduce32(r);
-  deduce64(r);
-  boundOffset(r);
-  updateRegBounds(r);
-}
+export { regBoundsSync, updateRegBounds };
 
 /** Bounds that contradict each other: the state is impossible (a dead branch). */
 export function boundsInconsistent(r: RegState): boolean {

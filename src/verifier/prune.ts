@@ -160,10 +160,14 @@ export function statesEqual(old: VerifierState, cur: VerifierState, live: (frame
     if (fo.callsite !== fc.callsite) return false;
     // Fewer callbacks entered from the current call may still enter more (the kernel's func_states_equal).
     if (fo.callbackDepth > fc.callbackDepth) return false;
-    const mask = live(f);
+    const mask = exact === 'within' ? live(f) : 0x7ff;
+    // Scalars first: they are what usually differs (a loop counter), and the
+    // verdict does not depend on the order (the id map is a bijection either way).
     for (let r = 0; r < 11; r++) {
-      if (exact === 'within' && !(mask & (1 << r))) continue;
-      if (!regSafe(fo.regs[r]!, fc.regs[r]!, ids, exact)) return false;
+      if (mask & (1 << r) && fo.regs[r]!.type === RegType.SCALAR && !regSafe(fo.regs[r]!, fc.regs[r]!, ids, exact)) return false;
+    }
+    for (let r = 0; r < 11; r++) {
+      if (mask & (1 << r) && fo.regs[r]!.type !== RegType.SCALAR && !regSafe(fo.regs[r]!, fc.regs[r]!, ids, exact)) return false;
     }
     const at = slots ? slots.at(f) : -1;
     if (!stackSafe(fo, fc, ids, exact, slots ? slots.live.lo[at] : undefined, slots ? slots.live.hi[at] : undefined)) return false;

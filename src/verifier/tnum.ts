@@ -29,7 +29,9 @@ export function tnumConst(v: bigint): Tnum {
 
 /** Index (1-based) of the highest set bit; 0 for 0. */
 function fls64(x: bigint): number {
-  return x === 0n ? 0 : x.toString(2).length;
+  if (x === 0n) return 0;
+  const hi = Number(x >> 32n);
+  return hi !== 0 ? 64 - Math.clz32(hi) : 32 - Math.clz32(Number(x));
 }
 
 /** The smallest tnum containing every value in [min, max] (unsigned). */
@@ -152,6 +154,11 @@ export function tnumIsAligned(a: Tnum, size: number): boolean {
 
 /** Is every value of b also a value of a? */
 export function tnumIn(a: Tnum, b: Tnum): boolean {
+  // (Pruning asks this for every register of every state compared: the common
+  // answers first, without BigInt arithmetic, which allocates.)
+  if (a === b) return true;
+  if (a.mask === U64 && a.value === 0n) return true;
+  if (b.mask === 0n) return a.mask === 0n ? a.value === b.value : tnumContains(a, b.value);
   if ((b.mask & ~a.mask & U64) !== 0n) return false;
   return a.value === (b.value & ~a.mask & U64);
 }
