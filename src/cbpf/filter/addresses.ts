@@ -5,6 +5,7 @@ import type { DirQual, ProtoQual, Quals } from './ast.js';
 import { JEQ, JGE, JSET, TRUE, and, cmpField, loadAbs, or, test, type Cond } from './cond.js';
 import { byDir, type GenContext, type Side } from './context.js';
 import { ETH } from './protocols.js';
+import { innerLinkHeaderCheck } from './geneve.js';
 
 const V4_ALLOWED: ReadonlySet<ProtoQual> = new Set(['default', 'ip', 'arp', 'rarp']);
 
@@ -66,16 +67,18 @@ export function etherHost(ctx: GenContext, dir: DirQual, mac: Uint8Array): Cond 
   requireEther(ctx);
   const lo = ((mac[2]! << 24) | (mac[3]! << 16) | (mac[4]! << 8) | mac[5]!) >>> 0;
   const hi = (mac[0]! << 8) | mac[1]!;
-  return byDir(dir, (s) => {
-    const off = s === 'src' ? 6 : 0;
+  const c = byDir(dir, (s) => {
+    const off = ctx.layers.offLinkHdr + (s === 'src' ? 6 : 0);
     return and(cmpField(4, off + 2, lo), cmpField(2, off, hi));
   });
+  return and(innerLinkHeaderCheck(ctx.layers), c);
 }
 
 export function broadcast(ctx: GenContext, proto: ProtoQual): Cond {
   if (proto === 'default' || proto === 'link') {
     if (ctx.layers.kind !== 'ether') ctx.fail('not a broadcast link');
-    return and(cmpField(4, 2, 0xffffffff), cmpField(2, 0, 0xffff));
+    const lh = ctx.layers.offLinkHdr;
+    return and(innerLinkHeaderCheck(ctx.layers), cmpField(4, lh + 2, 0xffffffff), cmpField(2, lh, 0xffff));
   }
   if (proto !== 'ip') ctx.fail('only link-layer/IP broadcast filters supported');
   if (ctx.netmask === undefined) ctx.fail("netmask not known, so 'ip broadcast' not supported");
@@ -94,7 +97,7 @@ export function multicast(ctx: GenContext, proto: ProtoQual): Cond {
   if (proto !== 'default' && proto !== 'link') {
     ctx.fail('link-layer multicast filters supported only on ethernet/FDDI/token ring/ARCNET/802.11/ATM LANE/Fibre Channel');
   }
-  return test([loadAbs(1, 0)], JSET, 1);
+  return and(innerLinkHeaderCheck(L), test([loadAbs(1, L.offLinkHdr)], JSET, 1));
 }
 
 /**

@@ -54,7 +54,7 @@ export type Expr =
   | { readonly t: 'rel'; readonly op: RelOp; readonly l: Arith; readonly r: Arith; readonly pos: number }
   | { readonly t: 'cast'; readonly kind: 'broadcast' | 'multicast'; readonly proto: ProtoQual; readonly pos: number }
   | { readonly t: 'length'; readonly kind: 'less' | 'greater'; readonly value: number; readonly pos: number }
-  | { readonly t: 'encap'; readonly kind: 'vlan' | 'mpls' | 'pppoed' | 'pppoes'; readonly value?: number; readonly pos: number }
+  | { readonly t: 'encap'; readonly kind: 'vlan' | 'mpls' | 'pppoed' | 'pppoes' | 'geneve'; readonly value?: number; readonly pos: number }
   | { readonly t: 'direction'; readonly outbound: boolean; readonly pos: number }
   | { readonly t: 'ifindex'; readonly index: number; readonly pos: number }
   | { readonly t: 'llc'; readonly subtype?: string; readonly pos: number }

@@ -1,17 +1,20 @@
 // Encapsulations that move the offsets of everything written after them
-// (vlan, mpls, pppoes), PPPoE discovery, and the inbound/outbound direction
+// (vlan, mpls, pppoes, geneve: see geneve.ts), PPPoE discovery, and the inbound/outbound direction
 // and interface index of Linux cooked captures.
 
 import { JEQ, JSET, and, cmpField, loadAbs, not, or, test, type Cond } from './cond.js';
 import type { GenContext } from './context.js';
 import { ETH } from './protocols.js';
+import { geneve } from './geneve.js';
 
 /** PPP protocol number of MPLS unicast. */
 const PPP_MPLS_UNICAST = 0x0281;
 
-export function encap(ctx: GenContext, kind: 'vlan' | 'mpls' | 'pppoed' | 'pppoes', value: number | undefined): Cond {
+export function encap(ctx: GenContext, kind: 'vlan' | 'mpls' | 'pppoed' | 'pppoes' | 'geneve', value: number | undefined): Cond {
   const L = ctx.layers;
   switch (kind) {
+    case 'geneve':
+      return geneve(ctx, value);
     case 'pppoed':
       return L.linkType(0x8863);
     case 'vlan':

@@ -17,6 +17,7 @@ import { ETHER_TYPES, IP_PROTOCOLS, SERVICES } from './names.js';
 import { portProtos, portRange, ports, serviceQuals } from './ports.js';
 import { Layers } from './protocols.js';
 import { protochain } from './protochain.js';
+import { resolveOffsets } from './geneve.js';
 
 export interface GenOptions {
   /** IPv4 netmask for `ip broadcast`; undefined means unknown (then `ip broadcast` is an error). */
@@ -74,6 +75,15 @@ export class Gen implements GenContext {
         return not(this.expr(e.e));
       case 'done':
         return e.cond;
+      default:
+        // After `geneve`, offsets relative to the inner frame become loads through X.
+        return resolveOffsets(this.leaf(e), this.layers.variable);
+    }
+  }
+
+  /** One primitive. */
+  private leaf(e: Exclude<Expr, { t: 'and' | 'or' | 'not' | 'done' }>): Cond {
+    switch (e.t) {
       case 'abbrev':
         this.pos = e.pos;
         return this.guard(() => this.layers.abbrev(e.proto));

@@ -15,12 +15,15 @@
 // igrp, pim, vrrp, carp, atalk with + - * / % & | ^ << >> and unary minus,
 // all relations, the named fields and values (tcpflags, tcp-syn, icmptype,
 // icmp-echo, icmp6type...); vlan [id], mpls [label], pppoes [id], pppoed;
+// geneve [vni] with everything after it looking inside the tunnel
+// (geneve.ts); ip/ip6 protochain (protochain.ts: a loop with a backward
+// jump, libpcap's dialect of classic BPF, see ../check.ts);
 // inbound/outbound on Linux cooked captures, ifindex on Linux cooked v2; and/or/not with parentheses
 // and the implicit-qualifier rule.
 // Link types: Ethernet, raw IP (101, 12, 14, 228, 229), Linux cooked v1/v2,
 // BSD and OpenBSD loopback.
-// Not supported (UnsupportedError): protochain, geneve, 802.11 and ATM
-// primitives, pf log fields, gateway (it needs name resolution).
+// Not supported (UnsupportedError): 802.11 and ATM primitives, pf log
+// fields, gateway (it needs name resolution).
 // Host names are never resolved: a name is an error, as tcpdump reports an
 // unknown host.
 

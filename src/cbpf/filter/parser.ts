@@ -130,7 +130,8 @@ class Parser extends ArithParser {
       }
       case 'vlan':
       case 'mpls':
-      case 'pppoes': {
+      case 'pppoes':
+      case 'geneve': {
         this.i++;
         const value = this.tok.kind === 'num' || this.isOp(this.tok, '(') ? this.attempt(() => this.parsePnum()) : undefined;
         return { node: this.leaf({ t: 'encap', kind: t.text, value, pos: t.pos }), q: null };
@@ -159,7 +160,6 @@ class Parser extends ArithParser {
         const sub = this.tok.kind === 'id' || this.isKw(this.tok, 'rnr') ? this.toks[this.i++]!.text : undefined;
         return { node: this.leaf(sub === undefined ? { t: 'llc', pos: t.pos } : { t: 'llc', subtype: sub, pos: t.pos }), q: null };
       }
-      case 'geneve':
       case 'lane':
         this.i++;
         return { node: this.leaf({ t: 'unsupported', what: t.text, pos: t.pos }), q: null };

@@ -50,6 +50,7 @@ export function protochain(ctx: GenContext, proto: ProtoQual, v: number): Cond {
     return or(protochain(ctx, 'ip', v), protochain(ctx, 'ip6', v));
   }
   if (proto !== 'ip' && proto !== 'ip6') ctx.fail("bad protocol applied for 'protochain'");
+  if (ctx.layers.variable) ctx.fail("'protochain' not supported with variable length headers");
   const reg = ctx.allocReg();
   // libpcap's optimiser assumes an acyclic graph, so it turns itself off for
   // the whole expression; tsbpf's (thread.ts) would cope, but keeping the

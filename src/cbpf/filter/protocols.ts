@@ -8,6 +8,7 @@ import type { ProtoQual } from './ast.js';
 import { FALSE, TRUE, JEQ, JGT, JSET, and, andK, cmpField, loadAbs, not, or, test, type Cond } from './cond.js';
 import { FilterError } from './errors.js';
 import type { LinkLayer } from './link.js';
+import type { VariableOffsets } from './geneve.js';
 
 export const ETH = { IP: 0x0800, ARP: 0x0806, RARP: 0x8035, IP6: 0x86dd, VLAN: 0x8100, QINQ: 0x88a8, QINQ_OLD: 0x9100 } as const;
 export const IPPROTO = { ICMP: 1, IGMP: 2, TCP: 6, IGRP: 9, UDP: 17, ESP: 50, AH: 51, FRAGMENT: 44, ICMPV6: 58, PIM: 103, VRRP: 112, SCTP: 132 } as const;
@@ -79,7 +80,14 @@ export class Layers {
   /** Inside PPPoE the link layer is PPP for the rest of the expression, MPLS on top or not. */
   inPpp = false;
 
-  constructor(readonly link: LinkLayer) {
+  /**
+   * After `geneve` the offsets have a variable part kept in scratch memory
+   * (geneve.ts): the offset fields then hold symbolic bases that
+   * geneve.ts's resolveOffsets turns into loads through X.
+   */
+  variable?: VariableOffsets;
+
+  constructor(public link: LinkLayer) {
     this.offLinkType = link.offLinkType;
     this.offNet = link.offNet;
   }

@@ -50,6 +50,45 @@ const EXPRS = [
   'ip6 protochain 6 and ip6 host fd77::1',
 ];
 
+const GENEVE_EXPRS = [
+  'geneve',
+  'geneve 5',
+  'geneve 9',
+  'geneve 0x123456',
+  'geneve 16777215',
+  'not geneve',
+  'udp and geneve',
+  'geneve and ip',
+  'geneve and ip6',
+  'geneve and arp',
+  'geneve and ip host 1.2.3.4',
+  'geneve and host 192.168.5.1',
+  'geneve and src host 1.2.3.4',
+  'geneve and tcp',
+  'geneve and udp',
+  'geneve and tcp port 80',
+  'geneve and port 53',
+  'geneve and udp port 123',
+  'geneve and portrange 50-130',
+  'geneve and ether host 02:11:22:33:44:55',
+  'geneve and ether src 02:aa:bb:cc:dd:01',
+  'geneve and ether broadcast',
+  'geneve and ether multicast',
+  'geneve and tcp[13] & 2 != 0',
+  'geneve and ip[9] = 17',
+  'geneve and ip6 host fd77::2',
+  'geneve and tcp dst port 443',
+  'geneve 5 and udp',
+  'geneve and ip[2:2] > 40',
+  'geneve and ether[12:2] = 0x800',
+  'geneve and ip[ip[0] & 0xf] > 0',
+  'geneve and tcp[tcp[12] >> 4] >= 0',
+  'geneve and ether proto 0x86dd',
+  'geneve and vlan',
+  'geneve and geneve',
+  'geneve and len > 100',
+];
+
 const packetsOf = (file: string): PacketRecord[] => [...parseCapture(new Uint8Array(readFileSync(file)), { copy: true })];
 
 /** Indices of the packets tcpdump writes for expr (records are matched by timestamp and bytes). */
@@ -90,11 +129,11 @@ test('protochain: the compiled program is marked as libpcap\'s and has a backwar
   assert.ok(!isLibpcapProgram(compileFilter('ip6 and tcp')));
 });
 
-test('protochain: selects the packets tcpdump selects (oracle, interpreter, JIT)', { skip: NO_TCPDUMP }, () => {
+test('protochain and geneve: select the packets tcpdump selects (oracle, interpreter, JIT)', { skip: NO_TCPDUMP }, () => {
   const failures: string[] = [];
   for (const file of [CAP, MIXED]) {
     const pkts = packetsOf(file);
-    for (const expr of EXPRS) {
+    for (const expr of [...EXPRS, ...GENEVE_EXPRS]) {
       const want = tcpdumpSelects(file, expr, pkts).join(',');
       const prog = compileFilter(expr);
       const oracle = pkts.flatMap((p, i) => (evalClassic(prog, p.data, p.wireLen) !== 0 ? [i] : [])).join(',');

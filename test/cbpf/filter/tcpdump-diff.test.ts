@@ -7,7 +7,7 @@
 // Skipped with a message when tcpdump is not installed.
 //
 // Every expression runs on the Ethernet capture and on one of the other
-// four (in turn), which keeps the run short on a busy machine; set
+// five (in turn; eth-chain.pcap is generated, see chain-capture.ts), which keeps the run short on a busy machine; set
 // TSBPF_FILTER_FULL=1 to run every expression on every capture.
 
 import { test } from 'node:test';
@@ -24,7 +24,7 @@ import { evalClassic } from './classic-eval.js';
 import { randomExpressions } from './random-exprs.js';
 
 const DIR = join(FIXTURES, 'filter');
-const CAPTURES = ['eth-mixed.pcap', 'eth-short.pcap', 'sll-mixed.pcap', 'sll2-mixed.pcap', 'raw-mixed.pcap'];
+const CAPTURES = ['eth-mixed.pcap', 'eth-short.pcap', 'sll-mixed.pcap', 'sll2-mixed.pcap', 'raw-mixed.pcap', 'eth-chain.pcap'];
 const CONCURRENCY = 8;
 
 const hasTcpdump = spawnSync('tcpdump', ['--version'], { stdio: 'ignore' }).status === 0;
