@@ -102,7 +102,7 @@ export interface ScanDriverOptions extends Omit<TranslateOptions, 'mode'> {
 
 /** The eBPF scan driver for a classic socket filter over pcap records or pcapng blocks (see above). */
 export function translateScanDriver(prog: ClassicProgram, options: ScanDriverOptions = {}): Translation {
-  if (options.check ?? true) checkClassic(prog, { mode: 'socket' });
+  if (options.check ?? true) checkClassic(prog, { mode: 'socket', ...(options.backwardJumps !== undefined && { backwardJumps: options.backwardJumps }) });
   const decimals = options.tsDecimals ?? 6;
   if (!Number.isInteger(decimals) || decimals < 0 || decimals > 9) throw new RangeError(`scan driver: tsDecimals ${decimals} is not 0..9`);
   return withFarRetry((far) => buildScanDriver(prog, options, far));
