@@ -40,6 +40,10 @@ await esbuild.build({
   target: 'node20',
   // main.js reads the bundle as latin1 (no UTF-8 decoding at start-up): esbuild escapes everything else.
   charset: 'ascii',
+  // CommonJS has no import.meta: modules that locate files beside themselves
+  // (scan-split.js, its worker) get the bundle's own URL instead of nothing.
+  banner: { js: 'var __tsbpf_bundle_url = require("node:url").pathToFileURL(__filename).href;' },
+  define: { 'import.meta.url': '__tsbpf_bundle_url' },
   logLevel: 'warning',
 });
 const nonAscii = readFileSync(out(BUNDLE_FILES.bundle)).findIndex((b) => b > 0x7f);

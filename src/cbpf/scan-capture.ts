@@ -59,6 +59,28 @@ export type ProgramSource = ClassicProgram | ((linkType: number) => ClassicProgr
 
 /** Run a classic socket filter over every packet of a pcap/pcapng file (path or open descriptor). */
 export function scanCapture(file: string | number, source: ProgramSource, options: ScanOptions = {}): ScanResult {
+  let fd = -1;
+  try {
+    fd = typeof file === 'number' ? file : openSync(file, 'r');
+    const read = (buf: Uint8Array, off: number, len: number): number => readSync(fd, buf, off, len, null);
+    return scanInput({ read, ...(typeof file === 'string' && { file }) }, source, options);
+  } finally {
+    if (typeof file === 'string' && fd >= 0) closeSync(fd);
+  }
+}
+
+/** Where scanInput takes a capture's bytes from (scanCapture: a file read from its current position). */
+export interface ScanInput {
+  /** Like fs.readSync: up to `len` bytes at buf[off], the count returned, 0 at the end. */
+  read: (buf: Uint8Array, off: number, len: number) => number;
+  /** File name for error messages. */
+  file?: string;
+  /** Called once the file header is parsed, before any record (a split scan resumes its parser elsewhere here). */
+  onHeader?: (parser: CaptureParser) => void;
+}
+
+/** scanCapture over any byte source (the two halves of a split scan, scan-split.ts, read positionally). */
+export function scanInput(input: ScanInput, source: ProgramSource, options: ScanOptions = {}): ScanResult {
   // Compiled once per link type, though both the driver and the per-packet path may need it.
   const programs = new Map<number, ClassicProgram>();
   const programFor = (linkType: number): ClassicProgram => {
@@ -81,14 +103,13 @@ export function scanCapture(file: string | number, source: ProgramSource, option
   // pcap driver needs none of them, and mapping costs milliseconds of a
   // command that may take a hundred.
   const regions: Region[] = [bufRegion];
-  let fd = -1;
   try {
-    fd = typeof file === 'number' ? file : openSync(file, 'r');
-    const parser = new CaptureParser({ buffer: new Uint8Array(mem.wasm.buffer, bufRegion.start, bufSize), ...(typeof file === 'string' && { file }) });
-    const read = (buf: Uint8Array, off: number, len: number): number => readSync(fd, buf, off, len, null);
+    const parser = new CaptureParser({ buffer: new Uint8Array(mem.wasm.buffer, bufRegion.start, bufSize), ...(input.file !== undefined && { file: input.file }) });
+    const read = input.read;
     while (!parser.header()) {
       if (parser.fill(read, bufSize) === 0) parser.finish(); // throws: empty or too short
     }
+    input.onHeader?.(parser);
     if (parser.format === 'pcap' && (options.driver ?? true)) {
       // The scan driver may run without the JIT's per-access memory checks:
       // it is safe by construction, not by a verifier run (its record loop is
@@ -271,7 +292,6 @@ export function scanCapture(file: string | number, source: ProgramSource, option
     if (!stopped) parser.finish();
     return { packets, accepted: acceptedCount, engine: engineName, stopped };
   } finally {
-    if (typeof file === 'string' && fd >= 0) closeSync(fd);
     for (const r of regions) mem.free(r);
   }
 }

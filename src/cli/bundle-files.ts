@@ -1,6 +1,14 @@
 // Names of the files the CLI bundler (scripts/bundle-cli.mjs) writes beside
-// main.js, and how main.js tells whether they are current. Shared by both;
-// imports nothing, so main.js loads it for free.
+// main.js, how main.js tells whether they are current, and how a thread
+// loads the bundle (main.js, and the second thread of a split capture scan,
+// which starts from the bundle too). Imports only Node built-ins, so main.js
+// loads it for free.
+
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Script } from 'node:vm';
 
 /** Files the bundler writes in dist/src/cli/. */
 export const BUNDLE_FILES = {
@@ -31,3 +39,47 @@ export function stampIsCurrent(stamp: BundleStamp, now: { mtimeMs: number; size:
 
 /** Set (to anything) for the bundler's warm-up run: main.js writes the code cache when the command ends. */
 export const WRITE_CACHE_ENV = 'TSBPF_WRITE_CLI_CACHE';
+
+/** What the bundle (cli.ts) exports. */
+export interface BundleExports {
+  runCli(argv: string[], bundleDir?: string): Promise<void>;
+  /** The entry of a split scan's second thread (src/cbpf/scan-worker.ts), loaded lazily (bundles before it lack it: the scan then stays on one thread). */
+  scanWorkerMain?(): Promise<void>;
+}
+
+/**
+ * Set by runCli when the command line runs from the bundle: the directory
+ * of the bundle, so a command that starts worker threads can start them
+ * from the bundle too (bundleWorkerCode) instead of from the ES modules.
+ */
+export const bundleContext: { dir?: string } = {};
+
+function readOptional(path: string): Buffer | undefined {
+  try {
+    return readFileSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Load the bundle in `dir` as CommonJS does (same wrapper, a require for the built-ins), with the code cache when V8 takes it. */
+export function loadBundle(dir: string): { exports: BundleExports; script: Script } {
+  const file = join(dir, BUNDLE_FILES.bundle);
+  // The bundler makes it pure ASCII (esbuild escapes the rest), so latin1 reads it the same, without UTF-8 decoding.
+  const source = readFileSync(file, 'latin1');
+  const cachedData = readOptional(join(dir, BUNDLE_FILES.cache));
+  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+    filename: file,
+    ...(cachedData !== undefined && { cachedData }),
+  });
+  const init = script.runInThisContext() as (e: object, r: NodeRequire, m: { exports: object }, f: string, d: string) => void;
+  const module = { exports: {} as Partial<BundleExports> };
+  init(module.exports, createRequire(file), module, file, dir);
+  if (typeof module.exports.runCli !== 'function') throw new Error(`${file} does not export runCli: rebuild it with 'npm run build'`);
+  return { exports: module.exports as BundleExports, script };
+}
+
+/** A split scan's worker entry (src/cbpf/scan-split.ts WorkerEntry) that loads the bundle in `dir` and runs its second thread from there. */
+export function bundleWorkerEntry(dir: string): { url: string; call: string } {
+  return { url: pathToFileURL(join(dir, 'bundle-files.js')).href, call: `loadBundle(${JSON.stringify(dir)}).exports.scanWorkerMain()` };
+}

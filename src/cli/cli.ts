@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { TsbpfError, UsageError } from '../internal/errors.js';
 import { EXIT_FAIL, EXIT_USAGE, type Io } from './command.js';
 import { VERBS } from './verbs.js';
+import { bundleContext } from './bundle-files.js';
 
 const io: Io = {
   out: (t) => process.stdout.write(t.endsWith('\n') ? t : t + '\n'),
@@ -60,8 +61,12 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-/** Run the command line with these arguments; sets process.exitCode. */
-export async function runCli(argv: string[]): Promise<void> {
+/**
+ * Run the command line with these arguments; sets process.exitCode.
+ * `bundleDir`: main.js started it from the CLI bundle there (worker threads start from it too).
+ */
+export async function runCli(argv: string[], bundleDir?: string): Promise<void> {
+  if (bundleDir !== undefined) bundleContext.dir = bundleDir;
   // `tsbpf ... | head` closes our stdout early: that is not an error.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
@@ -73,4 +78,9 @@ export async function runCli(argv: string[]): Promise<void> {
     process.stderr.write(`tsbpf: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     process.exitCode = 70;
   }
+}
+
+/** The second thread of a split capture scan, when started from the bundle (see bundle-files.ts). */
+export async function scanWorkerMain(): Promise<void> {
+  (await import('../cbpf/scan-worker.js')).scanWorkerMain();
 }

@@ -4,6 +4,8 @@
 // translation (scanCapture: the whole file goes through VM memory in large
 // buffers, one engine call per buffer).
 
+import { statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { AcceptedPacket, PcapRecordSink } from '../cbpf/scan-capture.js';
 import { compileFilter, DEFAULT_SNAPLEN } from '../cbpf/filter/compile.js';
@@ -12,6 +14,8 @@ import type { ClassicInsn } from '../cbpf/insn.js';
 import { UsageError } from '../internal/errors.js';
 import { LINKTYPE, linkTypeByName, linkTypeInfo, linkTypeName } from '../pcap/linktype.js';
 import type { CaptureParser } from '../pcap/parser.js';
+import type { SplitOptions } from '../cbpf/scan-split.js';
+import { bundleContext, bundleWorkerEntry } from './bundle-files.js';
 import { EXIT_FAIL, EXIT_OK, type Command, type Io } from './command.js';
 
 // Only what every use needs is imported up front: the modules of the
@@ -148,6 +152,28 @@ const WRITE_SNAPLEN = 262144;
 /** Lines of the match listing are written in blocks: one write per line costs more than the filter. */
 const LIST_BLOCK = 4096;
 
+/** Set to a byte count, the smallest capture `filter` splits over two threads (tests force small files with 0). */
+const SPLIT_MIN_ENV = 'TSBPF_FILTER_SPLIT_MIN';
+
+/**
+ * How a large capture is split: the spill file of the second half's matches
+ * (if they outgrow memory) beside the output file, and the worker thread
+ * started from the CLI bundle when the command runs from it.
+ */
+function splitOptions(output: string | undefined): SplitOptions {
+  const min = process.env[SPLIT_MIN_ENV];
+  const minBytes = min === undefined ? undefined : intOption(SPLIT_MIN_ENV, min, 0, Number.MAX_SAFE_INTEGER);
+  const st = output === undefined ? undefined : statSync(output, { throwIfNoEntry: false });
+  const spillDir = output !== undefined && (st === undefined || st.isFile()) ? dirname(resolve(output)) : undefined;
+  const bundleDir = bundleContext.dir;
+  return {
+    // Forced (tests): whatever the load.
+    ...(minBytes !== undefined && { minBytes, whenIdle: false }),
+    ...(spillDir !== undefined && { spillDir }),
+    ...(bundleDir !== undefined && { workerEntry: bundleWorkerEntry(bundleDir) }),
+  };
+}
+
 /**
  * Filter a capture through scanCapture: the file is read straight into VM
  * memory and the translated filter runs over whole buffers of records (pcap)
@@ -157,6 +183,7 @@ const LIST_BLOCK = 4096;
  */
 async function filterCapture(expr: string, values: Values, compile: (linkType: number) => ClassicInsn[], io: Io): Promise<number> {
   const { scanCapture } = await import('../cbpf/scan-capture.js');
+  const { scanCaptureSplit } = await import('../cbpf/scan-split.js');
   const { PcapWriter, fileSink } = await import('../pcap/writer.js');
   const file = values.r!;
   const limit = intOption('c', values.c, 1, Number.MAX_SAFE_INTEGER);
@@ -205,12 +232,17 @@ async function filterCapture(expr: string, values: Values, compile: (linkType: n
   try {
     // Without a listing or -c nothing needs to see each match: the scan
     // counts them, and on pcap files no JS runs per packet at all.
-    const r = scanCapture(source(file), compile, {
+    const scanOptions = {
       ...((list || limit !== undefined) && { onAccept }),
       ...(pcapOut !== undefined && { pcapOut }),
       ...(progressMs > 0 && { onProgress }),
       ...(values.engine !== undefined && { engine: values.engine }),
-    });
+    };
+    // A large file (and no per-match work) is read and filtered in two
+    // halves on two threads (scan-split.ts); the result is the same.
+    const r = file === '-' ? scanCapture(0, compile, scanOptions) : await scanCaptureSplit(file, compile, { ...scanOptions, split: splitOptions(values.w) });
+    // Forcing the split is for tests and measurements: they are told what happened.
+    if ('split' in r && process.env[SPLIT_MIN_ENV] !== undefined) io.err(`tsbpf filter: ${SPLIT_MIN_ENV}: ${r.split}`);
     total = r.packets;
     matched = r.accepted;
   } finally {

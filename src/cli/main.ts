@@ -13,17 +13,13 @@
 //    see stampIsCurrent): the ES modules, as before;
 //  - no cache, or a cache V8 refuses (another Node version or other V8
 //    flags such as --cpu-prof): the bundle, compiled from source.
-// This file imports only Node built-ins and the bundle's file names, so the
-// fallback costs nothing extra.
+// This file imports only Node built-ins and bundle-files.js (the bundle's
+// file names and loader, built-ins only), so the fallback costs nothing extra.
 
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Script } from 'node:vm';
-import { BUNDLE_FILES, WRITE_CACHE_ENV, stampIsCurrent, type BundleStamp } from './bundle-files.js';
-
-type RunCli = (argv: string[]) => Promise<void>;
+import { BUNDLE_FILES, WRITE_CACHE_ENV, loadBundle, stampIsCurrent, type BundleStamp } from './bundle-files.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const tsbuildinfo = join(here, '..', '..', '.tsbuildinfo');
@@ -41,40 +37,14 @@ function bundleIsCurrent(stamp: BundleStamp): boolean {
   return stampIsCurrent(stamp, statSync(tsbuildinfo, { throwIfNoEntry: false }));
 }
 
-function readOptional(path: string): Buffer | undefined {
-  try {
-    return readFileSync(path);
-  } catch {
-    return undefined;
-  }
-}
-
-/** Load the bundle as CommonJS does (same wrapper, a require for the built-ins), with the code cache when V8 takes it. */
-function loadBundle(): { runCli: RunCli; script: Script } {
-  const file = join(here, BUNDLE_FILES.bundle);
-  // The bundler makes it pure ASCII (esbuild escapes the rest), so latin1 reads it the same, without UTF-8 decoding.
-  const source = readFileSync(file, 'latin1');
-  const cachedData = readOptional(join(here, BUNDLE_FILES.cache));
-  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
-    filename: file,
-    ...(cachedData !== undefined && { cachedData }),
-  });
-  const init = script.runInThisContext() as (e: object, r: NodeRequire, m: { exports: object }, f: string, d: string) => void;
-  const module = { exports: {} as { runCli?: RunCli } };
-  init(module.exports, createRequire(file), module, file, here);
-  const runCli = module.exports.runCli;
-  if (typeof runCli !== 'function') throw new Error(`${file} does not export runCli: rebuild it with 'npm run build'`);
-  return { runCli, script };
-}
-
 async function start(argv: string[]): Promise<void> {
   const stamp = readStamp();
   if (stamp === undefined || !bundleIsCurrent(stamp)) {
     const { runCli } = await import('./cli.js');
     return runCli(argv);
   }
-  const { runCli, script } = loadBundle();
-  await runCli(argv);
+  const { exports, script } = loadBundle(here);
+  await exports.runCli(argv, here);
   // The cache is made after the run, so it holds the functions the run compiled too.
   if (process.env[WRITE_CACHE_ENV] !== undefined) writeFileSync(join(here, BUNDLE_FILES.cache), script.createCachedData());
 }

@@ -217,6 +217,22 @@ export class CaptureParser {
     this.start += n;
   }
 
+  /**
+   * Continue at another place of the stream: the bytes filled or pushed
+   * from now on start at stream offset `streamOffset` (for a reader that
+   * takes the records of a file from the middle on, after giving the parser
+   * the file header). Only after the header, with nothing unread buffered.
+   * Error offsets count from there as they would for the whole file.
+   */
+  restartAt(streamOffset: number): void {
+    if (this.fmt === undefined || this.end !== this.start || !Number.isSafeInteger(streamOffset) || streamOffset < 0) {
+      throw new UsageError(`CaptureParser.restartAt(${streamOffset}): ${this.fmt === undefined ? 'the header has not been parsed' : this.end !== this.start ? `${this.end - this.start} bytes are still unread` : 'not a stream offset'}`);
+    }
+    this.start = 0;
+    this.end = 0;
+    this.base = streamOffset;
+  }
+
   /** Advance the cursor to the next packet; false when more input is needed. Allocates nothing. */
   nextPacket(): boolean {
     for (;;) {
