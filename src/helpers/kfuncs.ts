@@ -289,6 +289,9 @@ function arenaFreePages(env: HelperEnv): void {
   arenaArg(env, 'bpf_arena_free_pages')?.freePages(arg(env, 2), arg(env, 3));
 }
 
+/** RCU and preemption sections: nothing to do in user space (no RCU grace periods, no preemption to turn off). */
+const noSection: HelperFn = () => undefined;
+
 const FNS: Record<string, HelperFn> = {
   bpf_iter_num_new: iterNumNew,
   bpf_iter_num_next: iterNumNext,
@@ -297,6 +300,10 @@ const FNS: Record<string, HelperFn> = {
   bpf_iter_bits_next: iterBitsNext,
   bpf_iter_bits_destroy: iterBitsDestroy,
   bpf_rdonly_cast: rdonlyCast,
+  bpf_rcu_read_lock: noSection,
+  bpf_rcu_read_unlock: noSection,
+  bpf_preempt_disable: noSection,
+  bpf_preempt_enable: noSection,
   bpf_arena_alloc_pages: arenaAllocPages,
   bpf_arena_free_pages: arenaFreePages,
   ...CPUMASK_FNS,

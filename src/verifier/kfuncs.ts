@@ -133,6 +133,12 @@ const rows: KfuncDef[] = [
   // Arena pages (kernel/bpf/arena.c; src/maps/arena.ts): alloc(map, addr__ign, page_cnt, node_id, flags), free(map, ptr__ign, page_cnt).
   { name: 'bpf_arena_alloc_pages', flags: KF.TRUSTED_ARGS | KF.SLEEPABLE, args: [{ kind: 'map' }, { kind: 'ignored' }, scalar, scalar, scalar], ret: { kind: 'arena' }, set: 'arena', runnable: true },
   { name: 'bpf_arena_free_pages', flags: KF.TRUSTED_ARGS | KF.SLEEPABLE, args: [{ kind: 'map' }, { kind: 'ignored' }, scalar], ret: retVoid, set: 'arena', runnable: true },
+  // Sections (critical.ts): an RCU read-side section and preemption off. A user-space
+  // runtime has neither, so they run as no-ops; the verifier checks their pairing.
+  { name: 'bpf_rcu_read_lock', flags: 0, args: [], ret: retVoid, set: 'common', runnable: true },
+  { name: 'bpf_rcu_read_unlock', flags: 0, args: [], ret: retVoid, set: 'common', runnable: true },
+  { name: 'bpf_preempt_disable', flags: 0, args: [], ret: retVoid, set: 'common', runnable: true },
+  { name: 'bpf_preempt_enable', flags: 0, args: [], ret: retVoid, set: 'common', runnable: true },
 ];
 
 export const KFUNCS: readonly KfuncDef[] = rows;

@@ -1,0 +1,136 @@
+// Critical sections in the verifier (src/verifier/critical.ts) where the
+// hand-written case file cannot reach: kfunc calls (bpf_rcu_read_lock/unlock,
+// bpf_preempt_disable/enable, iterators) inside and around sections, a
+// bpf_spin_lock held while calling them, and pruning that must keep states
+// with different sections apart. Kfuncs are called through `call -N`
+// placeholders (the N-th name of the case), as in kfuncs.test.ts; as root the
+// same bytes with the running kernel's BTF ids go through its verifier, and
+// its verdict and error line must be ours.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { verify } from '../../src/verifier/index.js';
+import { decodeProgram } from '../../src/isa/decode.js';
+import { assemble } from '../../src/asm/assemble.js';
+import { loadKernelBtf } from '../../src/verifier/kfuncs-vmlinux.js';
+import { BtfKind } from '../../src/btf/types.js';
+import { BPF_PROG_TYPE } from '../../src/internal/uapi.gen.js';
+import type { KfuncExtern, MapInfo } from '../../src/verifier/env.js';
+import { kernelErrorLine, kernelVerdicts } from './kernel.js';
+
+const kernelBtf = loadKernelBtf();
+
+/** BTF id of a kernel function in the running kernel's BTF (0 when there is none). */
+function vmlinuxFunc(name: string): number {
+  if (!kernelBtf) return 0;
+  return kernelBtf.idsByName(name).find((id) => kernelBtf.type(id).kind === BtfKind.FUNC) ?? 0;
+}
+
+/** Assemble; `call -N` becomes a kfunc call of names[N-1] (imm = its kernel BTF id). */
+function build(text: string, names: readonly string[]): { bytes: Uint8Array; kfuncs: Map<number, KfuncExtern> } {
+  const bytes = assemble(text, { dialect: 'llvm' });
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const kfuncs = new Map<number, KfuncExtern>();
+  for (let i = 0; i < bytes.length / 8; i++) {
+    const imm = dv.getInt32(i * 8 + 4, true);
+    if (bytes[i * 8] !== 0x85 || imm >= 0) continue;
+    const name = names[-imm - 1]!;
+    bytes[i * 8 + 1] = (bytes[i * 8 + 1]! & 0x0f) | (2 << 4);
+    dv.setInt32(i * 8 + 4, vmlinuxFunc(name), true);
+    kfuncs.set(i, { name });
+  }
+  return { bytes, kfuncs };
+}
+
+interface Case {
+  readonly name: string;
+  readonly type: string;
+  readonly text: string;
+  readonly maps?: readonly MapInfo[];
+  /** undefined: accepted; otherwise our one-line reason, which must also be the kernel's error line. */
+  readonly reject?: string;
+}
+
+const KF = ['bpf_rcu_read_lock', 'bpf_rcu_read_unlock', 'bpf_preempt_disable', 'bpf_preempt_enable', 'bpf_iter_num_new', 'bpf_iter_num_next', 'bpf_iter_num_destroy'];
+const RCU_LOCK = 'call -1\n';
+const RCU_UNLOCK = 'call -2\n';
+const PREEMPT_OFF = 'call -3\n';
+const PREEMPT_ON = 'call -4\n';
+const RET0 = 'r0 = 0\nexit\n';
+/** An array whose 16-byte value holds a bpf_spin_lock at 4 (its BTF as kernel_load.py builds it). */
+const LOCK_MAP: MapInfo = { type: 2, keySize: 4, valueSize: 16, maxEntries: 1, valueBtf: true, spinLockOff: 4 };
+const PROG_ARRAY: MapInfo = { type: 3, keySize: 4, valueSize: 4, maxEntries: 1 };
+/** r6 = the lock map's value (null-checked; `out` returns 0). */
+const LOOKUP = 'r1 = 0\n*(u32 *)(r10 - 4) = r1\nr2 = r10\nr2 += -4\nld_pseudo r1, 1, 0\ncall 1\nif r0 == 0 goto out\nr6 = r0\n';
+const LOCK = 'r1 = r6\nr1 += 4\ncall 93\n';
+const UNLOCK = 'r1 = r6\nr1 += 4\ncall 94\n';
+const OUT = 'out:\nr0 = 0\nexit\n';
+
+const CASES: readonly Case[] = [
+  { name: 'an RCU section', type: 'socket_filter', text: RCU_LOCK + RCU_UNLOCK + RET0 },
+  { name: 'RCU sections in xdp and kprobe programs too', type: 'xdp', text: RCU_LOCK + RCU_UNLOCK + RET0 },
+  { name: 'an RCU section in a kprobe', type: 'kprobe', text: RCU_LOCK + RCU_UNLOCK + RET0 },
+  { name: 'helpers may be called in an RCU section', type: 'sched_cls', text: RCU_LOCK + 'call 7\n' + RCU_UNLOCK + RET0 },
+  { name: 'nested RCU read lock', type: 'socket_filter', text: RCU_LOCK + RCU_LOCK + RCU_UNLOCK + RCU_UNLOCK + RET0, reject: 'nested rcu read lock (kernel function bpf_rcu_read_lock)' },
+  { name: 'RCU unlock without lock', type: 'socket_filter', text: RCU_UNLOCK + RET0, reject: 'unmatched rcu read unlock (kernel function bpf_rcu_read_unlock)' },
+  { name: 'RCU unlock on a path that did not lock', type: 'socket_filter', text: 'r2 = *(u32 *)(r1 + 0)\nif r2 == 0 goto l\n' + RCU_LOCK + 'l:\n' + RCU_UNLOCK + RET0, reject: 'unmatched rcu read unlock (kernel function bpf_rcu_read_unlock)' },
+  { name: 'exit inside an RCU section', type: 'socket_filter', text: RCU_LOCK + RET0, reject: 'BPF_EXIT instruction in main prog cannot be used inside bpf_rcu_read_lock-ed region' },
+  { name: 'LD_ABS inside an RCU section', type: 'sched_cls', text: 'r6 = r1\n' + RCU_LOCK + 'r0 = *(u8 *)skb[0]\n' + RCU_UNLOCK + RET0, reject: 'BPF_LD_[ABS|IND] cannot be used inside bpf_rcu_read_lock-ed region' },
+  {
+    name: 'tail call inside an RCU section', type: 'sched_cls', maps: [PROG_ARRAY],
+    text: 'r6 = r1\n' + RCU_LOCK + 'r1 = r6\nld_pseudo r2, 1, 0\nr3 = 0\ncall 12\n' + RCU_UNLOCK + RET0,
+    reject: 'tail_call cannot be used inside bpf_rcu_read_lock-ed region',
+  },
+  { name: 'preemption off and on', type: 'socket_filter', text: PREEMPT_OFF + PREEMPT_ON + RET0 },
+  { name: 'preemption off twice, on twice', type: 'socket_filter', text: PREEMPT_OFF + PREEMPT_OFF + PREEMPT_ON + PREEMPT_ON + RET0 },
+  { name: 'helpers may be called with preemption off', type: 'sched_cls', text: PREEMPT_OFF + 'call 7\n' + PREEMPT_ON + RET0 },
+  { name: 'preemption on without off', type: 'socket_filter', text: PREEMPT_ON + RET0, reject: 'unmatched attempt to enable preemption (kernel function bpf_preempt_enable)' },
+  { name: 'exit with preemption off', type: 'socket_filter', text: PREEMPT_OFF + PREEMPT_OFF + PREEMPT_ON + RET0, reject: 'BPF_EXIT instruction in main prog cannot be used inside bpf_preempt_disable-ed region' },
+  { name: 'LD_ABS with preemption off', type: 'sched_cls', text: 'r6 = r1\n' + PREEMPT_OFF + 'r0 = *(u8 *)skb[0]\n' + PREEMPT_ON + RET0, reject: 'BPF_LD_[ABS|IND] cannot be used inside bpf_preempt_disable-ed region' },
+  { name: 'exit in both an RCU section and with preemption off: RCU is named first', type: 'socket_filter', text: RCU_LOCK + PREEMPT_OFF + RET0, reject: 'BPF_EXIT instruction in main prog cannot be used inside bpf_rcu_read_lock-ed region' },
+  { name: 'a kfunc call while holding a spin lock', type: 'sched_cls', maps: [LOCK_MAP], text: LOOKUP + LOCK + RCU_LOCK + RCU_UNLOCK + UNLOCK + OUT, reject: 'function calls are not allowed while holding a lock' },
+  { name: 'a spin lock inside an RCU section', type: 'sched_cls', maps: [LOCK_MAP], text: RCU_LOCK + LOOKUP + LOCK + UNLOCK + RCU_UNLOCK + RET0 + 'out:\n' + RCU_UNLOCK + RET0 },
+  { name: 'a spin lock with preemption off', type: 'sched_cls', maps: [LOCK_MAP], text: LOOKUP + PREEMPT_OFF + LOCK + UNLOCK + PREEMPT_ON + OUT },
+  { name: 'exit holding a spin lock in an RCU section: the lock is named first', type: 'sched_cls', maps: [LOCK_MAP], text: RCU_LOCK + LOOKUP + LOCK + RET0 + 'out:\n' + RCU_UNLOCK + RET0, reject: 'BPF_EXIT instruction in main prog cannot be used inside bpf_spin_lock-ed region' },
+  {
+    // Both paths meet at l with r7 = 0 and the same registers, one inside the section and one not:
+    // pruning the second against the first would accept an unmatched unlock.
+    name: 'states inside and outside an RCU section are not pruned together', type: 'socket_filter',
+    text: 'r6 = *(u32 *)(r1 + 0)\nr7 = 0\nif r6 == 0 goto l\n' + RCU_LOCK + 'r7 = 0\nl:\nr8 = 1\nr8 += 1\nr8 += 1\nr8 += 1\nr8 += 1\nr8 += 1\nr8 += 1\nr8 += 1\nif r7 != 0 goto e\ne:\n' + RCU_UNLOCK + RET0,
+    reject: 'unmatched rcu read unlock (kernel function bpf_rcu_read_unlock)',
+  },
+  {
+    name: 'states holding and not holding a spin lock are not pruned together', type: 'sched_cls', maps: [LOCK_MAP],
+    text: LOOKUP + 'r8 = *(u32 *)(r6 + 8)\nr7 = 0\nif r8 == 0 goto l\n' + LOCK + 'r7 = 0\nif r7 > 5 goto l\nif r7 > 6 goto l\nr7 = 0\nr7 = 0\nl:\nr8 = 1\nr8 += 1\nr8 += 1\nr8 += 1\nr8 += 1\nr8 += 1\nr8 += 1\nr8 += 1\nif r7 != 0 goto e\ne:\n' + UNLOCK + OUT,
+    reject: 'bpf_spin_unlock without taking a lock',
+  },
+];
+
+const built = CASES.map((c) => ({ c, ...build(c.text, KF) }));
+
+for (const { c, bytes, kfuncs } of built) {
+  test(`critical sections: ${c.name}`, () => {
+    const r = verify(decodeProgram(bytes, { validate: false }), { progType: BPF_PROG_TYPE[c.type]!, maps: c.maps ?? [], kfuncs, logLevel: 1 });
+    if (c.reject === undefined) assert.ok(r.ok, r.log);
+    else {
+      assert.equal(r.ok, false, `accepted:\n${r.log}`);
+      assert.equal(r.error!.reason, c.reject, r.log);
+    }
+  });
+}
+
+test('critical sections: the kernel gives the same verdicts and error lines (root only)', (t) => {
+  if (!kernelBtf || KF.some((n) => vmlinuxFunc(n) === 0)) {
+    t.skip('the running kernel has no BTF for these kfuncs');
+    return;
+  }
+  const kv = kernelVerdicts(built.map(({ c, bytes }) => ({ bytes, progType: BPF_PROG_TYPE[c.type]!, maps: c.maps ?? [] })));
+  if (kv[0]?.status === 'unavailable') {
+    t.skip(`kernel oracle unavailable: ${kv[0].log}`);
+    return;
+  }
+  const wrong = built
+    .map(({ c }, i) => ({ c, k: kv[i]! }))
+    .filter(({ c, k }) => k.status !== (c.reject === undefined ? 'accept' : 'reject') || (c.reject !== undefined && kernelErrorLine(k.log) !== c.reject))
+    .map(({ c, k }) => `${c.name}: kernel ${k.status}: ${kernelErrorLine(k.log)}`);
+  assert.deepEqual(wrong, []);
+});
