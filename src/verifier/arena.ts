@@ -63,9 +63,14 @@ export function findArena(prog: Program, maps: readonly MapInfo[]): ArenaInfo | 
   return map < 0 ? undefined : { map, marks: new Uint8Array(prog.length) };
 }
 
-/** dst = addr_space_cast(src, dst_as, src_as) with imm = dst_as << 16 | src_as (check_alu_op). */
-export function checkAddrSpaceCast(env: Env, dstno: number, srcno: number, imm: number): void {
+/** addr_space_cast's imm (dst_as << 16 | src_as) must convert between address spaces 1 and 0. */
+export function checkCastSpaces(imm: number): void {
   if (imm !== 1 && imm !== 1 << 16) reject('addr_space_cast insn can only convert between address space 1 and 0');
+}
+
+/** dst = addr_space_cast(src, dst_as, src_as) (check_alu_op). */
+export function checkAddrSpaceCast(env: Env, dstno: number, srcno: number, imm: number): void {
+  checkCastSpaces(imm);
   if (env.arena === undefined) reject('addr_space_cast insn can only be used in a program that has an associated arena');
   const regs = env.state.cur.regs;
   if (regs[srcno]!.type === RegType.NOT_INIT) reject(`R${srcno} !read_ok`);
@@ -89,11 +94,11 @@ export function checkArenaAlu(env: Env, dst: RegState, src: RegState, bits: 32 |
 
 /**
  * A load, store or atomic through an arena pointer (check_mem_access and
- * check_atomic): allowed at any offset; a load gives an unknown scalar.
+ * check_atomic): allowed at any offset; a load gives an unknown scalar
+ * (narrowed to its size by the caller, sign-extending or not).
  */
-export function checkArenaAccess(env: Env, write: boolean, value: RegState | undefined, signExtend: boolean): void {
-  // convert_ctx_accesses: the arena has no sign-extending probe loads (6.12)
-  if (signExtend) reject('sign extending loads from arena are not supported yet');
+export function checkArenaAccess(env: Env, write: boolean, value: RegState | undefined): void {
+  // (6.12 refused sign-extending loads here; 6.18, the oracle, runs them as PROBE_MEM32SX)
   if (!write && value !== undefined) markUnknown(value);
   mark(env, ArenaMark.ACCESS);
 }

@@ -282,7 +282,7 @@ export function checkMemAccess(env: Env, a: Access): void {
       break;
     case RegType.PTR_TO_ARENA:
       // Any offset: the engines confine it to the arena (arena.ts).
-      checkArenaAccess(env, a.write, a.value, a.signExtend === true);
+      checkArenaAccess(env, a.write, a.value);
       break;
     default:
       reject(`R${a.regno} invalid mem access '${regTypeName(r.type, r.flags)}'`);

@@ -20,7 +20,7 @@ import { VerifierLog, statsLine } from './log.js';
 import { sourceLine } from './log-state.js';
 import type { FuncSig } from './btf-funcs.js';
 import { Walk } from './walk.js';
-import { findArena, isArenaMap, type ArenaInfo } from './arena.js';
+import { checkCastSpaces, findArena, isArenaMap, type ArenaInfo } from './arena.js';
 import { arenaBytes } from '../maps/arena-layout.js';
 
 export interface VerifyResult {
@@ -183,6 +183,8 @@ function checkLddw(env: Env): void {
     }
     const def = INSNS[op]!;
     env.insnIdx = i;
+    // the decoder would name the field; the kernel's check_alu_op names the rule
+    if (def.shape === Shape.AddrSpaceCast) checkCastSpaces(prog.imm[i]!);
     // Structural checks (registers exist, reserved fields zero) for programs decoded without validation.
     try {
       slot.opcode = prog.opcode[i]!;

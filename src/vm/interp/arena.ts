@@ -31,11 +31,11 @@ export const enum InterpOp {
 /** Bytes accessed by each arena-capable op; 0 for any other. */
 function widthOf(o: Op): number {
   switch (o) {
-    case Op.LDXB: case Op.STB: case Op.STXB:
+    case Op.LDXB: case Op.LDXSB: case Op.STB: case Op.STXB:
       return 1;
-    case Op.LDXH: case Op.STH: case Op.STXH:
+    case Op.LDXH: case Op.LDXSH: case Op.STH: case Op.STXH:
       return 2;
-    case Op.LDXW: case Op.STW: case Op.STXW:
+    case Op.LDXW: case Op.LDXSW: case Op.STW: case Op.STXW:
     case Op.ATOMIC32_ADD: case Op.ATOMIC32_FETCH_ADD: case Op.ATOMIC32_OR: case Op.ATOMIC32_FETCH_OR:
     case Op.ATOMIC32_AND: case Op.ATOMIC32_FETCH_AND: case Op.ATOMIC32_XOR: case Op.ATOMIC32_FETCH_XOR:
     case Op.ATOMIC32_XCHG: case Op.ATOMIC32_CMPXCHG:
@@ -49,7 +49,7 @@ function widthOf(o: Op): number {
   return 0;
 }
 
-/** Can `o` be an arena access (a plain load, store or atomic; no sign-extending loads, as in the kernel)? */
+/** Can `o` be an arena access (a load, sign-extending or not, a store or an atomic)? */
 export function isArenaOp(o: Op): boolean {
   return widthOf(o) !== 0;
 }
@@ -83,6 +83,13 @@ export function arenaStep(o: Op, u8: Uint8Array, dv: DataView, regs: Int32Array,
       }
       regs[d] = lo;
       regs[d + 1] = hi;
+      return;
+    }
+    case Op.LDXSB: case Op.LDXSH: case Op.LDXSW: {
+      const a = arenaAddr(u8, regs[s]!, regs[s + 1]!, off, width, start, end, Perm.R);
+      const v = a < 0 ? 0 : width === 1 ? (u8[a]! << 24) >> 24 : width === 2 ? dv.getInt16(a, true) : dv.getInt32(a, true);
+      regs[d] = v;
+      regs[d + 1] = v >> 31;
       return;
     }
     case Op.STB: case Op.STH: case Op.STW: case Op.STDW:

@@ -663,9 +663,8 @@ export class FuncEmitter implements IntrinsicContext {
         const size = d.width / 8;
         const arena = this.arenaAt(i);
         if (arena !== undefined) {
-          // the verifier marks no sign-extending load (the kernel has none for arenas)
           openArenaAccess(w, arena, REG_LOCAL[prog.src[i]!]!, prog.off[i]!, size, 'load');
-          w.u8(LOAD_U[d.width]!);
+          w.u8((d.shape === Shape.Load ? LOAD_U : LOAD_S)[d.width]!);
           w.u32(LOG2[d.width]!);
           w.u32(0);
           closeArenaAccess(w, 'load');
