@@ -7,8 +7,8 @@
 //   for (const { key, value } of coll.typedMap('flows').entries()) console.log(key, value);
 
 // Runtime: objects, programs, maps, test runs
-export { Runtime, Collection, BpfProgram, TypedMap, LoadError } from './runtime/index.js';
-export type { RuntimeOptions, LoadObjectOptions, KeyOrValue, TypedEntry } from './runtime/index.js';
+export { Runtime, Collection, BpfProgram, TypedMap, LoadError, ShareError } from './runtime/index.js';
+export type { RuntimeOptions, LoadObjectOptions, AttachOptions, RuntimeShare, ShareOptions, KeyOrValue, TypedEntry } from './runtime/index.js';
 export { TestRunError } from './progtypes/index.js';
 export type { TestRunOptions, TestRunResult } from './progtypes/index.js';
 

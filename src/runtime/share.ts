@@ -124,27 +124,40 @@ export class RuntimeSharing {
 
   /** Creator side: a share for one more thread (the registry is made by the first). */
   share(options: ShareOptions, base: Omit<RuntimeShare, 'memory' | 'registry' | 'claim' | 'cpu'>): RuntimeShare {
-    const { maps, mem } = this.host;
+    const { mem } = this.host;
     if (!mem.shared) throw new ShareError('the runtime memory is not shared (RuntimeOptions.memory.shared is false): threads cannot share it');
     const cpu = options.cpu ?? -1;
     if (options.cpu !== undefined && (!Number.isInteger(cpu) || cpu < 0 || cpu >= base.cpus)) throw new ShareError(`cpu ${cpu} out of range 0..${base.cpus - 1} (RuntimeOptions.cpus)`);
-    if (this.registry === undefined) {
-      const programs = this.host.loadedPrograms();
-      const next = programs.reduce((n, p) => Math.max(n, p.id + 1), 1);
-      this.registry = ShareRegistry.create(mem, options.registryBytes ?? 1 << 20, next).registry;
-      this.cursor = 0;
-      for (const m of maps.list()) this.publishMap(m);
-      for (const p of programs) this.publishProgram(p);
-      this.cursor = this.registry.used; // this thread knows everything it published
-      maps.onCreate = (m) => this.publishMap(m);
-      maps.onFree = (m) => this.mapFreed(m);
-      maps.onMiss = () => this.sync();
-    }
-    const reg = this.registry;
+    const reg = this.registry ?? this.openRegistry(options.registryBytes ?? 1 << 20);
     const n = reg.countShare();
     const claim = reg.append(RecordKind.SHARE, n, new Uint8Array(0));
     const memory = mem.share(options.arenaBytes ?? 1 << 20);
     return { ...base, memory, registry: reg.base, claim, cpu: options.cpu ?? (n + 1) % base.cpus };
+  }
+
+  /** The first share: the registry, with every map and program there is so far. */
+  private openRegistry(bytes: number): ShareRegistry {
+    const { maps, mem } = this.host;
+    if (!Number.isInteger(bytes) || bytes < 1024 || bytes > mem.maxBytes / 2) throw new ShareError(`registryBytes ${bytes} out of range 1024..${mem.maxBytes / 2}`);
+    const programs = this.host.loadedPrograms();
+    const next = programs.reduce((n, p) => Math.max(n, p.id + 1), 1);
+    const { registry, region } = ShareRegistry.create(mem, bytes, next);
+    this.registry = registry;
+    try {
+      for (const m of maps.list()) this.publishMap(m);
+      for (const p of programs) this.publishProgram(p);
+    } catch (e) {
+      // too small for what exists: no registry, so the next share starts over
+      this.registry = undefined;
+      this.mapRecords.clear();
+      mem.free(region);
+      throw e;
+    }
+    this.cursor = registry.used; // this thread knows everything it published
+    maps.onCreate = (m) => this.publishMap(m);
+    maps.onFree = (m) => this.mapFreed(m);
+    maps.onMiss = () => this.sync();
+    return registry;
   }
 
   /** Attached side: claim the share and learn everything published so far. */

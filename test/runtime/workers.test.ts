@@ -10,6 +10,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { LoadError, ShareError } from '../../src/runtime/errors.js';
 import type { RingBufMap } from '../../src/maps/ringbuf.js';
@@ -335,4 +337,11 @@ test('misuse: a share attached twice, a map its creator closed, maps a worker wo
   assert.equal(rt.program(id)?.name, 'count_here');
   a.dispose();
   rt.dispose();
+});
+
+test('examples/workers: the flow counter on two workers counts exactly what one thread counts', { timeout: 60_000 }, () => {
+  const script = fileURLToPath(new URL('../../../examples/workers/flowcount-workers.mjs', import.meta.url));
+  // the script checks every flow against a one-thread run itself and exits non-zero on a difference
+  const out = execFileSync(process.execPath, [script, '20', '2'], { encoding: 'utf8' });
+  assert.match(out, /380 packets on 2 workers .* every count is exactly 20 x the one-thread count/);
 });

@@ -1,0 +1,79 @@
+// The pieces under Runtime.share/attach, in one thread: the record codec,
+// the registry's limits, and what an attached runtime learns from it later
+// (maps created after it attached, programs loaded anywhere). The threads
+// themselves are in workers.test.ts.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Runtime } from '../../src/runtime/runtime.js';
+import { ShareError } from '../../src/runtime/errors.js';
+import { decodeShared, encodeShared } from '../../src/runtime/share-codec.js';
+import { UsageError } from '../../src/internal/errors.js';
+import { objectSpec } from './spec-builder.js';
+
+const u32 = (v: number): Uint8Array => Uint8Array.of(v, v >>> 8, v >>> 16, v >>> 24);
+
+test('codec: plain data with byte arrays round-trips; a truncated record is a UsageError', () => {
+  const v = { a: 1, s: 'x', list: [Uint8Array.of(1, 2, 3), { inner: new Uint8Array(0) }], none: null };
+  const bytes = encodeShared(v);
+  assert.deepEqual(decodeShared(bytes, 't'), v);
+  for (const cut of [3, 10, bytes.length - 1]) assert.throws(() => decodeShared(bytes.subarray(0, cut), 'rec'), (e: unknown) => e instanceof UsageError && /rec: malformed/.test(e.message));
+});
+
+test('share: a registry too small for the maps there are is a ShareError, and the next share starts over', () => {
+  const rt = new Runtime();
+  for (let i = 0; i < 8; i++) rt.maps.create({ name: `m${i}`, type: 'hash', keySize: 4, valueSize: 4, maxEntries: 4 });
+  assert.throws(() => rt.share({ registryBytes: 1024 }), (e: unknown) => e instanceof ShareError && /registry is full/.test(e.message));
+  const a = Runtime.attach(rt.share());
+  assert.deepEqual(a.maps.list().map((m) => m.name), rt.maps.list().map((m) => m.name));
+  assert.throws(() => rt.share({ cpu: 3 }), ShareError, 'cpu out of range (cpus 1)');
+  a.dispose();
+  rt.dispose();
+});
+
+test('share: a runtime over a memory that is not shared refuses', () => {
+  const rt = new Runtime({ memory: { shared: false } });
+  assert.throws(() => rt.share(), (e: unknown) => e instanceof ShareError && /not shared/.test(e.message));
+  rt.dispose();
+});
+
+test('attach: maps created afterwards are found by name, id and pointer; both sides see each other\'s writes', () => {
+  const rt = new Runtime({ cpus: 2 });
+  const a = Runtime.attach(rt.share());
+  assert.equal(a.cpu, 1);
+  const late = rt.maps.create({ name: 'late', type: 'lpm_trie', keySize: 8, valueSize: 4, maxEntries: 8, flags: 1 });
+  const mine = a.map('late');
+  assert.equal(mine.id, late.id);
+  assert.equal(a.maps.byDesc(late.desc), mine);
+  mine.update(Uint8Array.of(8, 0, 0, 0, 10, 0, 0, 0), u32(7));
+  assert.deepEqual(late.lookup(Uint8Array.of(32, 0, 0, 0, 10, 1, 2, 3)), u32(7));
+  const q = rt.maps.create({ name: 'q', type: 'queue', keySize: 0, valueSize: 4, maxEntries: 4 });
+  assert.equal(a.maps.byId(q.id)?.name, 'q');
+  a.dispose();
+  rt.dispose();
+});
+
+test('attach: a program loaded in the attached runtime is published; the creator runs it on the same map', () => {
+  const rt = new Runtime();
+  const spec = objectSpec([{ name: 'bump', type: 'raw_tracepoint', maps: [[2, 0]], asm: `r1 = 0
+      *(u32 *)(r10 - 4) = r1
+      r1 = 0 ll
+      r2 = r10
+      r2 += -4
+      call 1
+      if r0 == 0 goto out
+      r1 = 5
+      lock *(u64 *)(r0 + 0) += r1
+    out:
+      r0 = 0
+      exit` }], [{ name: 'total', type: 'array', keySize: 4, valueSize: 8, maxEntries: 1 }]);
+  rt.maps.create({ name: 'total', type: 'array', keySize: 4, valueSize: 8, maxEntries: 1 });
+  const a = Runtime.attach(rt.share());
+  const p = a.loadObject(spec).program('bump');
+  const mine = rt.program(p.id);
+  assert.ok(mine !== undefined && mine !== p && mine.verifierLog !== undefined, 'the creator has its own copy, verified');
+  mine.testRun({ ctxIn: new Uint8Array(16) });
+  p.testRun({ ctxIn: new Uint8Array(16) });
+  assert.deepEqual(rt.map('total').lookup(u32(0)), Uint8Array.of(10, 0, 0, 0, 0, 0, 0, 0));
+  a.dispose();
+  rt.dispose();
+});
