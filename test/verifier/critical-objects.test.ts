@@ -1,0 +1,90 @@
+// Critical sections in clang-built objects (test/fixtures/verifier/critical/):
+// the bpf_spin_lock offset comes from the maps' BTF (not at 0 here), a lock
+// taken in a static function is released by its caller, global functions
+// may be called in RCU and preempt-disabled sections but not while holding
+// a lock, and section kfuncs are resolved by their extern names. As root the
+// same objects go through the kernel (bpftool prog loadall), whose verdict
+// and error line must be ours.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { verify } from '../../src/verifier/index.js';
+import { decodeProgram } from '../../src/isa/decode.js';
+import { loadObject } from '../../src/elf/index.js';
+import { objectVerifyOptions, unrelocatedMapLoads, verifierMaps } from '../../src/verifier/object.js';
+import { kernelErrorLine } from './kernel.js';
+import { FIXTURES } from '../paths.js';
+
+const DIR = join(FIXTURES, 'verifier', 'critical');
+
+interface Expect {
+  readonly object: string;
+  /** Program name -> undefined (accepted) or our error reason, which is the kernel's error line. */
+  readonly programs: Readonly<Record<string, string | undefined>>;
+}
+
+const OBJECTS: readonly Expect[] = [
+  { object: 'critical.o', programs: { count_by_len: undefined, count_total: undefined, global_in_sections: undefined } },
+  { object: 'global_under_lock.o', programs: { global_under_lock: 'use static function instead' } },
+];
+
+function load(object: string): ReturnType<typeof loadObject> {
+  return loadObject(new Uint8Array(readFileSync(join(DIR, object))), { file: object });
+}
+
+test('critical objects: the lock offset of each map comes from its BTF', () => {
+  const maps = verifierMaps(load('critical.o'));
+  assert.deepEqual(maps.map((m) => [m.name, m.valueBtf, m.spinLockOff]), [['by_len', true, 8], ['total', true, 8]]);
+});
+
+for (const { object, programs } of OBJECTS) {
+  for (const [name, reason] of Object.entries(programs)) {
+    test(`critical objects: ${object} ${name} is ${reason === undefined ? 'accepted' : 'refused'}`, () => {
+      const spec = load(object);
+      const p = spec.programs.find((x) => x.name === name)!;
+      const r = verify(decodeProgram(unrelocatedMapLoads(p), { validate: false }), objectVerifyOptions(spec, p, { logLevel: 1 }));
+      if (reason === undefined) assert.ok(r.ok, r.log);
+      else {
+        assert.equal(r.ok, false, `accepted:\n${r.log}`);
+        assert.equal(r.error!.reason, reason);
+        // the kernel's two-line message, the second line being its error line
+        assert.match(r.log, /global function calls are not allowed while holding a lock,\nuse static function instead\n/);
+      }
+    });
+  }
+}
+
+/** bpftool prog loadall: accepted, or the failing program and its verifier error line; undefined without bpftool or root. */
+function kernelLoad(object: string): { ok: true } | { ok: false; prog: string; error: string } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const pin = `/sys/fs/bpf/tsbpf-critical-${process.pid}`;
+  try {
+    const r = spawnSync('bpftool', ['prog', 'loadall', join(DIR, object), pin], { encoding: 'utf8', timeout: 60_000 });
+    if (r.error) return undefined;
+    if (r.status === 0) return { ok: true };
+    const text = `${r.stdout}\n${r.stderr}`;
+    const prog = /libbpf: prog '([^']+)': (?:BPF program load failed|failed to load)/.exec(text)?.[1] ?? '?';
+    const log = /-- BEGIN PROG LOAD LOG --\n([\s\S]*?)-- END PROG LOAD LOG --/.exec(text)?.[1] ?? text;
+    return { ok: false, prog, error: kernelErrorLine(log) };
+  } finally {
+    rmSync(pin, { recursive: true, force: true });
+  }
+}
+
+test('critical objects: the kernel agrees (root with bpftool only)', (t) => {
+  const got: string[] = [];
+  const want: string[] = [];
+  for (const { object, programs } of OBJECTS) {
+    const k = kernelLoad(object);
+    if (k === undefined) {
+      t.skip('needs root and bpftool');
+      return;
+    }
+    const refused = Object.entries(programs).find(([, reason]) => reason !== undefined);
+    want.push(refused ? `${object}: ${refused[0]} ${refused[1]}` : `${object}: accepted`);
+    got.push(k.ok ? `${object}: accepted` : `${object}: ${k.prog} ${k.error}`);
+  }
+  assert.deepEqual(got, want);
+});
