@@ -63,6 +63,34 @@ function dropRedundantLoads(order: Block[]): void {
   }
 }
 
+/**
+ * Blocks that would emit the same instructions and jump to the same places
+ * become one (libpcap's optimiser does the same, so `-d` listings agree):
+ * `tcp or udp` ends in one `jeq #0x11` whichever path loaded A. Emitted
+ * instructions, not statement lists, are compared: a block whose loads were
+ * dropped (skip) relies on every predecessor having left A and X as its
+ * statements would, and the instructions it runs are the same either way.
+ * Blocks are visited successors first, so their targets are already merged.
+ */
+function mergeIdentical(root: Block, order: Block[]): Block {
+  const canon = new Map<Block, Block>();
+  const byKey = new Map<string, Block>();
+  const rep = (b: Block): Block => canon.get(b) ?? b;
+  for (let i = order.length - 1; i >= 0; i--) {
+    const b = order[i]!;
+    if (b.ret === undefined) {
+      b.jt = rep(b.jt!);
+      b.jf = rep(b.jf!);
+    }
+    const emitted = b.stmts.slice(b.skip).map((s) => `${s.code}:${s.k}:${s.jt}:${s.jf}`).join(',');
+    const key = b.ret !== undefined ? `ret ${b.ret}` : `${emitted}|${b.code}:${b.k}|${b.jt!.id}|${b.jf!.id}`;
+    const seen = byKey.get(key);
+    if (seen !== undefined) canon.set(b, seen);
+    else byKey.set(key, b);
+  }
+  return rep(root);
+}
+
 /** A block whose statements jump among themselves (protochain's loop): its list is emitted whole. */
 function hasInnerJumps(b: Block): boolean {
   return b.stmts.some((s) => classOf(s.code) === BPF_CLASS.JMP);
@@ -124,8 +152,12 @@ export function emitProgram(c: Cond, opts: EmitOptions): Emitted {
   const bld = new Builder(opts.accept);
   let root = bld.build(c, bld.accept, bld.reject);
   if (opts.optimize !== false) root = thread(root);
-  const order = reachable(root);
-  if (opts.optimize !== false) dropRedundantLoads(order);
+  let order = reachable(root);
+  if (opts.optimize !== false) {
+    dropRedundantLoads(order);
+    root = mergeIdentical(root, order);
+    order = reachable(root);
+  }
   return { insns: layout(order), rejectsAll: root === bld.reject && provablyRejectsAll(c, opts.accept) };
 }
 
