@@ -4,7 +4,8 @@
 // registry implements them. Facts follow the kernel's bpf_func_proto
 // definitions (6.x).
 
-import { BPF_FUNC, BPF_PROG_TYPE } from '../internal/uapi.gen.js';
+import { BPF_FUNC } from '../internal/uapi.gen.js';
+import { allowedHelpers, describedProgTypes } from './allow-lists.js';
 
 /** Argument kinds (the kernel's ARG_* with their flags folded in). */
 export type ArgKind =
@@ -45,7 +46,9 @@ export type ArgKind =
   | 'out_u32'
   | 'out_u64'
   /** The struct bpf_spin_lock in a map value, at its offset from BTF (ARG_PTR_TO_SPIN_LOCK). */
-  | 'spin_lock';
+  | 'spin_lock'
+  /** ARG_PTR_TO_BTF_ID: a kernel object pointer (not NULL, not untrusted) to the struct HelperProto.btfStruct names. */
+  | 'btf_id';
 
 /** 'cpu_id': an integer in [0, number of possible CPUs). */
 export type RetKind = 'integer' | 'void' | 'map_value_or_null' | 'ringbuf_mem_or_null' | 'cpu_id'
@@ -72,13 +75,17 @@ export interface HelperProto {
   readonly args: readonly ArgKind[];
   readonly ret: RetKind;
   readonly gplOnly: boolean;
+  /** The struct a 'btf_id' argument points to (the kernel's argN_btf_id). */
+  readonly btfStruct?: string;
+  /** The kernel's might_sleep: only sleepable programs may call it. */
+  readonly mightSleep?: boolean;
 }
 
 const P: HelperProto[] = [];
-function proto(name: string, args: ArgKind[], ret: RetKind = 'integer', gplOnly = false): void {
+function proto(name: string, args: ArgKind[], ret: RetKind = 'integer', gplOnly = false, more: { btfStruct?: string; mightSleep?: boolean } = {}): void {
   const id = BPF_FUNC[name];
   if (id === undefined) throw new Error(`protos: unknown helper ${name}`);
-  P.push({ id, name, args, ret, gplOnly });
+  P.push({ id, name, args, ret, gplOnly, ...more });
 }
 
 // Maps
@@ -184,6 +191,29 @@ proto('get_local_storage', ['const_map_ptr', 'anything'], 'map_value');
 proto('sk_select_reuseport', ['ctx', 'const_map_ptr', 'map_key', 'anything']);
 proto('strtol', ['mem', 'const_size', 'anything', 'out_u64']);
 proto('strtoul', ['mem', 'const_size', 'anything', 'out_u64']);
+// Tracing helpers tsbpf's runtime does not run (programs attached in the kernel call them).
+// bpf_get_func_ip: the kprobe and fentry versions are GPL-only, the kprobe_multi one is not; the stricter rule here.
+proto('get_func_ip', ['ctx'], 'integer', true);
+proto('get_attach_cookie', ['ctx']);
+proto('get_func_ret', ['ctx', 'out_u64']);
+proto('get_func_arg', ['ctx', 'anything', 'out_u64']);
+proto('get_func_arg_cnt', ['ctx']);
+proto('get_current_cgroup_id', []);
+proto('get_current_ancestor_cgroup_id', ['anything']);
+proto('send_signal', ['anything']);
+proto('send_signal_thread', ['anything']);
+proto('current_task_under_cgroup', ['const_map_ptr', 'anything']);
+proto('skb_under_cgroup', ['ctx', 'const_map_ptr', 'anything']);
+proto('perf_event_read', ['const_map_ptr', 'anything'], 'integer', true);
+proto('perf_event_read_value', ['const_map_ptr', 'anything', 'uninit_mem', 'const_size'], 'integer', true);
+proto('copy_from_user', ['uninit_mem', 'const_size_or_zero', 'anything'], 'integer', false, { mightSleep: true });
+proto('copy_from_user_task', ['uninit_mem', 'const_size_or_zero', 'anything', 'btf_id', 'anything'], 'integer', true,
+  { btfStruct: 'task_struct', mightSleep: true });
+proto('snprintf_btf', ['mem', 'const_size', 'mem', 'const_size', 'anything']);
+// Iterator programs' output, and bpf_d_path (allowed only where helpers-check.ts says)
+proto('seq_write', ['btf_id', 'mem', 'const_size_or_zero'], 'integer', true, { btfStruct: 'seq_file' });
+proto('seq_printf', ['btf_id', 'mem', 'const_size', 'mem_or_null', 'const_size_or_zero'], 'integer', true, { btfStruct: 'seq_file' });
+proto('d_path', ['btf_id', 'mem', 'const_size_or_zero'], 'integer', false, { btfStruct: 'path' });
 // Locks (the verifier's critical.ts: one held at a time, no calls while held)
 proto('spin_lock', ['spin_lock'], 'void');
 proto('spin_unlock', ['spin_lock'], 'void');
@@ -203,71 +233,18 @@ export function helperProto(id: number): HelperProto | undefined {
   return BY_ID.get(id);
 }
 
-// ---- Which program types may call which helpers --------------------------------
+// ---- Which program types may call which helpers (allow-lists.ts) --------------
 
-const BASE = [
-  'map_lookup_elem', 'map_update_elem', 'map_delete_elem', 'map_push_elem', 'map_pop_elem', 'map_peek_elem',
-  'get_prandom_u32', 'get_smp_processor_id', 'get_numa_node_id', 'tail_call', 'ktime_get_ns', 'ktime_get_boot_ns',
-  'ringbuf_output', 'ringbuf_reserve', 'ringbuf_submit', 'ringbuf_discard', 'ringbuf_query',
-  // privileged (CAP_BPF / CAP_PERFMON) additions of bpf_base_func_proto
-  'jiffies64', 'trace_printk', 'probe_read_user', 'probe_read_kernel', 'probe_read_user_str', 'probe_read_kernel_str',
-  'get_current_task', 'loop', 'for_each_map_elem', 'snprintf', 'strncmp', 'map_lookup_percpu_elem',
-  'strtol', 'strtoul', 'spin_lock', 'spin_unlock',
-];
-const TRACING = [
-  // bpf_ktime_get_coarse_ns is refused for tracing programs
-  ...BASE, 'probe_read', 'probe_read_str', 'get_current_pid_tgid', 'get_current_uid_gid', 'get_current_comm',
-  'perf_event_output', 'get_stackid', 'get_stack',
-];
-/** bpf_sk_base_func_proto: the base, the coarse clock and the skc_to_* casts. */
-const NET_BASE = [...BASE, 'ktime_get_coarse_ns', 'skc_to_tcp_sock', 'skc_to_tcp6_sock', 'skc_to_tcp_timewait_sock', 'skc_to_tcp_request_sock',
-  'skc_to_udp6_sock', 'skc_to_unix_sock', 'skc_to_mptcp_sock'];
-const SOCKET = [...NET_BASE, 'skb_load_bytes', 'skb_load_bytes_relative', 'get_socket_cookie', 'get_socket_uid', 'perf_event_output'];
-const TC = [
-  ...NET_BASE, 'skb_load_bytes', 'skb_load_bytes_relative', 'skb_store_bytes', 'l3_csum_replace', 'l4_csum_replace', 'csum_diff', 'redirect',
-  'perf_event_output', 'get_hash_recalc', 'get_socket_cookie', 'get_socket_uid',
-  'skb_pull_data', 'skb_change_tail', 'skb_change_head', 'skb_adjust_room', 'skb_vlan_push', 'skb_vlan_pop',
-  'skb_change_type', 'set_hash', 'set_hash_invalid', 'sk_release', 'sk_lookup_tcp', 'sk_lookup_udp', 'skc_lookup_tcp',
-  'fib_lookup', 'check_mtu', 'sk_fullsock', 'tcp_sock', 'sk_storage_get', 'sk_storage_delete', 'get_listener_sock',
-  'skb_ecn_set_ce', 'csum_update', 'csum_level', 'get_route_realm', 'get_cgroup_classid',
-  'redirect_peer', 'redirect_neigh', 'clone_redirect',
-];
-const XDP = [
-  ...NET_BASE, 'perf_event_output', 'csum_diff', 'xdp_adjust_head', 'xdp_adjust_meta', 'xdp_adjust_tail', 'redirect', 'redirect_map',
-  'xdp_get_buff_len', 'xdp_load_bytes', 'xdp_store_bytes', 'sk_release', 'sk_lookup_tcp', 'sk_lookup_udp', 'skc_lookup_tcp',
-  'fib_lookup', 'check_mtu',
-];
-const CGROUP_SKB = [...NET_BASE, 'skb_load_bytes', 'skb_load_bytes_relative', 'get_socket_cookie', 'get_socket_uid', 'perf_event_output'];
-const CGROUP_SKB_ONLY = [...CGROUP_SKB, 'sk_release', 'sk_lookup_tcp', 'sk_lookup_udp', 'skc_lookup_tcp', 'sk_fullsock', 'tcp_sock', 'get_local_storage',
-  'sk_storage_get', 'sk_storage_delete', 'get_listener_sock', 'skb_ecn_set_ce'];
-
-const T = BPF_PROG_TYPE;
-const ALLOW = new Map<number, ReadonlySet<number>>();
-function allow(types: string[], names: readonly string[]): void {
-  const ids = new Set(names.map((n) => BPF_FUNC[n]!));
-  for (const t of types) ALLOW.set(T[t]!, ids);
-}
-allow(['socket_filter'], SOCKET);
-allow(['sched_cls', 'sched_act'], TC);
-allow(['xdp'], XDP);
-allow(['cgroup_skb'], CGROUP_SKB_ONLY);
-// lwt_out_func_proto (lwt_in adds only lwt_push_encap, which tsbpf lacks): no socket helpers
-const LWT_OUT = [...NET_BASE, 'skb_load_bytes', 'skb_pull_data', 'csum_diff', 'get_hash_recalc', 'perf_event_output',
-  'get_cgroup_classid', 'get_route_realm'];
-allow(['lwt_in', 'lwt_out'], LWT_OUT);
-allow(['sk_msg'], [...NET_BASE, 'perf_event_output', 'get_netns_cookie']);
-allow(['lwt_xmit'], [...LWT_OUT, 'skb_store_bytes', 'l3_csum_replace', 'l4_csum_replace', 'redirect', 'skb_change_tail', 'skb_change_head', 'set_hash_invalid',
-  'csum_update', 'csum_level', 'clone_redirect']);
-allow(['flow_dissector'], [...NET_BASE, 'skb_load_bytes']);
-allow(['kprobe', 'tracepoint', 'perf_event', 'raw_tracepoint', 'raw_tracepoint_writable'], TRACING);
-
-/** May a program of this type call the helper? (undefined: the type has no allow list here) */
-export function helperAllowed(progType: number, id: number): boolean | undefined {
-  const s = ALLOW.get(progType);
+/**
+ * May a program of this type (and expected attach type) call the helper, as
+ * the kernel's *_func_proto allow it? (undefined: the type has no list)
+ */
+export function helperAllowed(progType: number, id: number, expectedAttachType = 0): boolean | undefined {
+  const s = allowedHelpers(progType, expectedAttachType);
   return s === undefined ? undefined : s.has(id);
 }
 
-/** Program types with an allow list here, and the helper ids each may call (for tests and tools). */
+/** Program types with an allow list, and the helper ids each may call with no expected attach type (for tests and tools). */
 export function helperAllowLists(): ReadonlyMap<number, ReadonlySet<number>> {
-  return ALLOW;
+  return new Map(describedProgTypes().map((t) => [t, allowedHelpers(t)!]));
 }

@@ -15,6 +15,8 @@ import { markPrecise } from './precision.js';
 import { BPF_ATTACH_TYPE, BPF_FUNC, BPF_MAP_TYPE, BPF_PROG_TYPE, nameOf } from '../internal/uapi.gen.js';
 import { STACK_SIZE } from '../isa/fields.js';
 import { checkCurrentTaskBtf } from './kfunc-check.js';
+import { btfTypeMatches, btfTypeName, kernelStruct, kernelStructType } from './kfuncs-btf.js';
+import { BtfKind } from '../btf/types.js';
 import { checkLockOverlap, checkResourceLeak, mapHasSpinLock, processSpinLock } from './critical.js';
 
 const WRITING_HELPERS = new Set(['map_delete_elem', 'map_update_elem', 'map_push_elem', 'map_pop_elem'].map((n) => BPF_FUNC[n]!));
@@ -132,6 +134,10 @@ function checkMapCompat(env: Env, id: number, mapIndex: number): void {
   if (m.type === T['perf_event_array'] && id !== F['perf_event_output'] && id !== F['perf_event_read'] && id !== F['perf_event_read_value']) bad();
   if (id === F['perf_event_output'] && m.type !== T['perf_event_array']) bad();
   if (id === F['get_stackid'] && m.type !== T['stack_trace']) bad();
+  if ((id === F['perf_event_read'] || id === F['perf_event_read_value']) && m.type !== T['perf_event_array']) bad();
+  // cgroup arrays: only the two "under cgroup" tests, and those only on cgroup arrays
+  const underCgroup = id === F['skb_under_cgroup'] || id === F['current_task_under_cgroup'];
+  if (underCgroup !== (m.type === T['cgroup_array'])) bad();
   // sk_select_reuseport: a reuseport array, sockmap or sockhash (and the array only with it)
   if (id === F['sk_select_reuseport'] && m.type !== T['reuseport_sockarray'] && !isSockMap(m.type)) bad();
   if (m.type === T['reuseport_sockarray'] && id !== F['sk_select_reuseport']) bad();
@@ -151,16 +157,53 @@ function checkMapCompat(env: Env, id: number, mapIndex: number): void {
   if (id === F['for_each_map_elem'] && !iterable.includes(m.type)) bad();
 }
 
+/** Attach targets where bpf_d_path may run (the kernel's btf_allowlist_d_path). */
+const D_PATH_TARGETS = new Set(['security_file_permission', 'security_inode_getattr', 'security_file_open', 'security_path_truncate',
+  'vfs_truncate', 'vfs_fallocate', 'dentry_open', 'vfs_getattr', 'filp_close']);
+
+const isTracing = (env: Env): boolean => env.opts.progType === BPF_PROG_TYPE['tracing'];
+const attachIs = (env: Env, name: string): boolean => env.opts.expectedAttachType === BPF_ATTACH_TYPE[name];
+
+/** bpf_prog_has_trampoline: fentry, fexit and fmod_ret tracing programs, LSM programs. */
+function hasTrampoline(env: Env): boolean {
+  if (env.opts.progType === BPF_PROG_TYPE['lsm']) return attachIs(env, 'lsm_mac');
+  return isTracing(env) && (attachIs(env, 'trace_fentry') || attachIs(env, 'trace_fexit') || attachIs(env, 'modify_return'));
+}
+
+/**
+ * The rules a helper's prototype carries beyond its type's allow list, in
+ * the kernel's order: the proto's `allowed` callback (bpf_d_path: iterators,
+ * sleepable LSM programs — the kernel's sleepable hooks — and a few VFS
+ * functions), might_sleep, then check_get_func_ip.
+ */
+function checkHelperContext(env: Env, id: number, mightSleep: boolean): void {
+  if (id === BPF_FUNC['d_path']) {
+    const ok = (isTracing(env) && attachIs(env, 'trace_iter'))
+      || (env.opts.progType === BPF_PROG_TYPE['lsm'] ? env.opts.sleepable === true : D_PATH_TARGETS.has(env.opts.tracingCtx?.func ?? ''));
+    if (!ok) reject('helper call is not allowed in probe');
+  }
+  if (mightSleep && !env.opts.sleepable) reject('helper call might sleep in a non-sleepable prog');
+  if (id === BPF_FUNC['get_func_ip']) {
+    if (isTracing(env) && !hasTrampoline(env)) reject(`func ${helperLogName(id)} supported only for fentry/fexit/fmod_ret programs`);
+    if (!isTracing(env) && env.opts.progType !== BPF_PROG_TYPE['kprobe']) reject(`func ${helperLogName(id)} not supported for program type ${env.opts.progType}`);
+  }
+}
+
 export function checkHelperCall(env: Env, id: number): void {
   const extra = env.opts.extraHelpers?.get(id);
-  // Its result is a kernel object pointer, like the kfuncs' (kfunc-check.ts).
-  if (id === BPF_FUNC['get_current_task_btf'] && extra === undefined) return checkCurrentTaskBtf(env);
   const name = extra?.name ?? nameOf(BPF_FUNC, id);
   if (name === undefined || id < 0) reject(`invalid func ${helperLogName(id)}`);
+  const allowed = extra !== undefined ? true : helperAllowed(env.opts.progType, id, env.opts.expectedAttachType);
+  if (allowed === false) reject(`program of this type cannot use helper ${helperLogName(id)}`);
+  // Its result is a kernel object pointer, like the kfuncs' (kfunc-check.ts).
+  if (id === BPF_FUNC['get_current_task_btf'] && extra === undefined) return checkCurrentTaskBtf(env);
   const proto = extra ?? helperProto(id);
-  const allowed = extra !== undefined ? true : helperAllowed(env.opts.progType, id);
-  if (proto === undefined || allowed === false) reject(`program of this type cannot use helper ${helperLogName(id)}`);
+  if (proto === undefined) {
+    // The kernel allows it here (or the type has no list), but tsbpf has no prototype to check the call against.
+    reject(allowed ? `helper ${helperLogName(id)} has no prototype in tsbpf's verifier (src/helpers/protos.ts)` : `program of this type cannot use helper ${helperLogName(id)}`);
+  }
   if (proto.gplOnly && !env.gpl) reject('cannot call GPL-restricted function from non-GPL compatible program');
+  checkHelperContext(env, id, proto.mightSleep === true);
   if (id === BPF_FUNC['tail_call'] && env.state.cur.subprog !== 0 && !env.opts.btf) reject('tail_call is not allowed in subprogs without BTF');
   const regs = env.state.cur.regs;
   const meta: CallMeta = { mapIndex: -1, allocSize: 0, releaseRef: 0, constKey: -1, sockRef: 0 };
@@ -284,6 +327,9 @@ export function checkHelperCall(env: Env, id: number): void {
         checkHelperMem(env, regno, BigInt(n), true, false);
         break;
       }
+      case 'btf_id':
+        checkBtfIdArg(env, regno, proto.btfStruct ?? '');
+        break;
       case 'ringbuf_mem':
         if (r.type !== RegType.PTR_TO_MEM || !(r.flags & RegFlag.RINGBUF) || r.flags & RegFlag.MAYBE_NULL) expect('ringbuf_mem');
         if (r.off !== 0 || !tnumIsConst(r.varOff) || r.varOff.value !== 0n) {
@@ -388,6 +434,43 @@ export function checkHelperCall(env: Env, id: number): void {
       break;
     }
   }
+}
+
+/**
+ * ARG_PTR_TO_BTF_ID: a kernel object pointer, plain, trusted or RCU (the
+ * kernel's btf_ptr_types; untrusted ones, from bpf_rdonly_cast or probe
+ * reads, are refused), not NULL, at offset 0 of the wanted struct or of a
+ * struct that starts with it.
+ */
+function checkBtfIdArg(env: Env, regno: number, struct: string): void {
+  const r = env.state.cur.regs[regno]!;
+  if (r.type !== RegType.PTR_TO_BTF_ID || r.flags & (RegFlag.MAYBE_NULL | RegFlag.UNTRUSTED)) {
+    reject(`R${regno} type=${regTypeName(r.type, r.flags)} expected=ptr_, trusted_ptr_, rcu_ptr_`);
+  }
+  if (!tnumIsConst(r.varOff) || r.varOff.value !== 0n) reject(`variable ptr_ access var_off=${tnumString(r.varOff)} disallowed`);
+  const match = r.off === 0 ? btfTypeMatches(env, r.btfType, kernelStructType(struct)) : nestedStructAt(env, btfTypeName(r.btfType), r.off, struct);
+  if (!match) reject(`R${regno} is of type ${btfTypeName(r.btfType)} but ${struct} is expected`);
+}
+
+/**
+ * Does kernel struct `outer` hold a `want` at byte `off` (a member, or a
+ * member's member: &file->f_path is a struct path)? The kernel's
+ * btf_struct_ids_match walking to the register's offset.
+ */
+function nestedStructAt(env: Env, outer: string, off: number, want: string): boolean {
+  const kbtf = env.opts.kernelBtf;
+  let t = kbtf ? kernelStruct(kbtf, outer) : undefined;
+  for (let depth = 0; kbtf && t && depth < 8; depth++) {
+    const m = t.kind === BtfKind.STRUCT || t.kind === BtfKind.UNION
+      ? t.members.find((x) => x.bitSize === 0 && x.bitOffset % 8 === 0 && x.bitOffset / 8 <= off && off < x.bitOffset / 8 + kbtf.sizeOf(x.type))
+      : undefined;
+    if (!m) return false;
+    const mt = kbtf.skipModifiers(m.type);
+    off -= m.bitOffset / 8;
+    if (off === 0 && (mt.kind === BtfKind.STRUCT) && mt.name === want) return true;
+    t = mt;
+  }
+  return false;
 }
 
 /**

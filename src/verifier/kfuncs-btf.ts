@@ -71,11 +71,13 @@ export function checkBtfAccess(env: Env, regno: number, r: RegState, insnOff: nu
   if (!t || (t.kind !== BtfKind.STRUCT && t.kind !== BtfKind.UNION)) reject(`R${regno} struct ${ref.name} is not in the kernel's BTF`);
   if (off + size > t.size) reject(`access beyond struct ${ref.name} at off ${off} size ${size}`);
   if (!dst) return;
-  const member = btfLookup(() => pointerMember(btf, t, off, size, 0));
-  if (member !== undefined) {
-    // A pointer read from a kernel object is not trusted: loads only (PTR_UNTRUSTED).
-    markPointer(dst, RegType.PTR_TO_BTF_ID, RegFlag.UNTRUSTED);
+  const found = btfLookup(() => pointerMember(btf, t, off, size, 0));
+  if (found !== undefined) {
+    const member = found.target;
+    const flags = ref.btf ? RegFlag.UNTRUSTED : btfLookup(() => walkedPointerFlags(env, r, btf, ref.name, found.field));
+    markPointer(dst, RegType.PTR_TO_BTF_ID, flags);
     dst.btfType = ref.btf ? localType(btf, member.id, member.name) : kernelStructType(member.name);
+    if (flags & RegFlag.MAYBE_NULL) dst.id = ++env.nextId;
     return;
   }
   markUnknown(dst);
@@ -91,8 +93,30 @@ function btfLookup<T>(f: () => T): T {
   }
 }
 
-/** The struct a member at exactly [off, off+8) points to, if it is a pointer to a named struct. */
-function pointerMember(btf: Btf, t: BtfType, off: number, size: number, depth: number): BtfType | undefined {
+/**
+ * What a pointer read from a kernel object is (the kernel's
+ * check_ptr_to_btf_access): read through an untrusted pointer, untrusted;
+ * a member the kernel lists as always valid (its BTF has struct
+ * <type>__safe_trusted / __safe_trusted_or_null with that member) read
+ * through a trusted pointer, trusted (or trusted and maybe NULL); otherwise
+ * a plain pointer inside an RCU read section, which a non-sleepable
+ * program always is, and untrusted in a sleepable one (tsbpf does not track
+ * bpf_rcu_read_lock sections, nor the kernel's __safe_rcu members).
+ */
+function walkedPointerFlags(env: Env, r: RegState, kbtf: Btf, struct: string, field: string): number {
+  if (r.flags & RegFlag.UNTRUSTED) return RegFlag.UNTRUSTED;
+  const trustedBase = (r.flags & RegFlag.TRUSTED) !== 0 || r.refObjId !== 0;
+  const listed = (suffix: string): boolean => {
+    const safe = kernelStruct(kbtf, `${struct}${suffix}`);
+    return safe?.kind === BtfKind.STRUCT && safe.members.some((m) => m.name === field);
+  };
+  if (trustedBase && listed('__safe_trusted')) return RegFlag.TRUSTED;
+  if (trustedBase && listed('__safe_trusted_or_null')) return RegFlag.TRUSTED | RegFlag.MAYBE_NULL;
+  return env.opts.sleepable ? RegFlag.UNTRUSTED : 0;
+}
+
+/** The struct a member at exactly [off, off+8) points to, if it is a pointer to a named struct, and the member's name. */
+function pointerMember(btf: Btf, t: BtfType, off: number, size: number, depth: number): { target: BtfType; field: string } | undefined {
   if (size !== 8 || depth > MAX_RESOLVE_DEPTH || (t.kind !== BtfKind.STRUCT && t.kind !== BtfKind.UNION)) return undefined;
   for (const m of t.members) {
     if (m.bitSize !== 0 || m.bitOffset % 8 !== 0) continue;
@@ -100,7 +124,7 @@ function pointerMember(btf: Btf, t: BtfType, off: number, size: number, depth: n
     const mt = btf.skipModifiers(m.type);
     if (start === off && mt.kind === BtfKind.PTR) {
       const target = btf.skipModifiers(mt.type);
-      return (target.kind === BtfKind.STRUCT || target.kind === BtfKind.UNION) && target.name !== '' ? target : undefined;
+      return (target.kind === BtfKind.STRUCT || target.kind === BtfKind.UNION) && target.name !== '' ? { target, field: m.name } : undefined;
     }
     // A nested struct or union that covers the offset: look inside it.
     if ((mt.kind === BtfKind.STRUCT || mt.kind === BtfKind.UNION) && off >= start && off + size <= start + mt.size) {

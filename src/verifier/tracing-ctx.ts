@@ -1,7 +1,11 @@
-// The context of BTF tracing programs (tp_btf, fentry, fexit, fmod_ret):
-// an array of u64 arguments typed by the attach target's prototype in the
-// kernel's BTF, as the kernel's tracing_prog_is_valid_access and
-// btf_ctx_access read it. Scalars (ints, enums, structs by value, void and
+// The context of BTF tracing programs (tp_btf, fentry, fexit, fmod_ret,
+// iterators): an array of u64 arguments typed by the attach target's
+// prototype in the kernel's BTF, as the kernel's tracing_prog_is_valid_access
+// and btf_ctx_access read it. An iterator's target is the function
+// bpf_iter_<target> (its arguments are the members of struct
+// bpf_iter__<target>); the members the kernel types specially (objects that
+// are NULL on the last call, map buffers) come from
+// src/progtypes/iter-targets.ts. Scalars (ints, enums, structs by value, void and
 // int pointers) load as unknown scalars; pointers to structs load as
 // PTR_TO_BTF_ID of that struct, trusted for raw tracepoints. The prototype
 // is resolved once per program (tracingCtxOf); each load is checked by
@@ -12,7 +16,8 @@ import { BtfKind, type BtfType } from '../btf/types.js';
 import { TsbpfError } from '../internal/errors.js';
 import { RegFlag, RegType, markPointer, markUnknown, type RegState } from './reg-state.js';
 import { reject, type Env } from './env.js';
-import { kernelStructType } from './kfuncs-btf.js';
+import { kernelStruct, kernelStructType } from './kfuncs-btf.js';
+import { iterTargetMembers, type IterMemberKind } from '../progtypes/iter-targets.js';
 
 /** MAX_BPF_FUNC_ARGS: the context holds at most 12 u64 arguments. */
 const MAX_ARGS = 12;
@@ -22,7 +27,8 @@ export type TracingArg =
   | { readonly kind: 'scalar' }
   /** A void or int pointer: a scalar too, but read whole. */
   | { readonly kind: 'ptrScalar' }
-  | { readonly kind: 'ptr'; readonly struct: string }
+  /** A kernel object pointer; `nullable` and `trusted` override the context's rule (an iterator's ctx_arg_info). */
+  | { readonly kind: 'ptr'; readonly struct: string; readonly nullable?: boolean; readonly trusted?: boolean }
   /** Refused with the kernel's reason (a pointer to a non-struct, a float...); `ptrOnly`: only when read as 8 bytes. */
   | { readonly kind: 'refuse'; readonly reason: string; readonly ptrOnly: boolean };
 
@@ -62,11 +68,57 @@ export function tracingCtxOf(kbtf: Btf, attachType: string, target: string): Tra
       if (proto?.kind !== BtfKind.FUNC_PROTO) return `the kernel's BTF has no function ${target}`;
       return describe(kbtf, target, proto, 0, attachType !== 'trace_fentry');
     }
+    if (attachType === 'trace_iter') return iterCtx(kbtf, target);
     return `tracing programs attached as ${attachType} are not described yet`;
   } catch (e) {
     if (e instanceof TsbpfError) return `bad kernel BTF for ${target}: ${e.message}`;
     throw e;
   }
+}
+
+/**
+ * An iterator program's context: the arguments of bpf_iter_<target>
+ * (meta first), trusted as the kernel's prog_args_trusted has them, with
+ * the target's specially typed members (iter-targets.ts) found by name in
+ * struct bpf_iter__<target> (inside its anonymous unions) and retyped.
+ */
+function iterCtx(kbtf: Btf, target: string): TracingCtx | string {
+  const members = iterTargetMembers(target);
+  if (members === undefined) return `iterator target ${target} is not described by tsbpf (src/progtypes/iter-targets.ts)`;
+  const func = `bpf_iter_${target}`;
+  const fn = kbtf.idsByName(func).map((id) => kbtf.type(id)).find((t) => t.kind === BtfKind.FUNC);
+  const proto = fn?.kind === BtfKind.FUNC ? kbtf.type(fn.type) : undefined;
+  const struct = kernelStruct(kbtf, `bpf_iter__${target}`);
+  if (proto?.kind !== BtfKind.FUNC_PROTO || struct === undefined) return `the kernel's BTF has no iterator target ${target} (${func}, struct bpf_iter__${target})`;
+  const base = describe(kbtf, func, proto, 0, false);
+  const args = [...base.args];
+  for (const [name, kind] of Object.entries(members)) {
+    const off = memberOffset(kbtf, struct, name);
+    const index = off === undefined ? -1 : base.ends.findIndex((e) => off < e);
+    if (index < 0 || index >= args.length) return `struct bpf_iter__${target} in the kernel's BTF has no member ${name} tsbpf can place`;
+    args[index] = iterArg(func, index, args[index]!, kind);
+  }
+  return { ...base, args, trusted: true };
+}
+
+function iterArg(func: string, index: number, a: TracingArg, kind: IterMemberKind): TracingArg {
+  if (kind === 'rdonly_buf_or_null' || kind === 'buf_or_null') {
+    return { kind: 'refuse', ptrOnly: true, reason: `func '${func}' arg${index} is an iterator buffer (PTR_TO_BUF), which tsbpf's verifier does not model` };
+  }
+  if (a.kind !== 'ptr') return a;
+  return { kind: 'ptr', struct: a.struct, nullable: true, trusted: kind === 'trusted_btf_or_null' };
+}
+
+/** Byte offset of a named member of a struct, looking inside anonymous unions and structs (bpf_iter__X wraps each pointer in one). */
+function memberOffset(kbtf: Btf, t: BtfType, name: string, depth = 0): number | undefined {
+  if ((t.kind !== BtfKind.STRUCT && t.kind !== BtfKind.UNION) || depth > 4) return undefined;
+  for (const m of t.members) {
+    if (m.name === name) return m.bitOffset >> 3;
+    if (m.name !== '') continue;
+    const inner = memberOffset(kbtf, kbtf.skipModifiers(m.type), name, depth + 1);
+    if (inner !== undefined) return (m.bitOffset >> 3) + inner;
+  }
+  return undefined;
 }
 
 /** typedef btf_trace_X -> pointer -> prototype (void *__data, args...). */
@@ -166,6 +218,9 @@ export function checkTracingCtxLoad(env: Env, tc: TracingCtx, off: number, size:
   if (a!.kind === 'refuse') refuse(a!.reason);
   if (dst && a!.kind === 'ptrScalar') markUnknown(dst);
   if (!dst || a!.kind !== 'ptr') return;
-  markPointer(dst, RegType.PTR_TO_BTF_ID, tc.trusted ? RegFlag.TRUSTED : 0);
-  dst.btfType = kernelStructType(a!.struct);
+  const p = a as Extract<TracingArg, { kind: 'ptr' }>;
+  markPointer(dst, RegType.PTR_TO_BTF_ID, ((p.trusted ?? tc.trusted) ? RegFlag.TRUSTED : 0) | (p.nullable ? RegFlag.MAYBE_NULL : 0));
+  dst.btfType = kernelStructType(p.struct);
+  // Each load is a pointer of its own for the null check.
+  if (p.nullable) dst.id = ++env.nextId;
 }
