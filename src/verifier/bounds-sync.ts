@@ -11,15 +11,15 @@
 // test/verifier/bounds-sync.test.ts, which compares the two on random states.
 
 import { RegState, markKnown } from './reg-state.js';
+import { HALF_HI, HALF_LO } from './tnum.js';
 
 const SMIN = 0, SMAX = 1, UMIN = 2, UMAX = 3, TV = 4, TM = 5;
 const wide = new BigUint64Array(6);
 const wideS = new BigInt64Array(wide.buffer);
-// Little-endian halves (the host order: typed arrays are host-endian; every Node host tsbpf runs on is little-endian).
+// (Typed arrays are in host byte order: which uint32 of an element is its low half comes from tnum.ts.)
 const half = new Uint32Array(wide.buffer);
-const LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-const LO = LE ? 0 : 1;
-const HI = LE ? 1 : 0;
+const LO = HALF_LO;
+const HI = HALF_HI;
 
 /** The working copy: [hi, lo] of each 64-bit value, as uint32. */
 const h = new Float64Array(6);

@@ -25,9 +25,12 @@ const EMPTY_SPILLS: (RegState | null)[] = [];
 export class FuncState {
   readonly regs: RegState[];
   // The stack is copy-on-write: clones share it until one of them writes.
+  // Byte types and spills are copied separately: most stores change bytes
+  // only, and copying the spills means cloning every spilled register.
   private _bytes: Uint8Array;
   private _spilled: (RegState | null)[];
-  private shared = false;
+  private bytesShared = false;
+  private spillsShared = false;
   /** Deepest stack byte touched, as a positive number of bytes (for the combined stack limit). */
   depth = 0;
   /** Instruction index of the call that created this frame (-1 for the main program). */
@@ -63,27 +66,27 @@ export class FuncState {
     return this._spilled;
   }
 
-  /** Make the stack this frame's own before writing it. */
-  own(): void {
-    if (!this.shared) return;
-    this._bytes = this._bytes.slice();
-    this._spilled = this._spilled.map((s) => (s ? s.clone() : null));
-    this.shared = false;
-  }
-
+  /** The byte types, this frame's own copy, for writing. */
   wbytes(): Uint8Array {
-    this.own();
+    if (this.bytesShared) {
+      this._bytes = this._bytes.slice();
+      this.bytesShared = false;
+    }
     return this._bytes;
   }
 
+  /** The spills, this frame's own copy (registers included), for writing. */
   wspilled(): (RegState | null)[] {
-    this.own();
+    if (this.spillsShared) {
+      this._spilled = this._spilled.map((s) => (s ? s.clone() : null));
+      this.spillsShared = false;
+    }
     return this._spilled;
   }
 
   /** Do two frames share one stack (so it is equal without comparing)? */
   sameStack(o: FuncState): boolean {
-    return this._bytes === o._bytes;
+    return this._bytes === o._bytes && this._spilled === o._spilled;
   }
 
   clone(): FuncState {
@@ -91,8 +94,8 @@ export class FuncState {
     for (let i = 0; i < NUM_REGS; i++) f.regs[i]!.copyFrom(this.regs[i]!);
     f._bytes = this._bytes;
     f._spilled = this._spilled;
-    f.shared = true;
-    this.shared = true;
+    f.bytesShared = f.spillsShared = true;
+    this.bytesShared = this.spillsShared = true;
     f.depth = this.depth;
     f.callsite = this.callsite;
     f.frameno = this.frameno;

@@ -110,20 +110,48 @@ export function tnumXor(a: Tnum, b: Tnum): Tnum {
   return { value: v & ~mu & U64, mask: mu };
 }
 
-/** Multiplication by shift-and-add over the bits of a (the kernel's algorithm). */
+// 64-bit values as (hi, lo) uint32 halves through one typed-array scratch:
+// arithmetic on halves allocates nothing, where every BigInt operation does.
+const wide = new BigUint64Array(4);
+const half = new Uint32Array(wide.buffer);
+const LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+/** Index of the low / high uint32 half of a 64-bit element in a Uint32Array view (host byte order). */
+export const HALF_LO = LE ? 0 : 1;
+export const HALF_HI = LE ? 1 : 0;
+
+/**
+ * Multiplication by shift-and-add over the bits of a (the kernel's
+ * tnum_mul). Its accumulator of unknown bits is (0, M) throughout, and adding
+ * (0, m) to it gives (0, (M + m) | M | m); that loop runs here on halves.
+ */
 export function tnumMul(a: Tnum, b: Tnum): Tnum {
   if (a.mask === 0n && b.mask === 0n) return { value: u64(a.value * b.value), mask: 0n };
   const accV = u64(a.value * b.value);
-  let accM: Tnum = TNUM_ZERO;
-  let x = a;
-  let y = b;
-  while (x.value !== 0n || x.mask !== 0n) {
-    if ((x.value & 1n) !== 0n) accM = tnumAdd(accM, { value: 0n, mask: y.mask });
-    else if ((x.mask & 1n) !== 0n) accM = tnumAdd(accM, { value: 0n, mask: y.value | y.mask });
-    x = tnumRshift(x, 1);
-    y = tnumLshift(y, 1);
+  wide[0] = a.value;
+  wide[1] = a.mask;
+  wide[2] = b.value;
+  wide[3] = b.mask;
+  const avH = half[HALF_HI]!, avL = half[HALF_LO]!, amH = half[2 + HALF_HI]!, amL = half[2 + HALF_LO]!;
+  const bvH = half[4 + HALF_HI]!, bvL = half[4 + HALF_LO]!, bmH = half[6 + HALF_HI]!, bmL = half[6 + HALF_LO]!;
+  const bumH = (bvH | bmH) >>> 0, bumL = (bvL | bmL) >>> 0;
+  let mH = 0, mL = 0;
+  for (let i = 0; i < 64; i++) {
+    const vBit = i < 32 ? (avL >>> i) & 1 : (avH >>> (i - 32)) & 1;
+    const mBit = i < 32 ? (amL >>> i) & 1 : (amH >>> (i - 32)) & 1;
+    if (vBit === 0 && mBit === 0) continue;
+    // m = (b.mask or b.value | b.mask) << i
+    const xH = vBit ? bmH : bumH, xL = vBit ? bmL : bumL;
+    const sH = i === 0 ? xH : i < 32 ? ((xH << i) | (xL >>> (32 - i))) >>> 0 : (xL << (i - 32)) >>> 0;
+    const sL = i === 0 ? xL : i < 32 ? (xL << i) >>> 0 : 0;
+    const lo = mL + sL;
+    const sumL = lo >>> 0;
+    const sumH = (mH + sH + (lo > 0xffffffff ? 1 : 0)) >>> 0;
+    mH = (sumH | mH | sH) >>> 0;
+    mL = (sumL | mL | sL) >>> 0;
   }
-  return tnumAdd({ value: accV, mask: 0n }, accM);
+  half[HALF_HI] = mH;
+  half[HALF_LO] = mL;
+  return tnumAdd({ value: accV, mask: 0n }, { value: 0n, mask: wide[0]! });
 }
 
 /** Values in both a and b (assumes they are compatible: known bits agree). */

@@ -1,5 +1,5 @@
-// The 32-bit-halves reg_bounds_sync (src/verifier/bounds-sync.ts) against
-// the BigInt version it replaced, kept here as the reference model: both
+// The 32-bit-halves reg_bounds_sync (src/verifier/bounds-sync.ts) and
+// tnum_mul (tnum.ts) against the BigInt versions they replaced, kept here as the reference model: both
 // must give the same tnum and bounds, field for field, on random states
 // (consistent ones, ones with contradicting bounds, constants and edge
 // values around 2^31, 2^32 and 2^63). Seeded, so failures reproduce.
@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { RegState, S64_MAX, S32_MIN, S32_MAX, U32_MAX, markKnown, markUnknown } from '../../src/verifier/reg-state.js';
 import { regBoundsSync, updateRegBounds } from '../../src/verifier/bounds-sync.js';
 import { boundsInconsistent } from '../../src/verifier/bounds.js';
-import { U64, tnumIntersect, tnumRange, tnumSubreg, tnumOr, tnumClearSubreg } from '../../src/verifier/tnum.js';
+import { U64, type Tnum, tnumAdd, tnumMul, tnumLshift, tnumRshift, tnumIntersect, tnumRange, tnumSubreg, tnumOr, tnumClearSubreg } from '../../src/verifier/tnum.js';
 
 const s64 = (x: bigint): bigint => BigInt.asIntN(64, x);
 const u64 = (x: bigint): bigint => BigInt.asUintN(64, x);
@@ -271,4 +271,35 @@ test('reg_bounds_sync: a known constant, a u16 load plus a constant, an s32 rang
   assert.equal(r.varOff.mask, U64);
   void S32_MIN;
   void S32_MAX;
+});
+
+/** The kernel's tnum_mul as the BigInt loop it was. */
+function refTnumMul(a: Tnum, b: Tnum): Tnum {
+  if (a.mask === 0n && b.mask === 0n) return { value: (a.value * b.value) & U64, mask: 0n };
+  const accV = (a.value * b.value) & U64;
+  let accM: Tnum = { value: 0n, mask: 0n };
+  let x = a;
+  let y = b;
+  while (x.value !== 0n || x.mask !== 0n) {
+    if ((x.value & 1n) !== 0n) accM = tnumAdd(accM, { value: 0n, mask: y.mask });
+    else if ((x.mask & 1n) !== 0n) accM = tnumAdd(accM, { value: 0n, mask: y.value | y.mask });
+    x = tnumRshift(x, 1);
+    y = tnumLshift(y, 1);
+  }
+  return tnumAdd({ value: accV, mask: 0n }, accM);
+}
+
+test('tnum_mul on halves equals the BigInt loop on 50,000 random tnum pairs', () => {
+  const rand = rng(0xa11);
+  const t = (): Tnum => {
+    const m = mask(rand);
+    return { value: value(rand) & ~m & U64, mask: m };
+  };
+  for (let i = 0; i < 50_000; i++) {
+    const a = t(), b = t();
+    const got = tnumMul(a, b), want = refTnumMul(a, b);
+    if (got.value !== want.value || got.mask !== want.mask) {
+      assert.fail(`pair ${i}: (${a.value.toString(16)}; ${a.mask.toString(16)}) * (${b.value.toString(16)}; ${b.mask.toString(16)}): got (${got.value.toString(16)}; ${got.mask.toString(16)}), want (${want.value.toString(16)}; ${want.mask.toString(16)})`);
+    }
+  }
 });
