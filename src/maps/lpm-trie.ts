@@ -87,17 +87,24 @@ export class LpmTrieMap extends BpfMap {
     return this.getDesc(Desc.COUNT);
   }
 
-  /** Run `f` under the map's lock when other threads may use the map. */
-  private locked<T>(f: () => T): T {
-    if (!this.shared) return f();
-    const i32 = new Int32Array(this.mem.u8.buffer);
-    const lock = (this.desc + Desc.LOCK) >>> 2;
-    lockWord(i32, lock, this.name);
-    try {
-      return f();
-    } finally {
-      unlockWord(i32, lock);
-    }
+  private i32v: Int32Array | undefined;
+
+  /** The memory as i32 words (rebuilt only when the memory has grown). */
+  private words(): Int32Array {
+    const buf = this.mem.u8.buffer;
+    if (this.i32v?.buffer !== buf) this.i32v = new Int32Array(buf);
+    return this.i32v;
+  }
+
+  /** Take the map's lock when other threads may use the map; returns whether it was taken (no closure per call). */
+  private lock(): boolean {
+    if (!this.shared) return false;
+    lockWord(this.words(), (this.desc + Desc.LOCK) >>> 2, this.name);
+    return true;
+  }
+
+  private unlock(held: boolean): void {
+    if (held) unlockWord(this.words(), (this.desc + Desc.LOCK) >>> 2);
   }
 
   private slotAddr(slot: number): number {
@@ -152,21 +159,29 @@ export class LpmTrieMap extends BpfMap {
   }
 
   override lookupAt(key: number, _cpu: number): number {
-    return this.locked(() => {
-      const pl = Math.min(this.get32(key), this.maxPrefixlen);
-      const kd = key + 4;
-      let n = this.getDesc(ROOT);
-      let found = -1;
-      while (n !== 0) {
-        const plen = this.prefixlen(n);
-        if (this.matchLen(n, kd, pl) !== plen) break;
-        const slot = this.slotOf(n);
-        if (slot >= 0) found = slot;
-        if (plen === pl) break;
-        n = this.child(n, this.bitAt(kd, plen));
-      }
-      return found < 0 ? 0 : this.slotAddr(found) + this.keyStride;
-    });
+    const held = this.lock();
+    try {
+      return this.longest(key);
+    } finally {
+      this.unlock(held);
+    }
+  }
+
+  /** The value address of the longest prefix matching the key at `key`, or 0. */
+  private longest(key: number): number {
+    const pl = Math.min(this.get32(key), this.maxPrefixlen);
+    const kd = key + 4;
+    let n = this.getDesc(ROOT);
+    let found = -1;
+    while (n !== 0) {
+      const plen = this.prefixlen(n);
+      if (this.matchLen(n, kd, pl) !== plen) break;
+      const slot = this.slotOf(n);
+      if (slot >= 0) found = slot;
+      if (plen === pl) break;
+      n = this.child(n, this.bitAt(kd, plen));
+    }
+    return found < 0 ? 0 : this.slotAddr(found) + this.keyStride;
   }
 
   /** Point `parent`'s link that held `old` (the root when parent is 0) at `next`. */
@@ -228,7 +243,12 @@ export class LpmTrieMap extends BpfMap {
     if (flags > BPF_EXIST) return -EINVAL;
     const pl = this.get32(key);
     if (pl > this.maxPrefixlen) return -EINVAL;
-    return this.locked(() => this.insert(key, value, flags, pl));
+    const held = this.lock();
+    try {
+      return this.insert(key, value, flags, pl);
+    } finally {
+      this.unlock(held);
+    }
   }
 
   private insert(key: number, value: number, flags: number, pl: number): number {
@@ -284,14 +304,17 @@ export class LpmTrieMap extends BpfMap {
   override deleteAt(key: number): number {
     const pl = this.get32(key);
     if (pl > this.maxPrefixlen) return -EINVAL;
-    return this.locked(() => {
+    const held = this.lock();
+    try {
       const n = this.exact(key);
       if (n === 0) return -ENOENT;
       this.freeSlot(this.slotOf(n));
       this.mem.dv.setInt32(this.node(n) + SLOT, -1, true);
       this.prune(n);
       return 0;
-    });
+    } finally {
+      this.unlock(held);
+    }
   }
 
   /** Remove intermediate nodes that no longer join two subtrees, starting at `n`. */
@@ -356,22 +379,27 @@ export class LpmTrieMap extends BpfMap {
   }
 
   override nextKeyAt(key: number, out: number): number {
-    return this.locked(() => {
+    const held = this.lock();
+    try {
       const cur = key === 0 ? 0 : this.exact(key);
       const n = cur === 0 ? this.firstElement() : this.elementFrom(this.after(cur));
       if (n === 0) return -ENOENT;
       const at = this.slotAddr(this.slotOf(n));
       this.mem.u8.copyWithin(out, at, at + this.keySize);
       return 0;
-    });
+    } finally {
+      this.unlock(held);
+    }
   }
 
   override forEachAt(_cpu: number, cb: (key: number, value: number) => boolean): number {
-    const slots = this.locked(() => {
-      const list: number[] = [];
-      for (let n = this.firstElement(); n !== 0; n = this.elementFrom(this.after(n))) list.push(this.slotOf(n));
-      return list;
-    });
+    const slots: number[] = [];
+    const held = this.lock();
+    try {
+      for (let n = this.firstElement(); n !== 0; n = this.elementFrom(this.after(n))) slots.push(this.slotOf(n));
+    } finally {
+      this.unlock(held);
+    }
     let count = 0;
     for (const slot of slots) {
       const at = this.slotAddr(slot);

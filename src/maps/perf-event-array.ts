@@ -108,23 +108,27 @@ export class PerfEventArrayMap extends BpfMap {
 
   /** Install (or remove) a slot's ring under the writer lock, so no producer is writing into the ring that goes. */
   private swapRing(index: number, r: Region | undefined): void {
-    this.locked(() => this.setRing(index, r?.start ?? 0));
+    const held = this.lock();
+    try {
+      this.setRing(index, r?.start ?? 0);
+    } finally {
+      this.unlock(held);
+    }
     const old = this.ownRings.get(index);
     if (old !== undefined) this.mem.free(old);
     if (r === undefined) this.ownRings.delete(index);
     else this.ownRings.set(index, r);
   }
 
-  private locked<T>(f: () => T): T {
-    if (!this.shared) return f();
-    const i32 = this.words();
-    const lock = (this.desc + Desc.LOCK) >>> 2;
-    lockWord(i32, lock, this.name);
-    try {
-      return f();
-    } finally {
-      unlockWord(i32, lock);
-    }
+  /** Take the map's writer lock when other threads may use the map; returns whether it was taken. */
+  private lock(): boolean {
+    if (!this.shared) return false;
+    lockWord(this.words(), (this.desc + Desc.LOCK) >>> 2, this.name);
+    return true;
+  }
+
+  private unlock(held: boolean): void {
+    if (held) unlockWord(this.words(), (this.desc + Desc.LOCK) >>> 2);
   }
 
   /** Samples lost on slot `index` so far. */
@@ -141,7 +145,13 @@ export class PerfEventArrayMap extends BpfMap {
     if (index >= this.maxEntries) return -E2BIG;
     if (this.ring(index) === 0) return -ENOENT;
     if (index !== cpu && this.host.cpus > 1 && index < this.host.cpus) return -EOPNOTSUPP; // event bound to another CPU
-    const r = this.locked(() => this.write(index, src, size));
+    const held = this.lock();
+    let r: number;
+    try {
+      r = this.write(index, src, size);
+    } finally {
+      this.unlock(held);
+    }
     if (r === 0) this.wake();
     return r;
   }

@@ -69,7 +69,13 @@ export class MapTable implements MapHost {
     if (map instanceof ProgArrayMap) map.resolver = (pid) => this.resolveProgram?.(pid);
     this.maps.push(map);
     this.regionStarts.set(map, this.mem.list().filter((r) => !before.has(r)).map((r) => r.start));
-    this.onCreate?.(map);
+    try {
+      this.onCreate?.(map);
+    } catch (e) {
+      // the runtime could not tell its other threads about the map: it does not exist
+      this.free(map);
+      throw e;
+    }
     return map;
   }
 

@@ -47,7 +47,7 @@ import { spinLockOffset } from './spin-lock.js';
 import { trustProgram } from '../vm/engines.js';
 import { markArenaProgram } from '../maps/arena.js';
 import type { ArenaInfo } from '../verifier/arena.js';
-import { RuntimeSharing, type RuntimeShare, type ShareOptions, type SharingHost } from './share.js';
+import { checkShare, RuntimeSharing, type RuntimeShare, type ShareOptions, type SharingHost } from './share.js';
 
 const MAX_CALLBACK_DEPTH = 8;
 
@@ -163,6 +163,7 @@ export class Runtime implements ProgramHost, SharingHost {
 
   /** This thread's runtime over another thread's (see share): the same maps by name and id, the same programs. */
   static attach(share: RuntimeShare, options: AttachOptions = {}): Runtime {
+    checkShare(share);
     const mem = RuntimeMemory.attach(share.memory);
     const rt = new Runtime(
       {

@@ -194,7 +194,8 @@ export class RuntimeSharing {
       if (r.kind === RecordKind.MAP) learned = this.applyMap(reg, r.off, r.key, r.body) || learned;
       else if (r.kind === RecordKind.PROGRAM) {
         const rec = decodeShared<ProgramRecord>(r.body, `program ${r.key}`);
-        if (!this.host.hasProgram(rec.id)) {
+        // this thread's own programs, even those it has closed since, are never copied back in
+        if (!this.ownPrograms.has(rec.id) && !this.host.hasProgram(rec.id)) {
           this.host.addProgram(this.programFrom(rec));
           learned = true;
         }
@@ -254,7 +255,11 @@ export class RuntimeSharing {
       maps: p.maps.map((m) => m.id),
     };
     reg.append(RecordKind.PROGRAM, p.id, encodeShared(rec));
+    this.ownPrograms.add(p.id);
   }
+
+  /** Ids of the programs this thread loaded and published. */
+  private readonly ownPrograms = new Set<number>();
 
   private programFrom(rec: ProgramRecord): BpfProgram {
     const maps = rec.maps.map((id) => {
@@ -272,6 +277,16 @@ export class RuntimeSharing {
     for (const m of maps) m.hold();
     return prog;
   }
+}
+
+/** A RuntimeShare's shape (it crossed a thread boundary as plain data): anything else is a ShareError, not a TypeError later. */
+export function checkShare(share: RuntimeShare): void {
+  const s = share as Partial<RuntimeShare> | undefined;
+  const ok =
+    s !== undefined && s !== null && typeof s === 'object' &&
+    s.memory !== undefined && s.memory.memory instanceof WebAssembly.Memory && Array.isArray(s.memory.regions) && s.memory.arena !== undefined &&
+    [s.registry, s.claim, s.cpus, s.cpu].every((v) => Number.isInteger(v) && (v as number) >= 0) && typeof s.engine === 'string';
+  if (!ok) throw new ShareError('Runtime.attach: not a runtime share (pass what rt.share() returned, as workerData or by postMessage)');
 }
 
 function lastLine(log: string): string {
