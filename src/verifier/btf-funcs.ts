@@ -15,6 +15,8 @@ export type FuncArg =
   | { readonly kind: 'mem'; readonly size: number; readonly nonnull?: boolean }
   /** A trusted pointer to a kernel struct (__arg_trusted), NULL allowed with __arg_nullable (kfunc-check.ts). */
   | { readonly kind: 'btf'; readonly struct: string; readonly nullable: boolean }
+  /** A pointer into the program's arena (__arg_arena): the caller passes an arena pointer or a number, the callee gets a number. */
+  | { readonly kind: 'arena' }
   | { readonly kind: 'unsupported'; readonly why: string };
 
 export interface FuncSig {
@@ -61,6 +63,7 @@ function argKind(btf: Btf, typeId: number, ctxName: string, i: number, tags: Set
   const t = btf.skipModifiers(typeId);
   if (t.kind === BtfKind.INT || t.kind === BtfKind.ENUM || t.kind === BtfKind.ENUM64) return { kind: 'scalar' };
   if (t.kind !== BtfKind.PTR) return { kind: 'unsupported', why: `arg#${i} type is not a scalar or a pointer` };
+  if (tags?.has('arena')) return tags.size === 1 ? { kind: 'arena' } : { kind: 'unsupported', why: `arg#${i} arena cannot be combined with any other tags` };
   if (tags?.has('ctx')) return { kind: 'ctx' };
   const target = btf.skipModifiers(t.type);
   // A CO-RE flavor (task_struct___local) names the kernel's struct without its suffix.

@@ -192,6 +192,8 @@ function checkGlobalCall(env: Env, fn: FuncSig, funcNo: number): void {
       }
     } else if (a.kind === 'btf') {
       checkTrustedArg(env, regno, a, bad);
+    } else if (a.kind === 'arena') {
+      if (r.type !== RegType.PTR_TO_ARENA && r.type !== RegType.SCALAR) bad(`R${regno} is not a pointer to arena or scalar.`);
     } else {
       throw new Reject(a.why);
     }

@@ -394,6 +394,7 @@ function entryFrame(env: Env, entry: number, globalFn: FuncSig | undefined): Fun
       r.memSize = a.size;
       if (!a.nonnull) r.id = ++env.nextId;
     } else if (a.kind === 'btf') trustedArgEntry(env, r, a);
+    else if (a.kind === 'arena') markUnknown(r); // the callee casts it (arena.ts)
     else throw new Reject(a.why);
   });
   return f0;

@@ -118,6 +118,7 @@ const RUNS: readonly { file: string; progs: readonly string[]; want: readonly nu
   { file: 'counters.o', progs: ['bump', 'bump', 'bump', 'bump'], want: [106, 107, 108, 109] },
   { file: 'confine.o', progs: ['escape'], want: [0] },
   { file: 'edges.o', progs: ['load_sx'], want: [-2] },
+  { file: 'globalfn.o', progs: ['call_arena'], want: [7] },
 ];
 
 test('the fixtures run to the same results on interp, jit and jit-verified', () => {

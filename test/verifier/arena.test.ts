@@ -73,12 +73,17 @@ test('the fixtures verify, with every arena access and 32-bit rewrite marked', (
   for (const i of marked(l, ArenaMark.ZEXT)) assert.equal(l.arena!.marks[i]! & ArenaMark.ACCESS, 0);
   assert.ok(verifyFixture('confine.o', 'escape').ok);
   assert.ok(verifyFixture('edges.o', 'load_sx').ok, 'sign-extending arena loads: 6.18 accepts them');
+  // a global function's __arg_arena argument: an arena pointer or a number from the caller
+  const g = verifyFixture('globalfn.o', 'call_arena');
+  assert.ok(g.ok, g.log);
 });
 
 test('refusals with the kernel\'s messages', () => {
   const fetchOr = verifyFixture('edges.o', 'fetch_or');
   assert.equal(fetchOr.ok, false);
   assert.equal(fetchOr.error!.reason, 'BPF_ATOMIC stores into R1 arena is not allowed');
+  const stack = verifyFixture('globalfn.o', 'call_stack');
+  assert.equal(stack.error!.reason, 'addr_space_cast insn can only be used in a program that has an associated arena');
   const helper = verifyFixture('edges.o', 'helper_arg');
   assert.equal(helper.ok, false);
   assert.match(helper.error!.reason, /^R1 type=arena expected=/);
@@ -149,6 +154,7 @@ test('the kernel gives the same verdicts (and error lines) on the fixtures (root
   const cases: [string, string][] = [
     ['counters.o', 'bump'], ['list.o', 'build_and_sum'], ['list.o', 'use_after_free'], ['confine.o', 'escape'],
     ['edges.o', 'fetch_or'], ['edges.o', 'load_sx'], ['edges.o', 'helper_arg'],
+    ['globalfn.o', 'call_arena'], ['globalfn.o', 'call_stack'],
   ];
   for (const [file, prog] of cases) {
     const k = spawnSync('python3', ['-c', VERDICT_PY, LIBBPF, join(DIR, file), prog], { encoding: 'utf8' });
