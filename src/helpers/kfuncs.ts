@@ -12,6 +12,8 @@
 // allocator; the copy lives on the JS side, keyed by the iterator's address,
 // until destroy(). CPU masks are objects in the runtime's memory: a 64-bit
 // mask and a reference count; their nr_cpu_ids is the runtime's CPU count.
+// The arena pair allocates and frees pages of the arena map the program
+// passes (src/maps/arena.ts).
 
 import type { ObjectSpec, ProgramSpec } from '../elf/spec.js';
 import type { RuntimeMemory, Region } from '../vm/memory.js';
