@@ -1,5 +1,6 @@
 // Which helpers a program of each type may call: the kernel's *_func_proto
-// switch statements (Linux 6.12: kernel/bpf/helpers.c bpf_base_func_proto,
+// switch statements (Linux 6.12, with the later moves the running 6.18
+// kernel shows: kernel/bpf/helpers.c bpf_base_func_proto,
 // kernel/trace/bpf_trace.c, net/core/filter.c, kernel/bpf/cgroup.c,
 // kernel/bpf/bpf_lsm.c, kernel/bpf/syscall.c), written as name lists that
 // fall through to each other the way those functions do, for a program
@@ -42,6 +43,11 @@ const BASE_BPF: Names = [
 const BASE_PERFMON: Names = [
   'trace_printk', 'get_current_task', 'get_current_task_btf', 'probe_read_user', 'probe_read_kernel',
   'probe_read_user_str', 'probe_read_kernel_str', 'snprintf_btf', 'snprintf', 'task_pt_regs', 'trace_vprintk',
+  // Since Linux 6.14 these are in the base too (6.12 gave them to tracing types only); the running kernel's lists
+  // are checked pair by pair in test/verifier/helper-allow-kernel.test.ts.
+  'get_current_uid_gid', 'get_current_comm', 'get_cgroup_classid', 'perf_event_read', 'current_task_under_cgroup',
+  'send_signal', 'send_signal_thread', 'perf_event_read_value', 'get_task_stack', 'copy_from_user', 'copy_from_user_task',
+  'task_storage_get', 'task_storage_delete', 'get_branch_snapshot', 'find_vma',
 ];
 const BASE: Names = [...BASE_UNPRIV, ...BASE_BPF, ...BASE_PERFMON];
 
@@ -56,12 +62,7 @@ const SK_BASE: Names = [
  * coarse clock is not here: tracing programs may not read it; the base's
  * dynptr, timer and kptr helpers are, through its default case.)
  */
-const TRACING_COMMON: Names = [
-  ...BASE, 'get_current_uid_gid', 'get_current_comm', 'perf_event_read', 'probe_read',
-  'probe_read_str', 'current_task_under_cgroup', 'send_signal', 'send_signal_thread', 'perf_event_read_value',
-  'get_task_stack', 'copy_from_user', 'copy_from_user_task', 'task_storage_get', 'task_storage_delete',
-  'get_func_ip', 'get_branch_snapshot', 'find_vma',
-];
+const TRACING_COMMON: Names = [...BASE, 'probe_read', 'probe_read_str', 'get_func_ip'];
 /** The stack and perf output helpers each tracing type has its own version of. */
 const TRACE_OUTPUT: Names = ['perf_event_output', 'get_stackid', 'get_stack'];
 
@@ -75,7 +76,9 @@ function cgroupCommon(attach: string): string[] {
 /** cgroup_current_func_proto. */
 const CGROUP_CURRENT: Names = ['get_current_uid_gid', 'get_current_comm', 'get_cgroup_classid', 'current_task_under_cgroup'];
 
-const SK_FILTER: Names = [...SK_BASE, 'skb_load_bytes', 'skb_load_bytes_relative', 'get_socket_cookie', 'get_socket_uid', 'perf_event_output'];
+// get_netns_cookie: socket filters, cgroup_skb and tc since Linux 6.13
+const SK_FILTER: Names = [...SK_BASE, 'skb_load_bytes', 'skb_load_bytes_relative', 'get_socket_cookie', 'get_socket_uid', 'perf_event_output',
+  'get_netns_cookie'];
 const SYNCOOKIES: Names = ['tcp_check_syncookie', 'tcp_gen_syncookie', 'tcp_raw_gen_syncookie_ipv4', 'tcp_raw_gen_syncookie_ipv6',
   'tcp_raw_check_syncookie_ipv4', 'tcp_raw_check_syncookie_ipv6'];
 const SK_LOOKUPS: Names = ['sk_lookup_tcp', 'sk_lookup_udp', 'sk_release', 'skc_lookup_tcp'];
@@ -86,7 +89,9 @@ const LWT_OUT: Names = [...SK_BASE, 'skb_load_bytes', 'skb_pull_data', 'csum_dif
 /** Connect / bind / sendmsg / recvmsg / getname hooks that may call setsockopt and getsockopt (sock_addr_func_proto). */
 const SOCK_ADDR_SOCKOPT = ['cgroup_inet4_bind', 'cgroup_inet6_bind', 'cgroup_inet4_connect', 'cgroup_inet6_connect', 'cgroup_unix_connect',
   'cgroup_udp4_recvmsg', 'cgroup_udp6_recvmsg', 'cgroup_unix_recvmsg', 'cgroup_udp4_sendmsg', 'cgroup_udp6_sendmsg', 'cgroup_unix_sendmsg',
-  'cgroup_inet4_getpeername', 'cgroup_inet6_getpeername', 'cgroup_inet4_getsockname', 'cgroup_inet6_getsockname'];
+  'cgroup_inet4_getpeername', 'cgroup_inet6_getpeername', 'cgroup_inet4_getsockname', 'cgroup_inet6_getsockname',
+  // (the unix socket name hooks too after 6.12)
+  'cgroup_unix_getpeername', 'cgroup_unix_getsockname'];
 
 /** bpf_prog_has_trampoline: fentry, fexit, fmod_ret tracing programs and LSM programs. */
 function hasTrampoline(type: string, attach: string): boolean {
@@ -122,7 +127,7 @@ function allowedNames(type: string, attach: string): readonly string[] | undefin
         'redirect_neigh', 'redirect_peer', 'get_route_realm', 'get_hash_recalc', 'set_hash_invalid', 'set_hash', 'perf_event_output',
         'skb_under_cgroup', 'get_socket_cookie', 'get_socket_uid', 'fib_lookup', 'check_mtu', 'sk_fullsock', 'sk_storage_get',
         'sk_storage_delete', 'skb_get_xfrm_state', 'skb_cgroup_classid', 'skb_cgroup_id', 'skb_ancestor_cgroup_id', ...SK_LOOKUPS,
-        'tcp_sock', 'get_listener_sock', 'skb_ecn_set_ce', 'sk_assign', 'skb_set_tstamp', ...SYNCOOKIES];
+        'tcp_sock', 'get_listener_sock', 'skb_ecn_set_ce', 'sk_assign', 'skb_set_tstamp', ...SYNCOOKIES, 'get_netns_cookie'];
     case 'xdp':
       return [...SK_BASE, 'perf_event_output', 'csum_diff', 'xdp_adjust_head', 'xdp_adjust_meta', 'redirect', 'redirect_map',
         'xdp_adjust_tail', 'xdp_get_buff_len', 'xdp_load_bytes', 'xdp_store_bytes', 'fib_lookup', 'check_mtu', ...SK_LOOKUPS, ...SYNCOOKIES];
