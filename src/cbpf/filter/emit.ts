@@ -34,6 +34,23 @@ function xSource(b: Block): string | undefined {
 }
 
 /**
+ * Whether A and X are each written at most once by the list. Only then does
+ * every statement of a repeated list find its value already in place, which
+ * is what libpcap's optimiser needs to drop it: after `ldb [16]; and #0xef`
+ * A holds the AND, so a second `ldb [16]` changes A and both stay.
+ */
+function writesOnce(stmts: readonly ClassicInsn[]): boolean {
+  let a = 0;
+  let x = 0;
+  for (const s of stmts) {
+    const cls = classOf(s.code);
+    if (cls === BPF_CLASS.LD || cls === BPF_CLASS.ALU || (cls === BPF_CLASS.MISC && miscOpOf(s.code) === BPF_MISCOP.TXA)) a++;
+    else if (cls === BPF_CLASS.LDX || (cls === BPF_CLASS.MISC && miscOpOf(s.code) === BPF_MISCOP.TAX)) x++;
+  }
+  return a <= 1 && x <= 1;
+}
+
+/**
  * Skip statements whose effect every predecessor already left behind: the
  * whole list when all predecessors ran the same list, else a leading
  * `ldxb 4*([k]&0xf)` when all predecessors left X set by the same load.
@@ -51,7 +68,7 @@ function dropRedundantLoads(order: Block[]): void {
   for (const b of order) {
     const ps = preds.get(b);
     if (b.ret !== undefined || b.stmts.length === 0 || ps === undefined || hasInnerJumps(b)) continue;
-    if (ps.every((p) => sameStmts(p.stmts, b.stmts))) {
+    if (ps.every((p) => sameStmts(p.stmts, b.stmts)) && writesOnce(b.stmts)) {
       b.skip = b.stmts.length;
       continue;
     }

@@ -61,6 +61,26 @@ export class Gen implements GenContext {
     this.regUsed[reg] = 0;
   }
 
+  /** The allocator's state before the first primitive generated at each text position. */
+  private readonly regsAt = new Map<number, { cur: number; used: Uint8Array }>();
+
+  /**
+   * The parser may generate a primitive, backtrack, and generate it again
+   * (`(a - b) != 0` is first tried as a group of ids). libpcap's parser
+   * never does, so to number scratch words as it does, a primitive made
+   * again at the same place starts from the allocator state of its first
+   * making: everything made in between was thrown away with the attempt.
+   */
+  private rewindRegs(pos: number): void {
+    const saved = this.regsAt.get(pos);
+    if (saved === undefined) {
+      this.regsAt.set(pos, { cur: this.curReg, used: this.regUsed.slice() });
+      return;
+    }
+    this.curReg = saved.cur;
+    this.regUsed.set(saved.used);
+  }
+
   expr(e: Expr): Cond {
     switch (e.t) {
       case 'and': {
@@ -76,6 +96,7 @@ export class Gen implements GenContext {
       case 'done':
         return e.cond;
       default:
+        this.rewindRegs(e.pos);
         // After `geneve`, offsets relative to the inner frame become loads through X.
         return resolveOffsets(this.leaf(e), this.layers.variable);
     }
@@ -89,7 +110,7 @@ export class Gen implements GenContext {
         return this.guard(() => this.layers.abbrev(e.proto));
       case 'rel':
         this.pos = e.pos;
-        return this.guard(() => relation(this.layers, e.op, e.l, e.r));
+        return this.guard(() => relation(this.layers, this, e.op, e.l, e.r));
       case 'cast':
         this.pos = e.pos;
         return e.kind === 'broadcast' ? broadcast(this, e.proto) : multicast(this, e.proto);
