@@ -1,6 +1,8 @@
-// Verifier speed: ms to verify every program of examples/big.o, and a
+// Verifier speed: ms to verify every program of examples/big.o, a
 // generated ~4,000-instruction program with branches, stack spills and map
-// lookups (many states, pruning at every join), warm (after one run).
+// lookups (many states, pruning at every join), warm (after one run), and
+// loops that use the whole 1M-instruction budget (loops.ts): processed
+// instructions per second of the walk.
 // `verifierSuite` plugs into bench/suites.ts.
 // Run alone: node dist/bench/verifier/verify.bench.js
 import { readFileSync } from 'node:fs';
@@ -14,6 +16,7 @@ import { objectVerifyOptions, unrelocatedMapLoads } from '../../src/verifier/obj
 import type { VerifyOptions } from '../../src/verifier/env.js';
 import { timeOps, type BenchContext, type Row, type Suite } from '../harness.js';
 import { ROOT } from '../paths.js';
+import { BUDGET_LOOPS } from './loops.js';
 
 interface Job {
   readonly prog: Program;
@@ -82,6 +85,22 @@ export const verifierSuite: Suite = {
       const ms = msPerVerify([job], ctx.scale);
       ctx.log(`verifier: generated program (${job.prog.length} insns): ${ms.toFixed(2)} ms`);
       rows.push({ program: 'verifier/generated', packet: '-', engine: 'js', ns_per_run: ms * 1e6, insns_per_run: job.prog.length, note: 'ms per verify, warm' });
+    }
+    for (const loop of BUDGET_LOOPS) {
+      if (!ctx.filter.test(`verifier/${loop.name}/verify`)) continue;
+      const prog = decodeProgram(assemble(loop.source, { dialect: 'llvm' }), { validate: false });
+      const opts: VerifyOptions = { progType: 1, logLevel: 0 };
+      const t0 = process.hrtime.bigint();
+      const c0 = process.cpuUsage();
+      const r = verify(prog, opts);
+      const cpu = process.cpuUsage(c0);
+      const ns = Number(process.hrtime.bigint() - t0);
+      if (r.ok || !r.error!.reason.startsWith('BPF program is too large')) throw new Error(`benchmark loop ${loop.name} should use the whole budget: ${r.error?.reason}`);
+      const rate = r.processed / (ns / 1e9);
+      // (CPU time too: on a shared machine the wall clock also counts other processes.)
+      const cpuMs = (cpu.user + cpu.system) / 1000;
+      ctx.log(`verifier: ${loop.name} (${prog.length} insns, ${r.processed} processed): ${(ns / 1e6).toFixed(0)} ms, ${(rate / 1e6).toFixed(2)}M insns/s; CPU ${cpuMs.toFixed(0)} ms, ${(r.processed / cpuMs / 1e3).toFixed(2)}M insns/s`);
+      rows.push({ program: `verifier/${loop.name}`, packet: '-', engine: 'js', ns_per_run: ns, insns_per_run: r.processed, note: 'one walk to the 1M budget; ns/insn = per processed insn' });
     }
     return rows;
   },
