@@ -136,7 +136,24 @@ export abstract class BpfMap {
   }
 
   private i32(): Int32Array {
-    return new Int32Array(this.mem.u8.buffer);
+    return this.words();
+  }
+
+  private wordsOf: Uint8Array | undefined;
+  private wordsView: Int32Array | undefined;
+
+  /**
+   * The memory as i32 words for Atomics, rebuilt only when the memory's byte
+   * view was (it grew). Compares the view, not `u8.buffer`: reading `buffer`
+   * of a shared Wasm memory's view costs hundreds of ns.
+   */
+  protected words(): Int32Array {
+    const u8 = this.mem.u8;
+    if (this.wordsOf !== u8) {
+      this.wordsOf = u8;
+      this.wordsView = new Int32Array(u8.buffer);
+    }
+    return this.wordsView!;
   }
 
   /** What a worker thread passes to MapTable.attach to use this map; from now on every thread locks (Desc.SHARED). */

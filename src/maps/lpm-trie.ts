@@ -87,15 +87,6 @@ export class LpmTrieMap extends BpfMap {
     return this.getDesc(Desc.COUNT);
   }
 
-  private i32v: Int32Array | undefined;
-
-  /** The memory as i32 words (rebuilt only when the memory has grown). */
-  private words(): Int32Array {
-    const buf = this.mem.u8.buffer;
-    if (this.i32v?.buffer !== buf) this.i32v = new Int32Array(buf);
-    return this.i32v;
-  }
-
   /** Take the map's lock when other threads may use the map; returns whether it was taken (no closure per call). */
   private lock(): boolean {
     if (!this.shared) return false;

@@ -55,7 +55,6 @@ export class PerfEventArrayMap extends BpfMap {
   /** Rings this thread mapped, by slot (it frees them). */
   private readonly ownRings = new Map<number, Region>();
   private waiters: (() => void)[] = [];
-  private i32v: Int32Array;
 
   constructor(host: MapHost, spec: ResolvedSpec, id: number, attachAt?: number) {
     super(host, spec, id, false, attachAt);
@@ -64,13 +63,6 @@ export class PerfEventArrayMap extends BpfMap {
       this.region = this.allocData(SLOTS + 4 * spec.maxEntries, { name: `map ${spec.name}`, kind: 'map', writable: false });
       this.setDesc(Desc.DATA, this.region.start);
     }
-    this.i32v = new Int32Array(this.mem.u8.buffer);
-  }
-
-  private words(): Int32Array {
-    const buf = this.mem.u8.buffer;
-    if (this.i32v.buffer !== buf) this.i32v = new Int32Array(buf);
-    return this.i32v;
   }
 
   /** The ring of slot `index`, 0 when none is open. */

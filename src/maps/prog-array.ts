@@ -28,7 +28,6 @@ export class ProgArrayMap extends BpfMap {
   /** This thread's objects for the slots, valid while `cachedIds` matches the slot word. */
   private readonly progs: (object | undefined)[];
   private readonly cachedIds: Int32Array;
-  private i32v: Int32Array;
   resolver: ProgramResolver | undefined;
 
   constructor(host: MapHost, spec: ResolvedSpec, id: number, attachAt?: number) {
@@ -41,21 +40,16 @@ export class ProgArrayMap extends BpfMap {
       this.setDesc(Desc.DATA, this.region.start);
       this.setDesc(Desc.ELEM_STRIDE, 4);
     }
-    this.i32v = new Int32Array(this.mem.u8.buffer);
   }
 
   private slotWord(index: number): number {
-    const buf = this.mem.u8.buffer;
-    if (this.i32v.buffer !== buf) this.i32v = new Int32Array(buf);
-    return Atomics.load(this.i32v, (this.region.start >>> 2) + index);
+    return Atomics.load(this.words(), (this.region.start >>> 2) + index);
   }
 
   private setSlot(index: number, word: number, prog: object | undefined): void {
     this.progs[index] = prog;
     this.cachedIds[index] = word;
-    const buf = this.mem.u8.buffer;
-    if (this.i32v.buffer !== buf) this.i32v = new Int32Array(buf);
-    Atomics.store(this.i32v, (this.region.start >>> 2) + index, word);
+    Atomics.store(this.words(), (this.region.start >>> 2) + index, word);
   }
 
   /** The program in slot `index`, or undefined (what bpf_tail_call jumps to). */

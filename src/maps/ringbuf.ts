@@ -30,8 +30,11 @@
 // busy bit clear sees the sample), and consumer_pos has one writer. Only the
 // low 32 bits of the positions take part (every distance is below the ring
 // size), so each is one atomic word; the high words follow for display.
-// Each commit counts up WAKE and notifies it, which wakes a consumer waiting
-// in records() in any thread (Atomics.waitAsync).
+// A consumer waiting in records() (any thread) counts itself in WAITERS,
+// polls once more, and sleeps on WAKE (Atomics.waitAsync); a commit that
+// sees a waiter counts WAKE up and notifies it. Either the commit sees the
+// waiter or the consumer's last poll sees the record (both sides use
+// sequentially consistent atomics), so no wake-up is lost.
 
 import type { Region } from '../vm/memory.js';
 import { BpfMap, type MapHost } from './base.js';
@@ -55,8 +58,10 @@ const CONS = 0;
 const PROD = 8;
 /** u32: records that did not fit, from every thread. */
 const DROPPED = 16;
-/** u32: counted up by every commit; a waiting consumer sleeps on it. */
+/** u32: counted up by a commit while a consumer waits; the consumer sleeps on it. */
 const WAKE = 20;
+/** u32: consumers about to sleep or asleep (commits notify only then: a notify costs ~100 ns). */
+const WAITERS = 24;
 
 type WaitAsync = (i32: Int32Array, idx: number, value: number, timeout?: number) => { async: boolean; value: Promise<string> | string };
 const waitAsync = (Atomics as unknown as { waitAsync?: WaitAsync }).waitAsync;
@@ -68,7 +73,6 @@ export class RingBufMap extends BpfMap {
   readonly ringSize: number;
   private readonly mask: number;
   private waiters: (() => void)[] = [];
-  private i32v: Int32Array;
 
   constructor(host: MapHost, spec: ResolvedSpec, id: number, attachAt?: number) {
     super(host, spec, id, false, attachAt);
@@ -77,18 +81,10 @@ export class RingBufMap extends BpfMap {
     if (attachAt !== undefined) this.region = this.attachedRegion(this.getDesc(Desc.FREE));
     else this.region = this.allocData(DATA_OFF + 2 * this.ringSize, { name: `map ${spec.name}`, kind: 'ringbuf', align: 64 });
     this.data = this.region.start + DATA_OFF;
-    this.i32v = new Int32Array(this.mem.u8.buffer);
     if (attachAt !== undefined) return;
     this.setDesc(Desc.DATA, this.data);
     this.setDesc(Desc.MASK, this.mask);
     this.setDesc(Desc.FREE, this.region.start);
-  }
-
-  /** The memory as i32 words (rebuilt only when the memory has grown). */
-  private words(): Int32Array {
-    const buf = this.mem.u8.buffer;
-    if (this.i32v.buffer !== buf) this.i32v = new Int32Array(buf);
-    return this.i32v;
   }
 
   private word(off: number): number {
@@ -105,14 +101,18 @@ export class RingBufMap extends BpfMap {
   }
 
   // positions are u64 in memory; they stay below 2^53 for any realistic run
+  // (a map no other thread knows uses plain loads and stores: an Atomics call costs ~10 ns in JS)
   private getPos(off: number): number {
     const dv = this.mem.dv;
-    return (Atomics.load(this.words(), this.word(off)) >>> 0) + dv.getUint32(this.region.start + off + 4, true) * 4294967296;
+    const lo = this.shared ? Atomics.load(this.words(), this.word(off)) >>> 0 : dv.getUint32(this.region.start + off, true);
+    return lo + dv.getUint32(this.region.start + off + 4, true) * 4294967296;
   }
 
   private setPos(off: number, v: number): void {
-    this.mem.dv.setUint32(this.region.start + off + 4, Math.floor(v / 4294967296), true);
-    Atomics.store(this.words(), this.word(off), v | 0);
+    const dv = this.mem.dv;
+    dv.setUint32(this.region.start + off + 4, Math.floor(v / 4294967296), true);
+    if (this.shared) Atomics.store(this.words(), this.word(off), v | 0);
+    else dv.setUint32(this.region.start + off, v >>> 0, true);
   }
 
   get consumerPos(): number {
@@ -143,8 +143,7 @@ export class RingBufMap extends BpfMap {
   }
 
   private reserveLocked(size: number, len: number): number {
-    const i32 = this.words();
-    const cons = Atomics.load(i32, this.word(CONS));
+    const cons = this.getPos(CONS);
     const prod = this.getPos(PROD);
     if (((prod - cons) >>> 0) + len > this.mask) {
       this.drop();
@@ -177,7 +176,9 @@ export class RingBufMap extends BpfMap {
       this.mem.u8.copyWithin(this.data, this.data + this.ringSize, this.data + end);
     }
     // the header last, atomically: a consumer that sees it committed sees the sample
-    Atomics.store(this.words(), hdr >>> 2, size | (discard ? BPF_RINGBUF_DISCARD_BIT : 0));
+    const word = size | (discard ? BPF_RINGBUF_DISCARD_BIT : 0);
+    if (this.shared) Atomics.store(this.words(), hdr >>> 2, word);
+    else dv.setUint32(hdr, word >>> 0, true);
     if ((flags & BPF_RB_NO_WAKEUP) === 0 || (flags & BPF_RB_FORCE_WAKEUP) !== 0) this.wake();
   }
 
@@ -215,11 +216,11 @@ export class RingBufMap extends BpfMap {
   poll(cb?: (sample: Uint8Array) => void): number {
     const i32 = this.words();
     let cons = this.getPos(CONS);
-    let left = (Atomics.load(i32, this.word(PROD)) - cons) >>> 0;
+    let left = (this.getPos(PROD) - cons) >>> 0;
     let n = 0;
     while (left > 0) {
       const hdr = this.data + (cons & this.mask);
-      const len = Atomics.load(i32, hdr >>> 2);
+      const len = this.shared ? Atomics.load(i32, hdr >>> 2) : this.mem.dv.getInt32(hdr, true);
       if ((len & BPF_RINGBUF_BUSY_BIT) !== 0) break;
       const size = len & ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
       if ((len & BPF_RINGBUF_DISCARD_BIT) === 0) {
@@ -241,13 +242,19 @@ export class RingBufMap extends BpfMap {
    */
   async *records(signal?: AbortSignal): AsyncIterableIterator<Uint8Array> {
     const batch: Uint8Array[] = [];
+    const i32 = (): Int32Array => this.words();
     while (!signal?.aborted) {
-      const seen = Atomics.load(this.words(), this.word(WAKE));
       this.poll((s) => batch.push(s));
       while (batch.length > 0) yield batch.shift()!;
       if (signal?.aborted) return;
-      if (this.poll((s) => batch.push(s)) > 0) continue;
-      await this.nextWake(seen, signal);
+      const seen = Atomics.load(i32(), this.word(WAKE));
+      Atomics.add(i32(), this.word(WAITERS), 1);
+      try {
+        if (this.poll((s) => batch.push(s)) > 0) continue;
+        await this.nextWake(seen, signal);
+      } finally {
+        Atomics.sub(i32(), this.word(WAITERS), 1);
+      }
     }
   }
 
@@ -280,8 +287,10 @@ export class RingBufMap extends BpfMap {
 
   private wake(): void {
     const i32 = this.words();
-    Atomics.add(i32, this.word(WAKE), 1);
-    if (this.mem.shared) Atomics.notify(i32, this.word(WAKE));
+    if (Atomics.load(i32, this.word(WAITERS)) !== 0) {
+      Atomics.add(i32, this.word(WAKE), 1);
+      if (this.mem.shared) Atomics.notify(i32, this.word(WAKE));
+    }
     if (this.waiters.length === 0) return;
     const ws = this.waiters;
     this.waiters = [];
