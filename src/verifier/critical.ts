@@ -131,6 +131,14 @@ export function checkResourceLeak(env: Env, what: string): void {
   if (st.preemptLocks > 0) reject(`${what} cannot be used inside bpf_preempt_disable-ed region`);
 }
 
+/**
+ * Inside an RCU read-side section (the kernel's in_rcu_cs): explicitly, or
+ * holding a spin lock, or any time in a program that cannot sleep.
+ */
+export function inRcuSection(env: Env): boolean {
+  return env.state.rcuLock || env.state.lockMap >= 0 || !env.opts.sleepable;
+}
+
 /** Kfuncs that open and close sections, by name. */
 const RCU_LOCK = 'bpf_rcu_read_lock';
 const RCU_UNLOCK = 'bpf_rcu_read_unlock';

@@ -13,6 +13,7 @@ import { RegFlag, RegType, markPointer, markUnknown, type RegState } from './reg
 import { tnumIsConst, tnumString } from './tnum.js';
 import { reject, type Env } from './env.js';
 import { btfTypeRef, kernelStructType, localType } from './kfuncs-types.js';
+import { inRcuSection } from './critical.js';
 
 export { btfTypeName, kernelStructType, localType } from './kfuncs-types.js';
 
@@ -98,21 +99,28 @@ function btfLookup<T>(f: () => T): T {
  * check_ptr_to_btf_access): read through an untrusted pointer, untrusted;
  * a member the kernel lists as always valid (its BTF has struct
  * <type>__safe_trusted / __safe_trusted_or_null with that member) read
- * through a trusted pointer, trusted (or trusted and maybe NULL); otherwise
- * a plain pointer inside an RCU read section, which a non-sleepable
- * program always is, and untrusted in a sleepable one (tsbpf does not track
- * bpf_rcu_read_lock sections, nor the kernel's __safe_rcu members).
+ * through a trusted or RCU pointer, trusted (or trusted and maybe NULL);
+ * inside an RCU read section (critical.ts inRcuSection: a non-sleepable
+ * program always is), a member listed in <type>__safe_rcu is an RCU
+ * pointer (rcu_ptr_, valid until bpf_rcu_read_unlock), one in
+ * __safe_rcu_or_null an RCU pointer that may be NULL, any other a plain
+ * pointer; outside one, untrusted. (The kernel's BTF here has no __rcu
+ * type tags, so only the listed members are RCU pointers.)
  */
 function walkedPointerFlags(env: Env, r: RegState, kbtf: Btf, struct: string, field: string): number {
   if (r.flags & RegFlag.UNTRUSTED) return RegFlag.UNTRUSTED;
-  const trustedBase = (r.flags & RegFlag.TRUSTED) !== 0 || r.refObjId !== 0;
+  const trustedBase = (r.flags & (RegFlag.TRUSTED | RegFlag.RCU)) !== 0 || r.refObjId !== 0;
   const listed = (suffix: string): boolean => {
     const safe = kernelStruct(kbtf, `${struct}${suffix}`);
     return safe?.kind === BtfKind.STRUCT && safe.members.some((m) => m.name === field);
   };
-  if (trustedBase && listed('__safe_trusted')) return RegFlag.TRUSTED;
-  if (trustedBase && listed('__safe_trusted_or_null')) return RegFlag.TRUSTED | RegFlag.MAYBE_NULL;
-  return env.opts.sleepable ? RegFlag.UNTRUSTED : 0;
+  if (!trustedBase) return env.opts.sleepable ? RegFlag.UNTRUSTED : 0;
+  if (listed('__safe_trusted')) return RegFlag.TRUSTED;
+  if (listed('__safe_trusted_or_null')) return RegFlag.TRUSTED | RegFlag.MAYBE_NULL;
+  if (!inRcuSection(env) || r.flags & RegFlag.MAYBE_NULL) return RegFlag.UNTRUSTED;
+  if (listed('__safe_rcu')) return RegFlag.RCU;
+  if (listed('__safe_rcu_or_null')) return RegFlag.RCU | RegFlag.MAYBE_NULL;
+  return 0;
 }
 
 /** The struct a member at exactly [off, off+8) points to, if it is a pointer to a named struct, and the member's name. */

@@ -48,9 +48,12 @@ interface Case {
   readonly maps?: readonly MapInfo[];
   /** undefined: accepted; otherwise our one-line reason, which must also be the kernel's error line. */
   readonly reject?: string;
+  /** Reads kernel objects: needs the running kernel's BTF (skipped without it). */
+  readonly kernelBtf?: boolean;
 }
 
-const KF = ['bpf_rcu_read_lock', 'bpf_rcu_read_unlock', 'bpf_preempt_disable', 'bpf_preempt_enable', 'bpf_iter_num_new', 'bpf_iter_num_next', 'bpf_iter_num_destroy'];
+const KF = ['bpf_rcu_read_lock', 'bpf_rcu_read_unlock', 'bpf_preempt_disable', 'bpf_preempt_enable', 'bpf_iter_num_new', 'bpf_iter_num_next', 'bpf_iter_num_destroy',
+  'bpf_task_acquire', 'bpf_task_release'];
 const RCU_LOCK = 'call -1\n';
 const RCU_UNLOCK = 'call -2\n';
 const PREEMPT_OFF = 'call -3\n';
@@ -64,6 +67,20 @@ const LOOKUP = 'r1 = 0\n*(u32 *)(r10 - 4) = r1\nr2 = r10\nr2 += -4\nld_pseudo r1
 const LOCK = 'r1 = r6\nr1 += 4\ncall 93\n';
 const UNLOCK = 'r1 = r6\nr1 += 4\ncall 94\n';
 const OUT = 'out:\nr0 = 0\nexit\n';
+/** Offset of a task_struct member in the running kernel's BTF (-1 without it). */
+function taskOff(field: string): number {
+  const id = kernelBtf?.idsByName('task_struct').find((i) => kernelBtf.type(i).kind === BtfKind.STRUCT);
+  const t = id === undefined ? undefined : kernelBtf!.type(id);
+  const m = t?.kind === BtfKind.STRUCT ? t.members.find((x) => x.name === field) : undefined;
+  return m === undefined ? -1 : m.bitOffset / 8;
+}
+/**
+ * r1 = current->FIELD (bpf_get_current_task_btf), `mid` between the read and
+ * bpf_task_acquire(r1), which is released when not NULL; `pre`/`post` around it all.
+ */
+function acquireField(field: string, pre = '', mid = '', post = ''): string {
+  return `${pre}call 158\nr1 = *(u64 *)(r0 + ${taskOff(field)})\n${mid}call -8\nif r0 == 0 goto out\nr1 = r0\ncall -9\nout:\n${post}r0 = 0\nexit\n`;
+}
 
 const CASES: readonly Case[] = [
   { name: 'an RCU section', type: 'socket_filter', text: RCU_LOCK + RCU_UNLOCK + RET0 },
@@ -105,11 +122,28 @@ const CASES: readonly Case[] = [
   },
 ];
 
-const built = CASES.map((c) => ({ c, ...build(c.text, KF) }));
+/** Pointers walked from a task in RCU sections: bpf_task_acquire (KF_RCU) takes rcu_ptr_ ones. */
+const RCU_POINTERS: readonly Case[] = [
+  { name: 'task->real_parent is an RCU pointer (a non-sleepable program is always in an RCU section)', type: 'tracepoint', kernelBtf: true, text: acquireField('real_parent') },
+  { name: 'task->group_leader too', type: 'tracepoint', kernelBtf: true, text: acquireField('group_leader') },
+  { name: 'an RCU pointer\'s own real_parent too', type: 'tracepoint', kernelBtf: true, text: acquireField('real_parent', '', 'r1 = *(u64 *)(r1 + ' + taskOff('real_parent') + ')\n') },
+  { name: 'task->parent is not listed: a plain pointer', type: 'tracepoint', kernelBtf: true, text: acquireField('parent'), reject: 'R1 must be a rcu pointer' },
+  { name: 'task->last_wakee is a plain pointer', type: 'tracepoint', kernelBtf: true, text: acquireField('last_wakee'), reject: 'R1 must be a rcu pointer' },
+  { name: 'read and acquired inside an explicit RCU section', type: 'tracepoint', kernelBtf: true, text: acquireField('real_parent', RCU_LOCK, '', RCU_UNLOCK) },
+  {
+    name: 'read inside an RCU section, used after it: untrusted', type: 'tracepoint', kernelBtf: true,
+    text: acquireField('real_parent', RCU_LOCK, 'r6 = r1\n' + RCU_UNLOCK + 'r1 = r6\n'), reject: 'R1 must be a rcu pointer',
+  },
+];
+
+const ALL = [...CASES, ...(kernelBtf ? RCU_POINTERS : [])];
+const built = ALL.map((c) => ({ c, ...build(c.text, KF) }));
 
 for (const { c, bytes, kfuncs } of built) {
   test(`critical sections: ${c.name}`, () => {
-    const r = verify(decodeProgram(bytes, { validate: false }), { progType: BPF_PROG_TYPE[c.type]!, maps: c.maps ?? [], kfuncs, logLevel: 1 });
+    const r = verify(decodeProgram(bytes, { validate: false }), {
+      progType: BPF_PROG_TYPE[c.type]!, maps: c.maps ?? [], kfuncs, logLevel: 1, ...(c.kernelBtf && kernelBtf ? { kernelBtf } : {}),
+    });
     if (c.reject === undefined) assert.ok(r.ok, r.log);
     else {
       assert.equal(r.ok, false, `accepted:\n${r.log}`);
