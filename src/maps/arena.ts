@@ -183,10 +183,22 @@ export class ArenaMap extends BpfMap {
     }
   }
 
-  // ---- what an arena does not have -------------------------------------------------
+  // ---- what an arena does not have: elements (arena.c's errnos) ---------------------------
 
   override lookup(): Uint8Array | undefined {
-    throw this.error(EOPNOTSUPP, 'lookup', 'an arena has no elements; read it with view() or read()');
+    throw this.error(EINVAL, 'lookup', 'an arena has no elements; read it with view() or read()');
+  }
+
+  override updateAt(): number {
+    return -EOPNOTSUPP;
+  }
+
+  override deleteAt(): number {
+    return -EOPNOTSUPP;
+  }
+
+  override nextKeyAt(): number {
+    return -EOPNOTSUPP;
   }
 
   protected freeData(): void {

@@ -85,7 +85,9 @@ test('arena: the user view faults pages in, is bounds-checked, and programs see 
   assert.equal(t.mem.dv.getUint32(a.addressOf(PAGE - 4), true), 0xdeadbeef);
   assert.equal(errnoOf(() => a.read(4 * PAGE - 2, 4)), EINVAL);
   assert.equal(errnoOf(() => a.view(-1, 1)), EINVAL);
-  assert.equal(errnoOf(() => a.lookup()), 95);
+  assert.equal(errnoOf(() => a.lookup()), EINVAL);
+  assert.equal(errnoOf(() => a.update(new Uint8Array(0), new Uint8Array(0))), 95, 'EOPNOTSUPP');
+  assert.equal(errnoOf(() => a.delete(new Uint8Array(0))), 95);
 });
 
 test('loader: .addr_space.1 globals go at the end of the arena, their lddw at that offset', () => {
