@@ -60,12 +60,31 @@ export function decodeShared<T>(bytes: Uint8Array, what: string): T {
     blobs.push(bytes.slice(at + 4, at + 4 + len));
     at += 4 + len;
   }
-  return JSON.parse(text, (_k, v: unknown) => {
-    if (v !== null && typeof v === 'object' && BLOB in v) {
-      const b = blobs[(v as Record<string, number>)[BLOB]!];
-      if (b === undefined) throw bad('reference to a missing byte array');
-      return b;
+  // a walk after the parse instead of a reviver: a reviver calls back for every
+  // value (a program's line info has thousands), which made attaching slow
+  return restore(JSON.parse(text) as unknown, blobs, bad) as T;
+}
+
+/** Put the byte arrays back where {"$bytes": n} stands. */
+function restore(v: unknown, blobs: readonly Uint8Array[], bad: (why: string) => UsageError): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const x: unknown = v[i];
+      if (x !== null && typeof x === 'object') v[i] = restore(x, blobs, bad);
     }
     return v;
-  }) as T;
+  }
+  const o = v as Record<string, unknown>;
+  const ref = o[BLOB];
+  if (ref !== undefined) {
+    const b = typeof ref === 'number' ? blobs[ref] : undefined;
+    if (b === undefined) throw bad('reference to a missing byte array');
+    return b;
+  }
+  for (const k in o) {
+    const x = o[k];
+    if (x !== null && typeof x === 'object') o[k] = restore(x, blobs, bad);
+  }
+  return o;
 }

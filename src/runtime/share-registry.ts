@@ -14,6 +14,10 @@
 //
 // `state` is the one mutable word of a record: a map's "closed by its
 // creator", a share's "attached". Everything else is written once.
+// A body longer than INLINE_MAX (a program's instructions, line info) is put
+// in a region of its own (the appending thread's heap or arena) and the
+// record holds its address and length (kind | INDIRECT), so the log itself
+// stays small: 1 MiB holds thousands of maps and programs.
 
 import { lockWord, unlockWord } from '../maps/lock.js';
 import type { Region, RuntimeMemory } from '../vm/memory.js';
@@ -26,6 +30,8 @@ const CAP = 12;
 const SHARES = 16;
 const HEADER = 64;
 const REC_HEADER = 16;
+const INLINE_MAX = 4096;
+const INDIRECT = 0x100;
 
 export const RecordKind = { MAP: 1, PROGRAM: 2, SHARE: 3 } as const;
 export type RecordKind = (typeof RecordKind)[keyof typeof RecordKind];
@@ -87,6 +93,26 @@ export class ShareRegistry {
 
   /** Append a record; returns its offset. Throws ShareError when the registry is full. */
   append(kind: RecordKind, key: number, body: Uint8Array): number {
+    if (body.length <= INLINE_MAX) return this.appendInline(kind, key, body);
+    let r: Region;
+    try {
+      r = this.mem.alloc(body.length, { name: 'share registry record', kind: 'other', writable: false, init: body });
+    } catch (e) {
+      throw new ShareError(`a ${body.length}-byte share record does not fit in this thread's memory (a worker allocates in its arena: ShareOptions.arenaBytes)`, { cause: e });
+    }
+    const ref = new Uint8Array(8);
+    const dv = new DataView(ref.buffer);
+    dv.setUint32(0, r.start, true);
+    dv.setUint32(4, body.length, true);
+    try {
+      return this.appendInline(kind | INDIRECT, key, ref);
+    } catch (e) {
+      this.mem.free(r);
+      throw e;
+    }
+  }
+
+  private appendInline(kind: number, key: number, body: Uint8Array): number {
     const i32 = this.i32();
     lockWord(i32, this.word(LOCK), 'share registry');
     try {
@@ -120,13 +146,21 @@ export class ShareRegistry {
     while (off < used) {
       const at = this.base + HEADER + off;
       const len = dv.getUint32(at, true);
-      const kind = dv.getUint32(at + 4, true) as RecordKind;
+      const kind = dv.getUint32(at + 4, true);
       const key = dv.getUint32(at + 12, true);
       const end = off + REC_HEADER + ((len + 7) & ~7);
-      records.push({ off, end, kind, key, body: this.mem.u8.slice(at + REC_HEADER, at + REC_HEADER + len) });
+      records.push({ off, end, kind: (kind & ~INDIRECT) as RecordKind, key, body: (kind & INDIRECT) !== 0 ? this.outOfLine(at + REC_HEADER) : this.mem.u8.slice(at + REC_HEADER, at + REC_HEADER + len) });
       off = end;
     }
     return { records, next: off };
+  }
+
+  /** The body an INDIRECT record points at (a region another thread may have mapped after this one's views were made). */
+  private outOfLine(ref: number): Uint8Array {
+    const addr = this.mem.dv.getUint32(ref, true);
+    const len = this.mem.dv.getUint32(ref + 4, true);
+    if (addr + len > this.mem.u8.length) this.mem.resync();
+    return this.mem.u8.slice(addr, addr + len);
   }
 
   state(off: number): number {

@@ -3,6 +3,8 @@
 // (maps created after it attached, programs loaded anywhere). The threads
 // themselves are in workers.test.ts.
 import { test } from 'node:test';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { ShareError } from '../../src/runtime/errors.js';
@@ -74,6 +76,22 @@ test('attach: a program loaded in the attached runtime is published; the creator
   mine.testRun({ ctxIn: new Uint8Array(16) });
   p.testRun({ ctxIn: new Uint8Array(16) });
   assert.deepEqual(rt.map('total').lookup(u32(0)), Uint8Array.of(10, 0, 0, 0, 0, 0, 0, 0));
+  a.dispose();
+  rt.dispose();
+});
+
+test('attach: a program far bigger than an inline registry record (examples/big.o, ~10,000 instructions) travels out of line, byte for byte', () => {
+  const rt = new Runtime();
+  const coll = rt.loadObject(readFileSync(fileURLToPath(new URL('../../../examples/big.o', import.meta.url))), { verify: false });
+  const share = rt.share({ registryBytes: 4096 }); // inline, big.o's records alone would need far more
+  const a = Runtime.attach(share);
+  for (const p of coll.programs.values()) {
+    const mine = a.program(p.id)!;
+    assert.ok(p.insns.length > 4096);
+    assert.deepEqual(mine.insns, p.insns);
+    assert.deepEqual(mine.spec.lineInfo, p.spec.lineInfo);
+    assert.equal(mine.verifierLog, undefined, 'loaded without verification: it stays so');
+  }
   a.dispose();
   rt.dispose();
 });
