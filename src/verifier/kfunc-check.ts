@@ -128,7 +128,7 @@ function checkArg(env: Env, def: KfuncDef, a: KfuncArg, i: number): number {
     case 'iter':
       return 0;
     case 'map':
-      checkMapArg(def, r, i);
+      checkMapArg(env, def, r, i);
       return 0;
     case 'btf': {
       const trustedArgs = (def.flags & (KF.TRUSTED_ARGS | KF.RCU | KF.RELEASE)) !== 0;
@@ -153,10 +153,19 @@ function checkArg(env: Env, def: KfuncDef, a: KfuncArg, i: number): number {
   }
 }
 
-/** A __map argument: a map pointer from an lddw, at offset 0 (a trusted struct bpf_map). */
-function checkMapArg(def: KfuncDef, r: RegState, i: number): void {
+/**
+ * A __map argument (KF_ARG_PTR_TO_MAP): a map pointer from an lddw, or a
+ * trusted kernel pointer to struct bpf_map (an iterator's map), at offset 0.
+ */
+function checkMapArg(env: Env, def: KfuncDef, r: RegState, i: number): void {
   const regno = i + 1;
-  if (r.type !== RegType.CONST_PTR_TO_MAP) {
+  if (r.type === RegType.PTR_TO_BTF_ID) {
+    const trusted = (r.refObjId !== 0 || (r.flags & RegFlag.TRUSTED) !== 0) && (r.flags & RegFlag.UNTRUSTED) === 0;
+    if (def.flags & KF.TRUSTED_ARGS && !trusted) reject(`R${regno} must be referenced or trusted`);
+    if (!btfTypeMatches(env, r.btfType, kernelStructType('bpf_map'))) {
+      reject(`kernel function ${def.name} args#${i} expected pointer to STRUCT bpf_map but R${regno} has a pointer to STRUCT ${btfTypeName(r.btfType)}`);
+    }
+  } else if (r.type !== RegType.CONST_PTR_TO_MAP) {
     reject(`kernel function ${def.name} args#${i} expected pointer to STRUCT bpf_map but R${regno} has a pointer to ${regTypeName(r.type, r.flags)}`);
   }
   if (r.off !== 0 || !tnumIsConst(r.varOff) || r.varOff.value !== 0n) reject(`R${regno} must have zero offset when passed to release func or trusted arg to kfunc`);

@@ -18,14 +18,18 @@ import { loadObject } from '../../src/elf/index.js';
 import { objectVerifyOptions, unrelocatedMapLoads } from '../../src/verifier/object.js';
 import { BPF_MAP_TYPE, BPF_PROG_TYPE } from '../../src/internal/uapi.gen.js';
 import { ArenaMark } from '../../src/vm/arena-access.js';
+import { loadKernelBtf } from '../../src/verifier/kfuncs-vmlinux.js';
 import { FIXTURES } from '../paths.js';
 
 const DIR = join(FIXTURES, 'arena');
 
+/** The running kernel's BTF: CO-RE targets and kernel struct layouts (edges.o's untrusted_map needs it). */
+const kernelBtf = loadKernelBtf();
+
 function verifyFixture(file: string, prog: string): ReturnType<typeof verify> {
-  const spec = loadObject(readFileSync(join(DIR, file)), { file });
+  const spec = loadObject(readFileSync(join(DIR, file)), { file, ...(kernelBtf ? { coreTarget: kernelBtf } : {}) });
   const p = spec.programs.find((x) => x.name === prog)!;
-  return verify(decodeProgram(unrelocatedMapLoads(p), { validate: false }), objectVerifyOptions(spec, p, { logLevel: 1 }));
+  return verify(decodeProgram(unrelocatedMapLoads(p), { validate: false }), objectVerifyOptions(spec, p, { logLevel: 1, ...(kernelBtf ? { kernelBtf } : {}) }));
 }
 
 /** Instruction indexes with a mark. */
@@ -84,6 +88,11 @@ test('refusals with the kernel\'s messages', () => {
   assert.equal(fetchOr.error!.reason, 'BPF_ATOMIC stores into R1 arena is not allowed');
   const stack = verifyFixture('globalfn.o', 'call_stack');
   assert.equal(stack.error!.reason, 'addr_space_cast insn can only be used in a program that has an associated arena');
+  if (kernelBtf) {
+    // a map pointer read from another map (map->inner_map_meta) is not trusted
+    const untrusted = verifyFixture('edges.o', 'untrusted_map');
+    assert.equal(untrusted.error!.reason, 'R1 must be referenced or trusted');
+  }
   const helper = verifyFixture('edges.o', 'helper_arg');
   assert.equal(helper.ok, false);
   assert.match(helper.error!.reason, /^R1 type=arena expected=/);
@@ -154,7 +163,7 @@ test('the kernel gives the same verdicts (and error lines) on the fixtures (root
   const cases: [string, string][] = [
     ['counters.o', 'bump'], ['list.o', 'build_and_sum'], ['list.o', 'use_after_free'], ['confine.o', 'escape'],
     ['edges.o', 'fetch_or'], ['edges.o', 'load_sx'], ['edges.o', 'helper_arg'],
-    ['globalfn.o', 'call_arena'], ['globalfn.o', 'call_stack'],
+    ['globalfn.o', 'call_arena'], ['globalfn.o', 'call_stack'], ['edges.o', 'untrusted_map'],
   ];
   for (const [file, prog] of cases) {
     const k = spawnSync('python3', ['-c', VERDICT_PY, LIBBPF, join(DIR, file), prog], { encoding: 'utf8' });
