@@ -31,13 +31,19 @@ import { CaptureError } from '../pcap/errors.js';
 import type { CaptureParser } from '../pcap/parser.js';
 import { scanCapture, scanInput, type ProgramSource } from './scan-capture.js';
 import type { ScanOptions, ScanResult } from './scan-types.js';
-import { CTL, CTL_BYTES, SYNC_FOUND, SYNC_NONE, SYNC_PENDING, type ScanWorkerData, type ScanWorkerResult, type SerializedError } from './scan-worker.js';
+import { CTL, CTL_BYTES, SYNC_CLAIMED, SYNC_FOUND, SYNC_NONE, SYNC_PENDING, type ScanWorkerData, type ScanWorkerResult, type SerializedError } from './scan-worker.js';
 
 export interface SplitOptions {
   /** Split only files of at least this many bytes (default 128 MiB). */
   minBytes?: number;
-  /** Stream offset where the second thread starts looking for a record (default: the middle of the records). */
+  /**
+   * Stream offset where the second thread starts looking for a record
+   * (default: half-way between where this thread has got to when the second
+   * one is ready and the end of the file).
+   */
   at?: number;
+  /** Bytes that must be left after this thread's position for the second thread to take a part (default 32 MiB). */
+  minLeft?: number;
   /** Bytes of the second half's accepted records kept in memory until the first half is done (default 256 MiB); the rest is spilled to a file. */
   memoryCap?: number;
   /** Directory of the spill file (default the system's temporary directory; `tsbpf filter -w` uses the output's). */
@@ -64,6 +70,7 @@ export interface WorkerEntry {
 
 export const SPLIT_MIN_BYTES = 128 << 20;
 const MEMORY_CAP = 256 << 20;
+const MIN_LEFT = 32 << 20;
 
 /** What happened to the second thread (for tests and the benchmark). */
 export interface SplitResult extends ScanResult {
@@ -141,11 +148,13 @@ async function runSplit(fd: number, file: string, size: number, source: ProgramS
   let outcome: Promise<Outcome> | undefined;
   let parser: CaptureParser | undefined;
   let linkType = 0;
-  // Where this thread's reads stop: the split point until the boundary is known, then the boundary.
-  const from = Math.max(24, Math.min(size - 1, split.at ?? 24 + Math.floor((size - 24) / 2)));
-  // Changed by the read callback, hence the cast: TypeScript would narrow it to 'before' below.
-  let phase = 'before' as 'before' | 'synced' | 'alone' | 'joined';
-  let stopAt = from;
+  // A split point given (tests) or left to the second thread (half of what is left when it starts).
+  const fixed = split.at === undefined ? undefined : Math.max(24, Math.min(size - 1, split.at));
+  // Where this thread's reads stop: nowhere while it is alone ('free', 'alone'),
+  // the split point once chosen ('claimed'), the boundary once found ('synced').
+  // Changed by the read callback, hence the cast: TypeScript would narrow it below.
+  let phase = (fixed === undefined ? 'free' : 'claimed') as 'free' | 'claimed' | 'synced' | 'alone' | 'joined';
+  let stopAt = fixed ?? Infinity;
   let pos = 0;
   let state: SplitResult['split'] = 'no-sync';
 
@@ -159,8 +168,7 @@ async function runSplit(fd: number, file: string, size: number, source: ProgramS
     parser = p;
     if (p.format !== 'pcap') {
       state = 'not-split';
-      phase = 'alone';
-      stopAt = Infinity;
+      alone();
       return;
     }
     const iface = p.interfaces[0]!;
@@ -168,8 +176,9 @@ async function runSplit(fd: number, file: string, size: number, source: ProgramS
     const program = typeof source === 'function' ? source(linkType) : source;
     const data: ScanWorkerData = {
       file,
-      from,
-      window: Math.min(bufSize, size - from),
+      ...(fixed !== undefined && { from: fixed }),
+      minLeft: Math.max(split.minLeft ?? MIN_LEFT, 1),
+      window: bufSize,
       size,
       bigEndian: p.bigEndian,
       nanosecond: p.nanosecond,
@@ -197,32 +206,52 @@ async function runSplit(fd: number, file: string, size: number, source: ProgramS
         w.once('exit', (code) => resolve({ kind: 'crashed', error: new Error(`the scan worker exited (${code}) without a result`) }));
       });
     } catch {
-      phase = 'alone';
-      stopAt = Infinity;
+      alone();
     }
   };
 
+  const alone = (): void => {
+    cancel();
+    phase = 'alone';
+    stopAt = Infinity;
+  };
+  /** Before each read while alone: has the second thread chosen its split point (and is it still ahead)? */
+  const checkClaim = (): void => {
+    const st = Atomics.load(i32, CTL.sync);
+    if (st === SYNC_NONE) return alone();
+    if (st !== SYNC_CLAIMED && st !== SYNC_FOUND) return;
+    const from = f64[CTL.from]!;
+    // It read this thread's position a moment ago; if this thread is past its point already, it is too late.
+    if (pos > from) return alone();
+    phase = 'claimed';
+    stopAt = from;
+  };
   /** At the split point: wait for the second thread's boundary (or give up on it). */
   const awaitBoundary = (): void => {
-    if (Atomics.load(i32, CTL.sync) === SYNC_PENDING) Atomics.wait(i32, CTL.sync, SYNC_PENDING, split.syncTimeoutMs ?? 5000);
+    const deadline = performance.now() + (split.syncTimeoutMs ?? 5000);
+    for (let st = Atomics.load(i32, CTL.sync); st === SYNC_PENDING || st === SYNC_CLAIMED; st = Atomics.load(i32, CTL.sync)) {
+      const left = deadline - performance.now();
+      if (left <= 0) break;
+      Atomics.wait(i32, CTL.sync, st, left);
+    }
     if (Atomics.load(i32, CTL.sync) === SYNC_FOUND) {
       phase = 'synced';
       stopAt = f64[CTL.at]!;
       return;
     }
-    cancel();
-    phase = 'alone';
-    stopAt = Infinity;
+    alone();
   };
 
   const read = (buf: Uint8Array, off: number, len: number): number => {
     for (;;) {
+      if (phase === 'free') checkClaim();
       if (pos < stopAt) {
         const n = readSync(fd, buf, off, Math.min(len, stopAt - pos), pos);
         pos += n;
+        f64[CTL.firstPos] = pos;
         return n;
       }
-      if (phase === 'before') {
+      if (phase === 'claimed') {
         awaitBoundary();
         continue;
       }
@@ -234,9 +263,7 @@ async function runSplit(fd: number, file: string, size: number, source: ProgramS
           return 0;
         }
         state = 'false-sync';
-        cancel();
-        phase = 'alone';
-        stopAt = Infinity;
+        alone();
         continue;
       }
       return 0;
@@ -254,7 +281,7 @@ async function runSplit(fd: number, file: string, size: number, source: ProgramS
     });
     if (phase !== 'joined') {
       cancel();
-      return { ...mine, split: phase === 'before' ? 'no-sync' : state };
+      return { ...mine, split: state };
     }
     const theirs = await outcome!;
     worker = undefined;

@@ -25,18 +25,34 @@ export const CTL = {
   packets: 2,
   /** Float64 index: packets accepted so far (progress) */
   accepted: 3,
+  /** Float64 index: where this thread starts looking (the split point; set with SYNC_CLAIMED) */
+  from: 4,
+  /** Float64 index: how far the first thread has read (it publishes this with every read) */
+  firstPos: 5,
 } as const;
-export const CTL_BYTES = 32;
+export const CTL_BYTES = 48;
+/** Nothing decided yet. */
 export const SYNC_PENDING = 0;
+/** The split point `from` is chosen; the boundary after it is being looked for. */
+export const SYNC_CLAIMED = 3;
+/** The boundary `at` is found: the second thread filters from there. */
 export const SYNC_FOUND = 1;
+/** No second thread: it found no boundary, came too late, or failed. */
 export const SYNC_NONE = 2;
 
 /** What the first thread tells the second (workerData). */
 export interface ScanWorkerData {
   file: string;
-  /** Where to start looking for a record boundary (the split point). */
-  from: number;
-  /** How many bytes after `from` to look through. */
+  /**
+   * Where to start looking for a record boundary (the split point). Without
+   * it, half-way between where the first thread has got to and the end of
+   * the file: started tens of milliseconds after the first thread, this
+   * thread takes half of what is left, so both end at about the same time.
+   */
+  from?: number;
+  /** Split only when at least this many bytes are left after the first thread's position. */
+  minLeft: number;
+  /** How many bytes after the split point to look through. */
   window: number;
   /** The file's size when the split was decided. */
   size: number;
@@ -145,10 +161,22 @@ export function runScanWorker(d: ScanWorkerData): ScanWorkerResult {
   let store: RecordStore | undefined;
   try {
     fd = openSync(d.file, 'r');
-    const window = new Uint8Array(d.window);
+    let from = d.from;
+    if (from === undefined) {
+      // The first thread checks the claim before each read and finishes alone if it has passed it already.
+      const first = f64[CTL.firstPos]!;
+      if (d.size - first < d.minLeft) {
+        signal(SYNC_NONE);
+        return { kind: 'nosync' };
+      }
+      from = first + Math.floor((d.size - first) / 2);
+    }
+    f64[CTL.from] = from;
+    signal(SYNC_CLAIMED);
+    const window = new Uint8Array(Math.min(d.window, d.size - from));
     let got = 0;
     while (got < window.length) {
-      const n = readSync(fd, window, got, window.length - got, d.from + got);
+      const n = readSync(fd, window, got, window.length - got, from + got);
       if (n === 0) break;
       got += n;
     }
@@ -157,13 +185,13 @@ export function runScanWorker(d: ScanWorkerData): ScanWorkerResult {
       nanosecond: d.nanosecond,
       maxCaplen: d.maxCaplen,
       ...(d.firstSec !== undefined && { firstSec: d.firstSec }),
-      atEof: d.from + got >= d.size,
+      atEof: from + got >= d.size,
     });
     if (q < 0) {
       signal(SYNC_NONE);
       return { kind: 'nosync' };
     }
-    const at = d.from + q;
+    const at = from + q;
     f64[CTL.at] = at;
     signal(SYNC_FOUND);
     // The parser takes the file header (the first 24 bytes), then the records from `at` on.
@@ -202,7 +230,8 @@ export function runScanWorker(d: ScanWorkerData): ScanWorkerResult {
     store?.finish();
     if (e instanceof Cancelled) return { kind: 'cancelled' };
     // Before the boundary was announced the first thread must not wait for it.
-    if (Atomics.load(i32, CTL.sync) === SYNC_PENDING) signal(SYNC_NONE);
+    const state = Atomics.load(i32, CTL.sync);
+    if (state === SYNC_PENDING || state === SYNC_CLAIMED) signal(SYNC_NONE);
     return { kind: 'failed', error: serialize(e), chunks: store?.chunks ?? [], spilled: store?.spilled ?? 0 };
   } finally {
     if (fd >= 0) closeSync(fd);

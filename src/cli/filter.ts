@@ -55,6 +55,11 @@ does. Host names are never resolved: use numeric addresses.
                  loop over pcap records and pcapng packet blocks, which is
                  safe by construction; jit for other pcapng packets)
   --progress S   seconds between progress lines on stderr (default ${PROGRESS_SECONDS}; 0: none)
+  --threads N    1 (default) or 2: with 2, a pcap file of at least 128 MiB
+                 filtered without -c or a listing is read and filtered in two
+                 halves on two threads; same output. It pays only with a core
+                 and memory bandwidth to spare: on a busy 2-core machine it
+                 measured slower (see bench/cbpf/filter.bench.ts)
 
 Exit status: 0 on success, 1 for an invalid expression (tcpdump's message,
 with a caret under the place) or unreadable capture, 2 on bad usage.`;
@@ -73,6 +78,7 @@ interface Values {
   netmask?: string;
   engine?: string;
   progress?: string;
+  threads?: string;
 }
 
 function intOption(name: string, v: string | undefined, min: number, max: number): number | undefined {
@@ -152,23 +158,33 @@ const WRITE_SNAPLEN = 262144;
 /** Lines of the match listing are written in blocks: one write per line costs more than the filter. */
 const LIST_BLOCK = 4096;
 
-/** Set to a byte count, the smallest capture `filter` splits over two threads (tests force small files with 0). */
+/**
+ * Set to a byte count: --threads 2 for captures from that size on (tests
+ * force small files with 0, and are told what happened on stderr).
+ */
 const SPLIT_MIN_ENV = 'TSBPF_FILTER_SPLIT_MIN';
+/** With it, a byte offset: the split point (a small file is read before a second thread could choose one). */
+const SPLIT_AT_ENV = 'TSBPF_FILTER_SPLIT_AT';
 
 /**
- * How a large capture is split: the spill file of the second half's matches
- * (if they outgrow memory) beside the output file, and the worker thread
- * started from the CLI bundle when the command runs from it.
+ * Whether and how a capture is split over two threads (--threads 2): the
+ * spill file of the second half's matches (if they outgrow memory) beside
+ * the output file, the worker thread started from the CLI bundle when the
+ * command runs from it. Asked for, it splits whatever the machine's load.
  */
-function splitOptions(output: string | undefined): SplitOptions {
+function splitOptions(values: Values): SplitOptions | undefined {
   const min = process.env[SPLIT_MIN_ENV];
   const minBytes = min === undefined ? undefined : intOption(SPLIT_MIN_ENV, min, 0, Number.MAX_SAFE_INTEGER);
+  const threads = values.threads === undefined ? 1 : intOption('threads', values.threads, 1, 2);
+  if (threads === 1 && minBytes === undefined) return undefined;
+  const output = values.w;
   const st = output === undefined ? undefined : statSync(output, { throwIfNoEntry: false });
   const spillDir = output !== undefined && (st === undefined || st.isFile()) ? dirname(resolve(output)) : undefined;
   const bundleDir = bundleContext.dir;
   return {
-    // Forced (tests): whatever the load.
-    ...(minBytes !== undefined && { minBytes, whenIdle: false }),
+    whenIdle: false,
+    ...(minBytes !== undefined && { minBytes }),
+    ...(minBytes !== undefined && process.env[SPLIT_AT_ENV] !== undefined && { at: intOption(SPLIT_AT_ENV, process.env[SPLIT_AT_ENV], 0, Number.MAX_SAFE_INTEGER) }),
     ...(spillDir !== undefined && { spillDir }),
     ...(bundleDir !== undefined && { workerEntry: bundleWorkerEntry(bundleDir) }),
   };
@@ -183,7 +199,6 @@ function splitOptions(output: string | undefined): SplitOptions {
  */
 async function filterCapture(expr: string, values: Values, compile: (linkType: number) => ClassicInsn[], io: Io): Promise<number> {
   const { scanCapture } = await import('../cbpf/scan-capture.js');
-  const { scanCaptureSplit } = await import('../cbpf/scan-split.js');
   const { PcapWriter, fileSink } = await import('../pcap/writer.js');
   const file = values.r!;
   const limit = intOption('c', values.c, 1, Number.MAX_SAFE_INTEGER);
@@ -238,9 +253,13 @@ async function filterCapture(expr: string, values: Values, compile: (linkType: n
       ...(progressMs > 0 && { onProgress }),
       ...(values.engine !== undefined && { engine: values.engine }),
     };
-    // A large file (and no per-match work) is read and filtered in two
-    // halves on two threads (scan-split.ts); the result is the same.
-    const r = file === '-' ? scanCapture(0, compile, scanOptions) : await scanCaptureSplit(file, compile, { ...scanOptions, split: splitOptions(values.w) });
+    // --threads 2: a large file (and no per-match work) is read and filtered
+    // in two halves on two threads (scan-split.ts); the result is the same.
+    const split = file === '-' ? undefined : splitOptions(values);
+    const r =
+      split === undefined
+        ? scanCapture(source(file), compile, scanOptions)
+        : await (await import('../cbpf/scan-split.js')).scanCaptureSplit(file, compile, { ...scanOptions, split });
     // Forcing the split is for tests and measurements: they are told what happened.
     if ('split' in r && process.env[SPLIT_MIN_ENV] !== undefined) io.err(`tsbpf filter: ${SPLIT_MIN_ENV}: ${r.split}`);
     total = r.packets;
@@ -276,6 +295,7 @@ export const filter: Command = {
         netmask: { type: 'string' },
         engine: { type: 'string' },
         progress: { type: 'string' },
+        threads: { type: 'string' },
       },
     }) as { values: Values; positionals: string[] };
     const expr = positionals.join(' ');

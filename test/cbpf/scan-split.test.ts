@@ -243,3 +243,28 @@ test('a worker that cannot start says so at once: one thread does everything, wi
   assert.equal(two.result!.split, 'no-sync');
   assert.ok(performance.now() - t0 < 30_000, 'the first thread waited for a worker that had failed');
 });
+
+test('without a split point the second thread takes half of what is left when it is ready: exact whatever the timing', async () => {
+  // ~6 MB of the capture's packets, read in 64 KiB steps, so the first thread is still reading when the second starts.
+  const templates = [...parseCapture(new Uint8Array(readFileSync(CAP)), { copy: true })];
+  const dir = tmp();
+  try {
+    const file = join(dir, 'repeated.pcap');
+    const sink = new MemorySink();
+    const w = new PcapWriter(sink, { linkType: 1, snaplen: 262144 });
+    for (let i = 0; i < 30_000; i++) w.write({ data: templates[i % templates.length]!.data, tsSec: 1_700_000_000 + (i >> 10), tsNsec: (i & 1023) * 1000 });
+    w.close();
+    writeFileSync(file, sink.bytes());
+    const states = new Set<string>();
+    for (const expr of ['tcp port 80', 'udp']) {
+      const one = single(file, expr);
+      const two = await split(file, expr, { minLeft: 1 << 20 });
+      assertSame(one, two, `'${expr}'`);
+      states.add(two.result!.split);
+    }
+    // Which of these happened depends on the machine's load; each is exact.
+    for (const s of states) assert.ok(['joined', 'no-sync'].includes(s), s);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,5 +1,5 @@
 // `tsbpf filter -w` on two threads (forced on a small capture with
-// TSBPF_FILTER_SPLIT_MIN=0) writes the same file and counts as on one, from
+// TSBPF_FILTER_SPLIT_MIN=0, split in the middle) writes the same file and counts as on one, from
 // the ES modules and, when it is current, from the CLI bundle, whose worker
 // thread starts from the bundle too.
 import { test } from 'node:test';
@@ -41,8 +41,9 @@ function sameOnTwoThreads(entry: readonly string[]): void {
       for (const expr of ['tcp', 'udp or icmp', 'not ip']) {
         const one = join(dir, 'one.pcap');
         const two = join(dir, 'two.pcap');
-        const a = filter(entry, { TSBPF_FILTER_SPLIT_MIN: undefined }, expr, '-r', cap, '-w', one);
-        const b = filter(entry, { TSBPF_FILTER_SPLIT_MIN: '0' }, expr, '-r', cap, '-w', two);
+        const a = filter(entry, { TSBPF_FILTER_SPLIT_MIN: undefined, TSBPF_FILTER_SPLIT_AT: undefined }, expr, '-r', cap, '-w', one);
+        const at = String(Math.floor(readFileSync(cap).length / 2));
+        const b = filter(entry, { TSBPF_FILTER_SPLIT_MIN: '0', TSBPF_FILTER_SPLIT_AT: at }, expr, '-r', cap, '-w', two);
         assert.equal(b.stdout, a.stdout.replace(one, two), `${cap} '${expr}'`);
         assert.match(b.stderr, /TSBPF_FILTER_SPLIT_MIN: joined/, `${cap} '${expr}': ${b.stderr}`);
         assert.deepEqual(readFileSync(two), readFileSync(one), `${cap} '${expr}'`);
