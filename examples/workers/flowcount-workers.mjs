@@ -54,7 +54,7 @@ if (isMainThread) {
   const fs = frames();
   let runs = 0;
   // packet i of the repeated capture goes to worker i % workers
-  for (let i = worker; i < passes * fs.length; i += workers, runs++) prog.testRun({ dataIn: fs[i % fs.length], cpu: rt.cpu });
+  for (let i = worker; i < passes * fs.length; i += workers, runs++) prog.testRun({ dataIn: fs[i % fs.length] });
   rt.dispose();
   parentPort.postMessage(runs);
 }

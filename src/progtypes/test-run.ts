@@ -44,6 +44,8 @@ export interface TestRunTarget {
   readonly type: string;
   /** Options for the per-run HelperContext (the runtime's maps, trace pipe...). */
   helperContextOptions(cpu?: number): HelperContextOptions;
+  /** The CPU of a run whose options name none (a worker's runtime: the worker's CPU); default 0. */
+  readonly defaultCpu?: number;
   /** Build the engine (compile, for the JIT) before the timed runs. */
   prepare(options: { engine?: string }): void;
   /** One top-level run on `ctx` (tail calls included); returns r0 halves and the instruction count. */
@@ -90,7 +92,7 @@ function contextFor(target: TestRunTarget, options: TestRunOptions): ProgRunCont
   const c = cached.get(target);
   if (c !== undefined && c.busy) return createRunContext(target.type, target.helperContextOptions(options.cpu), options.dataIn, options.ctxIn);
   if (c !== undefined && c.reset(options.dataIn, options.ctxIn)) {
-    c.cpu = options.cpu ?? 0;
+    c.cpu = options.cpu ?? target.defaultCpu ?? 0;
     return c;
   }
   c?.dispose();

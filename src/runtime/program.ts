@@ -23,6 +23,8 @@ export interface ProgramHost {
   readonly defaultEngine: string;
   readonly defaultBudget: number | undefined;
   helperContextOptions(cpu?: number): HelperContextOptions;
+  /** This thread's CPU (Runtime.cpu: a worker's share gives it one). */
+  readonly cpu?: number;
   /** Forget the program and release its maps. */
   unloadProgram(prog: BpfProgram): void;
 }
@@ -83,6 +85,11 @@ export class BpfProgram implements TestRunTarget {
 
   helperContextOptions(cpu?: number): HelperContextOptions {
     return this.host.helperContextOptions(cpu);
+  }
+
+  /** The CPU test runs use unless told otherwise: its runtime's (a worker's own CPU). */
+  get defaultCpu(): number {
+    return this.host.cpu ?? 0;
   }
 
   private closed = false;

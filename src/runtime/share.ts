@@ -5,7 +5,7 @@
 //   new Worker(url, { workerData: share });
 //   // worker
 //   const rt = Runtime.attach(workerData);          // same maps, same programs
-//   rt.programNamed('count').testRun({ dataIn, cpu: rt.cpu });
+//   rt.programNamed('count').testRun({ dataIn });    // as this thread's CPU
 //
 // A share is plain data plus the shared WebAssembly.Memory: the memory's
 // regions, an arena for the worker's own stacks and scratch, the worker's

@@ -38,7 +38,7 @@ const dv = new DataView(args.buffer);
 function run(prog: string, a: number, b: number): number {
   dv.setBigUint64(0, BigInt(a), true);
   dv.setBigUint64(8, BigInt(b), true);
-  return rt.programNamed(prog).testRun({ ctxIn: args, cpu: rt.cpu }).retval;
+  return rt.programNamed(prog).testRun({ ctxIn: args }).retval;
 }
 
 /** An lpm_trie key: prefix length, then 4 address bytes, most significant first. */
