@@ -7,6 +7,7 @@
 import { BPF_CLASS, BPF_JMP_OP, BPF_MISCOP, BPF_MODE, classOf, insn, miscOpOf, modeOf, type ClassicInsn } from '../insn.js';
 import { Builder, reachable, sameStmts, type Block } from './blocks.js';
 import type { Cond } from './cond.js';
+import { pullups } from './pullup.js';
 import { thread } from './thread.js';
 
 export interface EmitOptions {
@@ -168,7 +169,7 @@ function layout(order: Block[]): ClassicInsn[] {
 export function emitProgram(c: Cond, opts: EmitOptions): Emitted {
   const bld = new Builder(opts.accept);
   let root = bld.build(c, bld.accept, bld.reject);
-  if (opts.optimize !== false) root = thread(root);
+  if (opts.optimize !== false) root = pullups(thread(root), (r) => thread(r));
   let order = reachable(root);
   if (opts.optimize !== false) {
     dropRedundantLoads(order);
