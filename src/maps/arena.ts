@@ -201,6 +201,9 @@ export class ArenaMap extends BpfMap {
     return -EOPNOTSUPP;
   }
 
+  /** No keys to walk (map dumps list it empty; its bytes are read through view()). */
+  override *keys(): IterableIterator<Uint8Array> {}
+
   protected freeData(): void {
     this.mem.free(this.region);
   }

@@ -88,6 +88,7 @@ test('arena: the user view faults pages in, is bounds-checked, and programs see 
   assert.equal(errnoOf(() => a.lookup()), EINVAL);
   assert.equal(errnoOf(() => a.update(new Uint8Array(0), new Uint8Array(0))), 95, 'EOPNOTSUPP');
   assert.equal(errnoOf(() => a.delete(new Uint8Array(0))), 95);
+  assert.deepEqual([...a.entries()], [], 'dumps list no entries');
 });
 
 test('loader: .addr_space.1 globals go at the end of the arena, their lddw at that offset', () => {
