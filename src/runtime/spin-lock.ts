@@ -1,8 +1,9 @@
 // Where a map value keeps its `struct bpf_spin_lock`, from the object's BTF:
 // what BPF_F_LOCK updates and lookups lock, and what copies leave alone. As
 // the kernel's btf_find_field for BPF_SPIN_LOCK: a member of the value's
-// top-level struct whose type (through typedefs and modifiers) is the struct
-// named bpf_spin_lock; two of them are an error.
+// top-level struct (or a variable of a global data section) whose type
+// (through typedefs and modifiers) is the struct named bpf_spin_lock; two of
+// them are an error.
 
 import type { Btf } from '../btf/btf.js';
 import { BtfKind } from '../btf/types.js';
@@ -12,14 +13,24 @@ import { LoadError } from './errors.js';
 export function spinLockOffset(btf: Btf | undefined, valueTypeId: number | undefined, mapName: string): number | undefined {
   if (btf === undefined || valueTypeId === undefined || valueTypeId === 0) return undefined;
   const t = btf.skipModifiers(valueTypeId);
-  if (t.kind !== BtfKind.STRUCT) return undefined;
+  // A global data section (.data, .bss, .data.NAME): its variables, as the kernel's btf_find_datasec_var.
+  const fields = t.kind === BtfKind.STRUCT ? t.members.map((m) => ({ type: m.type, bit: m.bitOffset }))
+    : t.kind === BtfKind.DATASEC ? t.vars.map((v) => ({ type: varType(btf, v.type), bit: v.offset * 8 }))
+      : [];
   let found: number | undefined;
-  for (const m of t.members) {
-    const mt = btf.skipModifiers(m.type);
-    if (mt.kind !== BtfKind.STRUCT || mt.name !== 'bpf_spin_lock') continue;
+  for (const f of fields) {
+    if (f.type === 0) continue;
+    const ft = btf.skipModifiers(f.type);
+    if (ft.kind !== BtfKind.STRUCT || ft.name !== 'bpf_spin_lock') continue;
     if (found !== undefined) throw new LoadError('map', mapName, 'value has more than one bpf_spin_lock');
-    if (m.bitOffset % 32 !== 0) throw new LoadError('map', mapName, `bpf_spin_lock at bit ${m.bitOffset} is not 4-byte aligned`);
-    found = m.bitOffset / 8;
+    if (f.bit % 32 !== 0) throw new LoadError('map', mapName, `bpf_spin_lock at bit ${f.bit} is not 4-byte aligned`);
+    found = f.bit / 8;
   }
   return found;
+}
+
+/** The type of a datasec entry's VAR (0, void, when the entry is not a variable). */
+function varType(btf: Btf, id: number): number {
+  const v = btf.type(id);
+  return v.kind === BtfKind.VAR ? v.type : 0;
 }

@@ -26,7 +26,7 @@ interface Expect {
 }
 
 const OBJECTS: readonly Expect[] = [
-  { object: 'critical.o', programs: { count_by_len: undefined, count_total: undefined, global_in_sections: undefined } },
+  { object: 'critical.o', programs: { count_by_len: undefined, count_total: undefined, global_in_sections: undefined, count_global: undefined } },
   { object: 'global_under_lock.o', programs: { global_under_lock: 'use static function instead' } },
 ];
 
@@ -34,9 +34,9 @@ function load(object: string): ReturnType<typeof loadObject> {
   return loadObject(new Uint8Array(readFileSync(join(DIR, object))), { file: object });
 }
 
-test('critical objects: the lock offset of each map comes from its BTF', () => {
+test('critical objects: the lock offset of each map comes from its BTF (a struct member, or a variable of a data section)', () => {
   const maps = verifierMaps(load('critical.o'));
-  assert.deepEqual(maps.map((m) => [m.name, m.valueBtf, m.spinLockOff]), [['by_len', true, 8], ['total', true, 8]]);
+  assert.deepEqual(maps.map((m) => [m.name, m.valueBtf, m.spinLockOff]), [['by_len', true, 8], ['total', true, 8], ['.data.locked', true, 0]]);
 });
 
 for (const { object, programs } of OBJECTS) {
@@ -106,6 +106,10 @@ test('critical objects: the runtime verifies and runs them (locks taken and rele
     assert.equal(byLen.getBigInt64(0, true), 1n);
     assert.equal(byLen.getInt32(12, true), 100, 'last length');
     assert.equal(coll.program('global_in_sections').testRun({ dataIn: packet }).retval, 1);
+    coll.program('count_global').testRun({ dataIn: packet });
+    coll.program('count_global').testRun({ dataIn: packet });
+    const data = new DataView(coll.map('.data.locked').lookup(key)!.buffer);
+    assert.equal(data.getBigInt64(8, true), 2n, 'gcount after two runs');
   } finally {
     rt.dispose();
   }
