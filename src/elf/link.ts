@@ -4,6 +4,7 @@
 // addresses), appended once each, with call offsets re-computed and lddw
 // map/global-data references rewritten to src=1/src=2 with imm = map index.
 
+import { arenaBytes } from '../maps/arena-layout.js';
 import { ElfError } from '../internal/errors.js';
 import { Class, JmpOp, Mode, PseudoCall, PseudoLd, Size, INSN_SIZE } from '../isa/fields.js';
 import { R_BPF, SHN_UNDEF, STB, STT, symbolName, type ElfFile, type ElfReloc, type ElfSection, type ElfSymbol } from './elf-file.js';
@@ -137,6 +138,9 @@ export interface LinkContext {
   /** The `.addr_space.1` section of `__arena` globals and where they sit in the arena map (load.ts arenaGlobals). */
   readonly arena?: ArenaGlobals;
 }
+
+/** libbpf's section of `__arena` globals (ARENA_SEC). */
+export const ARENA_SECTION = '.addr_space.1';
 
 /** `__arena` globals: their section, the arena map's index, and their offset in the arena. */
 export interface ArenaGlobals {
@@ -333,6 +337,8 @@ function resolveLddw(
   if (arena !== undefined && sym.shndx === arena.shndx) {
     // libbpf's RELO_DATA against the arena: the arena map's "value" at the globals' offset
     const offset = arena.base + imm + sym.value;
+    const size = arenaBytes(ctx.maps[arena.map]!.maxEntries);
+    if (offset < 0 || offset > size) throw fail(`offset ${offset} into the arena of ${size} bytes (${symbolName(elf, sym)} in ${ARENA_SECTION}) is outside it`);
     setSrc(PseudoLd.MAP_VALUE);
     dv.setInt32(p + 4, arena.map, true);
     dv.setInt32(p + 12, offset, true);

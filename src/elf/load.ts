@@ -12,7 +12,7 @@ import { parseBtfExt, type BtfExt, type FuncInfo, type LineInfo } from '../btf/p
 import { ElfError } from '../internal/errors.js';
 import { externKind, externVars, fixDatasecs, ksymFuncs, type ExternVars } from './btf-fixup.js';
 import { SHF, SHT, STB, type ElfFile, type ElfSection, parseElf } from './elf-file.js';
-import { codeSection, linkProgram, type ArenaGlobals, type CodeSection, type ElfFunction, type LinkedProgram } from './link.js';
+import { codeSection, linkProgram, ARENA_SECTION, type ArenaGlobals, type CodeSection, type ElfFunction, type LinkedProgram } from './link.js';
 import { arenaBytes, arenaGlobalsOffset } from '../maps/arena-layout.js';
 import { BPF_MAP_TYPE } from '../internal/uapi.gen.js';
 import { isGplCompatible } from './license.js';
@@ -157,9 +157,7 @@ function unhandledSections(elf: ElfFile): string[] {
   return notes;
 }
 
-/** libbpf's section of `__arena` globals (ARENA_SEC). */
 const BPF_MAP_TYPE_ARENA = BPF_MAP_TYPE['arena']!;
-const ARENA_SEC = '.addr_space.1';
 
 /**
  * `.addr_space.1` globals, as libbpf handles them: they need the object's
@@ -168,15 +166,15 @@ const ARENA_SEC = '.addr_space.1';
  * the arena map "value" at the globals' offset plus the symbol's.
  */
 function arenaGlobals(elf: ElfFile, maps: MapSpec[]): ArenaGlobals | undefined {
-  const sec = elf.sections.find((s) => s.name === ARENA_SEC && s.size > 0);
+  const sec = elf.sections.find((s) => s.name === ARENA_SECTION && s.size > 0);
   const arenas = maps.flatMap((m, i) => (m.typeId === BPF_MAP_TYPE_ARENA ? [i] : []));
   if (arenas.length > 1) throw new ElfError(`map '${maps[arenas[1]!]!.name}': only a single ARENA map is supported (map '${maps[arenas[0]!]!.name}' is also ARENA)`, elf.file, '.maps');
   if (sec === undefined) return undefined;
   const map = arenas[0];
-  if (map === undefined) throw new ElfError(`to use global __arena variables the ARENA map should be explicitly declared in SEC(".maps")`, elf.file, ARENA_SEC);
+  if (map === undefined) throw new ElfError(`to use global __arena variables the ARENA map should be explicitly declared in SEC(".maps")`, elf.file, ARENA_SECTION);
   const m = maps[map]!;
   const base = arenaGlobalsOffset(m.maxEntries, sec.size);
-  if (base < 0) throw new ElfError(`declared ARENA map size (${arenaBytes(m.maxEntries)}) is too small to hold global __arena variables of size ${sec.size}`, elf.file, ARENA_SEC);
+  if (base < 0) throw new ElfError(`declared ARENA map size (${arenaBytes(m.maxEntries)}) is too small to hold global __arena variables of size ${sec.size}`, elf.file, ARENA_SECTION);
   // zero-initialised globals (NOBITS) have no bytes in the file
   const initial = sec.type === SHT.NOBITS ? new Uint8Array(sec.size) : sec.data.slice(0, sec.size);
   maps[map] = { ...m, initial };
