@@ -91,14 +91,19 @@ export function checkLockOverlap(env: Env, r: RegState, off: number, size: numbe
   }
 }
 
+/** Kfuncs callable while holding a spin lock (the kernel's kfunc_spin_allowed: the bpf_iter_num API; tsbpf has no graph or res_spin_lock kfuncs). */
+const SPIN_ALLOWED_KFUNCS: ReadonlySet<string> = new Set(['bpf_iter_num_new', 'bpf_iter_num_next', 'bpf_iter_num_destroy']);
+
 /**
  * Any call instruction while a lock is held (the kernel checks it in
- * do_check before the call itself): only bpf_spin_unlock among helpers;
- * static functions may be called (they share the lock state).
+ * do_check before the call itself): only bpf_spin_unlock among helpers and
+ * the number iterator among kfuncs; static functions may be called (they
+ * share the lock state).
  */
 export function checkCallUnderLock(env: Env, kind: 'helper' | 'kfunc', id: number): void {
   if (env.state.lockMap < 0) return;
   if (kind === 'helper' && id === BPF_FUNC['spin_unlock']) return;
+  if (kind === 'kfunc' && SPIN_ALLOWED_KFUNCS.has(env.opts.kfuncs?.get(env.insnIdx)?.name ?? '')) return;
   reject('function calls are not allowed while holding a lock');
 }
 

@@ -105,6 +105,10 @@ const CASES: readonly Case[] = [
   { name: 'LD_ABS with preemption off', type: 'sched_cls', text: 'r6 = r1\n' + PREEMPT_OFF + 'r0 = *(u8 *)skb[0]\n' + PREEMPT_ON + RET0, reject: 'BPF_LD_[ABS|IND] cannot be used inside bpf_preempt_disable-ed region' },
   { name: 'exit in both an RCU section and with preemption off: RCU is named first', type: 'socket_filter', text: RCU_LOCK + PREEMPT_OFF + RET0, reject: 'BPF_EXIT instruction in main prog cannot be used inside bpf_rcu_read_lock-ed region' },
   { name: 'a kfunc call while holding a spin lock', type: 'sched_cls', maps: [LOCK_MAP], text: LOOKUP + LOCK + RCU_LOCK + RCU_UNLOCK + UNLOCK + OUT, reject: 'function calls are not allowed while holding a lock' },
+  {
+    name: 'a number iterator while holding a spin lock', type: 'sched_cls', maps: [LOCK_MAP],
+    text: LOOKUP + LOCK + 'r1 = r10\nr1 += -16\nr2 = 0\nr3 = 3\ncall -5\nr1 = r10\nr1 += -16\ncall -6\nr1 = r10\nr1 += -16\ncall -7\n' + UNLOCK + OUT,
+  },
   { name: 'a spin lock inside an RCU section', type: 'sched_cls', maps: [LOCK_MAP], text: RCU_LOCK + LOOKUP + LOCK + UNLOCK + RCU_UNLOCK + RET0 + 'out:\n' + RCU_UNLOCK + RET0 },
   { name: 'a spin lock with preemption off', type: 'sched_cls', maps: [LOCK_MAP], text: LOOKUP + PREEMPT_OFF + LOCK + UNLOCK + PREEMPT_ON + OUT },
   { name: 'exit holding a spin lock in an RCU section: the lock is named first', type: 'sched_cls', maps: [LOCK_MAP], text: RCU_LOCK + LOOKUP + LOCK + RET0 + 'out:\n' + RCU_UNLOCK + RET0, reject: 'BPF_EXIT instruction in main prog cannot be used inside bpf_spin_lock-ed region' },
