@@ -23,8 +23,8 @@ import type { Program } from '../isa/decode.js';
 import type { Region } from '../vm/memory.js';
 import { markArenaAccesses } from '../vm/arena-access.js';
 import { BpfMap, type MapHost } from './base.js';
-import { EINVAL, EOPNOTSUPP } from './errno.js';
-import { ARENA_PAGE_SIZE, arenaBytes, arenaGlobalsOffset } from './arena-layout.js';
+import { EFAULT, EINVAL, EOPNOTSUPP } from './errno.js';
+import { ARENA_PAGE_SIZE, BPF_F_SEGV_ON_FAULT, arenaBytes, arenaGlobalsOffset } from './arena-layout.js';
 import type { ResolvedSpec } from './spec.js';
 
 /** NUMA_NO_NODE: the node argument that means "any". The runtime has one node, 0. */
@@ -53,8 +53,10 @@ export class ArenaMap extends BpfMap {
     const init = spec.initial;
     this.globalsOffset = init !== undefined && init.length > 0 ? arenaGlobalsOffset(spec.maxEntries, init.length) : -1;
     if (init !== undefined && this.globalsOffset >= 0) {
-      // libbpf copies the globals in through its mmap: a user access that faults the pages in
-      this.write(this.globalsOffset, init);
+      // libbpf copies the globals in through its mmap, which faults their pages in (even with
+      // BPF_F_SEGV_ON_FAULT, where the kernel would kill libbpf; here the object simply loads)
+      this.faultIn(this.globalsOffset, init.length, 'create', true);
+      this.mem.u8.set(init, this.userVmStart + this.globalsOffset);
     }
   }
 
@@ -145,7 +147,8 @@ export class ArenaMap extends BpfMap {
   /**
    * A view of `len` bytes at offset `off` (no copy; valid until the runtime
    * memory grows). As with a user access through the kernel's mmap, pages
-   * of the range that were absent are allocated (zeroed) first.
+   * of the range that were absent are allocated (zeroed) first; with
+   * BPF_F_SEGV_ON_FAULT that is an EFAULT MapError instead.
    */
   view(off: number, len: number): Uint8Array {
     this.faultIn(off, len, 'view');
@@ -169,12 +172,20 @@ export class ArenaMap extends BpfMap {
     this.view(off, data.length).set(data);
   }
 
-  /** Allocate the absent pages of [off, off+len) as the kernel's arena_vm_fault does. */
-  private faultIn(off: number, len: number, op: string): void {
+  /**
+   * Allocate the absent pages of [off, off+len) as the kernel's
+   * arena_vm_fault does; with BPF_F_SEGV_ON_FAULT an absent page is an
+   * error instead (the kernel's SIGSEGV), unless `always`.
+   */
+  private faultIn(off: number, len: number, op: string, always = false): void {
     this.checkRange(off, len, op);
     if (len === 0) return;
     const last = Math.floor((off + len - 1) / ARENA_PAGE_SIZE);
-    for (let p = Math.floor(off / ARENA_PAGE_SIZE); p <= last; p++) if (this.used[p] === 0) this.mapPages(p, 1);
+    for (let p = Math.floor(off / ARENA_PAGE_SIZE); p <= last; p++) {
+      if (this.used[p] !== 0) continue;
+      if (!always && (this.flags & BPF_F_SEGV_ON_FAULT) !== 0) throw this.error(EFAULT, op, `page ${p} is not allocated and the arena has BPF_F_SEGV_ON_FAULT`);
+      this.mapPages(p, 1);
+    }
   }
 
   private checkRange(off: number, len: number, op: string): void {

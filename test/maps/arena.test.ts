@@ -13,9 +13,9 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { newTable, errnoOf } from './util.js';
 import { ArenaMap } from '../../src/maps/arena.js';
-import { ARENA_PAGE_SIZE, arenaGlobalsOffset } from '../../src/maps/arena-layout.js';
+import { ARENA_PAGE_SIZE, BPF_F_SEGV_ON_FAULT, arenaGlobalsOffset } from '../../src/maps/arena-layout.js';
 import { BPF_F_MMAPABLE } from '../../src/maps/spec.js';
-import { E2BIG, EINVAL, ENOMEM, ERANGE } from '../../src/maps/errno.js';
+import { E2BIG, EFAULT, EINVAL, ENOMEM, ERANGE } from '../../src/maps/errno.js';
 import { Runtime } from '../../src/runtime/index.js';
 import { loadObject } from '../../src/elf/index.js';
 import { FIXTURES } from '../paths.js';
@@ -85,6 +85,12 @@ test('arena: the user view faults pages in, is bounds-checked, and programs see 
   assert.equal(t.mem.dv.getUint32(a.addressOf(PAGE - 4), true), 0xdeadbeef);
   assert.equal(errnoOf(() => a.read(4 * PAGE - 2, 4)), EINVAL);
   assert.equal(errnoOf(() => a.view(-1, 1)), EINVAL);
+  // BPF_F_SEGV_ON_FAULT: a user access to an absent page is an error, not an allocation
+  const strict = t.create({ ...arenaSpec(2, { flags: BPF_F_MMAPABLE | BPF_F_SEGV_ON_FAULT }), name: 'strict' }) as ArenaMap;
+  assert.equal(errnoOf(() => strict.read(0, 4)), EFAULT);
+  assert.equal(strict.allocPages(0, 1, -1, 0), strict.userVmStart);
+  assert.deepEqual([...strict.read(0, 4)], [0, 0, 0, 0]);
+  assert.equal(errnoOf(() => strict.read(PAGE - 2, 4)), EFAULT, 'the second page is absent');
   assert.equal(errnoOf(() => a.lookup()), EINVAL);
   assert.equal(errnoOf(() => a.update(new Uint8Array(0), new Uint8Array(0))), 95, 'EOPNOTSUPP');
   assert.equal(errnoOf(() => a.delete(new Uint8Array(0))), 95);
