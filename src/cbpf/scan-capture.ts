@@ -17,13 +17,16 @@
 // conversion, cut to the accept length, copy), handed over in one chunk per
 // buffer, so a scan without onAccept runs no JS per packet at all.
 //
-// One thread, one 2 MiB buffer, on purpose: the buffer fits a core's L2, so
-// read(2) copies the page cache into cache-resident memory and the driver
-// reads it from there. Reading ahead on a worker thread into two such slots
-// (the scan on one while the worker fills the other) was measured on 10M
-// packets (2 GB) and lost: read(2) went from ~190 to ~840 us per 2 MiB and
-// the scan took 2.5x the wall time, every byte now crossing between cores.
-// Buffers of 256 KiB to 8 MiB cost the same within noise.
+// One thread, one 2 MiB buffer, on purpose: read(2) copies the page cache
+// into cache-resident memory and the driver reads it from there. Reading
+// ahead on a worker thread into two such slots (the scan on one while the
+// worker fills the other) was measured on 10M packets (2 GB) and lost:
+// read(2) went from ~190 to ~840 us per 2 MiB and the scan took 2.5x the
+// wall time, every byte now crossing between cores. Buffers of 256 KiB to
+// 8 MiB cost the same within noise. scan-split.ts runs this twice, each
+// thread over its own half of the file with its own buffer (scanInput with
+// positional reads); whether that pays depends on spare cores and memory
+// bandwidth (see there).
 
 import { openSync, readSync, closeSync } from 'node:fs';
 import { UsageError } from '../internal/errors.js';

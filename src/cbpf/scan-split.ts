@@ -16,12 +16,25 @@
 // and this one goes on alone: the result is always the single-thread result.
 // The same holds when no boundary is found or the worker fails to start.
 //
+// The second thread chooses its split point when it is ready (a Node worker
+// takes tens of milliseconds to start): half-way between where this thread
+// has got to and the end, so neither waits long for the other.
+//
 // Only the plain scan splits: no onAccept (per-packet callbacks and -c stay
 // on one thread, in order), pcap (pcapng blocks are found from the start),
-// a regular file at least `minBytes` long (a worker costs tens of
-// milliseconds to start). An error in the second half (a corrupt record) is
-// thrown after this half's records and the second half's records before it
-// were written, as one thread would have.
+// a regular file at least `minBytes` long. An error in the second half (a
+// corrupt record) is thrown after this half's records and the second half's
+// records before it were written, as one thread would have.
+//
+// Measured (10M packets, 2 GB, on the 2-core VM this was written on, busy
+// with other work): it does not pay there. Two threads copying the page
+// cache at once share the memory bandwidth (each half's read(2) costs well
+// over half of one thread's), the worker costs ~45 ms of CPU to start, and
+// the second half's -w records cost a fresh-memory copy (~1.4 ns a byte:
+// page faults) before this half is done. tcpdump-relative: one thread 2.2x
+// wall / 2.05x CPU, two threads 1.6x / 1.5x in the same run. So it is
+// opt-in (`tsbpf filter --threads 2`), and by default only when a core is
+// idle (whenIdle).
 
 import { closeSync, fstatSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -29,6 +42,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { CaptureError } from '../pcap/errors.js';
 import type { CaptureParser } from '../pcap/parser.js';
+import { isLibpcapProgram } from './check.js';
 import { scanCapture, scanInput, type ProgramSource } from './scan-capture.js';
 import type { ScanOptions, ScanResult } from './scan-types.js';
 import { CTL, CTL_BYTES, SYNC_CLAIMED, SYNC_FOUND, SYNC_NONE, SYNC_PENDING, type ScanWorkerData, type ScanWorkerResult, type SerializedError } from './scan-worker.js';
@@ -185,6 +199,7 @@ async function runSplit(fd: number, file: string, size: number, source: ProgramS
       maxCaplen: Math.min(Math.max(iface.snaplen, 262144), bufSize - 16),
       ...(p.unreadLength >= 16 && { firstSec: new DataView(p.buffer.buffer, p.buffer.byteOffset + p.unreadOffset, 4).getUint32(0, !p.bigEndian) }),
       program,
+      libpcap: isLibpcapProgram(program),
       options: {
         ...(options.engine !== undefined && { engine: options.engine }),
         ...(options.hatype !== undefined && { hatype: options.hatype }),

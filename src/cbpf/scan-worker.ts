@@ -8,6 +8,7 @@
 
 import { closeSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
+import { markLibpcapProgram } from './check.js';
 import type { ClassicInsn } from './insn.js';
 import { findPcapSync } from './scan-sync.js';
 import { scanInput } from './scan-capture.js';
@@ -61,6 +62,8 @@ export interface ScanWorkerData {
   maxCaplen: number;
   firstSec?: number;
   program: readonly ClassicInsn[];
+  /** The program is libpcap's (may jump backward: protochain); the mark (check.ts) does not cross threads by itself. */
+  libpcap: boolean;
   options: Pick<ScanOptions, 'engine' | 'hatype' | 'netOffset' | 'bufferSize' | 'batch'>;
   /** Snapshot length of the -w output, when there is one. */
   snaplen?: number;
@@ -213,7 +216,7 @@ export function runScanWorker(d: ScanWorkerData): ScanWorkerResult {
           parser.restartAt(at);
         },
       },
-      d.program,
+      d.libpcap ? markLibpcapProgram(d.program) : d.program,
       {
         ...d.options,
         ...(store !== undefined && { pcapOut: store }),

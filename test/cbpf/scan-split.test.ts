@@ -87,6 +87,18 @@ test('scanCaptureSplit equals scanCapture, split anywhere in a real capture; fro
   }
 });
 
+test('a libpcap program (protochain jumps backward) runs on the second thread too', async () => {
+  const chain = join(FIXTURES, 'filter', 'eth-chain.pcap');
+  const size = readFileSync(chain).length;
+  for (const expr of ['ip6 protochain 17', 'protochain 6 or udp']) {
+    const one = single(chain, expr);
+    assert.ok(one.result !== undefined && one.result.accepted > 0, `'${expr}' selects something: ${String(one.error)}`);
+    const two = await split(chain, expr, { at: Math.floor(size / 2) });
+    assertSame(one, two, `'${expr}'`);
+    assert.equal(two.result!.split, 'joined');
+  }
+});
+
 test('findPcapSync: from every offset of a real capture, the first real record boundary at or after it', () => {
   const bytes = new Uint8Array(readFileSync(CAP));
   const offs = recordOffsets(bytes);
