@@ -144,6 +144,13 @@ export function inRcuSection(env: Env): boolean {
   return env.state.rcuLock || env.state.lockMap >= 0 || !env.opts.sleepable;
 }
 
+/** A helper that may sleep (only sleepable programs may call one) cannot inside an RCU or preempt-disabled section. */
+export function checkSleepInSections(env: Env, mightSleep: boolean, helper: string): void {
+  if (!mightSleep) return;
+  if (env.state.rcuLock) reject(`sleepable helper ${helper} in rcu_read_lock region`);
+  if (env.state.preemptLocks > 0) reject(`sleepable helper ${helper} in non-preemptible region`);
+}
+
 /** Kfuncs that open and close sections, by name. */
 const RCU_LOCK = 'bpf_rcu_read_lock';
 const RCU_UNLOCK = 'bpf_rcu_read_unlock';

@@ -17,7 +17,7 @@ import { STACK_SIZE } from '../isa/fields.js';
 import { checkCurrentTaskBtf } from './kfunc-check.js';
 import { btfTypeMatches, btfTypeName, kernelStruct, kernelStructType } from './kfuncs-btf.js';
 import { BtfKind } from '../btf/types.js';
-import { checkLockOverlap, checkResourceLeak, mapHasSpinLock, processSpinLock } from './critical.js';
+import { checkLockOverlap, checkResourceLeak, checkSleepInSections, mapHasSpinLock, processSpinLock } from './critical.js';
 
 const WRITING_HELPERS = new Set(['map_delete_elem', 'map_update_elem', 'map_push_elem', 'map_pop_elem'].map((n) => BPF_FUNC[n]!));
 
@@ -204,6 +204,7 @@ export function checkHelperCall(env: Env, id: number): void {
   }
   if (proto.gplOnly && !env.gpl) reject('cannot call GPL-restricted function from non-GPL compatible program');
   checkHelperContext(env, id, proto.mightSleep === true);
+  checkSleepInSections(env, proto.mightSleep === true, helperLogName(id));
   if (id === BPF_FUNC['tail_call'] && env.state.cur.subprog !== 0 && !env.opts.btf) reject('tail_call is not allowed in subprogs without BTF');
   const regs = env.state.cur.regs;
   const meta: CallMeta = { mapIndex: -1, allocSize: 0, releaseRef: 0, constKey: -1, sockRef: 0 };

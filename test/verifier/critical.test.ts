@@ -50,6 +50,8 @@ interface Case {
   readonly reject?: string;
   /** Reads kernel objects: needs the running kernel's BTF (skipped without it). */
   readonly kernelBtf?: boolean;
+  /** Loaded with BPF_F_SLEEPABLE. */
+  readonly sleepable?: boolean;
 }
 
 const KF = ['bpf_rcu_read_lock', 'bpf_rcu_read_unlock', 'bpf_preempt_disable', 'bpf_preempt_enable', 'bpf_iter_num_new', 'bpf_iter_num_next', 'bpf_iter_num_destroy',
@@ -59,6 +61,9 @@ const RCU_UNLOCK = 'call -2\n';
 const PREEMPT_OFF = 'call -3\n';
 const PREEMPT_ON = 'call -4\n';
 const RET0 = 'r0 = 0\nexit\n';
+/** bpf_copy_from_user(fp-8, 8, NULL): a helper that may sleep. */
+const COPY_FROM_USER = 'r1 = r10\nr1 += -8\nr2 = 8\nr3 = 0\ncall 148\n';
+const BPF_F_SLEEPABLE = 1 << 4;
 /** An array whose 16-byte value holds a bpf_spin_lock at 4 (its BTF as kernel_load.py builds it). */
 const LOCK_MAP: MapInfo = { type: 2, keySize: 4, valueSize: 16, maxEntries: 1, valueBtf: true, spinLockOff: 4 };
 const PROG_ARRAY: MapInfo = { type: 3, keySize: 4, valueSize: 4, maxEntries: 1 };
@@ -97,6 +102,9 @@ const CASES: readonly Case[] = [
     text: 'r6 = r1\n' + RCU_LOCK + 'r1 = r6\nld_pseudo r2, 1, 0\nr3 = 0\ncall 12\n' + RCU_UNLOCK + RET0,
     reject: 'tail_call cannot be used inside bpf_rcu_read_lock-ed region',
   },
+  { name: 'a sleepable program may call a helper that sleeps', type: 'syscall', sleepable: true, text: COPY_FROM_USER + RET0 },
+  { name: 'a helper that sleeps in an RCU section', type: 'syscall', sleepable: true, text: RCU_LOCK + COPY_FROM_USER + RCU_UNLOCK + RET0, reject: 'sleepable helper bpf_copy_from_user#148 in rcu_read_lock region' },
+  { name: 'a helper that sleeps with preemption off', type: 'syscall', sleepable: true, text: PREEMPT_OFF + COPY_FROM_USER + PREEMPT_ON + RET0, reject: 'sleepable helper bpf_copy_from_user#148 in non-preemptible region' },
   { name: 'preemption off and on', type: 'socket_filter', text: PREEMPT_OFF + PREEMPT_ON + RET0 },
   { name: 'preemption off twice, on twice', type: 'socket_filter', text: PREEMPT_OFF + PREEMPT_OFF + PREEMPT_ON + PREEMPT_ON + RET0 },
   { name: 'helpers may be called with preemption off', type: 'sched_cls', text: PREEMPT_OFF + 'call 7\n' + PREEMPT_ON + RET0 },
@@ -146,7 +154,7 @@ const built = ALL.map((c) => ({ c, ...build(c.text, KF) }));
 for (const { c, bytes, kfuncs } of built) {
   test(`critical sections: ${c.name}`, () => {
     const r = verify(decodeProgram(bytes, { validate: false }), {
-      progType: BPF_PROG_TYPE[c.type]!, maps: c.maps ?? [], kfuncs, logLevel: 1, ...(c.kernelBtf && kernelBtf ? { kernelBtf } : {}),
+      progType: BPF_PROG_TYPE[c.type]!, maps: c.maps ?? [], kfuncs, logLevel: 1, sleepable: c.sleepable === true, ...(c.kernelBtf && kernelBtf ? { kernelBtf } : {}),
     });
     if (c.reject === undefined) assert.ok(r.ok, r.log);
     else {
@@ -161,7 +169,7 @@ test('critical sections: the kernel gives the same verdicts and error lines (roo
     t.skip('the running kernel has no BTF for these kfuncs');
     return;
   }
-  const kv = kernelVerdicts(built.map(({ c, bytes }) => ({ bytes, progType: BPF_PROG_TYPE[c.type]!, maps: c.maps ?? [] })));
+  const kv = kernelVerdicts(built.map(({ c, bytes }) => ({ bytes, progType: BPF_PROG_TYPE[c.type]!, maps: c.maps ?? [], progFlags: c.sleepable ? BPF_F_SLEEPABLE : 0 })));
   if (kv[0]?.status === 'unavailable') {
     t.skip(`kernel oracle unavailable: ${kv[0].log}`);
     return;
