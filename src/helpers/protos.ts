@@ -214,6 +214,10 @@ proto('snprintf_btf', ['mem', 'const_size', 'mem', 'const_size', 'anything']);
 proto('seq_write', ['btf_id', 'mem', 'const_size_or_zero'], 'integer', true, { btfStruct: 'seq_file' });
 proto('seq_printf', ['btf_id', 'mem', 'const_size', 'mem_or_null', 'const_size_or_zero'], 'integer', true, { btfStruct: 'seq_file' });
 proto('d_path', ['btf_id', 'mem', 'const_size_or_zero'], 'integer', false, { btfStruct: 'path' });
+// LSM programs (the IMA hashes only on sleepable hooks, helpers-check.ts)
+proto('ima_inode_hash', ['btf_id', 'uninit_mem', 'const_size'], 'integer', false, { btfStruct: 'inode', mightSleep: true });
+proto('ima_file_hash', ['btf_id', 'uninit_mem', 'const_size'], 'integer', false, { btfStruct: 'file', mightSleep: true });
+proto('bprm_opts_set', ['btf_id', 'anything'], 'integer', false, { btfStruct: 'linux_binprm' });
 // Locks (the verifier's critical.ts: one held at a time, no calls while held)
 proto('spin_lock', ['spin_lock'], 'void');
 proto('spin_unlock', ['spin_lock'], 'void');
