@@ -106,15 +106,11 @@ export class RuntimeSharing {
   private readonly host: SharingHost;
   private registry: ShareRegistry | undefined;
   private cursor = 0;
-  /** Maps the creator closed before this thread attached to them: name -> why. */
+  /** Maps the creator closed before this thread attached to them: name -> id. */
   private readonly closedMaps = new Map<string, number>();
 
   constructor(host: SharingHost) {
     this.host = host;
-  }
-
-  get active(): boolean {
-    return this.registry !== undefined;
   }
 
   /** The next runtime-wide program id, or undefined before the first share (ids are then local). */
