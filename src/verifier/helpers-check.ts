@@ -174,14 +174,18 @@ function hasTrampoline(env: Env): boolean {
  * The rules a helper's prototype carries beyond its type's allow list, in
  * the kernel's order: the proto's `allowed` callback (bpf_d_path: iterators,
  * sleepable LSM programs — the kernel's sleepable hooks — and a few VFS
- * functions), might_sleep, then check_get_func_ip.
+ * functions; the IMA hashes: sleepable LSM programs), might_sleep, then
+ * check_get_func_ip.
  */
 function checkHelperContext(env: Env, id: number, mightSleep: boolean): void {
+  // A sleepable LSM program is on one of the kernel's sleepable hooks (bpf_lsm_is_sleepable_hook).
+  const sleepableLsm = env.opts.progType === BPF_PROG_TYPE['lsm'] && env.opts.sleepable === true;
   if (id === BPF_FUNC['d_path']) {
     const ok = (isTracing(env) && attachIs(env, 'trace_iter'))
-      || (env.opts.progType === BPF_PROG_TYPE['lsm'] ? env.opts.sleepable === true : D_PATH_TARGETS.has(env.opts.tracingCtx?.func ?? ''));
+      || (env.opts.progType === BPF_PROG_TYPE['lsm'] ? sleepableLsm : D_PATH_TARGETS.has(env.opts.tracingCtx?.func ?? ''));
     if (!ok) reject('helper call is not allowed in probe');
   }
+  if ((id === BPF_FUNC['ima_inode_hash'] || id === BPF_FUNC['ima_file_hash']) && !sleepableLsm) reject('helper call is not allowed in probe');
   if (mightSleep && !env.opts.sleepable) reject('helper call might sleep in a non-sleepable prog');
   if (id === BPF_FUNC['get_func_ip']) {
     if (isTracing(env) && !hasTrampoline(env)) reject(`func ${helperLogName(id)} supported only for fentry/fexit/fmod_ret programs`);
@@ -227,7 +231,9 @@ export function checkHelperCall(env: Env, id: number): void {
         if (meta.mapIndex < 0) reject(`invalid map_ptr to access map->${kind === 'map_key' ? 'key' : 'value'}`);
         if (kind === 'map_value' && isSockMap(env.maps[meta.mapIndex]?.type)) {
           // resolve_map_arg_type: a sockmap/sockhash value is a socket (ARG_PTR_TO_BTF_ID_SOCK_COMMON).
-          const sock = r.type === RegType.PTR_TO_SOCK_COMMON || r.type === RegType.PTR_TO_SOCKET || r.type === RegType.PTR_TO_TCP_SOCK;
+          // A kernel socket pointer (an iterator's sk) is one too when its struct starts with a sock_common.
+          const btfSock = r.type === RegType.PTR_TO_BTF_ID && !(r.flags & RegFlag.UNTRUSTED) && btfTypeMatches(env, r.btfType, kernelStructType('sock_common'));
+          const sock = r.type === RegType.PTR_TO_SOCK_COMMON || r.type === RegType.PTR_TO_SOCKET || r.type === RegType.PTR_TO_TCP_SOCK || btfSock;
           if (!sock || r.flags & RegFlag.MAYBE_NULL) expect('sock_common, sock, tcp_sock, xdp_sock, ptr_, trusted_ptr_');
           break;
         }
