@@ -18,12 +18,41 @@
 // the CLI bundle stale and tsbpf would start from the ES modules.
 //
 // Where tsbpf's time goes on mixed-10M (2 GB, 'tcp port 80', CPU time):
-// ~90 ms start-up (Node itself ~60, measured on the template capture),
-// ~260 ms of read(2) copying the page cache (the same copy tcpdump makes
-// 4 KiB at a time), ~90 ms filtering (about 9 ns a packet), writes of the
-// matches a few ms. tcpdump spends ~430 ms user and ~430 ms system. So by
-// CPU time the ratio tends to a bit over 2x; wall time adds the machine's
-// load, and at 1M packets Node's start-up alone is most of tcpdump's run.
+// ~90 ms start-up (Node itself ~55-60, measured on the template capture;
+// ours ~25: bundle read 3 ms, code-cache compile 4, init 1.5, then the
+// filter compile, JIT and first scan ~15), ~200-260 ms of read(2) copying
+// the page cache (the same copy tcpdump makes 4 KiB at a time; O_DIRECT
+// avoids the copy but reads the disk at ~740 MB/s here), ~90-110 ms
+// filtering (about 10 ns a packet), writes of the matches a few ms.
+// tcpdump spends ~430 ms user and ~430 ms system. So by CPU time the ratio
+// tends to a bit over 2x; wall time adds the machine's load, and at 1M
+// packets Node's start-up alone is most of tcpdump's run.
+//
+// Round 3 (2026-11-25, load average 8-14 on the 2-core VM all the while,
+// so absolute times are 2-7x the quiet ones; ratios within one run):
+//  - mixed-10M 'tcp port 80': one thread 2.22x and 2.25x tcpdump's wall
+//    throughput, 2.05x and 1.95x by CPU time (two bench runs);
+//    `--threads 2` 1.59x and 2.32x wall, 1.53x and 1.46x CPU (joined every
+//    run). Standalone side-by-sides: one thread 1.86-2.32x wall, 1.97-2.15x
+//    CPU; two threads 1.42-1.46x wall (with -q, no output: about the same
+//    wall as one thread, +60 ms CPU).
+//  - mixed-10M 'host 10.0.0.1 or net 192.168.0.0/16' (3.9M matches):
+//    one thread 1.54x wall, 2.00x CPU; two threads 1.28x wall, 1.07x CPU
+//    (990 ms: the second half's 430 MB of records buffered, see below).
+//  - mixed-1M 'tcp port 80': 0.60x wall, 0.69x CPU (130 vs 90 ms).
+//  - Why two threads lose here (profiles of both threads): the worker
+//    starts ~75 ms late and costs ~45 ms CPU (Node worker bootstrap ~30 ms
+//    plus the bundle); two page-cache copies at once share the memory
+//    bandwidth (a half read in parallel costs 60-70% of the whole read in
+//    one thread); the second half's -w records go to fresh memory until the
+//    first half is written (page faults: ~1.4 ns a byte, ~90 ms for 66 MB,
+//    ~600 ms for the 430 MB of the 'host ... or net ...' row, where the
+//    256 MiB memory cap spills the rest to a file). On a machine with idle
+//    cores and more bandwidth it may pay; it is opt-in.
+//  - A filter-only bundle (the filter verb and what it imports: 434 KB
+//    instead of 1.28 MB) measured 3.5 ms faster to load (read 1.9 vs 3.0
+//    ms, compile with cache 2.2 vs 4.2, init 1.0 vs 1.4): not built, ~2.5%
+//    of a 1M run.
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -48,13 +77,14 @@ export const FILTER_EXPRESSIONS = [
 ] as const;
 
 /** The captures and which expressions run on each (the larger ones take seconds per run). */
-const CAPTURES: readonly { name: string; make: (log: (m: string) => void) => BigCapture; exprs: readonly string[] }[] = [
+const CAPTURES: readonly { name: string; make: (log: (m: string) => void) => BigCapture; exprs: readonly string[]; threads?: boolean }[] = [
   { name: 'mixed-1M', make: (log) => bigCapture(1_000_000, log), exprs: FILTER_EXPRESSIONS },
   { name: 'mixed-1M.pcapng', make: (log) => bigCapturePcapng(1_000_000, log), exprs: ['tcp port 80'] },
-  { name: 'mixed-10M', make: (log) => bigCapture(10_000_000, log), exprs: ['tcp port 80', 'host 10.0.0.1 or net 192.168.0.0/16'] },
+  // Also `tsbpf filter --threads 2` (two halves on two threads, scan-split.ts), the tools alternating as before.
+  { name: 'mixed-10M', make: (log) => bigCapture(10_000_000, log), exprs: ['tcp port 80', 'host 10.0.0.1 or net 192.168.0.0/16'], threads: true },
 ];
 
-type Tool = 'tsbpf' | 'tcpdump';
+type Tool = 'tsbpf' | 'tsbpf-2t' | 'tcpdump';
 
 /** Whether main.js will start from the CLI bundle (see src/cli/main.ts), as after `npm run bench`. */
 function bundleState(): string {
@@ -68,7 +98,8 @@ function bundleState(): string {
 }
 
 function command(tool: Tool, expr: string, file: string, out: string): [string, string[]] {
-  return tool === 'tsbpf' ? [process.execPath, [MAIN, 'filter', expr, '-r', file, '-w', out]] : ['tcpdump', ['-r', file, '-w', out, '--', expr]];
+  if (tool === 'tcpdump') return ['tcpdump', ['-r', file, '-w', out, '--', expr]];
+  return [process.execPath, [MAIN, 'filter', expr, '-r', file, '-w', out, ...(tool === 'tsbpf-2t' ? ['--threads', '2'] : [])]];
 }
 
 // On a shared machine wall time depends on the load, so the CPU time (user +
@@ -140,11 +171,12 @@ export const filterSuite: Suite = {
     if (todo.length === 0) return rows;
     const tcpdump = hasTcpdump();
     if (!tcpdump) ctx.log('cbpf-filter: tcpdump rows skipped (tcpdump not installed: apt-get install tcpdump)');
-    const tools: Tool[] = tcpdump ? ['tsbpf', 'tcpdump'] : ['tsbpf'];
+    const baseTools: Tool[] = tcpdump ? ['tsbpf', 'tcpdump'] : ['tsbpf'];
     const loading = bundleState();
     ctx.log(`cbpf-filter: tsbpf starts from ${loading}`);
     const tiny = [...parseCapture(new Uint8Array(readFileSync(TEMPLATE_CAPTURE)))].length;
     for (const c of todo) {
+      const tools: Tool[] = c.threads === true ? ['tsbpf', 'tsbpf-2t', ...baseTools.slice(1)] : baseTools;
       const cap = c.make(ctx.log);
       for (const expr of c.exprs) {
         const sel = selections(expr, cap.path, tcpdump);
@@ -162,8 +194,8 @@ export const filterSuite: Suite = {
         };
         for (const t of tools) {
           const vs =
-            t === 'tsbpf' && tcpdump
-              ? `; whole command ${fmtRatio(pps('tsbpf') / pps('tcpdump'))} tcpdump's throughput (${fmtRatio(cpu.get('tcpdump')! / cpu.get('tsbpf')!)} by CPU time, ${fmtRatio(marginal('tsbpf') / marginal('tcpdump'))} after start-up); ${loading}`
+            t !== 'tcpdump' && tcpdump
+              ? `; whole command ${fmtRatio(pps(t) / pps('tcpdump'))} tcpdump's throughput (${fmtRatio(cpu.get('tcpdump')! / cpu.get(t)!)} by CPU time, ${fmtRatio(marginal(t) / marginal('tcpdump'))} after start-up); ${loading}`
               : '';
           rows.push({
             program: `filter:${expr}`,
@@ -173,7 +205,7 @@ export const filterSuite: Suite = {
             note: `${fmtRate(pps(t))} pps (median of ${REPS}, -w /dev/null), ${sel.tsbpf} matched, ${big.get(t)!.toFixed(0)} ms, CPU ${cpu.get(t)!.toFixed(0)} ms, start-up ${small.get(t)!.toFixed(0)} ms, ${fmtRate(marginal(t))} pps after it${vs}`,
           });
         }
-        ctx.log(`cbpf-filter: '${expr}' on ${c.name}: tsbpf ${big.get('tsbpf')!.toFixed(0)} ms${tcpdump ? `, tcpdump ${big.get('tcpdump')!.toFixed(0)} ms` : ''}`);
+        ctx.log(`cbpf-filter: '${expr}' on ${c.name}: ${tools.map((t) => `${t} ${big.get(t)!.toFixed(0)} ms`).join(', ')}`);
       }
     }
     rmSync(TIME_OUT, { force: true });
