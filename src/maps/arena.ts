@@ -16,13 +16,16 @@
 // (RuntimeMemory.setAccess), so the bounds-checked engines see it as absent;
 // loads and stores the verifier marked as arena accesses read 0 there and
 // drop their stores, like the kernel's BPF_PROBE_MEM32 (src/vm/interp,
-// src/vm/jit). Page bookkeeping is JS-side, so the map is not shared with
-// other threads (no `shared` row in types.ts).
+// src/vm/jit). The page table is in the runtime memory too (Desc.ENTRIES;
+// the region's address is Desc.DATA), so worker threads attach to an arena
+// like to any shared map; page changes take the map's writer lock.
 
 import type { Program } from '../isa/decode.js';
 import type { Region } from '../vm/memory.js';
 import { markArenaAccesses } from '../vm/arena-access.js';
 import { BpfMap, type MapHost } from './base.js';
+import { Desc } from './descriptor.js';
+import { lockWord, unlockWord } from './lock.js';
 import { EFAULT, EINVAL, EOPNOTSUPP } from './errno.js';
 import { ARENA_PAGE_SIZE, BPF_F_SEGV_ON_FAULT, arenaBytes, arenaGlobalsOffset } from './arena-layout.js';
 import type { ResolvedSpec } from './spec.js';
@@ -39,19 +42,31 @@ export class ArenaMap extends BpfMap {
   readonly size: number;
   /** Where the `.addr_space.1` globals are (arenaGlobalsOffset), or -1 without them. */
   readonly globalsOffset: number;
-  /** One byte per page: 1 while allocated (the kernel's maple tree of used page offsets). */
-  private readonly used: Uint8Array;
+  /**
+   * The page table: one byte per page, 1 while allocated (the kernel's
+   * maple tree of used page offsets), in the runtime memory so threads that
+   * attach share it (Desc.ENTRIES); changed under the map's writer lock.
+   */
+  private readonly pageTable: Region;
 
-  constructor(host: MapHost, spec: ResolvedSpec, id: number) {
-    super(host, spec, id);
+  constructor(host: MapHost, spec: ResolvedSpec, id: number, attachAt?: number) {
+    super(host, spec, id, false, attachAt);
     this.size = arenaBytes(spec.maxEntries);
-    this.region = this.allocData(this.size, { name: `arena ${spec.name}`, kind: 'map', align: ARENA_PAGE_SIZE });
-    this.userVmStart = this.region.start;
-    this.used = new Uint8Array(spec.maxEntries);
-    // every page starts absent
-    this.mem.setAccess(this.region, this.region.start, this.size, false);
     const init = spec.initial;
     this.globalsOffset = init !== undefined && init.length > 0 ? arenaGlobalsOffset(spec.maxEntries, init.length) : -1;
+    if (attachAt !== undefined) {
+      this.region = this.attachedRegion(this.getDesc(Desc.DATA));
+      this.pageTable = this.attachedRegion(this.getDesc(Desc.ENTRIES));
+      this.userVmStart = this.region.start;
+      return;
+    }
+    this.region = this.allocData(this.size, { name: `arena ${spec.name}`, kind: 'map', align: ARENA_PAGE_SIZE });
+    this.pageTable = this.allocData(spec.maxEntries, { name: `arena ${spec.name} pages`, kind: 'map', writable: false });
+    this.userVmStart = this.region.start;
+    this.setDesc(Desc.DATA, this.region.start);
+    this.setDesc(Desc.ENTRIES, this.pageTable.start);
+    // every page starts absent
+    this.mem.setAccess(this.region, this.region.start, this.size, false);
     if (init !== undefined && this.globalsOffset >= 0) {
       // libbpf copies the globals in through its mmap, which faults their pages in (even with
       // BPF_F_SEGV_ON_FAULT, where the kernel would kill libbpf; here the object simply loads)
@@ -73,18 +88,19 @@ export class ArenaMap extends BpfMap {
     if (flags !== 0 || count === 0) return 0;
     if (node !== NUMA_NO_NODE && node !== 0) return 0;
     if (count > max) return 0;
-    let first: number;
-    if (addr !== 0) {
-      if (addr % ARENA_PAGE_SIZE !== 0) return 0;
-      first = this.pageOf(addr);
-      if (first > max - count) return 0;
-      for (let p = first; p < first + count; p++) if (this.used[p] !== 0) return 0;
-    } else {
-      first = this.freeRun(count);
-      if (first < 0) return 0;
-    }
-    this.mapPages(first, count);
-    return this.userVmStart + first * ARENA_PAGE_SIZE;
+    if (addr !== 0 && (addr % ARENA_PAGE_SIZE !== 0 || this.pageOf(addr) > max - count)) return 0;
+    return this.locked(() => {
+      let first: number;
+      if (addr !== 0) {
+        first = this.pageOf(addr);
+        for (let p = first; p < first + count; p++) if (this.isUsed(p)) return 0;
+      } else {
+        first = this.freeRun(count);
+        if (first < 0) return 0;
+      }
+      this.mapPages(first, count);
+      return this.userVmStart + first * ARENA_PAGE_SIZE;
+    });
   }
 
   /** bpf_arena_free_pages: unmap the pages of [addr, + count pages) that are inside the arena. */
@@ -96,21 +112,40 @@ export class ArenaMap extends BpfMap {
     const end = Math.min(this.userVmStart + this.size, full + count * ARENA_PAGE_SIZE);
     if (full >= end) return;
     const first = (full - this.userVmStart) / ARENA_PAGE_SIZE;
-    const n = (end - full) / ARENA_PAGE_SIZE;
-    for (let p = first; p < first + n; p++) this.used[p] = 0;
-    this.mem.setAccess(this.region, full, end - full, false);
+    this.locked(() => {
+      this.mem.u8.fill(0, this.pageTable.start + first, this.pageTable.start + first + (end - full) / ARENA_PAGE_SIZE);
+      this.mem.setAccess(this.region, full, end - full, false);
+      return 0;
+    });
   }
 
   /** Is page `i` (0-based) allocated? */
   isPageAllocated(i: number): boolean {
-    return this.used[i] === 1;
+    return Number.isInteger(i) && i >= 0 && i < this.maxEntries && this.isUsed(i);
   }
 
   /** Pages allocated now. */
   get allocatedPages(): number {
     let n = 0;
-    for (let p = 0; p < this.used.length; p++) n += this.used[p]!;
+    for (let p = 0; p < this.maxEntries; p++) n += this.isUsed(p) ? 1 : 0;
     return n;
+  }
+
+  private isUsed(p: number): boolean {
+    return this.mem.u8[this.pageTable.start + p] !== 0;
+  }
+
+  /** Run a change of the page table under the map's writer lock once another thread may use the map. */
+  private locked(f: () => number): number {
+    if (!this.shared) return f();
+    const i32 = new Int32Array(this.mem.u8.buffer);
+    const idx = (this.desc + Desc.LOCK) >>> 2;
+    lockWord(i32, idx, this.name);
+    try {
+      return f();
+    } finally {
+      unlockWord(i32, idx);
+    }
   }
 
   /** Page index of a user address (compute_pgoff: the low 32 bits, relative to user_vm_start). */
@@ -121,8 +156,8 @@ export class ArenaMap extends BpfMap {
   /** Lowest run of `count` free pages, or -1 (mtree_alloc_range). */
   private freeRun(count: number): number {
     let run = 0;
-    for (let p = 0; p < this.used.length; p++) {
-      run = this.used[p] === 0 ? run + 1 : 0;
+    for (let p = 0; p < this.maxEntries; p++) {
+      run = this.isUsed(p) ? 0 : run + 1;
       if (run === count) return p - count + 1;
     }
     return -1;
@@ -132,7 +167,7 @@ export class ArenaMap extends BpfMap {
   private mapPages(first: number, count: number): void {
     const start = this.userVmStart + first * ARENA_PAGE_SIZE;
     this.mem.u8.fill(0, start, start + count * ARENA_PAGE_SIZE);
-    for (let p = first; p < first + count; p++) this.used[p] = 1;
+    this.mem.u8.fill(1, this.pageTable.start + first, this.pageTable.start + first + count);
     this.mem.setAccess(this.region, start, count * ARENA_PAGE_SIZE, true);
   }
 
@@ -180,12 +215,16 @@ export class ArenaMap extends BpfMap {
   private faultIn(off: number, len: number, op: string, always = false): void {
     this.checkRange(off, len, op);
     if (len === 0) return;
+    const first = Math.floor(off / ARENA_PAGE_SIZE);
     const last = Math.floor((off + len - 1) / ARENA_PAGE_SIZE);
-    for (let p = Math.floor(off / ARENA_PAGE_SIZE); p <= last; p++) {
-      if (this.used[p] !== 0) continue;
-      if (!always && (this.flags & BPF_F_SEGV_ON_FAULT) !== 0) throw this.error(EFAULT, op, `page ${p} is not allocated and the arena has BPF_F_SEGV_ON_FAULT`);
-      this.mapPages(p, 1);
-    }
+    let absent = -1;
+    for (let p = first; p <= last && absent < 0; p++) if (!this.isUsed(p)) absent = p;
+    if (absent < 0) return;
+    if (!always && (this.flags & BPF_F_SEGV_ON_FAULT) !== 0) throw this.error(EFAULT, op, `page ${absent} is not allocated and the arena has BPF_F_SEGV_ON_FAULT`);
+    this.locked(() => {
+      for (let p = absent; p <= last; p++) if (!this.isUsed(p)) this.mapPages(p, 1);
+      return 0;
+    });
   }
 
   private checkRange(off: number, len: number, op: string): void {
@@ -217,6 +256,7 @@ export class ArenaMap extends BpfMap {
 
   protected freeData(): void {
     this.mem.free(this.region);
+    this.mem.free(this.pageTable);
   }
 }
 

@@ -105,7 +105,7 @@ export const MAP_TYPES: Readonly<Record<string, MapTypeRow>> = {
   percpu_cgroup_storage: { impl: CgroupStorageMap, flags: 0, perCpu: true },
   stack_trace: { impl: StackTraceMap, flags: 0 },
   sk_storage: { impl: SkStorageMap, flags: BPF_F_NO_PREALLOC | (1 << 9) }, // BPF_F_CLONE; sk-storage.ts checks its sizes
-  arena: { impl: ArenaMap, flags: BPF_F_MMAPABLE | BPF_F_SEGV_ON_FAULT | BPF_F_NO_USER_CONV, shape: 'arena', mapExtra: true, notInner: true }, // pages in one region (arena.ts)
+  arena: { impl: ArenaMap, flags: BPF_F_MMAPABLE | BPF_F_SEGV_ON_FAULT | BPF_F_NO_USER_CONV, shape: 'arena', mapExtra: true, notInner: true, shared: true }, // pages and page table in the memory (arena.ts)
 };
 
 /** Map types this runtime implements. */

@@ -17,6 +17,8 @@ import { ARENA_PAGE_SIZE, BPF_F_SEGV_ON_FAULT, arenaGlobalsOffset } from '../../
 import { BPF_F_MMAPABLE } from '../../src/maps/spec.js';
 import { E2BIG, EFAULT, EINVAL, ENOMEM, ERANGE } from '../../src/maps/errno.js';
 import { Runtime } from '../../src/runtime/index.js';
+import { MapTable } from '../../src/maps/table.js';
+import { RuntimeMemory } from '../../src/vm/memory.js';
 import { loadObject } from '../../src/elf/index.js';
 import { FIXTURES } from '../paths.js';
 
@@ -95,6 +97,26 @@ test('arena: the user view faults pages in, is bounds-checked, and programs see 
   assert.equal(errnoOf(() => a.update(new Uint8Array(0), new Uint8Array(0))), 95, 'EOPNOTSUPP');
   assert.equal(errnoOf(() => a.delete(new Uint8Array(0))), 95);
   assert.deepEqual([...a.entries()], [], 'dumps list no entries');
+});
+
+test('arena: another thread attaches to the same pages and page table (MapTable.attach)', () => {
+  const mem = new RuntimeMemory({ maxBytes: 32 * 1024 * 1024, shared: true });
+  const t = new MapTable(mem, { cpus: 1 });
+  const a = t.create(arenaSpec(4)) as ArenaMap;
+  const handle = a.handle();
+  // the other side, built as a worker would build it (same thread here: the state is what is checked)
+  const mem2 = RuntimeMemory.attach(mem.share(1 << 20));
+  const b = MapTable.attach(mem2, [handle], { cpus: 1 }).byId(a.id) as ArenaMap;
+  assert.equal(b.userVmStart, a.userVmStart);
+  assert.equal(b.allocPages(0, 1, -1, 0), a.userVmStart);
+  assert.equal(a.isPageAllocated(0), true, 'the creator sees the page the other thread allocated');
+  assert.equal(a.allocPages(0, 1, -1, 0), a.userVmStart + PAGE, 'and allocates around it');
+  b.write(8, new Uint8Array([1, 2, 3]));
+  assert.deepEqual([...a.read(8, 3)], [1, 2, 3]);
+  a.freePages(a.userVmStart, 1);
+  assert.equal(b.isPageAllocated(0), false);
+  assert.equal(mem2.check(b.userVmStart + 8, 1, false), false, 'unmapped for the other thread\'s engines too');
+  assert.equal(b.allocatedPages, 1);
 });
 
 test('loader: .addr_space.1 globals go at the end of the arena, their lddw at that offset', () => {
