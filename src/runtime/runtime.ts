@@ -179,7 +179,7 @@ export class Runtime implements ProgramHost, SharingHost {
     try {
       rt.sharing.attach(share);
     } catch (e) {
-      rt.vm.dispose();
+      rt.dispose(); // the references it took so far, its stack
       throw e;
     }
     return rt;
