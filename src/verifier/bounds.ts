@@ -1,19 +1,19 @@
-// Scalar bounds: keeping the tnum and the four pairs of bounds consistent
-// (the kernel's reg_bounds_sync) and the ALU transfer functions on scalars
-// (scalar_min_max_* and scalar32_min_max_*). 64-bit bounds are BigInt, 32-bit
-// bounds plain numbers (u32 as 0..2^32-1, s32 as int32).
+// Scalar bounds: the ALU transfer functions on scalars (scalar_min_max_*
+// and scalar32_min_max_*), truncation and sign extension. 64-bit bounds are
+// BigInt, 32-bit bounds plain numbers (u32 as 0..2^32-1, s32 as int32).
+// Keeping the tnum and the four pairs of bounds consistent (the kernel's
+// reg_bounds_sync) is in bounds-sync.ts, re-exported here.
 
 import { regBoundsSync, updateRegBounds } from './bounds-sync.js';
 import {
   RegState, S64_MIN, S64_MAX, S32_MIN, S32_MAX, U32_MAX, markUnknown, mark32Unbounded, mark64Unbounded, markKnown,
 } from './reg-state.js';
 import {
-  U64, type Tnum, tnumAdd, tnumAnd, tnumArshift, tnumCast, tnumClearSubreg, tnumIntersect, tnumIsConst, tnumLshift,
-  tnumMul, tnumOr, tnumRange, tnumRshift, tnumSub, tnumSubreg, tnumSubregIsConst, tnumXor, tnumConst, tnumNeg,
+  U64, type Tnum, tnumAdd, tnumAnd, tnumArshift, tnumCast, tnumIsConst, tnumLshift,
+  tnumMul, tnumOr, tnumRshift, tnumSub, tnumSubreg, tnumSubregIsConst, tnumXor, tnumConst, tnumNeg,
 } from './tnum.js';
 
 const s64 = (x: bigint): bigint => BigInt.asIntN(64, x);
-const u64 = (x: bigint): bigint => BigInt.asUintN(64, x);
 const lo32 = (x: bigint): number => Number(x & 0xffffffffn);
 const s32 = (x: number): number => x | 0;
 const u32 = (x: number): number => x >>> 0;

@@ -11,12 +11,16 @@ import { sectionsEqual } from './critical.js';
 import { RegState, RegType, markUnknown, scalarWithin, sameBounds } from './reg-state.js';
 import { tnumEquals } from './tnum.js';
 import { StackByte, type FuncState, type VerifierState } from './state.js';
-import type { StackLiveness } from './stack-liveness.js';
 
-/** Stack-slot liveness for a comparison: the masks (stack-liveness.ts) and the instruction each frame is at. */
-export interface SlotLiveness {
-  readonly live: StackLiveness;
-  readonly at: (frame: number) => number;
+/**
+ * What may still be read at a prune point, per frame (index = frame
+ * number): the registers, and the 8-byte stack slots as two 32-bit masks
+ * (stack-liveness.ts). The walk fills one of these per visit and reuses it.
+ */
+export interface Liveness {
+  readonly regs: Int32Array;
+  readonly slotsLo: Uint32Array;
+  readonly slotsHi: Uint32Array;
 }
 
 /**
@@ -87,16 +91,20 @@ function regSafe(old: RegState, cur: RegState, ids: IdMap, exact: Exactness): bo
   return ids.check(old.refObjId, cur.refObjId);
 }
 
-function stackSafe(old: FuncState, cur: FuncState, ids: IdMap, exact: Exactness, liveLo = 0xffffffff, liveHi = 0xffffffff): boolean {
+function stackSafe(old: FuncState, cur: FuncState, ids: IdMap, exact: Exactness, liveLo: number, liveHi: number): boolean {
   if (old.sameStack(cur) && !hasIds(old)) return true;
-  for (let i = 0; i < old.bytes.length; i++) {
-    const o = old.bytes[i]!;
-    const c = cur.bytes[i]!;
+  const ob = old.bytes;
+  const cb = cur.bytes;
+  for (let i = 0; i < ob.length; i++) {
+    const o = ob[i]!;
+    const c = cb[i]!;
     // A slot nothing reads again (stack-liveness.ts) cannot matter; iterator slots are always compared.
     if (exact === 'within' && (i & 7) === 0 && !slotBit(liveLo, liveHi, i >> 3) && !slotHas(old, i, StackByte.ITER) && !slotHas(cur, i, StackByte.ITER)) {
       i += 7;
       continue;
     }
+    // Equal plain bytes (invalid, data, zero) agree in every mode; most of a stack is these.
+    if (o === c && o < StackByte.SPILL) continue;
     if (exact !== 'within') {
       if (o !== c) return false;
     } else if (o === StackByte.INVALID) {
@@ -145,12 +153,10 @@ function hasIds(f: FuncState): boolean {
 }
 
 /**
- * Is the current state covered by the old one? `live(frameIndex)` gives the
- * registers live in that frame at this point; `slots` (when given) which
- * 8-byte stack slots may still be read: those of `slots.live` at the
- * instruction `slots.at(frameIndex)`.
+ * Is the current state covered by the old one? `live` says which registers
+ * and stack slots each frame may still read ('within' ignores the others).
  */
-export function statesEqual(old: VerifierState, cur: VerifierState, live: (frame: number) => number, exact: Exactness, slots?: SlotLiveness): boolean {
+export function statesEqual(old: VerifierState, cur: VerifierState, live: Liveness, exact: Exactness): boolean {
   if (old.frames.length !== cur.frames.length) return false;
   if (old.refs.length !== cur.refs.length) return false;
   const ids = sharedIds.reset();
@@ -160,7 +166,7 @@ export function statesEqual(old: VerifierState, cur: VerifierState, live: (frame
     if (fo.callsite !== fc.callsite) return false;
     // Fewer callbacks entered from the current call may still enter more (the kernel's func_states_equal).
     if (fo.callbackDepth > fc.callbackDepth) return false;
-    const mask = exact === 'within' ? live(f) : 0x7ff;
+    const mask = exact === 'within' ? live.regs[f]! : 0x7ff;
     // Scalars first: they are what usually differs (a loop counter), and the
     // verdict does not depend on the order (the id map is a bijection either way).
     for (let r = 0; r < 11; r++) {
@@ -169,8 +175,7 @@ export function statesEqual(old: VerifierState, cur: VerifierState, live: (frame
     for (let r = 0; r < 11; r++) {
       if (mask & (1 << r) && fo.regs[r]!.type !== RegType.SCALAR && !regSafe(fo.regs[r]!, fc.regs[r]!, ids, exact)) return false;
     }
-    const at = slots ? slots.at(f) : -1;
-    if (!stackSafe(fo, fc, ids, exact, slots ? slots.live.lo[at] : undefined, slots ? slots.live.hi[at] : undefined)) return false;
+    if (!stackSafe(fo, fc, ids, exact, live.slotsLo[f]!, live.slotsHi[f]!)) return false;
   }
   for (let i = 0; i < old.refs.length; i++) if (!ids.check(old.refs[i]!.id, cur.refs[i]!.id)) return false;
   return sectionsEqual(old, cur, ids);

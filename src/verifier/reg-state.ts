@@ -5,7 +5,7 @@
 // range propagation, references).
 
 import {
-  TNUM_UNKNOWN, type Tnum, tnumConst, tnumEquals, tnumIsConst, tnumIn, tnumIsUnknown, tnumString, U64, U32,
+  TNUM_UNKNOWN, type Tnum, tnumEquals, tnumIsConst, tnumIn, tnumIsUnknown, tnumString, U64, U32, HALF_LO,
 } from './tnum.js';
 import { btfTypeRef } from './kfuncs-types.js';
 
@@ -197,13 +197,19 @@ export function markUnknown(r: RegState): void {
   markUnbounded(r);
 }
 
+const knownWide = new BigUint64Array(1);
+const knownSigned = new BigInt64Array(knownWide.buffer);
+const knownHalf = new Uint32Array(knownWide.buffer);
+
 /** Set all bounds to the constant v (taken modulo 2^64). */
 export function markKnown(r: RegState, v: bigint): void {
-  const u = BigInt.asUintN(64, v);
-  r.varOff = tnumConst(u);
-  r.smin = r.smax = BigInt.asIntN(64, u);
+  // (Through a typed-array scratch: the common constants need no new BigInt at all.)
+  knownWide[0] = v;
+  const u = v >= 0n && v <= U64 ? v : knownWide[0]!;
+  r.varOff = { value: u, mask: 0n };
   r.umin = r.umax = u;
-  const lo = Number(u & U32);
+  r.smin = r.smax = u <= S64_MAX ? u : knownSigned[0]!;
+  const lo = knownHalf[HALF_LO]!;
   r.u32min = r.u32max = lo;
   r.s32min = r.s32max = lo | 0;
 }

@@ -6,7 +6,7 @@
 // per-instruction rules are in step-data.ts (ALU, loads, stores, lddw,
 // LD_ABS), step-jump.ts (jumps) and step-call.ts (calls and exits).
 
-import { STACK_SIZE } from '../isa/fields.js';
+import { MAX_CALL_FRAMES, STACK_SIZE } from '../isa/fields.js';
 import { INSNS, Shape } from '../isa/table.js';
 import { PseudoLd } from '../isa/fields.js';
 import { Reject, type Env, type LineInfo } from './env.js';
@@ -16,7 +16,7 @@ import { FuncState, type VerifierState } from './state.js';
 import { RegType, RegFlag, markPointer, markUnknown } from './reg-state.js';
 import { kernelInsnLine } from './log.js';
 import { stateLine } from './log-state.js';
-import { statesEqual, Checkpoint, finishBranch, type SlotLiveness } from './prune.js';
+import { statesEqual, Checkpoint, finishBranch, type Liveness } from './prune.js';
 import { stackLiveness, type StackLiveness } from './stack-liveness.js';
 import { histEntry, markAllImprecise, propagatePrecision } from './precision.js';
 import { stepAlu, stepAtomic, stepLddw, stepLdAbs, stepLoad, stepStore } from './step-data.js';
@@ -186,12 +186,31 @@ export class Walk {
   }
 
   private stackLive: StackLiveness | undefined;
+  private readonly live: Liveness = {
+    regs: new Int32Array(MAX_CALL_FRAMES),
+    slotsLo: new Uint32Array(MAX_CALL_FRAMES),
+    slotsHi: new Uint32Array(MAX_CALL_FRAMES),
+  };
 
-  /** Stack slots still read in frame f: at `insn` for the current frame, at its call for a caller. */
-  private slotLive(insn: number): SlotLiveness {
-    const live = (this.stackLive ??= stackLiveness(this.env.prog, this.cfg));
+  /**
+   * What each frame may still read at `insn`: the current frame from here, a
+   * caller from where it resumes after its call (registers r6..r9 only; its
+   * stack slots as at the call).
+   */
+  private liveAt(insn: number): Liveness {
+    const cfg = this.cfg;
+    const slots = (this.stackLive ??= stackLiveness(this.env.prog, cfg));
     const frames = this.env.state.frames;
-    return { live, at: (f) => (f === frames.length - 1 ? insn : frames[f + 1]!.callsite) };
+    const top = frames.length - 1;
+    const live = this.live;
+    for (let f = 0; f <= top; f++) {
+      const callsite = f === top ? -1 : frames[f + 1]!.callsite;
+      live.regs[f] = (f === top ? cfg.liveIn[insn]! : (cfg.liveIn[callsite + 1] ?? 0) & 0x7c0) | (1 << 10);
+      const at = f === top ? insn : callsite;
+      live.slotsLo[f] = slots.lo[at]!;
+      live.slotsHi[f] = slots.hi[at]!;
+    }
+    return live;
   }
 
   /** Pruning: is the current state covered by one proven safe here? An exact match with a state still being explored is a loop. */
@@ -199,8 +218,7 @@ export class Walk {
     const env = this.env;
     const insn = this.insn;
     const list = (this.explored[insn] ??= []);
-    const live = frameLive(env, this.cfg, insn);
-    const slots = this.slotLive(insn);
+    const live = this.liveAt(insn);
     // Like the kernel, store a new state only every few jumps and instructions.
     const cur = env.state;
     const force = this.cfg.forceCheckpoint[insn] === 1;
@@ -229,7 +247,7 @@ export class Walk {
           statesEqual(old.state, cur, live, 'exact')) {
           throw new Reject(`infinite loop detected at insn ${insn}`);
         }
-      } else if (statesEqual(old.state, cur, live, 'within', slots)) {
+      } else if (statesEqual(old.state, cur, live, 'within')) {
         return this.hit(old);
       }
       if (addNew) old.miss++;
@@ -398,16 +416,6 @@ function entryFrame(env: Env, entry: number, globalFn: FuncSig | undefined): Fun
     else throw new Reject(a.why);
   });
   return f0;
-}
-
-/** Registers live in frame f at `insn`: the current frame's from liveness, a caller's as it resumes after its call. */
-function frameLive(env: Env, cfg: Cfg, insn: number): (f: number) => number {
-  return (f: number): number => {
-    const frames = env.state.frames;
-    if (f === frames.length - 1) return cfg.liveIn[insn]! | (1 << 10);
-    const resume = frames[f + 1]!.callsite + 1;
-    return ((cfg.liveIn[resume] ?? 0) & 0x7c0) | (1 << 10);
-  };
 }
 
 /** Deepest sum of frame sizes along any call chain; each frame rounds up to 32 bytes like the kernel. */
