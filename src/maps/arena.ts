@@ -22,7 +22,7 @@
 
 import type { Program } from '../isa/decode.js';
 import type { Region } from '../vm/memory.js';
-import { markArenaAccesses } from '../vm/arena-access.js';
+import { markArenaEntries } from '../vm/arena-access.js';
 import { BpfMap, type MapHost } from './base.js';
 import { Desc } from './descriptor.js';
 import { lockWord, unlockWord } from './lock.js';
@@ -260,9 +260,6 @@ export class ArenaMap extends BpfMap {
   }
 }
 
-/** Callback entries (runtime/relocate.ts callbackTrampoline) run the program behind two slots of their own. */
-const TRAMPOLINE_SLOTS = 2;
-
 /**
  * After verification: tell the engines where the program's arena is and
  * which of its instructions go through it (the verifier's marks, by the
@@ -273,10 +270,5 @@ export function markArenaProgram(arena: { readonly map: number; readonly marks: 
   if (arena === undefined) return;
   const a = maps[arena.map];
   if (!(a instanceof ArenaMap)) return;
-  markArenaAccesses(code, { start: a.region.start, size: a.size, marks: arena.marks });
-  for (const c of callbacks) {
-    const marks = new Uint8Array(c.length);
-    marks.set(arena.marks.subarray(0, c.length - TRAMPOLINE_SLOTS), TRAMPOLINE_SLOTS);
-    markArenaAccesses(c, { start: a.region.start, size: a.size, marks });
-  }
+  markArenaEntries(code, { start: a.region.start, size: a.size, marks: arena.marks }, callbacks);
 }

@@ -39,6 +39,7 @@ import { decodeProgram, type Program } from '../isa/decode.js';
 import type { BpfMap, MapHandle } from '../maps/base.js';
 import type { MapTable } from '../maps/table.js';
 import { isTrusted, trustProgram } from '../vm/engines.js';
+import { arenaAccessOf, markArenaEntries, type ArenaAccess } from '../vm/arena-access.js';
 import type { MemoryShare, Region, RuntimeMemory } from '../vm/memory.js';
 import { ShareError } from './errors.js';
 import { BpfProgram, type ProgramHost } from './program.js';
@@ -85,6 +86,8 @@ interface ProgramRecord {
   trusted: boolean;
   callbacks: number[];
   maps: number[];
+  /** Its arena accesses (src/vm/arena-access.ts): the engines of every thread must confine them. */
+  arena?: ArenaAccess;
 }
 
 const MAP_CLOSED = 1;
@@ -250,6 +253,8 @@ export class RuntimeSharing {
       callbacks: [...p.callbacks.keys()],
       maps: p.maps.map((m) => m.id),
     };
+    const arena = arenaAccessOf(p.code);
+    if (arena !== undefined) rec.arena = arena;
     reg.append(RecordKind.PROGRAM, p.id, encodeShared(rec));
     this.ownPrograms.add(p.id);
   }
@@ -269,6 +274,7 @@ export class RuntimeSharing {
       trustProgram(code);
       for (const c of callbacks.values()) trustProgram(c);
     }
+    if (rec.arena !== undefined) markArenaEntries(code, rec.arena, callbacks.values());
     const prog = new BpfProgram(this.host, rec.id, rec.spec, rec.insns, code, rec.verdict, callbacks, maps);
     for (const m of maps) m.hold();
     return prog;

@@ -45,6 +45,22 @@ export function markArenaAccesses(prog: Program, access: ArenaAccess): Program {
   return prog;
 }
 
+/**
+ * Mark a program and its callback entries: each entry is the program behind
+ * a few slots of its own (runtime/relocate.ts callbackTrampoline), so its
+ * marks are the program's shifted by the difference in length.
+ */
+export function markArenaEntries(prog: Program, access: ArenaAccess, callbacks: Iterable<Program>): void {
+  markArenaAccesses(prog, access);
+  for (const c of callbacks) {
+    const shift = c.length - prog.length;
+    if (shift < 0) throw new UsageError(`arena marks: callback entry of ${c.length} slots is shorter than its program (${prog.length})`);
+    const marks = new Uint8Array(c.length);
+    marks.set(access.marks, shift);
+    markArenaAccesses(c, { start: access.start, size: access.size, marks });
+  }
+}
+
 /** The arena facts of a program, if it has an arena. */
 export function arenaAccessOf(prog: Program): ArenaAccess | undefined {
   return arenas.get(prog);

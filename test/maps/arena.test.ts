@@ -19,6 +19,7 @@ import { E2BIG, EFAULT, EINVAL, ENOMEM, ERANGE } from '../../src/maps/errno.js';
 import { Runtime } from '../../src/runtime/index.js';
 import { MapTable } from '../../src/maps/table.js';
 import { RuntimeMemory } from '../../src/vm/memory.js';
+import { arenaAccessOf } from '../../src/vm/arena-access.js';
 import { loadObject } from '../../src/elf/index.js';
 import { FIXTURES } from '../paths.js';
 
@@ -117,6 +118,19 @@ test('arena: another thread attaches to the same pages and page table (MapTable.
   assert.equal(b.isPageAllocated(0), false);
   assert.equal(mem2.check(b.userVmStart + 8, 1, false), false, 'unmapped for the other thread\'s engines too');
   assert.equal(b.allocatedPages, 1);
+});
+
+test('a worker-style attached runtime confines the arena programs it rebuilds (their marks travel with them)', () => {
+  const rt = new Runtime({ engine: 'jit-verified' });
+  const coll = rt.loadObject(readFileSync(join(DIR, 'confine.o')));
+  const mine = coll.programs.get('escape')!;
+  const w = Runtime.attach(rt.share());
+  const theirs = w.program(mine.id)!;
+  assert.ok(theirs !== undefined && theirs !== mine);
+  assert.deepEqual(arenaAccessOf(theirs.code)?.marks, arenaAccessOf(mine.code)?.marks);
+  assert.equal(theirs.testRun({}).retval, 0, 'on jit-verified in the attached runtime');
+  w.dispose();
+  rt.dispose();
 });
 
 test('loader: .addr_space.1 globals go at the end of the arena, their lddw at that offset', () => {
