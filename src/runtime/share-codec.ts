@@ -1,8 +1,10 @@
 // Plain data (what a map handle or a program record is: numbers, strings,
-// arrays, objects and Uint8Arrays) to bytes and back, for the share
-// registry (share-registry.ts), which lives in the shared memory where
-// postMessage cannot reach. The bytes are a JSON text in which each
-// Uint8Array is replaced by {"$bytes": n}, followed by the arrays themselves:
+// arrays, objects, Uint8Arrays and bigints, such as a CO-RE relocation's
+// patched value) to bytes and back, for the share registry
+// (share-registry.ts), which lives in the shared memory where postMessage
+// cannot reach. The bytes are a JSON text in which each Uint8Array is
+// replaced by {"$bytes": n} and each bigint by {"$bigint": "decimal"},
+// followed by the arrays themselves:
 //
 //   u32 json_len | json (UTF-8) | u32 count | count x (u32 len | bytes)
 //
@@ -12,6 +14,7 @@
 import { UsageError } from '../internal/errors.js';
 
 const BLOB = '$bytes';
+const BIG = '$bigint';
 
 /** Encode plain data; functions, class instances other than Uint8Array and cycles are refused by JSON itself. */
 export function encodeShared(value: unknown): Uint8Array {
@@ -21,6 +24,7 @@ export function encodeShared(value: unknown): Uint8Array {
       blobs.push(v);
       return { [BLOB]: blobs.length - 1 };
     }
+    if (typeof v === 'bigint') return { [BIG]: v.toString() };
     return v;
   });
   const text = new TextEncoder().encode(json);
@@ -76,6 +80,11 @@ function restore(v: unknown, blobs: readonly Uint8Array[], bad: (why: string) =>
     return v;
   }
   const o = v as Record<string, unknown>;
+  const big = o[BIG];
+  if (typeof big === 'string') {
+    if (!/^-?\d+$/.test(big)) throw bad(`bad bigint ${JSON.stringify(big)}`);
+    return BigInt(big);
+  }
   const ref = o[BLOB];
   if (ref !== undefined) {
     const b = typeof ref === 'number' ? blobs[ref] : undefined;

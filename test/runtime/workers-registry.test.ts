@@ -11,11 +11,12 @@ import { ShareError } from '../../src/runtime/errors.js';
 import { decodeShared, encodeShared } from '../../src/runtime/share-codec.js';
 import { UsageError } from '../../src/internal/errors.js';
 import { objectSpec } from './spec-builder.js';
+import { taskTarget } from '../btf/core-target.js';
 
 const u32 = (v: number): Uint8Array => Uint8Array.of(v, v >>> 8, v >>> 16, v >>> 24);
 
-test('codec: plain data with byte arrays round-trips; a truncated record is a UsageError', () => {
-  const v = { a: 1, s: 'x', list: [Uint8Array.of(1, 2, 3), { inner: new Uint8Array(0) }], none: null };
+test('codec: plain data with byte arrays and bigints (CO-RE results) round-trips; a truncated record is a UsageError', () => {
+  const v = { a: 1, s: 'x', list: [Uint8Array.of(1, 2, 3), { inner: new Uint8Array(0) }], none: null, patched: [-(2n ** 63n), 2n ** 64n - 1n] };
   const bytes = encodeShared(v);
   assert.deepEqual(decodeShared(bytes, 't'), v);
   for (const cut of [3, 10, bytes.length - 1]) assert.throws(() => decodeShared(bytes.subarray(0, cut), 'rec'), (e: unknown) => e instanceof UsageError && /rec: malformed/.test(e.message));
@@ -92,6 +93,21 @@ test('attach: a program far bigger than an inline registry record (examples/big.
     assert.deepEqual(mine.spec.lineInfo, p.spec.lineInfo);
     assert.equal(mine.verifierLog, undefined, 'loaded without verification: it stays so');
   }
+  a.dispose();
+  rt.dispose();
+});
+
+test('attach: CO-RE-relocated programs travel (their relocation results hold bigints), with their verdict', () => {
+  const file = fileURLToPath(new URL('../../../test/fixtures/objects/core/core_task.o', import.meta.url));
+  const rt = new Runtime();
+  const c = rt.loadObject(new Uint8Array(readFileSync(file)), { file, programs: ['core_kinds'], coreTarget: taskTarget() });
+  const p = c.program('core_kinds');
+  assert.ok(p.spec.coreRelos.some((r) => typeof r.result?.value === 'bigint'));
+  const a = Runtime.attach(rt.share());
+  const mine = a.programNamed('core_kinds');
+  assert.deepEqual(mine.insns, p.insns);
+  assert.deepEqual(mine.spec.coreRelos, p.spec.coreRelos);
+  assert.ok(mine.verifierLog !== undefined);
   a.dispose();
   rt.dispose();
 });
