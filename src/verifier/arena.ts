@@ -24,10 +24,8 @@ import { INSNS, Shape } from '../isa/table.js';
 import type { Program } from '../isa/decode.js';
 import { reject, type Env, type MapInfo } from './env.js';
 import { RegType, markUnknown, type RegState } from './reg-state.js';
-import { ArenaMark } from '../vm/arena-access.js';
-
 // (what the marks make the engines do: src/vm/arena-access.ts)
-export { ArenaMark };
+import { ArenaMark } from '../vm/arena-access.js';
 
 /** The program's arena: which of its maps, and the marks the walk leaves for the engines. */
 export interface ArenaInfo {
@@ -39,7 +37,7 @@ export interface ArenaInfo {
 
 const ARENA = BPF_MAP_TYPE['arena']!;
 
-
+/** Is this map an arena (BPF_MAP_TYPE_ARENA)? */
 export function isArenaMap(m: MapInfo | undefined): boolean {
   return m !== undefined && m.type === ARENA;
 }
