@@ -17,6 +17,8 @@ export { ClassicFilter, SeccompFilter, compileClassic } from './classic-filter.j
 export type { ClassicFilterOptions, PacketMeta, SeccompData } from './classic-filter.js';
 export { scanCapture } from './scan-capture.js';
 export type { ScanOptions, ScanResult, AcceptedPacket, ProgramSource } from './scan-capture.js';
+export { scanCaptureSplit } from './scan-split.js';
+export type { SplitOptions, SplitResult, WorkerEntry } from './scan-split.js';
 export { disassembleTranslation } from './disasm-translation.js';
 export { SECCOMP_RET, SECCOMP_RET_ACTION_FULL, SECCOMP_RET_DATA, AUDIT_ARCH, describeSeccompAction } from './seccomp.js';
 // The tcpdump filter-expression compiler (expression -> classic program).
