@@ -13,7 +13,7 @@ export { TestRunError } from './progtypes/index.js';
 export type { TestRunOptions, TestRunResult } from './progtypes/index.js';
 
 // Maps
-export { BpfMap, MapTable, MapError, RingBufMap, PerfEventArrayMap, ProgArrayMap } from './maps/index.js';
+export { BpfMap, MapTable, MapError, RingBufMap, PerfEventArrayMap, ProgArrayMap, ArenaMap } from './maps/index.js';
 export type { BatchResult, PerfRecord } from './maps/index.js';
 
 // Objects, BTF, instructions

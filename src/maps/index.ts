@@ -16,6 +16,8 @@ export type { PerfRecord } from './perf-event-array.js';
 export { ProgArrayMap, MAX_TAIL_CALL_CNT } from './prog-array.js';
 export type { ProgramResolver } from './prog-array.js';
 export { ArrayOfMaps, HashOfMaps } from './map-in-map.js';
+export { ArenaMap } from './arena.js';
+export { ARENA_PAGE_SIZE, BPF_F_SEGV_ON_FAULT, BPF_F_NO_USER_CONV, arenaBytes, arenaGlobalsOffset } from './arena-layout.js';
 export { Desc, DESC_MAGIC, DESC_SIZE } from './descriptor.js';
 export { hash32 } from './hash-layout.js';
 export * from './spec.js';

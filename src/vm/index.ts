@@ -4,6 +4,8 @@ export type { Vm, VmOptions, RunOptions } from './vm.js';
 export { Interpreter } from './interpreter.js';
 export type { PacketSource } from './interpreter.js';
 export { registerEngine, engineFactory, hasEngine, engineNames, trustProgram, isTrusted } from './engines.js';
+export { ArenaMark, markArenaAccesses, markArenaEntries, arenaAccessOf } from './arena-access.js';
+export type { ArenaAccess } from './arena-access.js';
 export type { EngineFactory, RegisterOptions } from './engines.js';
 export { RuntimeMemory, Perm, GRANULE, NULL_GUARD, SHADOW_BASE, PAGE } from './memory.js';
 export type { Region, RegionKind, AllocOptions, MemoryOptions } from './memory.js';
