@@ -196,8 +196,12 @@ export class RuntimeSharing {
         const rec = decodeShared<ProgramRecord>(r.body, `program ${r.key}`);
         // this thread's own programs, even those it has closed since, are never copied back in
         if (!this.ownPrograms.has(rec.id) && !this.host.hasProgram(rec.id)) {
-          this.host.addProgram(this.programFrom(rec));
-          learned = true;
+          const prog = this.programFrom(rec);
+          // a program whose maps are gone was unloaded where it was made: there is nothing to run
+          if (prog !== undefined) {
+            this.host.addProgram(prog);
+            learned = true;
+          }
         }
       }
       this.cursor = r.end;
@@ -265,12 +269,14 @@ export class RuntimeSharing {
   /** Ids of the programs this thread loaded and published. */
   private readonly ownPrograms = new Set<number>();
 
-  private programFrom(rec: ProgramRecord): BpfProgram {
-    const maps = rec.maps.map((id) => {
+  /** This thread's copy of a published program; undefined when a map it uses was closed (the program was unloaded). */
+  private programFrom(rec: ProgramRecord): BpfProgram | undefined {
+    const maps: BpfMap[] = [];
+    for (const id of rec.maps) {
       const m = this.host.maps.byIdLocal(id);
-      if (m === undefined) throw new ShareError(`program ${rec.spec.name} (id ${rec.id}) uses map id ${id}, which was closed or never published`);
-      return m;
-    });
+      if (m === undefined) return undefined;
+      maps.push(m);
+    }
     const code = decodeProgram(rec.insns);
     const callbacks = new Map<number, Program>(rec.callbacks.map((t) => [t, decodeProgram(callbackTrampoline(rec.insns, t))]));
     if (rec.trusted) {

@@ -112,3 +112,21 @@ test('attach: CO-RE-relocated programs travel (their relocation results hold big
   a.dispose();
   rt.dispose();
 });
+
+test('attach: a program unloaded (with its maps) before a thread attached is skipped, and what came after still arrives', () => {
+  const rt = new Runtime();
+  rt.share(); // the registry exists from here on: the object below is published
+  const spec = objectSpec([{ name: 'gone', type: 'raw_tracepoint', maps: [[0, 0]], asm: `r1 = 0 ll
+      r0 = 0
+      exit` }], [{ name: 'm', type: 'array', keySize: 4, valueSize: 4, maxEntries: 1 }]);
+  const coll = rt.loadObject(spec, { verify: false });
+  const id = coll.program('gone').id;
+  coll.close();
+  rt.maps.create({ name: 'after', type: 'hash', keySize: 4, valueSize: 4, maxEntries: 2 });
+  const a = Runtime.attach(rt.share());
+  assert.equal(a.program(id), undefined);
+  assert.throws(() => a.map('m'), ShareError);
+  assert.equal(a.map('after').name, 'after');
+  a.dispose();
+  rt.dispose();
+});
