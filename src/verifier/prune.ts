@@ -93,17 +93,37 @@ function regSafe(old: RegState, cur: RegState, ids: IdMap, exact: Exactness): bo
 
 function stackSafe(old: FuncState, cur: FuncState, ids: IdMap, exact: Exactness, liveLo: number, liveHi: number): boolean {
   if (old.sameStack(cur) && !hasIds(old)) return true;
+  const ow = old.words;
+  const cw = cur.words;
+  const within = exact === 'within';
+  for (let s = 0; s < ow.length >> 1; s++) {
+    const o0 = ow[2 * s]!, o1 = ow[2 * s + 1]!, c0 = cw[2 * s]!, c1 = cw[2 * s + 1]!;
+    // A slot nothing reads again (stack-liveness.ts) cannot matter; iterator slots are always compared.
+    if (within && !slotBit(liveLo, liveHi, s) && ((o0 | o1 | c0 | c1) & BIT2) === 0) continue;
+    // Equal slots of plain bytes (invalid, data, zero) agree in every mode; most of a stack is these.
+    if (o0 === c0 && o1 === c1 && !special(o0) && !special(o1)) continue;
+    if (!slotSafe(old, cur, s, ids, exact)) return false;
+  }
+  return true;
+}
+
+// Slot bytes are read four to a word. StackByte values are 0..4: SPILL (3) is
+// the only one with bits 0 and 1 set, ITER (4) the only one with bit 2 (any
+// larger value also has one of these, and so is compared byte by byte).
+const BIT2 = 0x04040404;
+
+/** Does a word hold a SPILL or ITER byte (or anything beyond plain bytes)? */
+function special(w: number): boolean {
+  return ((w & (w >>> 1) & 0x01010101) | (w & BIT2)) !== 0;
+}
+
+/** One 8-byte slot, byte by byte. */
+function slotSafe(old: FuncState, cur: FuncState, slot: number, ids: IdMap, exact: Exactness): boolean {
   const ob = old.bytes;
   const cb = cur.bytes;
-  for (let i = 0; i < ob.length; i++) {
+  for (let i = slot * 8; i < slot * 8 + 8; i++) {
     const o = ob[i]!;
     const c = cb[i]!;
-    // A slot nothing reads again (stack-liveness.ts) cannot matter; iterator slots are always compared.
-    if (exact === 'within' && (i & 7) === 0 && !slotBit(liveLo, liveHi, i >> 3) && !slotHas(old, i, StackByte.ITER) && !slotHas(cur, i, StackByte.ITER)) {
-      i += 7;
-      continue;
-    }
-    // Equal plain bytes (invalid, data, zero) agree in every mode; most of a stack is these.
     if (o === c && o < StackByte.SPILL) continue;
     if (exact !== 'within') {
       if (o !== c) return false;
@@ -111,17 +131,17 @@ function stackSafe(old: FuncState, cur: FuncState, ids: IdMap, exact: Exactness,
       continue;
     } else if (o === StackByte.MISC) {
       if (c === StackByte.MISC || c === StackByte.ZERO) continue;
-      if (c === StackByte.SPILL && cur.spilled[i >> 3]?.type === RegType.SCALAR) continue;
+      if (c === StackByte.SPILL && cur.spilled[slot]?.type === RegType.SCALAR) continue;
       return false;
     } else if (o !== c) {
       return false;
     }
     if (o === StackByte.SPILL && (i & 7) === 0) {
-      const so = old.spilled[i >> 3];
-      const sc = cur.spilled[i >> 3];
+      const so = old.spilled[slot];
+      const sc = cur.spilled[slot];
       if (!so || !sc || !regSafe(so, sc, ids, exact)) return false;
     }
-    if (o === StackByte.ITER && (i & 7) === 0 && !iterSafe(old.spilled[i >> 3], cur.spilled[i >> 3], ids, exact)) return false;
+    if (o === StackByte.ITER && (i & 7) === 0 && !iterSafe(old.spilled[slot], cur.spilled[slot], ids, exact)) return false;
   }
   return true;
 }
@@ -139,11 +159,6 @@ function iterSafe(o: RegState | null | undefined, c: RegState | null | undefined
 
 function slotBit(lo: number, hi: number, slot: number): boolean {
   return ((slot < 32 ? lo >>> slot : hi >>> (slot - 32)) & 1) === 1;
-}
-
-function slotHas(f: FuncState, start: number, b: StackByte): boolean {
-  for (let k = start; k < start + 8 && k < f.bytes.length; k++) if (f.bytes[k] === b) return true;
-  return false;
 }
 
 /** Spills with ids must still go through the id map, even when the stacks are shared. */

@@ -20,6 +20,10 @@ export const NUM_REGS = 11;
 export const SLOTS = STACK_SIZE / 8;
 
 const EMPTY_BYTES = new Uint8Array(0);
+
+function wordsOf(bytes: Uint8Array): Uint32Array {
+  return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >> 2);
+}
 const EMPTY_SPILLS: (RegState | null)[] = [];
 
 export class FuncState {
@@ -28,6 +32,8 @@ export class FuncState {
   // Byte types and spills are copied separately: most stores change bytes
   // only, and copying the spills means cloning every spilled register.
   private _bytes: Uint8Array;
+  /** The same bytes as 128 little words (for comparing 8-byte slots two words at a time, prune.ts). */
+  private _words: Uint32Array;
   private _spilled: (RegState | null)[];
   private bytesShared = false;
   private spillsShared = false;
@@ -50,6 +56,7 @@ export class FuncState {
     for (let i = 0; i < NUM_REGS; i++) this.regs.push(new RegState());
     // Clones take their stack from the original (copy-on-write), so only fresh frames allocate one.
     this._bytes = init ? new Uint8Array(STACK_SIZE) : EMPTY_BYTES;
+    this._words = wordsOf(this._bytes);
     this._spilled = init ? new Array<RegState | null>(SLOTS).fill(null) : EMPTY_SPILLS;
     if (init) {
       for (const r of this.regs) markNotInit(r);
@@ -61,6 +68,11 @@ export class FuncState {
     return this._bytes;
   }
 
+  /** The byte types as 32-bit words, slot s = words 2s and 2s+1 (read only). */
+  get words(): Uint32Array {
+    return this._words;
+  }
+
   /** Spilled register per 8-byte slot (slot 0 = fp-512), valid where the slot's bytes are SPILL (read only). */
   get spilled(): readonly (RegState | null)[] {
     return this._spilled;
@@ -70,6 +82,7 @@ export class FuncState {
   wbytes(): Uint8Array {
     if (this.bytesShared) {
       this._bytes = this._bytes.slice();
+      this._words = wordsOf(this._bytes);
       this.bytesShared = false;
     }
     return this._bytes;
@@ -93,6 +106,7 @@ export class FuncState {
     const f = new FuncState(false);
     for (let i = 0; i < NUM_REGS; i++) f.regs[i]!.copyFrom(this.regs[i]!);
     f._bytes = this._bytes;
+    f._words = this._words;
     f._spilled = this._spilled;
     f.bytesShared = f.spillsShared = true;
     this.bytesShared = this.spillsShared = true;
@@ -113,6 +127,14 @@ export class FuncState {
     fp.frameno = this.frameno;
   }
 }
+
+/** A saved IRQ state (critical.ts). States share the list until one changes it (a new array then). */
+export interface IrqState {
+  readonly id: number;
+  readonly insn: number;
+}
+
+const NO_IRQS: readonly IrqState[] = [];
 
 export interface Reference {
   id: number;
@@ -137,6 +159,8 @@ export class VerifierState {
   rcuLock = false;
   /** bpf_preempt_disable() calls not yet matched by bpf_preempt_enable() (active_preempt_locks). */
   preemptLocks = 0;
+  /** bpf_local_irq_save() states not yet restored, innermost last: id and instruction (the kernel's REF_TYPE_IRQ, active_irq_id). */
+  irqs: IrqState[] = NO_IRQS;
 
   get cur(): FuncState {
     return this.frames[this.frames.length - 1]!;
@@ -152,6 +176,7 @@ export class VerifierState {
     s.lockId = this.lockId;
     s.rcuLock = this.rcuLock;
     s.preemptLocks = this.preemptLocks;
+    s.irqs = this.irqs;
     return s;
   }
 
