@@ -200,6 +200,8 @@ export class Runtime implements ProgramHost, SharingHost {
       return undefined;
     };
     const p = find() ?? (this.sharing.sync() ? find() : undefined);
+    const why = p === undefined ? this.sharing.whyNoProgram(name) : undefined;
+    if (why !== undefined) throw new ShareError(`program '${name}' is not available in this thread: ${why}`);
     if (p === undefined) throw new UsageError(`no program '${name}' in this runtime (have: ${this.loadedPrograms().map((x) => x.name).join(', ') || 'none'})`);
     return p;
   }

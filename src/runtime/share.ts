@@ -39,6 +39,7 @@ import type { ProgramSpec } from '../elf/spec.js';
 import { decodeProgram, type Program } from '../isa/decode.js';
 import type { BpfMap, MapHandle } from '../maps/base.js';
 import type { MapTable } from '../maps/table.js';
+import { mapTypeRow } from '../maps/types.js';
 import { isTrusted, trustProgram } from '../vm/engines.js';
 import { arenaAccessOf, markArenaEntries, type ArenaAccess } from '../vm/arena-access.js';
 import type { MemoryShare, Region, RuntimeMemory } from '../vm/memory.js';
@@ -110,8 +111,11 @@ export class RuntimeSharing {
   private readonly host: SharingHost;
   private registry: ShareRegistry | undefined;
   private cursor = 0;
-  /** Maps the creator closed before this thread attached to them: name -> id. */
-  private readonly closedMaps = new Map<string, number>();
+  /** Maps and programs other threads published that this thread cannot have: name -> why. */
+  private readonly unavailableMaps = new Map<string, string>();
+  private readonly unavailablePrograms = new Map<string, string>();
+  /** Ids of the maps seen in the registry, by name (to name a program's missing map). */
+  private readonly mapIds = new Map<string, number>();
 
   constructor(host: SharingHost) {
     this.host = host;
@@ -197,10 +201,11 @@ export class RuntimeSharing {
         // this thread's own programs, even those it has closed since, are never copied back in
         if (!this.ownPrograms.has(rec.id) && !this.host.hasProgram(rec.id)) {
           const prog = this.programFrom(rec);
-          // a program whose maps are gone was unloaded where it was made: there is nothing to run
-          if (prog !== undefined) {
+          if (prog instanceof BpfProgram) {
             this.host.addProgram(prog);
             learned = true;
+          } else {
+            this.unavailablePrograms.set(rec.spec.name, prog);
           }
         }
       }
@@ -211,11 +216,18 @@ export class RuntimeSharing {
 
   private applyMap(reg: ShareRegistry, off: number, id: number, body: Uint8Array): boolean {
     const rec = decodeShared<MapRecord>(body, `map ${id}`);
+    const name = rec.handle.spec.name;
+    this.mapIds.set(name, id);
     if (reg.state(off) === MAP_CLOSED) {
-      this.closedMaps.set(rec.handle.spec.name, id);
+      this.unavailableMaps.set(name, 'was closed by the runtime that created it');
       return false;
     }
     if (this.host.maps.byIdLocal(id) !== undefined) return false;
+    // devmaps, cgroup/sk storage, stack traces: their state is JS objects in the creating thread
+    if (mapTypeRow(rec.handle.spec.typeName)?.shared !== true) {
+      this.unavailableMaps.set(name, `is a ${rec.handle.spec.typeName} map, whose state is outside the shared memory: only the thread that created it can use it`);
+      return false;
+    }
     this.host.mem.learn(rec.regions);
     this.host.maps.adopt(rec.handle);
     return true;
@@ -225,7 +237,8 @@ export class RuntimeSharing {
   sharedMap(name: string): BpfMap {
     const m = this.host.maps.byName(name);
     if (m !== undefined) return m;
-    if (this.closedMaps.has(name)) throw new ShareError(`map '${name}' was closed by the runtime that created it`);
+    const why = this.unavailableMaps.get(name);
+    if (why !== undefined) throw new ShareError(`map '${name}' ${why}`);
     throw new ShareError(`no map '${name}' in the shared runtime (only the thread that created the memory creates maps)`);
   }
 
@@ -269,12 +282,24 @@ export class RuntimeSharing {
   /** Ids of the programs this thread loaded and published. */
   private readonly ownPrograms = new Set<number>();
 
-  /** This thread's copy of a published program; undefined when a map it uses was closed (the program was unloaded). */
-  private programFrom(rec: ProgramRecord): BpfProgram | undefined {
+  /** Why a program another thread published is not here, if it is not (programNamed's error). */
+  whyNoProgram(name: string): string | undefined {
+    return this.unavailablePrograms.get(name);
+  }
+
+  /**
+   * This thread's copy of a published program, or why there is none: a map it
+   * uses was closed (the program was unloaded where it was made) or cannot be
+   * used from this thread.
+   */
+  private programFrom(rec: ProgramRecord): BpfProgram | string {
     const maps: BpfMap[] = [];
     for (const id of rec.maps) {
       const m = this.host.maps.byIdLocal(id);
-      if (m === undefined) return undefined;
+      if (m === undefined) {
+        const name = [...this.unavailableMaps.keys()].find((n) => this.mapIds.get(n) === id);
+        return `it uses map ${name !== undefined ? `'${name}', which ${this.unavailableMaps.get(name)!}` : `id ${id}, which is gone`}`;
+      }
       maps.push(m);
     }
     const code = decodeProgram(rec.insns);

@@ -125,8 +125,23 @@ test('attach: a program unloaded (with its maps) before a thread attached is ski
   rt.maps.create({ name: 'after', type: 'hash', keySize: 4, valueSize: 4, maxEntries: 2 });
   const a = Runtime.attach(rt.share());
   assert.equal(a.program(id), undefined);
+  assert.throws(() => a.programNamed('gone'), (e: unknown) => e instanceof ShareError && /uses map 'm', which was closed/.test(e.message));
   assert.throws(() => a.map('m'), ShareError);
   assert.equal(a.map('after').name, 'after');
+  a.dispose();
+  rt.dispose();
+});
+
+test('attach: a map whose state stays in its thread (devmap) does not stop the others; it and its programs say why they are missing', () => {
+  const rt = new Runtime();
+  const spec = objectSpec([{ name: 'uses_dev', type: 'xdp', maps: [[0, 0]], asm: `r1 = 0 ll
+      r0 = 2
+      exit` }], [{ name: 'dev', type: 'devmap', keySize: 4, valueSize: 4, maxEntries: 4 }, { name: 'ok', type: 'array', keySize: 4, valueSize: 4, maxEntries: 1 }]);
+  rt.loadObject(spec, { verify: false });
+  const a = Runtime.attach(rt.share());
+  assert.equal(a.map('ok').name, 'ok');
+  assert.throws(() => a.map('dev'), (e: unknown) => e instanceof ShareError && /devmap map, whose state is outside the shared memory/.test(e.message));
+  assert.throws(() => a.programNamed('uses_dev'), (e: unknown) => e instanceof ShareError && /uses map 'dev', which is a devmap/.test(e.message));
   a.dispose();
   rt.dispose();
 });
