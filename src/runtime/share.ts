@@ -40,6 +40,7 @@ import { decodeProgram, type Program } from '../isa/decode.js';
 import type { BpfMap, MapHandle } from '../maps/base.js';
 import type { MapTable } from '../maps/table.js';
 import { mapTypeRow } from '../maps/types.js';
+import { MapError } from '../maps/errno.js';
 import { isTrusted, trustProgram } from '../vm/engines.js';
 import { arenaAccessOf, markArenaEntries, type ArenaAccess } from '../vm/arena-access.js';
 import type { MemoryShare, Region, RuntimeMemory } from '../vm/memory.js';
@@ -229,7 +230,13 @@ export class RuntimeSharing {
       return false;
     }
     this.host.mem.learn(rec.regions);
-    this.host.maps.adopt(rec.handle);
+    try {
+      this.host.maps.adopt(rec.handle);
+    } catch (e) {
+      if (!(e instanceof MapError)) throw e;
+      this.unavailableMaps.set(name, `cannot be attached in this thread (${e.message})`);
+      return false;
+    }
     return true;
   }
 
