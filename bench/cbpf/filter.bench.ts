@@ -94,6 +94,7 @@ function bundleState(): string {
   const stamp = JSON.parse(readFileSync(stampFile, 'utf8')) as BundleStamp;
   const info = join(ROOT, 'dist', '.tsbuildinfo');
   if (!stampIsCurrent(stamp, existsSync(info) ? statSync(info) : undefined)) return 'CLI bundle older than the last tsc run: ES modules';
+  if (existsSync(join(cli, BUNDLE_FILES.filterBundle))) return existsSync(join(cli, BUNDLE_FILES.filterCache)) ? 'filter bundle with code cache' : 'filter bundle without code cache';
   return existsSync(join(cli, BUNDLE_FILES.cache)) ? 'CLI bundle with code cache' : 'CLI bundle without code cache';
 }
 

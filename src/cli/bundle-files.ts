@@ -16,9 +16,25 @@ export const BUNDLE_FILES = {
   bundle: 'cli.bundle.cjs',
   /** V8's code cache for the bundle, made by a warm-up run. */
   cache: 'cli.bundle.cache',
-  /** A BundleStamp: what the bundle was built from. */
+  /**
+   * cli.ts with the filter verb only (and what it imports: no loader,
+   * verifier, BTF or maps), for `tsbpf filter`, where start-up counts: a
+   * third of the size, ~3.5 ms faster to read and deserialize.
+   */
+  filterBundle: 'filter.bundle.cjs',
+  /** V8's code cache for the filter bundle. */
+  filterCache: 'filter.bundle.cache',
+  /** A BundleStamp: what the bundles were built from. */
   stamp: 'cli.bundle.json',
 } as const;
+
+/** Which bundle: the whole command line, or the filter verb alone. */
+export type BundleKind = 'cli' | 'filter';
+
+/** The bundle and code cache file names of a kind. */
+export function bundleFiles(kind: BundleKind): { bundle: string; cache: string } {
+  return kind === 'filter' ? { bundle: BUNDLE_FILES.filterBundle, cache: BUNDLE_FILES.filterCache } : { bundle: BUNDLE_FILES.bundle, cache: BUNDLE_FILES.cache };
+}
 
 /** Written next to the bundle: the tsc build it was made from. */
 export interface BundleStamp {
@@ -42,7 +58,7 @@ export const WRITE_CACHE_ENV = 'TSBPF_WRITE_CLI_CACHE';
 
 /** What the bundle (cli.ts) exports. */
 export interface BundleExports {
-  runCli(argv: string[], bundleDir?: string): Promise<void>;
+  runCli(argv: string[], bundle?: { dir: string; kind: BundleKind }): Promise<void>;
   /** The entry of a split scan's second thread (src/cbpf/scan-worker.ts), loaded lazily (bundles before it lack it: the scan then stays on one thread). */
   scanWorkerMain?(): Promise<void>;
 }
@@ -52,7 +68,7 @@ export interface BundleExports {
  * of the bundle, so a command that starts worker threads can start them
  * from the bundle too (bundleWorkerCode) instead of from the ES modules.
  */
-export const bundleContext: { dir?: string } = {};
+export const bundleContext: { dir?: string; kind?: BundleKind } = {};
 
 function readOptional(path: string): Buffer | undefined {
   try {
@@ -62,12 +78,13 @@ function readOptional(path: string): Buffer | undefined {
   }
 }
 
-/** Load the bundle in `dir` as CommonJS does (same wrapper, a require for the built-ins), with the code cache when V8 takes it. */
-export function loadBundle(dir: string): { exports: BundleExports; script: Script } {
-  const file = join(dir, BUNDLE_FILES.bundle);
+/** Load a bundle in `dir` as CommonJS does (same wrapper, a require for the built-ins), with its code cache when V8 takes it. */
+export function loadBundle(dir: string, kind: BundleKind = 'cli'): { exports: BundleExports; script: Script } {
+  const names = bundleFiles(kind);
+  const file = join(dir, names.bundle);
   // The bundler makes it pure ASCII (esbuild escapes the rest), so latin1 reads it the same, without UTF-8 decoding.
   const source = readFileSync(file, 'latin1');
-  const cachedData = readOptional(join(dir, BUNDLE_FILES.cache));
+  const cachedData = readOptional(join(dir, names.cache));
   const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
     filename: file,
     ...(cachedData !== undefined && { cachedData }),
@@ -79,7 +96,7 @@ export function loadBundle(dir: string): { exports: BundleExports; script: Scrip
   return { exports: module.exports as BundleExports, script };
 }
 
-/** A split scan's worker entry (src/cbpf/scan-split.ts WorkerEntry) that loads the bundle in `dir` and runs its second thread from there. */
-export function bundleWorkerEntry(dir: string): { url: string; call: string } {
-  return { url: pathToFileURL(join(dir, 'bundle-files.js')).href, call: `loadBundle(${JSON.stringify(dir)}).exports.scanWorkerMain()` };
+/** A split scan's worker entry (src/cbpf/scan-split.ts WorkerEntry) that loads a bundle in `dir` and runs its second thread from there. */
+export function bundleWorkerEntry(dir: string, kind: BundleKind): { url: string; call: string } {
+  return { url: pathToFileURL(join(dir, 'bundle-files.js')).href, call: `loadBundle(${JSON.stringify(dir)}, ${JSON.stringify(kind)}).exports.scanWorkerMain()` };
 }

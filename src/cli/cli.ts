@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { TsbpfError, UsageError } from '../internal/errors.js';
 import { EXIT_FAIL, EXIT_USAGE, type Io } from './command.js';
 import { VERBS } from './verbs.js';
-import { bundleContext } from './bundle-files.js';
+import { bundleContext, type BundleKind } from './bundle-files.js';
 
 const io: Io = {
   out: (t) => process.stdout.write(t.endsWith('\n') ? t : t + '\n'),
@@ -63,10 +63,13 @@ export async function main(argv: string[]): Promise<number> {
 
 /**
  * Run the command line with these arguments; sets process.exitCode.
- * `bundleDir`: main.js started it from the CLI bundle there (worker threads start from it too).
+ * `bundle`: main.js started it from that CLI bundle (worker threads start from it too).
  */
-export async function runCli(argv: string[], bundleDir?: string): Promise<void> {
-  if (bundleDir !== undefined) bundleContext.dir = bundleDir;
+export async function runCli(argv: string[], bundle?: { dir: string; kind: BundleKind }): Promise<void> {
+  if (bundle !== undefined) {
+    bundleContext.dir = bundle.dir;
+    bundleContext.kind = bundle.kind;
+  }
   // `tsbpf ... | head` closes our stdout early: that is not an error.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);

@@ -180,13 +180,13 @@ function splitOptions(values: Values): SplitOptions | undefined {
   const output = values.w;
   const st = output === undefined ? undefined : statSync(output, { throwIfNoEntry: false });
   const spillDir = output !== undefined && (st === undefined || st.isFile()) ? dirname(resolve(output)) : undefined;
-  const bundleDir = bundleContext.dir;
+  const { dir: bundleDir, kind: bundleKind = 'cli' } = bundleContext;
   return {
     whenIdle: false,
     ...(minBytes !== undefined && { minBytes }),
     ...(minBytes !== undefined && process.env[SPLIT_AT_ENV] !== undefined && { at: intOption(SPLIT_AT_ENV, process.env[SPLIT_AT_ENV], 0, Number.MAX_SAFE_INTEGER) }),
     ...(spillDir !== undefined && { spillDir }),
-    ...(bundleDir !== undefined && { workerEntry: bundleWorkerEntry(bundleDir) }),
+    ...(bundleDir !== undefined && { workerEntry: bundleWorkerEntry(bundleDir, bundleKind) }),
   };
 }
 

@@ -72,6 +72,29 @@ test('main.js runs the bundle only while its stamp matches dist/.tsbuildinfo', (
   }
 });
 
+test('tsbpf filter starts from the filter-only bundle when there is one; other verbs and older builds from the whole one', () => {
+  const { dist, cli } = fakeDist();
+  try {
+    writeFileSync(join(cli, BUNDLE_FILES.stamp), JSON.stringify(stampOf(undefined)));
+    const run = (...args: string[]): string => {
+      const r = spawnSync(process.execPath, [join(cli, 'main.js'), ...args], { encoding: 'utf8', env: { ...process.env, [WRITE_CACHE_ENV]: '1' } });
+      assert.equal(r.status, 0, r.stderr);
+      return r.stdout;
+    };
+    // A build before the filter bundle: the whole bundle for everything.
+    assert.equal(run('filter', 'x'), 'bundle filter x function\n');
+    writeFileSync(join(cli, BUNDLE_FILES.filterBundle), "exports.runCli = async (argv, b) => { process.stdout.write('filter bundle ' + argv.join(' ') + ' ' + b.kind + '\\n'); };\n");
+    rmSync(join(cli, BUNDLE_FILES.cache));
+    assert.equal(run('filter', 'x'), 'filter bundle filter x filter\n');
+    // Its code cache goes to its own file.
+    assert.ok(existsSync(join(cli, BUNDLE_FILES.filterCache)) && !existsSync(join(cli, BUNDLE_FILES.cache)));
+    assert.equal(run('a', 'filter'), 'bundle a filter function\n');
+    assert.ok(existsSync(join(cli, BUNDLE_FILES.cache)));
+  } finally {
+    rmSync(dist, { recursive: true, force: true });
+  }
+});
+
 test('the warm-up run writes a code cache that later runs load; a cache V8 refuses is only slower', () => {
   const { dist, cli } = fakeDist();
   try {
