@@ -291,7 +291,7 @@ function arenaFreePages(env: HelperEnv): void {
   arenaArg(env, 'bpf_arena_free_pages')?.freePages(arg(env, 2), arg(env, 3));
 }
 
-/** RCU and preemption sections: nothing to do in user space (no RCU grace periods, no preemption to turn off). */
+/** RCU, preemption and IRQ sections: nothing to do in user space (no RCU grace periods, no preemption or interrupts to turn off; verified programs cannot read a saved IRQ flag). */
 const noSection: HelperFn = () => undefined;
 
 const FNS: Record<string, HelperFn> = {
@@ -306,6 +306,8 @@ const FNS: Record<string, HelperFn> = {
   bpf_rcu_read_unlock: noSection,
   bpf_preempt_disable: noSection,
   bpf_preempt_enable: noSection,
+  bpf_local_irq_save: noSection,
+  bpf_local_irq_restore: noSection,
   bpf_arena_alloc_pages: arenaAllocPages,
   bpf_arena_free_pages: arenaFreePages,
   ...CPUMASK_FNS,

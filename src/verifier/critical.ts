@@ -9,11 +9,12 @@
 // offset in the value comes from the map's BTF (MapInfo.spinLockOff).
 
 import { reject, type Env, type MapInfo } from './env.js';
-import { RegFlag, RegType, regTypeName, type RegState } from './reg-state.js';
+import { RegFlag, RegState, RegType, markPointer, regTypeName } from './reg-state.js';
 import { tnumIsConst } from './tnum.js';
 import { BPF_FUNC, BPF_PROG_TYPE } from '../internal/uapi.gen.js';
 import { KF, type KfuncDef } from './kfuncs.js';
-import type { VerifierState } from './state.js';
+import { StackByte, type FuncState, type VerifierState } from './state.js';
+import { STACK_SIZE } from '../isa/fields.js';
 
 /** sizeof(struct bpf_spin_lock). */
 const SPIN_LOCK_SIZE = 4;
@@ -132,6 +133,7 @@ export function checkResourceLeak(env: Env, what: string): void {
     for (const r of st.refs) env.log.line(`Unreleased reference id=${r.id} alloc_insn=${r.insn}`);
     reject(`${what} would lead to reference leak`);
   }
+  if (st.irqs.length > 0) reject(`${what} cannot be used inside bpf_local_irq_save-ed region`);
   if (st.rcuLock) reject(`${what} cannot be used inside bpf_rcu_read_lock-ed region`);
   if (st.preemptLocks > 0) reject(`${what} cannot be used inside bpf_preempt_disable-ed region`);
 }
@@ -149,6 +151,7 @@ export function checkSleepInSections(env: Env, mightSleep: boolean, helper: stri
   if (!mightSleep) return;
   if (env.state.rcuLock) reject(`sleepable helper ${helper} in rcu_read_lock region`);
   if (env.state.preemptLocks > 0) reject(`sleepable helper ${helper} in non-preemptible region`);
+  if (env.state.irqs.length > 0) reject(`sleepable helper ${helper} in IRQ-disabled region`);
 }
 
 /** Kfuncs that open and close sections, by name. */
@@ -190,11 +193,72 @@ export function kfuncSections(env: Env, def: KfuncDef): void {
   } else if (def.name === PREEMPT_ENABLE) {
     reject(`unmatched attempt to enable preemption (kernel function ${def.name})`);
   }
+  if (st.irqs.length > 0 && sleepable) reject(`kernel func ${def.name} is sleepable within IRQ-disabled region`);
+  if (def.name === IRQ_SAVE) irqSave(env, 1);
+  else if (def.name === IRQ_RESTORE) irqRestore(env, 1);
+}
+
+const IRQ_SAVE = 'bpf_local_irq_save';
+const IRQ_RESTORE = 'bpf_local_irq_restore';
+/**
+ * RegState.btfType of the spilled entry describing a saved IRQ flag's stack
+ * slot. The slot's bytes are StackByte.ITER, as an iterator's: reads refuse
+ * them, a store overwrites them, pruning compares the entry (iterator kinds
+ * use small tags, so they never take this one for theirs).
+ */
+const IRQ_FLAG_TAG = 0x1f1a;
+
+/** The 8-byte stack slot an irq flag argument points to (process_irq_flag's is_irq_flag_reg checks). */
+function irqSlot(env: Env, regno: number): { frame: FuncState; slot: number; off: number } {
+  const r = env.state.cur.regs[regno]!;
+  if (r.type !== RegType.PTR_TO_STACK || !tnumIsConst(r.varOff)) reject(`arg#${regno - 1} doesn't point to an irq flag on stack`);
+  const off = r.off + Number(BigInt.asIntN(64, r.varOff.value));
+  if (off % 8 !== 0 || off < -STACK_SIZE || off + 8 > 0) reject(`arg#${regno - 1} doesn't point to an irq flag on stack`);
+  return { frame: env.state.frames[r.frameno]!, slot: (STACK_SIZE + off) >> 3, off };
+}
+
+/** The saved state's id in a slot holding an initialized irq flag, else 0. */
+function irqFlagId(f: FuncState, slot: number): number {
+  if (f.bytes[slot * 8] !== StackByte.ITER) return 0;
+  const e = f.spilled[slot];
+  return e && e.btfType === IRQ_FLAG_TAG ? e.refObjId : 0;
+}
+
+/** bpf_local_irq_save(&flag): an uninitialized 8-byte slot becomes a saved IRQ state, the innermost. */
+function irqSave(env: Env, regno: number): void {
+  const { frame, slot, off } = irqSlot(env, regno);
+  for (let b = 0; b < 8; b++) if (frame.bytes[slot * 8 + b] === StackByte.ITER) reject(`expected uninitialized irq flag as arg#${regno - 1}`);
+  const id = ++env.nextId;
+  const e = new RegState();
+  markPointer(e, RegType.PTR_TO_STACK);
+  e.btfType = IRQ_FLAG_TAG;
+  e.refObjId = id;
+  frame.wspilled()[slot] = e;
+  frame.wbytes().fill(StackByte.ITER, slot * 8, slot * 8 + 8);
+  if (-off > frame.depth) frame.depth = -off;
+  env.state.irqs = [...env.state.irqs, { id, insn: env.insnIdx }];
+}
+
+/** bpf_local_irq_restore(&flag): the innermost saved state only; the slot becomes plain data. */
+function irqRestore(env: Env, regno: number): void {
+  const { frame, slot } = irqSlot(env, regno);
+  const id = irqFlagId(frame, slot);
+  if (id === 0) reject(`expected an initialized irq flag as arg#${regno - 1}`);
+  const irqs = env.state.irqs;
+  const top = irqs[irqs.length - 1];
+  if (top === undefined || top.id !== id) {
+    reject(`cannot restore irq state out of order, expected id=${top?.id ?? 0} acquired at insn_idx=${top?.insn ?? 0}`);
+  }
+  env.state.irqs = irqs.slice(0, -1);
+  frame.wspilled()[slot] = null;
+  frame.wbytes().fill(StackByte.MISC, slot * 8, slot * 8 + 8);
 }
 
 /** Do two states hold the same sections (states_equal's refsafe part for locks; the lock's pointer id through the states' id map)? */
 export function sectionsEqual(old: VerifierState, cur: VerifierState, ids: { check(o: number, c: number): boolean }): boolean {
   if (old.lockMap !== cur.lockMap || (old.lockId === 0) !== (cur.lockId === 0)) return false;
   if (old.lockId !== 0 && !ids.check(old.lockId, cur.lockId)) return false;
-  return old.rcuLock === cur.rcuLock && old.preemptLocks === cur.preemptLocks;
+  if (old.rcuLock !== cur.rcuLock || old.preemptLocks !== cur.preemptLocks || old.irqs.length !== cur.irqs.length) return false;
+  for (let i = 0; i < old.irqs.length; i++) if (!ids.check(old.irqs[i]!.id, cur.irqs[i]!.id)) return false;
+  return true;
 }

@@ -139,6 +139,9 @@ const rows: KfuncDef[] = [
   { name: 'bpf_rcu_read_unlock', flags: 0, args: [], ret: retVoid, set: 'common', runnable: true },
   { name: 'bpf_preempt_disable', flags: 0, args: [], ret: retVoid, set: 'common', runnable: true },
   { name: 'bpf_preempt_enable', flags: 0, args: [], ret: retVoid, set: 'common', runnable: true },
+  // unsigned long *flags__irq_flag: a stack slot the verifier tracks (critical.ts irqSave/irqRestore).
+  { name: 'bpf_local_irq_save', flags: 0, args: [{ kind: 'ignored' }], ret: retVoid, set: 'common', runnable: true },
+  { name: 'bpf_local_irq_restore', flags: 0, args: [{ kind: 'ignored' }], ret: retVoid, set: 'common', runnable: true },
 ];
 
 export const KFUNCS: readonly KfuncDef[] = rows;

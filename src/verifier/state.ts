@@ -160,7 +160,7 @@ export class VerifierState {
   /** bpf_preempt_disable() calls not yet matched by bpf_preempt_enable() (active_preempt_locks). */
   preemptLocks = 0;
   /** bpf_local_irq_save() states not yet restored, innermost last: id and instruction (the kernel's REF_TYPE_IRQ, active_irq_id). */
-  irqs: IrqState[] = NO_IRQS;
+  irqs: readonly IrqState[] = NO_IRQS;
 
   get cur(): FuncState {
     return this.frames[this.frames.length - 1]!;

@@ -55,7 +55,7 @@ interface Case {
 }
 
 const KF = ['bpf_rcu_read_lock', 'bpf_rcu_read_unlock', 'bpf_preempt_disable', 'bpf_preempt_enable', 'bpf_iter_num_new', 'bpf_iter_num_next', 'bpf_iter_num_destroy',
-  'bpf_task_acquire', 'bpf_task_release'];
+  'bpf_task_acquire', 'bpf_task_release', 'bpf_local_irq_save', 'bpf_local_irq_restore'];
 const RCU_LOCK = 'call -1\n';
 const RCU_UNLOCK = 'call -2\n';
 const PREEMPT_OFF = 'call -3\n';
@@ -64,6 +64,9 @@ const RET0 = 'r0 = 0\nexit\n';
 /** bpf_copy_from_user(fp-8, 8, NULL): a helper that may sleep. */
 const COPY_FROM_USER = 'r1 = r10\nr1 += -8\nr2 = 8\nr3 = 0\ncall 148\n';
 const BPF_F_SLEEPABLE = 1 << 4;
+/** bpf_local_irq_save / restore with the flag at fp+OFF. */
+const irqSave = (off: number): string => `r1 = r10\nr1 += ${off}\ncall -10\n`;
+const irqRestore = (off: number): string => `r1 = r10\nr1 += ${off}\ncall -11\n`;
 /** An array whose 16-byte value holds a bpf_spin_lock at 4 (its BTF as kernel_load.py builds it). */
 const LOCK_MAP: MapInfo = { type: 2, keySize: 4, valueSize: 16, maxEntries: 1, valueBtf: true, spinLockOff: 4 };
 const PROG_ARRAY: MapInfo = { type: 3, keySize: 4, valueSize: 4, maxEntries: 1 };
@@ -105,6 +108,22 @@ const CASES: readonly Case[] = [
   { name: 'a sleepable program may call a helper that sleeps', type: 'syscall', sleepable: true, text: COPY_FROM_USER + RET0 },
   { name: 'a helper that sleeps in an RCU section', type: 'syscall', sleepable: true, text: RCU_LOCK + COPY_FROM_USER + RCU_UNLOCK + RET0, reject: 'sleepable helper bpf_copy_from_user#148 in rcu_read_lock region' },
   { name: 'a helper that sleeps with preemption off', type: 'syscall', sleepable: true, text: PREEMPT_OFF + COPY_FROM_USER + PREEMPT_ON + RET0, reject: 'sleepable helper bpf_copy_from_user#148 in non-preemptible region' },
+  { name: 'IRQs saved and restored', type: 'socket_filter', text: irqSave(-8) + irqRestore(-8) + RET0 },
+  { name: 'IRQs saved twice, restored innermost first', type: 'socket_filter', text: irqSave(-8) + irqSave(-16) + irqRestore(-16) + irqRestore(-8) + RET0 },
+  { name: 'IRQs restored out of order', type: 'socket_filter', text: irqSave(-8) + irqSave(-16) + irqRestore(-8) + irqRestore(-16) + RET0, reject: 'cannot restore irq state out of order, expected id=2 acquired at insn_idx=5' },
+  { name: 'exit with IRQs saved', type: 'socket_filter', text: irqSave(-8) + RET0, reject: 'BPF_EXIT instruction in main prog cannot be used inside bpf_local_irq_save-ed region' },
+  { name: 'IRQ restore without save', type: 'socket_filter', text: irqRestore(-8) + RET0, reject: 'expected an initialized irq flag as arg#0' },
+  { name: 'IRQ save over a saved flag', type: 'socket_filter', text: irqSave(-8) + irqSave(-8) + RET0, reject: 'expected uninitialized irq flag as arg#0' },
+  { name: 'a saved IRQ flag cannot be read', type: 'socket_filter', text: irqSave(-8) + 'r1 = *(u64 *)(r10 - 8)\n' + irqRestore(-8) + RET0, reject: 'invalid read from stack off -8+0 size 8' },
+  { name: 'a saved IRQ flag overwritten is no flag', type: 'socket_filter', text: irqSave(-8) + 'r1 = 0\n*(u64 *)(r10 - 8) = r1\n' + irqRestore(-8) + RET0, reject: 'expected an initialized irq flag as arg#0' },
+  { name: 'the IRQ flag must be on the stack', type: 'socket_filter', text: 'r1 = 0\ncall -10\n' + RET0, reject: "arg#0 doesn't point to an irq flag on stack" },
+  { name: 'exit with IRQs saved and a reference held: the reference is named first', type: 'socket_filter', text: irqSave(-8) + 'r1 = r10\nr1 += -24\nr2 = 0\nr3 = 3\ncall -5\n' + RET0, reject: 'BPF_EXIT instruction in main prog would lead to reference leak' },
+  { name: 'a helper that sleeps with IRQs saved', type: 'syscall', sleepable: true, text: irqSave(-16) + COPY_FROM_USER + irqRestore(-16) + RET0, reject: 'sleepable helper bpf_copy_from_user#148 in IRQ-disabled region' },
+  {
+    name: 'states with and without saved IRQs are not pruned together', type: 'socket_filter',
+    text: 'r6 = *(u32 *)(r1 + 0)\nr7 = 0\nif r6 == 0 goto l\n' + irqSave(-8) + 'r7 = 0\nl:\nr8 = 1\nr8 += 1\nr8 += 1\nr8 += 1\nr8 += 1\nr8 += 1\nr8 += 1\nr8 += 1\nif r7 != 0 goto e\ne:\n' + irqRestore(-8) + RET0,
+    reject: 'expected an initialized irq flag as arg#0',
+  },
   { name: 'preemption off and on', type: 'socket_filter', text: PREEMPT_OFF + PREEMPT_ON + RET0 },
   { name: 'preemption off twice, on twice', type: 'socket_filter', text: PREEMPT_OFF + PREEMPT_OFF + PREEMPT_ON + PREEMPT_ON + RET0 },
   { name: 'helpers may be called with preemption off', type: 'sched_cls', text: PREEMPT_OFF + 'call 7\n' + PREEMPT_ON + RET0 },
