@@ -44,6 +44,7 @@ import { CaptureError } from '../pcap/errors.js';
 import type { CaptureParser } from '../pcap/parser.js';
 import { isLibpcapProgram } from './check.js';
 import { scanCapture, scanInput, type ProgramSource } from './scan-capture.js';
+import type { ClassicProgram } from './insn.js';
 import type { ScanOptions, ScanResult } from './scan-types.js';
 import { CTL, CTL_BYTES, SYNC_CLAIMED, SYNC_FOUND, SYNC_NONE, SYNC_PENDING, type ScanWorkerData, type ScanWorkerResult, type SerializedError } from './scan-worker.js';
 
@@ -152,154 +153,190 @@ export async function scanCaptureSplit(file: string, source: ProgramSource, opti
   }
 }
 
-async function runSplit(fd: number, file: string, size: number, source: ProgramSource, options: ScanOptions, split: SplitOptions): Promise<SplitResult> {
-  const control = new SharedArrayBuffer(CTL_BYTES);
-  const i32 = new Int32Array(control);
-  const f64 = new Float64Array(control);
-  const bufSize = options.bufferSize ?? 2 * 1024 * 1024;
-  const spillPath = join(split.spillDir ?? tmpdir(), `.tsbpf-scan-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}.tmp`);
-  let worker: Worker | undefined;
-  let outcome: Promise<Outcome> | undefined;
-  let parser: CaptureParser | undefined;
-  let linkType = 0;
-  // A split point given (tests) or left to the second thread (half of what is left when it starts).
-  const fixed = split.at === undefined ? undefined : Math.max(24, Math.min(size - 1, split.at));
-  // Where this thread's reads stop: nowhere while it is alone ('free', 'alone'),
-  // the split point once chosen ('claimed'), the boundary once found ('synced').
-  // Changed by the read callback, hence the cast: TypeScript would narrow it below.
-  let phase = (fixed === undefined ? 'free' : 'claimed') as 'free' | 'claimed' | 'synced' | 'alone' | 'joined';
-  let stopAt = fixed ?? Infinity;
-  let pos = 0;
-  let state: SplitResult['split'] = 'no-sync';
+/** The second thread: its worker, the promise of its answer, and how to stop it. */
+class SecondThread {
+  private worker: Worker | undefined;
+  readonly outcome: Promise<Outcome>;
 
-  const cancel = (): void => {
-    Atomics.store(i32, CTL.cancel, 1);
-    const w = worker;
-    worker = undefined;
+  constructor(
+    entry: WorkerEntry,
+    data: ScanWorkerData,
+    private readonly control: Int32Array,
+  ) {
+    const w = new Worker(workerCode(entry), { eval: true, workerData: data });
+    this.worker = w;
+    this.outcome = new Promise<Outcome>((resolve) => {
+      w.once('message', (m: ScanWorkerResult) => resolve(m));
+      w.once('error', (error) => resolve({ kind: 'crashed', error }));
+      w.once('exit', (code) => resolve({ kind: 'crashed', error: new Error(`the scan worker exited (${code}) without a result`) }));
+    });
+  }
+
+  /** Stop it (it checks the flag after each buffer; terminate for the rest), then remove its spill file. */
+  stop(spillPath: string): void {
+    Atomics.store(this.control, CTL.cancel, 1);
+    const w = this.worker;
+    this.worker = undefined;
     if (w !== undefined) void w.terminate().then(() => rmSync(spillPath, { force: true }), () => undefined);
-  };
-  const startWorker = (p: CaptureParser): void => {
-    parser = p;
-    if (p.format !== 'pcap') {
-      state = 'not-split';
-      alone();
-      return;
-    }
-    const iface = p.interfaces[0]!;
-    linkType = iface.linkType;
-    const program = typeof source === 'function' ? source(linkType) : source;
-    const data: ScanWorkerData = {
-      file,
-      ...(fixed !== undefined && { from: fixed }),
-      minLeft: Math.max(split.minLeft ?? MIN_LEFT, 1),
-      window: bufSize,
-      size,
-      bigEndian: p.bigEndian,
-      nanosecond: p.nanosecond,
-      maxCaplen: Math.min(Math.max(iface.snaplen, 262144), bufSize - 16),
-      ...(p.unreadLength >= 16 && { firstSec: new DataView(p.buffer.buffer, p.buffer.byteOffset + p.unreadOffset, 4).getUint32(0, !p.bigEndian) }),
-      program,
-      libpcap: isLibpcapProgram(program),
-      options: {
-        ...(options.engine !== undefined && { engine: options.engine }),
-        ...(options.hatype !== undefined && { hatype: options.hatype }),
-        ...(options.netOffset !== undefined && { netOffset: options.netOffset }),
-        ...(options.bufferSize !== undefined && { bufferSize: options.bufferSize }),
-        ...(options.batch !== undefined && { batch: options.batch }),
-      },
-      ...(options.pcapOut !== undefined && { snaplen: options.pcapOut.snaplen }),
-      memoryCap: split.memoryCap ?? MEMORY_CAP,
-      spillPath,
-      control,
-    };
-    try {
-      const w = new Worker(workerCode(split.workerEntry ?? defaultEntry()), { eval: true, workerData: data });
-      worker = w;
-      outcome = new Promise<Outcome>((resolve) => {
-        w.once('message', (m: ScanWorkerResult) => resolve(m));
-        w.once('error', (error) => resolve({ kind: 'crashed', error }));
-        w.once('exit', (code) => resolve({ kind: 'crashed', error: new Error(`the scan worker exited (${code}) without a result`) }));
-      });
-    } catch {
-      alone();
-    }
-  };
+  }
+}
 
-  const alone = (): void => {
-    cancel();
-    phase = 'alone';
-    stopAt = Infinity;
-  };
-  /** Before each read while alone: has the second thread chosen its split point (and is it still ahead)? */
-  const checkClaim = (): void => {
-    const st = Atomics.load(i32, CTL.sync);
-    if (st === SYNC_NONE) return alone();
-    if (st !== SYNC_CLAIMED && st !== SYNC_FOUND) return;
-    const from = f64[CTL.from]!;
-    // It read this thread's position a moment ago; if this thread is past its point already, it is too late.
-    if (pos > from) return alone();
-    phase = 'claimed';
-    stopAt = from;
-  };
-  /** At the split point: wait for the second thread's boundary (or give up on it). */
-  const awaitBoundary = (): void => {
-    const deadline = performance.now() + (split.syncTimeoutMs ?? 5000);
-    for (let st = Atomics.load(i32, CTL.sync); st === SYNC_PENDING || st === SYNC_CLAIMED; st = Atomics.load(i32, CTL.sync)) {
-      const left = deadline - performance.now();
-      if (left <= 0) break;
-      Atomics.wait(i32, CTL.sync, st, left);
-    }
-    if (Atomics.load(i32, CTL.sync) === SYNC_FOUND) {
-      phase = 'synced';
-      stopAt = f64[CTL.at]!;
-      return;
-    }
-    alone();
-  };
+/**
+ * This thread's side of a split scan: the read callback of its scan, which
+ * stops at the second thread's split point, waits there for the boundary,
+ * stops at the boundary and checks the halves meet there, or reads on to
+ * the end alone.
+ */
+class FirstHalf {
+  // Where reads stop: nowhere while alone ('free', 'alone'), the split point
+  // once chosen ('claimed'), the boundary once found ('synced').
+  phase: 'free' | 'claimed' | 'synced' | 'alone' | 'joined';
+  /** Why this thread finished alone, if it did. */
+  state: SplitResult['split'] = 'no-sync';
+  parser: CaptureParser | undefined;
+  second: SecondThread | undefined;
+  private stopAt: number;
+  private pos = 0;
 
-  const read = (buf: Uint8Array, off: number, len: number): number => {
+  constructor(
+    private readonly fd: number,
+    private readonly i32: Int32Array,
+    private readonly f64: Float64Array,
+    fixed: number | undefined,
+    private readonly syncTimeoutMs: number,
+    private readonly spillPath: string,
+  ) {
+    this.phase = fixed === undefined ? 'free' : 'claimed';
+    this.stopAt = fixed ?? Infinity;
+  }
+
+  /** Like fs.readSync over the file, from its start, up to where this thread stops. */
+  read(buf: Uint8Array, off: number, len: number): number {
     for (;;) {
-      if (phase === 'free') checkClaim();
-      if (pos < stopAt) {
-        const n = readSync(fd, buf, off, Math.min(len, stopAt - pos), pos);
-        pos += n;
-        f64[CTL.firstPos] = pos;
+      if (this.phase === 'free') this.checkClaim();
+      if (this.pos < this.stopAt) {
+        const n = readSync(this.fd, buf, off, Math.min(len, this.stopAt - this.pos), this.pos);
+        this.pos += n;
+        this.f64[CTL.firstPos] = this.pos;
         return n;
       }
-      if (phase === 'claimed') {
-        awaitBoundary();
+      if (this.phase === 'claimed') {
+        this.awaitBoundary();
         continue;
       }
-      if (phase === 'synced') {
+      if (this.phase === 'synced') {
         // Every complete record before the boundary is filtered (the scan
         // fills only then): nothing left over means the last one ended there.
-        if (parser!.unreadLength === 0) {
-          phase = 'joined';
+        if (this.parser!.unreadLength === 0) {
+          this.phase = 'joined';
           return 0;
         }
-        state = 'false-sync';
-        alone();
+        this.state = 'false-sync';
+        this.alone();
         continue;
       }
       return 0;
     }
-  };
+  }
 
+  /** Go on without the second thread (stopped, if there is one). */
+  alone(): void {
+    this.second?.stop(this.spillPath);
+    this.second = undefined;
+    this.phase = 'alone';
+    this.stopAt = Infinity;
+  }
+
+  /** Before each read while free: has the second thread chosen its split point (and is it still ahead)? */
+  private checkClaim(): void {
+    const st = Atomics.load(this.i32, CTL.sync);
+    if (st === SYNC_NONE) return this.alone();
+    if (st !== SYNC_CLAIMED && st !== SYNC_FOUND) return;
+    const from = this.f64[CTL.from]!;
+    // It read this thread's position a moment ago; if this thread is past its point already, it is too late.
+    if (this.pos > from) return this.alone();
+    this.phase = 'claimed';
+    this.stopAt = from;
+  }
+
+  /** At the split point: wait for the second thread's boundary (or give up on it). */
+  private awaitBoundary(): void {
+    const deadline = performance.now() + this.syncTimeoutMs;
+    for (let st = Atomics.load(this.i32, CTL.sync); st === SYNC_PENDING || st === SYNC_CLAIMED; st = Atomics.load(this.i32, CTL.sync)) {
+      const left = deadline - performance.now();
+      if (left <= 0) break;
+      Atomics.wait(this.i32, CTL.sync, st, left);
+    }
+    if (Atomics.load(this.i32, CTL.sync) !== SYNC_FOUND) return this.alone();
+    this.phase = 'synced';
+    this.stopAt = this.f64[CTL.at]!;
+  }
+}
+
+/** What the second thread needs to know, from this thread's parser after the file header. */
+function workerData(p: CaptureParser, program: ClassicProgram, file: string, size: number, options: ScanOptions, split: SplitOptions, spillPath: string, control: SharedArrayBuffer): ScanWorkerData {
+  const bufSize = options.bufferSize ?? 2 * 1024 * 1024;
+  const iface = p.interfaces[0]!;
+  return {
+    file,
+    ...(split.at !== undefined && { from: Math.max(24, Math.min(size - 1, split.at)) }),
+    minLeft: Math.max(split.minLeft ?? MIN_LEFT, 1),
+    window: bufSize,
+    size,
+    bigEndian: p.bigEndian,
+    nanosecond: p.nanosecond,
+    maxCaplen: Math.min(Math.max(iface.snaplen, 262144), bufSize - 16),
+    ...(p.unreadLength >= 16 && { firstSec: new DataView(p.buffer.buffer, p.buffer.byteOffset + p.unreadOffset, 4).getUint32(0, !p.bigEndian) }),
+    program,
+    libpcap: isLibpcapProgram(program),
+    options: {
+      ...(options.engine !== undefined && { engine: options.engine }),
+      ...(options.hatype !== undefined && { hatype: options.hatype }),
+      ...(options.netOffset !== undefined && { netOffset: options.netOffset }),
+      ...(options.bufferSize !== undefined && { bufferSize: options.bufferSize }),
+      ...(options.batch !== undefined && { batch: options.batch }),
+    },
+    ...(options.pcapOut !== undefined && { snaplen: options.pcapOut.snaplen }),
+    memoryCap: split.memoryCap ?? MEMORY_CAP,
+    spillPath,
+    control,
+  };
+}
+
+async function runSplit(fd: number, file: string, size: number, source: ProgramSource, options: ScanOptions, split: SplitOptions): Promise<SplitResult> {
+  const control = new SharedArrayBuffer(CTL_BYTES);
+  const i32 = new Int32Array(control);
+  const f64 = new Float64Array(control);
+  const spillPath = join(split.spillDir ?? tmpdir(), `.tsbpf-scan-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}.tmp`);
+  const fixed = split.at === undefined ? undefined : Math.max(24, Math.min(size - 1, split.at));
+  const first = new FirstHalf(fd, i32, f64, fixed, split.syncTimeoutMs ?? 5000, spillPath);
+  let linkType = 0;
+  // After the file header: start the second thread (pcap only).
+  const onHeader = (p: CaptureParser): void => {
+    first.parser = p;
+    if (p.format !== 'pcap') {
+      first.state = 'not-split';
+      return first.alone();
+    }
+    linkType = p.interfaces[0]!.linkType;
+    const program = typeof source === 'function' ? source(linkType) : source;
+    try {
+      first.second = new SecondThread(split.workerEntry ?? defaultEntry(), workerData(p, program, file, size, options, split, spillPath, control), i32);
+    } catch {
+      first.alone();
+    }
+  };
   const onProgress = options.onProgress;
   try {
-    const mine = scanInput({ read, file, onHeader: startWorker }, source, {
+    const mine = scanInput({ read: (buf, off, len) => first.read(buf, off, len), file, onHeader }, source, {
       ...options,
       ...(onProgress !== undefined && {
         onProgress: (packets: number, accepted: number) =>
-          phase === 'synced' ? onProgress(packets + f64[CTL.packets]!, accepted + f64[CTL.accepted]!) : onProgress(packets, accepted),
+          first.phase === 'synced' ? onProgress(packets + f64[CTL.packets]!, accepted + f64[CTL.accepted]!) : onProgress(packets, accepted),
       }),
     });
-    if (phase !== 'joined') {
-      cancel();
-      return { ...mine, split: state };
-    }
-    const theirs = await outcome!;
-    worker = undefined;
+    if (first.phase !== 'joined') return { ...mine, split: first.state };
+    const theirs = await first.second!.outcome;
     if (theirs.kind === 'crashed') throw theirs.error instanceof Error ? theirs.error : new Error(String(theirs.error));
     if (theirs.kind !== 'done' && theirs.kind !== 'failed') throw new Error(`the scan worker answered '${theirs.kind}' after announcing a boundary`);
     if (options.pcapOut !== undefined) {
@@ -311,7 +348,7 @@ async function runSplit(fd: number, file: string, size: number, source: ProgramS
     onProgress?.(total.packets, total.accepted);
     return { ...mine, ...total, split: 'joined' };
   } finally {
-    cancel();
+    first.second?.stop(spillPath);
     rmSync(spillPath, { force: true });
   }
 }
