@@ -120,9 +120,17 @@ const CASES: readonly Case[] = [
   { name: 'exit with IRQs saved and a reference held: the reference is named first', type: 'socket_filter', text: irqSave(-8) + 'r1 = r10\nr1 += -24\nr2 = 0\nr3 = 3\ncall -5\n' + RET0, reject: 'BPF_EXIT instruction in main prog would lead to reference leak' },
   { name: 'a helper that sleeps with IRQs saved', type: 'syscall', sleepable: true, text: irqSave(-16) + COPY_FROM_USER + irqRestore(-16) + RET0, reject: 'sleepable helper bpf_copy_from_user#148 in IRQ-disabled region' },
   {
-    name: 'states with and without saved IRQs are not pruned together', type: 'socket_filter',
+    name: 'states with and without saved IRQs are not pruned together (a slot not yet written matches any)', type: 'socket_filter',
     text: 'r6 = *(u32 *)(r1 + 0)\nr7 = 0\nif r6 == 0 goto l\n' + irqSave(-8) + 'r7 = 0\nl:\nr8 = 1\nr8 += 1\nr8 += 1\nr8 += 1\nr8 += 1\nr8 += 1\nr8 += 1\nr8 += 1\nif r7 != 0 goto e\ne:\n' + irqRestore(-8) + RET0,
     reject: 'expected an initialized irq flag as arg#0',
+  },
+  {
+    // The saving path comes second and its flag is overwritten after the join: only the saved-IRQ
+    // list tells the states apart, and pruning on the first would accept an exit with IRQs off.
+    name: 'states differing only in saved IRQs are not pruned together', type: 'socket_filter',
+    text: 'r6 = *(u32 *)(r1 + 0)\nr8 = 1\nr8 += 1\nr8 += 1\nr8 += 1\nr8 += 1\nr8 += 1\nr8 += 1\nif r6 != 0 goto s\ngoto j\ns:\n' + irqSave(-8) +
+      'j:\nr1 = 0\n*(u64 *)(r10 - 8) = r1\nr8 = 1\nr8 += 1\n' + RET0,
+    reject: 'BPF_EXIT instruction in main prog cannot be used inside bpf_local_irq_save-ed region',
   },
   { name: 'preemption off and on', type: 'socket_filter', text: PREEMPT_OFF + PREEMPT_ON + RET0 },
   { name: 'preemption off twice, on twice', type: 'socket_filter', text: PREEMPT_OFF + PREEMPT_OFF + PREEMPT_ON + PREEMPT_ON + RET0 },
