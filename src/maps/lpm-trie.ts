@@ -21,11 +21,15 @@
 // Iteration (get_next_key, for_each) is post-order like the kernel's: more
 // specific prefixes before the prefixes that contain them.
 //
-// Threads: once the map is shared, every operation holds the map's writer
-// lock (the kernel's lookups walk the trie under RCU instead; a lock-free
-// walk here could meet a node being reused). for_each collects the elements
-// under the lock and calls the callback without it, so a callback may use
-// the map.
+// Threads: once the map is shared, writers hold the map's writer lock and
+// make the change counter SEQ odd while they change the trie. A lookup (what
+// programs do; the kernel's walk under RCU) takes no lock: it reads SEQ,
+// walks, and keeps the result only if SEQ was even and is unchanged; the walk
+// is bounded and checks every node and slot number it reads, so a trie that
+// changes under it yields a retry, never a wrong answer or a loop. After a
+// few retries (writers keep coming) it takes the lock. get_next_key and
+// for_each hold the lock; for_each collects the elements under it and calls
+// the callback without it, so a callback may use the map.
 
 import type { Region } from '../vm/memory.js';
 import { BpfMap, type MapHost } from './base.js';
@@ -44,6 +48,10 @@ const NODE_DATA = 24;
 
 const ROOT = Desc.LRU_HEAD;
 const FREE_NODE = Desc.LRU_TAIL;
+/** Change counter: odd while a writer changes the trie (the hash seed's field; tries have no seed). */
+const SEQ = Desc.SEED;
+/** Lock-free walks tried before a lookup takes the lock. */
+const OPTIMISTIC_TRIES = 4;
 
 export class LpmTrieMap extends BpfMap {
   /** The element slots. */
@@ -55,6 +63,7 @@ export class LpmTrieMap extends BpfMap {
   private readonly slotSize: number;
   private readonly keyStride: number;
   private readonly nodeSize: number;
+  private readonly nodeCount: number;
 
   constructor(host: MapHost, spec: ResolvedSpec, id: number, attachAt?: number) {
     super(host, spec, id, false, attachAt);
@@ -63,6 +72,7 @@ export class LpmTrieMap extends BpfMap {
     this.keyStride = roundUp8(spec.keySize);
     this.slotSize = this.keyStride + this.valueStride;
     this.nodeSize = NODE_DATA + roundUp8(this.dataSize);
+    this.nodeCount = 2 * spec.maxEntries;
     if (attachAt !== undefined) {
       this.region = this.attachedRegion(this.getDesc(Desc.DATA));
       this.nodes = this.attachedRegion(this.getDesc(Desc.ENTRIES));
@@ -87,15 +97,23 @@ export class LpmTrieMap extends BpfMap {
     return this.getDesc(Desc.COUNT);
   }
 
-  /** Take the map's lock when other threads may use the map; returns whether it was taken (no closure per call). */
-  private lock(): boolean {
+  /**
+   * Take the map's lock when other threads may use the map; a writer also
+   * makes SEQ odd. Returns whether it was taken (no closure per call).
+   */
+  private lock(write: boolean): boolean {
     if (!this.shared) return false;
-    lockWord(this.words(), (this.desc + Desc.LOCK) >>> 2, this.name);
+    const i32 = this.words();
+    lockWord(i32, (this.desc + Desc.LOCK) >>> 2, this.name);
+    if (write) Atomics.add(i32, (this.desc + SEQ) >>> 2, 1);
     return true;
   }
 
-  private unlock(held: boolean): void {
-    if (held) unlockWord(this.words(), (this.desc + Desc.LOCK) >>> 2);
+  private unlock(held: boolean, write: boolean): void {
+    if (!held) return;
+    const i32 = this.words();
+    if (write) Atomics.add(i32, (this.desc + SEQ) >>> 2, 1);
+    unlockWord(i32, (this.desc + Desc.LOCK) >>> 2);
   }
 
   private slotAddr(slot: number): number {
@@ -150,24 +168,41 @@ export class LpmTrieMap extends BpfMap {
   }
 
   override lookupAt(key: number, _cpu: number): number {
-    const held = this.lock();
+    if (!this.shared) return this.longest(key);
+    const i32 = this.words();
+    const seq = (this.desc + SEQ) >>> 2;
+    for (let t = 0; t < OPTIMISTIC_TRIES; t++) {
+      const s = Atomics.load(i32, seq);
+      if ((s & 1) !== 0) continue; // a writer is in the trie
+      const r = this.longest(key);
+      if (r >= 0 && Atomics.load(i32, seq) === s) return r;
+    }
+    const held = this.lock(false);
     try {
       return this.longest(key);
     } finally {
-      this.unlock(held);
+      this.unlock(held, false);
     }
   }
 
-  /** The value address of the longest prefix matching the key at `key`, or 0. */
+  /**
+   * The value address of the longest prefix matching the key at `key`, 0 for
+   * none, or -1 when the walk read something no consistent trie has (a
+   * writer was changing it: the caller retries).
+   */
   private longest(key: number): number {
     const pl = Math.min(this.get32(key), this.maxPrefixlen);
     const kd = key + 4;
     let n = this.getDesc(ROOT);
     let found = -1;
-    while (n !== 0) {
+    // each step goes to a longer prefix: more than maxPrefixlen + 1 steps is a torn read
+    for (let steps = 0; n !== 0; steps++) {
+      if (n > this.nodeCount || steps > this.maxPrefixlen + 1) return -1;
       const plen = this.prefixlen(n);
+      if (plen > this.maxPrefixlen) return -1;
       if (this.matchLen(n, kd, pl) !== plen) break;
       const slot = this.slotOf(n);
+      if (slot >= this.maxEntries) return -1;
       if (slot >= 0) found = slot;
       if (plen === pl) break;
       n = this.child(n, this.bitAt(kd, plen));
@@ -234,11 +269,11 @@ export class LpmTrieMap extends BpfMap {
     if (flags > BPF_EXIST) return -EINVAL;
     const pl = this.get32(key);
     if (pl > this.maxPrefixlen) return -EINVAL;
-    const held = this.lock();
+    const held = this.lock(true);
     try {
       return this.insert(key, value, flags, pl);
     } finally {
-      this.unlock(held);
+      this.unlock(held, true);
     }
   }
 
@@ -295,7 +330,7 @@ export class LpmTrieMap extends BpfMap {
   override deleteAt(key: number): number {
     const pl = this.get32(key);
     if (pl > this.maxPrefixlen) return -EINVAL;
-    const held = this.lock();
+    const held = this.lock(true);
     try {
       const n = this.exact(key);
       if (n === 0) return -ENOENT;
@@ -304,7 +339,7 @@ export class LpmTrieMap extends BpfMap {
       this.prune(n);
       return 0;
     } finally {
-      this.unlock(held);
+      this.unlock(held, true);
     }
   }
 
@@ -370,7 +405,7 @@ export class LpmTrieMap extends BpfMap {
   }
 
   override nextKeyAt(key: number, out: number): number {
-    const held = this.lock();
+    const held = this.lock(false);
     try {
       const cur = key === 0 ? 0 : this.exact(key);
       const n = cur === 0 ? this.firstElement() : this.elementFrom(this.after(cur));
@@ -379,17 +414,17 @@ export class LpmTrieMap extends BpfMap {
       this.mem.u8.copyWithin(out, at, at + this.keySize);
       return 0;
     } finally {
-      this.unlock(held);
+      this.unlock(held, false);
     }
   }
 
   override forEachAt(_cpu: number, cb: (key: number, value: number) => boolean): number {
     const slots: number[] = [];
-    const held = this.lock();
+    const held = this.lock(false);
     try {
       for (let n = this.firstElement(); n !== 0; n = this.elementFrom(this.after(n))) slots.push(this.slotOf(n));
     } finally {
-      this.unlock(held);
+      this.unlock(held, false);
     }
     let count = 0;
     for (const slot of slots) {

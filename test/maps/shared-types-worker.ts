@@ -15,7 +15,8 @@ export interface TypesJob {
   handles: MapHandle[];
   cpus: number;
   cpu: number;
-  kind: 'ringbuf' | 'perf' | 'lpm';
+  /** lpm-mixed: even CPUs churn next to stable prefixes, odd CPUs look the stable ones up. */
+  kind: 'ringbuf' | 'perf' | 'lpm' | 'lpm-mixed';
   n: number;
   barrier: number;
   workers: number;
@@ -34,6 +35,27 @@ if (job.kind === 'lpm') {
     for (let i = 0; i < 64; i++) trie.update(lpmKey(24, (10 << 24) | (job.cpu << 16) | (i << 8)), Uint8Array.of(job.cpu, i, 0, 0));
     for (let i = r + 1 === job.n ? 0 : 1; i < 64; i += r + 1 === job.n ? 2 : 1) trie.delete(lpmKey(24, (10 << 24) | (job.cpu << 16) | (i << 8)));
     if (r + 1 < job.n) trie.delete(lpmKey(24, (10 << 24) | (job.cpu << 16)));
+  }
+} else if (job.kind === 'lpm-mixed') {
+  const trie = maps.byName('trie')!;
+  const net = (w: number, s: number): number => (10 << 24) | (w << 16) | (s << 8);
+  if (job.cpu % 2 === 0) {
+    // more specific prefixes under the stable /24s and new /24s beside them:
+    // nodes are linked in, joined and pruned around the stable ones all the time
+    for (let r = 0; r < job.n; r++) {
+      for (let s = 0; s < 16; s++) trie.update(lpmKey(25, net(job.cpu, s) | 128), Uint8Array.of(9, 9, 9, 9));
+      for (let x = 16; x < 48; x++) trie.update(lpmKey(24, net(job.cpu, x)), Uint8Array.of(8, 8, 8, 8));
+      for (let s = 0; s < 16; s++) trie.delete(lpmKey(25, net(job.cpu, s) | 128));
+      for (let x = 16; x < 48; x++) trie.delete(lpmKey(24, net(job.cpu, x)));
+    }
+  } else {
+    // the lower half of each stable /24 matches only that /24, whatever happens around it
+    for (let r = 0; r < job.n * 8; r++) {
+      const w = (r >> 4) % 2 === 0 ? 0 : 2;
+      const s = r & 15;
+      const v = trie.lookup(lpmKey(32, net(w, s) | 1));
+      if (v === undefined || v[0] !== 0x50 || v[1] !== w || v[2] !== s) failures++;
+    }
   }
 } else {
   const rb = maps.byName(job.kind === 'ringbuf' ? 'rb' : 'events')!;

@@ -90,3 +90,12 @@ test('lpm_trie: four threads insert and delete their prefixes for 30 rounds; the
   for (let i = 0; trie.size < 512; i++) trie.update(Uint8Array.of(32, 0, 0, 0, 192, 168, i >>> 8, i & 255), Uint8Array.of(1, 0, 0, 0));
   assert.equal(trie.size, 512);
 });
+
+test('lpm_trie: lookups of stable prefixes never miss or see a wrong value while two other threads restructure the trie around them', { timeout: 60_000 }, async () => {
+  const { mem, t, barrier } = setup();
+  const trie = t.byName('trie') as LpmTrieMap;
+  for (const w of [0, 2]) for (let s = 0; s < 16; s++) trie.update(Uint8Array.of(24, 0, 0, 0, 10, w, s, 0), Uint8Array.of(0x50, w, s, 0));
+  // readers (odd CPUs) count lookups that missed or saw another value
+  assert.deepEqual(await run(mem, t, barrier, 'lpm-mixed', 300), [0, 0, 0, 0]);
+  assert.equal(trie.size, 32);
+});
