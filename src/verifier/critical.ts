@@ -60,7 +60,8 @@ export function processSpinLock(env: Env, regno: number, isLock: boolean): void 
   }
   if (!tnumIsConst(r.varOff)) reject(`R${regno} doesn't have constant offset. bpf_spin_lock has to be at the constant offset`);
   const m = env.maps[r.mapIndex]!;
-  const name = m.name ?? '';
+  // the kernel's map->name: at most BPF_OBJ_NAME_LEN - 1 characters
+  const name = (m.name ?? '').slice(0, 15);
   if (!m.valueBtf && m.spinLockOff === undefined) reject(`map '${name}' has to have BTF in order to use bpf_spin_lock`);
   if (m.spinLockOff === undefined) reject(`map '${name}' has no valid bpf_spin_lock`);
   const off = BigInt.asIntN(64, r.varOff.value) + BigInt(r.off);
