@@ -145,3 +145,31 @@ test('attach: a map whose state stays in its thread (devmap) does not stop the o
   a.dispose();
   rt.dispose();
 });
+
+test('attach: a map created after the attach in memory the creator had to grow is usable there (views and bounds follow)', () => {
+  const rt = new Runtime();
+  const a = Runtime.attach(rt.share());
+  const before = rt.mem.wasm.buffer.byteLength;
+  const big = rt.maps.create({ name: 'big', type: 'array', keySize: 4, valueSize: 4096, maxEntries: 2048 }); // 8 MiB
+  assert.ok(rt.mem.wasm.buffer.byteLength > before, 'the memory grew');
+  const value = new Uint8Array(4096).fill(7);
+  a.map('big').update(u32(2047), value);
+  assert.deepEqual(big.lookup(u32(2047)), value);
+  // a program of the attached runtime writes the last byte through the checked interpreter
+  const spec = objectSpec([{ name: 'poke', type: 'raw_tracepoint', maps: [[2, 0]], asm: `r1 = 2047
+      *(u32 *)(r10 - 4) = r1
+      r1 = 0 ll
+      r2 = r10
+      r2 += -4
+      call 1
+      if r0 == 0 goto out
+      r1 = 9
+      *(u8 *)(r0 + 4095) = r1
+    out:
+      r0 = 0
+      exit` }], [{ name: 'big', type: 'array', keySize: 4, valueSize: 4096, maxEntries: 2048 }]);
+  a.loadObject(spec).program('poke').testRun({ ctxIn: new Uint8Array(16), engine: 'interp' });
+  assert.equal(big.lookup(u32(2047))![4095], 9);
+  a.dispose();
+  rt.dispose();
+});
