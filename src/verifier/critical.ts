@@ -1,12 +1,16 @@
 // Critical sections, as the kernel's verifier (6.18) tracks them in the
 // state: the one bpf_spin_lock a path holds (active_lock: which map's value
 // and through which pointer id), a bpf_rcu_read_lock() section
-// (active_rcu_lock) and bpf_preempt_disable() nesting (active_preempt_locks).
-// While a spin lock is held no function may be called but
-// bpf_spin_unlock; no section may be left open at the program's exit, over
+// (active_rcu_lock), bpf_preempt_disable() nesting (active_preempt_locks)
+// and the IRQ states bpf_local_irq_save() keeps in stack slots
+// (active_irq_id). While a spin lock is held no function may be called but
+// bpf_spin_unlock and the number iterator; nothing that sleeps runs in the
+// other sections; no section may be left open at the program's exit, over
 // a tail call or an LD_ABS/LD_IND (which may end the program); the lock
 // word itself is never read or written but by the helpers. The lock's
-// offset in the value comes from the map's BTF (MapInfo.spinLockOff).
+// offset in the value comes from the map's BTF (MapInfo.spinLockOff). The
+// RCU pointers walked inside a section are typed in kfuncs-btf.ts
+// (inRcuSection here).
 
 import { reject, type Env, type MapInfo } from './env.js';
 import { RegFlag, RegState, RegType, markPointer, regTypeName } from './reg-state.js';
