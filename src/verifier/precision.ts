@@ -26,7 +26,7 @@ export const TAG_NONE = 0;
 /** A stack access we cannot follow (variable offset, another frame). */
 export const TAG_UNKNOWN = 127;
 
-/** One history entry: `insn` ran in frame `frame` (0 = the main program) with stack tag `tag`. */
+/** One history entry: `insn` ran in frame `frame` (0 = the main program) with stack tag `tag` (insn < 2^21: verify.ts refuses longer programs). */
 export function histEntry(insn: number, frame: number, tag: number): number {
   return (insn << 10) | (frame << 7) | tag;
 }

@@ -108,6 +108,8 @@ function verifyOnce(prog: Program, opts: VerifyOptions, level: number): VerifyRe
   };
   try {
     if (nameOf(BPF_PROG_TYPE, opts.progType) === undefined || opts.progType <= 0) throw new Reject(`unknown program type ${opts.progType}`);
+    // The kernel refuses such a program before verifying it (E2BIG); the walk's history also numbers instructions in 21 bits.
+    if (prog.length > INSN_LIMIT) throw new Reject(`program of ${prog.length} insns is too large (limit ${INSN_LIMIT})`);
     if (opts.progType === BPF_PROG_TYPE['syscall'] && !opts.sleepable) throw new Reject('Syscall programs can only be sleepable');
     checkLddw(env);
     env.arena = findArena(prog, env.maps);

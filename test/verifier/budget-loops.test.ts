@@ -55,3 +55,12 @@ test('may_goto loops that converge: accepted, as the kernel does', (t) => {
   }
   names.forEach((n, i) => assert.equal(kernel[i]!.status, 'accept', `${n}: ${kernelErrorLine(kernel[i]!.log)}`));
 });
+
+test('a program longer than the 1M-instruction limit is refused before the walk, with a reason', () => {
+  const words = new Uint8Array((1_000_001 + 1) * 8);
+  for (let i = 0; i <= 1_000_001; i++) words[i * 8] = 0xb7; // r0 = 0
+  words[1_000_001 * 8] = 0x95; // exit
+  const r = verify(decodeProgram(words, { validate: false }), { progType: SOCKET_FILTER, logLevel: 0 });
+  assert.equal(r.ok, false);
+  assert.equal(r.error!.reason, 'program of 1000002 insns is too large (limit 1000000)');
+});
