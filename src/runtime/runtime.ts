@@ -405,6 +405,7 @@ export class Runtime implements ProgramHost, SharingHost {
 
   /** Forget every map (their memory is released) and program. */
   dispose(): void {
+    this.sharing.retire();
     for (const p of this.programs) if (p !== undefined) releaseTestRunContext(p);
     // an attached runtime's programs hold references to maps another thread frees: give them back
     if (this.attached) for (const p of this.programs) p?.releaseMaps();

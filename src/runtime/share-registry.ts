@@ -10,6 +10,7 @@
 //   +8  NEXT_PROG next program id, for every thread (ids are runtime-wide)
 //   +12 CAP       bytes available for records
 //   +16 SHARES    shares made so far (a share's default CPU)
+//   +20 MAGIC     "TSRG", so a stale or forged share is refused
 //   +64 records:  u32 body_len | u32 kind | i32 state | u32 key | body, padded to 8
 //
 // `state` is the one mutable word of a record: a map's "closed by its
@@ -28,6 +29,8 @@ const USED = 4;
 const NEXT_PROG = 8;
 const CAP = 12;
 const SHARES = 16;
+const MAGIC = 20;
+const MAGIC_VALUE = 0x47525354; // "TSRG"
 const HEADER = 64;
 const REC_HEADER = 16;
 const INLINE_MAX = 4096;
@@ -64,7 +67,20 @@ export class ShareRegistry {
     const i32 = reg.i32();
     Atomics.store(i32, (reg.base + CAP) >>> 2, bytes);
     Atomics.store(i32, (reg.base + NEXT_PROG) >>> 2, nextProgramId);
+    Atomics.store(i32, (reg.base + MAGIC) >>> 2, MAGIC_VALUE);
     return { registry: reg, region };
+  }
+
+  /** The registry at `base` of `mem`, or a ShareError when there is none (a share of another memory, or of a disposed runtime). */
+  static open(mem: RuntimeMemory, base: number): ShareRegistry {
+    const ok = Number.isInteger(base) && base >= mem.heapBase && (base & 63) === 0 && base + HEADER <= mem.u8.length && mem.dv.getUint32(base + MAGIC, true) === MAGIC_VALUE;
+    if (!ok) throw new ShareError('Runtime.attach: no share registry at the address this share names (a share of a disposed runtime, or not one rt.share() made)');
+    return new ShareRegistry(mem, base);
+  }
+
+  /** The creating runtime is gone: shares of it no longer attach. */
+  retire(): void {
+    Atomics.store(this.i32(), this.word(MAGIC), 0);
   }
 
   private i32(): Int32Array {

@@ -162,13 +162,19 @@ export class RuntimeSharing {
     maps.onCreate = (m) => this.publishMap(m);
     maps.onFree = (m) => this.mapFreed(m);
     maps.onMiss = () => this.sync();
+    this.creator = true;
     return registry;
+  }
+
+  /** The creating runtime is disposed: shares it made no longer attach. */
+  retire(): void {
+    if (this.creator) this.registry?.retire();
   }
 
   /** Attached side: claim the share and learn everything published so far. */
   attach(share: RuntimeShare): void {
-    const reg = new ShareRegistry(this.host.mem, share.registry);
-    if (!reg.claimState(share.claim, 0, SHARE_ATTACHED))
+    const reg = ShareRegistry.open(this.host.mem, share.registry);
+    if (share.claim >= reg.used || !reg.claimState(share.claim, 0, SHARE_ATTACHED))
       throw new ShareError('this share was already attached: make one rt.share() per thread (each has its own arena)');
     this.registry = reg;
     const maps = this.host.maps;
@@ -190,6 +196,8 @@ export class RuntimeSharing {
   }
 
   private syncing = false;
+  /** This thread made the registry (its runtime created the memory). */
+  private creator = false;
 
   /** Apply records in order (a program refers only to maps published before it); the cursor passes each one applied. */
   private apply(reg: ShareRegistry): boolean {

@@ -173,3 +173,15 @@ test('attach: a map created after the attach in memory the creator had to grow i
   a.dispose();
   rt.dispose();
 });
+
+test('attach: a forged or stale share is a ShareError (wrong registry address, claim past the records, a disposed creator)', () => {
+  const rt = new Runtime();
+  const share = rt.share();
+  assert.throws(() => Runtime.attach({ ...share, registry: share.registry + 64 }), (e: unknown) => e instanceof ShareError && /no share registry/.test(e.message));
+  assert.throws(() => Runtime.attach({ ...share, claim: 1 << 20 }), ShareError);
+  assert.throws(() => Runtime.attach({ ...share, cpu: -1 }), (e: unknown) => e instanceof ShareError && /not a runtime share/.test(e.message));
+  assert.throws(() => Runtime.attach(undefined as never), ShareError);
+  const later = rt.share();
+  rt.dispose();
+  assert.throws(() => Runtime.attach(later), ShareError);
+});
