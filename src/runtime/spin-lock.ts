@@ -11,6 +11,11 @@ import { LoadError } from './errors.js';
 
 /** Byte offset of the value's bpf_spin_lock, or undefined when it has none (or there is no BTF). */
 export function spinLockOffset(btf: Btf | undefined, valueTypeId: number | undefined, mapName: string): number | undefined {
+  return lockOffset(btf, valueTypeId, mapName, 'bpf_spin_lock');
+}
+
+/** Byte offset of the value's lock of this struct type (bpf_spin_lock, bpf_res_spin_lock), or undefined. */
+export function lockOffset(btf: Btf | undefined, valueTypeId: number | undefined, mapName: string, lockStruct: string): number | undefined {
   if (btf === undefined || valueTypeId === undefined || valueTypeId === 0) return undefined;
   const t = btf.skipModifiers(valueTypeId);
   // A global data section (.data, .bss, .data.NAME): its variables, as the kernel's btf_find_datasec_var.
@@ -21,9 +26,9 @@ export function spinLockOffset(btf: Btf | undefined, valueTypeId: number | undef
   for (const f of fields) {
     if (f.type === 0) continue;
     const ft = btf.skipModifiers(f.type);
-    if (ft.kind !== BtfKind.STRUCT || ft.name !== 'bpf_spin_lock') continue;
-    if (found !== undefined) throw new LoadError('map', mapName, 'value has more than one bpf_spin_lock');
-    if (f.bit % 32 !== 0) throw new LoadError('map', mapName, `bpf_spin_lock at bit ${f.bit} is not 4-byte aligned`);
+    if (ft.kind !== BtfKind.STRUCT || ft.name !== lockStruct) continue;
+    if (found !== undefined) throw new LoadError('map', mapName, `value has more than one ${lockStruct}`);
+    if (f.bit % 32 !== 0) throw new LoadError('map', mapName, `${lockStruct} at bit ${f.bit} is not 4-byte aligned`);
     found = f.bit / 8;
   }
   return found;

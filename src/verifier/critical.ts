@@ -20,7 +20,7 @@ import { KF, type KfuncDef } from './kfuncs.js';
 import { StackByte, type FuncState, type VerifierState } from './state.js';
 import { STACK_SIZE } from '../isa/fields.js';
 
-/** sizeof(struct bpf_spin_lock). */
+/** sizeof(struct bpf_spin_lock), and of struct bpf_res_spin_lock. */
 const SPIN_LOCK_SIZE = 4;
 
 /** Does the map's value hold a struct bpf_spin_lock (btf_record_has_field(BPF_SPIN_LOCK))? */
@@ -40,7 +40,7 @@ const TRACING_TYPES = new Set(
  * programs cannot use maps whose values hold a bpf_spin_lock.
  */
 export function checkMapProgCompat(env: Env, m: MapInfo): void {
-  if (!mapHasSpinLock(m)) return;
+  if (!mapHasSpinLock(m) && m.resSpinLockOff === undefined) return;
   const t = env.opts.progType;
   if (t === BPF_PROG_TYPE['socket_filter']) reject('socket filter progs cannot use bpf_spin_lock yet');
   if (TRACING_TYPES.has(t)) reject('tracing progs cannot use bpf_spin_lock yet');
@@ -89,12 +89,15 @@ export function processSpinLock(env: Env, regno: number, isLock: boolean): void 
  * touched. `off` is the fixed offset (instruction and register).
  */
 export function checkLockOverlap(env: Env, r: RegState, off: number, size: number): void {
-  const p = env.maps[r.mapIndex]?.spinLockOff;
-  if (p === undefined) return;
-  const o = BigInt(off);
-  if (r.smin + o < BigInt(p + SPIN_LOCK_SIZE) && BigInt(p) < r.umax + o + BigInt(size)) {
-    reject('bpf_spin_lock cannot be accessed directly by load/store');
-  }
+  const m = env.maps[r.mapIndex];
+  if (m === undefined) return;
+  if (touches(r, off, size, m.spinLockOff)) reject('bpf_spin_lock cannot be accessed directly by load/store');
+  if (touches(r, off, size, m.resSpinLockOff)) reject('bpf_res_spin_lock cannot be accessed directly by load/store');
+}
+
+/** May [smin + off, umax + off + size) overlap the 4-byte lock at p? */
+function touches(r: RegState, off: number, size: number, p: number | undefined): boolean {
+  return p !== undefined && r.smin + BigInt(off) < BigInt(p + SPIN_LOCK_SIZE) && BigInt(p) < r.umax + BigInt(off) + BigInt(size);
 }
 
 /** Kfuncs callable while holding a spin lock (the kernel's kfunc_spin_allowed: the bpf_iter_num API; tsbpf has no graph or res_spin_lock kfuncs). */

@@ -37,6 +37,8 @@ export interface MapInfo {
   readonly valueBtf?: boolean;
   /** Byte offset of the value's struct bpf_spin_lock, from its BTF (critical.ts), when it has one. */
   readonly spinLockOff?: number;
+  /** Byte offset of the value's struct bpf_res_spin_lock (no program may touch it; its kfuncs are not supported yet). */
+  readonly resSpinLockOff?: number;
 }
 
 /** Source position of an instruction, from BTF line info. */

@@ -10,13 +10,14 @@ import type { MapInfo, VerifyOptions } from './env.js';
 import { kfuncCalls } from './kfuncs-object.js';
 import { tracingCtxOf, type TracingCtx } from './tracing-ctx.js';
 import { BPF_PROG_TYPE } from '../internal/uapi.gen.js';
-import { spinLockOffset } from '../runtime/spin-lock.js';
+import { lockOffset, spinLockOffset } from '../runtime/spin-lock.js';
 
 /** Whether the map's value has BTF, and where its bpf_spin_lock is (the runtime's and the verifier's one reading). */
-function valueBtf(spec: ObjectSpec, m: MapSpec): Pick<MapInfo, 'valueBtf' | 'spinLockOff'> {
+function valueBtf(spec: ObjectSpec, m: MapSpec): Pick<MapInfo, 'valueBtf' | 'spinLockOff' | 'resSpinLockOff'> {
   if (spec.btf === undefined || !m.valueTypeId) return {};
   const off = spinLockOffset(spec.btf, m.valueTypeId, m.name);
-  return off === undefined ? { valueBtf: true } : { valueBtf: true, spinLockOff: off };
+  const res = lockOffset(spec.btf, m.valueTypeId, m.name, 'bpf_res_spin_lock');
+  return { valueBtf: true, ...(off !== undefined ? { spinLockOff: off } : {}), ...(res !== undefined ? { resSpinLockOff: res } : {}) };
 }
 
 /** The maps an object's programs refer to (lddw map index = position here). */

@@ -28,6 +28,7 @@ interface Expect {
 const OBJECTS: readonly Expect[] = [
   { object: 'critical.o', programs: { count_by_len: undefined, count_total: undefined, global_in_sections: undefined, count_global: undefined } },
   { object: 'global_under_lock.o', programs: { global_under_lock: 'use static function instead' } },
+  { object: 'res_lock.o', programs: { read_res_lock: 'bpf_res_spin_lock cannot be accessed directly by load/store' } },
 ];
 
 function load(object: string): ReturnType<typeof loadObject> {
@@ -50,7 +51,7 @@ for (const { object, programs } of OBJECTS) {
         assert.equal(r.ok, false, `accepted:\n${r.log}`);
         assert.equal(r.error!.reason, reason);
         // the kernel's two-line message, the second line being its error line
-        assert.match(r.log, /global function calls are not allowed while holding a lock,\nuse static function instead\n/);
+        if (name === 'global_under_lock') assert.match(r.log, /global function calls are not allowed while holding a lock,\nuse static function instead\n/);
       }
     });
   }
@@ -72,6 +73,16 @@ function kernelLoad(object: string): { ok: true } | { ok: false; prog: string; e
     rmSync(pin, { recursive: true, force: true });
   }
 }
+
+test('critical objects: a bpf_res_spin_lock map is off limits to socket filters and tracing programs', () => {
+  const spec = load('res_lock.o');
+  const p = spec.programs.find((x) => x.name === 'read_res_lock')!;
+  assert.equal(verifierMaps(spec)[0]!.resSpinLockOff, 8);
+  for (const [type, why] of [[1, 'socket filter progs cannot use bpf_spin_lock yet'], [2, 'tracing progs cannot use bpf_spin_lock yet']] as const) {
+    const r = verify(decodeProgram(unrelocatedMapLoads(p), { validate: false }), objectVerifyOptions(spec, p, { logLevel: 1, progType: type }));
+    assert.equal(r.error?.reason, why);
+  }
+});
 
 test('critical objects: the kernel agrees (root with bpftool only)', (t) => {
   const got: string[] = [];
