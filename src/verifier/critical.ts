@@ -13,7 +13,8 @@
 // (inRcuSection here).
 
 import { reject, type Env, type MapInfo } from './env.js';
-import { RegFlag, RegState, RegType, markPointer, regTypeName } from './reg-state.js';
+import { RegFlag, RegState, RegType, markNotInit, markPointer, markUnknown, regTypeName } from './reg-state.js';
+import { regBoundsSync } from './bounds-sync.js';
 import { tnumIsConst } from './tnum.js';
 import { BPF_FUNC, BPF_PROG_TYPE } from '../internal/uapi.gen.js';
 import { KF, type KfuncDef } from './kfuncs.js';
@@ -23,9 +24,14 @@ import { STACK_SIZE } from '../isa/fields.js';
 /** sizeof(struct bpf_spin_lock), and of struct bpf_res_spin_lock. */
 const SPIN_LOCK_SIZE = 4;
 
-/** Does the map's value hold a struct bpf_spin_lock (btf_record_has_field(BPF_SPIN_LOCK))? */
+/** Does the map's value hold a lock, bpf_spin_lock or bpf_res_spin_lock (btf_record_has_field(BPF_SPIN_LOCK | BPF_RES_SPIN_LOCK))? */
 export function mapHasSpinLock(m: MapInfo | undefined): boolean {
-  return m?.spinLockOff !== undefined;
+  return m?.spinLockOff !== undefined || m?.resSpinLockOff !== undefined;
+}
+
+/** Does the path hold any lock, bpf_spin_lock or bpf_res_spin_lock (the kernel's active_locks)? */
+export function holdsLock(st: VerifierState): boolean {
+  return st.lockMap >= 0 || st.resLocks.length > 0;
 }
 
 /** The kernel's is_tracing_prog_type: programs that may run in any context (NMI included). */
@@ -40,7 +46,7 @@ const TRACING_TYPES = new Set(
  * programs cannot use maps whose values hold a bpf_spin_lock.
  */
 export function checkMapProgCompat(env: Env, m: MapInfo): void {
-  if (!mapHasSpinLock(m) && m.resSpinLockOff === undefined) return;
+  if (!mapHasSpinLock(m)) return;
   const t = env.opts.progType;
   if (t === BPF_PROG_TYPE['socket_filter']) reject('socket filter progs cannot use bpf_spin_lock yet');
   if (TRACING_TYPES.has(t)) reject('tracing progs cannot use bpf_spin_lock yet');
@@ -77,8 +83,10 @@ export function processSpinLock(env: Env, regno: number, isLock: boolean): void 
     st.lockId = r.id;
     return;
   }
-  if (st.lockMap < 0) reject('bpf_spin_unlock without taking a lock');
+  if (!holdsLock(st)) reject('bpf_spin_unlock without taking a lock');
   if (st.lockMap !== r.mapIndex || st.lockId !== r.id) reject('bpf_spin_unlock of different lock');
+  // res locks are only taken after it (no helper may take it while one is held): they come first
+  if (st.resLocks.length > 0) reject('bpf_spin_unlock cannot be out of order');
   st.lockMap = -1;
   st.lockId = 0;
 }
@@ -100,8 +108,8 @@ function touches(r: RegState, off: number, size: number, p: number | undefined):
   return p !== undefined && r.smin + BigInt(off) < BigInt(p + SPIN_LOCK_SIZE) && BigInt(p) < r.umax + BigInt(off) + BigInt(size);
 }
 
-/** Kfuncs callable while holding a spin lock (the kernel's kfunc_spin_allowed: the bpf_iter_num API; tsbpf has no graph or res_spin_lock kfuncs). */
-const SPIN_ALLOWED_KFUNCS: ReadonlySet<string> = new Set(['bpf_iter_num_new', 'bpf_iter_num_next', 'bpf_iter_num_destroy']);
+/** Kfuncs callable while holding a spin lock (the kernel's kfunc_spin_allowed: the bpf_iter_num API and the res_spin_lock pair; tsbpf has no graph kfuncs). */
+const SPIN_ALLOWED_KFUNCS: ReadonlySet<string> = new Set(['bpf_iter_num_new', 'bpf_iter_num_next', 'bpf_iter_num_destroy', 'bpf_res_spin_lock', 'bpf_res_spin_unlock']);
 
 /**
  * Any call instruction while a lock is held (the kernel checks it in
@@ -110,7 +118,7 @@ const SPIN_ALLOWED_KFUNCS: ReadonlySet<string> = new Set(['bpf_iter_num_new', 'b
  * share the lock state).
  */
 export function checkCallUnderLock(env: Env, kind: 'helper' | 'kfunc', id: number): void {
-  if (env.state.lockMap < 0) return;
+  if (!holdsLock(env.state)) return;
   if (kind === 'helper' && id === BPF_FUNC['spin_unlock']) return;
   if (kind === 'kfunc' && SPIN_ALLOWED_KFUNCS.has(env.opts.kfuncs?.get(env.insnIdx)?.name ?? '')) return;
   reject('function calls are not allowed while holding a lock');
@@ -123,7 +131,7 @@ export function checkCallUnderLock(env: Env, kind: 'helper' | 'kfunc', id: numbe
  * is not tracked here yet, so that refusal is missing.)
  */
 export function checkGlobalCallSections(env: Env): void {
-  if (env.state.lockMap < 0) return;
+  if (!holdsLock(env.state)) return;
   env.log.line('global function calls are not allowed while holding a lock,');
   reject('use static function instead');
 }
@@ -136,7 +144,7 @@ export function checkGlobalCallSections(env: Env): void {
  */
 export function checkResourceLeak(env: Env, what: string): void {
   const st = env.state;
-  if (st.lockMap >= 0) reject(`${what} cannot be used inside bpf_spin_lock-ed region`);
+  if (holdsLock(st)) reject(`${what} cannot be used inside bpf_spin_lock-ed region`);
   if (st.refs.length > 0) {
     for (const r of st.refs) env.log.line(`Unreleased reference id=${r.id} alloc_insn=${r.insn}`);
     reject(`${what} would lead to reference leak`);
@@ -151,7 +159,7 @@ export function checkResourceLeak(env: Env, what: string): void {
  * holding a spin lock, or any time in a program that cannot sleep.
  */
 export function inRcuSection(env: Env): boolean {
-  return env.state.rcuLock || env.state.lockMap >= 0 || !env.opts.sleepable;
+  return env.state.rcuLock || holdsLock(env.state) || !env.opts.sleepable;
 }
 
 /** A helper that may sleep (only sleepable programs may call one) cannot inside an RCU or preempt-disabled section. */
@@ -204,6 +212,56 @@ export function kfuncSections(env: Env, def: KfuncDef): void {
   if (st.irqs.length > 0 && sleepable) reject(`kernel func ${def.name} is sleepable within IRQ-disabled region`);
   if (def.name === IRQ_SAVE) irqSave(env, 1);
   else if (def.name === IRQ_RESTORE) irqRestore(env, 1);
+  else if (def.name === RES_LOCK) processResSpinLock(env, 1, true);
+  else if (def.name === RES_UNLOCK) processResSpinLock(env, 1, false);
+}
+
+export const RES_LOCK = 'bpf_res_spin_lock';
+const RES_UNLOCK = 'bpf_res_spin_unlock';
+
+/**
+ * bpf_res_spin_lock / unlock (KF_ARG_PTR_TO_RES_SPIN_LOCK): a map value
+ * pointer at its value's struct bpf_res_spin_lock; several may be held (not
+ * the same one twice), released innermost first.
+ */
+function processResSpinLock(env: Env, regno: number, isLock: boolean): void {
+  const r = env.state.cur.regs[regno]!;
+  if (r.type !== RegType.PTR_TO_MAP_VALUE || r.flags & RegFlag.MAYBE_NULL) reject(`arg#${regno - 1} doesn't point to map value or allocated object`);
+  if (!tnumIsConst(r.varOff)) reject(`R${regno} doesn't have constant offset. bpf_res_spin_lock has to be at the constant offset`);
+  const m = env.maps[r.mapIndex]!;
+  const name = (m.name ?? '').slice(0, 15);
+  if (!m.valueBtf && m.resSpinLockOff === undefined) reject(`map '${name}' has to have BTF in order to use bpf_res_spin_lock`);
+  if (m.resSpinLockOff === undefined) reject(`map '${name}' has no valid bpf_res_spin_lock`);
+  const off = BigInt.asIntN(64, r.varOff.value) + BigInt(r.off);
+  if (off !== BigInt(m.resSpinLockOff)) reject(`off ${off} doesn't point to 'struct bpf_res_spin_lock' that is at ${m.resSpinLockOff}`);
+  const st = env.state;
+  const held = st.resLocks.findIndex((l) => l.map === r.mapIndex && l.id === r.id);
+  if (isLock) {
+    if (held >= 0) reject('Acquiring the same lock again, AA deadlock detected');
+    st.resLocks = [...st.resLocks, { map: r.mapIndex, id: r.id, insn: env.insnIdx }];
+    return;
+  }
+  if (!holdsLock(st)) reject('bpf_res_spin_unlock without taking a lock');
+  if (held < 0) reject('bpf_res_spin_unlock of different lock');
+  if (held !== st.resLocks.length - 1) reject('bpf_res_spin_unlock cannot be out of order');
+  st.resLocks = st.resLocks.slice(0, -1);
+}
+
+/**
+ * The path where bpf_res_spin_lock failed (the kernel forks at the call):
+ * the state before it, the lock not taken, r1-r5 clobbered and r0 a
+ * negative errno in [-MAX_ERRNO, -1].
+ */
+export function resLockFailure(env: Env): VerifierState {
+  const fail = env.state.clone();
+  const regs = fail.cur.regs;
+  for (let i = 1; i <= 5; i++) markNotInit(regs[i]!);
+  const r0 = regs[0]!;
+  markUnknown(r0);
+  r0.s32min = -4095;
+  r0.s32max = -1;
+  regBoundsSync(r0);
+  return fail;
 }
 
 const IRQ_SAVE = 'bpf_local_irq_save';
@@ -268,5 +326,11 @@ export function sectionsEqual(old: VerifierState, cur: VerifierState, ids: { che
   if (old.lockId !== 0 && !ids.check(old.lockId, cur.lockId)) return false;
   if (old.rcuLock !== cur.rcuLock || old.preemptLocks !== cur.preemptLocks || old.irqs.length !== cur.irqs.length) return false;
   for (let i = 0; i < old.irqs.length; i++) if (!ids.check(old.irqs[i]!.id, cur.irqs[i]!.id)) return false;
+  if (old.resLocks.length !== cur.resLocks.length) return false;
+  for (let i = 0; i < old.resLocks.length; i++) {
+    const o = old.resLocks[i]!;
+    const c = cur.resLocks[i]!;
+    if (o.map !== c.map || (o.id === 0) !== (c.id === 0) || (o.id !== 0 && !ids.check(o.id, c.id))) return false;
+  }
   return true;
 }

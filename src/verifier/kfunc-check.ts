@@ -12,7 +12,7 @@ import type { Btf } from '../btf/btf.js';
 import { BtfKind } from '../btf/types.js';
 import { INSNS, Shape } from '../isa/table.js';
 import { TsbpfError } from '../internal/errors.js';
-import { RegFlag, RegType, isNullConst, markNotInit, markPointer, markUnknown, regTypeName, type RegState } from './reg-state.js';
+import { RegFlag, RegType, isNullConst, markConstScalar, markNotInit, markPointer, markUnknown, regTypeName, type RegState } from './reg-state.js';
 import { tnumIsConst } from './tnum.js';
 import { reject, type Env, type KfuncExtern } from './env.js';
 import { releaseReference } from './helpers-check.js';
@@ -25,7 +25,7 @@ import type { VerifierState } from './state.js';
 import type { Cfg } from './cfg.js';
 import { emitComment } from './log-state.js';
 import { Flow, type Walk } from './walk.js';
-import { checkCallUnderLock, kfuncSections } from './critical.js';
+import { RES_LOCK, checkCallUnderLock, kfuncSections, resLockFailure } from './critical.js';
 
 
 /**
@@ -104,11 +104,14 @@ export function checkKfuncCall(env: Env, imm: number): VerifierState | undefined
     else iterCheck(env, 1, it);
   }
   if (release) releaseReference(env, release);
+  // bpf_res_spin_lock forks: the failed path (queued like an iterator's element path) holds no lock.
+  const failed = def.name === RES_LOCK ? resLockFailure(env) : undefined;
   kfuncSections(env, def);
   const castTo = def.ret.kind === 'rdonly_cast' ? rdonlyCastTarget(env, ext) : 0;
   for (let i = 1; i <= 5; i++) markNotInit(regs[i]!);
   setReturn(env, def, def.ret, castTo);
-  return undefined;
+  if (failed) markConstScalar(regs[0]!, 0n);
+  return failed;
 }
 
 /** One non-iterator argument; returns the reference it releases (0 if none). */

@@ -136,6 +136,15 @@ export interface IrqState {
 
 const NO_IRQS: readonly IrqState[] = [];
 
+/** A held bpf_res_spin_lock (critical.ts); shared between states like IrqState. */
+export interface ResLock {
+  readonly map: number;
+  readonly id: number;
+  readonly insn: number;
+}
+
+const NO_RES_LOCKS: readonly ResLock[] = [];
+
 export interface Reference {
   id: number;
   insn: number;
@@ -161,6 +170,8 @@ export class VerifierState {
   preemptLocks = 0;
   /** bpf_local_irq_save() states not yet restored, innermost last: id and instruction (the kernel's REF_TYPE_IRQ, active_irq_id). */
   irqs: readonly IrqState[] = NO_IRQS;
+  /** bpf_res_spin_lock()s held, innermost last: map index, pointer id, instruction (REF_TYPE_RES_LOCK). */
+  resLocks: readonly ResLock[] = NO_RES_LOCKS;
 
   get cur(): FuncState {
     return this.frames[this.frames.length - 1]!;
@@ -177,6 +188,7 @@ export class VerifierState {
     s.rcuLock = this.rcuLock;
     s.preemptLocks = this.preemptLocks;
     s.irqs = this.irqs;
+    s.resLocks = this.resLocks;
     return s;
   }
 

@@ -29,6 +29,12 @@ const OBJECTS: readonly Expect[] = [
   { object: 'critical.o', programs: { count_by_len: undefined, count_total: undefined, global_in_sections: undefined, count_global: undefined } },
   { object: 'global_under_lock.o', programs: { global_under_lock: 'use static function instead' } },
   { object: 'res_lock.o', programs: { read_res_lock: 'bpf_res_spin_lock cannot be accessed directly by load/store' } },
+  { object: 'res_locks_accept.o', programs: { count_locked: undefined, two_locks: undefined } },
+  { object: 'res_locks_unchecked.o', programs: { unchecked: 'bpf_res_spin_unlock without taking a lock' } },
+  { object: 'res_locks_twice.o', programs: { twice: 'Acquiring the same lock again, AA deadlock detected' } },
+  { object: 'res_locks_out_of_order.o', programs: { out_of_order: 'bpf_res_spin_unlock cannot be out of order' } },
+  { object: 'res_locks_held_at_exit.o', programs: { held_at_exit: 'BPF_EXIT instruction in main prog cannot be used inside bpf_spin_lock-ed region' } },
+  { object: 'res_locks_helper_inside.o', programs: { helper_inside: 'function calls are not allowed while holding a lock' } },
 ];
 
 function load(object: string): ReturnType<typeof loadObject> {
