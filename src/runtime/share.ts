@@ -39,6 +39,9 @@ import type { ProgramSpec } from '../elf/spec.js';
 import { decodeProgram, type Program } from '../isa/decode.js';
 import type { BpfMap, MapHandle } from '../maps/base.js';
 import type { MapTable } from '../maps/table.js';
+import { checkHelperCalls } from '../helpers/check-calls.js';
+import type { HelperRegistry } from '../helpers/registry.js';
+import { TsbpfError } from '../internal/errors.js';
 import { mapTypeRow } from '../maps/types.js';
 import { MapError } from '../maps/errno.js';
 import { isTrusted, trustProgram } from '../vm/engines.js';
@@ -99,6 +102,7 @@ const SHARE_ATTACHED = 1;
 /** What the sharing side needs from its runtime. */
 export interface SharingHost extends ProgramHost {
   readonly maps: MapTable;
+  readonly helpers: HelperRegistry;
   readonly mem: RuntimeMemory;
   /** Loaded programs, in id order. */
   loadedPrograms(): readonly BpfProgram[];
@@ -318,6 +322,13 @@ export class RuntimeSharing {
       maps.push(m);
     }
     const code = decodeProgram(rec.insns);
+    try {
+      // functions do not travel: an embedder's helpers must be registered here too
+      checkHelperCalls(code, this.host.helpers, rec.spec.license);
+    } catch (e) {
+      if (!(e instanceof TsbpfError)) throw e;
+      return `${e.message} in this thread (pass the creator's extra helpers as AttachOptions.helpers)`;
+    }
     const callbacks = new Map<number, Program>(rec.callbacks.map((t) => [t, decodeProgram(callbackTrampoline(rec.insns, t))]));
     if (rec.trusted) {
       trustProgram(code);

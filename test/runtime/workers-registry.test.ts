@@ -12,6 +12,9 @@ import { decodeShared, encodeShared } from '../../src/runtime/share-codec.js';
 import { UsageError } from '../../src/internal/errors.js';
 import { objectSpec } from './spec-builder.js';
 import { taskTarget } from '../btf/core-target.js';
+import { join } from 'node:path';
+import { FIXTURES } from '../paths.js';
+import { argU32, setR0, type HelperDef } from '../../src/helpers/registry.js';
 
 const u32 = (v: number): Uint8Array => Uint8Array.of(v, v >>> 8, v >>> 16, v >>> 24);
 
@@ -184,4 +187,22 @@ test('attach: a forged or stale share is a ShareError (wrong registry address, c
   const later = rt.share();
   rt.dispose();
   assert.throws(() => Runtime.attach(later), ShareError);
+});
+
+test('attach: a program calling an embedder helper runs in a thread that registered it too, and says why where it did not', () => {
+  const sumBytes: HelperDef = {
+    id: 1000,
+    name: 'sum_bytes',
+    proto: { args: ['mem', 'const_size'], ret: 'integer' },
+    fn: (env) => setR0(env, env.mem.read(argU32(env, 1), argU32(env, 2)).reduce((x, y) => x + y, 0)),
+  };
+  const rt = new Runtime({ helpers: [sumBytes] });
+  rt.loadObject(new Uint8Array(readFileSync(join(FIXTURES, 'custom-helper', 'custom_helper.o'))));
+  const without = Runtime.attach(rt.share());
+  assert.throws(() => without.programNamed('call_custom'), (e: unknown) => e instanceof ShareError && /AttachOptions.helpers/.test(e.message));
+  const withIt = Runtime.attach(rt.share(), { helpers: [sumBytes] });
+  assert.equal(withIt.programNamed('call_custom').testRun({ dataIn: new Uint8Array(64) }).retval, 36);
+  without.dispose();
+  withIt.dispose();
+  rt.dispose();
 });
