@@ -16,7 +16,9 @@ export interface TypesJob {
   cpus: number;
   cpu: number;
   /** lpm-mixed: even CPUs churn next to stable prefixes, odd CPUs look the stable ones up. */
-  kind: 'ringbuf' | 'perf' | 'lpm' | 'lpm-mixed';
+  kind: 'ringbuf' | 'perf' | 'perf-one' | 'lpm' | 'lpm-mixed';
+  /** Which worker this is (the CPU of 'perf-one' workers is 0 for all of them). */
+  worker: number;
   n: number;
   barrier: number;
   workers: number;
@@ -60,10 +62,10 @@ if (job.kind === 'lpm') {
 } else {
   const rb = maps.byName(job.kind === 'ringbuf' ? 'rb' : 'events')!;
   for (let i = 0; i < job.n; i++) {
-    mem.dv.setUint32(src, job.cpu, true);
+    mem.dv.setUint32(src, job.worker, true);
     mem.dv.setUint32(src + 4, i, true);
     mem.dv.setUint32(src + 8, i ^ 0x5a5a5a5a, true);
-    mem.dv.setUint32(src + 12, job.cpu, true);
+    mem.dv.setUint32(src + 12, job.worker, true);
     const r = job.kind === 'ringbuf' ? (rb as RingBufMap).output(src, 16, 0) : (rb as PerfEventArrayMap).output(job.cpu, job.cpu, src, 16);
     if (r !== 0 && r !== -11 && r !== -28) failures++; // full (EAGAIN, ENOSPC) is counted by the map
   }
