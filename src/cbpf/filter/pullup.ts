@@ -8,8 +8,8 @@
 //   ldh [56]; jeq #8080 -> T   =>             jeq #443  -> T
 //   ldh [54]; jeq #443  -> T        ldh [56]; jeq #8080 -> T
 //
-// and the same down the false side of an `and` chain. Only blocks the start
-// of the chain dominates move, so no other path sees a change. Reordering
+// and the same down the false side of an `and` chain. Only blocks entered
+// from nowhere else move, so no other path sees a change. Reordering
 // the tests of one chain does not change where a packet goes, except when a
 // skipped test's load would have failed (the packet is shorter than the
 // capture needs): the result then changes exactly as libpcap's, which is
@@ -21,13 +21,10 @@ import { reachable, type Block } from './blocks.js';
 /** The value a block leaves in A: blocks with the same statements load the same value. */
 const aValue = (b: Block): string => b.stmtsKey;
 
-/** Bounds the quadratic dominator sets: larger graphs are left as they are. */
-const MAX_BLOCKS = 3000;
-
 interface Graph {
   readonly order: Block[];
+  /** Predecessors, kept up to date as blocks move. */
   readonly preds: Map<Block, Block[]>;
-  readonly dom: Map<Block, Set<Block>>;
 }
 
 function analyse(root: Block): Graph {
@@ -41,20 +38,7 @@ function analyse(root: Block): Graph {
       preds.set(s, l);
     }
   }
-  // Dominators in topological order: every predecessor is done first.
-  const dom = new Map<Block, Set<Block>>();
-  for (const b of order) {
-    const ps = preds.get(b) ?? [];
-    let d: Set<Block> | undefined;
-    for (const p of ps) {
-      const pd = dom.get(p)!;
-      d = d === undefined ? new Set(pd) : new Set([...d].filter((x) => pd.has(x)));
-    }
-    const mine = d ?? new Set<Block>();
-    mine.add(b);
-    dom.set(b, mine);
-  }
-  return { order, preds, dom };
+  return { order, preds };
 }
 
 /** Height above the returns: libpcap visits blocks by level, lowest first. */
@@ -70,62 +54,92 @@ function levels(order: Block[]): Block[] {
 type Side = 'jt' | 'jf';
 
 /**
- * One pullup at b: `same` is the side all the chain's tests share (jt for
- * or_pullup), the chain goes down the other side. Returns the new root when
- * something moved, undefined otherwise.
+ * The pullups at b: `same` is the side all the chain's tests share (jt for
+ * or_pullup), the chain goes down the other side. libpcap pulls one block
+ * at a time and starts again; pulling every later block of the value at
+ * once, each behind the one pulled before, gives the same order in one walk.
+ * libpcap asks that b dominate the blocks it moves; tsbpf asks a little
+ * more, which is what makes the move sound: every block from `diff` down to
+ * a pulled one is entered only from the block above it in the chain (b
+ * itself may have several predecessors: they all go to the first pulled
+ * block afterwards). A packet then meets the same tests in another order,
+ * and all of them lead to the same place when true. Returns whether
+ * something moved.
  */
-function pullup(g: Graph, root: Block, b: Block, same: Side): Block | undefined {
+function pullup(g: Graph, b: Block, same: Side): boolean {
   const down: Side = same === 'jt' ? 'jf' : 'jt';
   const ps = g.preds.get(b);
-  if (ps === undefined || ps.length === 0) return undefined;
+  if (ps === undefined || ps.length === 0) return false;
   const val = aValue(ps[0]!);
-  if (ps.some((p) => aValue(p) !== val)) return undefined;
-  const dominated = (x: Block): boolean => g.dom.get(x)!.has(b);
-  const sameTarget = (x: Block): boolean => x.ret === undefined && x[same] === b[same] && dominated(x);
-  // diff: the first block of the chain (from b) that leaves another value in A.
-  let diffParent: Block | undefined;
+  if (ps.some((p) => aValue(p) !== val)) return false;
+  const onlyFrom = (x: Block, parent: Block): boolean => {
+    const xp = g.preds.get(x)!;
+    return xp.length === 1 && xp[0] === parent;
+  };
+  const inChain = (x: Block): boolean => x.ret === undefined && x[same] === b[same];
+  // diff: the first block of the chain (from b) that leaves another value in A; last: the block above it.
+  let last: Block | undefined;
   let diff = b;
   for (;;) {
-    if (!sameTarget(diff)) return undefined;
+    if (!inChain(diff) || (last !== undefined && aValue(diff) !== val && !onlyFrom(diff, last))) return false;
     if (aValue(diff) !== val) break;
-    diffParent = diff;
+    last = diff;
     diff = diff[down]!;
   }
-  // pull: a later block of the chain that tests the value of A again.
-  let pullParent = diff;
-  let pull = diff[down]!;
-  for (;;) {
-    if (!sameTarget(pull)) return undefined;
-    if (aValue(pull) === val) break;
-    pullParent = pull;
-    pull = pull[down]!;
+  // Every later block of the chain that tests the value of A again moves up behind `last`.
+  let moved = false;
+  let prev = diff;
+  let cur = diff[down]!;
+  while (inChain(cur) && onlyFrom(cur, prev)) {
+    if (aValue(cur) !== val) {
+      prev = cur;
+      cur = cur[down]!;
+      continue;
+    }
+    const after = cur[down]!;
+    prev[down] = after;
+    const afterPreds = g.preds.get(after)!;
+    afterPreds[afterPreds.indexOf(cur)] = prev;
+    cur[down] = diff;
+    if (last !== undefined) {
+      last[down] = cur;
+      g.preds.set(cur, [last]);
+    } else {
+      // At the top of the chain every predecessor of b now goes to the pulled block.
+      for (const p of ps) {
+        if (p.jt === b) p.jt = cur;
+        if (p.jf === b) p.jf = cur;
+      }
+      g.preds.set(cur, ps);
+    }
+    g.preds.set(diff, [cur]);
+    last = cur;
+    moved = true;
+    cur = after;
   }
-  pullParent[down] = pull[down];
-  pull[down] = diff;
-  if (diffParent !== undefined) {
-    diffParent[down] = pull;
-    return root;
-  }
-  // At the top of the chain every predecessor of b now goes to pull.
-  for (const p of ps) {
-    if (p.jt === b) p.jt = pull;
-    if (p.jf === b) p.jf = pull;
-  }
-  return root === b ? pull : root;
+  return moved;
 }
 
-/** Apply or_pullup and and_pullup until nothing moves, threading in between (`thread` is jump threading). */
+/**
+ * Chain walks make a pass quadratic in the worst case: larger graphs (a
+ * list of some 300 hosts) are left as threading made them. Forgetting only
+ * costs optimisation, never correctness.
+ */
+const MAX_BLOCKS = 3000;
+
+/** Apply or_pullup and and_pullup until nothing moves, threading after each pass (`thread` is jump threading). */
 export function pullups(root: Block, thread: (r: Block) => Block): Block {
-  for (let rounds = 0; rounds < 1000; rounds++) {
+  for (let pass = 0; pass < 100; pass++) {
     const g = analyse(root);
     if (g.order.length > MAX_BLOCKS) return root;
-    let moved: Block | undefined;
+    let moved = false;
     for (const b of levels(g.order)) {
-      moved = pullup(g, root, b, 'jt') ?? pullup(g, root, b, 'jf');
-      if (moved !== undefined) break;
+      if (pullup(g, b, 'jt')) moved = true;
+      if (pullup(g, b, 'jf')) moved = true;
     }
-    if (moved === undefined) return root;
-    root = thread(moved);
+    if (!moved) return root;
+    // The root has no predecessors, so no move replaced it.
+    root = thread(root);
   }
   return root;
 }
