@@ -17,7 +17,7 @@
 
 import type { ObjectSpec, ProgramSpec } from '../elf/spec.js';
 import type { RuntimeMemory, Region } from '../vm/memory.js';
-import { E2BIG, EFAULT, EINVAL } from '../maps/errno.js';
+import { E2BIG, EDEADLK, EFAULT, EINVAL, ETIMEDOUT } from '../maps/errno.js';
 import { KFUNCS, kfuncByName, kfuncIndex } from '../verifier/kfuncs.js';
 import { PseudoCall } from '../isa/fields.js';
 import { arg, retInt, retU32 } from './define.js';
@@ -294,6 +294,40 @@ function arenaFreePages(env: HelperEnv): void {
 /** RCU, preemption and IRQ sections: nothing to do in user space (no RCU grace periods, no preemption or interrupts to turn off; verified programs cannot read a saved IRQ flag). */
 const noSection: HelperFn = () => undefined;
 
+// ---- resilient spin locks (struct bpf_res_spin_lock: one 32-bit word, 0 free) ----
+
+/** rqspinlock's default timeout (RES_DEF_TIMEOUT, a quarter second). */
+const RES_LOCK_TIMEOUT_MS = 250;
+/** Locks this thread holds, per memory: taking one again is the AA deadlock the kernel reports. */
+const resHeld = new WeakMap<RuntimeMemory, Set<number>>();
+
+function heldSet(mem: RuntimeMemory): Set<number> {
+  let s = resHeld.get(mem);
+  if (!s) resHeld.set(mem, (s = new Set()));
+  return s;
+}
+
+/** bpf_res_spin_lock(lock): 0 holding it; -EDEADLK when this thread holds it; -ETIMEDOUT when another keeps it. */
+function resSpinLock(env: HelperEnv): void {
+  const lock = ptrArg(env, 1, 4, true);
+  const held = heldSet(env.mem);
+  if (held.has(lock)) return retInt(env, -EDEADLK);
+  const i32 = new Int32Array(env.mem.u8.buffer, lock, 1);
+  const t0 = Date.now();
+  while (Atomics.compareExchange(i32, 0, 0, 1) !== 0) {
+    // another thread holds it (memory not shared: nobody could ever release it)
+    if (!env.mem.shared || Date.now() - t0 > RES_LOCK_TIMEOUT_MS) return retInt(env, -ETIMEDOUT);
+  }
+  held.add(lock);
+  retInt(env, 0);
+}
+
+function resSpinUnlock(env: HelperEnv): void {
+  const lock = ptrArg(env, 1, 4, true);
+  heldSet(env.mem).delete(lock);
+  Atomics.store(new Int32Array(env.mem.u8.buffer, lock, 1), 0, 0);
+}
+
 const FNS: Record<string, HelperFn> = {
   bpf_iter_num_new: iterNumNew,
   bpf_iter_num_next: iterNumNext,
@@ -308,6 +342,8 @@ const FNS: Record<string, HelperFn> = {
   bpf_preempt_enable: noSection,
   bpf_local_irq_save: noSection,
   bpf_local_irq_restore: noSection,
+  bpf_res_spin_lock: resSpinLock,
+  bpf_res_spin_unlock: resSpinUnlock,
   bpf_arena_alloc_pages: arenaAllocPages,
   bpf_arena_free_pages: arenaFreePages,
   ...CPUMASK_FNS,

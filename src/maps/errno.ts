@@ -16,6 +16,8 @@ export const EEXIST = 17;
 export const EINVAL = 22;
 export const ENOSPC = 28;
 export const ERANGE = 34;
+export const EDEADLK = 35;
+export const ETIMEDOUT = 110;
 export const EOPNOTSUPP = 95;
 
 const NAMES: Record<number, string> = {
@@ -30,6 +32,8 @@ const NAMES: Record<number, string> = {
   [EINVAL]: 'EINVAL',
   [ENOSPC]: 'ENOSPC',
   [ERANGE]: 'ERANGE',
+  [EDEADLK]: 'EDEADLK',
+  [ETIMEDOUT]: 'ETIMEDOUT',
   [EOPNOTSUPP]: 'EOPNOTSUPP',
 };
 

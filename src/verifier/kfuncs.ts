@@ -89,7 +89,6 @@ const iter = (name: string): KfuncArg => ({ kind: 'iter', iter: name });
 const retScalar: KfuncRet = { kind: 'scalar' };
 const retVoid: KfuncRet = { kind: 'void' };
 const NO_TASKS = 'it works on kernel tasks, which a user-space runtime does not have';
-const NO_RES_LOCK = 'the runtime has no resilient (deadlock-checking) spin lock yet';
 const NO_CGROUPS = 'it works on kernel cgroups, which a user-space runtime does not have';
 
 const rows: KfuncDef[] = [
@@ -144,8 +143,8 @@ const rows: KfuncDef[] = [
   { name: 'bpf_local_irq_save', flags: 0, args: [{ kind: 'ignored' }], ret: retVoid, set: 'common', runnable: true },
   { name: 'bpf_local_irq_restore', flags: 0, args: [{ kind: 'ignored' }], ret: retVoid, set: 'common', runnable: true },
   // struct bpf_res_spin_lock * in a map value (critical.ts processResSpinLock); lock returns 0 or -errno.
-  { name: 'bpf_res_spin_lock', flags: 0, args: [{ kind: 'ignored' }], ret: retScalar, set: 'common', runnable: false, why: NO_RES_LOCK },
-  { name: 'bpf_res_spin_unlock', flags: 0, args: [{ kind: 'ignored' }], ret: retVoid, set: 'common', runnable: false, why: NO_RES_LOCK },
+  { name: 'bpf_res_spin_lock', flags: 0, args: [{ kind: 'ignored' }], ret: retScalar, set: 'common', runnable: true },
+  { name: 'bpf_res_spin_unlock', flags: 0, args: [{ kind: 'ignored' }], ret: retVoid, set: 'common', runnable: true },
 ];
 
 export const KFUNCS: readonly KfuncDef[] = rows;

@@ -131,3 +131,25 @@ test('critical objects: the runtime verifies and runs them (locks taken and rele
     rt.dispose();
   }
 });
+
+test('critical objects: the runtime runs bpf_res_spin_lock (a lock it cannot get fails, and the program skips its update)', async () => {
+  const { Runtime } = await import('../../src/runtime/runtime.js');
+  const rt = new Runtime();
+  try {
+    const coll = rt.loadObject(readFileSync(join(DIR, 'res_locks_accept.o')), { file: 'res_locks_accept.o' });
+    const packet = new Uint8Array(64);
+    for (let i = 0; i < 3; i++) coll.program('count_locked').testRun({ dataIn: packet });
+    coll.program('two_locks').testRun({ dataIn: packet });
+    const g = coll.map('guarded');
+    const cnt = (k: number): bigint => new DataView(g.lookup(Uint8Array.of(k, 0, 0, 0))!.buffer).getBigInt64(0, true);
+    assert.equal(cnt(0), 3n, 'three locked increments (two_locks adds entry 1, which is 0)');
+    // held by someone else (the word set by hand): the lock fails with -ETIMEDOUT and nothing is counted
+    const held = new Uint8Array(16);
+    held[8] = 1;
+    g.update(Uint8Array.of(0, 0, 0, 0), held);
+    coll.program('count_locked').testRun({ dataIn: packet });
+    assert.equal(cnt(0), 0n);
+  } finally {
+    rt.dispose();
+  }
+});
