@@ -24,6 +24,8 @@ export function randomExpressions(seed: number, count: number): string[] {
     () => `vlan ${pick(['100', '200', '5'])} and ${pick(['ip', 'udp', 'arp', 'ip6', 'tcp port 8080', 'host 10.77.100.2'])}`,
     () => `mpls ${pick(['5', '6', '7'])} and ${pick(['ip', 'ip6', 'udp port 53', 'tcp'])}`,
     () => `pppoes ${pick(['0x27', '0x28'])} and ${pick(['ip', 'ip6', 'tcp', 'udp'])}`,
+    // protochain turns libpcap's optimiser off for the whole expression, so this also compares unoptimised code.
+    () => `${pick(['', 'ip ', 'ip6 '])}protochain ${pick(['6', '17', '58', '51', '59', 'tcp'])}`,
   ];
   const expr = (depth: number): string => {
     if (depth > 2 || rnd(3) === 0) return (rnd(5) === 0 ? 'not ' : '') + pick(prims)();
