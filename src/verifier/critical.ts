@@ -113,9 +113,9 @@ const SPIN_ALLOWED_KFUNCS: ReadonlySet<string> = new Set(['bpf_iter_num_new', 'b
 
 /**
  * Any call instruction while a lock is held (the kernel checks it in
- * do_check before the call itself): only bpf_spin_unlock among helpers and
- * the number iterator among kfuncs; static functions may be called (they
- * share the lock state).
+ * do_check before the call itself): only bpf_spin_unlock among helpers,
+ * the number iterator and the res_spin_lock pair among kfuncs; static
+ * functions may be called (they share the lock state).
  */
 export function checkCallUnderLock(env: Env, kind: 'helper' | 'kfunc', id: number): void {
   if (!holdsLock(env.state)) return;
