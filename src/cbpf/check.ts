@@ -45,19 +45,20 @@ export type ClassicMode = 'socket' | 'seccomp';
 // kernel refuses them, so they are allowed only for programs that come from
 // libpcap's world: compiled from a tcpdump expression (filter/compile.ts
 // marks them) or read from a listing the user says is libpcap's. The mark
-// travels with the program object, so every consumer (ClassicFilter, the
-// scan driver, the CLI) checks and translates it the same way.
-const libpcapPrograms = new WeakSet<ClassicProgram>();
+// is an own enumerable property of the program array, so it travels with
+// the program wherever the array goes, a worker thread included (structured
+// clone copies it); a copied or rebuilt instruction list is unmarked.
+const LIBPCAP_MARK = 'libpcapDialect';
 
 /** Mark a program as libpcap's (backward `ja` allowed); returns it. */
 export function markLibpcapProgram<P extends ClassicProgram>(prog: P): P {
-  libpcapPrograms.add(prog);
+  Object.defineProperty(prog, LIBPCAP_MARK, { value: true, enumerable: true, configurable: true, writable: false });
   return prog;
 }
 
 /** Is this program marked as libpcap's (see markLibpcapProgram)? */
 export function isLibpcapProgram(prog: ClassicProgram): boolean {
-  return libpcapPrograms.has(prog);
+  return (prog as { readonly [LIBPCAP_MARK]?: unknown })[LIBPCAP_MARK] === true;
 }
 
 const JA_CODE = BPF_CLASS.JMP | BPF_JMP_OP.JA;
