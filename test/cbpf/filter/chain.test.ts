@@ -127,6 +127,9 @@ test('protochain: the compiled program is marked as libpcap\'s and has a backwar
   assert.ok(isLibpcapProgram(prog));
   assert.ok(prog.some((i) => i.code === 0x05 && (i.k | 0) < 0));
   assert.ok(!isLibpcapProgram(compileFilter('ip6 and tcp')));
+  // The mark travels where the array goes (a worker's structured clone), not to a rebuilt list.
+  assert.ok(isLibpcapProgram(structuredClone(prog)));
+  assert.ok(!isLibpcapProgram([...prog]));
 });
 
 test('protochain and geneve: select the packets tcpdump selects (oracle, interpreter, JIT)', { skip: NO_TCPDUMP }, () => {
