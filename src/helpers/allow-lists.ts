@@ -214,7 +214,7 @@ function ids(names: readonly string[]): ReadonlySet<number> {
   }));
 }
 
-const cache = new Map<string, ReadonlySet<number> | undefined>();
+const cache = new Map<number, ReadonlySet<number> | undefined>();
 
 /**
  * The helper ids a program of this type (BPF_PROG_TYPE number) and expected
@@ -222,7 +222,8 @@ const cache = new Map<string, ReadonlySet<number> | undefined>();
  * attribute) may call; undefined when the type has no list here.
  */
 export function allowedHelpers(progType: number, expectedAttachType = 0): ReadonlySet<number> | undefined {
-  const key = `${progType}:${expectedAttachType}`;
+  // (a number, so a helper call during verification builds no string)
+  const key = progType * 1024 + expectedAttachType;
   if (cache.has(key)) return cache.get(key);
   const type = nameOf(BPF_PROG_TYPE, progType) ?? '';
   const attach = nameOf(BPF_ATTACH_TYPE, expectedAttachType) ?? '';
