@@ -28,15 +28,16 @@ export function hostV4(ctx: GenContext, q: Quals, addr: number, mask: number): C
   if (!V4_ALLOWED.has(q.proto)) ctx.fail(q.proto === 'ip6' ? "'ip6' modifier applied to ip host" : `'${q.proto}' modifier applied to ${word}`);
   const L = ctx.layers;
   const net = L.offNet;
-  const at = (types: number[], srcOff: number, dstOff: number): Cond =>
-    and(or(...types.map((t) => L.linkType(t))), byDir(q.dir, (s) => (mask === 0 ? TRUE : cmpField(4, net + (s === 'src' ? srcOff : dstOff), addr & mask, JEQ, mask))));
+  // libpcap's shape (gen_host/gen_hostop): each protocol on its own, each
+  // side with its own link-type test; the optimiser shares what repeats.
+  const at = (type: number, srcOff: number, dstOff: number): Cond =>
+    byDir(q.dir, (s) => and(L.linkType(type), mask === 0 ? TRUE : cmpField(4, net + (s === 'src' ? srcOff : dstOff), addr & mask, JEQ, mask)));
   switch (q.proto) {
-    case 'ip': return at([ETH.IP], 12, 16);
-    case 'arp': return at([ETH.ARP], 14, 24);
-    case 'rarp': return at([ETH.RARP], 14, 24);
-    // ARP and RARP share a layout, so one address test serves both.
+    case 'ip': return at(ETH.IP, 12, 16);
+    case 'arp': return at(ETH.ARP, 14, 24);
+    case 'rarp': return at(ETH.RARP, 14, 24);
     // Inside MPLS only IP can be recognised, so libpcap leaves ARP out there.
-    default: return ctx.layers.mode === 'mpls' ? at([ETH.IP], 12, 16) : or(at([ETH.IP], 12, 16), at([ETH.ARP, ETH.RARP], 14, 24));
+    default: return ctx.layers.mode === 'mpls' ? at(ETH.IP, 12, 16) : or(at(ETH.IP, 12, 16), at(ETH.ARP, 14, 24), at(ETH.RARP, 14, 24));
   }
 }
 
@@ -54,7 +55,7 @@ export function hostV6(ctx: GenContext, q: Quals, addr: Uint8Array, mask: Uint8A
     }
     return and(...parts);
   };
-  return and(L.linkType(ETH.IP6), byDir(q.dir, (s) => match(net + (s === 'src' ? 8 : 24))));
+  return byDir(q.dir, (s) => and(L.linkType(ETH.IP6), match(net + (s === 'src' ? 8 : 24))));
 }
 
 export function requireEther(ctx: GenContext): void {
