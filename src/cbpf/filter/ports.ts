@@ -56,17 +56,13 @@ export function ports(ctx: GenContext, q: Quals, lo: number, hi: number, range: 
   const inRange = (stmts: ClassicInsn[]): Cond =>
     range ? and(test(stmts, JGE, lo), not(test(stmts, JGT, hi))) : test(stmts, JEQ, lo);
   const off = (side: Side): number => (side === 'src' ? 0 : 2);
+  // libpcap's shape (gen_port/gen_portop): each transport protocol with its
+  // own fragment test and port tests; the optimiser shares what repeats.
   const v4 = and(
     L.linkType(ETH.IP),
-    or(...protos.map((p) => cmpField(1, net + 9, p))),
-    L.notFragment(),
-    byDir(q.dir, (s) => inRange([loadIpHeaderLen(net), loadInd(2, net + off(s))])),
+    or(...protos.map((p) => and(cmpField(1, net + 9, p), L.notFragment(), byDir(q.dir, (s) => inRange([loadIpHeaderLen(net), loadInd(2, net + off(s))]))))),
   );
-  const v6 = and(
-    L.linkType(ETH.IP6),
-    or(...protos.map((p) => cmpField(1, net + 6, p))),
-    byDir(q.dir, (s) => inRange([loadAbs(2, net + 40 + off(s))])),
-  );
+  const v6 = and(L.linkType(ETH.IP6), or(...protos.map((p) => and(cmpField(1, net + 6, p), byDir(q.dir, (s) => inRange([loadAbs(2, net + 40 + off(s))]))))));
   // IPv6 first, as libpcap orders it (so -d output lines up with tcpdump -d).
   return or(v6, v4);
 }
