@@ -1,8 +1,12 @@
 // From Cond to classic instructions: build the block graph (blocks.ts),
-// thread jumps (thread.ts), drop loads that every predecessor has already
-// done, and lay out. Layout is topological, so every jump goes forward; a
+// thread jumps (thread.ts) and pull tests up their or/and chains
+// (pullup.ts) to a fixed point, drop loads that every predecessor has
+// already done, merge blocks that emit the same code, and lay out. Layout
+// is topological, so every jump between blocks goes forward (a backward
+// jump only exists inside one block's statements: protochain's loop); a
 // jump longer than the 8-bit jt/jf fields allow goes through a `ja`
-// trampoline.
+// trampoline. Each step is one of libpcap's optimiser's, so `-d` prints
+// what tcpdump -d prints for nearly every expression of the corpus.
 
 import { BPF_CLASS, BPF_JMP_OP, BPF_MISCOP, BPF_MODE, classOf, insn, miscOpOf, modeOf, type ClassicInsn } from '../insn.js';
 import { Builder, reachable, sameStmts, type Block } from './blocks.js';
