@@ -71,6 +71,11 @@ export function checkBtfAccess(env: Env, regno: number, r: RegState, insnOff: nu
   const t = btfLookup(() => (ref.btf ? btf.skipModifiers(ref.id) : kernelStruct(btf, ref.name)));
   if (!t || (t.kind !== BtfKind.STRUCT && t.kind !== BtfKind.UNION)) reject(`R${regno} struct ${ref.name} is not in the kernel's BTF`);
   if (off + size > t.size) reject(`access beyond struct ${ref.name} at off ${off} size ${size}`);
+  // Read through a kernel (not an untrusted) pointer: within one member, as btf_struct_walk allows.
+  if (!(r.flags & RegFlag.UNTRUSTED)) {
+    const bad = btfLookup(() => memberAccessError(btf, t, off, size, 0));
+    if (bad !== undefined) reject(bad);
+  }
   if (!dst) return;
   const found = btfLookup(() => pointerMember(btf, t, off, size, 0));
   if (found !== undefined) {
@@ -121,6 +126,45 @@ function walkedPointerFlags(env: Env, r: RegState, kbtf: Btf, struct: string, fi
   if (listed('__safe_rcu')) return RegFlag.RCU;
   if (listed('__safe_rcu_or_null')) return RegFlag.RCU | RegFlag.MAYBE_NULL;
   return 0;
+}
+
+/**
+ * Why the kernel's btf_struct_walk refuses a read of [off, off+size) in
+ * struct t, or undefined: the first member that covers `off` decides (for a
+ * union too); a scalar member (or array of them) must hold the whole read,
+ * a pointer member must be read whole; structs, unions and arrays of
+ * structs are walked into. Bitfields and holes are left alone (the kernel
+ * refuses some partial bitfield reads that tsbpf accepts).
+ */
+function memberAccessError(btf: Btf, t: BtfType, off: number, size: number, depth: number): string | undefined {
+  if (depth > MAX_RESOLVE_DEPTH || (t.kind !== BtfKind.STRUCT && t.kind !== BtfKind.UNION)) return undefined;
+  for (const m of t.members) {
+    if (m.bitSize !== 0 || m.bitOffset % 8 !== 0) continue;
+    const moff = m.bitOffset / 8;
+    if (off + size <= moff || off < moff) break;
+    const mend = moff + btf.sizeOf(m.type);
+    if (off >= mend) continue;
+    let mt = btf.skipModifiers(m.type);
+    let start = moff;
+    // An array is its elements one after another; an int array is scratch space up to its end.
+    while (mt.kind === BtfKind.ARRAY) {
+      const elem = btf.skipModifiers(mt.type);
+      const esize = btf.sizeOf(elem.id);
+      if (esize <= 0) return undefined;
+      start += Math.floor((off - start) / esize) * esize;
+      mt = elem;
+    }
+    if (mt.kind === BtfKind.STRUCT || mt.kind === BtfKind.UNION) {
+      return memberAccessError(btf, mt, off - start, size, depth + 1);
+    }
+    if (mt.kind === BtfKind.PTR) {
+      if (size !== 8 || off !== start) return `cannot access ptr member ${m.name} with moff ${start} in struct ${t.name} with off ${off} size ${size}`;
+      return undefined;
+    }
+    if (off + size > mend) return `access beyond the end of member ${m.name} (mend:${mend}) in struct ${t.name} with off ${off} size ${size}`;
+    return undefined;
+  }
+  return undefined;
 }
 
 /** The struct a member at exactly [off, off+8) points to, if it is a pointer to a named struct, and the member's name. */

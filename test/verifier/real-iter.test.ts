@@ -26,6 +26,7 @@ const EXPECT: Record<string, string | undefined> = {
   copy_task_sleepable: undefined,
   copy_task_not_sleepable: 'helper call might sleep in a non-sleepable prog',
   prog_checked: undefined,
+  prog_beyond_member: 'access beyond the end of member pages (mend:2) in struct bpf_prog with off 0 size 4',
   func_ip_raw_tp: 'func bpf_get_func_ip#173 supported only for fentry/fexit/fmod_ret programs',
   seq_write_raw_tp: 'program of this type cannot use helper bpf_seq_write#127',
   file_d_path: undefined,
