@@ -4,7 +4,7 @@
 // registry implements them. Facts follow the kernel's bpf_func_proto
 // definitions (6.x).
 
-import { BPF_FUNC } from '../internal/uapi.gen.js';
+import { BPF_FUNC, BPF_PROG_TYPE } from '../internal/uapi.gen.js';
 import { allowedHelpers, describedProgTypes } from './allow-lists.js';
 
 /** Argument kinds (the kernel's ARG_* with their flags folded in). */
@@ -235,6 +235,31 @@ const BY_ID = new Map<number, HelperProto>(P.map((p) => [p.id, p]));
 
 export function helperProto(id: number): HelperProto | undefined {
   return BY_ID.get(id);
+}
+
+/**
+ * Helpers whose kernel prototype depends on the program type (the
+ * *_func_proto functions return another bpf_func_proto): bpf_get_cgroup_classid
+ * reads the skb in tc and lwt programs and the current task elsewhere
+ * (bpf_get_cgroup_classid_curr_proto, no argument); bpf_get_socket_cookie
+ * takes a socket pointer in tracing, LSM and syscall programs
+ * (bpf_get_socket_ptr_cookie_proto).
+ */
+const SKB_CLASSID_TYPES = new Set(['sched_cls', 'sched_act', 'lwt_in', 'lwt_out', 'lwt_xmit', 'lwt_seg6local'].map((t) => BPF_PROG_TYPE[t]!));
+const SOCKET_PTR_COOKIE_TYPES = new Set(['tracing', 'lsm', 'syscall'].map((t) => BPF_PROG_TYPE[t]!));
+const VARIANTS = new Map<number, (progType: number) => HelperProto | undefined>([
+  [BPF_FUNC['get_cgroup_classid']!, (t) => (SKB_CLASSID_TYPES.has(t) ? undefined : { ...BY_ID.get(BPF_FUNC['get_cgroup_classid']!)!, args: [] })],
+  [BPF_FUNC['get_socket_cookie']!, (t) => (SOCKET_PTR_COOKIE_TYPES.has(t) ? { ...BY_ID.get(BPF_FUNC['get_socket_cookie']!)!, args: ['btf_sock_common'] } : undefined)],
+]);
+const VARIANT_CACHE = new Map<number, HelperProto | undefined>();
+
+/** The prototype a program of this type gets for the helper (helperProto, or its per-type variant). */
+export function helperProtoFor(id: number, progType: number): HelperProto | undefined {
+  const variant = VARIANTS.get(id);
+  if (variant === undefined) return BY_ID.get(id);
+  const key = id * 1024 + progType;
+  if (!VARIANT_CACHE.has(key)) VARIANT_CACHE.set(key, variant(progType) ?? BY_ID.get(id));
+  return VARIANT_CACHE.get(key);
 }
 
 // ---- Which program types may call which helpers (allow-lists.ts) --------------

@@ -7,7 +7,7 @@ import { RegState, RegType, RegFlag, markNotInit, markUnknown, markPointer, regT
 import { tnumAdd, tnumConst, tnumIsAligned, tnumIsConst, tnumString } from './tnum.js';
 import { regBoundsSync } from './bounds.js';
 import { reject, type Env } from './env.js';
-import { helperAllowed, helperProto, CHANGES_PACKET_DATA, type ArgKind } from '../helpers/protos.js';
+import { helperAllowed, helperProtoFor, CHANGES_PACKET_DATA, type ArgKind } from '../helpers/protos.js';
 import { helperLogName } from './log.js';
 import { checkMemRegion, MAX_VAR_OFF } from './memory-access.js';
 import { stackHelperAccess } from './stack.js';
@@ -201,7 +201,7 @@ export function checkHelperCall(env: Env, id: number): void {
   if (allowed === false) reject(`program of this type cannot use helper ${helperLogName(id)}`);
   // Its result is a kernel object pointer, like the kfuncs' (kfunc-check.ts).
   if (id === BPF_FUNC['get_current_task_btf'] && extra === undefined) return checkCurrentTaskBtf(env);
-  const proto = extra ?? helperProto(id);
+  const proto = extra ?? helperProtoFor(id, env.opts.progType);
   if (proto === undefined) {
     // The kernel allows it here (or the type has no list), but tsbpf has no prototype to check the call against.
     reject(allowed ? `helper ${helperLogName(id)} has no prototype in tsbpf's verifier (src/helpers/protos.ts)` : `program of this type cannot use helper ${helperLogName(id)}`);
