@@ -119,8 +119,10 @@ export function checkClassic(prog: ClassicProgram, options: CheckClassicOptions 
         if (k >= BPF_MEMWORDS) throw new ClassicError(pc, `scratch memory index M[${k}] out of range (0..${BPF_MEMWORDS - 1})`);
         break;
       case COp.JA:
-        if (backward && (k | 0) < 0) {
-          if (pc + 1 + (k | 0) < 0) throw new ClassicError(pc, `ja ${k | 0} jumps to ${pc + 1 + (k | 0)}, before the start of the program`);
+        if ((k | 0) < 0) {
+          const to = pc + 1 + (k | 0);
+          if (!backward) throw new ClassicError(pc, `ja ${k | 0} jumps back to ${to}: Linux classic filters only jump forward (libpcap's programs may loop)`);
+          if (to < 0) throw new ClassicError(pc, `ja ${k | 0} jumps to ${to}, before the start of the program`);
           break;
         }
         if (k >= n - pc - 1) throw new ClassicError(pc, `ja +${k} jumps to ${pc + 1 + k}, past the end of the program (${n} instructions)`);

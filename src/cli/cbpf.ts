@@ -2,7 +2,7 @@
 // and seccomp filters) in any of the forms users have them.
 
 import { parseArgs } from 'node:util';
-import { checkClassic, type ClassicMode } from '../cbpf/check.js';
+import { checkClassic, markLibpcapProgram, type ClassicMode } from '../cbpf/check.js';
 import { ClassicFilter, SeccompFilter } from '../cbpf/classic-filter.js';
 import { disassembleClassic, formatDd, formatDdd } from '../cbpf/disasm.js';
 import { disassembleTranslation } from '../cbpf/disasm-translation.js';
@@ -50,6 +50,8 @@ Options:
   --net-offset N  network header offset for SKF_NET_OFF loads (run: from the link type)
   --engine E      interp or jit (default: jit for run --pcap when available, else interp)
   -v, --verbose   run --pcap: one line per packet (index, link type, length, result)
+  --libpcap       the program is libpcap's (tcpdump's): a backward ja is allowed,
+                  as in tcpdump's protochain loops (check, translate, run)
 
 Exit status: 0 on success, 1 when the program is rejected or input is
 malformed (the message names the instruction or offset), 2 on bad usage.`;
@@ -106,6 +108,7 @@ export const cbpf: Command = {
         nr: { type: 'string' },
         arch: { type: 'string' },
         arg: { type: 'string', multiple: true },
+        libpcap: { type: 'boolean' },
       },
       allowPositionals: true,
     });
@@ -116,6 +119,8 @@ export const cbpf: Command = {
     if (file === undefined || extra.length > 0) throw new UsageError(`cbpf ${sub}: expected one input FILE`);
     const name = file === '-' ? '<stdin>' : file;
     const prog = readClassic(await readInput(file, io), formatOf(values.format), { file: name });
+    // libpcap's dialect: backward `ja` allowed (tcpdump's own protochain programs), see cbpf/check.ts.
+    if (values.libpcap === true) markLibpcapProgram(prog);
     const mode: ClassicMode = values.seccomp === true ? 'seccomp' : 'socket';
 
     switch (sub) {

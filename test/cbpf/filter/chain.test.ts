@@ -257,3 +257,17 @@ test('translation: the verifier walks a protochain loop to its budget and refuse
   assert.equal(r.ok, false);
   assert.match(r.error?.message ?? '', /too complex|too large/);
 });
+
+test('tsbpf cbpf --libpcap: tcpdump\'s own protochain program (-ddd) checks and runs only when marked', { skip: NO_TCPDUMP }, () => {
+  const ddd = spawnSync('tcpdump', ['-r', CAP, '-ddd', 'ip6 protochain 6'], { encoding: 'utf8' }).stdout;
+  const cli = (...args: string[]): ReturnType<typeof spawnSync> =>
+    spawnSync(process.execPath, [join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'cbpf', ...args, '-'], { input: ddd, encoding: 'utf8' });
+  const refused = cli('check');
+  assert.equal(refused.status, 1);
+  assert.match(String(refused.stderr), /ja -15 jumps back to 4: Linux classic filters only jump forward/);
+  assert.equal(cli('check', '--libpcap').status, 0);
+  const run = cli('run', '--libpcap', '--pcap', CAP);
+  assert.equal(run.status, 0, String(run.stderr));
+  const n = tcpdumpSelects(CAP, 'ip6 protochain 6', packetsOf(CAP)).length;
+  assert.match(String(run.stdout), new RegExp(`^${packetsOf(CAP).length} packets, ${n} accepted`, 'm'));
+});
