@@ -37,7 +37,7 @@ const { decodeProgram } = await import(dist('src/isa/decode.js'));
 const { BPF_PROG_TYPE, BPF_ATTACH_TYPE } = await import(dist('src/internal/uapi.gen.js'));
 // Attach types newer than the generated table (enum bpf_attach_type, 6.12).
 const ATTACH = { netfilter: 45, tcx_ingress: 46, tcx_egress: 47, cgroup_unix_connect: 49, cgroup_unix_sendmsg: 50, cgroup_unix_recvmsg: 51, cgroup_unix_getpeername: 52, cgroup_unix_getsockname: 53 };
-const { loadCases } = await import(dist('test/verifier/cases.js'));
+const { loadCases, caseProgFlags } = await import(dist('test/verifier/cases.js'));
 const { kernelVerdicts } = await import(dist('test/verifier/kernel.js'));
 const { randomPrograms } = await import(dist('test/verifier/random-programs.js'));
 const { unrelocatedMapLoads, verifierMaps, objectVerifyOptions } = await import(dist('src/verifier/object.js'));
@@ -112,9 +112,9 @@ function tally(name, items) {
 // ---- 1. hand-written cases ----
 {
   const cases = loadCases(join(root, 'test/fixtures/verifier/cases.txt'));
-  const kv = kernelVerdicts(cases.map((c) => ({ bytes: c.bytes, progType: c.progType, maps: c.maps, license: c.license })));
+  const kv = kernelVerdicts(cases.map((c) => ({ bytes: c.bytes, progType: c.progType, maps: c.maps, license: c.license, progFlags: caseProgFlags(c) })));
   const items = cases.map((c, i) => {
-    const r = verify(c.prog, { progType: c.progType, maps: c.maps, license: c.license, logLevel: 0, possibleCpus });
+    const r = verify(c.prog, { progType: c.progType, maps: c.maps, license: c.license, sleepable: c.sleepable, logLevel: 0, possibleCpus });
     const k = kv[i].status === 'unavailable' ? c.expect : kv[i].status;
     const kernelError = kv[i].status === 'reject' ? kernelErrorLine(kv[i].log) : undefined;
     return { name: c.name, kernel: k, ours: r.ok ? 'accept' : 'reject', note: r.error?.reason, kernelError };

@@ -33,6 +33,11 @@ export interface CtxLayout {
   readonly fields: readonly CtxField[];
   /** Direct packet access through pkt pointers: none, read only, or read and write. */
   readonly packet: 'none' | 'read' | 'write';
+  /**
+   * Sign-extending loads (ldsx) are allowed: the kernel rewrites no access of
+   * this type (no convert_ctx_access), so a ldsx reads the bytes as they are.
+   */
+  readonly signExtendLoads?: boolean;
 }
 
 export type CtxAccess = { readonly ok: true; readonly field: CtxField } | { readonly ok: false };
@@ -197,6 +202,23 @@ const RAW_TRACEPOINT: CtxLayout = {
   fields: [{ name: 'args', off: 0, size: 96, read: true, write: false, area: true }],
 };
 
+/** U16_MAX: the largest syscall program context (ctx_size_in). */
+export const MAX_SYSCALL_CTX = 0xffff;
+
+/**
+ * Syscall programs: the caller's buffer, read and written at any naturally
+ * aligned offset below U16_MAX (syscall_prog_is_valid_access); its real size
+ * is checked at run time against the furthest byte the program touches. An
+ * aligned access starting below U16_MAX ends at most at U16_MAX + 1.
+ */
+const SYSCALL: CtxLayout = {
+  name: 'syscall ctx',
+  size: MAX_SYSCALL_CTX,
+  packet: 'none',
+  signExtendLoads: true,
+  fields: [{ name: 'buffer', off: 0, size: MAX_SYSCALL_CTX + 1, read: true, write: true, area: true }],
+};
+
 const NONE: CtxLayout = { name: 'unknown', size: 0, packet: 'none', fields: [] };
 
 const T = BPF_PROG_TYPE;
@@ -216,6 +238,7 @@ const BY_TYPE = new Map<number, CtxLayout>([
   [T['tracepoint']!, TRACEPOINT],
   [T['raw_tracepoint']!, RAW_TRACEPOINT],
   [T['raw_tracepoint_writable']!, RAW_TRACEPOINT],
+  [T['syscall']!, SYSCALL],
 ]);
 
 /** The context layout for a program type (an empty layout for types not described yet). */

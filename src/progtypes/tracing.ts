@@ -6,14 +6,13 @@
 // kernel's rules where the kernel has them (sizes, no data_in).
 
 import type { HelperContextOptions } from '../helpers/context.js';
+import { MAX_SYSCALL_CTX } from './ctx.js';
 import { E2BIG, EINVAL } from './errno.js';
 import { TestRunError } from './errors.js';
 import { ProgRunContext } from './run-context.js';
 
 /** MAX_BPF_FUNC_ARGS: raw tracepoint arguments. */
 export const MAX_RAW_TP_ARGS = 12;
-/** U16_MAX: the largest syscall program context. */
-export const MAX_SYSCALL_CTX = 0xffff;
 
 export type BytesCtxKind = 'kprobe' | 'perf_event' | 'tracepoint' | 'raw_tracepoint' | 'syscall';
 

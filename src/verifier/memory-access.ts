@@ -151,7 +151,7 @@ function checkCtx(env: Env, a: Access, r: RegState): void {
   if (!tnumIsConst(r.varOff) || r.varOff.value !== 0n) reject(`variable ctx access var_off=${tnumString(r.varOff)} disallowed`);
   if (a.atomic) reject(`BPF_ATOMIC stores into R${a.regno} ctx is not allowed`);
   checkAlignment(env, a, r, 'context ');
-  if (a.signExtend) reject(`invalid bpf_context access off=${a.off} size=${a.size}`);
+  if (a.signExtend && env.ctx.signExtendLoads !== true) reject(`invalid bpf_context access off=${a.off} size=${a.size}`);
   const tc = env.opts.tracingCtx;
   if (tc !== undefined && env.opts.ctxSize === undefined) {
     checkTracingCtxLoad(env, tc, a.off, a.size, a.write, a.write ? undefined : a.value);

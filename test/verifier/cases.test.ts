@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { resolve, dirname } from 'node:path';
-import { loadCases } from './cases.js';
+import { caseProgFlags, loadCases } from './cases.js';
 import { kernelVerdicts } from './kernel.js';
 import { verify } from '../../src/verifier/index.js';
 
@@ -22,7 +22,7 @@ test('the case file has cases of both verdicts', () => {
 
 for (const c of cases) {
   test(`verifier case: ${c.name}`, () => {
-    const r = verify(c.prog, { progType: c.progType, maps: c.maps, license: c.license, logLevel: 1 });
+    const r = verify(c.prog, { progType: c.progType, maps: c.maps, license: c.license, sleepable: c.sleepable, logLevel: 1 });
     assert.equal(r.ok ? 'accept' : 'reject', c.expect, `${c.name} (line ${c.line}):\n${r.log}`);
     if (c.message && !r.ok) assert.ok(r.error!.reason.includes(c.message), `expected '${c.message}', got '${r.error!.reason}'`);
     if (!r.ok) assert.ok(r.log.includes(r.error!.reason), 'the log names the error');
@@ -31,7 +31,7 @@ for (const c of cases) {
 }
 
 test('kernel agrees with every recorded verdict (root only)', (t) => {
-  const kv = kernelVerdicts(cases.map((c) => ({ bytes: c.bytes, progType: c.progType, maps: c.maps, license: c.license })));
+  const kv = kernelVerdicts(cases.map((c) => ({ bytes: c.bytes, progType: c.progType, maps: c.maps, license: c.license, progFlags: caseProgFlags(c) })));
   if (kv[0]?.status === 'unavailable') {
     t.skip(`kernel oracle unavailable: ${kv[0].log}`);
     return;

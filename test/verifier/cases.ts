@@ -7,6 +7,7 @@
 //   maps: array:4:8:1 hash:4:8:16   (type:key:value:entries[:flags[:btf|lock@OFF]], referenced as ld_pseudo rN, 1, INDEX;
 //                                    btf: the value has BTF; lock@OFF: its BTF struct holds a bpf_spin_lock at OFF)
 //   license: MIT                    (default GPL)
+//   flags: sleepable                (BPF_F_SLEEPABLE; syscall programs need it)
 //   expect: accept | reject TEXT    (TEXT: a substring of the kernel's error line)
 //   --
 //   r0 = 0
@@ -17,6 +18,7 @@ import { assemble } from '../../src/asm/assemble.js';
 import { decodeProgram, type Program } from '../../src/isa/decode.js';
 import { BPF_MAP_TYPE, BPF_PROG_TYPE } from '../../src/internal/uapi.gen.js';
 import type { MapInfo } from '../../src/verifier/env.js';
+import { BPF_F_SLEEPABLE } from '../../src/elf/section-names.js';
 
 export interface VerifierCase {
   readonly name: string;
@@ -24,6 +26,8 @@ export interface VerifierCase {
   readonly typeName: string;
   readonly maps: MapInfo[];
   readonly license: string;
+  /** Loaded with BPF_F_SLEEPABLE. */
+  readonly sleepable: boolean;
   readonly expect: 'accept' | 'reject';
   readonly message?: string;
   readonly bytes: Uint8Array;
@@ -68,13 +72,21 @@ export function parseCases(text: string, file = 'cases.txt'): VerifierCase[] {
     const exp = head.get('expect') ?? '';
     const em = /^(accept|reject)\s*(.*)$/.exec(exp);
     if (!em) throw new Error(`${file}:${start}: case ${name} needs 'expect: accept|reject ...'`);
+    const flags = (head.get('flags') ?? '').split(/\s+/).filter(Boolean);
+    const bad = flags.find((f) => f !== 'sleepable');
+    if (bad !== undefined) throw new Error(`${file}:${start}: unknown flag ${bad} (known: sleepable)`);
     const bytes = assemble(body.join('\n'), { dialect: 'llvm' });
     out.push({
-      name, progType, typeName, maps, license: head.get('license') ?? 'GPL', expect: em[1] as 'accept' | 'reject',
+      name, progType, typeName, maps, license: head.get('license') ?? 'GPL', sleepable: flags.includes('sleepable'), expect: em[1] as 'accept' | 'reject',
       message: em[2] || undefined, bytes, prog: decodeProgram(bytes, { validate: false }), line: start,
     });
   }
   return out;
+}
+
+/** The prog_flags a case is loaded into the kernel with. */
+export function caseProgFlags(c: VerifierCase): number {
+  return c.sleepable ? BPF_F_SLEEPABLE : 0;
 }
 
 export function loadCases(path: string): VerifierCase[] {
