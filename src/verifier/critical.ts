@@ -5,7 +5,7 @@
 // and the IRQ states bpf_local_irq_save() keeps in stack slots
 // (active_irq_id). While a spin lock is held no function may be called but
 // bpf_spin_unlock and the number iterator; nothing that sleeps runs in the
-// other sections; no section may be left open at the program's exit, over
+// other sections (global functions that may sleep included); no section may be left open at the program's exit, over
 // a tail call or an LD_ABS/LD_IND (which may end the program); the lock
 // word itself is never read or written but by the helpers. The lock's
 // offset in the value comes from the map's BTF (MapInfo.spinLockOff). The
@@ -17,7 +17,10 @@ import { RegFlag, RegState, RegType, markNotInit, markPointer, markUnknown, regT
 import { regBoundsSync } from './bounds-sync.js';
 import { tnumIsConst } from './tnum.js';
 import { BPF_FUNC, BPF_PROG_TYPE } from '../internal/uapi.gen.js';
-import { KF, type KfuncDef } from './kfuncs.js';
+import { KF, kfuncAllowed, kfuncByName, type KfuncDef } from './kfuncs.js';
+import { subprogEnd, type Cfg } from './cfg.js';
+import { INSNS, Shape } from '../isa/table.js';
+import { helperAllowed, helperProtoFor } from '../helpers/protos.js';
 import { StackByte, type FuncState, type VerifierState } from './state.js';
 import { STACK_SIZE } from '../isa/fields.js';
 
@@ -126,14 +129,68 @@ export function checkCallUnderLock(env: Env, kind: 'helper' | 'kfunc', id: numbe
 
 /**
  * A call of a global function, which is verified on its own, outside the
- * caller's sections: not while holding a lock. (6.18 allows them in RCU and
- * preempt-disabled sections unless they may sleep; which functions may sleep
- * is not tracked here yet, so that refusal is missing.)
+ * caller's sections (the kernel's check_func_call): not while holding a
+ * lock; and one that may sleep (subprogMightSleep) neither inside an RCU,
+ * preempt- or IRQ-disabled section nor from a program that cannot sleep.
  */
-export function checkGlobalCallSections(env: Env): void {
-  if (!holdsLock(env.state)) return;
-  env.log.line('global function calls are not allowed while holding a lock,');
-  reject('use static function instead');
+export function checkGlobalCallSections(env: Env, mightSleep: boolean): void {
+  const st = env.state;
+  if (holdsLock(st)) {
+    env.log.line('global function calls are not allowed while holding a lock,');
+    reject('use static function instead');
+  }
+  if (mightSleep && (st.rcuLock || st.preemptLocks > 0 || st.irqs.length > 0 || env.opts.sleepable !== true)) {
+    env.log.line('global functions that may sleep are not allowed in non-sleepable context,');
+    env.log.line('i.e., in a RCU/IRQ/preempt-disabled section, or in');
+    reject('a non-sleepable BPF program context');
+  }
+}
+
+/** Memo of subprogMightSleep per verification (one Cfg per verify call). */
+const mightSleepMemo = new WeakMap<Cfg, Map<number, boolean>>();
+
+/**
+ * May the subprogram at `start` sleep (6.18's subprog_info.might_sleep, set
+ * by the CFG pass)? It calls a helper whose prototype for this program may
+ * sleep, a sleepable kfunc this program may call, or a subprogram that may
+ * sleep. Helpers or kfuncs the program may not call do not count: the
+ * kernel finds no prototype for them and refuses them where they are called.
+ */
+export function subprogMightSleep(env: Env, cfg: Cfg, start: number): boolean {
+  let memo = mightSleepMemo.get(cfg);
+  if (memo === undefined) mightSleepMemo.set(cfg, (memo = new Map()));
+  const known = memo.get(start);
+  if (known !== undefined) return known;
+  // a recursive call (which the kernel refuses elsewhere) adds nothing
+  memo.set(start, false);
+  const prog = env.prog;
+  const end = subprogEnd(cfg, start, prog.length);
+  let sleeps = false;
+  for (let i = start; i < end && !sleeps; i++) {
+    const op = prog.op[i]!;
+    if (op < 0) continue;
+    const shape = INSNS[op]!.shape;
+    if (shape === Shape.Call) sleeps = helperMightSleep(env, prog.imm[i]!);
+    else if (shape === Shape.CallKfunc) sleeps = kfuncMightSleep(env, i);
+    else if (shape === Shape.CallLocal) sleeps = subprogMightSleep(env, cfg, i + 1 + prog.imm[i]!);
+  }
+  memo.set(start, sleeps);
+  return sleeps;
+}
+
+/** The helper's prototype for this program may sleep (an embedder's helper: its own prototype). */
+function helperMightSleep(env: Env, id: number): boolean {
+  const extra = env.opts.extraHelpers?.get(id);
+  if (extra !== undefined) return extra.mightSleep === true;
+  if (helperAllowed(env.opts.progType, id, env.opts.expectedAttachType) === false) return false;
+  return helperProtoFor(id, env.opts.progType)?.mightSleep === true;
+}
+
+/** The kfunc called at insn is sleepable and allowed for this program type. */
+function kfuncMightSleep(env: Env, insn: number): boolean {
+  const ext = env.opts.kfuncs?.get(insn);
+  const def = ext === undefined ? undefined : kfuncByName(ext.name);
+  return def !== undefined && (def.flags & KF.SLEEPABLE) !== 0 && kfuncAllowed(def, env.opts.progType);
 }
 
 /**

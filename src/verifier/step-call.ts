@@ -21,7 +21,7 @@ import { markPrecise } from './precision.js';
 import { emitComment, formatState, regName } from './log-state.js';
 import { Flow, type Walk } from './walk.js';
 import { checkTrustedArg } from './kfunc-check.js';
-import { checkCallUnderLock, checkGlobalCallSections, checkResourceLeak } from './critical.js';
+import { checkCallUnderLock, checkGlobalCallSections, checkResourceLeak, subprogMightSleep } from './critical.js';
 
 /**
  * A helper call. bpf_loop and bpf_for_each_map_elem also push a path into
@@ -64,7 +64,7 @@ export function stepCallLocal(w: Walk): void {
   const g = w.globals.get(target);
   if (g) {
     // A global function: check the arguments against its prototype, then go on as after a helper.
-    checkGlobalCallSections(env);
+    checkGlobalCallSections(env, subprogMightSleep(env, w.cfg, target));
     checkGlobalCall(env, g, w.cfg.subprogs.indexOf(target));
     // A function that may move packet data (itself or through its callees) leaves stale packet pointers.
     if (subprogChangesPacket(env.prog, w.cfg, target, new Set())) clearPacketPointers(env);

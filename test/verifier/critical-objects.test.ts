@@ -2,7 +2,7 @@
 // the bpf_spin_lock offset comes from the maps' BTF (not at 0 here), a lock
 // taken in a static function is released by its caller, global functions
 // may be called in RCU and preempt-disabled sections but not while holding
-// a lock, and section kfuncs are resolved by their extern names. As root the
+// a lock, nor, when they may sleep, in any section or a non-sleepable program, and section kfuncs are resolved by their extern names. As root the
 // same objects go through the kernel (bpftool prog loadall), whose verdict
 // and error line must be ours.
 import { test } from 'node:test';
@@ -35,6 +35,12 @@ const OBJECTS: readonly Expect[] = [
   { object: 'res_locks_out_of_order.o', programs: { out_of_order: 'bpf_res_spin_unlock cannot be out of order' } },
   { object: 'res_locks_held_at_exit.o', programs: { held_at_exit: 'BPF_EXIT instruction in main prog cannot be used inside bpf_spin_lock-ed region' } },
   { object: 'res_locks_helper_inside.o', programs: { helper_inside: 'function calls are not allowed while holding a lock' } },
+  // global functions that may sleep (bpf_copy_from_user, or a callee that calls it)
+  { object: 'might_sleep_accept.o', programs: { sleeps_outside: undefined } },
+  ...['in_rcu', 'in_preempt', 'in_irq', 'through_callee', 'not_sleepable'].map((v) => ({
+    object: `might_sleep_${v}.o`,
+    programs: { [v === 'not_sleepable' ? 'sleeps_in_kprobe' : `sleeps_${v}`]: 'a non-sleepable BPF program context' },
+  })),
 ];
 
 function load(object: string): ReturnType<typeof loadObject> {
@@ -58,6 +64,9 @@ for (const { object, programs } of OBJECTS) {
         assert.equal(r.error!.reason, reason);
         // the kernel's two-line message, the second line being its error line
         if (name === 'global_under_lock') assert.match(r.log, /global function calls are not allowed while holding a lock,\nuse static function instead\n/);
+        if (object.startsWith('might_sleep_')) {
+          assert.match(r.log, /global functions that may sleep are not allowed in non-sleepable context,\ni\.e\., in a RCU\/IRQ\/preempt-disabled section, or in\na non-sleepable BPF program context\n/);
+        }
       }
     });
   }
