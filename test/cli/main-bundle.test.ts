@@ -1,4 +1,5 @@
-// dist/src/cli/main.js starts the CLI from the bundle scripts/bundle-cli.mjs
+// dist/src/cli/main.js (through launch.cjs, as bin/tsbpf.cjs does: see
+// launcher.test.ts) starts the CLI from the bundle scripts/bundle-cli.mjs
 // builds (with its V8 code cache) only while the bundle matches the last tsc
 // run; otherwise from the ES modules. The launcher is exercised on a copy
 // with stand-in bundle and modules (so the choice is visible), then the real
@@ -6,27 +7,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BUNDLE_FILES, WRITE_CACHE_ENV, stampIsCurrent, type BundleStamp } from '../../src/cli/bundle-files.js';
 import { ROOT } from '../paths.js';
-
-const CLI_DIR = join(ROOT, 'dist', 'src', 'cli');
-
-/** A dist/ copy: the real main.js and bundle-files.js; cli.js and the bundle say which one ran. */
-function fakeDist(): { dist: string; cli: string } {
-  const dist = mkdtempSync(join(tmpdir(), 'tsbpf-launcher-'));
-  const cli = join(dist, 'src', 'cli');
-  mkdirSync(cli, { recursive: true });
-  for (const f of ['main.js', 'bundle-files.js']) copyFileSync(join(CLI_DIR, f), join(cli, f));
-  writeFileSync(join(cli, 'cli.js'), "export async function runCli(argv) { process.stdout.write('modules ' + argv.join(' ') + '\\n'); }\n");
-  writeFileSync(
-    join(cli, BUNDLE_FILES.bundle),
-    "exports.runCli = async (argv) => { process.stdout.write('bundle ' + argv.join(' ') + ' ' + typeof require + '\\n'); };\n",
-  );
-  return { dist, cli };
-}
+import { CLI_DIR, fakeDist, stampOf } from './launcher-dist.js';
 
 function launch(cli: string, env: NodeJS.ProcessEnv = {}): string {
   const r = spawnSync(process.execPath, [join(cli, 'main.js'), 'a', 'b'], { encoding: 'utf8', env: { ...process.env, ...env } });
@@ -34,14 +20,8 @@ function launch(cli: string, env: NodeJS.ProcessEnv = {}): string {
   return r.stdout;
 }
 
-const stampOf = (file: string | undefined): BundleStamp => {
-  if (file === undefined) return { tsbuildinfo: null };
-  const st = statSync(file);
-  return { tsbuildinfo: { mtimeMs: st.mtimeMs, size: st.size } };
-};
-
 test('main.js runs the bundle only while its stamp matches dist/.tsbuildinfo', () => {
-  const { dist, cli } = fakeDist();
+  const { root, dist, cli } = fakeDist();
   try {
     const info = join(dist, '.tsbuildinfo');
     // No stamp: the modules.
@@ -68,12 +48,12 @@ test('main.js runs the bundle only while its stamp matches dist/.tsbuildinfo', (
     writeFileSync(join(cli, BUNDLE_FILES.stamp), '{');
     assert.equal(launch(cli), 'modules a b\n');
   } finally {
-    rmSync(dist, { recursive: true, force: true });
+    rmSync(root, { recursive: true, force: true });
   }
 });
 
 test('tsbpf filter starts from the filter-only bundle when there is one; other verbs and older builds from the whole one', () => {
-  const { dist, cli } = fakeDist();
+  const { root, dist, cli } = fakeDist();
   try {
     writeFileSync(join(cli, BUNDLE_FILES.stamp), JSON.stringify(stampOf(undefined)));
     const run = (...args: string[]): string => {
@@ -91,12 +71,12 @@ test('tsbpf filter starts from the filter-only bundle when there is one; other v
     assert.equal(run('a', 'filter'), 'bundle a filter function\n');
     assert.ok(existsSync(join(cli, BUNDLE_FILES.cache)));
   } finally {
-    rmSync(dist, { recursive: true, force: true });
+    rmSync(root, { recursive: true, force: true });
   }
 });
 
 test('the warm-up run writes a code cache that later runs load; a cache V8 refuses is only slower', () => {
-  const { dist, cli } = fakeDist();
+  const { root, dist, cli } = fakeDist();
   try {
     writeFileSync(join(cli, BUNDLE_FILES.stamp), JSON.stringify(stampOf(undefined)));
     const cache = join(cli, BUNDLE_FILES.cache);
@@ -106,7 +86,7 @@ test('the warm-up run writes a code cache that later runs load; a cache V8 refus
     writeFileSync(cache, 'not a V8 code cache');
     assert.equal(launch(cli), 'bundle a b function\n');
   } finally {
-    rmSync(dist, { recursive: true, force: true });
+    rmSync(root, { recursive: true, force: true });
   }
 });
 
