@@ -103,6 +103,7 @@ export function loadObject(bytes: Uint8Array, options: LoadOptions = {}): Object
     ...(btf ? { btf } : {}),
     ...(btfExt ? { btfExt } : {}),
     coreRelos,
+    ...(options.coreTarget && btf && btfExt ? { coreTarget: options.coreTarget } : {}),
     externs: [...externs].map(([name, e]) => ({ name, kind: e.kind, refs: e.refs, ...(e.resolved ? { resolved: true } : {}) })),
     subprograms,
     notes: unhandledSections(elf),

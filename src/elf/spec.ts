@@ -138,6 +138,11 @@ export interface ObjectSpec {
   readonly btf?: Btf;
   readonly btfExt?: BtfExt;
   readonly coreRelos: readonly CoreReloSpec[];
+  /**
+   * The BTF the CO-RE relocations were applied against (LoadOptions.coreTarget):
+   * type ids they patched in (bpf_core_type_id_kernel) are its ids.
+   */
+  readonly coreTarget?: Btf;
   readonly externs: readonly ExternSpec[];
   /** Static and global functions that are not programs ('.text' sub-programs). */
   readonly subprograms: readonly string[];

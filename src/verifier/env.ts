@@ -109,6 +109,14 @@ export interface VerifyOptions {
   readonly kfuncs?: ReadonlyMap<number, KfuncExtern>;
   /** The kernel's BTF (kfuncs-vmlinux.ts): layouts of kernel structs read through kfunc and helper results. */
   readonly kernelBtf?: Btf;
+  /**
+   * The BTF the program's CO-RE relocations were applied against
+   * (ObjectSpec.coreTarget): the type ids the program hands the kernel
+   * (bpf_rdonly_cast's) are its ids, as the kernel reads them in its own
+   * BTF. Unset: the program was not relocated, and such an id is still one
+   * of the program's BTF.
+   */
+  readonly coreTarget?: Btf;
 }
 
 /** The extern a kfunc call names: its name and, when the object has BTF, its FUNC type there. */

@@ -212,15 +212,21 @@ function setReturn(env: Env, def: KfuncDef, ret: KfuncRet, castTo: number): void
   }
 }
 
-/** bpf_rdonly_cast(obj, btf_id): the constant names a struct or union of the program's BTF. */
+/**
+ * bpf_rdonly_cast(obj, btf_id): the constant names a struct or union. The
+ * kernel reads it in its own BTF, where CO-RE relocation (bpf_core_type_id_kernel)
+ * points it; in a program that was not relocated it is still an id of the
+ * program's BTF, the type bpf_core_type_id_kernel named there.
+ */
 function rdonlyCastTarget(env: Env, ext: KfuncExtern): number {
   const k = env.state.cur.regs[2]!;
   const id = Number(k.varOff.value);
-  const btf = ext.btf;
+  const btf = env.opts.coreTarget ?? ext.btf;
   if (!btf) reject('bpf_rdonly_cast needs the program\'s BTF to know its target type');
-  if (id <= 0 || id >= btf.types.length) reject('bpf_rdonly_cast target type is not a struct');
+  const notStruct = 'kfunc bpf_rdonly_cast type ID argument must be of a struct';
+  if (id <= 0 || id >= btf.types.length) reject(notStruct);
   const t = btf.type(id);
-  if (t.kind !== BtfKind.STRUCT && t.kind !== BtfKind.UNION) reject('bpf_rdonly_cast target type is not a struct');
+  if (t.kind !== BtfKind.STRUCT && t.kind !== BtfKind.UNION) reject(notStruct);
   return localType(btf, id, t.name);
 }
 

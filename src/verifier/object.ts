@@ -94,6 +94,7 @@ export function objectVerifyOptions(spec: ObjectSpec, p: ProgramSpec, extras: Ob
     ...(extras.extraHelpers !== undefined ? { extraHelpers: extras.extraHelpers } : {}),
     kfuncs: kfuncCalls(spec, p),
     ...(extras.kernelBtf !== undefined ? { kernelBtf: extras.kernelBtf } : {}),
+    ...(spec.coreTarget !== undefined ? { coreTarget: spec.coreTarget } : {}),
     ...tracingCtxFor(p, progType, extras),
     lineInfo: p.lineInfo.map((l) => ({ insn: l.insn, file: l.file.slice(l.file.lastIndexOf('/') + 1), line: l.line, column: l.col, text: l.text })),
   };
