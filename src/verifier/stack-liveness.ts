@@ -7,8 +7,12 @@
 // Conservative by construction. A forward pass tracks which registers may
 // hold a pointer into the frame's own stack (fp + a constant, or at an
 // unknown offset); loads, atomics and calls through them read slots; only
-// an aligned 8-byte store through r10 itself kills a slot. A stack pointer
-// passed to a helper makes everything from it to the top of the frame live
+// an aligned 8-byte store through r10 itself kills a slot, or a helper that
+// fills memory (probe_read's destination) when its pointer and constant size
+// are set just before the call (`r1 = r10; r1 += -K; r2 = N` in the same
+// straight-line code: a must-fact, where the forward pass only knows
+// "maybe"), as the kernel's liveness counts such a call as a write. A stack
+// pointer passed to a helper makes everything from it to the top of the frame live
 // there (unless the helper only fills that memory); passed to code (a
 // function, a callback, a kfunc), the whole frame. If a stack pointer is
 // ever stored to memory, no slot is considered dead.
@@ -109,9 +113,16 @@ export function stackLiveness(prog: Program, cfg: Cfg): StackLiveness {
     }
   }
   if (escaped) return allLive(n);
+  // Where another path may come in (jump targets, function starts): must-facts end there.
+  const entry = new Uint8Array(n + 1);
+  for (const s of cfg.subprogs) if (s >= 0 && s < n) entry[s] = 1;
+  for (let i = 0; i < n; i++) {
+    const next = i + (prog.op[i + 1] === LDDW_SECOND_HALF ? 2 : 1);
+    for (const s of succ[i]!) if (s >= 0 && s < n && s !== next) entry[s] = 1;
+  }
   // Uses and kills per instruction, then backward may-read.
   const useLo = new Uint32Array(n), useHi = new Uint32Array(n), defLo = new Uint32Array(n), defHi = new Uint32Array(n);
-  for (let i = 0; i < n; i++) if (seen[i]) usesAndKills(prog, i, regs.subarray(i * NREGS, i * NREGS + NREGS), useLo, useHi, defLo, defHi);
+  for (let i = 0; i < n; i++) if (seen[i]) usesAndKills(prog, entry, i, regs.subarray(i * NREGS, i * NREGS + NREGS), useLo, useHi, defLo, defHi);
   const lo = new Uint32Array(n), hi = new Uint32Array(n);
   let changed = true;
   while (changed) {
@@ -177,7 +188,7 @@ function transfer(prog: Program, i: number, r: Int32Array): boolean {
 }
 
 /** Slots instruction i reads (use) and overwrites whole (def), given the registers before it. */
-function usesAndKills(prog: Program, i: number, r: Int32Array, useLo: Uint32Array, useHi: Uint32Array, defLo: Uint32Array, defHi: Uint32Array): void {
+function usesAndKills(prog: Program, entry: Uint8Array, i: number, r: Int32Array, useLo: Uint32Array, useHi: Uint32Array, defLo: Uint32Array, defHi: Uint32Array): void {
   const op = prog.op[i]!;
   if (op === LDDW_SECOND_HALF) return;
   const d = INSNS[op]!;
@@ -207,8 +218,12 @@ function usesAndKills(prog: Program, i: number, r: Int32Array, useLo: Uint32Arra
       for (let k = 1; k <= 5; k++) {
         const base = r[k]!;
         if (base === NOT) continue;
-        // Memory the helper only fills is written, not read (the kernel's raw_mode arguments).
-        if (args !== undefined && WRITE_ONLY.has(args[k - 1] ?? 'anything')) continue;
+        // Memory the helper only fills is written, not read (the kernel's raw_mode arguments);
+        // whole slots of it are overwritten when pointer and size are certain.
+        if (args !== undefined && WRITE_ONLY.has(args[k - 1] ?? 'anything')) {
+          if (args[k - 1] === 'uninit_mem' && SIZES.has(args[k] ?? 'anything')) killFilled(prog, entry, i, k, defLo, defHi);
+          continue;
+        }
         if (helper && base !== UNK) addRange(useLo, useHi, i, base, 0);
         else addRange(useLo, useHi, i, -STACK_SIZE, 0);
       }
@@ -216,4 +231,54 @@ function usesAndKills(prog: Program, i: number, r: Int32Array, useLo: Uint32Arra
     }
     default:
   }
+}
+
+const SIZES: ReadonlySet<ArgKind> = new Set<ArgKind>(['const_size', 'const_size_or_zero']);
+
+/**
+ * A helper at i fills r`k` with r`k+1` bytes: if r`k` is certainly r10 + K and
+ * r`k+1` certainly N (both set in the straight-line code just before the
+ * call), the whole 8-byte slots of [K, K + N) are overwritten there.
+ */
+function killFilled(prog: Program, entry: Uint8Array, i: number, k: number, defLo: Uint32Array, defHi: Uint32Array): void {
+  const at = mustValue(prog, entry, i, k, true);
+  const len = mustValue(prog, entry, i, k + 1, false);
+  if (at === undefined || len === undefined || len <= 0) return;
+  const start = Math.max(Math.ceil(at / 8) * 8, -STACK_SIZE);
+  const end = Math.min(Math.floor((at + len) / 8) * 8, 0);
+  if (end > start) addRange(defLo, defHi, i, start, end);
+}
+
+/**
+ * The value register `reg` certainly holds before instruction i, scanning
+ * back through straight-line code (no instruction in between where another
+ * path comes in, no call or jump): with `fp`, the K of `reg = r10; reg += K`;
+ * without, the N of `reg = N`. Undefined when not certain.
+ */
+function mustValue(prog: Program, entry: Uint8Array, i: number, reg: number, fp: boolean): number | undefined {
+  let add = 0;
+  for (let j = i - 1; j >= 0; j--) {
+    if (entry[j + 1]) return undefined;
+    const op = prog.op[j]!;
+    if (op === LDDW_SECOND_HALF) continue;
+    const d = INSNS[op]!;
+    switch (d.shape) {
+      case Shape.Store: case Shape.StoreReg:
+        continue;
+      case Shape.AluImm: case Shape.AluReg: case Shape.Neg: case Shape.Endian: case Shape.MovSx: case Shape.AddrSpaceCast:
+      case Shape.Load: case Shape.LoadSx: case Shape.Lddw:
+        if (prog.dst[j] !== reg) continue;
+        if (d.width !== 64) return undefined;
+        if (fp && d.shape === Shape.AluImm && d.llvm === '+=') {
+          add += prog.imm[j]!;
+          continue;
+        }
+        if (fp) return d.shape === Shape.AluReg && d.llvm === '=' && prog.src[j] === R10 ? add : undefined;
+        return d.shape === Shape.AluImm && d.llvm === '=' ? prog.imm[j]! : undefined;
+      default:
+        // Jumps, calls, exits, atomics, packet loads: stop.
+        return undefined;
+    }
+  }
+  return undefined;
 }
