@@ -22,8 +22,9 @@
 // a verdict; "unsafe accepts" are programs the kernel rejects and we accept.
 // The last line (and the last --json row, corpus 'combined') sums every
 // corpus that ran: agreeing programs over programs with a kernel verdict.
-// Selftests are verified with the running kernel's BTF, examples with its
-// .kconfig values, as libbpf loads them.
+// Selftests are CO-RE relocated (against their __btf_path object or the
+// running kernel's BTF) and verified with the kernel's BTF, examples loaded
+// with its .kconfig values, as libbpf loads them.
 import { readFileSync, existsSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join, resolve, dirname } from 'node:path';
@@ -134,22 +135,31 @@ const corpusFile = join(args.corpus, 'corpus.json');
 if (existsSync(corpusFile)) {
   const { loadObject } = await import(dist('src/elf/index.js'));
   const corpus = JSON.parse(readFileSync(corpusFile, 'utf8'));
+  const { readTargetBtf } = await import(dist('src/elf/target-btf.js'));
   const objects = new Map();
+  const targets = new Map();
+  /** The CO-RE target libbpf relocated the selftest against: its __btf_path object's BTF, else the running kernel's. */
+  const coreTargetOf = (btfPath) => {
+    const path = btfPath ? join(args.corpus, 'objs', btfPath) : '/sys/kernel/btf/vmlinux';
+    if (!targets.has(path)) targets.set(path, existsSync(path) ? readTargetBtf(path) : undefined);
+    return targets.get(path);
+  };
   const items = [];
   let slowest = { ms: 0 };
   for (const e of corpus) {
     if (args.only !== undefined && !`${e.object}:${e.function}`.includes(args.only)) continue;
     const kernel = e.kernel === 'success' ? 'accept' : e.kernel === 'failure' ? 'reject' : 'other';
-    let spec = objects.get(e.object);
+    // CO-RE relocated as the kernel saw them: libbpf loads each test against its __btf_path (a test object's BTF) or the kernel's BTF.
+    const objectKey = `${e.object}\0${e.btf_path ?? ''}`;
+    let spec = objects.get(objectKey);
     if (spec === undefined) {
       try {
-        // Not CO-RE relocated: with the running kernel's BTF as target, 105 relocations of verifier_bitfield_write.o
-        // find no type (libbpf resolved them for the corpus), so selftests are checked as compiled.
-        spec = loadObject(new Uint8Array(readFileSync(join(args.corpus, 'objs', e.object))), { file: e.object });
+        const coreTarget = coreTargetOf(e.btf_path);
+        spec = loadObject(new Uint8Array(readFileSync(join(args.corpus, 'objs', e.object))), { file: e.object, ...(coreTarget ? { coreTarget } : {}) });
       } catch (err) {
         spec = err;
       }
-      objects.set(e.object, spec);
+      objects.set(objectKey, spec);
     }
     const name = `${e.object}:${e.function}`;
     if (spec instanceof Error) {
@@ -170,7 +180,7 @@ if (existsSync(corpusFile)) {
       const r = verify(prog, {
         progType, maps, license: spec.license, logLevel: 0, strictAlignment: e.flags.includes('BPF_F_STRICT_ALIGNMENT'), sleepable: e.flags.includes('BPF_F_SLEEPABLE'), btf: p.funcInfo.length > 0, possibleCpus,
         funcs: funcSignatures(spec.btf, p.funcInfo, ctxLayout(progType).name),
-        kfuncs: kfuncCalls(spec, p), kernelBtf: loadKernelBtf(),
+        kfuncs: kfuncCalls(spec, p), kernelBtf: loadKernelBtf(), ...(spec.coreTarget ? { coreTarget: spec.coreTarget } : {}),
         expectedAttachType: e.attach_type ? ATTACH[e.attach_type] ?? BPF_ATTACH_TYPE[e.attach_type] : undefined,
         ...selftestTracingCtx(p, progType),
       });
