@@ -6,12 +6,15 @@
 // - bpf_csum_level moves ip_summed/csum_level as __skb_incr/decr/
 //   reset_checksum_unnecessary do, and QUERY reads the level (-EACCES
 //   unless CHECKSUM_UNNECESSARY);
-// - bpf_get_route_realm (dst_tclassid) and bpf_get_cgroup_classid are 0.
+// - bpf_get_route_realm (dst_tclassid) and bpf_get_cgroup_classid are 0:
+//   the kernel's class id is the net_cls cgroup's of the task (the skb's
+//   in tc, the current one in every other program type), and a program run
+//   in user space belongs to no net_cls cgroup.
 
 import { arg, argHi, helper, retInt, retU32 } from '../helpers/define.js';
 import type { HelperDef } from '../helpers/registry.js';
 import { EINVAL } from './errno.js';
-import { skbOf } from './skb.js';
+import { SkbRunContext, skbOf } from './skb.js';
 
 /** The kernel's ENOTSUPP (524), as bpf_csum_update returns it. */
 const ENOTSUPP = 524;
@@ -57,7 +60,9 @@ export const CSUM_HELPERS: readonly HelperDef[] = [
     retU32(env, 0);
   }),
   helper('get_cgroup_classid', (env) => {
-    skbOf(env, 'get_cgroup_classid');
+    // tc programs pass their skb (the verifier's prototype for tc and lwt); the
+    // others take no argument (bpf_get_cgroup_classid_curr_proto), so r1 is not looked at
+    if (env.run instanceof SkbRunContext && env.run.l2) skbOf(env, 'get_cgroup_classid');
     retU32(env, 0);
   }),
 ];

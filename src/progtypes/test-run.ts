@@ -7,7 +7,9 @@
 
 import type { HelperContextOptions } from '../helpers/context.js';
 import { UsageError } from '../internal/errors.js';
-import { createRunContext } from './kinds.js';
+import { createRunContext, ctxKind } from './kinds.js';
+import { EINVAL } from './errno.js';
+import { TestRunError } from './errors.js';
 import type { ProgRunContext } from './run-context.js';
 
 export interface TestRunOptions {
@@ -55,6 +57,11 @@ export interface TestRunTarget {
 export function testRun(target: TestRunTarget, options: TestRunOptions = {}): TestRunResult {
   const repeat = options.repeat ?? 1;
   if (!Number.isInteger(repeat) || repeat < 0 || repeat > 0xffffffff) throw new UsageError(`repeat must be a u32, got ${repeat}`);
+  // the kernel runs raw tracepoint and syscall programs once per test run (no repeat)
+  const kind = ctxKind(target.type);
+  if ((kind === 'syscall' || kind === 'raw_tracepoint') && repeat > 1) {
+    throw new TestRunError(EINVAL, `${target.type} programs run once per test run (repeat ${repeat}); the kernel refuses repeat for them`);
+  }
   const runs = Math.max(1, repeat);
   const ctx = contextFor(target, options);
   ctx.busy = true;
