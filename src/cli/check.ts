@@ -1,4 +1,4 @@
-// tsbpf check FILE.o [--prog NAME] [--type T] [--json] [--log-level N]: run
+// tsbpf check FILE.o [--prog NAME] [--type T] [--btf FILE|kernel] [--json] [--log-level N]: run
 // the verifier on an object's programs, the same check the runtime does
 // before it runs one. Exit status 0 when every checked program is safe, 1
 // when one is not (with the verifier log), 2 for usage errors.
@@ -12,11 +12,12 @@ import { verify } from '../verifier/verify.js';
 import { objectVerifyOptions, unrelocatedMapLoads } from '../verifier/object.js';
 import { attachCtxSize } from '../runtime/verify.js';
 import { kernelBtfFor } from '../verifier/kfuncs-vmlinux.js';
+import { loadTargets } from '../elf/target-btf.js';
 import { BPF_PROG_TYPE, nameOf } from '../internal/uapi.gen.js';
 import { UsageError } from '../internal/errors.js';
 import { EXIT_FAIL, EXIT_OK, type Command } from './command.js';
 
-const HELP = `usage: tsbpf check FILE.o [--prog NAME] [--type T] [--json] [--log-level N]
+const HELP = `usage: tsbpf check FILE.o [--prog NAME] [--type T] [--btf FILE|kernel] [--json] [--log-level N]
 
 Verify the programs of a BPF object file: prove each one safe the way the
 Linux verifier does (control flow, register and stack state, context,
@@ -25,6 +26,9 @@ map, packet and helper rules), before anything runs.
   --prog NAME      check only this program (function name); repeatable
   --type T         program type for programs whose section does not say it:
                    a kernel name (xdp, socket_filter, sched_cls, kprobe...) or its number
+  --btf FILE       apply the object's CO-RE relocations first, against FILE's BTF
+                   (raw or an ELF's .BTF) or 'kernel' (the running kernel's), as
+                   libbpf would load it; default: checked as compiled
   --json           print [{program, section, type, verdict, error?, insn?, line?, processed, ms}]
   --log-level N    1 (default): the failing path; 2: every state
 
@@ -93,6 +97,7 @@ export const check: Command = {
       options: {
         prog: { type: 'string', multiple: true },
         type: { type: 'string' },
+        btf: { type: 'string' },
         json: { type: 'boolean', default: false },
         'log-level': { type: 'string', default: '1' },
       },
@@ -108,7 +113,9 @@ export const check: Command = {
     } catch (e) {
       throw new UsageError(`cannot read ${file}: ${(e as Error).message}`);
     }
-    const spec = loadObject(bytes, { file });
+    const compiled = loadObject(bytes, { file });
+    // relocated as libbpf would load it: the verifier then reads CO-RE type ids in the target (ObjectSpec.coreTarget)
+    const spec = values.btf === undefined ? compiled : loadObject(bytes, { file, ...loadTargets(compiled, values.btf, 'none') });
     let programs = spec.programs;
     if (values.prog) {
       const want = values.prog;

@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { spawnSync } from 'node:child_process';
 import { loadObject } from '../../src/elf/load.js';
 import { kernelBtf } from '../../src/elf/target-btf.js';
 import { checkProgram } from '../../src/cli/check.js';
@@ -58,4 +59,19 @@ test('bpf_rdonly_cast: without CO-RE relocation the id is still the program BTF\
   assert.equal(spec.coreTarget, undefined);
   const got = Object.fromEntries(spec.programs.map((p) => [p.name, checkProgram(spec, p, undefined, 1).error]));
   assert.deepEqual(got, EXPECT);
+});
+
+test('tsbpf check --btf kernel relocates first, then checks the cast against the kernel\'s type', (t) => {
+  if (!kernelBtf()) {
+    t.skip('no /sys/kernel/btf/vmlinux');
+    return;
+  }
+  const main = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+  const r = spawnSync(process.execPath, [main, 'check', FILE, '--btf', 'kernel', '--json'], { encoding: 'utf8' });
+  assert.equal(r.status, 1, r.stderr);
+  const rows = JSON.parse(r.stdout) as { program: string; verdict: string; error?: string }[];
+  assert.deepEqual(Object.fromEntries(rows.map((x) => [x.program, x.error])), EXPECT);
+  const bad = spawnSync(process.execPath, [main, 'check', FILE, '--btf', '/nonexistent/vmlinux'], { encoding: 'utf8' });
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stderr, /cannot read the target BTF \(ENOENT\)/);
 });
