@@ -1,15 +1,17 @@
 // tsbpf command line: `tsbpf VERB [ARGS]`, `tsbpf --help`, `tsbpf VERB --help`.
-// main.ts (the binary) starts it through runCli, from the bundle of this
-// module when one is built (see main.ts) or from here.
+// launch.cts (for bin/tsbpf.cjs and main.js) starts it through runCli, from
+// the bundle of this module when one is built or from here.
 import { readFileSync } from 'node:fs';
 import { TsbpfError, UsageError } from '../internal/errors.js';
 import { EXIT_FAIL, EXIT_USAGE, type Io } from './command.js';
 import { VERBS } from './verbs.js';
 import { bundleContext, type BundleKind } from './bundle-files.js';
+import { stdoutErrorHandler, whenStdoutMade, writeStd } from './stdio.js';
 
+// Straight to fds 1 and 2 (stdio.ts): making process.stdout costs start-up time.
 const io: Io = {
-  out: (t) => process.stdout.write(t.endsWith('\n') ? t : t + '\n'),
-  err: (t) => process.stderr.write(t.endsWith('\n') ? t : t + '\n'),
+  out: (t) => writeStd(1, t.endsWith('\n') ? t : t + '\n'),
+  err: (t) => writeStd(2, t.endsWith('\n') ? t : t + '\n'),
   readStdin: async () => new Uint8Array(readFileSync(0)),
 };
 
@@ -70,11 +72,9 @@ export async function runCli(argv: string[], bundle?: { dir: string; kind: Bundl
     bundleContext.dir = bundle.dir;
     bundleContext.kind = bundle.kind;
   }
-  // `tsbpf ... | head` closes our stdout early: that is not an error.
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw e;
-  });
+  // `tsbpf ... | head` closes our stdout early: that is not an error (for
+  // writes through process.stdout, when a verb uses it; io.out checks its own).
+  whenStdoutMade((s) => s.on('error', stdoutErrorHandler));
   try {
     process.exitCode = await main(argv);
   } catch (e) {
