@@ -113,8 +113,7 @@ export const W = {
 export type W = (typeof W)[keyof typeof W];
 
 
-/** Text name of each opcode (the key with its first '_' as '.', for typed operators). */
-export const W_NAMES: ReadonlyMap<number, string> = (() => {
+function opcodeNames(): ReadonlyMap<number, string> {
   const m = new Map<number, string>();
   for (const [key, code] of Object.entries(W)) {
     if (m.has(code)) throw new Error(`wasm opcodes: duplicate code 0x${code.toString(16)} (${m.get(code)}, ${key})`);
@@ -122,7 +121,18 @@ export const W_NAMES: ReadonlyMap<number, string> = (() => {
     m.set(code, typed ? key.replace('_', '.') : key);
   }
   return m;
-})();
+}
+
+let names: ReadonlyMap<number, string> | undefined;
+
+/**
+ * Text name of each opcode (the key with its first '_' as '.', for typed
+ * operators). Built on first use (the .wat printer) rather than at load:
+ * building it took 1-5 ms of every `tsbpf` start that loads the JIT.
+ */
+export const W_NAMES: Pick<ReadonlyMap<number, string>, 'get'> = {
+  get: (code: number): string | undefined => (names ??= opcodeNames()).get(code),
+};
 
 /** Atomic sub-opcodes (after the 0xfe prefix). rmw ops: base + 1 is the i64 form, base + 6 the i64 32-bit form. */
 export const enum WA {
