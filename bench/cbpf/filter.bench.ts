@@ -61,6 +61,34 @@
 //    thread 1.69x wall, 1.88x CPU; two threads 1.40x / 1.47x; mixed-1M
 //    0.55x wall, 0.66x CPU. Under load every memory-bound run gets slower
 //    (tcpdump's CPU went 840 -> 980 ms), ours more than tcpdump's.
+//
+// Round 4, start-up (2026-11-25, load average 2.5-3.7; medians of 21-41
+// interleaved runs, CPU from wait4's rusage, frozen copies of dist):
+//  - The bin is now bin/tsbpf.cjs, a CommonJS entry (src/cli/launch.cts):
+//    no ES-module loader on the bundle path, ~6 ms. The output goes out with
+//    writeSync (src/cli/stdio.ts), so process.stdout, whose stream modules
+//    cost ~1.5 ms, is never made; the JIT's opcode-name map (W_NAMES) is
+//    built when the .wat printer first asks, not at load (~1.3 ms).
+//  - Template capture, 'tcp port 80' -w /dev/null: 93.8 -> 84.7 ms CPU
+//    (node -e 0: 65.1; main.js, still an ES-module entry: 90.3). --help:
+//    85.5 -> 76.7. mixed-1M: 135.9 -> 126.6 ms CPU (tcpdump 99.2).
+//  - Where ours goes now (performance.now() marks in a patched bundle, code
+//    cache regenerated): bundle read ~0.4 ms, Script with code cache 3.3-5
+//    (deserialising 430 KiB), module inits of the scan ~2.3 (isa/table.js
+//    1.0 of it: enums 0.23, rows 0.5, derived tables 0.25, so lazy derived
+//    tables would save < 0.2 ms), parseArgs' first call ~0.7, first 2 MiB
+//    read ~0.4, compileFilter 1.0, translateScanDriver 0.4, decodeProgram of
+//    the translation 0.6-0.9 (first run of the decode loop), buildModule 1.8
+//    (emitFunction 1.0), new WebAssembly.Module 1.0 (the module is 2 KiB and
+//    compiles in 0.04 ms once warm: first NativeModule set-up; functions are
+//    compiled lazily, --wasm-lazy-compilation is V8's default here), first
+//    scan call 0.15 ms on the template capture.
+//  - Wasm tiering: on mixed-1M the first 2 MiB call takes ~1.4 ms against
+//    0.07-0.2 for the others (Liftoff, with ~100 page faults of the TurboFan
+//    compile in the background). Compiling eagerly with TurboFan
+//    (--no-wasm-lazy-compilation --no-liftoff, code cache made with the same
+//    flags) removes that but costs as much in compile: mixed-1M 125.1 vs
+//    123.6 ms CPU, template capture 83.6 vs 80.3. Left as V8 does it.
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
