@@ -6,4 +6,16 @@
 // bundle is missing or older than the build.
 'use strict';
 
-require('../dist/src/cli/launch.cjs').startCli(process.argv.slice(2));
+const launcher = require('node:path').join(__dirname, '..', 'dist', 'src', 'cli', 'launch.cjs');
+let startCli;
+try {
+  ({ startCli } = require(launcher));
+} catch (e) {
+  // A checkout that was never built: say so instead of a stack trace.
+  if (e && e.code === 'MODULE_NOT_FOUND' && !require('node:fs').existsSync(launcher)) {
+    process.stderr.write(`tsbpf: ${launcher} is missing: build tsbpf first (npm run build)\n`);
+    process.exit(1);
+  }
+  throw e;
+}
+startCli(process.argv.slice(2));

@@ -66,6 +66,20 @@ test('bin/tsbpf.cjs does not start the ES-module loader on the bundle path; main
   }
 });
 
+test('bin/tsbpf.cjs in a checkout that was never built says to build it', () => {
+  const root = mkdtempSync(join(tmpdir(), 'tsbpf-bin-'));
+  try {
+    mkdirSync(join(root, 'bin'));
+    cpSync(join(ROOT, 'bin', 'tsbpf.cjs'), join(root, 'bin', 'tsbpf.cjs'));
+    const r = run(join(root, 'bin', 'tsbpf.cjs'), ['--help']);
+    assert.equal(r.status, 1);
+    assert.equal(r.stdout, '');
+    assert.equal(r.stderr, `tsbpf: ${join(root, 'dist', 'src', 'cli', 'launch.cjs')} is missing: build tsbpf first (npm run build)\n`);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
 /** Whether dist/src/cli holds a bundle built from the current tsc output. */
 function realBundleIsCurrent(): boolean {
   const stampFile = join(CLI_DIR, BUNDLE_FILES.stamp);
