@@ -14,8 +14,10 @@
 // "maybe"), as the kernel's liveness counts such a call as a write. A stack
 // pointer passed to a helper makes everything from it to the top of the frame live
 // there (unless the helper only fills that memory); passed to code (a
-// function, a callback, a kfunc), the whole frame. If a stack pointer is
-// ever stored to memory, no slot is considered dead.
+// function, a callback, a kfunc), the whole frame. A stack pointer spilled
+// to the frame's own stack (clang does this for a pointer it keeps across
+// calls) is tracked in that slot and comes back with the load; stored
+// anywhere else, no slot is considered dead.
 
 import { INSNS, Shape } from '../isa/table.js';
 import { LDDW_SECOND_HALF, type Program } from '../isa/decode.js';
@@ -33,6 +35,8 @@ const UNK = 0x40000001;
 const R10 = 10;
 const NREGS = 11;
 const SLOTS = STACK_SIZE / 8;
+/** Forward state width when spilled stack pointers are tracked: the registers, then one entry per slot. */
+const WIDE = NREGS + SLOTS;
 
 /** Other helpers that run program code with the pointers they are given (whether or not the verifier takes them). */
 const CODE_HELPERS = new Set(['timer_set_callback', 'find_vma', 'user_ringbuf_drain'].map((n) => BPF_FUNC[n] ?? -1));
@@ -75,44 +79,59 @@ function allLive(n: number): StackLiveness {
   return { lo: new Uint32Array(n).fill(0xffffffff), hi: new Uint32Array(n).fill(0xffffffff) };
 }
 
+/**
+ * Forward pass: which registers (and, when `width` is WIDE, which spilled
+ * slots) may hold own-stack pointers before each instruction. Null when a
+ * stack pointer escapes where it is not tracked; 'wide' when it was spilled
+ * to the stack and this pass did not track slots (run again with WIDE).
+ */
+function stackPointers(prog: Program, cfg: Cfg, succ: readonly number[][], seen: Uint8Array, width: number): Int32Array | null | 'wide' {
+  const n = prog.length;
+  const regs = new Int32Array(n * width).fill(NOT);
+  seen.fill(0);
+  const work: number[] = [];
+  for (const s of cfg.subprogs) {
+    if (s < 0 || s >= n) continue;
+    seen[s] = 1;
+    regs[s * width + R10] = 0;
+    work.push(s);
+  }
+  const out = new Int32Array(width);
+  while (work.length > 0) {
+    const i = work.pop()!;
+    for (let r = 0; r < width; r++) out[r] = regs[i * width + r]!;
+    const t = transfer(prog, i, out, width === WIDE);
+    if (t !== Flow.OK) return t === Flow.SPILLED ? 'wide' : null;
+    for (const s of succ[i]!) {
+      if (s < 0 || s >= n) continue;
+      let changed = seen[s] === 0;
+      for (let r = 0; r < width; r++) {
+        const cur = regs[s * width + r]!;
+        const v = seen[s] === 0 ? out[r]! : join(cur, out[r]!);
+        if (v !== cur) changed = true;
+        regs[s * width + r] = v;
+      }
+      seen[s] = 1;
+      if (changed) work.push(s);
+    }
+  }
+  return regs;
+}
+
 /** Per-instruction live-in stack slots of the instruction's own frame. */
 export function stackLiveness(prog: Program, cfg: Cfg): StackLiveness {
   const n = prog.length;
-  const regs = new Int32Array(n * NREGS).fill(NOT);
   const seen = new Uint8Array(n);
   const succ: number[][] = new Array(n);
   for (let i = 0; i < n; i++) {
     succ[i] = [];
     if (prog.op[i] !== LDDW_SECOND_HALF) useDef(prog, i, succ[i]);
   }
-  const work: number[] = [];
-  for (const s of cfg.subprogs) {
-    if (s < 0 || s >= n) continue;
-    seen[s] = 1;
-    regs[s * NREGS + R10] = 0;
-    work.push(s);
-  }
-  const out = new Int32Array(NREGS);
-  let escaped = false;
-  // Forward: which registers hold own-stack pointers before each instruction.
-  while (work.length > 0 && !escaped) {
-    const i = work.pop()!;
-    for (let r = 0; r < NREGS; r++) out[r] = regs[i * NREGS + r]!;
-    escaped = transfer(prog, i, out);
-    for (const s of succ[i]!) {
-      if (s < 0 || s >= n) continue;
-      let changed = seen[s] === 0;
-      for (let r = 0; r < NREGS; r++) {
-        const cur = regs[s * NREGS + r]!;
-        const v = seen[s] === 0 ? out[r]! : join(cur, out[r]!);
-        if (v !== cur) changed = true;
-        regs[s * NREGS + r] = v;
-      }
-      seen[s] = 1;
-      if (changed) work.push(s);
-    }
-  }
-  if (escaped) return allLive(n);
+  // Most programs never spill a stack pointer: registers only, then slots too when one does.
+  let width = NREGS;
+  let regs = stackPointers(prog, cfg, succ, seen, width);
+  if (regs === 'wide') regs = stackPointers(prog, cfg, succ, seen, (width = WIDE));
+  if (regs === null || regs === 'wide') return allLive(n);
   // Where another path may come in (jump targets, function starts): must-facts end there.
   const entry = new Uint8Array(n + 1);
   for (const s of cfg.subprogs) if (s >= 0 && s < n) entry[s] = 1;
@@ -122,7 +141,7 @@ export function stackLiveness(prog: Program, cfg: Cfg): StackLiveness {
   }
   // Uses and kills per instruction, then backward may-read.
   const useLo = new Uint32Array(n), useHi = new Uint32Array(n), defLo = new Uint32Array(n), defHi = new Uint32Array(n);
-  for (let i = 0; i < n; i++) if (seen[i]) usesAndKills(prog, entry, i, regs.subarray(i * NREGS, i * NREGS + NREGS), useLo, useHi, defLo, defHi);
+  for (let i = 0; i < n; i++) if (seen[i]) usesAndKills(prog, entry, i, regs.subarray(i * width, i * width + NREGS), useLo, useHi, defLo, defHi);
   const lo = new Uint32Array(n), hi = new Uint32Array(n);
   let changed = true;
   while (changed) {
@@ -143,10 +162,61 @@ export function stackLiveness(prog: Program, cfg: Cfg): StackLiveness {
   return { lo, hi };
 }
 
-/** Apply instruction i to the register abstraction; true when an own-stack pointer escapes to memory. */
-function transfer(prog: Program, i: number, r: Int32Array): boolean {
+/** What a forward step found. */
+const enum Flow {
+  OK,
+  /** A stack pointer went to the stack and slots are not tracked in this pass. */
+  SPILLED,
+  /** A stack pointer went somewhere it is not tracked. */
+  ESCAPED,
+}
+
+/** Slot index of fp-relative byte offset `at` (callers check the range). */
+const slotOf = (at: number): number => (STACK_SIZE + at) >> 3;
+
+/** Join `v` into every slot (a store through a stack pointer at an unknown offset). */
+function joinAllSlots(r: Int32Array, v: number): void {
+  for (let s = 0; s < SLOTS; s++) r[NREGS + s] = join(r[NREGS + s]!, v);
+}
+
+/** What an 8-byte load through `base` + off may give back: a spilled stack pointer, or not one. */
+function fill(r: Int32Array, base: number, off: number): number {
+  if (base === NOT) return NOT;
+  if (base === UNK) {
+    let v = NOT;
+    for (let s = 0; s < SLOTS; s++) v = join(v, r[NREGS + s]!);
+    return v;
+  }
+  const at = base + off;
+  return at >= -STACK_SIZE && at < 0 ? r[NREGS + slotOf(at)]! : NOT;
+}
+
+/**
+ * A store of `v` (a stack pointer or NOT) through `base` + off, `size`
+ * bytes. Through r10 itself the slot is certainly the one written (strong
+ * update); through another register only maybe (joined). A narrow store
+ * leaves the slot as it was: at most that keeps a dead pointer in it.
+ */
+function store(r: Int32Array, base: number, off: number, size: number, v: number, viaR10: boolean): void {
+  if (base === NOT) return;
+  if (base === UNK) {
+    if (v !== NOT) joinAllSlots(r, v);
+    return;
+  }
+  const at = base + off;
+  if (at < -STACK_SIZE || at >= 0) return;
+  const k = NREGS + slotOf(at);
+  if (viaR10 && size === 8 && (at & 7) === 0) r[k] = v;
+  else if (v !== NOT) r[k] = join(r[k]!, v);
+}
+
+/**
+ * Apply instruction i to the abstraction (r: the registers, then with
+ * `slots` one entry per 8-byte slot of the frame's own stack).
+ */
+function transfer(prog: Program, i: number, r: Int32Array, slots: boolean): Flow {
   const op = prog.op[i]!;
-  if (op === LDDW_SECOND_HALF) return false;
+  if (op === LDDW_SECOND_HALF) return Flow.OK;
   const d = INSNS[op]!;
   const dst = prog.dst[i]!;
   const src = prog.src[i]!;
@@ -154,36 +224,50 @@ function transfer(prog: Program, i: number, r: Int32Array): boolean {
     case Shape.AluImm:
       if (d.llvm === '=' || d.width !== 64) r[dst] = NOT;
       else if (isStack(r[dst]!)) r[dst] = r[dst] === UNK ? UNK : d.llvm === '+=' ? r[dst]! + prog.imm[i]! : d.llvm === '-=' ? r[dst]! - prog.imm[i]! : UNK;
-      return false;
+      return Flow.OK;
     case Shape.AluReg:
       if (d.llvm === '=') r[dst] = d.width === 64 ? r[src]! : NOT;
       else if (d.width !== 64) r[dst] = NOT;
       else r[dst] = isStack(r[dst]!) || isStack(r[src]!) ? UNK : NOT;
-      return false;
+      return Flow.OK;
     case Shape.Neg: case Shape.Endian:
       r[dst] = isStack(r[dst]!) ? UNK : NOT;
-      return false;
-    case Shape.MovSx: case Shape.AddrSpaceCast: case Shape.Lddw: case Shape.Load: case Shape.LoadSx:
+      return Flow.OK;
+    case Shape.Load:
+      // Only a whole 8-byte fill gives a pointer back (a narrower one is refused or a scalar).
+      r[dst] = slots && d.width === 64 ? fill(r, r[src]!, prog.off[i]!) : NOT;
+      return Flow.OK;
+    case Shape.MovSx: case Shape.AddrSpaceCast: case Shape.Lddw: case Shape.LoadSx:
       r[dst] = NOT;
-      return false;
-    case Shape.StoreReg:
-      return isStack(r[src]!);
+      return Flow.OK;
+    case Shape.Store:
+      if (slots) store(r, r[dst]!, prog.off[i]!, d.width / 8, NOT, dst === R10);
+      return Flow.OK;
+    case Shape.StoreReg: {
+      const v = r[src]!;
+      if (v !== NOT && !isStack(r[dst]!)) return Flow.ESCAPED;
+      if (v !== NOT && !slots) return Flow.SPILLED;
+      if (slots) store(r, r[dst]!, prog.off[i]!, d.width / 8, v, dst === R10);
+      return Flow.OK;
+    }
     case Shape.Atomic: {
-      if (isStack(r[src]!)) return true;
+      if (isStack(r[src]!)) return Flow.ESCAPED;
       const imm = prog.imm[i]!;
-      if (imm === AtomicOp.CMPXCHG) r[0] = NOT;
-      else if (imm & AtomicOp.FETCH) r[src] = NOT;
-      return false;
+      // An atomic fetch from a stack slot may return whatever was spilled there.
+      const old = slots && isStack(r[dst]!) ? UNK : NOT;
+      if (imm === AtomicOp.CMPXCHG) r[0] = old;
+      else if (imm & AtomicOp.FETCH) r[src] = old;
+      return Flow.OK;
     }
     case Shape.LdAbs: case Shape.LdInd: case Shape.Call: case Shape.CallKfunc: case Shape.Callx: case Shape.CallLocal: {
       // A function handed a pointer to this frame may hand it back in r0.
       const back = d.shape === Shape.CallLocal && [1, 2, 3, 4, 5].some((k) => isStack(r[k]!));
       for (let k = 0; k <= 5; k++) r[k] = NOT;
       if (back) r[0] = UNK;
-      return false;
+      return Flow.OK;
     }
     default:
-      return false;
+      return Flow.OK;
   }
 }
 

@@ -82,10 +82,46 @@ exit`);
   assert.equal(l[2]!.length, 64);
 });
 
-test('stack liveness: a stack pointer stored to memory makes every slot live everywhere', () => {
+test('stack liveness: a stack pointer stored outside the stack makes every slot live everywhere', () => {
   const l = live(`r2 = r10
-*(u64 *)(r10 - 16) = r2
+*(u64 *)(r1 + 0) = r2
 r0 = 0
 exit`);
   assert.ok(l.every((s) => s.length === 64));
+});
+
+test('stack liveness: a stack pointer spilled to the stack comes back with the fill', () => {
+  // fp-24 is read through the pointer kept at fp-8, so it is live until that read; fp-16 never is.
+  const l = live(`r1 = 0
+*(u64 *)(r10 - 24) = r1
+*(u64 *)(r10 - 16) = r1
+r2 = r10
+r2 += -24
+*(u64 *)(r10 - 8) = r2
+r3 = *(u64 *)(r10 - 8)
+r0 = *(u64 *)(r3 + 0)
+exit`);
+  assert.deepEqual(l[2], [-24]);
+  assert.deepEqual(l[6], [-8, -24]);
+  assert.deepEqual(l[7], [-24]);
+  assert.deepEqual(l[8], []);
+});
+
+test('stack liveness: a spill through a maybe-stack pointer keeps what the slot held before', () => {
+  // r4 is fp-8 on one path only, so the store may miss the slot: the pointer spilled at 3 (fp-24) stays possible.
+  const l = live(`r1 = 0
+*(u64 *)(r10 - 24) = r1
+r2 = r10
+r2 += -24
+*(u64 *)(r10 - 8) = r2
+r4 = r10
+r4 += -8
+if r6 == 0 goto +1
+r4 = r7
+*(u64 *)(r4 + 0) = r1
+r3 = *(u64 *)(r10 - 8)
+r0 = *(u64 *)(r3 + 0)
+exit`);
+  assert.deepEqual(l[9], [-8, -24]);
+  assert.deepEqual(l[10], [-8, -24]);
 });
