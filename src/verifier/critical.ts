@@ -5,8 +5,9 @@
 // and the IRQ states bpf_local_irq_save() keeps in stack slots
 // (active_irq_id). While a spin lock is held no function may be called but
 // bpf_spin_unlock and the number iterator; nothing that sleeps runs in the
-// other sections (global functions that may sleep included); no section may be left open at the program's exit, over
-// a tail call or an LD_ABS/LD_IND (which may end the program); the lock
+// other sections (global functions that may sleep included); no section
+// may be left open at the program's exit, over a tail call or an
+// LD_ABS/LD_IND (which may end the program); the lock
 // word itself is never read or written but by the helpers. The lock's
 // offset in the value comes from the map's BTF (MapInfo.spinLockOff). The
 // RCU pointers walked inside a section are typed in kfuncs-btf.ts
