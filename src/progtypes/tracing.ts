@@ -3,7 +3,11 @@
 // raw_tracepoint (an array of u64 arguments) and syscall (a user buffer the
 // program may write, returned as ctx_out). The kernel's test run supports
 // only raw_tracepoint and syscall; here every one of them runs, with the
-// kernel's rules where the kernel has them (sizes, no data_in).
+// kernel's rules where the kernel has them (sizes, no data_in, no repeat
+// for raw_tracepoint and syscall). One rule is not checked before the run:
+// the kernel refuses (EINVAL) a ctx_in shorter than the furthest context
+// byte its verifier saw the program touch (max_ctx_offset); here the
+// program runs and its first access past ctx_in is a MemoryFault.
 
 import type { HelperContextOptions } from '../helpers/context.js';
 import { MAX_SYSCALL_CTX } from './ctx.js';
