@@ -66,6 +66,8 @@ export class Walk {
   private readonly explored: (Checkpoint[] | undefined)[];
   private curStates = 0;
   private prevJmps = 0;
+  /** visited()'s decision for the state it just failed to prune: store it as a checkpoint? */
+  private addNew = false;
   private prevProcessed = 0;
   private printState = true;
   private readonly lineStarts: Map<number, LineInfo> | undefined;
@@ -170,15 +172,21 @@ export class Walk {
       case Shape.MayGoto:
         stepMayGoto(this);
         return Flow.NEXT;
+      // Calls and exits are jump-class instructions: the kernel counts them
+      // towards the two jumps a new checkpoint waits for (jmps_processed).
       case Shape.Call:
+        this.jmps++;
         stepCall(this);
         return Flow.NEXT;
       case Shape.CallLocal:
+        this.jmps++;
         stepCallLocal(this);
         return Flow.NEXT;
       case Shape.CallKfunc:
+        this.jmps++;
         return stepKfunc(this);
       case Shape.Exit:
+        this.jmps++;
         return stepExit(this);
     }
     // callx, and any instruction this verifier has no rule for yet.
@@ -258,6 +266,7 @@ export class Walk {
         old.evict();
       }
     }
+    this.addNew = addNew;
     return false;
   }
 
@@ -270,8 +279,7 @@ export class Walk {
 
   /** Store the current state at this prune point (every few jumps and instructions, as the kernel does). */
   private checkpoint(): void {
-    const force = this.cfg.forceCheckpoint[this.insn] === 1;
-    if (!force && (this.jmps - this.prevJmps < 2 || this.processed - this.prevProcessed < 8)) return;
+    if (!this.addNew) return;
     const env = this.env;
     const list = this.explored[this.insn]!;
     this.prevJmps = this.jmps;
