@@ -14,9 +14,10 @@
 // an address outside the arena fails the shadow test without a second
 // branch, and the shadow load itself never leaves the shadow map.
 
-import { Perm, SHADOW_BASE } from '../memory.js';
+import { Perm } from '../memory.js';
 import type { ArenaAccess } from '../arena-access.js';
 import { L_A0, L_T0 } from './abi.js';
+import { pushShadowByte } from './check.js';
 import { T, W } from './wasm/opcodes.js';
 import type { Writer } from './wasm/writer.js';
 
@@ -47,10 +48,10 @@ export function openArenaAccess(w: Writer, arena: ArenaAccess, base: number, off
   w.u8(W.i64_le_u);
   w.u8(W.select);
   w.u8x2(W.local_tee, L_A0);
-  shadowByte(w, 0);
+  pushShadowByte(w, 0);
   if (size > 1) {
     w.u8x2(W.local_get, L_A0);
-    shadowByte(w, size - 1);
+    pushShadowByte(w, size - 1);
     w.u8(W.i32_and);
   }
   w.u8x2(W.i32_const, perm);
@@ -78,16 +79,3 @@ export function closeArenaAccess(w: Writer, kind: 'load' | 'store' | 'atomic'): 
   w.u8(W.end);
 }
 
-/** With an i32 address on the stack (already L_A0): push the shadow byte of address + delta. */
-function shadowByte(w: Writer, delta: number): void {
-  if (delta !== 0) {
-    w.u8(W.i32_const);
-    w.s32(delta);
-    w.u8(W.i32_add);
-  }
-  w.u8x2(W.i32_const, 3);
-  w.u8(W.i32_shr_u);
-  w.u8(W.i32_load8_u);
-  w.u32(0);
-  w.u32(SHADOW_BASE);
-}

@@ -20,6 +20,20 @@ export const CHECKS: ReadonlyArray<readonly [number, number]> = [
   [4, INFO_WRITE | INFO_ATOMIC], [8, INFO_WRITE | INFO_ATOMIC],
 ];
 
+/** [addr: i32] -> [the shadow byte of addr + delta] (one per 8-byte granule, at SHADOW_BASE). */
+export function pushShadowByte(w: Writer, delta: number): void {
+  if (delta !== 0) {
+    w.u8(W.i32_const);
+    w.s32(delta);
+    w.u8(W.i32_add);
+  }
+  w.u8x2(W.i32_const, 3);
+  w.u8(W.i32_shr_u);
+  w.u8(W.i32_load8_u);
+  w.u32(0);
+  w.u32(SHADOW_BASE);
+}
+
 /**
  * Body of a check function (ea: i64, pc: i32) -> i32, locals a, sa, sb (i32).
  * Mirrors RuntimeMemory.check: the range must lie below maxBytes, both
@@ -37,16 +51,7 @@ export function emitCheck(w: Writer, size: number, info: number, maxBytes: numbe
   const need = (info & INFO_ATOMIC) !== 0 ? 3 : (info & INFO_WRITE) !== 0 ? 2 : 1;
   const shadowOf = (extra: number): void => {
     w.u8x2(W.local_get, A);
-    if (extra !== 0) {
-      w.u8(W.i32_const);
-      w.s32(extra);
-      w.u8(W.i32_add);
-    }
-    w.u8x2(W.i32_const, 3);
-    w.u8(W.i32_shr_u);
-    w.u8(W.i32_load8_u);
-    w.u32(0);
-    w.u32(SHADOW_BASE);
+    pushShadowByte(w, extra);
   };
   w.u8x2(W.block, T.void); // $misaligned
   w.u8x2(W.block, T.void); // $fail
