@@ -5,13 +5,11 @@
 // verdict must be the expected one and, as root, the running kernel's.
 // Needs the kernel's BTF (/sys/kernel/btf/vmlinux); skips without it.
 import { test } from 'node:test';
-import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadObject } from '../../src/elf/load.js';
 import { kernelBtf } from '../../src/elf/target-btf.js';
-import { checkProgram } from '../../src/cli/check.js';
-import { kernelLoad } from '../elf/kernel-harness.js';
+import { assertKernelVerdicts, assertTsbpfVerdicts } from './expect-verdicts.js';
 
 const FILE = fileURLToPath(new URL('../../../test/fixtures/verifier/real/tracing_args.o', import.meta.url));
 
@@ -37,24 +35,6 @@ test('tracing contexts: arguments typed by the kernel BTF, as the kernel reads t
     return;
   }
   const spec = loadObject(new Uint8Array(readFileSync(FILE)), { file: FILE });
-  assert.deepEqual(spec.programs.map((p) => p.name).sort(), Object.keys(EXPECT).sort());
-  for (const p of spec.programs) {
-    const want = EXPECT[p.name];
-    const r = checkProgram(spec, p, undefined, 1);
-    if (want === undefined) assert.equal(r.verdict, 'accept', `${p.name}: ${r.log}`);
-    else {
-      assert.equal(r.verdict, 'reject', p.name);
-      assert.ok(r.log.includes(want), `${p.name}: expected '${want}' in\n${r.log}`);
-    }
-  }
-  const res = kernelLoad(spec, spec.programs, target);
-  if (typeof res === 'string') {
-    t.diagnostic(`kernel comparison skipped: ${res}`);
-    return;
-  }
-  for (const k of res) {
-    const want = EXPECT[k.name];
-    assert.equal(k.ok, want === undefined, `kernel on ${k.name}: ${k.log?.join(' | ')}`);
-    if (want !== undefined) assert.ok(k.log?.join('\n').includes(want), `kernel on ${k.name}: expected '${want}' in ${k.log?.join(' | ')}`);
-  }
+  assertTsbpfVerdicts(spec, EXPECT);
+  assertKernelVerdicts(t, spec, target, EXPECT);
 });
