@@ -108,7 +108,7 @@ function ptrArithmetic(env: Env, dstno: number, ptr: RegState, off: RegState, al
   const sane = (r: RegState): void => {
     const isKnown = tnumIsConst(r.varOff);
     const v = BigInt.asIntN(64, r.varOff.value);
-    if (isKnown && (v >= BigInt(MAX_VAR_OFF) || v <= -BigInt(MAX_VAR_OFF))) reject(`value ${v} makes ${tname} pointer be out of bounds`);
+    if (isKnown && (v >= BigInt(MAX_VAR_OFF) || v <= -BigInt(MAX_VAR_OFF))) reject(`math between ${tname} pointer and ${v} is not allowed`);
     if (r.off >= MAX_VAR_OFF || r.off <= -MAX_VAR_OFF) reject(`${tname} pointer offset ${r.off} is not allowed`);
     if (r.smin === -(1n << 63n)) reject(`math between ${tname} pointer and register with unbounded min value is not allowed`);
     if (r.smin >= BigInt(MAX_VAR_OFF) || r.smin <= -BigInt(MAX_VAR_OFF)) reject(`value ${r.smin} makes ${tname} pointer be out of bounds`);

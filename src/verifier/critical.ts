@@ -47,13 +47,16 @@ const TRACING_TYPES = new Set(
 /**
  * A map the program loads (the kernel's check_map_prog_compatibility, run
  * for every map reference before the walk): socket filters and tracing
- * programs cannot use maps whose values hold a bpf_spin_lock.
+ * programs cannot use maps whose values hold a bpf_spin_lock, tracing
+ * programs none whose values hold a bpf_timer.
  */
 export function checkMapProgCompat(env: Env, m: MapInfo): void {
-  if (!mapHasSpinLock(m)) return;
   const t = env.opts.progType;
-  if (t === BPF_PROG_TYPE['socket_filter']) reject('socket filter progs cannot use bpf_spin_lock yet');
-  if (TRACING_TYPES.has(t)) reject('tracing progs cannot use bpf_spin_lock yet');
+  if (mapHasSpinLock(m)) {
+    if (t === BPF_PROG_TYPE['socket_filter']) reject('socket filter progs cannot use bpf_spin_lock yet');
+    if (TRACING_TYPES.has(t)) reject('tracing progs cannot use bpf_spin_lock yet');
+  }
+  if (m.timerOff !== undefined && TRACING_TYPES.has(t)) reject('tracing progs cannot use bpf_timer yet');
 }
 
 /** Map value ids: a lookup in a map with a lock keeps its id after the null check, to tell lock from lock (reg_may_point_to_spin_lock). */

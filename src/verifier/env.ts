@@ -37,6 +37,8 @@ export interface MapInfo {
   readonly valueBtf?: boolean;
   /** Byte offset of the value's struct bpf_spin_lock, from its BTF (critical.ts), when it has one. */
   readonly spinLockOff?: number;
+  /** Byte offset of the value's struct bpf_timer, from its BTF, when it has one (tracing programs cannot use such maps). */
+  readonly timerOff?: number;
   /** Byte offset of the value's struct bpf_res_spin_lock (no program may touch it; its kfuncs are not supported yet). */
   readonly resSpinLockOff?: number;
 }
@@ -128,9 +130,12 @@ export interface KfuncExtern {
 }
 
 export class Reject extends Error {
-  constructor(message: string) {
+  /** Log lines the kernel prints after the error line (the two states of an infinite loop). */
+  readonly details: readonly string[];
+  constructor(message: string, details: readonly string[] = []) {
     super(message);
     this.name = 'Reject';
+    this.details = details;
   }
 }
 

@@ -8,16 +8,29 @@ import { useDef } from './cfg.js';
 import type { Env, LineInfo } from './env.js';
 import { commentPad } from './log.js';
 import { RegType, formatReg, type RegState } from './reg-state.js';
-import { StackByte, type FuncState } from './state.js';
+import { StackByte, type FuncState, type VerifierState } from './state.js';
 import { iterSlotText } from './iter.js';
 
-/** Registers and stack of a frame as the kernel prints them; with `onlySlot`, just that stack slot. */
-export function formatState(env: Env, fs: FuncState, onlySlot = -1): string {
+/**
+ * A register or spilled value as the log prints it. With `marks`, a precise
+ * scalar gets the kernel's `P` (R0=P0, Pscalar(...)): the kernel marks
+ * precision only in stored (checkpointed) states, never in the current one
+ * of a privileged loader, while tsbpf marks the current state too, so only
+ * stored states are printed with marks.
+ */
+export function regText(r: RegState, curFrame: number, sizes: MapSizes | undefined, marks: boolean): string {
+  return (marks && r.type === RegType.SCALAR && r.precise ? 'P' : '') + formatReg(r, curFrame, sizes);
+}
+
+type MapSizes = (idx: number) => { keySize: number; valueSize: number } | undefined;
+
+/** Registers and stack of a frame as the kernel prints them; with `onlySlot`, just that stack slot; `marks`: see regText. */
+export function formatState(env: Env, fs: FuncState, onlySlot = -1, marks = false): string {
   const parts: string[] = [];
   const sizes = (i: number): { keySize: number; valueSize: number } | undefined => env.maps[i];
   if (onlySlot < 0) {
     fs.regs.forEach((r, i) => {
-      if (r.type !== RegType.NOT_INIT) parts.push(`R${i}=${formatReg(r, fs.frameno, sizes)}`);
+      if (r.type !== RegType.NOT_INIT) parts.push(`R${i}=${regText(r, fs.frameno, sizes, marks)}`);
     });
   }
   for (let slot = fs.spilled.length - 1; slot >= 0; slot--) {
@@ -36,7 +49,7 @@ export function formatState(env: Env, fs: FuncState, onlySlot = -1): string {
       // A narrow spill prints the other bytes' kinds first, like the kernel: fp-8=mmmm0.
       let pre = '';
       for (let b = 7; b >= 0; b--) if (fs.bytes[base + b] !== StackByte.SPILL) pre += '?m0ri'[fs.bytes[base + b]!]!;
-      parts.push(`fp${off}=${pre}${formatReg(sp, fs.frameno, sizes)}`);
+      parts.push(`fp${off}=${pre}${regText(sp, fs.frameno, sizes, marks)}`);
     } else {
       let s = '';
       for (let b = 7; b >= 0; b--) s += '?m0ri'[fs.bytes[base + b]!]!;
@@ -52,6 +65,24 @@ export function stateLine(env: Env): string {
   const f = st.cur;
   const refs = st.refs.length ? ` refs=${st.refs.map((r) => r.id).join(',')}` : '';
   return (st.frames.length > 1 ? `frame${f.frameno}: ` : '') + formatState(env, f) + refs;
+}
+
+/**
+ * The kernel's lines after `infinite loop detected`: the current frame of
+ * the current state and of the stored state it equals (print_verifier_state
+ * with everything: ` frameN:` when not the main frame, refs, ` cb` in a callback).
+ */
+export function loopStateLines(env: Env, cur: VerifierState, old: VerifierState): string[] {
+  const fr = cur.frames.length - 1;
+  const one = (st: VerifierState, marks: boolean): string => {
+    const fs = st.frames[fr]!;
+    const parts = [formatState(env, fs, -1, marks)];
+    if (fs.frameno) parts.unshift(`frame${fs.frameno}:`);
+    if (st.refs.length) parts.push(`refs=${st.refs.map((r) => r.id).join(',')}`);
+    if (fs.callback) parts.push('cb');
+    return parts.filter((p) => p !== '').join(' ');
+  };
+  return [`cur state: ${one(cur, false)}`, `old state: ${one(old, true)}`];
 }
 
 /** The source line an instruction belongs to (the last line-info record at or before it). */

@@ -12,12 +12,16 @@ import { tracingCtxOf, type TracingCtx } from './tracing-ctx.js';
 import { BPF_PROG_TYPE } from '../internal/uapi.gen.js';
 import { lockOffset, spinLockOffset } from '../runtime/spin-lock.js';
 
-/** Whether the map's value has BTF, and where its bpf_spin_lock is (the runtime's and the verifier's one reading). */
-function valueBtf(spec: ObjectSpec, m: MapSpec): Pick<MapInfo, 'valueBtf' | 'spinLockOff' | 'resSpinLockOff'> {
+/** Whether the map's value has BTF, and where its bpf_spin_lock (the runtime's and the verifier's one reading) and bpf_timer are. */
+function valueBtf(spec: ObjectSpec, m: MapSpec): Pick<MapInfo, 'valueBtf' | 'spinLockOff' | 'resSpinLockOff' | 'timerOff'> {
   if (spec.btf === undefined || !m.valueTypeId) return {};
   const off = spinLockOffset(spec.btf, m.valueTypeId, m.name);
   const res = lockOffset(spec.btf, m.valueTypeId, m.name, 'bpf_res_spin_lock');
-  return { valueBtf: true, ...(off !== undefined ? { spinLockOff: off } : {}), ...(res !== undefined ? { resSpinLockOff: res } : {}) };
+  const timer = lockOffset(spec.btf, m.valueTypeId, m.name, 'bpf_timer');
+  return {
+    valueBtf: true, ...(off !== undefined ? { spinLockOff: off } : {}), ...(res !== undefined ? { resSpinLockOff: res } : {}),
+    ...(timer !== undefined ? { timerOff: timer } : {}),
+  };
 }
 
 /** The maps an object's programs refer to (lddw map index = position here). */

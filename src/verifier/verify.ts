@@ -96,6 +96,7 @@ function verifyOnce(prog: Program, opts: VerifyOptions, level: number): VerifyRe
       // The failing instruction's source line, unless the path log just showed it.
       if (src && src !== env.shownLine) log.line(`; ${src.text.trim()} @ ${src.file}:${src.line}`);
       log.line(err.message);
+      for (const d of err.details) log.line(d);
       const srcText = src ? `${src.text.trim()} @ ${src.file}:${src.line}` : undefined;
       error = new VerifierError(env.insnIdx, err.message, undefined, srcText);
     }
@@ -196,7 +197,7 @@ function checkLddw(env: Env): void {
       slot.imm = prog.imm[i]!;
       checkFields(i, def, slot);
     } catch (e) {
-      if (e instanceof DecodeError) throw new Reject(e.reason);
+      if (e instanceof DecodeError) throw new Reject(kernelFieldReason(e.reason));
       throw e;
     }
     if (def.shape !== Shape.Lddw) continue;
@@ -222,3 +223,9 @@ function checkLddw(env: Env): void {
 
 export type { MapInfo, VerifyOptions, LineInfo };
 export { Src };
+
+/** A structural error as the kernel words it: a register past r10 is check_reg_arg's `R15 is invalid`. */
+function kernelFieldReason(reason: string): string {
+  const m = /: invalid (?:src|dst) register r(\d+)$/.exec(reason);
+  return m ? `R${m[1]} is invalid` : reason;
+}

@@ -15,7 +15,7 @@ import type { FuncSig } from './btf-funcs.js';
 import { FuncState, type VerifierState } from './state.js';
 import { RegType, RegFlag, markPointer, markUnknown } from './reg-state.js';
 import { kernelInsnLine } from './log.js';
-import { stateLine } from './log-state.js';
+import { loopStateLines, stateLine } from './log-state.js';
 import { statesEqual, Checkpoint, finishBranch, type Liveness } from './prune.js';
 import { stackLiveness, type StackLiveness } from './stack-liveness.js';
 import { histEntry, markAllImprecise, propagatePrecision } from './precision.js';
@@ -253,7 +253,7 @@ export class Walk {
         }
         if (!callsCallback && old.state.mayGotoDepth === cur.mayGotoDepth && old.state.callbackUnrollDepth === cur.callbackUnrollDepth &&
           statesEqual(old.state, cur, live, 'exact')) {
-          throw new Reject(`infinite loop detected at insn ${insn}`);
+          throw new Reject(`infinite loop detected at insn ${insn}`, loopStateLines(env, cur, old.state));
         }
       } else if (statesEqual(old.state, cur, live, 'within')) {
         return this.hit(old);
