@@ -8,6 +8,7 @@
 import type { HelperContextOptions } from '../helpers/context.js';
 import { UsageError } from '../internal/errors.js';
 import { createRunContext, ctxKind } from './kinds.js';
+import { checkCtxInCoversAccesses } from './tracing.js';
 import { EINVAL } from './errno.js';
 import { TestRunError } from './errors.js';
 import type { ProgRunContext } from './run-context.js';
@@ -48,6 +49,8 @@ export interface TestRunTarget {
   helperContextOptions(cpu?: number): HelperContextOptions;
   /** The CPU of a run whose options name none (a worker's runtime: the worker's CPU); default 0. */
   readonly defaultCpu?: number;
+  /** One past the furthest context byte the verifier saw the program access (the kernel's max_ctx_offset); 0 or absent when not verified. */
+  readonly maxCtxOffset?: number;
   /** Build the engine (compile, for the JIT) before the timed runs. */
   prepare(options: { engine?: string }): void;
   /** One top-level run on `ctx` (tail calls included); returns r0 halves and the instruction count. */
@@ -62,6 +65,7 @@ export function testRun(target: TestRunTarget, options: TestRunOptions = {}): Te
   if ((kind === 'syscall' || kind === 'raw_tracepoint') && repeat > 1) {
     throw new TestRunError(EINVAL, `${target.type} programs run once per test run (repeat ${repeat}); the kernel refuses repeat for them`);
   }
+  if (kind === 'syscall' || kind === 'raw_tracepoint') checkCtxInCoversAccesses(target.type, options.ctxIn?.length ?? 0, target.maxCtxOffset ?? 0);
   const runs = Math.max(1, repeat);
   const ctx = contextFor(target, options);
   ctx.busy = true;

@@ -4,10 +4,11 @@
 // program may write, returned as ctx_out). The kernel's test run supports
 // only raw_tracepoint and syscall; here every one of them runs, with the
 // kernel's rules where the kernel has them (sizes, no data_in, no repeat
-// for raw_tracepoint and syscall). One rule is not checked before the run:
-// the kernel refuses (EINVAL) a ctx_in shorter than the furthest context
-// byte its verifier saw the program touch (max_ctx_offset); here the
-// program runs and its first access past ctx_in is a MemoryFault.
+// for raw_tracepoint and syscall), including its check before the run: a
+// ctx_in shorter than the furthest context byte the verifier saw the
+// program touch (max_ctx_offset) is refused with EINVAL. A program loaded
+// with verify: false has no such extent; it runs, and its first access past
+// ctx_in is a MemoryFault.
 
 import type { HelperContextOptions } from '../helpers/context.js';
 import { MAX_SYSCALL_CTX } from './ctx.js';
@@ -59,6 +60,16 @@ export class BytesRunContext extends ProgRunContext {
   /** syscall programs return their (possibly modified) buffer; the others report none. */
   ctxOut(): Uint8Array | undefined {
     return this.writable ? this.memory.u8.slice(this.ctxAddr, this.ctxAddr + this.size) : undefined;
+  }
+}
+
+/**
+ * The kernel's test run of raw_tracepoint and syscall programs refuses
+ * (EINVAL) a ctx_in shorter than max_ctx_offset, an empty one included.
+ */
+export function checkCtxInCoversAccesses(progType: string, ctxInLength: number, maxCtxOffset: number): void {
+  if (ctxInLength < maxCtxOffset) {
+    throw new TestRunError(EINVAL, `${progType} ctx_in is ${ctxInLength} bytes; the program accesses its context up to byte ${maxCtxOffset}`);
   }
 }
 

@@ -49,6 +49,8 @@ export class BpfProgram implements TestRunTarget {
   readonly verifierLog: string | undefined;
   /** The maps the program refers to; it holds a reference to each until closed. */
   readonly maps: readonly BpfMap[];
+  /** One past the furthest context byte the verifier saw it access (0 when not verified): test runs refuse a shorter ctx_in. */
+  readonly maxCtxOffset: number;
   private readonly host: ProgramHost;
   /** Callback entry programs by target instruction (see relocate.ts callbackTrampoline). */
   readonly callbacks: ReadonlyMap<number, Program>;
@@ -67,8 +69,10 @@ export class BpfProgram implements TestRunTarget {
     verifierLog: string | undefined,
     callbacks: ReadonlyMap<number, Program> = new Map(),
     maps: readonly BpfMap[] = [],
+    maxCtxOffset = 0,
   ) {
     this.host = host;
+    this.maxCtxOffset = maxCtxOffset;
     this.maps = maps;
     this.callbacks = callbacks;
     this.id = id;

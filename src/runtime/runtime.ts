@@ -361,10 +361,11 @@ export class Runtime implements ProgramHost, SharingHost {
     if (reasons.length > 0) throw fail(reasons.join('; '));
     let log: string | undefined;
     let arena: ArenaInfo | undefined;
+    let maxCtxOffset = 0;
     try {
       const raw = decodeProgram(p.insns);
       checkHelperCalls(raw, this.helpers, p.license);
-      if (verify) ({ log, arena } = verifyProgram(p, spec, { possibleCpus: this.cpus, extraHelpers: this.helpers.protos() }));
+      if (verify) ({ log, arena, maxCtxOffset } = verifyProgram(p, spec, { possibleCpus: this.cpus, extraHelpers: this.helpers.protos() }));
       const insns = relocateMapRefs(p, maps);
       mapKfuncCalls(insns, spec, p);
       const callbacks = new Map(resolveFuncRefs(insns).map((t) => [t, decodeProgram(callbackTrampoline(insns, t))]));
@@ -380,7 +381,7 @@ export class Runtime implements ProgramHost, SharingHost {
       const id = this.sharing.nextProgramId() ?? this.programs.length;
       // the program holds the maps it refers to, as the kernel's used_maps: closing them keeps them alive for it
       const used = [...new Set(p.mapRefs.map((r) => maps[r.map]!))];
-      const prog = new BpfProgram(this, id, p, insns, code, log, callbacks, used);
+      const prog = new BpfProgram(this, id, p, insns, code, log, callbacks, used, maxCtxOffset);
       for (const m of used) m.hold();
       this.programs[id] = prog;
       return prog;

@@ -92,6 +92,8 @@ interface ProgramRecord {
   trusted: boolean;
   callbacks: number[];
   maps: number[];
+  /** One past the furthest context byte the verifier saw it access (test runs check ctx_in against it). */
+  maxCtxOffset: number;
   /** Its arena accesses (src/vm/arena-access.ts): the engines of every thread must confine them. */
   arena?: ArenaAccess;
 }
@@ -291,6 +293,7 @@ export class RuntimeSharing {
       trusted: isTrusted(p.code),
       callbacks: [...p.callbacks.keys()],
       maps: p.maps.map((m) => m.id),
+      maxCtxOffset: p.maxCtxOffset,
     };
     const arena = arenaAccessOf(p.code);
     if (arena !== undefined) rec.arena = arena;
@@ -335,7 +338,7 @@ export class RuntimeSharing {
       for (const c of callbacks.values()) trustProgram(c);
     }
     if (rec.arena !== undefined) markArenaEntries(code, rec.arena, callbacks.values());
-    const prog = new BpfProgram(this.host, rec.id, rec.spec, rec.insns, code, rec.verdict, callbacks, maps);
+    const prog = new BpfProgram(this.host, rec.id, rec.spec, rec.insns, code, rec.verdict, callbacks, maps, rec.maxCtxOffset);
     for (const m of maps) m.hold();
     return prog;
   }

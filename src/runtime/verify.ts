@@ -40,13 +40,15 @@ export interface RuntimeVerifyOptions {
   readonly extraHelpers?: ReadonlyMap<number, HelperProto>;
 }
 
-/** An accepted program: the verifier's log, and its arena accesses for the engines (src/verifier/arena.ts). */
+/** An accepted program: the verifier's log, the context bytes it touches, and its arena accesses for the engines (src/verifier/arena.ts). */
 export interface VerifiedProgram {
   readonly log: string;
+  /** One past the furthest context byte the program accesses (the kernel's max_ctx_offset). */
+  readonly maxCtxOffset: number;
   readonly arena?: ArenaInfo;
 }
 
-/** Returns the verifier log (and arena marks); throws the verifier's VerifierError when the program is rejected. */
+/** Returns the verifier log (with the context extent and arena marks); throws the verifier's VerifierError when the program is rejected. */
 export function verifyProgram(p: ProgramSpec, spec: ObjectSpec, options: RuntimeVerifyOptions = {}): VerifiedProgram {
   const code = decodeProgram(unrelocatedMapLoads(p), { validate: false });
   const ctxSize = attachCtxSize(spec, p);
@@ -56,5 +58,5 @@ export function verifyProgram(p: ProgramSpec, spec: ObjectSpec, options: Runtime
     ...(options.extraHelpers !== undefined && options.extraHelpers.size > 0 ? { extraHelpers: options.extraHelpers } : {}),
   }));
   if (!res.ok) throw res.error ?? new VerifierError(0, 'rejected by the verifier', res.log);
-  return { log: res.log, ...(res.arena !== undefined ? { arena: res.arena } : {}) };
+  return { log: res.log, maxCtxOffset: res.maxCtxOffset, ...(res.arena !== undefined ? { arena: res.arena } : {}) };
 }

@@ -161,6 +161,8 @@ export interface Env {
   shownLine: LineInfo | undefined;
   /** The program's arena map and the marks left for the engines (arena.ts); undefined without one. */
   arena: ArenaInfo | undefined;
+  /** One past the furthest context byte an accepted access touched (the kernel's aux->max_ctx_offset). */
+  maxCtxOffset: number;
 }
 
 export function reject(message: string): never {

@@ -155,10 +155,12 @@ function checkCtx(env: Env, a: Access, r: RegState): void {
   const tc = env.opts.tracingCtx;
   if (tc !== undefined && env.opts.ctxSize === undefined) {
     checkTracingCtxLoad(env, tc, a.off, a.size, a.write, a.write ? undefined : a.value);
+    noteCtxAccess(env, a.off, a.size);
     return;
   }
   const res = checkCtxAccess(env.ctx, a.off, a.size, a.write);
   if (!res.ok) reject(`invalid bpf_context access off=${a.off} size=${a.size}`);
+  noteCtxAccess(env, a.off, a.size);
   if (a.write && a.value && a.value.isPointer() && !env.privileged) reject(`R${a.valueRegno} leaks addr into ctx`);
   if (!a.write && a.value) {
     const p = res.field.ptr;
@@ -175,6 +177,11 @@ function checkCtx(env: Env, a: Access, r: RegState): void {
     }
     markUnknown(a.value);
   }
+}
+
+/** The kernel's check_ctx_access remembers the furthest byte of every access it allows (aux->max_ctx_offset). */
+function noteCtxAccess(env: Env, off: number, size: number): void {
+  if (off + size > env.maxCtxOffset) env.maxCtxOffset = off + size;
 }
 
 function checkPacket(env: Env, a: Access, r: RegState): void {

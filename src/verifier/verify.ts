@@ -36,6 +36,8 @@ export interface VerifyResult {
   readonly stackDepth: number;
   /** Accepted programs with an arena: the arena map's index and which instructions the engines confine to it (arena.ts). */
   readonly arena?: ArenaInfo;
+  /** One past the furthest context byte the program reads or writes (the kernel's max_ctx_offset): test runs refuse a shorter ctx_in. */
+  readonly maxCtxOffset: number;
 }
 
 export const INSN_LIMIT = 1_000_000;
@@ -82,6 +84,7 @@ function verifyOnce(prog: Program, opts: VerifyOptions, level: number): VerifyRe
     stackTag: 0,
     shownLine: undefined,
     arena: undefined,
+    maxCtxOffset: 0,
   };
   const limit = opts.insnLimit ?? INSN_LIMIT;
   let processed = 0;
@@ -105,7 +108,7 @@ function verifyOnce(prog: Program, opts: VerifyOptions, level: number): VerifyRe
     // Like the kernel at level 1, an accepted program's log is only the statistics.
     if (!err && level === 1) text = statsLine(processed, limit, maxStatesPerInsn, totalStates, peakStates) + '\n';
     if (error) Object.defineProperty(error, 'log', { value: text });
-    return { ok: !err, log: text, error, processed, totalStates, peakStates, maxStatesPerInsn, stackDepth, ...(env.arena !== undefined && !err ? { arena: env.arena } : {}) };
+    return { ok: !err, log: text, error, processed, totalStates, peakStates, maxStatesPerInsn, stackDepth, maxCtxOffset: env.maxCtxOffset, ...(env.arena !== undefined && !err ? { arena: env.arena } : {}) };
   };
   try {
     if (nameOf(BPF_PROG_TYPE, opts.progType) === undefined || opts.progType <= 0) throw new Reject(`unknown program type ${opts.progType}`);
