@@ -49,19 +49,32 @@ const { kfuncCalls } = await import(dist('src/verifier/kfuncs-object.js'));
 const { loadKernelBtf } = await import(dist('src/verifier/kfuncs-vmlinux.js'));
 const { tracingCtxOf } = await import(dist('src/verifier/tracing-ctx.js'));
 
-const { values: args } = parseArgs({
-  options: {
-    corpus: { type: 'string', default: '/tmp/vcorpus' },
-    objects: { type: 'string', default: process.env['TSBPF_PROJECT_OBJECTS'] ?? '' },
-    random: { type: 'string', default: '300' },
-    seed: { type: 'string', default: '1' },
-    json: { type: 'boolean', default: false },
-    verbose: { type: 'boolean', default: false },
-    // Only selftests and examples whose name (object:function) contains this text (for a quick look; no list update).
-    only: { type: 'string' },
-    'update-divergences': { type: 'boolean', default: false },
-  },
-});
+const USAGE = 'usage: node scripts/verifier-report.mjs [--corpus DIR] [--objects DIR[:DIR]] [--random N] [--seed S] [--json] [--verbose] [--only TEXT] [--update-divergences]\n(see the comment at the top of this script; run `npx tsc -p .` first)';
+let parsed;
+try {
+  parsed = parseArgs({
+    options: {
+      help: { type: 'boolean', short: 'h', default: false },
+      corpus: { type: 'string', default: '/tmp/vcorpus' },
+      objects: { type: 'string', default: process.env['TSBPF_PROJECT_OBJECTS'] ?? '' },
+      random: { type: 'string', default: '300' },
+      seed: { type: 'string', default: '1' },
+      json: { type: 'boolean', default: false },
+      verbose: { type: 'boolean', default: false },
+      // Only selftests and examples whose name (object:function) contains this text (for a quick look; no list update).
+      only: { type: 'string' },
+      'update-divergences': { type: 'boolean', default: false },
+    },
+  });
+} catch (e) {
+  console.error(`verifier-report: ${e.message}\n${USAGE}`);
+  process.exit(2);
+}
+const args = parsed.values;
+if (args.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 const DIVERGENCES = join(root, 'test/fixtures/verifier/selftest-divergences.txt');
 // The kernel bounds bpf_get_smp_processor_id by the machine's possible CPUs; tell our verifier the same.
 const possibleCpus = (() => {
@@ -191,7 +204,11 @@ if (existsSync(corpusFile)) {
     } catch (err) {
       note = `error: ${err.message}`;
     }
-    const kernelError = kernel === 'reject' && e.kernel_stage === 'verifier' && e.kernel_error ? e.kernel_error : undefined;
+    // corpus.json keeps the kernel log's last line; after 'infinite loop
+    // detected at insn N' the kernel prints the two states it compared
+    // ('cur state:', 'old state:'), so that line stands for the message.
+    const lastLine = kernel === 'reject' && e.kernel_stage === 'verifier' && e.kernel_error ? e.kernel_error : undefined;
+    const kernelError = lastLine !== undefined && /^(cur|old) state:/.test(lastLine) ? 'infinite loop detected at insn' : lastLine;
     if (p.externs.length) note = `${note ?? ''} [externs: ${p.externs.join(',')}]`;
     items.push({ name, kernel, ours, note, kernelError });
   }
