@@ -48,8 +48,9 @@
 // along, because it walked past the place where a replacement entry was
 // linked just before the old one was unlinked, or off a freed entry: so a
 // miss only counts when the change counter SEQ was even and unchanged over
-// the walk, otherwise the walk restarts (up to RESTARTS times, then the miss
-// is reported). What it can return, as in the kernel with preallocated maps,
+// the walk, otherwise the walk restarts (up to RESTARTS times; then the
+// JIT's Wasm lookup reports the miss, while the JavaScript side walks again
+// under the writer lock). What it can return, as in the kernel with preallocated maps,
 // is an entry deleted right after the match: the pointer stays inside the
 // map (entries are never unmapped) and may later hold another key's value.
 // Maps not shared with another thread skip all of this (Desc.SHARED).

@@ -34,7 +34,7 @@
 import type { Region } from '../vm/memory.js';
 import { BpfMap, USER, type MapHost } from './base.js';
 import { Desc } from './descriptor.js';
-import { E2BIG, EBUSY, EEXIST, EINVAL, ENOENT, ENOMEM } from './errno.js';
+import { E2BIG, EEXIST, EINVAL, ENOENT, ENOMEM } from './errno.js';
 import {
   ENTRY_FLAGS,
   ENTRY_HASH,
@@ -270,7 +270,20 @@ export class HashMap extends BpfMap {
       // replacement was linked before its old entry was unlinked. Start again.
       if (e === end && (seq & 1) === 0 && Atomics.load(u32, this.seq) === seq) return 0;
     }
-    return 0;
+    // Writers changed the map on every try (heavy contention): walk under the
+    // writer lock, so a key that was there all along is never reported missing.
+    return this.underLock(() => this.findLocked(key, h));
+  }
+
+  /** Run `fn` holding the writer lock without counting a change (a reader that gave up on the lock-free walk). */
+  private underLock<T>(fn: () => T): T {
+    const idx = this.d + (Desc.LOCK >>> 2);
+    lockWord(this.u32, idx, this.name);
+    try {
+      return fn();
+    } finally {
+      unlockWord(this.u32, idx);
+    }
   }
 
   override lookupAt(key: number, cpu: number): number {
@@ -306,7 +319,11 @@ export class HashMap extends BpfMap {
       const out = this.exportValue(e + this.valueOff);
       if ((f & FLAG_USED) !== 0 && ((Atomics.load(this.u32, (e >>> 2) + F) ^ f) & ~FLAG_REF) === 0) return out;
     }
-    throw this.error(EBUSY, 'lookup', `the element changed during ${RESTARTS} copies in a row`);
+    // the element changed during every copy: copy it under the writer lock
+    return this.underLock(() => {
+      const e = this.findLocked(k, h);
+      return e === 0 ? undefined : this.exportValue(e + this.valueOff);
+    });
   }
 
   /** User space with BPF_F_LOCK: the value copied under its bpf_spin_lock, lock word zero. */
