@@ -10,36 +10,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { verify } from '../../src/verifier/index.js';
 import { decodeProgram } from '../../src/isa/decode.js';
-import { assemble } from '../../src/asm/assemble.js';
-import { loadKernelBtf } from '../../src/verifier/kfuncs-vmlinux.js';
 import { BtfKind } from '../../src/btf/types.js';
 import { BPF_PROG_TYPE } from '../../src/internal/uapi.gen.js';
-import type { KfuncExtern, MapInfo } from '../../src/verifier/env.js';
+import type { MapInfo } from '../../src/verifier/env.js';
 import { kernelErrorLine, kernelVerdicts } from './kernel.js';
+import { build, kernelBtf, vmlinuxFunc } from './kfunc-asm.js';
 
-const kernelBtf = loadKernelBtf();
-
-/** BTF id of a kernel function in the running kernel's BTF (0 when there is none). */
-function vmlinuxFunc(name: string): number {
-  if (!kernelBtf) return 0;
-  return kernelBtf.idsByName(name).find((id) => kernelBtf.type(id).kind === BtfKind.FUNC) ?? 0;
-}
-
-/** Assemble; `call -N` becomes a kfunc call of names[N-1] (imm = its kernel BTF id). */
-function build(text: string, names: readonly string[]): { bytes: Uint8Array; kfuncs: Map<number, KfuncExtern> } {
-  const bytes = assemble(text, { dialect: 'llvm' });
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const kfuncs = new Map<number, KfuncExtern>();
-  for (let i = 0; i < bytes.length / 8; i++) {
-    const imm = dv.getInt32(i * 8 + 4, true);
-    if (bytes[i * 8] !== 0x85 || imm >= 0) continue;
-    const name = names[-imm - 1]!;
-    bytes[i * 8 + 1] = (bytes[i * 8 + 1]! & 0x0f) | (2 << 4);
-    dv.setInt32(i * 8 + 4, vmlinuxFunc(name), true);
-    kfuncs.set(i, { name });
-  }
-  return { bytes, kfuncs };
-}
 
 interface Case {
   readonly name: string;
@@ -77,7 +53,7 @@ const UNLOCK = 'r1 = r6\nr1 += 4\ncall 94\n';
 const OUT = 'out:\nr0 = 0\nexit\n';
 /** Offset of a task_struct member in the running kernel's BTF (-1 without it). */
 function taskOff(field: string): number {
-  const id = kernelBtf?.idsByName('task_struct').find((i) => kernelBtf.type(i).kind === BtfKind.STRUCT);
+  const id = kernelBtf?.idsByName('task_struct').find((i) => kernelBtf!.type(i).kind === BtfKind.STRUCT);
   const t = id === undefined ? undefined : kernelBtf!.type(id);
   const m = t?.kind === BtfKind.STRUCT ? t.members.find((x) => x.name === field) : undefined;
   return m === undefined ? -1 : m.bitOffset / 8;

@@ -14,10 +14,8 @@ import { decodeProgram } from '../../src/isa/decode.js';
 import { assemble } from '../../src/asm/assemble.js';
 import { loadObject } from '../../src/elf/index.js';
 import { objectVerifyOptions, unrelocatedMapLoads } from '../../src/verifier/object.js';
-import { loadKernelBtf } from '../../src/verifier/kfuncs-vmlinux.js';
-import { BtfKind } from '../../src/btf/types.js';
-import type { KfuncExtern } from '../../src/verifier/env.js';
 import { kernelVerdicts } from './kernel.js';
+import { build, kernelBtf, vmlinuxFunc, type Built } from './kfunc-asm.js';
 import { FIXTURES } from '../paths.js';
 
 const SOCKET_FILTER = 1;
@@ -25,34 +23,6 @@ const TRACEPOINT = 5;
 const RAW_TRACEPOINT = 17;
 const SYSCALL = 31;
 const BPF_F_SLEEPABLE = 1 << 4;
-const kernelBtf = loadKernelBtf();
-
-/** BTF id of a kernel function in the running kernel's BTF (0 when there is none). */
-function vmlinuxFunc(name: string): number {
-  if (!kernelBtf) return 0;
-  return kernelBtf.idsByName(name).find((id) => kernelBtf.type(id).kind === BtfKind.FUNC) ?? 0;
-}
-
-interface Built {
-  bytes: Uint8Array;
-  kfuncs: Map<number, KfuncExtern>;
-}
-
-/** Assemble; `call -N` becomes a kfunc call of names[N-1] (imm = its kernel BTF id). */
-function build(text: string, names: readonly string[]): Built {
-  const bytes = assemble(text, { dialect: 'llvm' });
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const kfuncs = new Map<number, KfuncExtern>();
-  for (let i = 0; i < bytes.length / 8; i++) {
-    const imm = dv.getInt32(i * 8 + 4, true);
-    if (bytes[i * 8] !== 0x85 || imm >= 0) continue;
-    const name = names[-imm - 1]!;
-    bytes[i * 8 + 1] = (bytes[i * 8 + 1]! & 0x0f) | (2 << 4);
-    dv.setInt32(i * 8 + 4, vmlinuxFunc(name), true);
-    kfuncs.set(i, { name });
-  }
-  return { bytes, kfuncs };
-}
 
 interface Case {
   readonly name: string;
