@@ -16,8 +16,8 @@
 
 import { Perm } from '../memory.js';
 import type { ArenaAccess } from '../arena-access.js';
-import { L_A0, L_T0 } from './abi.js';
-import { pushShadowByte } from './check.js';
+import { L_A0 } from './abi.js';
+import { pushClampedAddress, pushShadowByte } from './check.js';
 import { T, W } from './wasm/opcodes.js';
 import type { Writer } from './wasm/writer.js';
 
@@ -30,24 +30,8 @@ import type { Writer } from './wasm/writer.js';
 export function openArenaAccess(w: Writer, arena: ArenaAccess, base: number, off: number, size: number, kind: 'load' | 'store' | 'atomic'): void {
   const perm = kind === 'load' ? Perm.R : kind === 'store' ? Perm.W : Perm.RW;
   w.u8x2(W.local_get, base);
-  if (off !== 0) {
-    w.u8(W.i64_const);
-    w.s32(off);
-    w.u8(W.i64_add);
-  }
-  w.u8x2(W.local_tee, L_T0);
-  w.u8(W.i32_wrap_i64);
-  w.u8x2(W.i32_const, 0);
   // inside: ea - start <= size - width, as unsigned 64-bit (a base above 4 GiB misses too)
-  w.u8x2(W.local_get, L_T0);
-  w.u8(W.i64_const);
-  w.s64(arena.start, 0);
-  w.u8(W.i64_sub);
-  w.u8(W.i64_const);
-  w.s64(arena.size - size, 0);
-  w.u8(W.i64_le_u);
-  w.u8(W.select);
-  w.u8x2(W.local_tee, L_A0);
+  pushClampedAddress(w, off, arena.start, arena.size - size);
   pushShadowByte(w, 0);
   if (size > 1) {
     w.u8x2(W.local_get, L_A0);

@@ -4,7 +4,7 @@
 // RuntimeMemory.check and end in the `fault` import, which throws.
 
 import { SHADOW_BASE } from '../memory.js';
-import { CTL_PEND, CTL_PSTART, Imp, INFO_ATOMIC, INFO_MISALIGNED, INFO_WRITE } from './abi.js';
+import { CTL_PEND, CTL_PSTART, Imp, INFO_ATOMIC, INFO_MISALIGNED, INFO_WRITE, L_A0, L_T0 } from './abi.js';
 import { T, W } from './wasm/opcodes.js';
 import type { Writer } from './wasm/writer.js';
 
@@ -19,6 +19,35 @@ export const CHECKS: ReadonlyArray<readonly [number, number]> = [
   [1, 0], [1, INFO_WRITE], [2, 0], [2, INFO_WRITE], [4, 0], [4, INFO_WRITE], [8, 0], [8, INFO_WRITE],
   [4, INFO_WRITE | INFO_ATOMIC], [8, INFO_WRITE | INFO_ATOMIC],
 ];
+
+/**
+ * [base: i64] -> [a: i32], a also in L_A0: ea = base + off (kept in L_T0);
+ * a = ea when ea - lo <= span as unsigned 64-bit, else 0 (address 0 is never
+ * mapped, so its shadow byte refuses every access). The inline fast paths of
+ * unverified accesses (lo 0, span maxBytes - 8) and of arena accesses (the
+ * arena's start and size less the width) start this way.
+ */
+export function pushClampedAddress(w: Writer, off: number, lo: number, span: number): void {
+  if (off !== 0) {
+    w.u8(W.i64_const);
+    w.s32(off);
+    w.u8(W.i64_add);
+  }
+  w.u8x2(W.local_tee, L_T0);
+  w.u8(W.i32_wrap_i64);
+  w.u8x2(W.i32_const, 0);
+  w.u8x2(W.local_get, L_T0);
+  if (lo !== 0) {
+    w.u8(W.i64_const);
+    w.s64(lo, 0);
+    w.u8(W.i64_sub);
+  }
+  w.u8(W.i64_const);
+  w.s64(span, 0);
+  w.u8(W.i64_le_u);
+  w.u8(W.select);
+  w.u8x2(W.local_tee, L_A0);
+}
 
 /** [addr: i32] -> [the shadow byte of addr + delta] (one per 8-byte granule, at SHADOW_BASE). */
 export function pushShadowByte(w: Writer, delta: number): void {

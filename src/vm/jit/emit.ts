@@ -9,7 +9,6 @@
 import { AtomicOp, BPF_MAX_LOOPS, MAX_CALL_FRAMES, STACK_SIZE } from '../../isa/fields.js';
 import type { Program } from '../../isa/decode.js';
 import { INSNS, Op, Shape, writesDst } from '../../isa/table.js';
-import { SHADOW_BASE } from '../memory.js';
 import {
   CTL_DUMP,
   CTL_REGS,
@@ -32,7 +31,7 @@ import {
 } from './abi.js';
 import { emitAlu, emitCond, emitEndian, emitMovSx, emitNeg } from './alu.js';
 import { Term, type FuncCfg } from './blocks.js';
-import { checkIndex } from './check.js';
+import { checkIndex, pushClampedAddress, pushShadowByte } from './check.js';
 import { closeArenaAccess, openArenaAccess } from './arena.js';
 import { ArenaMark, type ArenaAccess } from '../arena-access.js';
 import type { SNode, Structured, Target } from './structure.js';
@@ -787,25 +786,8 @@ export class FuncEmitter implements IntrinsicContext {
   private checkedAddress(off: number, size: number, info: number, pc: number): void {
     const w = this.w;
     const need = (info & INFO_ATOMIC) !== 0 ? 3 : (info & INFO_WRITE) !== 0 ? 2 : 1;
-    if (off !== 0) {
-      w.u8(W.i64_const);
-      w.s32(off);
-      w.u8(W.i64_add);
-    }
-    w.u8x2(W.local_tee, L_T0);
-    w.u8(W.i32_wrap_i64);
-    w.u8x2(W.i32_const, 0);
-    w.u8x2(W.local_get, L_T0);
-    w.u8(W.i64_const);
-    w.s64(this.env.maxBytes - 8, 0);
-    w.u8(W.i64_le_u);
-    w.u8(W.select);
-    w.u8x2(W.local_tee, L_A0);
-    w.u8x2(W.i32_const, 3);
-    w.u8(W.i32_shr_u);
-    w.u8(W.i32_load8_u);
-    w.u32(0);
-    w.u32(SHADOW_BASE);
+    pushClampedAddress(w, off, 0, this.env.maxBytes - 8);
+    pushShadowByte(w, 0);
     // Fast when the access stays inside one granule whose shadow byte grants
     // it fully: (s & (need | partial)) == need. An access that crosses into
     // the next granule (unaligned) takes the check function, which tests both.
