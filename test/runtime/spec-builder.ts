@@ -57,3 +57,23 @@ export function frame(b = 0, len = 16): Uint8Array {
   f[13] = 0xb5;
   return f;
 }
+
+/**
+ * Assembly of a counter bump: the u32 key the text `key` leaves in r2 is
+ * looked up in the map loaded at the first `ll` (relocation [n, 0]), and
+ * `delta` is added to its u64 value atomically; r0 = 0.
+ */
+export function counterAsm(key: string, delta = 1): string {
+  return `${key}
+    *(u32 *)(r10 - 4) = r2
+    r1 = 0 ll
+    r2 = r10
+    r2 += -4
+    call 1
+    if r0 == 0 goto out
+    r1 = ${delta}
+    lock *(u64 *)(r0 + 0) += r1
+  out:
+    r0 = 0
+    exit`;
+}

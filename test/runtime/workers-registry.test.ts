@@ -10,7 +10,7 @@ import { Runtime } from '../../src/runtime/runtime.js';
 import { ShareError } from '../../src/runtime/errors.js';
 import { decodeShared, encodeShared } from '../../src/runtime/share-codec.js';
 import { UsageError } from '../../src/internal/errors.js';
-import { objectSpec } from './spec-builder.js';
+import { counterAsm, objectSpec } from './spec-builder.js';
 import { taskTarget } from '../btf/core-target.js';
 import { join } from 'node:path';
 import { FIXTURES } from '../paths.js';
@@ -60,18 +60,7 @@ test('attach: maps created afterwards are found by name, id and pointer; both si
 
 test('attach: a program loaded in the attached runtime is published; the creator runs it on the same map', () => {
   const rt = new Runtime();
-  const spec = objectSpec([{ name: 'bump', type: 'raw_tracepoint', maps: [[2, 0]], asm: `r1 = 0
-      *(u32 *)(r10 - 4) = r1
-      r1 = 0 ll
-      r2 = r10
-      r2 += -4
-      call 1
-      if r0 == 0 goto out
-      r1 = 5
-      lock *(u64 *)(r0 + 0) += r1
-    out:
-      r0 = 0
-      exit` }], [{ name: 'total', type: 'array', keySize: 4, valueSize: 8, maxEntries: 1 }]);
+  const spec = objectSpec([{ name: 'bump', type: 'raw_tracepoint', maps: [[2, 0]], asm: counterAsm('r2 = 0', 5) }], [{ name: 'total', type: 'array', keySize: 4, valueSize: 8, maxEntries: 1 }]);
   rt.maps.create({ name: 'total', type: 'array', keySize: 4, valueSize: 8, maxEntries: 1 });
   const a = Runtime.attach(rt.share());
   const p = a.loadObject(spec).program('bump');

@@ -17,7 +17,7 @@ import { LoadError, ShareError } from '../../src/runtime/errors.js';
 import type { RingBufMap } from '../../src/maps/ringbuf.js';
 import type { PerfEventArrayMap, PerfRecord } from '../../src/maps/perf-event-array.js';
 import type { MapSpec } from '../../src/elf/spec.js';
-import { mapSpec, objectSpec, type TestMap, type TestProgram } from './spec-builder.js';
+import { counterAsm, mapSpec, objectSpec, type TestMap, type TestProgram } from './spec-builder.js';
 import type { Task, WorkerJob, WorkerResult } from './workers-worker.js';
 
 const WORKERS = 4;
@@ -69,18 +69,7 @@ const PROGRAMS: TestProgram[] = [
       r0 = 0
       exit` },
   // counts[a] += 1 (atomic)
-  { name: 'count', type: 'raw_tracepoint', maps: [[2, 0]], asm: `r2 = *(u64 *)(r1 + 0)
-      *(u32 *)(r10 - 4) = r2
-      r1 = 0 ll
-      r2 = r10
-      r2 += -4
-      call 1
-      if r0 == 0 goto out
-      r1 = 1
-      lock *(u64 *)(r0 + 0) += r1
-    out:
-      r0 = 0
-      exit` },
+  { name: 'count', type: 'raw_tracepoint', maps: [[2, 0]], asm: counterAsm('r2 = *(u64 *)(r1 + 0)') },
   // tail call jumps[b]; 2 when the slot is empty
   { name: 'entry', type: 'raw_tracepoint', maps: [[0, 3]], asm: `r2 = 0 ll
       r3 = *(u64 *)(r1 + 8)
@@ -130,19 +119,7 @@ const INNER_COUNT: TestProgram = { name: 'inner_count', type: 'raw_tracepoint', 
     exit` };
 
 /** counts[a + 4] += 1: loaded after the workers attached, reached by their tail calls. */
-const COUNT_LATE: TestProgram = { name: 'count_late', type: 'raw_tracepoint', maps: [[3, 0]], asm: `r2 = *(u64 *)(r1 + 0)
-    r2 += 4
-    *(u32 *)(r10 - 4) = r2
-    r1 = 0 ll
-    r2 = r10
-    r2 += -4
-    call 1
-    if r0 == 0 goto out
-    r1 = 1
-    lock *(u64 *)(r0 + 0) += r1
-  out:
-    r0 = 0
-    exit` };
+const COUNT_LATE: TestProgram = { name: 'count_late', type: 'raw_tracepoint', maps: [[3, 0]], asm: counterAsm('r2 = *(u64 *)(r1 + 0)\n    r2 += 4') };
 
 const u32 = (v: number): Uint8Array => Uint8Array.of(v, v >>> 8, v >>> 16, v >>> 24);
 const u64 = (b: Uint8Array | undefined, at = 0): number => Number(new DataView(b!.buffer, b!.byteOffset).getBigUint64(at, true));
