@@ -61,6 +61,20 @@ export function sameStmts(a: readonly ClassicInsn[], b: readonly ClassicInsn[]):
   return true;
 }
 
+/** Each block's distinct predecessors among `order` (blocks no jump reaches have no entry). */
+export function predecessors(order: readonly Block[]): Map<Block, Block[]> {
+  const preds = new Map<Block, Block[]>();
+  for (const b of order) {
+    for (const s of [b.jt, b.jf]) {
+      if (s === undefined) continue;
+      const l = preds.get(s) ?? [];
+      if (!l.includes(b)) l.push(b);
+      preds.set(s, l);
+    }
+  }
+  return preds;
+}
+
 /** Blocks reachable from root in topological order (every edge goes forward). */
 export function reachable(root: Block): Block[] {
   const seen = new Set<Block>();

@@ -9,7 +9,7 @@
 // what tcpdump -d prints for nearly every expression of the corpus.
 
 import { BPF_CLASS, BPF_JMP_OP, BPF_MISCOP, BPF_MODE, classOf, insn, miscOpOf, modeOf, type ClassicInsn } from '../insn.js';
-import { Builder, reachable, sameStmts, type Block } from './blocks.js';
+import { Builder, predecessors, reachable, sameStmts, type Block } from './blocks.js';
 import type { Cond } from './cond.js';
 import { pullups } from './pullup.js';
 import { thread } from './thread.js';
@@ -61,15 +61,7 @@ function writesOnce(stmts: readonly ClassicInsn[]): boolean {
  * `ldxb 4*([k]&0xf)` when all predecessors left X set by the same load.
  */
 function dropRedundantLoads(order: Block[]): void {
-  const preds = new Map<Block, Block[]>();
-  for (const b of order) {
-    for (const s of [b.jt, b.jf]) {
-      if (s === undefined) continue;
-      const l = preds.get(s) ?? [];
-      if (!l.includes(b)) l.push(b);
-      preds.set(s, l);
-    }
-  }
+  const preds = predecessors(order);
   for (const b of order) {
     const ps = preds.get(b);
     if (b.ret !== undefined || b.stmts.length === 0 || ps === undefined || hasInnerJumps(b)) continue;

@@ -16,7 +16,7 @@
 // what tsbpf wants (it selects what tcpdump selects). Run to a fixed point
 // with jump threading, as libpcap repeats its passes.
 
-import { reachable, type Block } from './blocks.js';
+import { predecessors, reachable, type Block } from './blocks.js';
 
 /** The value a block leaves in A: blocks with the same statements load the same value. */
 const aValue = (b: Block): string => b.stmtsKey;
@@ -29,15 +29,7 @@ interface Graph {
 
 function analyse(root: Block): Graph {
   const order = reachable(root);
-  const preds = new Map<Block, Block[]>();
-  for (const b of order) {
-    for (const s of [b.jt, b.jf]) {
-      if (s === undefined) continue;
-      const l = preds.get(s) ?? [];
-      if (!l.includes(b)) l.push(b);
-      preds.set(s, l);
-    }
-  }
+  const preds = predecessors(order);
   return { order, preds };
 }
 
