@@ -75,14 +75,7 @@ export function processSpinLock(env: Env, regno: number, isLock: boolean): void 
   if (r.type !== RegType.PTR_TO_MAP_VALUE || r.flags & RegFlag.MAYBE_NULL) {
     reject(`R${regno} type=${regTypeName(r.type, r.flags)} expected=map_value, ptr_`);
   }
-  if (!tnumIsConst(r.varOff)) reject(`R${regno} doesn't have constant offset. bpf_spin_lock has to be at the constant offset`);
-  const m = env.maps[r.mapIndex]!;
-  // the kernel's map->name: at most BPF_OBJ_NAME_LEN - 1 characters
-  const name = (m.name ?? '').slice(0, 15);
-  if (!m.valueBtf && m.spinLockOff === undefined) reject(`map '${name}' has to have BTF in order to use bpf_spin_lock`);
-  if (m.spinLockOff === undefined) reject(`map '${name}' has no valid bpf_spin_lock`);
-  const off = BigInt.asIntN(64, r.varOff.value) + BigInt(r.off);
-  if (off !== BigInt(m.spinLockOff)) reject(`off ${off} doesn't point to 'struct bpf_spin_lock' that is at ${m.spinLockOff}`);
+  checkLockAt(env, regno, 'bpf_spin_lock', env.maps[r.mapIndex]!.spinLockOff);
   const st = env.state;
   if (isLock) {
     if (st.lockMap >= 0) reject('Locking two bpf_spin_locks are not allowed');
@@ -281,6 +274,23 @@ export const RES_LOCK = 'bpf_res_spin_lock';
 const RES_UNLOCK = 'bpf_res_spin_unlock';
 
 /**
+ * The register (a map value pointer) points exactly at the map's `what`
+ * field (lockOff from its BTF), with a constant offset: the kernel's checks
+ * and messages, shared by both lock kinds.
+ */
+function checkLockAt(env: Env, regno: number, what: 'bpf_spin_lock' | 'bpf_res_spin_lock', lockOff: number | undefined): void {
+  const r = env.state.cur.regs[regno]!;
+  if (!tnumIsConst(r.varOff)) reject(`R${regno} doesn't have constant offset. ${what} has to be at the constant offset`);
+  const m = env.maps[r.mapIndex]!;
+  // the kernel's map->name: at most BPF_OBJ_NAME_LEN - 1 characters
+  const name = (m.name ?? '').slice(0, 15);
+  if (!m.valueBtf && lockOff === undefined) reject(`map '${name}' has to have BTF in order to use ${what}`);
+  if (lockOff === undefined) reject(`map '${name}' has no valid ${what}`);
+  const off = BigInt.asIntN(64, r.varOff.value) + BigInt(r.off);
+  if (off !== BigInt(lockOff)) reject(`off ${off} doesn't point to 'struct ${what}' that is at ${lockOff}`);
+}
+
+/**
  * bpf_res_spin_lock / unlock (KF_ARG_PTR_TO_RES_SPIN_LOCK): a map value
  * pointer at its value's struct bpf_res_spin_lock; several may be held (not
  * the same one twice), released innermost first.
@@ -288,13 +298,7 @@ const RES_UNLOCK = 'bpf_res_spin_unlock';
 function processResSpinLock(env: Env, regno: number, isLock: boolean): void {
   const r = env.state.cur.regs[regno]!;
   if (r.type !== RegType.PTR_TO_MAP_VALUE || r.flags & RegFlag.MAYBE_NULL) reject(`arg#${regno - 1} doesn't point to map value or allocated object`);
-  if (!tnumIsConst(r.varOff)) reject(`R${regno} doesn't have constant offset. bpf_res_spin_lock has to be at the constant offset`);
-  const m = env.maps[r.mapIndex]!;
-  const name = (m.name ?? '').slice(0, 15);
-  if (!m.valueBtf && m.resSpinLockOff === undefined) reject(`map '${name}' has to have BTF in order to use bpf_res_spin_lock`);
-  if (m.resSpinLockOff === undefined) reject(`map '${name}' has no valid bpf_res_spin_lock`);
-  const off = BigInt.asIntN(64, r.varOff.value) + BigInt(r.off);
-  if (off !== BigInt(m.resSpinLockOff)) reject(`off ${off} doesn't point to 'struct bpf_res_spin_lock' that is at ${m.resSpinLockOff}`);
+  checkLockAt(env, regno, 'bpf_res_spin_lock', env.maps[r.mapIndex]!.resSpinLockOff);
   const st = env.state;
   const held = st.resLocks.findIndex((l) => l.map === r.mapIndex && l.id === r.id);
   if (isLock) {
